@@ -1,0 +1,102 @@
+/* The database adapter table: one const table of function pointers per database (the shape of
+ * SQLite's sqlite3_vfs), one file per database. Callers use the eb_adapter_* wrappers only.
+ * An adapter instance is one connection; it is used by one thread at a time. */
+#ifndef EB_ADAPTER_H
+#define EB_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct eb_push;
+
+/* What became of a push. The text forms ("stored", "rejected", "failed") are kept in push_log. */
+enum eb_outcome {
+    EB_OUTCOME_STORED = 0, /* the candidate is committed */
+    EB_OUTCOME_REJECTED,   /* understood but not acceptable: the record is invalid */
+    EB_OUTCOME_FAILED      /* could not be stored now (database down): the same id may be retried */
+};
+
+/* The push_log row of one push: what was received and what became of it. */
+struct eb_push_record {
+    const char *push_id;        /* primary key; never NULL */
+    const char *event;          /* NULL when absent */
+    const char *triggered_at;   /* as sent; NULL when absent */
+    int64_t application_id;     /* valid when has_application_id */
+    int has_application_id;     /* 1 when application_id is known */
+    int64_t candidate_id;       /* valid when has_candidate_id */
+    int has_candidate_id;       /* 1 when candidate_id is known */
+    int64_t received_at_ms;     /* Unix time in milliseconds */
+    const char *payload;        /* the canonical XML; NULL when the body could not be canonicalized */
+    size_t payload_len;         /* bytes of payload */
+    const char *raw;            /* the raw request body; kept for pushes that were not stored */
+    size_t raw_len;             /* bytes of raw */
+    enum eb_outcome outcome;    /* what is being recorded */
+    const char *message;        /* why, for rejected and failed pushes; NULL when stored */
+};
+
+/* What the database says about a push id after store_push. */
+struct eb_stored {
+    enum eb_outcome outcome; /* the outcome now recorded for this push id */
+    int duplicate;           /* 1 when the push id was already recorded and nothing was written */
+    char message[256];       /* the recorded message ("" when none) */
+};
+
+struct eb_adapter;
+
+struct eb_adapter_methods {
+    int version;          /* 1; fields are only ever appended */
+    const char *name;     /* "sqlite", "postgres", "odbc", ... */
+    const char *scheme;   /* URL scheme this adapter answers to, without ':' ("sqlite") */
+    size_t instance_size; /* the core allocates and zeroes this much; starts with struct eb_adapter */
+
+    /* Connects to url (the full --db value) and creates or migrates the default schema. */
+    eb_rc (*open)(struct eb_adapter *a, const char *url, struct eb_err *err);
+    /* Disconnects; must accept a half-opened adapter. Does not free `a`. */
+    void (*close)(struct eb_adapter *a);
+    /* In one transaction, returning only after a durable commit:
+     * - when rec->push_id is recorded with an outcome other than "failed": write nothing, fill
+     *   *out from the record, out->duplicate = 1;
+     * - otherwise when p != NULL (rec->outcome == EB_OUTCOME_STORED): replace every row of
+     *   p->data's applicationId with p's, record rec in push_log;
+     * - otherwise (rejected): record rec in push_log only.
+     * On error nothing is written; err says why (EB_ERR_UNAVAILABLE when the database cannot be
+     * reached, EB_ERR_DB otherwise). */
+    eb_rc (*store_push)(struct eb_adapter *a, const struct eb_push *p,
+                        const struct eb_push_record *rec, struct eb_stored *out, struct eb_err *err);
+    /* Best effort, own transaction: records rec (outcome "failed") unless the push id is already
+     * recorded with another outcome. */
+    eb_rc (*log_failure)(struct eb_adapter *a, const struct eb_push_record *rec, struct eb_err *err);
+    /* Checks that the database answers and the schema is the one this binary knows. */
+    eb_rc (*ping)(struct eb_adapter *a, struct eb_err *err);
+};
+
+/* First member of every adapter instance. */
+struct eb_adapter {
+    const struct eb_adapter_methods *m; /* the adapter's table */
+};
+
+/* The table whose scheme matches the start of url ("sqlite:..."); NULL when none. */
+const struct eb_adapter_methods *eb_adapter_lookup(const char *url);
+
+/* Looks up, allocates and opens an adapter for url. On success *out is set; caller frees with
+ * eb_adapter_close(). On failure *out is NULL and err says why. */
+eb_rc eb_adapter_open(const char *url, struct eb_adapter **out, struct eb_err *err);
+
+/* Closes and frees (NULL-safe). */
+void eb_adapter_close(struct eb_adapter *a);
+
+eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
+                            const struct eb_push_record *rec, struct eb_stored *out,
+                            struct eb_err *err);
+eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
+                             struct eb_err *err);
+eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err);
+
+/* Text form of an outcome: "stored", "rejected", "failed". */
+const char *eb_outcome_name(enum eb_outcome o);
+
+extern const struct eb_adapter_methods eb_adapter_sqlite;
+
+#endif

@@ -1,0 +1,77 @@
+/* Ingest: the raw request body in any shape the vendor may send becomes ONE canonical document,
+ * the pushCandidate element of the contract (namespace urn:ehrbridge:moka:v1, canonical names,
+ * arrays wrapped in <element>, values trimmed, "any" values as text or JSON text), wrapped in a
+ * SOAP envelope of the request's version for the generated bindings. libxml2 parses; DTDs are
+ * refused, entities never expanded, the network never touched, depth and size bounded. */
+#ifndef EB_INGEST_H
+#define EB_INGEST_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+enum eb_soap_version {
+    EB_SOAP_NONE = 0, /* the body was a bare document (no envelope); answered as SOAP 1.1 */
+    EB_SOAP_11 = 1,
+    EB_SOAP_12 = 2
+};
+
+struct eb_ingest_limits {
+    size_t max_depth;   /* deepest element nesting accepted in any parsed document */
+    size_t max_nodes;   /* most elements accepted in one document */
+    size_t max_output;  /* largest canonical document */
+};
+
+/* Default limits (depth 64, 1,000,000 elements, 64 MiB). */
+extern const struct eb_ingest_limits eb_ingest_default_limits;
+
+/* Hook for the data element's text when it is not XML (encrypted or JSON, added by later
+ * modules): returns EB_OK and fills out with an XML fragment of the data element's children,
+ * EB_ERR_NOT_PUSH when it does not recognize the text, or another code to reject the push. */
+struct eb_ingest_decoder {
+    eb_rc (*decode)(void *user, const char *text, size_t len, struct eb_buf *out,
+                    struct eb_err *err);
+    void *user;
+};
+
+struct eb_ingest_opts {
+    struct eb_ingest_limits limits;          /* bounds */
+    const struct eb_ingest_decoder *decoder; /* NULL: data text must be XML */
+};
+
+/* The result of one ingest; initialize with eb_ingest_result_init, release with
+ * eb_ingest_result_free. Strings point into memory the result owns. */
+struct eb_ingest_result {
+    enum eb_soap_version soap; /* version of the request's envelope */
+    struct eb_buf doc;         /* the envelope for the bindings, NUL-terminated */
+    size_t canon_off;          /* offset of the canonical pushCandidate element inside doc */
+    size_t canon_len;          /* its length: this is the push log's payload */
+    const char *push_id;       /* id, trimmed; NULL when absent */
+    const char *event;         /* event; NULL when absent */
+    const char *triggered_at;  /* triggeredAt; NULL when absent */
+    const char *application_id; /* data/applicationId text; NULL when absent */
+    char problem[256];         /* first malformed value ("data.birthYear: malformed number"),
+                                  removed from doc; "" when none */
+    unsigned n_problems;       /* how many values were malformed */
+    unsigned n_unknown;        /* elements the contract does not know (kept in the payload) */
+    int repaired;              /* 1 when raw '&' or a margin before the XML declaration were
+                                  repaired to parse the printed vendor form */
+    struct eb_buf strings;     /* storage for the strings above */
+};
+
+void eb_ingest_result_init(struct eb_ingest_result *r, size_t max_output);
+void eb_ingest_result_free(struct eb_ingest_result *r);
+
+/* Canonicalizes body. Returns EB_OK with r filled; EB_ERR_NOT_PUSH when the message is XML but
+ * not a pushCandidate request; EB_ERR_INVALID for input that is not acceptable XML (not
+ * well-formed, a DTD, too deep); EB_ERR_TOO_LARGE past a limit; EB_ERR_NOMEM. err->msg is a clear
+ * one-line reason without personal data. r's push_id etc. are filled as far as they were found,
+ * also on failure. */
+eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
+                struct eb_ingest_result *r, struct eb_err *err);
+
+/* Process-wide libxml2 set-up (no network, no entity loader); call once before threads start. */
+void eb_ingest_global_init(void);
+
+#endif

@@ -1,0 +1,120 @@
+/* Growable byte buffers with a hard maximum. */
+#include "util/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void eb_buf_init(struct eb_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+static eb_rc reserve(struct eb_buf *b, size_t extra)
+{
+    if (extra > b->max || b->len > b->max - extra)
+        return EB_ERR_TOO_LARGE;
+    size_t need = b->len + extra + 1; /* room for the NUL */
+    if (need <= b->cap)
+        return EB_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return EB_ERR_NOMEM;
+    b->data = p;
+    b->cap = cap;
+    return EB_OK;
+}
+
+eb_rc eb_buf_append(struct eb_buf *b, const void *p, size_t n)
+{
+    eb_rc rc = reserve(b, n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return EB_OK;
+}
+
+eb_rc eb_buf_puts(struct eb_buf *b, const char *s)
+{
+    return eb_buf_append(b, s, strlen(s));
+}
+
+eb_rc eb_buf_printf(struct eb_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return EB_ERR_INTERNAL;
+    eb_rc rc = reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return EB_OK;
+}
+
+eb_rc eb_buf_xml_escape(struct eb_buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    eb_rc rc = EB_OK;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *rep = NULL;
+        switch (c) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\r': rep = "&#13;"; break;
+        default:
+            if (c < 0x20 && c != '\t' && c != '\n')
+                rep = ""; /* not allowed in XML 1.0: dropped */
+            break;
+        }
+        if (!rep)
+            continue;
+        if ((rc = eb_buf_append(b, s + start, i - start)) || (rc = eb_buf_puts(b, rep)))
+            return rc;
+        start = i + 1;
+    }
+    return eb_buf_append(b, s + start, n - start);
+}
+
+const char *eb_buf_cstr(struct eb_buf *b)
+{
+    if (!b->data && reserve(b, 0))
+        return NULL;
+    b->data[b->len] = '\0';
+    return b->data;
+}
+
+void eb_buf_reset(struct eb_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void eb_buf_free(struct eb_buf *b)
+{
+    if (!b)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}

@@ -1,0 +1,41 @@
+/* Growable byte buffers with a hard maximum (the idea of curl's dynbuf). */
+#ifndef EB_BUF_H
+#define EB_BUF_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct eb_buf {
+    char *data; /* always NUL-terminated when len > 0 or after eb_buf_cstr() */
+    size_t len; /* bytes in use, excluding the terminating NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard maximum of len; appends beyond it fail with EB_ERR_TOO_LARGE */
+};
+
+/* Initializes an empty buffer that may grow to max bytes. Allocates nothing. */
+void eb_buf_init(struct eb_buf *b, size_t max);
+
+/* Appends n bytes. EB_ERR_TOO_LARGE past the maximum (the buffer is unchanged), EB_ERR_NOMEM. */
+eb_rc eb_buf_append(struct eb_buf *b, const void *p, size_t n);
+
+/* Appends a NUL-terminated string. */
+eb_rc eb_buf_puts(struct eb_buf *b, const char *s);
+
+/* Appends printf-style text. */
+eb_rc eb_buf_printf(struct eb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends n bytes of text escaped for XML character data and attribute values
+ * (& < > " and the characters XML 1.0 forbids are written as references or dropped). */
+eb_rc eb_buf_xml_escape(struct eb_buf *b, const char *s, size_t n);
+
+/* Returns the content as a NUL-terminated string ("" when empty); NULL only on EB_ERR_NOMEM. */
+const char *eb_buf_cstr(struct eb_buf *b);
+
+/* Empties the buffer, keeping its memory for reuse. */
+void eb_buf_reset(struct eb_buf *b);
+
+/* Frees the memory (NULL-safe); the buffer is empty and reusable afterwards. */
+void eb_buf_free(struct eb_buf *b);
+
+#endif
