@@ -441,8 +441,8 @@ struct eb_push {
     struct eb_candidate *data; /* the record; NULL when absent */
 };
 
-/* Sets every boolean of a freshly zeroed struct to EB_BOOL_UNSET, walking nested values
- * through the schema descriptors (type: one of the eb_type_* of candidate/schema.h). */
+/* Sets every boolean field of a freshly zeroed struct of the given type (one of the eb_type_*
+ * of candidate/schema.h) to EB_BOOL_UNSET. Nested structs are initialized when allocated. */
 struct eb_type;
 void eb_candidate_init(const struct eb_type *type, void *record);
 

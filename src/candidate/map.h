@@ -1,0 +1,18 @@
+/* Translation of the generated request type into struct eb_push (candidate/candidate.h). */
+#ifndef EB_MAP_H
+#define EB_MAP_H
+
+#include "candidate/candidate.h"
+#include "util/err.h"
+
+struct eb_arena;
+struct _ns1__pushCandidate; /* gen/soapStub.h; only map.c and the binding see its members */
+
+/* Fills dst from src. Strings are borrowed from src (valid until the gSOAP context's soap_end);
+ * structs and arrays come from arena. has_application_id says whether data/applicationId was
+ * present (the generated type cannot tell a missing required number from 0). EB_ERR_NOMEM when
+ * the arena is exhausted. */
+eb_rc eb_map_push(struct eb_arena *arena, const struct _ns1__pushCandidate *src,
+                  int has_application_id, struct eb_push *dst, struct eb_err *err);
+
+#endif

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian 12 packages ehrbridge needs: `deps.sh build` to build and run it,
+# `deps.sh test` for everything the tests use too. Runs apt-get as root (sudo when needed).
+set -eu
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite3-dev
+  libjansson-dev libhttp-parser-dev libssl-dev xsltproc"
+TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev curl"
+want=$BUILD
+[ "${1:-build}" = test ] && want="$BUILD $TEST"
+missing=
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+# Node.js and npm run the npm `soap` client of the integration tests; any Node >= 18 will do.
+if [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1; then missing="$missing nodejs npm"; fi
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends $missing
+fi

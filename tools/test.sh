@@ -1,0 +1,16 @@
+#!/bin/sh
+# Sets up and runs every test of ehrbridge on a fresh Debian 12 machine: installs the build and
+# test dependencies, builds twice (optimized, and with AddressSanitizer + UndefinedBehaviorSanitizer)
+# and runs the whole ctest suite (unit tests, generated-code freshness, integration tests with zeep
+# and npm soap against the real binary) on both builds.
+set -eu
+cd "$(dirname "$0")/.."
+tools/deps.sh test
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j"$jobs")
