@@ -3,6 +3,7 @@
 #define EB_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -28,5 +29,23 @@ struct eb_config {
 
 /* Fills c with the defaults. */
 void eb_config_defaults(struct eb_config *c);
+
+/* Fills c from, in increasing precedence: the defaults, the config file (--config FILE, else
+ * EHRBRIDGE_CONFIG), the environment envp (EHRBRIDGE_LISTEN, EHRBRIDGE_DB, ... for every file
+ * key; empty values are ignored; envp may be NULL), then the flags argv[0..argc) ("--key VALUE"
+ * or "--key=VALUE"). Options end at "--" or at the first argument that is not an option: its
+ * index goes to *argi_out; with argi_out NULL such an argument is an error. Every value is
+ * validated; on failure returns EB_ERR_CONFIG with err->msg one line naming the setting and
+ * its source ("--listen: port must be 1-65535 (got \"99999\")", "config file F line 3:
+ * unknown key \"lisen\""), never repeating a database URL. c owns no memory. */
+eb_rc eb_config_load(struct eb_config *c, int argc, char **argv, char **envp, int *argi_out,
+                     struct eb_err *err);
+
+/* Writes the options section of --help (every flag, its environment variable and file key,
+ * and the config file format) to out. */
+void eb_config_usage(FILE *out);
+
+/* Writes "HOST:PORT" ("[V6]:PORT" for IPv6) of c's listen address into out (n bytes). */
+void eb_config_listen_text(const struct eb_config *c, char *out, size_t n);
 
 #endif

@@ -42,6 +42,7 @@ struct eb_service_worker {
     struct eb_ingest_result *ing;
     struct eb_answer ans;
     int handled;
+    char rec_id[300];          /* the push id recorded for the current request (for the log) */
 };
 
 static int64_t now_ms(void)
@@ -201,6 +202,7 @@ static void make_record(struct eb_service_worker *w, struct eb_push_record *rec,
                  (unsigned long long)atomic_fetch_add(&w->svc->unparsed, 1));
         rec->push_id = idbuf;
     }
+    snprintf(w->rec_id, sizeof w->rec_id, "%s", rec->push_id);
     rec->event = r->event;
     rec->triggered_at = r->triggered_at;
     rec->has_application_id = parse_i64(r->application_id, &rec->application_id);
@@ -257,6 +259,12 @@ static void reject_unbound(struct eb_service_worker *w, struct eb_http_response 
     rec.message = why;
     eb_bridge_push(w->db, NULL, &rec, &w->ans);
     enum eb_soap_version v = w->ing->soap;
+    if (v == EB_SOAP_NONE) {
+        /* The body could not be read: the Content-Type tells the SOAP version. */
+        const char *ct = eb_http_header(w->req, "Content-Type");
+        if (ct && strncasecmp(ct, "application/soap+xml", 20) == 0)
+            v = EB_SOAP_12;
+    }
     eb_buf_reset(&resp->body);
     if (eb_bind_fault(w->bind, v, rc != EB_ERR_INTERNAL, why, &resp->body)) {
         set_text(resp, 500, "internal error");
@@ -279,36 +287,38 @@ static void handle_push(struct eb_service_worker *w, const struct eb_http_reques
     w->req = req;
     w->ing = &ing;
     w->handled = 0;
+    w->rec_id[0] = '\0';
     memset(&w->ans, 0, sizeof w->ans);
 
     eb_rc rc = eb_ingest(req->body, req->body_len, &opts, &ing, &err);
-    const char *outcome;
+    const char *answer; /* what the client got: true, false, fault, error */
     if (rc) {
         reject_unbound(w, resp, rc, err.msg);
-        outcome = "fault";
+        answer = "fault";
     } else {
         int fault = 0;
         eb_buf_reset(&resp->body);
         if (eb_bind_serve(w->bind, eb_buf_cstr(&ing.doc), on_push, w, &resp->body, &fault)) {
             set_text(resp, 500, "internal error");
-            outcome = "error";
+            answer = "error";
         } else if (fault || !w->handled) {
             /* The canonical document did not bind: a defect of ingest, answered as a fault. */
-            eb_buf_reset(&resp->body);
-            reject_unbound(w, resp, EB_ERR_INVALID, "the request could not be read as pushCandidate");
-            outcome = "fault";
+            snprintf(err.msg, sizeof err.msg, "the request could not be read as pushCandidate");
+            reject_unbound(w, resp, EB_ERR_INVALID, err.msg);
+            answer = "fault";
         } else {
             resp->status = 200;
             resp->content_type = soap_content_type(ing.soap);
-            outcome = eb_outcome_name(w->ans.outcome);
+            answer = w->ans.ok ? "true" : "false";
         }
-        eb_bind_end(w->bind);
     }
+    eb_bind_end(w->bind);
     char ms[32];
     snprintf(ms, sizeof ms, "%.1f", mono_ms() - t0);
-    eb_log(w->ans.ok || !strcmp(outcome, "rejected") ? EB_LOG_INFO : EB_LOG_WARN, "push",
-           "push_id", ing.push_id, "application_id", ing.application_id,
-           "outcome", outcome, "duplicate", w->ans.duplicate ? "yes" : "no",
+    eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push",
+           "push_id", w->rec_id[0] ? w->rec_id : ing.push_id, "application_id", ing.application_id,
+           "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
+           "duplicate", w->ans.duplicate ? "yes" : "no",
            "message", w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : err.msg),
            "ms", ms, NULL);
     eb_arena_reset(w->arena);

@@ -61,6 +61,7 @@ eb_rc eb_bind_serve(struct eb_bind *b, const char *doc, eb_bind_handler h, void 
     const char *res = NULL;
     b->handler = h;
     b->user = user;
+    soap->fault = NULL;
     soap->is = doc;
     soap->os = &res;
     int rc = soap_serve(soap);
@@ -77,6 +78,10 @@ eb_rc eb_bind_fault(struct eb_bind *b, enum eb_soap_version v, int sender, const
 {
     struct soap *soap = b->soap;
     const char *res = NULL;
+    /* Start from a clean context: no fault detail of an earlier request may leak into this one. */
+    soap_destroy(soap);
+    soap_end(soap);
+    soap->fault = NULL;
     soap_set_version(soap, v == EB_SOAP_12 ? 2 : 1);
     soap->os = &res;
     if (sender)

@@ -1,0 +1,106 @@
+/* The adapter registry and the thin wrappers callers use: lookup by URL scheme, open/close,
+ * store_push, log_failure, ping, and the text form of an outcome. */
+#include "adapters/adapter.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Every adapter compiled in; lookup goes through them in order. */
+static const struct eb_adapter_methods *const adapters[] = {
+    &eb_adapter_sqlite,
+};
+
+const struct eb_adapter_methods *eb_adapter_lookup(const char *url)
+{
+    if (!url)
+        return NULL;
+    for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++) {
+        const char *scheme = adapters[i]->scheme;
+        size_t n = strlen(scheme);
+        if (strncasecmp(url, scheme, n) == 0 && url[n] == ':')
+            return adapters[i];
+    }
+    return NULL;
+}
+
+eb_rc eb_adapter_open(const char *url, struct eb_adapter **out, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    struct eb_adapter *a = NULL;
+    eb_err_clear(err);
+    *out = NULL;
+    const struct eb_adapter_methods *m = eb_adapter_lookup(url);
+    if (!m) {
+        /* The URL may hold a password: it is not repeated. */
+        rc =
+            eb_err_set(err, EB_ERR_CONFIG, "no database adapter for this URL (known: sqlite:PATH)");
+        goto out;
+    }
+    if (m->version < 1 || m->instance_size < sizeof(struct eb_adapter)) {
+        rc = eb_err_set(err, EB_ERR_INTERNAL, "adapter %s has a bad method table", m->name);
+        goto out;
+    }
+    a = calloc(1, m->instance_size);
+    if (!a) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    a->m = m;
+    if ((rc = m->open(a, url, err)))
+        goto out;
+    *out = a;
+    a = NULL;
+out:
+    eb_adapter_close(a);
+    return rc;
+}
+
+void eb_adapter_close(struct eb_adapter *a)
+{
+    if (!a)
+        return;
+    a->m->close(a);
+    free(a);
+}
+
+eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
+                            const struct eb_push_record *rec, struct eb_stored *out,
+                            struct eb_err *err)
+{
+    eb_err_clear(err);
+    memset(out, 0, sizeof *out);
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    return a->m->store_push(a, p, rec, out, err);
+}
+
+eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
+                             struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    return a->m->log_failure(a, rec, err);
+}
+
+eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    return a->m->ping(a, err);
+}
+
+const char *eb_outcome_name(enum eb_outcome o)
+{
+    switch (o) {
+    case EB_OUTCOME_STORED:
+        return "stored";
+    case EB_OUTCOME_REJECTED:
+        return "rejected";
+    case EB_OUTCOME_FAILED:
+        return "failed";
+    }
+    return "failed";
+}

@@ -1,0 +1,763 @@
+/* Generation of the default schema from the candidate descriptors, for any SQL dialect, and the
+ * walker that turns one candidate into the rows to insert.
+ *
+ * THE DEFAULT SCHEMA (version 1)
+ *
+ * All identifiers are written double-quoted ("index", "type", "level", "option", "number" are
+ * keywords somewhere). Types: INTEGER (the dialect's 64-bit integer) and TEXT.
+ *
+ * schema_version (version INTEGER NOT NULL)
+ *     One row: the version of this schema (1). A database with a newer version is refused.
+ *
+ * push_log: one row per received push id.
+ *     push_id        TEXT NOT NULL PRIMARY KEY  the push id (idempotency key)
+ *     event          TEXT                        as sent ("pushCandidate")
+ *     triggered_at   TEXT                        as sent (Unix s, Unix ms or ISO 8601)
+ *     received_at    INTEGER NOT NULL            Unix ms when ehrbridge received the push
+ *     application_id INTEGER                     NULL when the push carried none
+ *     candidate_id   INTEGER                     NULL when the push carried none
+ *     outcome        TEXT NOT NULL               'stored' | 'rejected' | 'failed'
+ *     message        TEXT                        why, for 'rejected' and 'failed'; NULL for
+ * 'stored' payload        TEXT                        the canonical XML of the push (for replay);
+ * NULL when the body could not be canonicalized raw            TEXT                        the raw
+ * request body, kept only when the push was not stored ('rejected', 'failed'); NULL for 'stored'
+ * (payload is enough to replay it) index push_log_application_id ON push_log (application_id) A
+ * push id recorded as 'failed' is overwritten when the push is retried; 'stored' and 'rejected' are
+ * final and answer every repetition of the id.
+ *
+ * candidate: one row per applicationId, the latest push for it.
+ *     application_id INTEGER NOT NULL PRIMARY KEY
+ *     candidate_id   INTEGER
+ *     last_push_id   TEXT NOT NULL   the push whose data the row holds (push_log.push_id)
+ *     updated_at     INTEGER NOT NULL Unix ms: push_log.received_at of that push
+ *     then one column per scalar field of the record in contract order, named after the
+ *     descriptor's column (name, prefix_phone, phone, email, gender, gender_code, birth_year,
+ *     citizen_id, native_place_code, academic_degree, probation, resume_url, ...). Nested
+ *     objects are flattened with their column as prefix, recursively: job_job_id, job_title,
+ *     job_department, job_manager_name, referrer_name, operator_phone, owners_employee_id,
+ *     offer_salary_number, offer_checkin_date, offer_creator_name, offer_hc_info_number,
+ *     offer_job_rank_info_level, offer_attachment_url, ...
+ *     Kinds: integer -> INTEGER; boolean -> INTEGER 0/1; decimal -> TEXT (the exact decimal
+ *     text); string, date (as sent), any (text, or JSON text for structured values) -> TEXT.
+ *     An absent value is NULL.
+ *
+ * candidate_<suffix>: one table per array, one row per item, named after the descriptor's table
+ *     suffix: candidate_education, candidate_experience, candidate_award, candidate_project,
+ *     candidate_language, candidate_practice, candidate_talent_pool, candidate_source,
+ *     candidate_job_assistant, candidate_job_rank, candidate_headcount, candidate_interviewer,
+ *     candidate_extended_interviewer, candidate_custom_field, candidate_ehr_custom_field,
+ *     candidate_id_card_front, candidate_attachment, candidate_exam_report_link,
+ *     candidate_exam_attachment, candidate_label, candidate_remark, candidate_survey.
+ *     Key: (application_id, seq), seq = 0, 1, ... in document order.
+ *     - Arrays inside an object hang off the table the object is flattened into:
+ *       job.customFields -> candidate_job_custom_field, offer.customFields ->
+ *       candidate_offer_custom_field, offer.attachmentList -> candidate_offer_attachment.
+ *     - Arrays inside array items get the item table's name + '_' + suffix and a key column
+ *       <suffix>_seq per enclosing array level: candidate_interviewer_feedback
+ *       (application_id, interviewer_seq, seq), candidate_interviewer_feedback_subject
+ *       (application_id, interviewer_seq, feedback_seq, seq),
+ *       candidate_interviewer_feedback_subject_option (..., subject_seq, seq), the same under
+ *       candidate_extended_interviewer_*, candidate_remark_target (application_id, remark_seq,
+ *       seq), candidate_survey_attachment (application_id, survey_seq, seq).
+ *     - Objects inside array items are flattened into the item's row with their prefix
+ *       (remark creator -> creator_name, creator_email, ...).
+ *     - Arrays of strings have one column: value TEXT.
+ *     Primary key: the key columns. There are no foreign keys: the adapter replaces a candidate
+ *     as a whole, in one transaction. In SQLite the child tables are WITHOUT ROWID tables (the
+ *     rows live in the primary key's B-tree: one B-tree to write per table instead of two).
+ *
+ * Replacement: storing a push for an applicationId deletes that application_id's rows from every
+ * candidate_* child table and writes the candidate row and the new child rows, in the transaction
+ * that records the push in push_log. */
+#include "adapters/sqlgen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "candidate/candidate.h"
+#include "candidate/schema.h"
+#include "util/buf.h"
+
+const struct eb_sql_dialect eb_sql_dialect_sqlite = {
+    "sqlite", "INTEGER", "TEXT", "REAL", 0, 1, " WITHOUT ROWID",
+};
+
+const struct eb_sql_dialect eb_sql_dialect_postgres = {
+    "postgres", "BIGINT", "TEXT", "DOUBLE PRECISION", 1, 1, "",
+};
+
+#define SQL_MAX_TEXT (1024 * 1024) /* hard maximum of one generated statement */
+
+/* ---- building ---------------------------------------------------------------------------- */
+
+struct builder {
+    struct eb_sql_schema *s; /* what is being built */
+    size_t cap_tables;       /* slots allocated in s->tables */
+    struct eb_err *err;      /* where failures are described */
+};
+
+static eb_rc nomem(struct builder *b)
+{
+    return eb_err_set(b->err, EB_ERR_NOMEM, "sqlgen: out of memory");
+}
+
+/* Identifiers are lower-case letters, digits and '_' (so quoting cannot be broken) and short. */
+static int valid_identifier(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 60)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* "a" + "_" + "b" (or "b" when a is NULL or empty) into a malloc'd string. */
+static char *join_name(const char *a, const char *b)
+{
+    size_t la = a ? strlen(a) : 0, lb = strlen(b);
+    char *r = malloc(la + lb + 2);
+    if (!r)
+        return NULL;
+    if (la) {
+        memcpy(r, a, la);
+        r[la] = '_';
+        memcpy(r + la + 1, b, lb + 1);
+    } else {
+        memcpy(r, b, lb + 1);
+    }
+    return r;
+}
+
+/* Appends a table named name (ownership of name passes to the schema, also on failure). */
+static eb_rc add_table(struct builder *b, char *name, enum eb_sql_role role, size_t *index)
+{
+    struct eb_sql_schema *s = b->s;
+    if (!name)
+        return nomem(b);
+    if (!valid_identifier(name)) {
+        eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: bad table name %.60s", name);
+        free(name);
+        return EB_ERR_INTERNAL;
+    }
+    for (size_t i = 0; i < s->n_tables; i++) {
+        if (strcmp(s->tables[i].name, name) == 0) {
+            eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: duplicate table %.60s", name);
+            free(name);
+            return EB_ERR_INTERNAL;
+        }
+    }
+    if (s->n_tables == b->cap_tables) {
+        size_t cap = b->cap_tables ? b->cap_tables * 2 : 32;
+        struct eb_sql_table *t = realloc(s->tables, cap * sizeof *t);
+        if (!t) {
+            free(name);
+            return nomem(b);
+        }
+        s->tables = t;
+        b->cap_tables = cap;
+    }
+    struct eb_sql_table *t = &s->tables[s->n_tables];
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->role = role;
+    t->index = s->n_tables;
+    *index = s->n_tables++;
+    return EB_OK;
+}
+
+/* Appends a column to table ti (ownership of name passes to the schema, also on failure).
+ * *col is set to the new column; it stays valid until the next column is added to ti. */
+static eb_rc add_column(struct builder *b, size_t ti, char *name, enum eb_sql_type type,
+                        int not_null, enum eb_sql_source source, struct eb_sql_column **col)
+{
+    struct eb_sql_table *t = &b->s->tables[ti];
+    if (!name)
+        return nomem(b);
+    eb_rc rc = EB_OK;
+    if (!valid_identifier(name)) {
+        rc = eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: bad column name %.60s", name);
+        goto fail;
+    }
+    for (size_t i = 0; i < t->n_columns; i++) {
+        if (strcmp(t->columns[i].name, name) == 0) {
+            rc = eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: duplicate column %.60s.%.60s",
+                            t->name, name);
+            goto fail;
+        }
+    }
+    if (t->n_columns == EB_SQL_MAX_COLUMNS) {
+        rc = eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: table %.60s has too many columns",
+                        t->name);
+        goto fail;
+    }
+    /* Grow by doubling from 16: the capacity is implied by n_columns. */
+    if (t->n_columns == 0 || (t->n_columns >= 16 && (t->n_columns & (t->n_columns - 1)) == 0)) {
+        size_t cap = t->n_columns ? t->n_columns * 2 : 16;
+        struct eb_sql_column *c = realloc(t->columns, cap * sizeof *c);
+        if (!c) {
+            rc = nomem(b);
+            goto fail;
+        }
+        t->columns = c;
+    }
+    struct eb_sql_column *c = &t->columns[t->n_columns++];
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    c->type = type;
+    c->not_null = not_null;
+    c->source = source;
+    if (col)
+        *col = c;
+    return EB_OK;
+fail:
+    free(name);
+    return rc;
+}
+
+static eb_rc add_child(struct builder *b, size_t parent, const struct eb_field *const *via,
+                       size_t n_via, const struct eb_field *array);
+
+/* Adds the columns for the scalar fields of type (reached from the row's struct through the OBJ
+ * fields path[0 .. path_len)) to table ti, with prefix; creates child tables for its arrays.
+ * skip_a / skip_b: columns of the root type that the caller adds itself (NULL: none). */
+static eb_rc flatten(struct builder *b, size_t ti, const struct eb_type *type, const char *prefix,
+                     const struct eb_field **path, size_t path_len, const char *skip_a,
+                     const char *skip_b)
+{
+    eb_rc rc = EB_OK;
+    if (path_len >= EB_SQL_MAX_DEPTH)
+        return eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: objects nested too deep in %.60s",
+                          type->name);
+    for (size_t i = 0; i < type->n_fields; i++) {
+        const struct eb_field *f = &type->fields[i];
+        if ((skip_a && strcmp(f->column, skip_a) == 0) ||
+            (skip_b && strcmp(f->column, skip_b) == 0))
+            continue;
+        switch (f->kind) {
+        case EB_KIND_OBJ: {
+            char *p = join_name(prefix, f->column);
+            if (!p)
+                return nomem(b);
+            path[path_len] = f;
+            rc = flatten(b, ti, f->type, p, path, path_len + 1, NULL, NULL);
+            free(p);
+            if (rc)
+                return rc;
+            break;
+        }
+        case EB_KIND_ARR:
+        case EB_KIND_STRARR:
+            if ((rc = add_child(b, ti, path, path_len, f)))
+                return rc;
+            break;
+        default: {
+            struct eb_sql_column *c;
+            enum eb_sql_type type_ =
+                (f->kind == EB_KIND_INT || f->kind == EB_KIND_BOOL) ? EB_SQL_INTEGER : EB_SQL_TEXT;
+            if ((rc = add_column(b, ti, join_name(prefix, f->column), type_, 0, EB_SQL_SRC_FIELD,
+                                 &c)))
+                return rc;
+            memcpy(c->path, path, path_len * sizeof path[0]);
+            c->path[path_len] = f;
+            c->path_len = path_len + 1;
+            break;
+        }
+        }
+    }
+    return EB_OK;
+}
+
+/* Records child ci in the children list of table pi. */
+static eb_rc link_child(struct builder *b, size_t pi, size_t ci)
+{
+    struct eb_sql_table *p = &b->s->tables[pi];
+    size_t *c = realloc(p->children, (p->n_children + 1) * sizeof *c);
+    if (!c)
+        return nomem(b);
+    c[p->n_children++] = ci;
+    p->children = c;
+    return EB_OK;
+}
+
+/* Creates the table for array field `array`, reached from the rows of table parent through the
+ * OBJ fields via[0 .. n_via), with its key columns, its columns and its own child tables. */
+static eb_rc add_child(struct builder *b, size_t parent, const struct eb_field *const *via,
+                       size_t n_via, const struct eb_field *array)
+{
+    eb_rc rc = EB_OK;
+    size_t depth =
+        b->s->tables[parent].role == EB_SQL_ROLE_CHILD ? b->s->tables[parent].depth + 1 : 1;
+    if (depth >= EB_SQL_MAX_DEPTH)
+        return eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: arrays nested too deep at %.60s",
+                          array->xml);
+    size_t ti;
+    if ((rc = add_table(b, join_name(b->s->tables[parent].name, array->column), EB_SQL_ROLE_CHILD,
+                        &ti)))
+        return rc;
+    struct eb_sql_table *t = &b->s->tables[ti];
+    t->parent = parent;
+    t->depth = depth;
+    memcpy(t->via, via, n_via * sizeof via[0]);
+    t->n_via = n_via;
+    t->array = array;
+    if ((rc = link_child(b, parent, ti)))
+        return rc;
+
+    /* Keys: application_id, one <suffix>_seq per enclosing array (outermost first), seq. */
+    struct eb_sql_column *c;
+    if ((rc = add_column(b, ti, join_name(NULL, "application_id"), EB_SQL_INTEGER, 1,
+                         EB_SQL_SRC_APPLICATION_ID, NULL)))
+        return rc;
+    const struct eb_field *enclosing[EB_SQL_MAX_DEPTH];
+    size_t level = depth - 1;
+    for (size_t p = parent; level > 0; p = b->s->tables[p].parent)
+        enclosing[--level] = b->s->tables[p].array;
+    for (size_t k = 0; k + 1 < depth; k++) {
+        if ((rc = add_column(b, ti, join_name(enclosing[k]->column, "seq"), EB_SQL_INTEGER, 1,
+                             EB_SQL_SRC_SEQ, &c)))
+            return rc;
+        c->seq_level = k;
+    }
+    if ((rc = add_column(b, ti, join_name(NULL, "seq"), EB_SQL_INTEGER, 1, EB_SQL_SRC_SEQ, &c)))
+        return rc;
+    c->seq_level = depth - 1;
+    b->s->tables[ti].n_keys = depth + 1;
+
+    if (array->kind == EB_KIND_STRARR)
+        return add_column(b, ti, join_name(NULL, "value"), EB_SQL_TEXT, 0, EB_SQL_SRC_ITEM, NULL);
+    if (!array->type)
+        return eb_err_set(b->err, EB_ERR_INTERNAL, "sqlgen: array %.60s has no type", array->xml);
+    const struct eb_field *path[EB_SQL_MAX_DEPTH];
+    return flatten(b, ti, array->type, NULL, path, 0, NULL, NULL);
+}
+
+static const struct eb_field *field_by_column(const struct eb_type *t, const char *column)
+{
+    for (size_t i = 0; i < t->n_fields; i++)
+        if (strcmp(t->fields[i].column, column) == 0)
+            return &t->fields[i];
+    return NULL;
+}
+
+static eb_rc build_tables(struct builder *b)
+{
+    eb_rc rc = EB_OK;
+    struct eb_sql_schema *s = b->s;
+    size_t ti;
+    struct eb_sql_column *c;
+
+    if ((rc = add_table(b, join_name(NULL, "schema_version"), EB_SQL_ROLE_META, &ti)))
+        return rc;
+    s->schema_version = ti;
+    if ((rc = add_column(b, ti, join_name(NULL, "version"), EB_SQL_INTEGER, 1, EB_SQL_SRC_NONE,
+                         NULL)))
+        return rc;
+
+    static const struct {
+        const char *name;
+        enum eb_sql_type type;
+        int not_null;
+    } log_columns[] = {
+        {"push_id", EB_SQL_TEXT, 1},           {"event", EB_SQL_TEXT, 0},
+        {"triggered_at", EB_SQL_TEXT, 0},      {"received_at", EB_SQL_INTEGER, 1},
+        {"application_id", EB_SQL_INTEGER, 0}, {"candidate_id", EB_SQL_INTEGER, 0},
+        {"outcome", EB_SQL_TEXT, 1},           {"message", EB_SQL_TEXT, 0},
+        {"payload", EB_SQL_TEXT, 0},           {"raw", EB_SQL_TEXT, 0},
+    };
+    if ((rc = add_table(b, join_name(NULL, "push_log"), EB_SQL_ROLE_META, &ti)))
+        return rc;
+    s->push_log = ti;
+    for (size_t i = 0; i < sizeof log_columns / sizeof log_columns[0]; i++)
+        if ((rc = add_column(b, ti, join_name(NULL, log_columns[i].name), log_columns[i].type,
+                             log_columns[i].not_null, EB_SQL_SRC_NONE, NULL)))
+            return rc;
+    s->tables[ti].n_keys = 1;
+
+    const struct eb_field *cand_id = field_by_column(&eb_type_candidate, "candidate_id");
+    const struct eb_field *app_id = field_by_column(&eb_type_candidate, "application_id");
+    if (!cand_id || !app_id || cand_id->kind != EB_KIND_INT || app_id->kind != EB_KIND_INT)
+        return eb_err_set(b->err, EB_ERR_INTERNAL,
+                          "sqlgen: the candidate has no integer application_id/candidate_id");
+    if ((rc = add_table(b, join_name(NULL, "candidate"), EB_SQL_ROLE_CANDIDATE, &ti)))
+        return rc;
+    s->candidate = ti;
+    s->first_child = ti + 1;
+    if ((rc = add_column(b, ti, join_name(NULL, "application_id"), EB_SQL_INTEGER, 1,
+                         EB_SQL_SRC_APPLICATION_ID, NULL)))
+        return rc;
+    s->tables[ti].n_keys = 1;
+    if ((rc = add_column(b, ti, join_name(NULL, "candidate_id"), EB_SQL_INTEGER, 0,
+                         EB_SQL_SRC_FIELD, &c)))
+        return rc;
+    c->path[0] = cand_id;
+    c->path_len = 1;
+    if ((rc = add_column(b, ti, join_name(NULL, "last_push_id"), EB_SQL_TEXT, 1, EB_SQL_SRC_PUSH_ID,
+                         NULL)) ||
+        (rc = add_column(b, ti, join_name(NULL, "updated_at"), EB_SQL_INTEGER, 1,
+                         EB_SQL_SRC_UPDATED_AT, NULL)))
+        return rc;
+    const struct eb_field *path[EB_SQL_MAX_DEPTH];
+    return flatten(b, ti, &eb_type_candidate, NULL, path, 0, "application_id", "candidate_id");
+}
+
+/* ---- statement text ---------------------------------------------------------------------- */
+
+static const char *type_name(const struct eb_sql_dialect *d, enum eb_sql_type t)
+{
+    switch (t) {
+    case EB_SQL_INTEGER:
+        return d->int_type;
+    case EB_SQL_TEXT:
+        return d->text_type;
+    case EB_SQL_REAL:
+        return d->real_type;
+    }
+    return d->text_type;
+}
+
+/* Moves the buffer's text into *dst (a malloc'd string). */
+static eb_rc take(struct eb_buf *sb, char **dst)
+{
+    if (!eb_buf_cstr(sb))
+        return EB_ERR_NOMEM;
+    *dst = sb->data;
+    eb_buf_init(sb, SQL_MAX_TEXT);
+    return EB_OK;
+}
+
+static eb_rc put_placeholder(struct eb_buf *sb, const struct eb_sql_dialect *d, size_t n)
+{
+    return d->numbered_params ? eb_buf_printf(sb, "$%zu", n) : eb_buf_puts(sb, "?");
+}
+
+static eb_rc text_create(struct eb_buf *sb, const struct eb_sql_dialect *d,
+                         const struct eb_sql_table *t)
+{
+    eb_rc rc = eb_buf_printf(sb, "CREATE TABLE \"%s\" (", t->name);
+    for (size_t i = 0; !rc && i < t->n_columns; i++)
+        rc = eb_buf_printf(sb, "%s\"%s\" %s%s", i ? ", " : "", t->columns[i].name,
+                           type_name(d, t->columns[i].type),
+                           t->columns[i].not_null ? " NOT NULL" : "");
+    if (!rc && t->n_keys) {
+        rc = eb_buf_puts(sb, ", PRIMARY KEY (");
+        for (size_t i = 0; !rc && i < t->n_keys; i++)
+            rc = eb_buf_printf(sb, "%s\"%s\"", i ? ", " : "", t->columns[i].name);
+        if (!rc)
+            rc = eb_buf_puts(sb, ")");
+    }
+    if (!rc)
+        rc = eb_buf_puts(sb, ")");
+    if (!rc && t->role == EB_SQL_ROLE_CHILD)
+        rc = eb_buf_puts(sb, d->child_table_options);
+    return rc;
+}
+
+static eb_rc text_insert(struct eb_buf *sb, const struct eb_sql_dialect *d,
+                         const struct eb_sql_table *t)
+{
+    eb_rc rc = eb_buf_printf(sb, "INSERT INTO \"%s\" (", t->name);
+    for (size_t i = 0; !rc && i < t->n_columns; i++)
+        rc = eb_buf_printf(sb, "%s\"%s\"", i ? ", " : "", t->columns[i].name);
+    if (!rc)
+        rc = eb_buf_puts(sb, ") VALUES (");
+    for (size_t i = 0; !rc && i < t->n_columns; i++) {
+        if (i)
+            rc = eb_buf_puts(sb, ", ");
+        if (!rc)
+            rc = put_placeholder(sb, d, i + 1);
+    }
+    return rc ? rc : eb_buf_puts(sb, ")");
+}
+
+static eb_rc text_upsert(struct eb_buf *sb, const struct eb_sql_dialect *d,
+                         const struct eb_sql_table *t, const char *where_sql)
+{
+    eb_rc rc = text_insert(sb, d, t);
+    if (!rc)
+        rc = eb_buf_puts(sb, " ON CONFLICT (");
+    for (size_t i = 0; !rc && i < t->n_keys; i++)
+        rc = eb_buf_printf(sb, "%s\"%s\"", i ? ", " : "", t->columns[i].name);
+    if (!rc)
+        rc = eb_buf_puts(sb, ") DO UPDATE SET ");
+    for (size_t i = t->n_keys; !rc && i < t->n_columns; i++)
+        rc = eb_buf_printf(sb, "%s\"%s\" = excluded.\"%s\"", i > t->n_keys ? ", " : "",
+                           t->columns[i].name, t->columns[i].name);
+    if (!rc && where_sql)
+        rc = eb_buf_printf(sb, " WHERE %s", where_sql);
+    return rc;
+}
+
+static eb_rc build_text(struct builder *b)
+{
+    struct eb_sql_schema *s = b->s;
+    const struct eb_sql_dialect *d = s->dialect;
+    eb_rc rc = EB_OK;
+    struct eb_buf sb;
+    eb_buf_init(&sb, SQL_MAX_TEXT);
+
+    s->ddl = calloc(s->n_tables + 1, sizeof *s->ddl);
+    if (!s->ddl) {
+        rc = EB_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < s->n_tables; i++) {
+        struct eb_sql_table *t = &s->tables[i];
+        if ((rc = text_create(&sb, d, t)) || (rc = take(&sb, &t->create_sql)))
+            goto out;
+        if ((rc = eb_buf_puts(&sb, t->create_sql)) || (rc = take(&sb, &s->ddl[s->n_ddl])))
+            goto out;
+        s->n_ddl++;
+        if ((rc = text_insert(&sb, d, t)) || (rc = take(&sb, &t->insert_sql)))
+            goto out;
+        if (d->has_upsert && t->n_keys && t->n_keys < t->n_columns) {
+            if ((rc = text_upsert(&sb, d, t, NULL)) || (rc = take(&sb, &t->upsert_sql)))
+                goto out;
+        }
+        if (t->role != EB_SQL_ROLE_META) {
+            if ((rc = eb_buf_printf(&sb,
+                                    "DELETE FROM \"%s\" WHERE \"application_id\" = ", t->name)) ||
+                (rc = put_placeholder(&sb, d, 1)) || (rc = take(&sb, &t->delete_sql)))
+                goto out;
+        }
+        if (t->role != EB_SQL_ROLE_META && t->n_columns > s->max_columns)
+            s->max_columns = t->n_columns;
+    }
+    if ((rc = eb_buf_puts(&sb, "CREATE INDEX \"push_log_application_id\" ON \"push_log\" "
+                               "(\"application_id\")")) ||
+        (rc = take(&sb, &s->ddl[s->n_ddl])))
+        goto out;
+    s->n_ddl++;
+out:
+    eb_buf_free(&sb);
+    if (rc)
+        eb_err_set(b->err, rc, "sqlgen: cannot build statement text: %s", eb_strerror(rc));
+    return rc;
+}
+
+eb_rc eb_sqlgen_build(const struct eb_sql_dialect *d, struct eb_sql_schema **out,
+                      struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    struct builder b = {NULL, 0, err};
+    *out = NULL;
+    b.s = calloc(1, sizeof *b.s);
+    if (!b.s)
+        return nomem(&b);
+    b.s->dialect = d;
+    if ((rc = build_tables(&b)) || (rc = build_text(&b)))
+        goto out;
+    *out = b.s;
+    b.s = NULL;
+out:
+    eb_sqlgen_free(b.s);
+    return rc;
+}
+
+void eb_sqlgen_free(struct eb_sql_schema *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_tables; i++) {
+        struct eb_sql_table *t = &s->tables[i];
+        for (size_t j = 0; j < t->n_columns; j++)
+            free(t->columns[j].name);
+        free(t->columns);
+        free(t->children);
+        free(t->name);
+        free(t->create_sql);
+        free(t->insert_sql);
+        free(t->upsert_sql);
+        free(t->delete_sql);
+    }
+    free(s->tables);
+    if (s->ddl)
+        for (size_t i = 0; i < s->n_ddl; i++)
+            free(s->ddl[i]);
+    free(s->ddl);
+    free(s);
+}
+
+const struct eb_sql_table *eb_sqlgen_table(const struct eb_sql_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_tables; i++)
+        if (strcmp(s->tables[i].name, name) == 0)
+            return &s->tables[i];
+    return NULL;
+}
+
+const struct eb_sql_table *eb_sqlgen_child_tables(const struct eb_sql_schema *s, size_t *n)
+{
+    *n = s->n_tables - s->first_child;
+    return *n ? &s->tables[s->first_child] : NULL;
+}
+
+char *eb_sqlgen_upsert_where(const struct eb_sql_schema *s, const struct eb_sql_table *t,
+                             const char *where_sql, struct eb_err *err)
+{
+    if (!s->dialect->has_upsert || !t->n_keys || t->n_keys >= t->n_columns) {
+        eb_err_set(err, EB_ERR_INTERNAL, "sqlgen: no upsert for table %s in %s", t->name,
+                   s->dialect->name);
+        return NULL;
+    }
+    struct eb_buf sb;
+    char *r = NULL;
+    eb_buf_init(&sb, SQL_MAX_TEXT);
+    if (text_upsert(&sb, s->dialect, t, where_sql) || take(&sb, &r))
+        eb_err_set(err, EB_ERR_NOMEM, "sqlgen: out of memory");
+    eb_buf_free(&sb);
+    return r;
+}
+
+/* ---- walking ----------------------------------------------------------------------------- */
+
+struct walk {
+    const struct eb_sql_schema *s; /* the schema */
+    const struct eb_candidate *c;  /* the candidate being walked */
+    const char *push_id;           /* for candidate.last_push_id */
+    int64_t updated_at_ms;         /* for candidate.updated_at */
+    int64_t seq[EB_SQL_MAX_DEPTH]; /* position in each enclosing array */
+    eb_sqlgen_row_fn fn;           /* the callback */
+    void *ctx;                     /* its context */
+    struct eb_err *err;            /* passed to the callback */
+};
+
+/* Reads a pointer stored at p (a struct member of any pointer type). */
+static const char *load_ptr(const char *p)
+{
+    const char *r;
+    memcpy(&r, p, sizeof r);
+    return r;
+}
+
+static void set_text(struct eb_sql_value *v, const char *s)
+{
+    if (s) {
+        v->type = EB_SQL_VTEXT;
+        v->s = s;
+        v->len = strlen(s);
+    } else {
+        v->type = EB_SQL_VNULL;
+    }
+}
+
+static void field_value(const struct eb_sql_column *col, const char *row, struct eb_sql_value *v)
+{
+    v->type = EB_SQL_VNULL;
+    for (size_t k = 0; k + 1 < col->path_len; k++) {
+        row = load_ptr(row + col->path[k]->offset);
+        if (!row)
+            return;
+    }
+    const struct eb_field *f = col->path[col->path_len - 1];
+    const char *at = row + f->offset;
+    switch (f->kind) {
+    case EB_KIND_INT: {
+        struct eb_i64 x;
+        memcpy(&x, at, sizeof x);
+        if (x.set) {
+            v->type = EB_SQL_VINT;
+            v->i = x.v;
+        }
+        break;
+    }
+    case EB_KIND_BOOL: {
+        int x;
+        memcpy(&x, at, sizeof x);
+        if (x != EB_BOOL_UNSET) {
+            v->type = EB_SQL_VINT;
+            v->i = x != 0;
+        }
+        break;
+    }
+    case EB_KIND_STR:
+    case EB_KIND_DATE:
+    case EB_KIND_DEC:
+    case EB_KIND_ANY:
+        set_text(v, load_ptr(at));
+        break;
+    case EB_KIND_OBJ:
+    case EB_KIND_ARR:
+    case EB_KIND_STRARR:
+        break;
+    }
+}
+
+static eb_rc emit(struct walk *w, const struct eb_sql_table *t, const char *row)
+{
+    struct eb_sql_value v[EB_SQL_MAX_COLUMNS];
+    for (size_t i = 0; i < t->n_columns; i++) {
+        const struct eb_sql_column *col = &t->columns[i];
+        v[i].type = EB_SQL_VNULL;
+        switch (col->source) {
+        case EB_SQL_SRC_NONE:
+            break;
+        case EB_SQL_SRC_APPLICATION_ID:
+            v[i].type = EB_SQL_VINT;
+            v[i].i = w->c->application_id.v;
+            break;
+        case EB_SQL_SRC_SEQ:
+            v[i].type = EB_SQL_VINT;
+            v[i].i = w->seq[col->seq_level];
+            break;
+        case EB_SQL_SRC_PUSH_ID:
+            set_text(&v[i], w->push_id);
+            break;
+        case EB_SQL_SRC_UPDATED_AT:
+            v[i].type = EB_SQL_VINT;
+            v[i].i = w->updated_at_ms;
+            break;
+        case EB_SQL_SRC_FIELD:
+            field_value(col, row, &v[i]);
+            break;
+        case EB_SQL_SRC_ITEM:
+            set_text(&v[i], load_ptr(row));
+            break;
+        }
+    }
+    return w->fn(w->ctx, t, v, w->err);
+}
+
+static eb_rc walk_children(struct walk *w, const struct eb_sql_table *t, const char *row)
+{
+    eb_rc rc = EB_OK;
+    for (size_t i = 0; i < t->n_children; i++) {
+        const struct eb_sql_table *c = &w->s->tables[t->children[i]];
+        const char *holder = row;
+        for (size_t k = 0; holder && k < c->n_via; k++)
+            holder = load_ptr(holder + c->via[k]->offset);
+        if (!holder)
+            continue;
+        const char *items = load_ptr(holder + c->array->offset);
+        size_t n;
+        memcpy(&n, holder + c->array->count_offset, sizeof n);
+        if (!items)
+            continue;
+        size_t stride =
+            c->array->kind == EB_KIND_STRARR ? sizeof(const char *) : c->array->type->size;
+        for (size_t j = 0; j < n; j++) {
+            const char *item = items + j * stride;
+            w->seq[c->depth - 1] = (int64_t)j;
+            if ((rc = emit(w, c, item)) || (rc = walk_children(w, c, item)))
+                return rc;
+        }
+    }
+    return EB_OK;
+}
+
+eb_rc eb_sqlgen_walk(const struct eb_sql_schema *s, const struct eb_candidate *c,
+                     const char *push_id, int64_t updated_at_ms, eb_sqlgen_row_fn fn, void *ctx,
+                     struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    if (!c || !c->application_id.set)
+        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
+    struct walk w = {s, c, push_id, updated_at_ms, {0}, fn, ctx, err};
+    const struct eb_sql_table *t = &s->tables[s->candidate];
+    if ((rc = emit(&w, t, (const char *)c)))
+        return rc;
+    return walk_children(&w, t, (const char *)c);
+}

@@ -1,0 +1,170 @@
+/* Database-neutral generation of the default schema from the candidate descriptors
+ * (candidate/schema.h): the list of tables with their columns and types, the DDL and DML text for
+ * a small set of dialect differences, and a walker that turns one struct eb_candidate into the
+ * rows to insert. Shared by every SQL adapter; the schema itself is documented in sqlgen.c. */
+#ifndef EB_SQLGEN_H
+#define EB_SQLGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct eb_candidate;
+struct eb_field;
+struct eb_type;
+
+/* The schema version this binary creates and understands (table schema_version). */
+#define EB_SQL_SCHEMA_VERSION 1
+
+/* Hard limits of the generated schema; eb_sqlgen_build() fails when the descriptors exceed them. */
+#define EB_SQL_MAX_DEPTH   8   /* nested objects flattened into one row; nested array levels */
+#define EB_SQL_MAX_COLUMNS 512 /* columns of one table (SQLite's default maximum is 2000) */
+
+/* The small differences between SQL databases that the generated text depends on. */
+struct eb_sql_dialect {
+    const char *name;      /* "sqlite", "postgres", ... (for messages) */
+    const char *int_type;  /* 64-bit integer column type: "INTEGER", "BIGINT" */
+    const char *text_type; /* unbounded text column type: "TEXT", "CLOB" */
+    const char *real_type; /* floating point column type: "REAL", "DOUBLE PRECISION" */
+    int numbered_params;   /* 0: placeholders are "?"; 1: "$1", "$2", ... */
+    int has_upsert;        /* 1: INSERT ... ON CONFLICT (...) DO UPDATE SET c = excluded.c works */
+    const char *child_table_options; /* appended to CREATE TABLE of child tables ("" for none):
+                                        SQLite's " WITHOUT ROWID" keeps one B-tree per table */
+};
+
+extern const struct eb_sql_dialect eb_sql_dialect_sqlite;   /* SQLite >= 3.24 */
+extern const struct eb_sql_dialect eb_sql_dialect_postgres; /* PostgreSQL >= 9.5 */
+
+/* Column types of the default schema. */
+enum eb_sql_type {
+    EB_SQL_INTEGER = 0, /* INT, BOOL (0/1), keys, Unix milliseconds */
+    EB_SQL_TEXT,        /* STR, DATE (as sent), DEC (exact decimal text), ANY (text or JSON text) */
+    EB_SQL_REAL         /* not used by the default schema; kept for dialect completeness */
+};
+
+/* Where the walker takes a column's value from. */
+enum eb_sql_source {
+    EB_SQL_SRC_NONE = 0,       /* not filled by the walker (push_log, schema_version) */
+    EB_SQL_SRC_APPLICATION_ID, /* the candidate's applicationId */
+    EB_SQL_SRC_SEQ,            /* position of the row's item (or an enclosing item) in its array */
+    EB_SQL_SRC_PUSH_ID,        /* the push id given to the walker (candidate.last_push_id) */
+    EB_SQL_SRC_UPDATED_AT,     /* the time given to the walker (candidate.updated_at) */
+    EB_SQL_SRC_FIELD,          /* a scalar field of the row's struct, through `path` */
+    EB_SQL_SRC_ITEM            /* the string of a STRARR item (column "value") */
+};
+
+/* One column. */
+struct eb_sql_column {
+    char *name;                                    /* snake_case, unquoted; owned by the schema */
+    enum eb_sql_type type;                         /* SQL type */
+    int not_null;                                  /* 1: NOT NULL */
+    enum eb_sql_source source;                     /* what the walker puts in it */
+    size_t seq_level;                              /* SRC_SEQ: 0 = outermost array, ... */
+    const struct eb_field *path[EB_SQL_MAX_DEPTH]; /* SRC_FIELD: OBJ fields from the row's struct,
+                                                    then the scalar field itself */
+    size_t path_len;                               /* SRC_FIELD: entries used in path (>= 1) */
+};
+
+/* What a table holds. */
+enum eb_sql_role {
+    EB_SQL_ROLE_META = 0,  /* schema_version, push_log: written by the adapter itself */
+    EB_SQL_ROLE_CANDIDATE, /* the candidate table: one row per applicationId */
+    EB_SQL_ROLE_CHILD      /* one row per item of an array of the candidate */
+};
+
+/* One table and the statements for it (text in the schema's dialect). */
+struct eb_sql_table {
+    char *name;                    /* unquoted; owned by the schema */
+    enum eb_sql_role role;         /* what the table holds */
+    size_t index;                  /* position in eb_sql_schema.tables */
+    struct eb_sql_column *columns; /* in CREATE TABLE and INSERT order */
+    size_t n_columns;              /* number of columns */
+    size_t n_keys;                 /* the primary key is columns[0 .. n_keys) */
+    /* CHILD tables: where the rows come from. */
+    size_t parent; /* index of the table whose rows hold the array */
+    size_t depth;  /* array nesting level: 1 for arrays of the candidate */
+    const struct eb_field *via[EB_SQL_MAX_DEPTH]; /* OBJ fields from the parent row to the array */
+    size_t n_via;                                 /* entries used in via */
+    const struct eb_field *array;                 /* the ARR or STRARR field */
+    size_t *children;  /* CANDIDATE, CHILD: indexes of the tables of nested arrays */
+    size_t n_children; /* entries in children */
+    /* Statement text, NUL-terminated, owned by the schema. */
+    char *create_sql; /* CREATE TABLE ... (PRIMARY KEY (...)) */
+    char *insert_sql; /* INSERT INTO t (all columns) VALUES (one placeholder each) */
+    char *upsert_sql; /* as insert_sql + ON CONFLICT (keys) DO UPDATE SET every other
+                         column; NULL when the dialect has no upsert or the table no
+                         non-key column */
+    char *delete_sql; /* CANDIDATE, CHILD: DELETE FROM t WHERE application_id = <p1>;
+                         NULL otherwise */
+};
+
+/* The whole default schema for one dialect. Tables are ordered schema_version, push_log,
+ * candidate, then the child tables in depth-first document order (a parent before its children). */
+struct eb_sql_schema {
+    const struct eb_sql_dialect *dialect; /* the dialect the text was made for */
+    struct eb_sql_table *tables;          /* every table */
+    size_t n_tables;                      /* entries in tables */
+    size_t schema_version;                /* index of table schema_version */
+    size_t push_log;                      /* index of table push_log */
+    size_t candidate;                     /* index of table candidate */
+    size_t first_child;                   /* tables[first_child .. n_tables) are the child tables */
+    size_t max_columns;                   /* the largest n_columns of the walked tables */
+    char **ddl;                           /* every CREATE TABLE and CREATE INDEX, in order */
+    size_t n_ddl;                         /* entries in ddl */
+};
+
+/* Builds the default schema and its statement text for dialect d. On success *out is set; the
+ * caller frees it with eb_sqlgen_free(). Fails with EB_ERR_NOMEM, or EB_ERR_INTERNAL when the
+ * descriptors break a rule of the schema (duplicate column or table, bad identifier, limits). */
+eb_rc eb_sqlgen_build(const struct eb_sql_dialect *d, struct eb_sql_schema **out,
+                      struct eb_err *err);
+
+/* Frees a schema (NULL-safe). */
+void eb_sqlgen_free(struct eb_sql_schema *s);
+
+/* The table named name (unquoted), or NULL. */
+const struct eb_sql_table *eb_sqlgen_table(const struct eb_sql_schema *s, const char *name);
+
+/* The child tables (every candidate_* table but candidate itself): sets *n and returns the first;
+ * they are contiguous. An adapter deletes a candidate's rows from each of them (with delete_sql)
+ * before inserting a new version. */
+const struct eb_sql_table *eb_sqlgen_child_tables(const struct eb_sql_schema *s, size_t *n);
+
+/* Text of an upsert into t like upsert_sql, with " WHERE <where_sql>" appended after the
+ * DO UPDATE SET list (where_sql NULL: none), e.g. to overwrite only rows in a given state.
+ * Returns a malloc'd string the caller frees with free(); NULL with err set when memory runs out
+ * or the dialect has no upsert. */
+char *eb_sqlgen_upsert_where(const struct eb_sql_schema *s, const struct eb_sql_table *t,
+                             const char *where_sql, struct eb_err *err);
+
+/* A column value handed to the row callback. */
+enum eb_sql_vtype {
+    EB_SQL_VNULL = 0, /* SQL NULL */
+    EB_SQL_VINT,      /* i */
+    EB_SQL_VTEXT      /* s, len bytes (UTF-8, not necessarily NUL-terminated at len) */
+};
+
+struct eb_sql_value {
+    enum eb_sql_vtype type; /* which member is valid */
+    int64_t i;              /* VINT */
+    const char *s;          /* VTEXT: borrowed from the candidate; valid as long as it is */
+    size_t len;             /* VTEXT: bytes of s */
+};
+
+/* Called once per row: v has t->n_columns entries in t->columns order (the order of insert_sql's
+ * placeholders). v is valid during the call only; strings in it live as long as the candidate.
+ * A non-EB_OK return stops the walk and is returned by eb_sqlgen_walk(). */
+typedef eb_rc (*eb_sqlgen_row_fn)(void *ctx, const struct eb_sql_table *t,
+                                  const struct eb_sql_value *v, struct eb_err *err);
+
+/* Calls fn for every row that represents c: first the candidate row (last_push_id = push_id,
+ * updated_at = updated_at_ms), then for each array in document order each item's row followed
+ * by the rows of the arrays nested in it. seq counts from 0 in document order. Fails with
+ * EB_ERR_INVALID when c has no applicationId, otherwise returns what fn returned. Allocates
+ * nothing. */
+eb_rc eb_sqlgen_walk(const struct eb_sql_schema *s, const struct eb_candidate *c,
+                     const char *push_id, int64_t updated_at_ms, eb_sqlgen_row_fn fn, void *ctx,
+                     struct eb_err *err);
+
+#endif

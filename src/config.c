@@ -1,0 +1,596 @@
+/* Configuration: the defaults, the config file format, environment variables and flags, each
+ * setting parsed and validated by one function of the settings table, with errors that name
+ * the setting and where it came from. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define KIB    ((size_t)1024)
+#define MIB    (KIB * 1024)
+#define GIB    (MIB * 1024)
+#define MAX_MS (24 * 3600 * 1000)
+
+typedef eb_rc (*setter)(struct eb_config *c, const char *v, const char *src, struct eb_err *err);
+
+/* One setting: file key `key`, flag --key (with '-' for '_'), environment EHRBRIDGE_KEY. */
+struct setting {
+    const char *key;  /* "max_body" */
+    const char *arg;  /* placeholder in --help: "BYTES" */
+    const char *help; /* one line for --help, with the default */
+    setter set;
+};
+
+void eb_config_defaults(struct eb_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen_host, sizeof c->listen_host, "0.0.0.0");
+    c->listen_port = 8080;
+    snprintf(c->db_url, sizeof c->db_url, "sqlite:ehrbridge.db");
+    c->max_body = 8 * MIB;
+    c->max_header = 16 * KIB;
+    c->request_timeout_ms = 30 * 1000;
+    c->keepalive_timeout_ms = 15 * 1000;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->workers = cores > 0 && cores < 512 ? (int)cores * 2 : 4;
+    if (c->workers < 4)
+        c->workers = 4;
+    c->max_connections = 1024;
+    c->max_connections_per_peer = 256;
+    c->log_level = EB_LOG_INFO;
+    c->log_format = EB_LOG_TEXT;
+}
+
+/* ---- value parsers ---- */
+
+static eb_rc set_listen(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    char host[sizeof c->listen_host];
+    const char *port;
+    size_t hlen;
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (!close || close[1] != ':')
+            return eb_err_set(err, EB_ERR_CONFIG,
+                              "%s: must be [IPV6]:PORT, e.g. [::1]:8080 (got \"%.80s\")", src, v);
+        hlen = (size_t)(close - v - 1);
+        if (hlen >= sizeof host)
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: host is too long", src);
+        memcpy(host, v + 1, hlen);
+        host[hlen] = '\0';
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, host, &a6) != 1)
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: not an IPv6 address (got \"%.80s\")", src,
+                              host);
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(v, ':');
+        if (!colon)
+            return eb_err_set(err, EB_ERR_CONFIG,
+                              "%s: must be HOST:PORT, e.g. 0.0.0.0:8080 (got \"%.80s\")", src, v);
+        hlen = (size_t)(colon - v);
+        if (memchr(v, ':', hlen))
+            return eb_err_set(err, EB_ERR_CONFIG,
+                              "%s: an IPv6 address needs brackets, e.g. [::1]:8080 (got \"%.80s\")",
+                              src, v);
+        if (hlen >= sizeof host)
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: host is too long", src);
+        memcpy(host, v, hlen);
+        host[hlen] = '\0';
+        if (!hlen)
+            snprintf(host, sizeof host, "0.0.0.0");
+        if (strcmp(host, "*") != 0)
+            for (const char *p = host; *p; p++)
+                if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+                    return eb_err_set(err, EB_ERR_CONFIG,
+                                      "%s: not a host name or address (got \"%.80s\")", src, host);
+        port = colon + 1;
+    }
+    long n = 0;
+    size_t digits = strspn(port, "0123456789");
+    if (digits && digits <= 5 && !port[digits])
+        n = strtol(port, NULL, 10);
+    if (n < 1 || n > 65535)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: port must be 1-65535 (got \"%.80s\")", src,
+                          port);
+    snprintf(c->listen_host, sizeof c->listen_host, "%s", host);
+    c->listen_port = (int)n;
+    return EB_OK;
+}
+
+static eb_rc set_db(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    /* the URL may hold a password: it is never repeated in a message */
+    size_t scheme = 0;
+    if (isalpha((unsigned char)v[0]))
+        scheme = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+    if (!scheme || v[scheme] != ':')
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must be a database URL such as sqlite:PATH or "
+                          "postgresql://HOST/DB",
+                          src);
+    if (strlen(v) >= sizeof c->db_url)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src,
+                          sizeof c->db_url - 1);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: contains a control character", src);
+    snprintf(c->db_url, sizeof c->db_url, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_db_file(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    char buf[sizeof c->db_url + 2];
+    FILE *f = fopen(v, "r");
+    if (!f)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: cannot read %.120s: %s", src, v,
+                          strerror(errno));
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0'; /* the first line */
+    size_t len = strlen(buf);
+    while (len && isspace((unsigned char)buf[len - 1]))
+        buf[--len] = '\0';
+    char where[200];
+    snprintf(where, sizeof where, "%s (%.120s)", src, v);
+    return set_db(c, buf, where, err);
+}
+
+static eb_rc set_public_url(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    size_t skip = strncasecmp(v, "http://", 7) == 0    ? 7
+                  : strncasecmp(v, "https://", 8) == 0 ? 8
+                                                       : 0;
+    if (!v[0]) {
+        c->public_url[0] = '\0'; /* derived from each request's Host header */
+        return EB_OK;
+    }
+    if (!skip)
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must start with http:// or https:// (got \"%.120s\")", src, v);
+    if (!v[skip] || v[skip] == '/' || v[skip] == '?' || v[skip] == '#')
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: has no host (got \"%.120s\")", src, v);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '<' || *p == '>')
+            return eb_err_set(err, EB_ERR_CONFIG,
+                              "%s: contains a space or a character not allowed in a URL", src);
+    if (strlen(v) >= sizeof c->public_url)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src,
+                          sizeof c->public_url - 1);
+    snprintf(c->public_url, sizeof c->public_url, "%s", v);
+    return EB_OK;
+}
+
+/* A byte count: digits with an optional K, M or G suffix (powers of 1024; "KB", "KiB" too). */
+static int parse_size(const char *v, size_t *out)
+{
+    size_t digits = strspn(v, "0123456789");
+    if (!digits || digits > 12)
+        return -1;
+    unsigned long long n = strtoull(v, NULL, 10);
+    const char *u = v + digits;
+    unsigned long long mult = 1;
+    if (*u) {
+        switch (toupper((unsigned char)*u)) {
+        case 'K':
+            mult = KIB;
+            break;
+        case 'M':
+            mult = MIB;
+            break;
+        case 'G':
+            mult = GIB;
+            break;
+        case 'B':
+            mult = 1;
+            break;
+        default:
+            return -1;
+        }
+        if (toupper((unsigned char)*u) != 'B') {
+            u++;
+            if (*u == 'i' || *u == 'I')
+                u++;
+            if (*u == 'B' || *u == 'b')
+                u++;
+        } else {
+            u++;
+        }
+        if (*u)
+            return -1;
+    }
+    if (n > SIZE_MAX / mult)
+        return -1;
+    *out = (size_t)(n * mult);
+    return 0;
+}
+
+static eb_rc set_size(size_t *dst, const char *v, const char *src, size_t min, size_t max,
+                      const char *range, struct eb_err *err)
+{
+    size_t n;
+    if (parse_size(v, &n))
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must be a size in bytes such as 65536, 512K or 8M (got \"%.80s\")",
+                          src, v);
+    if (n < min || n > max)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: must be between %s (got \"%.80s\")", src, range,
+                          v);
+    *dst = n;
+    return EB_OK;
+}
+
+static eb_rc set_max_body(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_size(&c->max_body, v, src, KIB, GIB, "1K and 1G", err);
+}
+
+static eb_rc set_max_header(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_size(&c->max_header, v, src, KIB, MIB, "1K and 1M", err);
+}
+
+/* A duration: a number of seconds (fractions allowed), or with a unit ms, s or m. */
+static int parse_duration(const char *v, int *ms_out)
+{
+    size_t whole = strspn(v, "0123456789");
+    size_t frac = 0;
+    const char *p = v + whole;
+    if (*p == '.') {
+        frac = strspn(p + 1, "0123456789");
+        p += 1 + frac;
+    }
+    if ((!whole && !frac) || whole > 9)
+        return -1;
+    double n = strtod(v, NULL);
+    double mult = 1000;
+    if (!strcmp(p, "ms"))
+        mult = 1;
+    else if (!strcmp(p, "m") || !strcmp(p, "min"))
+        mult = 60000;
+    else if (*p && strcmp(p, "s"))
+        return -1;
+    double ms = n * mult;
+    if (ms > (double)MAX_MS + 1 || ms < 0)
+        ms = (double)MAX_MS + 1; /* out of range, reported by the caller */
+    *ms_out = (int)(ms + 0.5);
+    if (ms > 0 && *ms_out == 0)
+        *ms_out = 1;
+    return 0;
+}
+
+static eb_rc set_duration(int *dst, const char *v, const char *src, struct eb_err *err)
+{
+    int ms;
+    if (parse_duration(v, &ms))
+        return eb_err_set(
+            err, EB_ERR_CONFIG,
+            "%s: must be a number of seconds such as 30, 0.5 or 500ms (got \"%.80s\")", src, v);
+    if (ms < 1 || ms > MAX_MS)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: must be between 1ms and 24h (got \"%.80s\")",
+                          src, v);
+    *dst = ms;
+    return EB_OK;
+}
+
+static eb_rc set_request_timeout(struct eb_config *c, const char *v, const char *src,
+                                 struct eb_err *err)
+{
+    return set_duration(&c->request_timeout_ms, v, src, err);
+}
+
+static eb_rc set_keepalive_timeout(struct eb_config *c, const char *v, const char *src,
+                                   struct eb_err *err)
+{
+    return set_duration(&c->keepalive_timeout_ms, v, src, err);
+}
+
+static eb_rc set_int(int *dst, const char *v, const char *src, int min, int max, struct eb_err *err)
+{
+    size_t digits = strspn(v, "0123456789");
+    long n = digits && digits <= 9 && !v[digits] ? strtol(v, NULL, 10) : -1;
+    if (n < min || n > max)
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must be a whole number between %d and %d (got \"%.80s\")", src, min,
+                          max, v);
+    *dst = (int)n;
+    return EB_OK;
+}
+
+static eb_rc set_workers(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_int(&c->workers, v, src, 1, 1024, err);
+}
+
+static eb_rc set_max_connections(struct eb_config *c, const char *v, const char *src,
+                                 struct eb_err *err)
+{
+    return set_int(&c->max_connections, v, src, 1, 1000000, err);
+}
+
+static eb_rc set_max_connections_per_peer(struct eb_config *c, const char *v, const char *src,
+                                          struct eb_err *err)
+{
+    return set_int(&c->max_connections_per_peer, v, src, 1, 1000000, err);
+}
+
+static eb_rc set_log_level(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (!strcasecmp(v, "debug"))
+        c->log_level = EB_LOG_DEBUG;
+    else if (!strcasecmp(v, "info"))
+        c->log_level = EB_LOG_INFO;
+    else if (!strcasecmp(v, "warn") || !strcasecmp(v, "warning"))
+        c->log_level = EB_LOG_WARN;
+    else if (!strcasecmp(v, "error"))
+        c->log_level = EB_LOG_ERROR;
+    else
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must be debug, info, warn or error (got \"%.80s\")", src, v);
+    return EB_OK;
+}
+
+static eb_rc set_log_format(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (!strcasecmp(v, "text"))
+        c->log_format = EB_LOG_TEXT;
+    else if (!strcasecmp(v, "json"))
+        c->log_format = EB_LOG_JSON;
+    else
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: must be text or json (got \"%.80s\")", src, v);
+    return EB_OK;
+}
+
+static const struct setting settings[] = {
+    {"listen", "HOST:PORT",
+     "where to listen; [::]:PORT for IPv6 and IPv4, *:PORT for all (default 0.0.0.0:8080)",
+     set_listen},
+    {"db", "URL",
+     "sqlite:PATH, postgresql://USER@HOST/DB or odbc:DSN (default sqlite:ehrbridge.db)", set_db},
+    {"db_file", "FILE", "read the database URL from the first line of FILE (container secrets)",
+     set_db_file},
+    {"public_url", "URL",
+     "the http(s) URL Moka calls, written into the WSDL (default: from the Host header)",
+     set_public_url},
+    {"max_body", "BYTES", "largest request body, K/M suffixes allowed (default 8M)", set_max_body},
+    {"max_header", "BYTES", "largest request line and headers (default 16K)", set_max_header},
+    {"request_timeout", "SECONDS", "time to receive one whole request (default 30)",
+     set_request_timeout},
+    {"keepalive_timeout", "SECONDS", "idle time allowed between requests (default 15)",
+     set_keepalive_timeout},
+    {"workers", "N", "worker threads (default 2 x CPU cores, at least 4)", set_workers},
+    {"max_connections", "N", "open connections in total (default 1024)", set_max_connections},
+    {"max_connections_per_peer", "N", "open connections per client address (default 256)",
+     set_max_connections_per_peer},
+    {"log_level", "LEVEL", "debug, info, warn or error (default info)", set_log_level},
+    {"log_format", "FORMAT", "text or json (default text)", set_log_format},
+};
+
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+static void flag_name(const struct setting *s, char *out, size_t n)
+{
+    snprintf(out, n, "--%s", s->key);
+    for (char *p = out + 2; *p; p++)
+        if (*p == '_')
+            *p = '-';
+}
+
+static void env_name(const struct setting *s, char *out, size_t n)
+{
+    snprintf(out, n, "EHRBRIDGE_%s", s->key);
+    for (char *p = out; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+}
+
+/* The setting named name (file key, or flag name without "--"; '-' and '_' are the same). */
+static const struct setting *find_setting(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const char *k = settings[i].key;
+        size_t j = 0;
+        for (; j < len && k[j]; j++)
+            if (k[j] != name[j] && !(k[j] == '_' && name[j] == '-'))
+                break;
+        if (j == len && !k[j])
+            return &settings[i];
+    }
+    return NULL;
+}
+
+static const char *env_get(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (; envp && *envp; envp++)
+        if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
+            return *envp + n + 1;
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static eb_rc load_file(struct eb_config *c, const char *path, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return eb_err_set(err, EB_ERR_CONFIG, "config file %.200s: cannot open: %s", path,
+                          strerror(errno));
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = eb_err_set(err, EB_ERR_CONFIG, "config file %.200s line %d: expected key = value",
+                            path, lineno);
+            goto out;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        size_t vlen = strlen(value);
+        if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
+            value[vlen - 1] = '\0';
+            value++;
+        }
+        const struct setting *st = find_setting(key, strlen(key));
+        if (!st) {
+            rc = eb_err_set(err, EB_ERR_CONFIG, "config file %.200s line %d: unknown key \"%.60s\"",
+                            path, lineno, key);
+            goto out;
+        }
+        char src[300];
+        snprintf(src, sizeof src, "config file %.200s line %d: %s", path, lineno, st->key);
+        rc = st->set(c, value, src, err);
+        if (rc)
+            goto out;
+    }
+    if (ferror(f))
+        rc = eb_err_set(err, EB_ERR_CONFIG, "config file %.200s: read error", path);
+out:
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+eb_rc eb_config_load(struct eb_config *c, int argc, char **argv, char **envp, int *argi_out,
+                     struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    struct flag {
+        const struct setting *s;
+        const char *value;
+    } *flags = NULL;
+    size_t n_flags = 0;
+    const char *config_path = NULL;
+    int i = 0;
+    eb_config_defaults(c);
+    if (argc > 0) {
+        flags = calloc((size_t)argc, sizeof *flags);
+        if (!flags)
+            return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    }
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || !a[1])
+            break; /* the first argument that is not an option */
+        if (a[1] != '-') {
+            rc = eb_err_set(err, EB_ERR_CONFIG, "unknown option \"%.60s\" (see --help)", a);
+            goto out;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct setting *st = find_setting(name, len);
+        int is_config = len == 6 && !strncmp(name, "config", 6);
+        if (!st && !is_config) {
+            rc = eb_err_set(err, EB_ERR_CONFIG, "unknown option \"--%.*s\" (see --help)",
+                            (int)(len > 60 ? 60 : len), name);
+            goto out;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
+                rc = eb_err_set(err, EB_ERR_CONFIG, "--%.*s: missing value", (int)len, name);
+                goto out;
+            }
+            value = argv[++i];
+        }
+        if (is_config) {
+            config_path = value;
+        } else {
+            flags[n_flags].s = st;
+            flags[n_flags].value = value;
+            n_flags++;
+        }
+    }
+    if (i < argc && !argi_out) {
+        rc = eb_err_set(err, EB_ERR_CONFIG, "unexpected argument \"%.60s\"", argv[i]);
+        goto out;
+    }
+    if (argi_out)
+        *argi_out = i;
+
+    /* file < environment < flags */
+    if (!config_path) {
+        config_path = env_get(envp, "EHRBRIDGE_CONFIG");
+        if (config_path && !*config_path)
+            config_path = NULL;
+    }
+    if (config_path) {
+        if (strlen(config_path) >= sizeof c->config_file) {
+            rc = eb_err_set(err, EB_ERR_CONFIG, "--config: path too long");
+            goto out;
+        }
+        snprintf(c->config_file, sizeof c->config_file, "%s", config_path);
+        rc = load_file(c, config_path, err);
+        if (rc)
+            goto out;
+    }
+    for (size_t k = 0; k < N_SETTINGS; k++) {
+        char name[64];
+        env_name(&settings[k], name, sizeof name);
+        const char *v = env_get(envp, name);
+        if (v && *v && (rc = settings[k].set(c, v, name, err)))
+            goto out;
+    }
+    for (size_t k = 0; k < n_flags; k++) {
+        char name[64];
+        flag_name(flags[k].s, name, sizeof name);
+        if ((rc = flags[k].s->set(c, flags[k].value, name, err)))
+            goto out;
+    }
+out:
+    free(flags);
+    return rc;
+}
+
+void eb_config_usage(FILE *out)
+{
+    fprintf(out, "Options (precedence: flag > environment > config file > default):\n");
+    fprintf(out, "  --config FILE\n      the config file; environment EHRBRIDGE_CONFIG\n");
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        char flag[64], env[64], left[96];
+        flag_name(&settings[i], flag, sizeof flag);
+        env_name(&settings[i], env, sizeof env);
+        snprintf(left, sizeof left, "%s %s", flag, settings[i].arg);
+        fprintf(out, "  %s\n      %s\n      environment %s, file key %s\n", left, settings[i].help,
+                env, settings[i].key);
+    }
+    fprintf(out,
+            "\nConfig file: one \"key = value\" per line (keys as above; '-' and '_' are the\n"
+            "same); lines starting with # are comments; a value may be quoted. Sizes take K, M\n"
+            "or G suffixes (powers of 1024); timeouts are seconds, or a number with ms, s or m.\n"
+            "Empty environment variables are ignored.\n");
+}
+
+void eb_config_listen_text(const struct eb_config *c, char *out, size_t n)
+{
+    snprintf(out, n, strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d", c->listen_host,
+             c->listen_port);
+}

@@ -1,0 +1,257 @@
+/* The command line: ehrbridge serve | wsdl | check | health, --help, --version. Exit status:
+ * 0 success, 1 failure at run time, 2 bad usage or configuration. */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "service.h"
+#include "transport/server.h"
+#include "util/err.h"
+#include "util/log.h"
+
+extern char **environ;
+
+#define HEALTH_TIMEOUT_MS 5000
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: ehrbridge COMMAND [OPTIONS]\n"
+            "\n"
+            "Receives Moka's pushCandidate SOAP calls over HTTP and stores each candidate in an\n"
+            "EHR database.\n"
+            "\n"
+            "Commands:\n"
+            "  serve    run the service until SIGTERM or SIGINT\n"
+            "  wsdl     print the WSDL, its addresses set to --public-url\n"
+            "  check    validate the configuration and the database (connection and schema);\n"
+            "           prints \"ok: ...\", or the error and exits 1\n"
+            "  health   GET /healthz on the configured port over loopback; exit 0 when it\n"
+            "           answers 200 (a container HEALTHCHECK without curl)\n"
+            "\n"
+            "  ehrbridge --help      this text\n"
+            "  ehrbridge --version   the version\n"
+            "\n");
+    eb_config_usage(out);
+    fprintf(out, "\nExit status: 0 ok, 1 failure, 2 bad usage or configuration.\n");
+}
+
+/* The scheme of a database URL ("sqlite", "postgresql"): never the rest, which may hold a
+ * password. */
+static void db_scheme(const char *url, char *out, size_t n)
+{
+    size_t len = strcspn(url, ":");
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, url, len);
+    out[len] = '\0';
+}
+
+static int cmd_serve(const struct eb_config *cfg)
+{
+    struct eb_err err = {EB_OK, ""};
+    struct eb_service *svc = NULL;
+    char listen[300], scheme[32], workers[16];
+    eb_log_setup(cfg->log_level, cfg->log_format);
+    eb_config_listen_text(cfg, listen, sizeof listen);
+    db_scheme(cfg->db_url, scheme, sizeof scheme);
+    snprintf(workers, sizeof workers, "%d", cfg->workers);
+    eb_log(EB_LOG_INFO, "starting", "version", EB_VERSION, "listen", listen, "db", scheme,
+           "workers", workers, "public_url", cfg->public_url[0] ? cfg->public_url : NULL, NULL);
+    if (eb_service_new(cfg, &svc, &err)) {
+        eb_log(EB_LOG_ERROR, "cannot start", "reason", err.msg, NULL);
+        return 1;
+    }
+    eb_rc rc = eb_server_run(cfg, svc, &err);
+    eb_service_free(svc);
+    if (rc) {
+        eb_log(EB_LOG_ERROR, "cannot serve", "reason", err.msg, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_wsdl(const struct eb_config *cfg)
+{
+    char url[1100];
+    if (cfg->public_url[0]) {
+        snprintf(url, sizeof url, "%s", cfg->public_url);
+    } else {
+        /* no public URL: this host's own address, as a request to it would derive */
+        const char *h = cfg->listen_host;
+        int wild = !strcmp(h, "0.0.0.0") || !strcmp(h, "::") || !strcmp(h, "*") || !h[0];
+        snprintf(url, sizeof url, strchr(h, ':') && !wild ? "http://[%s]:%d/" : "http://%s:%d/",
+                 wild ? "localhost" : h, cfg->listen_port);
+    }
+    size_t len = 0;
+    char *wsdl = eb_service_wsdl(url, &len);
+    if (!wsdl) {
+        fprintf(stderr, "ehrbridge: wsdl: cannot build the WSDL\n");
+        return 1;
+    }
+    int ok = fwrite(wsdl, 1, len, stdout) == len && fflush(stdout) == 0;
+    free(wsdl);
+    if (!ok) {
+        fprintf(stderr, "ehrbridge: wsdl: cannot write to stdout: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_check(const struct eb_config *cfg)
+{
+    struct eb_err err = {EB_OK, ""};
+    char listen[300], scheme[32];
+    eb_log_setup(EB_LOG_ERROR, cfg->log_format); /* the answer is the one line below */
+    if (eb_service_check(cfg, &err)) {
+        fprintf(stderr, "ehrbridge: check: %s\n", err.msg[0] ? err.msg : eb_strerror(err.rc));
+        return 1;
+    }
+    eb_config_listen_text(cfg, listen, sizeof listen);
+    db_scheme(cfg->db_url, scheme, sizeof scheme);
+    printf("ok: configuration valid (listen %s, %d workers); %s database ready\n", listen,
+           cfg->workers, scheme);
+    return 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events before the deadline; 0 when ready. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, (int)left);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+static int cmd_health(const struct eb_config *cfg)
+{
+    const char *h = cfg->listen_host;
+    const char *host = !h[0] || !strcmp(h, "0.0.0.0") || !strcmp(h, "*") ? "127.0.0.1"
+                       : !strcmp(h, "::")                                ? "::1"
+                                                                         : h;
+    char port[8], answer[64];
+    int64_t deadline = mono_ms() + HEALTH_TIMEOUT_MS;
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    snprintf(port, sizeof port, "%d", cfg->listen_port);
+    if (getaddrinfo(host, port, &hints, &res)) {
+        fprintf(stderr, "ehrbridge: health: cannot resolve %s\n", host);
+        return 1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (errno != EINPROGRESS || wait_fd(fd, POLLOUT, deadline) ||
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "ehrbridge: health: cannot connect to %s port %s\n", host, port);
+        return 1;
+    }
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                              "User-Agent: ehrbridge-health\r\nConnection: close\r\n\r\n";
+    size_t sent = 0, got = 0;
+    while (sent < sizeof req - 1) {
+        ssize_t n = send(fd, req + sent, sizeof req - 1 - sent, MSG_NOSIGNAL);
+        if (n > 0)
+            sent += (size_t)n;
+        else if (n < 0 && errno != EAGAIN && errno != EINTR)
+            break;
+        else if (wait_fd(fd, POLLOUT, deadline))
+            break;
+    }
+    while (sent == sizeof req - 1 && got < sizeof answer - 1 && !memchr(answer, '\n', got)) {
+        ssize_t n = recv(fd, answer + got, sizeof answer - 1 - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            break;
+        else if (wait_fd(fd, POLLIN, deadline))
+            break;
+    }
+    close(fd);
+    answer[got] = '\0';
+    int status = 0;
+    if (sscanf(answer, "HTTP/%*d.%*d %d", &status) != 1) {
+        fprintf(stderr, "ehrbridge: health: no HTTP answer from %s port %s\n", host, port);
+        return 1;
+    }
+    if (status != 200) {
+        fprintf(stderr, "ehrbridge: health: /healthz answered %d\n", status);
+        return 1;
+    }
+    printf("ok: /healthz answered 200\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct eb_config cfg;
+    struct eb_err err = {EB_OK, ""};
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("ehrbridge %s\n", EB_VERSION);
+        return 0;
+    }
+    int (*run)(const struct eb_config *) = !strcmp(cmd, "serve")    ? cmd_serve
+                                           : !strcmp(cmd, "wsdl")   ? cmd_wsdl
+                                           : !strcmp(cmd, "check")  ? cmd_check
+                                           : !strcmp(cmd, "health") ? cmd_health
+                                                                    : NULL;
+    if (!run) {
+        fprintf(stderr, "ehrbridge: unknown command \"%s\" (see ehrbridge --help)\n", cmd);
+        return 2;
+    }
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    if (eb_config_load(&cfg, argc - 2, argv + 2, environ, NULL, &err)) {
+        fprintf(stderr, "ehrbridge: %s\n", err.msg);
+        return 2;
+    }
+    return run(&cfg);
+}

@@ -1,0 +1,59 @@
+/* The HTTP server: one epoll event-loop thread that accepts, reads and frames whole requests
+ * and writes responses, and a fixed pool of worker threads that only ever see complete
+ * requests. Idle keep-alive connections and slow clients hold no worker. Limits (header and
+ * body size, request and keep-alive timeouts, connections in total and per peer address) come
+ * from struct eb_config. */
+#ifndef EB_SERVER_H
+#define EB_SERVER_H
+
+#include "config.h"
+#include "transport/http.h"
+#include "util/err.h"
+
+struct eb_service;
+struct eb_server;
+
+/* What the workers run. eb_server_run() uses the service (eb_service_worker_new/_handle/
+ * _worker_free); tests pass their own. */
+struct eb_server_hooks {
+    /* Called once on each worker thread before it takes requests; returns the worker's state,
+     * or NULL with err set, which makes the server fail to start. May be NULL (state NULL). */
+    void *(*worker_new)(void *user, struct eb_err *err);
+    /* Called on the same worker thread when the server stops (NULL-safe on its argument).
+     * May be NULL. */
+    void (*worker_free)(void *worker);
+    /* Answers one complete request (resp->body is initialized, resp->status is 500 until
+     * set). req and everything it points to are valid only during the call. Required. */
+    void (*handle)(void *worker, const struct eb_http_request *req, struct eb_http_response *resp);
+    void *user; /* passed to worker_new */
+};
+
+/* Creates a server and binds its listening sockets (cfg->listen_host, cfg->listen_port; port 0
+ * binds an ephemeral port, see eb_server_port()). Starts no thread. cfg and hooks must
+ * outlive the server. Caller frees with eb_server_free(). */
+eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *hooks,
+                    struct eb_server **out, struct eb_err *err);
+
+/* The port the first listening socket is bound to (the real one when 0 was configured). */
+int eb_server_port(const struct eb_server *s);
+
+/* Starts the workers (each calls hooks->worker_new on its thread) and runs the event loop on
+ * the calling thread until eb_server_stop(). Then stops accepting, closes idle connections,
+ * lets requests in workers finish and their responses be written (with Connection: close),
+ * gives requests still being received at most 5 s more (then 408), joins the workers and
+ * returns EB_OK. Fails (err set) when a worker cannot start. Call once per server. */
+eb_rc eb_server_serve(struct eb_server *s, struct eb_err *err);
+
+/* Asks eb_server_serve() to stop gracefully; a second call also closes connections that are
+ * still receiving a request. Thread-safe and async-signal-safe. */
+void eb_server_stop(struct eb_server *s);
+
+/* Closes the listening sockets and frees the server (NULL-safe). Not while serving. */
+void eb_server_free(struct eb_server *s);
+
+/* `ehrbridge serve`: runs the server with the service's workers until SIGTERM or SIGINT (a
+ * second signal stops waiting for requests still being received). SIGPIPE is ignored.
+ * EB_OK after a graceful stop; an error (err set) when it cannot listen or start. */
+eb_rc eb_server_run(const struct eb_config *cfg, struct eb_service *svc, struct eb_err *err);
+
+#endif

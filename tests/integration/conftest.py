@@ -1,0 +1,210 @@
+"""ehrbridge integration tests: the real binary on a free loopback port, a fresh SQLite database,
+real clients (zeep, npm soap, raw HTTP) that know only the served WSDL.
+
+EHRBRIDGE_BIN names the binary (ctest sets it; default build/ehrbridge), EB_FIXTURES the fixtures
+folder (default tests/fixtures). Run: /usr/bin/python3 -m pytest tests/integration"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import helpers  # noqa: E402
+
+NODE_DIR = helpers.HERE / "node"
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 15.0
+
+
+def pytest_configure(config):
+    # zeep (Debian's 4.2.1) imports the deprecated cgi module; not ours to fix
+    config.addinivalue_line("filterwarnings", "ignore:'cgi' is deprecated:DeprecationWarning")
+
+
+def ehrbridge_bin():
+    b = os.environ.get("EHRBRIDGE_BIN") or str(helpers.REPO / "build" / "ehrbridge")
+    if not os.access(b, os.X_OK):
+        pytest.fail(f"ehrbridge binary not found or not executable: {b} (build it, or set EHRBRIDGE_BIN)")
+    return b
+
+
+def clean_env(extra=None):
+    """The environment for the server and the clients: no EHRBRIDGE_* from the caller, no proxy
+    between a client and the loopback server."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("EHRBRIDGE_") and k.lower() not in
+           ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(extra or {})
+    return env
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args, env=None, timeout=20):
+    """Runs the binary with args; returns the CompletedProcess (text)."""
+    return subprocess.run([ehrbridge_bin(), *args], capture_output=True, text=True,
+                          env=clean_env(env), timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class Server:
+    """One `ehrbridge serve` process; stderr (the log) goes to a file."""
+
+    def __init__(self, workdir, args=None, env=None, db_name="x.db", public_url=True, port=None):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.push_url = f"{self.base_url}/pushCandidate"
+        self.wsdl_url = f"{self.push_url}?wsdl"
+        self.public_url = self.push_url
+        self.db_path = self.workdir / db_name
+        self.log_path = self.workdir / f"server-{self.port}.log"
+        self.args = args
+        if args is None:
+            self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--db", f"sqlite:{self.db_path}"]
+            if public_url:
+                self.args += ["--public-url", self.public_url]
+        self.env = env
+        self.proc = None
+        self.returncode = None
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([ehrbridge_bin(), *self.args], stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=clean_env(self.env))
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.kill()
+            raise
+        return self
+
+    def _wait_healthy(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"ehrbridge exited with {self.proc.returncode} at start; args={self.args}\n"
+                    f"log:\n{self.log()}")
+            try:
+                r = helpers.http(self.base_url, "GET", "/healthz", timeout=2)
+                if r.status == 200:
+                    return
+                last = r
+            except OSError as e:
+                last = e
+            time.sleep(0.02)
+        raise AssertionError(f"ehrbridge did not answer GET /healthz with 200 within {START_TIMEOUT}s "
+                             f"(last: {last!r}); log:\n{self.log()}")
+
+    def kill(self):
+        """Ends the process at once (a failed start or a failed test set-up)."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            self._log.close()
+
+    def log(self):
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self):
+        return self.log().splitlines()
+
+    def db(self):
+        return helpers.db_connect(self.db_path)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM; returns the exit code (None if it had to be killed)."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.returncode = None
+                self.proc = None
+                self._log.close()
+                return None
+        self.returncode = self.proc.returncode
+        self.proc = None
+        self._log.close()
+        return self.returncode
+
+
+def _stop_and_check(server):
+    was_alive = server.alive()
+    rc = server.stop()
+    assert was_alive, f"ehrbridge died during the tests (exit {rc}); log:\n{server.log()[-4000:]}"
+    assert rc == 0, f"ehrbridge did not exit 0 on SIGTERM (exit {rc}); log:\n{server.log()[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server with a fresh database for the test module; stopped with SIGTERM, must exit 0."""
+    s = Server(tmp_path_factory.mktemp("srv")).start()
+    yield s
+    _stop_and_check(s)
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Factory for servers of one test (own options, own database); each must exit 0 on SIGTERM."""
+    made = []
+
+    def make(args_extra=(), **kw):
+        s = Server(tmp_path / f"s{len(made)}", **kw)
+        s.args = s.args + list(args_extra)
+        s.start()
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        _stop_and_check(s)
+
+
+@pytest.fixture(scope="session")
+def node_client():
+    """The npm soap client: `npm ci` when node_modules is missing. No npm or node: the test FAILS."""
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if not node or not npm:
+        pytest.fail("node and npm are required for the npm soap client tests (apt-get install nodejs npm)")
+    if not (NODE_DIR / "node_modules" / "soap").is_dir():
+        env = clean_env({"npm_config_build_from_source": "true"})
+        r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, env=env,
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            pytest.fail(f"npm ci failed in {NODE_DIR}:\n{r.stdout}\n{r.stderr}")
+
+    def run(wsdl_url, json_file, soap12=False):
+        args = [node, str(NODE_DIR / "client.js"), wsdl_url, str(json_file)]
+        if soap12:
+            args.append("--soap12")
+        return subprocess.run(args, capture_output=True, text=True, env=clean_env(),
+                              timeout=60, stdin=subprocess.DEVNULL)
+    return run

@@ -1,0 +1,785 @@
+/* Tests of the SQLite adapter on temporary files: schema creation and version check, a nested
+ * candidate stored and read back column by column, duplicates, replacement, rejected and failed
+ * pushes, atomicity, lock timeouts, and two instances writing from two threads. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adapters/adapter.h"
+#include "adapters/sqlgen.h"
+#include "candidate/candidate.h"
+#include "check.h"
+
+static char dir[64];
+static char db_path[128];
+static char url[256];
+
+/* ---- reading the database behind the adapter's back -------------------------------------- */
+
+static sqlite3 *peek_open(void)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "cannot open %s\n", db_path);
+        exit(2);
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+/* First column of the first row as an integer; -999 when NULL or no row, -998 on error. */
+static int64_t q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t r = -998;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+        return r;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r = sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
+    else
+        r = rc == SQLITE_DONE ? -999 : -998;
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* First column of the first row as text ("(null)" when NULL, "(none)" when no row). */
+static const char *q_text(sqlite3 *db, const char *sql)
+{
+    static char buf[8][1024];
+    static int slot;
+    char *out = buf[slot++ % 8];
+    sqlite3_stmt *st = NULL;
+    snprintf(out, 1024, "(error)");
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+        return out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        snprintf(out, 1024, "%s", t ? (const char *)t : "(null)");
+        if (sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+            snprintf(out, 1024, "int:%lld", (long long)sqlite3_column_int64(st, 0));
+    } else if (rc == SQLITE_DONE) {
+        snprintf(out, 1024, "(none)");
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static int64_t q_intf(sqlite3 *db, const char *fmt, const char *a)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, fmt, a);
+    return q_int(db, sql);
+}
+
+/* Rows in every table of the database. */
+static int64_t total_rows(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        n += q_intf(db, "SELECT count(*) FROM \"%s\"", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void exec_or_die(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
+        exit(2);
+    }
+}
+
+/* ---- pushes ------------------------------------------------------------------------------ */
+
+/* A candidate with every kind of nesting, and the storage it points into. */
+struct sample {
+    struct eb_push push;
+    struct eb_candidate c;
+    struct eb_experience exp[2];
+    struct eb_education edu[1];
+    struct eb_custom_field cf[2];
+    struct eb_interviewer iv[1];
+    struct eb_feedback_item fb[1];
+    struct eb_subject subj[2];
+    const char *options[2];
+    struct eb_job job;
+    struct eb_name_value job_cf[1];
+    struct eb_offer offer;
+    struct eb_offer_creator creator;
+    struct eb_headcount hc;
+    struct eb_job_rank rank;
+    const char *id_cards[2];
+    char id[64];
+};
+
+/* n_exp experiences (0..2), and the interviewer tree when deep. */
+static void sample_init(struct sample *s, const char *push_id, int64_t app_id, size_t n_exp,
+                        int deep)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s", push_id);
+    s->push.id = s->id;
+    s->push.event = "pushCandidate";
+    s->push.triggered_at = "1700000000000";
+    s->push.data = &s->c;
+    struct eb_candidate *c = &s->c;
+    c->application_id = (struct eb_i64){app_id, 1};
+    c->candidate_id = (struct eb_i64){555, 1};
+    c->name = "张三";
+    c->phone = "13800000000";
+    c->email = "zhangsan@example.com";
+    c->gender = "男";
+    c->birth_year = (struct eb_i64){1990, 1};
+    c->citizen_id = "110101199001011234";
+    c->native_place_code = (struct eb_i64){110000, 1};
+    c->archived = 1;
+    c->probation = "{\"months\":3}";
+
+    s->exp[0] = (struct eb_experience){
+        .company = "甲公司", .title = "工程师", .now = 0, .start_date = "2015-07-01"};
+    s->exp[1] = (struct eb_experience){.company = "乙公司", .title = "高级工程师", .now = 1};
+    c->experience_info = s->exp;
+    c->experience_info_n = n_exp;
+    s->edu[0] = (struct eb_education){
+        .school = "清华大学", .academic_degree = "硕士", .now = EB_BOOL_UNSET};
+    c->education_info = s->edu;
+    c->education_info_n = 1;
+    s->cf[0] = (struct eb_custom_field){
+        .name = "身高", .value = "180", .now = EB_BOOL_UNSET, .index = "1"};
+    s->cf[1] = (struct eb_custom_field){.name = "爱好",
+                                        .value = "[\"读书\",\"跑步\"]",
+                                        .now = EB_BOOL_UNSET,
+                                        .index = "2",
+                                        .section = "基本"};
+    c->custom_fields = s->cf;
+    c->custom_fields_n = 2;
+    s->id_cards[0] = "https://files.example.com/front1.jpg";
+    s->id_cards[1] = "https://files.example.com/front2.jpg";
+    c->id_card_front_list = s->id_cards;
+    c->id_card_front_list_n = 2;
+
+    s->job_cf[0] = (struct eb_name_value){"职级", "P6", NULL};
+    s->job = (struct eb_job){.job_id = "J-1",
+                             .title = "高级工程师",
+                             .department = "研发部",
+                             .custom_fields = s->job_cf,
+                             .custom_fields_n = 1};
+    c->job = &s->job;
+
+    s->creator = (struct eb_offer_creator){"李四", "lisi@example.com"};
+    s->hc = (struct eb_headcount){.id = {9, 1}, .number = "HC-001", .name = "后端"};
+    s->rank = (struct eb_job_rank){.name = "专业", .type = "T", .level = "P6"};
+    s->offer = (struct eb_offer){.salary_number = "12345.60",
+                                 .checkin_date = "2024-03-01",
+                                 .creator = &s->creator,
+                                 .hc_info = &s->hc,
+                                 .job_rank_info = &s->rank};
+    c->offer = &s->offer;
+
+    if (deep) {
+        s->options[0] = "优秀";
+        s->options[1] = "良好";
+        s->subj[0] = (struct eb_subject){.type = {1, 1}, .title = "沟通"};
+        s->subj[1] = (struct eb_subject){
+            .type = {2, 1}, .title = "技术", .options = s->options, .options_n = 2};
+        s->fb[0] =
+            (struct eb_feedback_item){.title = "评价表", .subjects = s->subj, .subjects_n = 2};
+        s->iv[0] = (struct eb_interviewer){.name = "王五",
+                                           .round = {2, 1},
+                                           .feedback_template_result = s->fb,
+                                           .feedback_template_result_n = 1};
+        c->interviewers = s->iv;
+        c->interviewers_n = 1;
+    }
+}
+
+static struct eb_push_record record(const char *push_id, int64_t app_id, int64_t received_at)
+{
+    struct eb_push_record r;
+    memset(&r, 0, sizeof r);
+    r.push_id = push_id;
+    r.event = "pushCandidate";
+    r.triggered_at = "1700000000000";
+    r.application_id = app_id;
+    r.has_application_id = app_id != 0;
+    r.candidate_id = 555;
+    r.has_candidate_id = app_id != 0;
+    r.received_at_ms = received_at;
+    r.payload = "<pushCandidate><id>x</id></pushCandidate>";
+    r.payload_len = strlen(r.payload);
+    r.raw = "RAW BODY";
+    r.raw_len = strlen(r.raw);
+    r.outcome = EB_OUTCOME_STORED;
+    return r;
+}
+
+static eb_rc store(struct eb_adapter *a, struct sample *s, int64_t received_at,
+                   struct eb_stored *out)
+{
+    struct eb_push_record r = record(s->id, s->c.application_id.v, received_at);
+    struct eb_err err;
+    eb_rc rc = eb_adapter_store_push(a, &s->push, &r, out, &err);
+    if (rc)
+        fprintf(stderr, "store_push %s: %s\n", s->id, err.msg);
+    return rc;
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static void test_open_creates_schema(void)
+{
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_adapter_lookup(url) == &eb_adapter_sqlite);
+    CHECK(eb_adapter_lookup("SQLite:x.db") == &eb_adapter_sqlite);
+    CHECK(eb_adapter_lookup("mysql://x") == NULL);
+    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    CHECK(a != NULL);
+    CHECK(eb_adapter_ping(a, &err) == EB_OK);
+    sqlite3 *db = peek_open();
+    struct eb_sql_schema *s = NULL;
+    CHECK(eb_sqlgen_build(&eb_sql_dialect_sqlite, &s, &err) == EB_OK);
+    CHECK(s && q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ==
+                   (int64_t)s->n_tables);
+    eb_sqlgen_free(s);
+    CHECK(q_int(db, "SELECT version FROM schema_version") == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                    "name = 'push_log_application_id'") == 1);
+    CHECK_STR(q_text(db, "PRAGMA journal_mode"), "wal");
+    sqlite3_close(db);
+    eb_adapter_close(a);
+
+    /* a second open finds the schema and does not create it again */
+    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    eb_adapter_close(a);
+    db = peek_open();
+    CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
+    sqlite3_close(db);
+
+    /* URL forms and options */
+    char u[300];
+    snprintf(u, sizeof u, "sqlite://%s?synchronous=normal&busy_timeout=100", db_path);
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    eb_adapter_close(a);
+    snprintf(u, sizeof u, "sqlite:%s?synchronous=sometimes", db_path);
+    CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_CONFIG);
+    CHECK(a == NULL);
+    CHECK(strstr(err.msg, "synchronous") != NULL);
+    snprintf(u, sizeof u, "sqlite:%s?cache=shared", db_path);
+    CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_adapter_open("sqlite:", &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_adapter_open("postgres://user:secret@host/db", &a, &err) == EB_ERR_CONFIG);
+    CHECK(strstr(err.msg, "secret") == NULL);
+    /* a directory that does not exist */
+    CHECK(eb_adapter_open("sqlite:/nonexistent-dir-eb/x.db", &a, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(a == NULL);
+}
+
+static void test_newer_version_refused(void)
+{
+    char path[160], u[200];
+    snprintf(path, sizeof path, "%s/newer.db", dir);
+    snprintf(u, sizeof u, "sqlite:%s", path);
+    struct eb_adapter *a = NULL, *b = NULL;
+    struct eb_err err;
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_or_die(db, "UPDATE schema_version SET version = 2");
+    sqlite3_close(db);
+    /* the open instance notices on ping */
+    CHECK(eb_adapter_ping(a, &err) == EB_ERR_DB);
+    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    eb_adapter_close(a);
+    /* and a new one refuses to open */
+    CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
+    CHECK(b == NULL);
+    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    unlink(path);
+    snprintf(path, sizeof path, "%s/newer.db-wal", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/newer.db-shm", dir);
+    unlink(path);
+}
+
+static void test_store_and_read_back(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    sample_init(&s, "push-1", 1001, 2, 1);
+    CHECK(store(a, &s, 1700000000123, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(out.message, "");
+
+    sqlite3 *db = peek_open();
+    /* candidate: scalars, flattened objects, kinds */
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 1001") == 1);
+#define CAND(col) q_text(db, "SELECT " col " FROM candidate WHERE application_id = 1001")
+    CHECK_STR(CAND("candidate_id"), "int:555");
+    CHECK_STR(CAND("last_push_id"), "push-1");
+    CHECK_STR(CAND("updated_at"), "int:1700000000123");
+    CHECK_STR(CAND("name"), "张三");
+    CHECK_STR(CAND("phone"), "13800000000");
+    CHECK_STR(CAND("email"), "zhangsan@example.com");
+    CHECK_STR(CAND("gender"), "男");
+    CHECK_STR(CAND("birth_year"), "int:1990");
+    CHECK_STR(CAND("citizen_id"), "110101199001011234");
+    CHECK_STR(CAND("native_place_code"), "int:110000");
+    CHECK_STR(CAND("archived"), "int:1");
+    CHECK_STR(CAND("probation"), "{\"months\":3}");
+    CHECK_STR(CAND("job_job_id"), "J-1");
+    CHECK_STR(CAND("job_title"), "高级工程师");
+    CHECK_STR(CAND("job_department"), "研发部");
+    CHECK_STR(CAND("offer_salary_number"), "12345.60");
+    CHECK_STR(CAND("typeof(offer_salary_number)"), "text");
+    CHECK_STR(CAND("offer_checkin_date"), "2024-03-01");
+    CHECK_STR(CAND("offer_creator_name"), "李四");
+    CHECK_STR(CAND("offer_creator_email"), "lisi@example.com");
+    CHECK_STR(CAND("offer_hc_info_id"), "int:9");
+    CHECK_STR(CAND("offer_hc_info_number"), "HC-001");
+    CHECK_STR(CAND("offer_job_rank_info_level"), "P6");
+    CHECK_STR(CAND("referrer_name"), "(null)");
+    CHECK_STR(CAND("gender_code"), "(null)");
+    CHECK_STR(CAND("offer_attachment_url"), "(null)");
+#undef CAND
+    /* arrays */
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 1001") == 2);
+    CHECK_STR(q_text(db, "SELECT company FROM candidate_experience WHERE application_id = 1001 "
+                         "AND seq = 0"),
+              "甲公司");
+    CHECK_STR(q_text(db, "SELECT company FROM candidate_experience WHERE application_id = 1001 "
+                         "AND seq = 1"),
+              "乙公司");
+    CHECK_STR(q_text(db, "SELECT start_date FROM candidate_experience WHERE seq = 0"),
+              "2015-07-01");
+    CHECK_STR(q_text(db, "SELECT now FROM candidate_experience WHERE seq = 0"), "int:0");
+    CHECK_STR(q_text(db, "SELECT now FROM candidate_experience WHERE seq = 1"), "int:1");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_education") == 1);
+    CHECK_STR(q_text(db, "SELECT school FROM candidate_education"), "清华大学");
+    CHECK_STR(q_text(db, "SELECT now FROM candidate_education"), "(null)");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_custom_field") == 2);
+    CHECK_STR(q_text(db, "SELECT \"index\" FROM candidate_custom_field WHERE seq = 1"), "2");
+    CHECK_STR(q_text(db, "SELECT value FROM candidate_custom_field WHERE seq = 1"),
+              "[\"读书\",\"跑步\"]");
+    CHECK_STR(q_text(db, "SELECT section FROM candidate_custom_field WHERE seq = 1"), "基本");
+    CHECK_STR(q_text(db, "SELECT group_concat(value, '|') FROM (SELECT value FROM "
+                         "candidate_id_card_front ORDER BY seq)"),
+              "https://files.example.com/front1.jpg|https://files.example.com/front2.jpg");
+    CHECK_STR(q_text(db, "SELECT value FROM candidate_job_custom_field WHERE seq = 0"), "P6");
+    CHECK_STR(q_text(db, "SELECT name FROM candidate_job_custom_field WHERE seq = 0"), "职级");
+    /* nested arrays and their keys */
+    CHECK_STR(q_text(db, "SELECT name FROM candidate_interviewer WHERE seq = 0"), "王五");
+    CHECK_STR(q_text(db, "SELECT round FROM candidate_interviewer WHERE seq = 0"), "int:2");
+    CHECK_STR(q_text(db, "SELECT title FROM candidate_interviewer_feedback WHERE "
+                         "application_id = 1001 AND interviewer_seq = 0 AND seq = 0"),
+              "评价表");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject") == 2);
+    CHECK_STR(q_text(db, "SELECT title FROM candidate_interviewer_feedback_subject WHERE "
+                         "interviewer_seq = 0 AND feedback_seq = 0 AND seq = 1"),
+              "技术");
+    CHECK_STR(q_text(db, "SELECT type FROM candidate_interviewer_feedback_subject WHERE seq = 1"),
+              "int:2");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option") == 2);
+    CHECK_STR(q_text(db, "SELECT value FROM candidate_interviewer_feedback_subject_option WHERE "
+                         "application_id = 1001 AND interviewer_seq = 0 AND feedback_seq = 0 AND "
+                         "subject_seq = 1 AND seq = 0"),
+              "优秀");
+    CHECK_STR(q_text(db, "SELECT value FROM candidate_interviewer_feedback_subject_option WHERE "
+                         "subject_seq = 1 AND seq = 1"),
+              "良好");
+    /* push_log */
+#define LOG(col) q_text(db, "SELECT " col " FROM push_log WHERE push_id = 'push-1'")
+    CHECK_STR(LOG("outcome"), "stored");
+    CHECK_STR(LOG("event"), "pushCandidate");
+    CHECK_STR(LOG("triggered_at"), "1700000000000");
+    CHECK_STR(LOG("received_at"), "int:1700000000123");
+    CHECK_STR(LOG("application_id"), "int:1001");
+    CHECK_STR(LOG("candidate_id"), "int:555");
+    CHECK_STR(LOG("message"), "(null)");
+    CHECK_STR(LOG("payload"), "<pushCandidate><id>x</id></pushCandidate>");
+    CHECK_STR(LOG("raw"), "(null)"); /* kept only for pushes that were not stored */
+#undef LOG
+    sqlite3_close(db);
+}
+
+static void test_duplicate(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    sqlite3 *db = peek_open();
+    int64_t before = total_rows(db);
+    /* the same push id with different data: nothing is written */
+    sample_init(&s, "push-1", 1001, 1, 0);
+    s.c.name = "Someone Else";
+    CHECK(store(a, &s, 1700000009999, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED);
+    CHECK(out.duplicate == 1);
+    CHECK(total_rows(db) == before);
+    CHECK_STR(q_text(db, "SELECT name FROM candidate WHERE application_id = 1001"), "张三");
+    CHECK(q_int(db, "SELECT received_at FROM push_log WHERE push_id = 'push-1'") == 1700000000123);
+    sqlite3_close(db);
+}
+
+static void test_replacement(struct eb_adapter *a)
+{
+    static struct sample other, s;
+    struct eb_stored out;
+    /* another candidate, which must not be touched */
+    sample_init(&other, "push-other", 2002, 2, 1);
+    CHECK(store(a, &other, 1700000000200, &out) == EB_OK);
+    sqlite3 *db = peek_open();
+    int64_t other_rows = q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject "
+                                   "WHERE application_id = 2002");
+    CHECK(other_rows == 2);
+
+    /* a new push for 1001 with fewer children */
+    sample_init(&s, "push-2", 1001, 1, 0);
+    s.c.name = "张三丰";
+    s.c.custom_fields_n = 0;
+    s.c.job = NULL;
+    CHECK(store(a, &s, 1700000000300, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 1001") == 1);
+    CHECK_STR(q_text(db, "SELECT name FROM candidate WHERE application_id = 1001"), "张三丰");
+    CHECK_STR(q_text(db, "SELECT last_push_id FROM candidate WHERE application_id = 1001"),
+              "push-2");
+    CHECK_STR(q_text(db, "SELECT job_title FROM candidate WHERE application_id = 1001"), "(null)");
+    CHECK(q_int(db, "SELECT updated_at FROM candidate WHERE application_id = 1001") ==
+          1700000000300);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 1001") == 1);
+    CHECK_STR(q_text(db, "SELECT company FROM candidate_experience WHERE application_id = 1001"),
+              "甲公司");
+    static const char *const gone[] = {
+        "candidate_custom_field",
+        "candidate_job_custom_field",
+        "candidate_interviewer",
+        "candidate_interviewer_feedback",
+        "candidate_interviewer_feedback_subject",
+        "candidate_interviewer_feedback_subject_option",
+    };
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE application_id = 1001", gone[i]);
+        if (q_int(db, sql) != 0)
+            fprintf(stderr, "%s still has rows\n", gone[i]);
+        CHECK(q_int(db, sql) == 0);
+    }
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_education WHERE application_id = 1001") == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_id_card_front WHERE application_id = 1001") ==
+          2);
+    /* the other candidate is intact */
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject WHERE "
+                    "application_id = 2002") == other_rows);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 2);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE application_id = 1001") == 2);
+    sqlite3_close(db);
+}
+
+static void test_rejected(struct eb_adapter *a)
+{
+    struct eb_push_record r = record("push-bad", 0, 1700000000400);
+    struct eb_stored out;
+    struct eb_err err;
+    r.outcome = EB_OUTCOME_REJECTED;
+    r.message = "data.applicationId is required";
+    r.payload = NULL;
+    r.payload_len = 0;
+    r.raw = "<pushCandidate><data>garbage";
+    r.raw_len = strlen(r.raw);
+    sqlite3 *db = peek_open();
+    int64_t candidates = q_int(db, "SELECT count(*) FROM candidate");
+    CHECK(eb_adapter_store_push(a, NULL, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 0);
+    CHECK_STR(out.message, "data.applicationId is required");
+#define LOG(col) q_text(db, "SELECT " col " FROM push_log WHERE push_id = 'push-bad'")
+    CHECK_STR(LOG("outcome"), "rejected");
+    CHECK_STR(LOG("message"), "data.applicationId is required");
+    CHECK_STR(LOG("raw"), "<pushCandidate><data>garbage");
+    CHECK_STR(LOG("payload"), "(null)");
+    CHECK_STR(LOG("application_id"), "(null)");
+#undef LOG
+    CHECK(q_int(db, "SELECT count(*) FROM candidate") == candidates);
+    /* the same id again answers the recorded rejection */
+    r.message = "something else";
+    CHECK(eb_adapter_store_push(a, NULL, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 1);
+    CHECK_STR(out.message, "data.applicationId is required");
+    /* a push without applicationId is never stored */
+    static struct sample s;
+    sample_init(&s, "push-nokey", 3003, 1, 0);
+    s.c.application_id.set = 0;
+    struct eb_push_record r2 = record("push-nokey", 0, 1);
+    CHECK(eb_adapter_store_push(a, &s.push, &r2, &out, &err) == EB_ERR_INVALID);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id = 'push-nokey'") == 0);
+    sqlite3_close(db);
+}
+
+static void test_failed_then_retried(struct eb_adapter *a)
+{
+    struct eb_push_record r = record("push-f", 4004, 1700000000500);
+    struct eb_stored out;
+    struct eb_err err;
+    r.outcome = EB_OUTCOME_FAILED;
+    r.message = "database unavailable, push not stored; retry later";
+    sqlite3 *db = peek_open();
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "failed");
+    CHECK_STR(q_text(db, "SELECT raw FROM push_log WHERE push_id = 'push-f'"), "RAW BODY");
+    /* a second failure of the same id updates the entry */
+    r.received_at_ms = 1700000000600;
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK(q_int(db, "SELECT received_at FROM push_log WHERE push_id = 'push-f'") == 1700000000600);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id = 'push-f'") == 1);
+    /* the retry is stored over it */
+    static struct sample s;
+    sample_init(&s, "push-f", 4004, 2, 0);
+    CHECK(store(a, &s, 1700000000700, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "stored");
+    CHECK_STR(q_text(db, "SELECT message FROM push_log WHERE push_id = 'push-f'"), "(null)");
+    CHECK_STR(q_text(db, "SELECT raw FROM push_log WHERE push_id = 'push-f'"), "(null)");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 4004") == 2);
+    /* a late failure report does not overwrite a stored push */
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "stored");
+    /* nor a rejected one; but a failed entry may become rejected */
+    struct eb_push_record r2 = record("push-f2", 0, 1700000000800);
+    r2.outcome = EB_OUTCOME_FAILED;
+    r2.message = "database unavailable";
+    CHECK(eb_adapter_log_failure(a, &r2, &err) == EB_OK);
+    r2.outcome = EB_OUTCOME_REJECTED;
+    r2.message = "data.applicationId is required";
+    CHECK(eb_adapter_store_push(a, NULL, &r2, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 0);
+    CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f2'"), "rejected");
+    r2.outcome = EB_OUTCOME_FAILED;
+    CHECK(eb_adapter_log_failure(a, &r2, &err) == EB_OK);
+    CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f2'"), "rejected");
+    sqlite3_close(db);
+}
+
+/* A failure in the middle of a push leaves nothing of it, and the instance keeps working. */
+static void test_atomic(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    struct eb_err err;
+    sqlite3 *db = peek_open();
+    exec_or_die(db, "CREATE TRIGGER boom BEFORE INSERT ON "
+                    "candidate_interviewer_feedback_subject_option WHEN NEW.value = 'boom' "
+                    "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    int64_t before = total_rows(db);
+    /* replacing 2002 (which has rows everywhere) fails at the last table */
+    sample_init(&s, "push-boom", 2002, 1, 1);
+    s.options[1] = "boom";
+    s.c.name = "changed";
+    struct eb_push_record r = record(s.id, 2002, 1700000000900);
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_DB);
+    CHECK(strstr(err.msg, "boom") != NULL);
+    CHECK(total_rows(db) == before);
+    CHECK_STR(q_text(db, "SELECT name FROM candidate WHERE application_id = 2002"), "张三");
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id = 'push-boom'") == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 2);
+    exec_or_die(db, "DROP TRIGGER boom");
+    /* the same instance stores the retry */
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(q_text(db, "SELECT name FROM candidate WHERE application_id = 2002"), "changed");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 1);
+    sqlite3_close(db);
+}
+
+/* Another connection holding the write lock past the busy timeout: unavailable, retryable. */
+static void test_locked(void)
+{
+    char u[300];
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    struct eb_stored out;
+    static struct sample s;
+    snprintf(u, sizeof u, "sqlite:%s?busy_timeout=100", db_path);
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    if (!a)
+        return;
+    sqlite3 *db = peek_open();
+    exec_or_die(db, "BEGIN IMMEDIATE");
+    sample_init(&s, "push-locked", 5005, 1, 0);
+    struct eb_push_record r = record(s.id, 5005, 1700000001000);
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(strstr(err.msg, "locked") != NULL);
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_ERR_UNAVAILABLE);
+    exec_or_die(db, "COMMIT");
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 5005") == 1);
+    sqlite3_close(db);
+    eb_adapter_close(a);
+}
+
+/* ---- two instances, two threads ---------------------------------------------------------- */
+
+#define PER_THREAD 150
+#define SHARED     40
+
+struct worker {
+    struct eb_adapter *a;
+    int k;          /* thread number */
+    int failures;   /* calls that did not return EB_OK */
+    int fresh;      /* shared ids this thread stored (not duplicate) */
+    int duplicates; /* shared ids that were already stored */
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct sample *s = malloc(sizeof *s);
+    struct eb_stored out;
+    char id[64];
+    /* PER_THREAD own ids, with the SHARED shared ids interleaved (every other call) */
+    for (int i = 0; i < PER_THREAD + SHARED; i++) {
+        int shared = i % 2 == 1 && i / 2 < SHARED;
+        int64_t app;
+        if (shared) {
+            snprintf(id, sizeof id, "shared-%d", i / 2);
+            app = 900000 + i / 2;
+        } else {
+            snprintf(id, sizeof id, "t%d-%d", w->k, i);
+            app = (int64_t)w->k * 100000 + i;
+        }
+        sample_init(s, id, app, 2, 1);
+        if (store(w->a, s, 1700000002000 + i, &out) != EB_OK) {
+            w->failures++;
+            continue;
+        }
+        if (shared)
+            out.duplicate ? w->duplicates++ : w->fresh++;
+    }
+    free(s);
+    return NULL;
+}
+
+#define OUTSIDE_WRITES 100
+
+/* Another process's writer: its own connection, so it meets the adapters through SQLite's
+ * locks and busy timeout (the adapters' in-process gate does not know it). */
+static void *outside_writer(void *arg)
+{
+    const char *path = arg;
+    sqlite3 *db = NULL;
+    long ok = 0;
+    if (sqlite3_open(path, &db) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        for (int i = 0; i < OUTSIDE_WRITES; i++) {
+            if (sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO scratch VALUES (1); COMMIT", NULL,
+                             NULL, NULL) == SQLITE_OK)
+                ok++;
+            else
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    }
+    sqlite3_close(db);
+    return (void *)ok;
+}
+
+static void test_two_threads(void)
+{
+    char path[160], u[200];
+    snprintf(path, sizeof path, "%s/threads.db", dir);
+    snprintf(u, sizeof u, "sqlite:%s?synchronous=normal", path);
+    struct worker w[2];
+    pthread_t th[2], outside;
+    struct eb_err err;
+    void *outside_ok = NULL;
+    memset(w, 0, sizeof w);
+    for (int k = 0; k < 2; k++) {
+        w[k].k = k + 1;
+        CHECK(eb_adapter_open(u, &w[k].a, &err) == EB_OK);
+        if (!w[k].a)
+            return;
+    }
+    sqlite3 *setup = NULL;
+    CHECK(sqlite3_open(path, &setup) == SQLITE_OK);
+    exec_or_die(setup, "CREATE TABLE scratch (x INTEGER)");
+    sqlite3_close(setup);
+    pthread_create(&outside, NULL, outside_writer, path);
+    for (int k = 0; k < 2; k++)
+        pthread_create(&th[k], NULL, work, &w[k]);
+    for (int k = 0; k < 2; k++)
+        pthread_join(th[k], NULL);
+    pthread_join(outside, &outside_ok);
+    for (int k = 0; k < 2; k++)
+        eb_adapter_close(w[k].a);
+    CHECK((long)outside_ok == OUTSIDE_WRITES);
+
+    CHECK(w[0].failures == 0 && w[1].failures == 0);
+    /* every shared id was stored exactly once */
+    CHECK(w[0].fresh + w[1].fresh == SHARED);
+    CHECK(w[0].duplicates + w[1].duplicates == SHARED);
+    /* each thread made PER_THREAD + SHARED calls, SHARED of them with shared ids */
+    int64_t distinct = 2 * PER_THREAD + SHARED;
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log") == distinct);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE outcome = 'stored'") == distinct);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate") == distinct);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience") == 2 * distinct);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option") ==
+          2 * distinct);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'shared-%'") == SHARED);
+    CHECK(q_int(db, "SELECT count(*) FROM scratch") == OUTSIDE_WRITES);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/eb_sqlite_XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    snprintf(db_path, sizeof db_path, "%s/eb.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", db_path);
+
+    test_open_creates_schema();
+    test_newer_version_refused();
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    if (a) {
+        test_store_and_read_back(a);
+        test_duplicate(a);
+        test_replacement(a);
+        test_rejected(a);
+        test_failed_then_retried(a);
+        test_atomic(a);
+        CHECK(eb_adapter_ping(a, &err) == EB_OK);
+    }
+    test_locked();
+    eb_adapter_close(a);
+    test_two_threads();
+
+    const char *files[] = {"eb.db",      "eb.db-wal",      "eb.db-shm",
+                           "threads.db", "threads.db-wal", "threads.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    return check_report("test_sqlite");
+}
