@@ -85,10 +85,13 @@ static int cmd_wsdl(const struct eb_config *cfg)
     if (cfg->public_url[0]) {
         snprintf(url, sizeof url, "%s", cfg->public_url);
     } else {
-        /* no public URL: this host's own address, as a request to it would derive */
+        /* no public URL: this host's own address and the conventional path, as a
+         * GET /pushCandidate?wsdl to it would derive */
         const char *h = cfg->listen_host;
         int wild = !strcmp(h, "0.0.0.0") || !strcmp(h, "::") || !strcmp(h, "*") || !h[0];
-        snprintf(url, sizeof url, strchr(h, ':') && !wild ? "http://[%s]:%d/" : "http://%s:%d/",
+        snprintf(url, sizeof url,
+                 strchr(h, ':') && !wild ? "http://[%s]:%d/pushCandidate"
+                                         : "http://%s:%d/pushCandidate",
                  wild ? "localhost" : h, cfg->listen_port);
     }
     size_t len = 0;

@@ -79,11 +79,23 @@
 #include "util/buf.h"
 
 const struct eb_sql_dialect eb_sql_dialect_sqlite = {
-    "sqlite", "INTEGER", "TEXT", "REAL", 0, 1, " WITHOUT ROWID",
+    .name = "sqlite",
+    .int_type = "INTEGER",
+    .text_type = "TEXT",
+    .real_type = "REAL",
+    .numbered_params = 0,
+    .has_upsert = 1,
+    .child_table_options = " WITHOUT ROWID",
 };
 
 const struct eb_sql_dialect eb_sql_dialect_postgres = {
-    "postgres", "BIGINT", "TEXT", "DOUBLE PRECISION", 1, 1, "",
+    .name = "postgres",
+    .int_type = "BIGINT",
+    .text_type = "TEXT",
+    .real_type = "DOUBLE PRECISION",
+    .numbered_params = 1,
+    .has_upsert = 1,
+    .child_table_options = "",
 };
 
 #define SQL_MAX_TEXT (1024 * 1024) /* hard maximum of one generated statement */

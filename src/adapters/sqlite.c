@@ -19,8 +19,9 @@
 #include "candidate/candidate.h"
 #include "util/log.h"
 
-#define BUSY_TIMEOUT_MS 5000 /* default wait for another connection's transaction (busy_timeout)   \
-                              */
+#define BUSY_TIMEOUT_MS                                                                            \
+    5000 /* default wait for another connection's transaction (busy_timeout)                       \
+          */
 
 /* The write gate of one database file: instances of this process that write to the same file
  * take turns on a mutex instead of SQLite's busy handler, which sleeps 1, 2, 5, 10, ... ms
@@ -663,7 +664,13 @@ static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
 }
 
 const struct eb_adapter_methods eb_adapter_sqlite = {
-    1,       "sqlite", "sqlite",      sizeof(struct sqlite_adapter),
-    sq_open, sq_close, sq_store_push, sq_log_failure,
-    sq_ping,
+    .version = 1,
+    .name = "sqlite",
+    .scheme = "sqlite",
+    .instance_size = sizeof(struct sqlite_adapter),
+    .open = sq_open,
+    .close = sq_close,
+    .store_push = sq_store_push,
+    .log_failure = sq_log_failure,
+    .ping = sq_ping,
 };

@@ -68,10 +68,10 @@ void eb_bridge_push(struct eb_adapter *a, const struct eb_push *p, struct eb_pus
         ans->ok = st.outcome == EB_OUTCOME_STORED;
         set_message(ans, st.message);
         if (st.outcome == EB_OUTCOME_STORED)
-            eb_log(EB_LOG_INFO, "push", "push_id", rec->push_id, "application_id", app_id,
+            eb_log(EB_LOG_DEBUG, "push", "push_id", rec->push_id, "application_id", app_id,
                    "outcome", "stored", "duplicate", st.duplicate ? "1" : "0", NULL);
         else
-            eb_log(EB_LOG_INFO, "push", "push_id", rec->push_id, "application_id", app_id,
+            eb_log(EB_LOG_DEBUG, "push", "push_id", rec->push_id, "application_id", app_id,
                    "outcome", eb_outcome_name(st.outcome), "duplicate", st.duplicate ? "1" : "0",
                    "reason", st.message, NULL);
         return;

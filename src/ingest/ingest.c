@@ -305,23 +305,15 @@ static int parse_bool(const char *s, size_t n)
     return -1;
 }
 
-/* The field of t named name. Children usually come in contract order, so the field after the
- * previous match is tried first (exactly), then the fields from there to the end, then all of
- * them (eb_schema_find: ASCII case, '_' and '-' ignored). */
+/* The field of t named name; tries the field after the previous match first (children usually
+ * come in contract order), then the case-, '_'- and '-'-insensitive scan. */
 static const struct eb_field *find_field(const struct eb_type *t, const xmlChar *name,
                                          size_t *hint)
 {
     const char *s = (const char *)name;
-    const struct eb_field *f = NULL;
-    size_t len = strlen(s);
-    if (*hint < t->n_fields) {
-        if (strcmp(t->fields[*hint].xml, s) == 0)
-            return &t->fields[(*hint)++];
-        struct eb_type rest = {t->name, t->size, t->fields + *hint, t->n_fields - *hint};
-        f = eb_schema_find(&rest, s, len);
-    }
-    if (!f)
-        f = eb_schema_find(t, s, len);
+    if (*hint < t->n_fields && strcmp(t->fields[*hint].xml, s) == 0)
+        return &t->fields[(*hint)++];
+    const struct eb_field *f = eb_schema_find(t, s, strlen(s));
     if (f)
         *hint = (size_t)(f - t->fields) + 1;
     return f;

@@ -126,9 +126,15 @@ static inline eb_rc fake_ping(struct eb_adapter *a, struct eb_err *err)
 }
 
 static const struct eb_adapter_methods fake_adapter_methods __attribute__((unused)) = {
-    1,         "fake",     "fake",          sizeof(struct fake_adapter),
-    fake_open, fake_close, fake_store_push, fake_log_failure,
-    fake_ping,
+    .version = 1,
+    .name = "fake",
+    .scheme = "fake",
+    .instance_size = sizeof(struct fake_adapter),
+    .open = fake_open,
+    .close = fake_close,
+    .store_push = fake_store_push,
+    .log_failure = fake_log_failure,
+    .ping = fake_ping,
 };
 
 /* Zeroes f and makes it an adapter ready for the eb_adapter_* wrappers. */

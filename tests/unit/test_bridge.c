@@ -11,6 +11,7 @@
 #include "candidate/candidate.h"
 #include "check.h"
 #include "fake_adapter.h"
+#include "util/log.h"
 
 /* ---- capturing the log (stderr) ---------------------------------------------------------- */
 
@@ -256,6 +257,7 @@ static void test_wrappers(void)
 
 int main(void)
 {
+    eb_log_setup(EB_LOG_DEBUG, EB_LOG_TEXT); /* debug lines must be free of personal data too */
     test_stored();
     test_rejected();
     test_failure(EB_ERR_UNAVAILABLE);
