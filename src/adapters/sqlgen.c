@@ -33,7 +33,8 @@
  *     then one column per scalar field of the record in contract order, named after the
  *     descriptor's column (name, prefix_phone, phone, email, gender, gender_code, birth_year,
  *     citizen_id, native_place_code, academic_degree, probation, resume_url, ...). Nested
- *     objects are flattened with their column as prefix, recursively: job_job_id, job_title,
+ *     objects are flattened with their column as prefix, recursively (a field already starting
+ *     with that prefix keeps it once): job_id, job_title, job_description,
  *     job_department, job_manager_name, referrer_name, operator_phone, owners_employee_id,
  *     offer_salary_number, offer_checkin_date, offer_creator_name, offer_hc_info_number,
  *     offer_job_rank_info_level, offer_attachment_url, ...
@@ -131,6 +132,10 @@ static int valid_identifier(const char *s)
 static char *join_name(const char *a, const char *b)
 {
     size_t la = a ? strlen(a) : 0, lb = strlen(b);
+    /* A field that already starts with its object's name keeps it once: job.jobId -> job_id,
+     * offer.offerLastSentAt -> offer_last_sent_at (not job_job_id). */
+    if (la && lb > la + 1 && !strncmp(b, a, la) && b[la] == '_')
+        la = 0;
     char *r = malloc(la + lb + 2);
     if (!r)
         return NULL;

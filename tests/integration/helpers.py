@@ -400,6 +400,8 @@ def flatten_scalars(obj, qtype, prefix=""):
     for name, v in obj.items():
         t = fields[name]
         col = f"{prefix}{snake(name)}"
+        if prefix and snake(name).startswith(prefix):  # job.jobId -> job_id, not job_job_id
+            col = snake(name)
         if t.startswith("tns:"):
             if c.list_item_type(t.split(":", 1)[1]) is not None:
                 continue

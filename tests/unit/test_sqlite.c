@@ -341,7 +341,7 @@ static void test_store_and_read_back(struct eb_adapter *a)
     CHECK_STR(CAND("native_place_code"), "int:110000");
     CHECK_STR(CAND("archived"), "int:1");
     CHECK_STR(CAND("probation"), "{\"months\":3}");
-    CHECK_STR(CAND("job_job_id"), "J-1");
+    CHECK_STR(CAND("job_id"), "J-1");
     CHECK_STR(CAND("job_title"), "高级工程师");
     CHECK_STR(CAND("job_department"), "研发部");
     CHECK_STR(CAND("offer_salary_number"), "12345.60");
