@@ -17,13 +17,15 @@
  *     application_id INTEGER                     NULL when the push carried none
  *     candidate_id   INTEGER                     NULL when the push carried none
  *     outcome        TEXT NOT NULL               'stored' | 'rejected' | 'failed'
- *     message        TEXT                        why, for 'rejected' and 'failed'; NULL for
- * 'stored' payload        TEXT                        the canonical XML of the push (for replay);
- * NULL when the body could not be canonicalized raw            TEXT                        the raw
- * request body, kept only when the push was not stored ('rejected', 'failed'); NULL for 'stored'
- * (payload is enough to replay it) index push_log_application_id ON push_log (application_id) A
- * push id recorded as 'failed' is overwritten when the push is retried; 'stored' and 'rejected' are
- * final and answer every repetition of the id.
+ *     message        TEXT                        why, for 'rejected' and 'failed'; NULL for 'stored'
+ *     payload        TEXT                        the canonical XML of the push (for replay); NULL
+ *                                                when the body could not be canonicalized
+ *     raw            BLOB                        the raw request body (bytes, as received), kept
+ *                                                only when the push was not stored ('rejected',
+ *                                                'failed'); NULL for 'stored' (payload replays it)
+ *     index push_log_application_id ON push_log (application_id)
+ *     A push id recorded as 'failed' is overwritten when the push is retried; 'stored' and
+ *     'rejected' are final and answer every repetition of the id.
  *
  * candidate: one row per applicationId, the latest push for it.
  *     application_id INTEGER NOT NULL PRIMARY KEY
@@ -84,6 +86,7 @@ const struct eb_sql_dialect eb_sql_dialect_sqlite = {
     .int_type = "INTEGER",
     .text_type = "TEXT",
     .real_type = "REAL",
+    .blob_type = "BLOB",
     .numbered_params = 0,
     .has_upsert = 1,
     .child_table_options = " WITHOUT ROWID",
@@ -94,6 +97,7 @@ const struct eb_sql_dialect eb_sql_dialect_postgres = {
     .int_type = "BIGINT",
     .text_type = "TEXT",
     .real_type = "DOUBLE PRECISION",
+    .blob_type = "BYTEA",
     .numbered_params = 1,
     .has_upsert = 1,
     .child_table_options = "",
@@ -383,7 +387,7 @@ static eb_rc build_tables(struct builder *b)
         {"triggered_at", EB_SQL_TEXT, 0},      {"received_at", EB_SQL_INTEGER, 1},
         {"application_id", EB_SQL_INTEGER, 0}, {"candidate_id", EB_SQL_INTEGER, 0},
         {"outcome", EB_SQL_TEXT, 1},           {"message", EB_SQL_TEXT, 0},
-        {"payload", EB_SQL_TEXT, 0},           {"raw", EB_SQL_TEXT, 0},
+        {"payload", EB_SQL_TEXT, 0},           {"raw", EB_SQL_BLOB, 0},
     };
     if ((rc = add_table(b, join_name(NULL, "push_log"), EB_SQL_ROLE_META, &ti)))
         return rc;
@@ -432,6 +436,8 @@ static const char *type_name(const struct eb_sql_dialect *d, enum eb_sql_type t)
         return d->text_type;
     case EB_SQL_REAL:
         return d->real_type;
+    case EB_SQL_BLOB:
+        return d->blob_type;
     }
     return d->text_type;
 }

@@ -27,6 +27,7 @@ struct eb_sql_dialect {
     const char *int_type;  /* 64-bit integer column type: "INTEGER", "BIGINT" */
     const char *text_type; /* unbounded text column type: "TEXT", "CLOB" */
     const char *real_type; /* floating point column type: "REAL", "DOUBLE PRECISION" */
+    const char *blob_type; /* raw bytes column type: "BLOB", "BYTEA" */
     int numbered_params;   /* 0: placeholders are "?"; 1: "$1", "$2", ... */
     int has_upsert;        /* 1: INSERT ... ON CONFLICT (...) DO UPDATE SET c = excluded.c works */
     const char *child_table_options; /* appended to CREATE TABLE of child tables ("" for none):
@@ -40,7 +41,8 @@ extern const struct eb_sql_dialect eb_sql_dialect_postgres; /* PostgreSQL >= 9.5
 enum eb_sql_type {
     EB_SQL_INTEGER = 0, /* INT, BOOL (0/1), keys, Unix milliseconds */
     EB_SQL_TEXT,        /* STR, DATE (as sent), DEC (exact decimal text), ANY (text or JSON text) */
-    EB_SQL_REAL         /* not used by the default schema; kept for dialect completeness */
+    EB_SQL_REAL,        /* not used by the default schema; kept for dialect completeness */
+    EB_SQL_BLOB         /* raw bytes: push_log.raw (a request body need not be valid UTF-8) */
 };
 
 /* Where the walker takes a column's value from. */

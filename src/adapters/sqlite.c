@@ -123,6 +123,11 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v, size_t len)
              : sqlite3_bind_null(st, i);
 }
 
+static int bind_blob(sqlite3_stmt *st, int i, const char *v, size_t len)
+{
+    return v ? sqlite3_bind_blob64(st, i, v, len, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
 static int bind_str(sqlite3_stmt *st, int i, const char *v)
 {
     return bind_text(st, i, v, v ? strlen(v) : 0);
@@ -146,7 +151,7 @@ static eb_rc bind_log(struct sqlite_adapter *s, sqlite3_stmt *st, const struct e
         (c = bind_opt_int(st, 6, rec->has_candidate_id, rec->candidate_id)) ||
         (c = bind_str(st, 7, eb_outcome_name(outcome))) || (c = bind_str(st, 8, message)) ||
         (c = bind_text(st, 9, rec->payload, rec->payload_len)) ||
-        (c = bind_text(st, 10, keep_raw ? rec->raw : NULL, rec->raw_len)))
+        (c = bind_blob(st, 10, keep_raw ? rec->raw : NULL, rec->raw_len)))
         return fail(s, c, "binding push_log", err);
     return EB_OK;
 }

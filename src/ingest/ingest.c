@@ -56,7 +56,7 @@
 #include "candidate/schema.h"
 #include "ingest/ingest_int.h"
 
-const struct eb_ingest_limits eb_ingest_default_limits = {64, 1000000, (size_t)64 * 1024 * 1024};
+const struct eb_ingest_limits eb_ingest_default_limits = {64, 200000, (size_t)64 * 1024 * 1024};
 
 #define SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
 #define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"

@@ -23,7 +23,9 @@ struct eb_ingest_limits {
     size_t max_output;  /* largest canonical document */
 };
 
-/* Default limits (depth 64, 1,000,000 elements, 64 MiB). */
+/* Default limits: depth 64, 200,000 elements, 64 MiB of output. With the transport's body limit
+ * (8 MiB by default) they bound what one request may cost: libxml2's tree of at most 200,000
+ * elements (about 60 MB in the worst case) plus the output. */
 extern const struct eb_ingest_limits eb_ingest_default_limits;
 
 /* Hook for the data element's text when it is not XML (encrypted or JSON, added by later

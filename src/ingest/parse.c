@@ -99,6 +99,57 @@ static void clean_message(char *dst, size_t cap, const char *msg)
     dst[n] = '\0';
 }
 
+/* Most attributes (namespace declarations included) one element may have. libxml2 2.9 checks
+ * attribute names for duplicates pairwise, so a start tag with 100,000 attributes costs seconds
+ * of CPU before any SAX callback could stop it: such tags are refused by a linear pre-scan. */
+#define MAX_ATTRIBUTES 256
+
+/* 1 when some start tag of text has more than MAX_ATTRIBUTES '=' outside quotes. Comments,
+ * CDATA sections and processing instructions are skipped. Linear in len. */
+static int too_many_attributes(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (!lt)
+            return 0;
+        p = lt + 1;
+        const char *close = NULL;
+        size_t rest = (size_t)(end - p);
+        if (rest >= 3 && !memcmp(p, "!--", 3))
+            close = "-->";
+        else if (rest >= 8 && !memcmp(p, "![CDATA[", 8))
+            close = "]]>";
+        else if (rest >= 1 && *p == '?')
+            close = "?>";
+        if (close) {
+            const char *q = p;
+            size_t cl = strlen(close);
+            while (q + cl <= end && memcmp(q, close, cl))
+                q++;
+            p = q + cl;
+            continue;
+        }
+        unsigned count = 0;
+        char quote = 0;
+        for (; p < end; p++) {
+            char c = *p;
+            if (quote) {
+                if (c == quote)
+                    quote = 0;
+            } else if (c == '"' || c == '\'') {
+                quote = c;
+            } else if (c == '=') {
+                if (++count > MAX_ATTRIBUTES)
+                    return 1;
+            } else if (c == '>' || c == '<') {
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
 static eb_rc parse_once(const char *text, size_t len, const struct eb_ingest_parse *p,
                         xmlDoc **doc, enum failure *why, struct eb_err *err)
 {
@@ -112,6 +163,11 @@ static eb_rc parse_once(const char *text, size_t len, const struct eb_ingest_par
     *why = FAIL_OTHER;
     if (len > INT_MAX) {
         rc = eb_err_set(err, EB_ERR_TOO_LARGE, "%s is too large to parse", p->what);
+        goto out;
+    }
+    if (too_many_attributes(text, len)) {
+        rc = eb_err_set(err, EB_ERR_INVALID, "%s: an element has more than %d attributes",
+                        p->what, MAX_ATTRIBUTES);
         goto out;
     }
     if (p->inner)
