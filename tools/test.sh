@@ -14,3 +14,10 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j"$jobs")
+# valgrind memcheck over the integration path (the binary under valgrind must exit 0: no errors,
+# no definite leaks)
+EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_vendor_record.py \
+  tests/integration/test_push_semantics.py tests/integration/test_faults.py
+# fuzzing for a bounded time
+tools/fuzz.sh "${EB_FUZZ_SECONDS:-60}"
