@@ -14,6 +14,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
+
 #define KIB    ((size_t)1024)
 #define MIB    (KIB * 1024)
 #define GIB    (MIB * 1024)
@@ -351,6 +353,268 @@ static eb_rc set_log_format(struct eb_config *c, const char *v, const char *src,
     return EB_OK;
 }
 
+/* ---- security and REST settings (README "Security"); secrets are never echoed ---- */
+
+static eb_rc set_file(char *dst, size_t cap, const char *v, const char *src, struct eb_err *err)
+{
+    if (!v[0]) {
+        dst[0] = '\0';
+        return EB_OK;
+    }
+    if (strlen(v) >= cap)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: path longer than %zu bytes", src, cap - 1);
+    if (access(v, R_OK) != 0)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: cannot read %.200s: %s", src, v,
+                          strerror(errno));
+    snprintf(dst, cap, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_tls_cert(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_file(c->tls_cert, sizeof c->tls_cert, v, src, err);
+}
+
+static eb_rc set_tls_key(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_file(c->tls_key, sizeof c->tls_key, v, src, err);
+}
+
+static eb_rc set_tls_client_ca(struct eb_config *c, const char *v, const char *src,
+                               struct eb_err *err)
+{
+    return set_file(c->tls_client_ca, sizeof c->tls_client_ca, v, src, err);
+}
+
+/* A secret given as a value: printable, no control characters; the value is never quoted. */
+static eb_rc set_secret(char *dst, size_t cap, const char *v, const char *src, struct eb_err *err)
+{
+    size_t n = strlen(v);
+    if (n >= cap)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: contains a control character", src);
+    snprintf(dst, cap, "%s", v);
+    return EB_OK;
+}
+
+/* A secret read from a file (container secrets): the whole content without trailing CR/LF. */
+static eb_rc set_secret_file(char *dst, size_t cap, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    char buf[4096 + 2];
+    FILE *f = fopen(v, "rb");
+    if (!f)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: cannot read %.200s: %s", src, v,
+                          strerror(errno));
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    int bad = ferror(f) || (n == sizeof buf - 1 && fgetc(f) != EOF);
+    fclose(f);
+    if (bad)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: %.200s is unreadable or too large", src, v);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (!n || strlen(buf) != n)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: %.200s is empty or holds a NUL byte", src, v);
+    char where[300];
+    snprintf(where, sizeof where, "%s (%.200s)", src, v);
+    eb_rc rc = set_secret(dst, cap, buf, where, err);
+    memset(buf, 0, sizeof buf);
+    return rc;
+}
+
+static eb_rc set_bearer_token(struct eb_config *c, const char *v, const char *src,
+                              struct eb_err *err)
+{
+    return set_secret(c->bearer_token, sizeof c->bearer_token, v, src, err);
+}
+
+static eb_rc set_bearer_token_file(struct eb_config *c, const char *v, const char *src,
+                                   struct eb_err *err)
+{
+    return set_secret_file(c->bearer_token, sizeof c->bearer_token, v, src, err);
+}
+
+static eb_rc set_sign_key(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_secret(c->sign_key, sizeof c->sign_key, v, src, err);
+}
+
+static eb_rc set_sign_key_file(struct eb_config *c, const char *v, const char *src,
+                               struct eb_err *err)
+{
+    return set_secret_file(c->sign_key, sizeof c->sign_key, v, src, err);
+}
+
+static eb_rc set_basic_user(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (strchr(v, ':'))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: a Basic user name cannot contain ':'", src);
+    return set_secret(c->basic_user, sizeof c->basic_user, v, src, err);
+}
+
+static eb_rc set_basic_password(struct eb_config *c, const char *v, const char *src,
+                                struct eb_err *err)
+{
+    return set_secret(c->basic_password, sizeof c->basic_password, v, src, err);
+}
+
+static eb_rc set_basic_password_file(struct eb_config *c, const char *v, const char *src,
+                                     struct eb_err *err)
+{
+    return set_secret_file(c->basic_password, sizeof c->basic_password, v, src, err);
+}
+
+static eb_rc set_cidr_list(char *dst, size_t cap, const char *v, const char *src,
+                           struct eb_err *err)
+{
+    char why[160];
+    if (strlen(v) >= cap)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);
+    if (eb_auth_cidrs_parse(v, NULL, 0, why, sizeof why) < 0)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: %s", src, why);
+    snprintf(dst, cap, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_allow(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_cidr_list(c->allow, sizeof c->allow, v, src, err);
+}
+
+static eb_rc set_trusted_proxy(struct eb_config *c, const char *v, const char *src,
+                               struct eb_err *err)
+{
+    return set_cidr_list(c->trusted_proxy, sizeof c->trusted_proxy, v, src, err);
+}
+
+/* Key material: exactly n bytes of text, or 2n hex digits. */
+static int parse_key_bytes(const char *v, unsigned char *out, size_t n)
+{
+    size_t len = strlen(v);
+    if (len == 2 * n && strspn(v, "0123456789abcdefABCDEF") == len) {
+        for (size_t i = 0; i < n; i++) {
+            char pair[3] = {v[2 * i], v[2 * i + 1], '\0'};
+            out[i] = (unsigned char)strtoul(pair, NULL, 16);
+        }
+        return 0;
+    }
+    if (len == n) {
+        memcpy(out, v, n);
+        return 0;
+    }
+    return -1;
+}
+
+static eb_rc set_aes_key(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (!v[0]) {
+        c->has_aes_key = 0;
+        return EB_OK;
+    }
+    if (parse_key_bytes(v, c->aes_key, sizeof c->aes_key))
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must be 32 bytes of text or 64 hex digits (got %zu characters)",
+                          src, strlen(v));
+    c->has_aes_key = 1;
+    return EB_OK;
+}
+
+static eb_rc set_aes_key_file(struct eb_config *c, const char *v, const char *src,
+                              struct eb_err *err)
+{
+    char key[80];
+    eb_rc rc = set_secret_file(key, sizeof key, v, src, err);
+    if (!rc)
+        rc = set_aes_key(c, key, src, err);
+    memset(key, 0, sizeof key);
+    return rc;
+}
+
+static eb_rc set_aes_iv(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (!v[0]) {
+        c->has_aes_iv = 0;
+        return EB_OK;
+    }
+    if (parse_key_bytes(v, c->aes_iv, sizeof c->aes_iv))
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must be 16 bytes of text or 32 hex digits (got %zu characters)",
+                          src, strlen(v));
+    c->has_aes_iv = 1;
+    return EB_OK;
+}
+
+/* A redirect URL template: http(s), no blanks, placeholders {applicationId} {candidateId}
+ * {pushId} only. */
+static eb_rc set_template(char *dst, size_t cap, const char *v, const char *src,
+                          struct eb_err *err)
+{
+    static const char *const known[] = {"{applicationId}", "{candidateId}", "{pushId}"};
+    if (!v[0]) {
+        dst[0] = '\0';
+        return EB_OK;
+    }
+    if (strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0)
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must start with http:// or https:// (got \"%.120s\")", src, v);
+    if (strlen(v) >= cap)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            return eb_err_set(err, EB_ERR_CONFIG,
+                              "%s: contains a space or a character not allowed in a URL", src);
+        if (*p == '{') {
+            size_t k = 0;
+            while (k < sizeof known / sizeof known[0] && strncmp(p, known[k], strlen(known[k])))
+                k++;
+            if (k == sizeof known / sizeof known[0])
+                return eb_err_set(err, EB_ERR_CONFIG,
+                                  "%s: unknown placeholder (known: {applicationId}, "
+                                  "{candidateId}, {pushId})",
+                                  src);
+            p += strlen(known[k]) - 1;
+        }
+    }
+    snprintf(dst, cap, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_redirect_pc_url(struct eb_config *c, const char *v, const char *src,
+                                 struct eb_err *err)
+{
+    return set_template(c->redirect_pc_url, sizeof c->redirect_pc_url, v, src, err);
+}
+
+static eb_rc set_redirect_mobile_url(struct eb_config *c, const char *v, const char *src,
+                                     struct eb_err *err)
+{
+    return set_template(c->redirect_mobile_url, sizeof c->redirect_mobile_url, v, src, err);
+}
+
+static eb_rc set_max_age(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_int(&c->max_age_s, v, src, 0, 10 * 366 * 24 * 3600, err);
+}
+
+/* Settings that only make sense together. */
+static eb_rc check_security(const struct eb_config *c, struct eb_err *err)
+{
+    if (!c->tls_cert[0] != !c->tls_key[0])
+        return eb_err_set(err, EB_ERR_CONFIG, "--tls-cert and --tls-key must be given together");
+    if (c->tls_client_ca[0] && !c->tls_cert[0])
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "--tls-client-ca needs HTTPS (--tls-cert and --tls-key)");
+    if (!c->basic_user[0] != !c->basic_password[0])
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "--basic-user and --basic-password must be given together");
+    if (c->has_aes_iv && !c->has_aes_key)
+        return eb_err_set(err, EB_ERR_CONFIG, "--aes-iv needs --aes-key");
+    return EB_OK;
+}
+
 static const struct setting settings[] = {
     {"listen", "HOST:PORT",
      "where to listen; [::]:PORT for IPv6 and IPv4, *:PORT for all (default 0.0.0.0:8080)",
@@ -374,6 +638,36 @@ static const struct setting settings[] = {
      set_max_connections_per_peer},
     {"log_level", "LEVEL", "debug, info, warn or error (default info)", set_log_level},
     {"log_format", "FORMAT", "text or json (default text)", set_log_format},
+    {"tls_cert", "FILE", "PEM certificate (chain): serve HTTPS, TLS 1.2/1.3 (with --tls-key)",
+     set_tls_cert},
+    {"tls_key", "FILE", "PEM private key of --tls-cert; both reloaded on SIGHUP", set_tls_key},
+    {"tls_client_ca", "FILE", "PEM CA file: require a client certificate it signed (mTLS)",
+     set_tls_client_ca},
+    {"bearer_token", "TOKEN", "accept pushes with Authorization: Bearer TOKEN", set_bearer_token},
+    {"bearer_token_file", "FILE", "read --bearer-token from FILE", set_bearer_token_file},
+    {"sign_key", "KEY", "the vendor's signing key: HMAC-SHA256 of the body in ?sign= (or Bearer)",
+     set_sign_key},
+    {"sign_key_file", "FILE", "read --sign-key from FILE", set_sign_key_file},
+    {"basic_user", "USER", "accept pushes with HTTP Basic USER (with --basic-password)",
+     set_basic_user},
+    {"basic_password", "PASSWORD", "the HTTP Basic password", set_basic_password},
+    {"basic_password_file", "FILE", "read --basic-password from FILE", set_basic_password_file},
+    {"allow", "CIDR,...", "only these source addresses may push (IPv4/IPv6; 403 otherwise)",
+     set_allow},
+    {"trusted_proxy", "CIDR,...", "peers whose X-Forwarded-For gives the source address",
+     set_trusted_proxy},
+    {"aes_key", "KEY", "decrypt AES-256-CBC data: 32 bytes of text or 64 hex digits",
+     set_aes_key},
+    {"aes_key_file", "FILE", "read --aes-key from FILE", set_aes_key_file},
+    {"aes_iv", "IV", "fixed IV, 16 bytes or 32 hex digits (default: ciphertext starts with it)",
+     set_aes_iv},
+    {"redirect_pc_url", "TEMPLATE",
+     "REST answers carry redirectUrl.pcUrl ({applicationId} {candidateId} {pushId})",
+     set_redirect_pc_url},
+    {"redirect_mobile_url", "TEMPLATE", "REST answers carry redirectUrl.mobileUrl",
+     set_redirect_mobile_url},
+    {"max_age", "SECONDS", "refuse pushes whose triggeredAt is older (default 0: off)",
+     set_max_age},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -565,6 +859,7 @@ eb_rc eb_config_load(struct eb_config *c, int argc, char **argv, char **envp, in
         if ((rc = flags[k].s->set(c, flags[k].value, name, err)))
             goto out;
     }
+    rc = check_security(c, err);
 out:
     free(flags);
     return rc;

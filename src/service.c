@@ -1,6 +1,10 @@
 /* The routes of ehrbridge and the push pipeline behind POST:
- * ingest (raw body -> canonical envelope) -> bind (generated gSOAP service) -> candidate (map,
- * validate) -> bridge (idempotency, one transaction, push log) -> adapter. */
+ * authentication (auth/, on the raw request) -> ingest (raw body -> canonical envelope; data
+ * decrypted or converted from JSON by ingest/decrypt.c) -> bind (generated gSOAP service) ->
+ * candidate (map, validate, replay window) -> bridge (idempotency, one transaction, push log) ->
+ * adapter. A REST (JSON) push is converted to XML (ingest/json.c) and runs the same pipeline,
+ * answered in JSON (rest.c); the REST interview events take their own short path to the
+ * adapter (bridge/interview.c). */
 #include "service.h"
 
 #include <stdatomic.h>
@@ -11,11 +15,18 @@
 #include <time.h>
 
 #include "adapters/adapter.h"
+#include "auth/auth.h"
 #include "bind/bind.h"
 #include "bridge/bridge.h"
+#include "bridge/interview.h"
+#include "candidate/interview.h"
 #include "candidate/map.h"
 #include "candidate/validate.h"
+#include "ingest/decrypt.h"
 #include "ingest/ingest.h"
+#include "ingest/json.h"
+#include "rest.h"
+#include "transport/tls.h"
 #include "util/arena.h"
 #include "util/log.h"
 
@@ -30,6 +41,9 @@ struct eb_service {
     char *wsdl;                    /* WSDL with the configured public URL; NULL: per request */
     size_t wsdl_len;
     atomic_uint_fast64_t unparsed; /* counter for ids of bodies that had no push id */
+    struct eb_auth *auth;          /* who may push (auth/auth.h) */
+    struct eb_aes aes;             /* the data key (--aes-key), when has_aes */
+    int has_aes;
 };
 
 struct eb_service_worker {
@@ -43,6 +57,8 @@ struct eb_service_worker {
     struct eb_answer ans;
     int handled;
     char rec_id[300];          /* the push id recorded for the current request (for the log) */
+    struct eb_data_decoder *dec; /* the current push's data decoder */
+    struct eb_rest_ids ids;    /* the current push's ids, for redirect templates */
 };
 
 static int64_t now_ms(void)
@@ -96,7 +112,22 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
     if (!s)
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     s->cfg = cfg;
-    eb_rc rc = eb_adapter_open(cfg->db_url, &s->admin, err);
+    eb_rc rc = eb_auth_new(cfg, &s->auth, err);
+    if (rc)
+        goto fail;
+    if ((s->has_aes = cfg->has_aes_key)) {
+        memcpy(s->aes.key, cfg->aes_key, sizeof s->aes.key);
+        memcpy(s->aes.iv, cfg->aes_iv, sizeof s->aes.iv);
+        s->aes.has_iv = cfg->has_aes_iv;
+    }
+    if (!eb_auth_has_credentials(s->auth) && !cfg->tls_client_ca[0])
+        eb_log(EB_LOG_WARN, "no authentication configured: anyone who reaches the port can push",
+               "hint", "--sign-key, --bearer-token, --basic-user or --tls-client-ca", NULL);
+    if (!cfg->tls_cert[0])
+        eb_log(EB_LOG_INFO, "serving plain HTTP: terminate HTTPS in front (the vendor only "
+                            "calls HTTPS endpoints) or set --tls-cert and --tls-key",
+               NULL);
+    rc = eb_adapter_open(cfg->db_url, &s->admin, err);
     if (rc)
         goto fail;
     if (cfg->public_url[0]) {
@@ -118,6 +149,8 @@ void eb_service_free(struct eb_service *s)
     if (!s)
         return;
     eb_adapter_close(s->admin);
+    eb_auth_free(s->auth);
+    memset(&s->aes, 0, sizeof s->aes);
     free(s->wsdl);
     free(s);
 }
@@ -155,7 +188,16 @@ void eb_service_worker_free(struct eb_service_worker *w)
 eb_rc eb_service_check(const struct eb_config *cfg, struct eb_err *err)
 {
     struct eb_adapter *a = NULL;
-    eb_rc rc = eb_adapter_open(cfg->db_url, &a, err);
+    struct eb_tls *tls = NULL;
+    struct eb_auth *auth = NULL;
+    eb_rc rc = eb_tls_new(cfg, &tls, err); /* the certificate, key and client CA load */
+    eb_tls_free(tls);
+    if (!rc)
+        rc = eb_auth_new(cfg, &auth, err);
+    eb_auth_free(auth);
+    if (rc)
+        return rc;
+    rc = eb_adapter_open(cfg->db_url, &a, err);
     if (!rc)
         rc = eb_adapter_ping(a, err);
     eb_adapter_close(a);
@@ -189,24 +231,35 @@ static int parse_i64(const char *s, int64_t *v)
     return 1;
 }
 
+/* A push_log record of the current request with push_id (NULL or "": an id of its own,
+ * prefix-<ms>-<n>), event and triggered_at; the raw body is the request's. */
+static void init_record(struct eb_service_worker *w, struct eb_push_record *rec, char *idbuf,
+                        size_t idsz, const char *prefix, const char *push_id, const char *event,
+                        const char *triggered_at)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->push_id = push_id && *push_id ? push_id : NULL;
+    if (!rec->push_id) {
+        /* A body without a push id is still kept: under an id of its own. */
+        snprintf(idbuf, idsz, "%s-%lld-%llu", prefix, (long long)now_ms(),
+                 (unsigned long long)atomic_fetch_add(&w->svc->unparsed, 1));
+        rec->push_id = idbuf;
+    }
+    snprintf(w->rec_id, sizeof w->rec_id, "%s", rec->push_id);
+    rec->event = event;
+    rec->triggered_at = triggered_at;
+    rec->received_at_ms = now_ms();
+    rec->raw = w->req->body;
+    rec->raw_len = w->req->body_len;
+}
+
 /* The push_log record for this request, as far as ingest understood it. */
 static void make_record(struct eb_service_worker *w, struct eb_push_record *rec, char *idbuf,
                         size_t idsz)
 {
     const struct eb_ingest_result *r = w->ing;
-    memset(rec, 0, sizeof *rec);
-    rec->push_id = r->push_id && *r->push_id ? r->push_id : NULL;
-    if (!rec->push_id) {
-        /* A body without a push id is still kept: under an id of its own. */
-        snprintf(idbuf, idsz, "unidentified-%lld-%llu", (long long)now_ms(),
-                 (unsigned long long)atomic_fetch_add(&w->svc->unparsed, 1));
-        rec->push_id = idbuf;
-    }
-    snprintf(w->rec_id, sizeof w->rec_id, "%s", rec->push_id);
-    rec->event = r->event;
-    rec->triggered_at = r->triggered_at;
+    init_record(w, rec, idbuf, idsz, "unidentified", r->push_id, r->event, r->triggered_at);
     rec->has_application_id = parse_i64(r->application_id, &rec->application_id);
-    rec->received_at_ms = now_ms();
     if (r->canon_len) {
         rec->payload = r->doc.data + r->canon_off;
         rec->payload_len = r->canon_len;
@@ -228,10 +281,15 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
     w->handled = 1;
 
     eb_rc rc = eb_map_push(w->arena, req, w->ing->application_id != NULL, &p, &err);
+    if (!rc && w->dec && w->dec->failed) /* data could not be decrypted or read */
+        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->dec->msg);
     if (!rc && w->ing->problem[0])
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->ing->problem);
     if (!rc)
         rc = eb_validate_push(&p, &err);
+    if (!rc && eb_auth_check_age(p.triggered_at, w->svc->cfg->max_age_s, now_ms(), err.msg,
+                                 sizeof err.msg))
+        rc = err.rc = EB_ERR_INVALID; /* the replay window (--max-age) */
     if (!rc && p.data && p.data->candidate_id.set) {
         rec.has_candidate_id = 1;
         rec.candidate_id = p.data->candidate_id.v;
@@ -246,6 +304,49 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
     }
     *ok = w->ans.ok;
     *message = w->ans.message;
+    w->ids.application_id = rec.application_id;
+    w->ids.has_application_id = rec.has_application_id;
+    w->ids.candidate_id = rec.candidate_id;
+    w->ids.has_candidate_id = rec.has_candidate_id;
+    w->ids.push_id = w->rec_id;
+}
+
+/* REST: records a body that did not become a push and answers {"code": status, "msg": why}. */
+static void rest_unbound(struct eb_service_worker *w, struct eb_http_response *resp, eb_rc rc,
+                         const char *why)
+{
+    struct eb_push_record rec;
+    char idbuf[64];
+    make_record(w, &rec, idbuf, sizeof idbuf);
+    rec.outcome = EB_OUTCOME_REJECTED;
+    rec.message = why;
+    eb_bridge_push(w->db, NULL, &rec, &w->ans);
+    resp->status = rc == EB_ERR_TOO_LARGE ? 413 : rc == EB_ERR_INTERNAL ? 500 : 400;
+    resp->content_type = eb_rest_content_type;
+    if (eb_rest_answer(&resp->body, resp->status, why, NULL, NULL))
+        set_text(resp, 500, "internal error");
+}
+
+/* REST: the answer for a push that went through the pipeline: 200 when stored (with
+ * redirectUrl when configured), 400 when rejected, 503 when the database failed. */
+static void rest_result(struct eb_service_worker *w, struct eb_http_response *resp)
+{
+    const struct eb_config *cfg = w->svc->cfg;
+    char pc[1200] = "", mobile[1200] = "";
+    int status = w->ans.ok ? 200 : w->ans.outcome == EB_OUTCOME_FAILED ? 503 : 400;
+    if (w->ans.ok) {
+        if (cfg->redirect_pc_url[0])
+            eb_rest_expand(cfg->redirect_pc_url, &w->ids, pc, sizeof pc);
+        if (cfg->redirect_mobile_url[0])
+            eb_rest_expand(cfg->redirect_mobile_url, &w->ids, mobile, sizeof mobile);
+    }
+    resp->status = status;
+    resp->content_type = eb_rest_content_type;
+    if (eb_rest_answer(&resp->body, w->ans.ok ? 0 : status,
+                       w->ans.ok ? (w->ans.duplicate ? "already stored" : "stored")
+                                 : w->ans.message,
+                       pc, mobile))
+        set_text(resp, 500, "internal error");
 }
 
 /* Records a body that is not a push the bindings could read, and answers a SOAP Fault. */
@@ -276,23 +377,34 @@ static void reject_unbound(struct eb_service_worker *w, struct eb_http_response 
     resp->content_type = soap_content_type(v);
 }
 
+/* A push in body[0..len): the request's own body (SOAP), or the XML made from its JSON (REST,
+ * rest = 1: answered in JSON). */
 static void handle_push(struct eb_service_worker *w, const struct eb_http_request *req,
-                        struct eb_http_response *resp)
+                        struct eb_http_response *resp, const char *body, size_t len, int rest)
 {
     double t0 = mono_ms();
     struct eb_ingest_result ing;
-    struct eb_ingest_opts opts = {eb_ingest_default_limits, NULL};
+    struct eb_data_decoder dec;
+    struct eb_ingest_opts opts = {eb_ingest_default_limits, &dec.hook};
     struct eb_err err = {0};
+    char status[16];
+    eb_data_decoder_init(&dec, w->svc->has_aes ? &w->svc->aes : NULL);
     eb_ingest_result_init(&ing, opts.limits.max_output);
     w->req = req;
     w->ing = &ing;
+    w->dec = &dec;
     w->handled = 0;
     w->rec_id[0] = '\0';
     memset(&w->ans, 0, sizeof w->ans);
+    memset(&w->ids, 0, sizeof w->ids);
 
-    eb_rc rc = eb_ingest(req->body, req->body_len, &opts, &ing, &err);
-    const char *answer; /* what the client got: true, false, fault, error */
-    if (rc) {
+    eb_rc rc = eb_ingest(body, len, &opts, &ing, &err);
+    const char *answer; /* what the client got: true, false, fault, error; REST: the status */
+    if (rc && rest) {
+        rest_unbound(w, resp, rc, err.msg);
+        snprintf(status, sizeof status, "%d", resp->status);
+        answer = status;
+    } else if (rc) {
         reject_unbound(w, resp, rc, err.msg);
         answer = "fault";
     } else {
@@ -304,8 +416,15 @@ static void handle_push(struct eb_service_worker *w, const struct eb_http_reques
         } else if (fault || !w->handled) {
             /* The canonical document did not bind: a defect of ingest, answered as a fault. */
             snprintf(err.msg, sizeof err.msg, "the request could not be read as pushCandidate");
-            reject_unbound(w, resp, EB_ERR_INVALID, err.msg);
-            answer = "fault";
+            if (rest)
+                rest_unbound(w, resp, EB_ERR_INVALID, err.msg);
+            else
+                reject_unbound(w, resp, EB_ERR_INVALID, err.msg);
+            answer = rest ? "400" : "fault";
+        } else if (rest) {
+            rest_result(w, resp);
+            snprintf(status, sizeof status, "%d", resp->status);
+            answer = status;
         } else {
             resp->status = 200;
             resp->content_type = soap_content_type(ing.soap);
@@ -320,11 +439,262 @@ static void handle_push(struct eb_service_worker *w, const struct eb_http_reques
            "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
            "duplicate", w->ans.duplicate ? "yes" : "no",
            "message", w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : err.msg),
-           "ms", ms, NULL);
+           "mode", rest ? "rest" : "soap", "encrypted", dec.decrypted ? "yes" : NULL, "ms", ms,
+           NULL);
     eb_arena_reset(w->arena);
     eb_ingest_result_free(&ing);
     w->ing = NULL;
+    w->dec = NULL;
     w->req = NULL;
+}
+
+/* A member of a JSON object by name, ignoring ASCII case, '_' and '-' ("triggered_at"). */
+static json_t *member(const json_t *obj, const char *name)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        const char *a = key, *b = name;
+        for (;;) {
+            while (*a == '_' || *a == '-')
+                a++;
+            while (*b == '_' || *b == '-')
+                b++;
+            if (!*a || !*b || (*a | 0x20) != (*b | 0x20))
+                break;
+            a++;
+            b++;
+        }
+        if (!*a && !*b)
+            return v;
+    }
+    return NULL;
+}
+
+/* The text of a scalar member into buf (strings longer than cap-1 are cut); NULL when absent,
+ * null or not a scalar. */
+static const char *member_text(const json_t *obj, const char *name, char *buf, size_t cap)
+{
+    char num[64];
+    size_t n = 0;
+    const json_t *v = member(obj, name);
+    const char *s = v ? eb_json_scalar_text(v, num, sizeof num, &n) : NULL;
+    if (!s)
+        return NULL;
+    snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
+    return buf;
+}
+
+/* The data of an interview event as an object: given, or decrypted from hex and parsed. *owned
+ * is set to what the caller must json_decref. NULL with err set when it cannot be had. */
+static const json_t *interview_data(struct eb_service_worker *w, const json_t *root,
+                                    json_t **owned, struct eb_err *err)
+{
+    const json_t *data = member(root, "data");
+    *owned = NULL;
+    if (!data || json_is_null(data)) {
+        eb_err_set(err, EB_ERR_INVALID, "data: missing");
+        return NULL;
+    }
+    if (!json_is_string(data))
+        return data;
+    const char *text = json_string_value(data);
+    size_t len = json_string_length(data);
+    if (!eb_decrypt_is_hex(text, len)) {
+        eb_err_set(err, EB_ERR_INVALID, "data: expected an object (or AES ciphertext in hex)");
+        return NULL;
+    }
+    if (!w->svc->has_aes) {
+        eb_err_set(err, EB_ERR_INVALID,
+                   "data: looks encrypted (hex) but no AES key is configured (--aes-key)");
+        return NULL;
+    }
+    struct eb_buf plain;
+    struct eb_err e;
+    eb_err_clear(&e);
+    eb_buf_init(&plain, eb_ingest_default_limits.max_output);
+    if (eb_decrypt_hex(&w->svc->aes, text, len, &plain, &e) == EB_OK)
+        *owned = eb_json_load(plain.len ? plain.data : "", plain.len, "decrypted data", NULL, &e);
+    if (plain.data)
+        memset(plain.data, 0, plain.cap);
+    eb_buf_free(&plain);
+    if (!*owned) {
+        eb_err_set(err, EB_ERR_INVALID, "data: %.240s", e.msg);
+        return NULL;
+    }
+    return *owned;
+}
+
+/* REST interview events (createInterviewsInfo, updateInterviewsInfo, deleteInterviewsInfo):
+ * read, validate, store through the adapter, answer in JSON. */
+static void handle_interview(struct eb_service_worker *w, const struct eb_http_request *req,
+                             struct eb_http_response *resp, const json_t *root, int kind)
+{
+    double t0 = mono_ms();
+    struct eb_push_record rec;
+    struct eb_interview_event ev;
+    struct eb_err err = {0};
+    char idbuf[64], id[300], event[64], trig[64], ms[32], status[16];
+    json_t *plain = NULL;
+    eb_rc rc = EB_OK;
+
+    w->req = req;
+    memset(&w->ans, 0, sizeof w->ans);
+    memset(&ev, 0, sizeof ev);
+    const char *push_id = member_text(root, "id", id, sizeof id);
+    ev.kind = (enum eb_interview_kind)kind;
+    ev.event = member_text(root, "event", event, sizeof event);
+    init_record(w, &rec, idbuf, sizeof idbuf, "unidentified", push_id, ev.event,
+                member_text(root, "triggeredAt", trig, sizeof trig));
+    char *payload = json_dumps(root, JSON_COMPACT); /* the push log keeps the event as JSON */
+    rec.payload = payload;
+    rec.payload_len = payload ? strlen(payload) : 0;
+
+    if (!push_id || !*push_id)
+        rc = eb_err_set(&err, EB_ERR_INVALID, "id: missing push id");
+    else if (strlen(push_id) > 255)
+        rc = eb_err_set(&err, EB_ERR_INVALID, "id: longer than 255 characters");
+    const json_t *data = rc ? NULL : interview_data(w, root, &plain, &err);
+    if (!rc && !data)
+        rc = err.rc ? err.rc : EB_ERR_INVALID;
+    if (!rc)
+        rc = eb_json_interview(data, w->arena, &ev, &err);
+    if (!rc)
+        rc = eb_interview_validate(&ev, &err);
+    if (!rc && eb_auth_check_age(rec.triggered_at, w->svc->cfg->max_age_s, now_ms(), err.msg,
+                                 sizeof err.msg))
+        rc = EB_ERR_INVALID;
+    if (rc == EB_ERR_NOMEM) {
+        set_text(resp, 503, "server busy, try again later");
+        goto out;
+    }
+    if (rc)
+        rec.message = err.msg;
+    eb_bridge_interview(w->db, rc ? NULL : &ev, &rec, &w->ans);
+    int code = w->ans.ok ? 200 : w->ans.outcome == EB_OUTCOME_FAILED ? 503 : 400;
+    resp->status = code;
+    resp->content_type = eb_rest_content_type;
+    if (eb_rest_answer(&resp->body, w->ans.ok ? 0 : code,
+                       w->ans.ok ? (w->ans.duplicate ? "already stored" : "stored")
+                                 : w->ans.message,
+                       NULL, NULL))
+        set_text(resp, 500, "internal error");
+out:
+    snprintf(ms, sizeof ms, "%.1f", mono_ms() - t0);
+    snprintf(status, sizeof status, "%d", resp->status);
+    eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "interview event",
+           "push_id", w->rec_id, "event", ev.event, "outcome", eb_outcome_name(w->ans.outcome),
+           "answer", status, "duplicate", w->ans.duplicate ? "yes" : "no", "message",
+           w->ans.ok ? NULL : w->ans.message, "ms", ms, NULL);
+    free(payload);
+    json_decref(plain);
+    eb_arena_reset(w->arena);
+    w->req = NULL;
+}
+
+/* A REST push: JSON that does not parse is recorded and refused with 400; an interview event
+ * takes its own path; anything else is converted to XML for the push pipeline. */
+static void handle_rest(struct eb_service_worker *w, const struct eb_http_request *req,
+                        struct eb_http_response *resp)
+{
+    struct eb_err err = {0};
+    struct eb_buf xml;
+    json_t *root = eb_json_load(req->body, req->body_len, "request body", NULL, &err);
+    eb_buf_init(&xml, eb_ingest_default_limits.max_output);
+    if (root && !json_is_object(root))
+        eb_err_set(&err, EB_ERR_INVALID, "the JSON body is not an object");
+    if (root && json_is_object(root)) {
+        const json_t *event = member(root, "event");
+        int kind = json_is_string(event) ? eb_interview_kind_of(json_string_value(event)) : -1;
+        if (kind >= 0) {
+            handle_interview(w, req, resp, root, kind);
+            goto out;
+        }
+        if (eb_json_push_xml(root, &xml, &err) == EB_OK) {
+            handle_push(w, req, resp, xml.data, xml.len, 1);
+            goto out;
+        }
+    }
+    /* Not a push at all: kept in the push log under an id of its own, answered 400. */
+    {
+        struct eb_push_record rec;
+        char idbuf[64];
+        w->req = req;
+        init_record(w, &rec, idbuf, sizeof idbuf, "unidentified", NULL, NULL, NULL);
+        rec.outcome = EB_OUTCOME_REJECTED;
+        rec.message = err.msg;
+        eb_bridge_push(w->db, NULL, &rec, &w->ans);
+        resp->status = err.rc == EB_ERR_NOMEM ? 503 : 400;
+        resp->content_type = eb_rest_content_type;
+        if (eb_rest_answer(&resp->body, resp->status, err.msg, NULL, NULL))
+            set_text(resp, 500, "internal error");
+        eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer",
+               resp->status == 400 ? "400" : "503", "message", err.msg, "mode", "rest", NULL);
+        w->req = NULL;
+    }
+out:
+    eb_buf_free(&xml);
+    json_decref(root);
+}
+
+/* 1 when a refused request should get a SOAP Fault: an XML or SOAP Content-Type, or a body
+ * that starts with '<'. */
+static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
+{
+    const char *ct = eb_http_header(req, "Content-Type");
+    *v = ct && strncasecmp(ct, "application/soap+xml", 20) == 0 ? EB_SOAP_12 : EB_SOAP_11;
+    if (ct && (strstr(ct, "xml") || strstr(ct, "XML")))
+        return 1;
+    size_t i = 0;
+    while (i < req->body_len && strchr(" \t\r\n", req->body[i]))
+        i++;
+    return i < req->body_len && req->body[i] == '<';
+}
+
+/* Authentication failed: 401 (credentials; WWW-Authenticate) or 403 (source address), as a
+ * SOAP Fault for SOAP requests, {"code", "msg"} for REST and text otherwise. A push body that was
+ * read is kept as a rejected push_log entry under an id of its own (never under the push id it
+ * claims, which would let anyone answer for a real push), without secrets: the raw body only. */
+static void refuse(struct eb_service_worker *w, const struct eb_http_request *req,
+                   struct eb_http_response *resp, const struct eb_auth_result *ar)
+{
+    int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
+    const char *msg =
+        status == 403 ? "forbidden: source address not allowed" : "authentication failed";
+    char id[24];
+    enum eb_soap_version v;
+    snprintf(id, sizeof id, "%llu", (unsigned long long)req->id);
+    eb_log(EB_LOG_WARN, "request refused", "request", id, "status", status == 403 ? "403" : "401",
+           "reason", ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL,
+           NULL);
+    if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
+        struct eb_push_record rec;
+        struct eb_answer ans;
+        char idbuf[64];
+        w->req = req;
+        init_record(w, &rec, idbuf, sizeof idbuf, "unauthenticated", NULL, NULL, NULL);
+        rec.outcome = EB_OUTCOME_REJECTED;
+        rec.message = msg;
+        eb_bridge_push(w->db, NULL, &rec, &ans);
+        w->req = NULL;
+    }
+    eb_buf_reset(&resp->body);
+    resp->status = status;
+    resp->www_authenticate = status == 401 ? eb_auth_challenge(w->svc->auth) : NULL;
+    if (eb_rest_is_json(req)) {
+        resp->content_type = eb_rest_content_type;
+        if (!eb_rest_answer(&resp->body, status, msg, NULL, NULL))
+            return;
+    } else if (soap_like(req, &v)) {
+        eb_rc rc = eb_bind_fault(w->bind, v, 1, msg, &resp->body);
+        eb_bind_end(w->bind);
+        if (!rc) {
+            resp->content_type = soap_content_type(v);
+            return;
+        }
+    }
+    set_text(resp, status, msg);
 }
 
 static void handle_wsdl(struct eb_service_worker *w, const struct eb_http_request *req,
@@ -341,7 +711,8 @@ static void handle_wsdl(struct eb_service_worker *w, const struct eb_http_reques
     /* No public URL configured: the address is this request's own URL. */
     const char *host = eb_http_header(req, "Host");
     char url[1024];
-    snprintf(url, sizeof url, "http://%s%s", host && *host ? host : "localhost", req->path);
+    snprintf(url, sizeof url, "%s://%s%s", req->tls ? "https" : "http",
+             host && *host ? host : "localhost", req->path);
     size_t len;
     char *text = eb_service_wsdl(url, &len);
     if (!text) {
@@ -356,6 +727,18 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
                        struct eb_http_response *resp)
 {
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+    int health = get && (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz"));
+    struct eb_auth_result ar;
+    /* Before anything is parsed: pushes need the allow list and the credentials, every other
+     * route but the health checks the allow list. */
+    if (!strcmp(req->method, "POST"))
+        eb_auth_check_push(w->svc->auth, req, &ar);
+    else
+        eb_auth_check_address(health ? NULL : w->svc->auth, req, &ar);
+    if (ar.verdict != EB_AUTH_PASS) {
+        refuse(w, req, resp, &ar);
+        return;
+    }
     if (get && eb_http_query_param(req->query, "wsdl", NULL, 0)) {
         handle_wsdl(w, req, resp);
     } else if (get && !strcmp(req->path, "/healthz")) {
@@ -369,7 +752,10 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
             set_text(resp, 200, "ready");
         }
     } else if (!strcmp(req->method, "POST")) {
-        handle_push(w, req, resp);
+        if (eb_rest_is_json(req))
+            handle_rest(w, req, resp);
+        else
+            handle_push(w, req, resp, req->body, req->body_len, 0);
     } else if (get) {
         set_text(resp, 404, "not found: POST pushCandidate requests here; GET ?wsdl for the contract");
     } else {

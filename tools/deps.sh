@@ -5,8 +5,9 @@ set -eu
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite3-dev
-  libjansson-dev libhttp-parser-dev libssl-dev xsltproc"
-TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev curl"
+  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev"
+TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev curl
+  postgresql python3-psycopg2"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=

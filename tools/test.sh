@@ -2,10 +2,20 @@
 # Sets up and runs every test of ehrbridge on a fresh Debian 12 machine: installs the build and
 # test dependencies, builds twice (optimized, and with AddressSanitizer + UndefinedBehaviorSanitizer)
 # and runs the whole ctest suite (unit tests, generated-code freshness, integration tests with zeep
-# and npm soap against the real binary) on both builds.
+# and npm soap against the real binary) on both builds, on SQLite and on a throwaway PostgreSQL
+# cluster (tools/pg.sh; stopped and deleted at the end, also on failure) unless EB_PG_URL already
+# names a database to use.
 set -eu
 cd "$(dirname "$0")/.."
 tools/deps.sh test
+if [ -z "${EB_PG_URL:-}" ]; then
+  pg_env=$(tools/pg.sh start)
+  EB_PG_DIR=$(printf '%s\n' "$pg_env" | sed -n 's/^EB_PG_DIR=//p')
+  EB_PG_URL=$(printf '%s\n' "$pg_env" | sed -n 's/^EB_PG_URL=//p')
+  export EB_PG_URL
+  trap 'tools/pg.sh stop "$EB_PG_DIR" >/dev/null 2>&1 || true' EXIT
+  trap 'exit 130' INT TERM
+fi
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"

@@ -9,17 +9,27 @@
 /* Every adapter compiled in; lookup goes through them in order. */
 static const struct eb_adapter_methods *const adapters[] = {
     &eb_adapter_sqlite,
+    &eb_adapter_noop, /* benchmarking only: stores nothing (bench/run.sh) */
+    &eb_adapter_postgres,
 };
+
+/* 1 when url starts with scheme followed by ':'. */
+static int has_scheme(const char *url, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    return strncasecmp(url, scheme, n) == 0 && url[n] == ':';
+}
 
 const struct eb_adapter_methods *eb_adapter_lookup(const char *url)
 {
     if (!url)
         return NULL;
     for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++) {
-        const char *scheme = adapters[i]->scheme;
-        size_t n = strlen(scheme);
-        if (strncasecmp(url, scheme, n) == 0 && url[n] == ':')
+        if (has_scheme(url, adapters[i]->scheme))
             return adapters[i];
+        for (const char *const *al = adapters[i]->aliases; al && *al; al++)
+            if (has_scheme(url, *al))
+                return adapters[i];
     }
     return NULL;
 }
@@ -34,7 +44,8 @@ eb_rc eb_adapter_open(const char *url, struct eb_adapter **out, struct eb_err *e
     if (!m) {
         /* The URL may hold a password: it is not repeated. */
         rc =
-            eb_err_set(err, EB_ERR_CONFIG, "no database adapter for this URL (known: sqlite:PATH)");
+            eb_err_set(err, EB_ERR_CONFIG, "no database adapter for this URL (known: sqlite:PATH, "
+                                           "postgresql://...)");
         goto out;
     }
     if (m->version < 1 || m->instance_size < sizeof(struct eb_adapter)) {
@@ -90,6 +101,20 @@ eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err)
     if (!a)
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
     return a->m->ping(a, err);
+}
+
+eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                       const struct eb_push_record *rec, struct eb_stored *out,
+                                       struct eb_err *err)
+{
+    eb_err_clear(err);
+    memset(out, 0, sizeof *out);
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    if (!a->m->store_interview_event)
+        return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter does not store interview events",
+                          a->m->name);
+    return a->m->store_interview_event(a, ev, rec, out, err);
 }
 
 const char *eb_outcome_name(enum eb_outcome o)

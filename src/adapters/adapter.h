@@ -10,6 +10,7 @@
 #include "util/err.h"
 
 struct eb_push;
+struct eb_interview_event;
 
 /* What became of a push. The text forms ("stored", "rejected", "failed") are kept in push_log. */
 enum eb_outcome {
@@ -70,6 +71,24 @@ struct eb_adapter_methods {
     eb_rc (*log_failure)(struct eb_adapter *a, const struct eb_push_record *rec, struct eb_err *err);
     /* Checks that the database answers and the schema is the one this binary knows. */
     eb_rc (*ping)(struct eb_adapter *a, struct eb_err *err);
+    /* Other URL schemes this adapter answers to, without ':', NULL-terminated; NULL for none
+     * (postgres: {"postgres", NULL} beside "postgresql"). */
+    const char *const *aliases;
+    /* The vendor's interview events (candidate/interview.h), in one transaction, returning only
+     * after a durable commit; the push log works as in store_push:
+     * - when rec->push_id is recorded with an outcome other than "failed": write nothing, fill
+     *   *out from the record, out->duplicate = 1;
+     * - otherwise, for each ev->interviews[i] (keyed by its event_id): delete the event_id's rows
+     *   from interview, interview_application, interview_interviewer and interview_interviewee
+     *   (adapters/interview_sql.h); unless ev->kind is EB_INTERVIEW_DELETE, insert the new rows
+     *   (eb_interview_sql_rows); then record rec (outcome stored) in push_log. Deleting an
+     *   unknown event_id is not an error.
+     * A rejected interview event is recorded with store_push(a, NULL, rec, ...). The tables are
+     * created at open (CREATE TABLE IF NOT EXISTS, eb_interview_sql_build). Errors as store_push.
+     * NULL when the adapter does not store interview events (the wrapper then fails). */
+    eb_rc (*store_interview_event)(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                   const struct eb_push_record *rec, struct eb_stored *out,
+                                   struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -93,10 +112,17 @@ eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
 eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
                              struct eb_err *err);
 eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err);
+/* store_interview_event; EB_ERR_INTERNAL when the adapter has none. */
+eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                       const struct eb_push_record *rec, struct eb_stored *out,
+                                       struct eb_err *err);
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);
 
 extern const struct eb_adapter_methods eb_adapter_sqlite;
+/* `noop:` answers every valid push as stored and stores NOTHING: a benchmarking tool only. */
+extern const struct eb_adapter_methods eb_adapter_noop;
+extern const struct eb_adapter_methods eb_adapter_postgres; /* adapters/postgres.c */
 
 #endif

@@ -2,9 +2,17 @@
  * ?synchronous=full|normal (default full: `true` only after a durable commit) and
  * &busy_timeout=MS (default 5000). One instance is one connection in WAL mode; it creates the
  * default schema (adapters/sqlgen.c) on first open and prepares every statement once. Several
- * instances may use the same file from different threads: each push is one BEGIN IMMEDIATE
- * transaction, and the instances of one process writing to the same file take turns on a mutex
- * (the write gate) rather than on SQLite's sleeping busy handler. */
+ * instances may use the same file from different threads.
+ *
+ * Group commit: the instances of one process that write to the same file (with the same
+ * settings) share one writer connection, reached through the file's gate. A push is queued on
+ * the gate; the thread whose push is at the head of the queue leads: it takes every push queued
+ * behind its own (up to MAX_BATCH), writes them in ONE BEGIN IMMEDIATE transaction, each in its
+ * own SAVEPOINT so that one failing push is rolled back alone, commits once (one fsync with
+ * synchronous=full), and only then marks each push done: `true` is answered after the shared
+ * durable commit. The next head then leads the next batch. Writers of other processes meet
+ * SQLite's lock and the busy timeout; in this process nobody sleeps in SQLite's busy handler. */
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,6 +23,7 @@
 #include <time.h>
 
 #include "adapters/adapter.h"
+#include "adapters/interview_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "util/log.h"
@@ -23,16 +32,39 @@
     5000 /* default wait for another connection's transaction (busy_timeout)                       \
           */
 
-/* The write gate of one database file: instances of this process that write to the same file
- * take turns on a mutex instead of SQLite's busy handler, which sleeps 1, 2, 5, 10, ... ms
- * between tries and lets a waiter starve. Writers in other processes still meet the busy
- * timeout. */
+#define MAX_BATCH 64 /* most pushes written in one group-commit transaction */
+
+struct sqlite_adapter;
+
+/* One push (or one "failed" record) waiting for the group's leader. It lives on the stack of
+ * the thread that called store_push / log_failure, which waits until it is done; the leader
+ * writes rc, *out and *err before marking it done. */
+struct job {
+    const struct eb_push *p;          /* the record to store; NULL for a rejected push */
+    const struct eb_interview_event *ev; /* an interview event to store instead; or NULL */
+    const struct eb_push_record *rec; /* the push_log row */
+    struct eb_stored *out;            /* store_push: filled on success; NULL: a failure record */
+    struct eb_err *err;               /* why it failed */
+    int64_t received_at;              /* push_log.received_at */
+    eb_rc rc;                         /* the result, once done */
+    int taken;                        /* in a leader's batch: no longer allowed to time out */
+    int done;                         /* rc is final */
+    pthread_cond_t cv;                /* signalled when done, and when the job reaches the head */
+    struct job *next;                 /* in the gate's queue */
+};
+
+/* The gate of one database file and one set of settings: the shared writer connection and the
+ * queue of pushes waiting for it. Writers in other processes still meet the busy timeout. */
 struct gate {
-    dev_t dev;            /* the file's device */
-    ino_t ino;            /* and inode: one gate per file, whatever path names it */
-    pthread_mutex_t lock; /* held from BEGIN IMMEDIATE to COMMIT / ROLLBACK */
-    int refs;             /* instances using it */
-    struct gate *next;    /* in the list of gates */
+    dev_t dev;                     /* the file's device */
+    ino_t ino;                     /* and inode: one gate per file, whatever path names it */
+    int full;                      /* and the writer's settings: synchronous=full */
+    int busy_ms;                   /* busy timeout */
+    struct sqlite_adapter *writer; /* the connection every batch is written with */
+    pthread_mutex_t lock;          /* guards head and tail */
+    struct job *head, *tail;       /* queued jobs, oldest first; the head's thread leads */
+    int refs;                      /* instances using it (guarded by gates_lock) */
+    struct gate *next;             /* in the list of gates */
 };
 
 static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER; /* guards gates */
@@ -41,18 +73,25 @@ static struct gate *gates;                                     /* every gate in 
 struct sqlite_adapter {
     struct eb_adapter base;       /* first member: the adapter table */
     sqlite3 *db;                  /* the connection; NULL when not opened */
-    struct gate *gate;            /* the file's write gate; NULL for in-memory databases */
+    struct gate *gate;            /* the file's gate; NULL for in-memory databases and writers */
     int busy_ms;                  /* how long a writer waits for another one */
+    int full;                     /* 1: synchronous=FULL */
     struct eb_sql_schema *schema; /* the default schema in SQLite's dialect */
     sqlite3_stmt *begin;          /* BEGIN IMMEDIATE */
     sqlite3_stmt *commit;         /* COMMIT */
     sqlite3_stmt *rollback;       /* ROLLBACK */
+    sqlite3_stmt *savepoint;      /* SAVEPOINT push: one push of a batch */
+    sqlite3_stmt *release;        /* RELEASE push */
+    sqlite3_stmt *undo;           /* ROLLBACK TO push */
     sqlite3_stmt *find_log;       /* outcome and message of a push id */
     sqlite3_stmt *put_log;        /* push_log upsert (any previous outcome) */
     sqlite3_stmt *put_failure;    /* push_log upsert that only overwrites 'failed' */
     sqlite3_stmt *version;        /* the schema version */
     sqlite3_stmt **insert;        /* per schema table: the row insert (candidate: upsert) */
     sqlite3_stmt **remove;        /* per schema table: delete by application_id (children) */
+    struct eb_interview_sql itv;  /* the interview tables' statement text */
+    sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
+    sqlite3_stmt *itv_remove[EB_ITV_N_TABLES]; /* per interview table: delete by event_id */
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -182,31 +221,67 @@ static eb_rc insert_row(void *ctx, const struct eb_sql_table *t, const struct eb
     return run(s, st, t->name, err);
 }
 
-/* ---- the write gate ---------------------------------------------------------------------- */
+/* ---- group commit ---------------------------------------------------------------------- */
 
-/* Joins the gate of the database file (none for in-memory and temporary databases). */
-static eb_rc gate_join(struct sqlite_adapter *s, struct eb_err *err)
+static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struct eb_err *err);
+static void sq_close(struct eb_adapter *a);
+static eb_rc push_one(struct sqlite_adapter *w, struct job *j);
+static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err);
+static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
+static void interview_close(struct sqlite_adapter *s);
+static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview_event *ev,
+                             const struct eb_push_record *rec, int64_t at, struct eb_err *err);
+
+static void writer_free(struct sqlite_adapter *w)
 {
+    if (w) {
+        sq_close(&w->base);
+        free(w);
+    }
+}
+
+/* Joins the gate of the database file and settings, creating it and its writer connection
+ * (from url) when this is the first instance (none for in-memory and temporary databases). */
+static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
     const char *file = sqlite3_db_filename(s->db, "main");
     struct stat st;
     if (!file || !*file || stat(file, &st) != 0)
         return EB_OK;
     pthread_mutex_lock(&gates_lock);
     struct gate *g = gates;
-    while (g && !(g->dev == st.st_dev && g->ino == st.st_ino))
+    while (g && !(g->dev == st.st_dev && g->ino == st.st_ino && g->full == s->full &&
+                  g->busy_ms == s->busy_ms))
         g = g->next;
-    if (!g && (g = calloc(1, sizeof *g)) != NULL) {
+    if (!g) {
+        struct sqlite_adapter *w = calloc(1, sizeof *w);
+        if (!w || !(g = calloc(1, sizeof *g))) {
+            free(w);
+            rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        w->base.m = s->base.m;
+        if ((rc = open_conn(w, url, 1, err))) {
+            writer_free(w);
+            free(g);
+            g = NULL;
+            goto out;
+        }
         g->dev = st.st_dev;
         g->ino = st.st_ino;
+        g->full = s->full;
+        g->busy_ms = s->busy_ms;
+        g->writer = w;
         pthread_mutex_init(&g->lock, NULL);
         g->next = gates;
         gates = g;
     }
-    if (g)
-        g->refs++;
-    pthread_mutex_unlock(&gates_lock);
+    g->refs++;
     s->gate = g;
-    return g ? EB_OK : eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+out:
+    pthread_mutex_unlock(&gates_lock);
+    return rc;
 }
 
 static void gate_leave(struct sqlite_adapter *s)
@@ -221,38 +296,146 @@ static void gate_leave(struct sqlite_adapter *s)
         while (*pp != g)
             pp = &(*pp)->next;
         *pp = g->next;
+        writer_free(g->writer);
         pthread_mutex_destroy(&g->lock);
         free(g);
     }
     pthread_mutex_unlock(&gates_lock);
 }
 
-/* Waits for the gate at most the busy timeout: a writer stuck in a transaction (a stalled disk)
- * makes the others fail as "unavailable" instead of hanging. */
-static eb_rc gate_enter(struct sqlite_adapter *s, struct eb_err *err)
+/* Steps one of the savepoint statements; on failure the batch's transaction is abandoned. */
+static int step_ok(sqlite3_stmt *st)
 {
-    if (!s->gate)
-        return EB_OK;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += s->busy_ms / 1000;
-    until.tv_nsec += (long)(s->busy_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    int e = pthread_mutex_timedlock(&s->gate->lock, &until);
-    if (e == 0)
-        return EB_OK;
-    return eb_err_set(err, EB_ERR_UNAVAILABLE,
-                      "sqlite: another writer of this process held the database for %d ms (%d)",
-                      s->busy_ms, e);
+    int code = sqlite3_step(st);
+    sqlite3_reset(st);
+    return code == SQLITE_DONE;
 }
 
-static void gate_exit(struct sqlite_adapter *s)
+/* Writes jobs[0..n) with w in one transaction, each in its own savepoint, and sets every job's
+ * rc. A job that fails is rolled back alone; when a failure took the whole transaction with it
+ * (SQLite rolls back by itself on some errors: disk full, I/O), the others are written again
+ * in a new transaction without it. */
+static void run_batch(struct sqlite_adapter *w, struct job **jobs, size_t n)
 {
-    if (s->gate)
-        pthread_mutex_unlock(&s->gate->lock);
+    struct eb_err berr;
+    for (size_t i = 0; i < n; i++)
+        jobs[i]->rc = EB_OK;
+    for (;;) {
+        int lost = 0;
+        eb_rc rc = run(w, w->begin, "BEGIN IMMEDIATE", &berr);
+        for (size_t i = 0; !rc && !lost && i < n; i++) {
+            struct job *j = jobs[i];
+            if (j->rc)
+                continue; /* failed in an earlier attempt */
+            if (n > 1 && !step_ok(w->savepoint)) {
+                rc = fail(w, sqlite3_errcode(w->db), "SAVEPOINT", &berr);
+                break;
+            }
+            if (!(j->rc = push_one(w, j))) {
+                if (n > 1 && !step_ok(w->release)) {
+                    rc = fail(w, sqlite3_errcode(w->db), "RELEASE", &berr);
+                    break;
+                }
+                continue;
+            }
+            if (n == 1 || sqlite3_get_autocommit(w->db) || !step_ok(w->undo) ||
+                !step_ok(w->release))
+                lost = 1; /* the transaction is gone: write the others again */
+        }
+        size_t pending = 0;
+        for (size_t i = 0; i < n; i++)
+            pending += !jobs[i]->rc;
+        if (!rc && !lost)
+            rc = run(w, w->commit, "COMMIT", &berr);
+        if (rc || lost)
+            abandon(w);
+        if (lost && pending)
+            continue;
+        for (size_t i = 0; rc && i < n; i++) {
+            if (!jobs[i]->rc) {
+                jobs[i]->rc = rc;
+                if (jobs[i]->err)
+                    *jobs[i]->err = berr;
+            }
+        }
+        return;
+    }
+}
+
+static void deadline_after(struct timespec *until, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, until);
+    until->tv_sec += ms / 1000;
+    until->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until->tv_nsec >= 1000000000L) {
+        until->tv_sec++;
+        until->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Queues j on s's gate and returns once it is written (by this thread as the leader, or by
+ * another). A job that no leader took within the busy timeout fails as unavailable: a writer
+ * stuck in a transaction (a stalled disk) makes the others fail instead of hanging. Without a
+ * gate (in-memory database) the job is written alone with s. */
+static eb_rc submit(struct sqlite_adapter *s, struct job *j)
+{
+    struct gate *g = s->gate;
+    if (!g) {
+        run_batch(s, &j, 1);
+        return j->rc;
+    }
+    struct timespec until;
+    deadline_after(&until, s->busy_ms);
+    pthread_cond_init(&j->cv, NULL);
+    j->next = NULL;
+    pthread_mutex_lock(&g->lock);
+    if (g->tail)
+        g->tail->next = j;
+    else
+        g->head = j;
+    g->tail = j;
+    while (!j->done && g->head != j) {
+        int e = j->taken ? pthread_cond_wait(&j->cv, &g->lock)
+                         : pthread_cond_timedwait(&j->cv, &g->lock, &until);
+        if (e == ETIMEDOUT && !j->done && !j->taken && g->head != j) {
+            struct job *prev = g->head;
+            while (prev->next != j)
+                prev = prev->next;
+            prev->next = j->next;
+            if (g->tail == j)
+                g->tail = prev;
+            j->rc = eb_err_set(j->err, EB_ERR_UNAVAILABLE,
+                               "sqlite: another writer of this process held the database for "
+                               "%d ms",
+                               s->busy_ms);
+            j->done = 1;
+        }
+    }
+    if (!j->done) {
+        /* j is at the head: lead a batch of everything queued behind it */
+        struct job *batch[MAX_BATCH];
+        size_t n = 0;
+        for (struct job *k = j; k && n < MAX_BATCH; k = k->next) {
+            k->taken = 1;
+            batch[n++] = k;
+        }
+        pthread_mutex_unlock(&g->lock);
+        run_batch(g->writer, batch, n);
+        pthread_mutex_lock(&g->lock);
+        g->head = batch[n - 1]->next;
+        if (!g->head)
+            g->tail = NULL;
+        for (size_t i = 0; i < n; i++) {
+            batch[i]->done = 1;
+            if (batch[i] != j)
+                pthread_cond_signal(&batch[i]->cv);
+        }
+        if (g->head)
+            pthread_cond_signal(&g->head->cv); /* it leads the next batch */
+    }
+    pthread_mutex_unlock(&g->lock);
+    pthread_cond_destroy(&j->cv);
+    return j->rc;
 }
 
 /* ---- opening ----------------------------------------------------------------------------- */
@@ -441,10 +624,14 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
     if ((rc = prepare(s, "BEGIN IMMEDIATE", &s->begin, "preparing", err)) ||
         (rc = prepare(s, "COMMIT", &s->commit, "preparing", err)) ||
         (rc = prepare(s, "ROLLBACK", &s->rollback, "preparing", err)) ||
+        (rc = prepare(s, "SAVEPOINT push", &s->savepoint, "preparing", err)) ||
+        (rc = prepare(s, "RELEASE push", &s->release, "preparing", err)) ||
+        (rc = prepare(s, "ROLLBACK TO push", &s->undo, "preparing", err)) ||
         (rc = prepare(s, "SELECT \"outcome\", \"message\" FROM \"push_log\" WHERE \"push_id\" = ?",
                       &s->find_log, "preparing", err)) ||
         (rc = prepare(s, log->upsert_sql, &s->put_log, "preparing push_log", err)) ||
-        (rc = prepare(s, failure_sql, &s->put_failure, "preparing push_log", err)))
+        (rc = prepare(s, failure_sql, &s->put_failure, "preparing push_log", err)) ||
+        (rc = interview_prepare(s, err)))
         goto out;
     for (size_t i = sc->candidate; i < sc->n_tables; i++) {
         const struct eb_sql_table *t = &sc->tables[i];
@@ -474,8 +661,10 @@ static void sq_close(struct eb_adapter *a)
     free(s->insert);
     free(s->remove);
     s->insert = s->remove = NULL;
-    sqlite3_stmt **one[] = {&s->begin,   &s->commit,      &s->rollback, &s->find_log,
-                            &s->put_log, &s->put_failure, &s->version};
+    interview_close(s);
+    sqlite3_stmt **one[] = {&s->begin,   &s->commit,      &s->rollback,  &s->savepoint,
+                            &s->release, &s->undo,        &s->find_log,  &s->put_log,
+                            &s->put_failure, &s->version};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         sqlite3_finalize(*one[i]);
         *one[i] = NULL;
@@ -491,9 +680,10 @@ static void sq_close(struct eb_adapter *a)
     s->schema = NULL;
 }
 
-static eb_rc sq_open(struct eb_adapter *a, const char *url, struct eb_err *err)
+/* Opens s's connection from url and creates or checks the schema; all: also prepares every
+ * statement of a writer. */
+static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struct eb_err *err)
 {
-    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     eb_rc rc = EB_OK;
     struct sqlite_url u = {NULL, 1, BUSY_TIMEOUT_MS};
 
@@ -511,6 +701,7 @@ static eb_rc sq_open(struct eb_adapter *a, const char *url, struct eb_err *err)
     }
     sqlite3_extended_result_codes(s->db, 1);
     s->busy_ms = u.busy_ms;
+    s->full = u.full;
     sqlite3_busy_timeout(s->db, u.busy_ms);
     sqlite3_stmt *st = NULL;
     if ((rc = prepare(s, "PRAGMA journal_mode = WAL", &st, "setting WAL mode", err)))
@@ -530,10 +721,24 @@ static eb_rc sq_open(struct eb_adapter *a, const char *url, struct eb_err *err)
                    "setting synchronous", err)))
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
-        (rc = ensure_schema(s, err)) || (rc = prepare_all(s, err)) || (rc = gate_join(s, err)))
+        (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||
+        (all && (rc = prepare_all(s, err))))
         goto out;
 out:
     free(u.path);
+    return rc;
+}
+
+/* An instance writes through its file's gate (group commit); only an instance without one
+ * (in-memory database) prepares the statements to write by itself. */
+static eb_rc sq_open(struct eb_adapter *a, const char *url, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    eb_rc rc = open_conn(s, url, 0, err);
+    if (!rc)
+        rc = gate_join(s, url, err);
+    if (!rc && !s->gate)
+        rc = prepare_all(s, err);
     return rc;
 }
 
@@ -600,13 +805,41 @@ static eb_rc replace_candidate(struct sqlite_adapter *s, const struct eb_push *p
     return eb_sqlgen_walk(s->schema, p->data, rec->push_id, updated_at, insert_row, s, err);
 }
 
+/* Writes one job inside the batch's transaction (j->out NULL: a "failed" record). */
+static eb_rc push_one(struct sqlite_adapter *w, struct job *j)
+{
+    eb_rc rc = EB_OK;
+    const struct eb_push_record *rec = j->rec;
+    if (!j->out) {
+        /* a failure record: overwrites nothing but an earlier failure */
+        if ((rc = bind_log(w, w->put_failure, rec, EB_OUTCOME_FAILED, j->received_at, j->err)))
+            return rc;
+        return run(w, w->put_failure, "push_log failure", j->err);
+    }
+    struct eb_stored *out = j->out;
+    enum eb_outcome outcome = j->p || j->ev ? EB_OUTCOME_STORED : rec->outcome;
+    int found = 0;
+    if ((rc = find_final(w, rec->push_id, out, &found, j->err)) || found)
+        return rc; /* a duplicate writes nothing */
+    if (j->p && (rc = replace_candidate(w, j->p, rec, j->received_at, j->err)))
+        return rc;
+    if (j->ev && (rc = interview_apply(w, j->ev, rec, j->received_at, j->err)))
+        return rc;
+    if ((rc = bind_log(w, w->put_log, rec, outcome, j->received_at, j->err)) ||
+        (rc = run(w, w->put_log, "push_log", j->err)))
+        return rc;
+    out->outcome = outcome;
+    out->duplicate = 0;
+    snprintf(out->message, sizeof out->message, "%s",
+             outcome != EB_OUTCOME_STORED && rec->message ? rec->message : "");
+    return EB_OK;
+}
+
 static eb_rc sq_store_push(struct eb_adapter *a, const struct eb_push *p,
                            const struct eb_push_record *rec, struct eb_stored *out,
                            struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    eb_rc rc = EB_OK;
-    int found = 0;
     if (!rec || !rec->push_id)
         return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
     if (p && (!p->data || !p->data->application_id.set))
@@ -614,50 +847,21 @@ static eb_rc sq_store_push(struct eb_adapter *a, const struct eb_push *p,
     enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
     if (outcome == EB_OUTCOME_STORED && !p)
         return eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
-    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
-
-    if ((rc = gate_enter(s, err)))
-        return rc;
-    if ((rc = run(s, s->begin, "BEGIN IMMEDIATE", err)))
-        goto out;
-    if ((rc = find_final(s, rec->push_id, out, &found, err)))
-        goto out;
-    if (found) {
-        rc = run(s, s->rollback, "ROLLBACK", err);
-        goto out;
-    }
-    if (p && (rc = replace_candidate(s, p, rec, received_at, err)))
-        goto out;
-    if ((rc = bind_log(s, s->put_log, rec, outcome, received_at, err)) ||
-        (rc = run(s, s->put_log, "push_log", err)) || (rc = run(s, s->commit, "COMMIT", err)))
-        goto out;
-    out->outcome = outcome;
-    out->duplicate = 0;
-    snprintf(out->message, sizeof out->message, "%s",
-             outcome != EB_OUTCOME_STORED && rec->message ? rec->message : "");
-out:
-    if (rc)
-        abandon(s);
-    gate_exit(s);
-    return rc;
+    struct job j = {.p = p, .rec = rec, .out = out, .err = err};
+    j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    return submit(s, &j);
 }
 
+/* Best effort, in the group's transaction like a push. */
 static eb_rc sq_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
                             struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    eb_rc rc = EB_OK;
     if (!rec || !rec->push_id)
         return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
-    /* One statement in autocommit mode: its own transaction. */
-    if ((rc = gate_enter(s, err)))
-        return rc;
-    if ((rc = bind_log(s, s->put_failure, rec, EB_OUTCOME_FAILED, received_at, err)) ||
-        (rc = run(s, s->put_failure, "push_log failure", err)))
-        abandon(s);
-    gate_exit(s);
-    return rc;
+    struct job j = {.rec = rec, .err = err};
+    j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    return submit(s, &j);
 }
 
 static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
@@ -666,6 +870,91 @@ static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
     int64_t version = 0;
     eb_rc rc = read_version(s, s->version, &version, err);
     return rc ? rc : check_version(version, err);
+}
+
+/* ---- interview events (adapters/interview_sql.h) ---------------------------------------- */
+
+/* Creates the interview tables unless they exist (also in a database made before them). */
+static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    if (!s->itv.n_ddl && (rc = eb_interview_sql_build(&eb_sql_dialect_sqlite, &s->itv, err)))
+        return rc;
+    for (size_t i = 0; !rc && i < s->itv.n_ddl; i++)
+        rc = exec(s, s->itv.ddl[i], "creating the interview tables", err);
+    return rc;
+}
+
+static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    for (size_t t = 0; !rc && t < EB_ITV_N_TABLES; t++)
+        if (!(rc = prepare(s, s->itv.insert[t], &s->itv_insert[t], s->itv.name[t], err)))
+            rc = prepare(s, s->itv.remove[t], &s->itv_remove[t], s->itv.name[t], err);
+    return rc;
+}
+
+static void interview_close(struct sqlite_adapter *s)
+{
+    for (size_t t = 0; t < EB_ITV_N_TABLES; t++) {
+        sqlite3_finalize(s->itv_insert[t]);
+        sqlite3_finalize(s->itv_remove[t]);
+        s->itv_insert[t] = s->itv_remove[t] = NULL;
+    }
+    eb_interview_sql_free(&s->itv);
+}
+
+/* eb_interview_row_fn: inserts one row with the table's prepared statement. */
+static eb_rc interview_row(void *ctx, enum eb_interview_table t, const struct eb_sql_value *v,
+                           size_t n, struct eb_err *err)
+{
+    struct sqlite_adapter *s = ctx;
+    sqlite3_stmt *st = s->itv_insert[t];
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i + 1, c;
+        if (v[i].type == EB_SQL_VINT)
+            c = sqlite3_bind_int64(st, at, v[i].i);
+        else if (v[i].type == EB_SQL_VTEXT)
+            c = sqlite3_bind_text64(st, at, v[i].s, v[i].len, SQLITE_STATIC, SQLITE_UTF8);
+        else
+            c = sqlite3_bind_null(st, at);
+        if (c)
+            return fail(s, c, s->itv.name[t], err);
+    }
+    return run(s, st, s->itv.name[t], err);
+}
+
+/* Inside the batch's transaction, after the duplicate check: every interview of ev replaces
+ * (or, for a delete, removes) the rows of its event_id. */
+static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview_event *ev,
+                             const struct eb_push_record *rec, int64_t at, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    for (size_t i = 0; !rc && i < ev->interviews_n; i++) {
+        const struct eb_interview *iv = &ev->interviews[i];
+        for (size_t t = EB_ITV_N_TABLES; !rc && t-- > 0;) {
+            sqlite3_stmt *st = w->itv_remove[t];
+            int code = bind_str(st, 1, iv->event_id);
+            rc = code ? fail(w, code, w->itv.name[t], err) : run(w, st, w->itv.name[t], err);
+        }
+        if (!rc && ev->kind != EB_INTERVIEW_DELETE)
+            rc = eb_interview_sql_rows(ev, iv, rec->push_id, at, interview_row, w, err);
+    }
+    return rc;
+}
+
+static eb_rc sq_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                      const struct eb_push_record *rec, struct eb_stored *out,
+                                      struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    if (!rec || !rec->push_id)
+        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
+    if (!ev)
+        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
+    struct job j = {.ev = ev, .rec = rec, .out = out, .err = err};
+    j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    return submit(s, &j);
 }
 
 const struct eb_adapter_methods eb_adapter_sqlite = {
@@ -678,4 +967,5 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .store_push = sq_store_push,
     .log_failure = sq_log_failure,
     .ping = sq_ping,
+    .store_interview_event = sq_store_interview_event,
 };

@@ -19,7 +19,9 @@ struct eb_bind *eb_bind_new(void)
     struct eb_bind *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
-    b->soap = soap_new1(SOAP_C_UTFSTRING);
+    /* SOAP_XML_TREE: the canonical document never holds id/href multi-references, and without
+     * them gSOAP skips scanning its id table at every string and array it reads. */
+    b->soap = soap_new1(SOAP_C_UTFSTRING | SOAP_XML_TREE);
     if (!b->soap) {
         free(b);
         return NULL;

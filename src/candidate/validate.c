@@ -98,8 +98,26 @@ static size_t path_push(char *path, size_t len, size_t size, const char *name, s
     return len + (size_t)n;
 }
 
-static eb_rc check_dates(const struct eb_type *t, const void *rec, char *path, size_t len,
-                         size_t size, int depth, struct eb_err *err)
+/* Puts ".name" (name != NULL) or "[i]" in front of the path[0..*len) built so far; what does
+ * not fit in size is cut from the end. */
+static void path_prepend(char *path, size_t *len, size_t size, const char *name, size_t i)
+{
+    char step[128];
+    size_t n = path_push(step, 0, sizeof step, name, i);
+    if (n > size - 1)
+        n = size - 1;
+    size_t keep = *len > size - 1 - n ? size - 1 - n : *len;
+    memmove(path + n, path, keep);
+    memcpy(path, step, n);
+    *len = n + keep;
+    path[*len] = '\0';
+}
+
+/* Checks every date below rec. The path to the value ("data.educationInfo[3].startDate") is
+ * only written once a malformed date is found: each frame of the recursion then adds its step
+ * as it returns (steps are prepended), so valid records cost no formatting. */
+static eb_rc check_dates(const struct eb_type *t, const void *rec, char *path, size_t *len,
+                         size_t size, int depth)
 {
     if (depth > 16)
         return EB_OK;
@@ -107,27 +125,29 @@ static eb_rc check_dates(const struct eb_type *t, const void *rec, char *path, s
     for (size_t i = 0; i < t->n_fields; i++) {
         const struct eb_field *f = &t->fields[i];
         const void *v = base + f->offset;
-        size_t l = path_push(path, len, size, f->xml, 0);
-        eb_rc rc = EB_OK;
         if (f->kind == EB_KIND_DATE) {
             const char *s = *(const char *const *)v;
-            if (s && *s && !eb_validate_date(s))
-                return eb_err_set(err, EB_ERR_INVALID, "%s: malformed date", path);
+            if (s && *s && !eb_validate_date(s)) {
+                *len = path_push(path, 0, size, f->xml, 0);
+                return EB_ERR_INVALID;
+            }
         } else if (f->kind == EB_KIND_OBJ) {
             const void *child = *(const void *const *)v;
-            if (child)
-                rc = check_dates(f->type, child, path, l, size, depth + 1, err);
+            if (child && check_dates(f->type, child, path, len, size, depth + 1)) {
+                path_prepend(path, len, size, f->xml, 0);
+                return EB_ERR_INVALID;
+            }
         } else if (f->kind == EB_KIND_ARR) {
             const char *items = *(const char *const *)v;
             size_t n = *(const size_t *)(base + f->count_offset);
-            for (size_t k = 0; k < n && !rc; k++) {
-                size_t l2 = path_push(path, l, size, NULL, k);
-                rc = check_dates(f->type, items + k * f->type->size, path, l2, size, depth + 1, err);
+            for (size_t k = 0; k < n; k++) {
+                if (check_dates(f->type, items + k * f->type->size, path, len, size, depth + 1)) {
+                    path_prepend(path, len, size, NULL, k);
+                    path_prepend(path, len, size, f->xml, 0);
+                    return EB_ERR_INVALID;
+                }
             }
         }
-        path[len] = '\0';
-        if (rc)
-            return rc;
     }
     return EB_OK;
 }
@@ -155,6 +175,9 @@ eb_rc eb_validate_push(const struct eb_push *p, struct eb_err *err)
         return eb_err_set(err, EB_ERR_INVALID, "data.birthYear: out of range 1900-2100");
     if (c->experience.set && c->experience.v < -1)
         return eb_err_set(err, EB_ERR_INVALID, "data.experience: must be -1 or more");
-    char path[256] = "data";
-    return check_dates(&eb_type_candidate, c, path, strlen(path), sizeof path, 0, err);
+    char path[256] = "";
+    size_t len = 0;
+    if (check_dates(&eb_type_candidate, c, path, &len, sizeof path, 0))
+        return eb_err_set(err, EB_ERR_INVALID, "data%s: malformed date", path);
+    return EB_OK;
 }

@@ -38,8 +38,8 @@
  * - data given as text: XML when it starts with '<' (an XML declaration is dropped; the text is
  *   wrapped in <data>..</data> and the wrapper is the data element unless the text had a single
  *   root that is not a candidate field, which is then the data element); otherwise the decoder
- *   hook; without one, or when it does not recognize the text, the problem "data: neither XML
- *   nor a known encoding" and no data.
+ *   hook, whose XML output is then read the same way; without one, or when it does not
+ *   recognize the text, the problem "data: neither XML nor a known encoding" and no data.
  * - r->push_id, event, triggered_at, application_id are copied as they are written (id, event,
  *   triggeredAt come first in contract order), so they survive a later failure;
  *   application_id only when it is a well-formed number.
@@ -501,8 +501,9 @@ static eb_rc write_data_text(struct ctx *c, const struct eb_field *f, const xmlN
     struct eb_buf decoded, wrapped;
     const char *src = text;
     size_t srclen = len;
-    int fragment = 0;
-    xmlNode *root = NULL, *data = NULL;
+    xmlNode *root = NULL, *data = NULL, *only;
+    const char *rest;
+    size_t restlen;
 
     eb_buf_init(&decoded, c->out->max);
     eb_buf_init(&wrapped, SIZE_MAX / 2);
@@ -526,9 +527,8 @@ static eb_rc write_data_text(struct ctx *c, const struct eb_field *f, const xmlN
                 eb_err_set(c->err, rc, "data could not be decoded: %s", eb_strerror(rc));
             goto out;
         }
-        src = decoded.len ? decoded.data : "";
+        src = decoded.len ? decoded.data : ""; /* read from here on as XML data text is */
         srclen = decoded.len;
-        fragment = 1;
     }
     /* An XML declaration cannot stand inside the <data> wrapper: drop it. */
     eb_ingest_trim(&src, &srclen);
@@ -555,17 +555,13 @@ static eb_rc write_data_text(struct ctx *c, const struct eb_field *f, const xmlN
     if ((rc = parse(c, wrapped.data, wrapped.len, "data text", 1, node_depth(c, node) - 1, &root)))
         goto out;
     data = root;
-    if (!fragment) {
-        xmlNode *only = eb_ingest_first_element(root);
-        const char *rest;
-        size_t restlen;
-        if ((rc = eb_ingest_node_text(root, &c->tmp, &rest, &restlen)))
-            goto out;
-        if (only && !next_element(only) && !restlen &&
-            !eb_schema_find(f->type, (const char *)eb_ingest_local(only),
-                            strlen((const char *)eb_ingest_local(only))))
-            data = only; /* a single root that is not a field: the data element itself */
-    }
+    only = eb_ingest_first_element(root);
+    if ((rc = eb_ingest_node_text(root, &c->tmp, &rest, &restlen)))
+        goto out;
+    if (only && !next_element(only) && !restlen &&
+        !eb_schema_find(f->type, (const char *)eb_ingest_local(only),
+                        strlen((const char *)eb_ingest_local(only))))
+        data = only; /* a single root that is not a field: the data element itself */
     if ((rc = open_tag(c->out, f->xml)) || (rc = write_obj(c, data, f->type, fr, depth)) ||
         (rc = close_tag(c->out, f->xml)))
         goto out;

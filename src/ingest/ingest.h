@@ -28,9 +28,11 @@ struct eb_ingest_limits {
  * elements (about 60 MB in the worst case) plus the output. */
 extern const struct eb_ingest_limits eb_ingest_default_limits;
 
-/* Hook for the data element's text when it is not XML (encrypted or JSON, added by later
- * modules): returns EB_OK and fills out with an XML fragment of the data element's children,
- * EB_ERR_NOT_PUSH when it does not recognize the text, or another code to reject the push. */
+/* Hook for the data element's text when it is not XML (encrypted or JSON: ingest/decrypt.h):
+ * returns EB_OK and fills out with XML that is then read as data given as XML text is (the
+ * data element's children, or one root element that is not a candidate field, such as
+ * <data>...</data>, holding them), EB_ERR_NOT_PUSH when it does not recognize the text, or
+ * another code to reject the push. */
 struct eb_ingest_decoder {
     eb_rc (*decode)(void *user, const char *text, size_t len, struct eb_buf *out,
                     struct eb_err *err);

@@ -24,6 +24,7 @@ struct eb_http_request {
     size_t body_len;                 /* bytes of body */
     const char *peer;                /* the direct peer's address, text ("127.0.0.1", "::1") */
     uint64_t id;                     /* request id, unique within the process (for logs) */
+    int tls;                         /* 1 when the request came over TLS (HTTPS) */
 };
 
 struct eb_http_response {
@@ -31,6 +32,8 @@ struct eb_http_response {
     const char *content_type; /* static string; NULL for none */
     struct eb_buf body;       /* the body; the transport writes Content-Length itself */
     int close;                /* 1: close the connection after this response */
+    const char *www_authenticate; /* WWW-Authenticate value of a 401; NULL for none; must
+                                     outlive the response (a static or long-lived string) */
 };
 
 /* The value of the first header named name (ASCII case-insensitive), or NULL. */

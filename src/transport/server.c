@@ -9,8 +9,11 @@
  *   LINGER  after a response with "Connection: close": write side shut, the rest of what the
  *           client sends is read and dropped for a short while so that it reads our answer
  *           instead of a reset
- * Socket reads and writes go through conn_recv() and conn_send() only, the place where TLS
- * will plug in. */
+ * Socket reads and writes go through conn_recv() and conn_send() only; with a certificate
+ * configured they run TLS (transport/tls.c): a connection first shakes hands (non-blocking,
+ * waiting on whichever direction OpenSSL asks for), and bytes OpenSSL has already decrypted
+ * (SSL_pending), which epoll cannot see, are read before the loop waits again. SIGHUP reloads
+ * the certificate for new connections. */
 #define _GNU_SOURCE /* accept4 */
 #include "transport/server.h"
 
@@ -38,6 +41,7 @@
 
 #include "service.h"
 #include "transport/frame.h"
+#include "transport/tls.h"
 #include "util/log.h"
 
 #define MAX_LISTENERS 8
@@ -97,6 +101,9 @@ struct conn {
     struct conn *tprev, *tnext;   /* in tl */
     struct conn *prev, *next;     /* in srv->conns */
     struct conn *qnext;           /* in the work queue, the done queue or the graveyard */
+    struct ssl_st *ssl;           /* the TLS connection; NULL for plain HTTP */
+    int tls_ready;                /* the TLS handshake is done */
+    enum eb_tls_want tls_want;    /* what the last TLS read or write waits for */
 };
 
 struct eb_server {
@@ -110,8 +117,10 @@ struct eb_server {
     struct src sig;           /* signalfd of eb_server_run(), fd -1 otherwise */
     int reserve_fd;           /* a spare descriptor given up to shed a connection at EMFILE */
     atomic_int stop_requests; /* eb_server_stop() calls not yet seen by the loop */
+    atomic_int reload_requests; /* eb_server_reload() calls not yet seen by the loop */
     int stopping;             /* 0 running, 1 graceful stop, 2 also drop partial requests */
     int served;               /* eb_server_serve() was called */
+    struct eb_tls *tls;       /* the TLS context for new connections; NULL: plain HTTP */
     uint64_t next_conn_id;
     struct conn *conns; /* every connection not yet closed */
     size_t n_conns;
@@ -237,11 +246,15 @@ static void peer_release(struct eb_server *s, struct peer *p)
 
 static ssize_t conn_recv(struct conn *c, void *buf, size_t n)
 {
+    if (c->ssl)
+        return eb_tls_read(c->ssl, buf, n, &c->tls_want);
     return recv(c->src.fd, buf, n, 0);
 }
 
 static ssize_t conn_send(struct conn *c, struct iovec *iov, int n_iov)
 {
+    if (c->ssl) /* one buffer at a time: a retry after EAGAIN repeats the same bytes */
+        return eb_tls_write(c->ssl, iov[0].iov_base, iov[0].iov_len, &c->tls_want);
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n_iov};
     return sendmsg(c->src.fd, &mh, MSG_NOSIGNAL);
 }
@@ -282,6 +295,7 @@ static void conn_close(struct conn *c, const char *why)
 
 static void conn_free(struct conn *c)
 {
+    eb_tls_conn_free(c->ssl);
     eb_frame_free(&c->frame);
     eb_buf_free(&c->in);
     eb_buf_free(&c->out);
@@ -317,9 +331,9 @@ static void http_date(char *out, size_t n)
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Appends a response head to b. */
+/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL). */
 static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, size_t length,
-                      int with_length, int close, int http10)
+                      int with_length, int close, int http10, const char *www_auth)
 {
     char date[64];
     http_date(date, sizeof date);
@@ -327,6 +341,8 @@ static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, si
                              eb_http_reason(status), date);
     if (!rc && content_type && !strpbrk(content_type, "\r\n"))
         rc = eb_buf_printf(b, "Content-Type: %s\r\n", content_type);
+    if (!rc && www_auth && !strpbrk(www_auth, "\r\n"))
+        rc = eb_buf_printf(b, "WWW-Authenticate: %s\r\n", www_auth);
     if (!rc && with_length)
         rc = eb_buf_printf(b, "Content-Length: %zu\r\n", length);
     if (!rc && close)
@@ -340,10 +356,13 @@ static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, si
 
 static void conn_flush(struct conn *c);
 static void conn_process(struct conn *c);
+static void conn_on_readable(struct conn *c);
+static void reload_tls(struct eb_server *s);
 
 /* After a response with close: shut the write side and drop what still comes. */
 static void conn_linger(struct conn *c)
 {
+    eb_tls_shutdown(c->ssl);
     shutdown(c->src.fd, SHUT_WR);
     c->state = CONN_LINGER;
     eb_buf_free(&c->in);
@@ -382,6 +401,8 @@ static void conn_written(struct conn *c)
     }
     if (c->state == CONN_READ)
         conn_watch(c, EPOLLIN | (c->out_off < c->out.len ? EPOLLOUT : 0));
+    if (c->state == CONN_READ && eb_tls_pending(c->ssl))
+        conn_on_readable(c); /* a pipelined request OpenSSL already decrypted */
 }
 
 /* Writes what is queued without blocking; waits for EPOLLOUT when the socket is full. */
@@ -404,7 +425,9 @@ static void conn_flush(struct conn *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                conn_watch(c, EPOLLOUT | (c->state == CONN_READ ? EPOLLIN : 0));
+                int tls_read = c->ssl && c->tls_want == EB_TLS_WANT_READ;
+                conn_watch(c, (tls_read ? EPOLLIN : EPOLLOUT) |
+                                  (c->state == CONN_READ ? EPOLLIN : 0));
                 return;
             }
             conn_close(c,
@@ -458,7 +481,7 @@ static void conn_refuse(struct conn *c, int status)
     conn_log(c, "request refused", reason);
     size_t len = strlen(text);
     int head_only = c->frame.headers_done && c->frame.is_head;
-    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0) ||
+    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL) ||
         (!head_only && eb_buf_append(&c->out, text, len))) {
         conn_close(c, "out of memory");
         return;
@@ -476,6 +499,7 @@ static void conn_dispatch(struct conn *c)
     struct eb_server *s = c->srv;
     struct eb_http_request *req = eb_frame_request(&c->frame);
     req->peer = c->addr;
+    req->tls = c->ssl != NULL;
     req->id = atomic_fetch_add(&next_request_id, 1) + 1;
     timer_stop(c);
     if (conn_watch(c, 0))
@@ -486,6 +510,7 @@ static void conn_dispatch(struct conn *c)
     c->resp.status = 500;
     c->resp.content_type = NULL;
     c->resp.close = 0;
+    c->resp.www_authenticate = NULL;
     pthread_mutex_lock(&s->mu);
     c->qnext = NULL;
     if (s->q_tail)
@@ -540,25 +565,62 @@ static void conn_on_readable(struct conn *c)
         }
         return;
     }
-    if (c->state != CONN_READ)
-        return;
-    ssize_t n = conn_recv(c, buf, sizeof buf);
-    if (n == 0) {
-        conn_close(c, c->frame.started ? "client closed mid-request" : NULL);
+    /* Plain sockets: one read per readiness event (epoll is level-triggered). TLS: also what
+     * OpenSSL holds decrypted already, which no event would announce. */
+    for (int round = 0; c->state == CONN_READ; round++) {
+        if (round && (!c->ssl || !eb_tls_pending(c->ssl)))
+            return;
+        ssize_t n = conn_recv(c, buf, sizeof buf);
+        if (n == 0) {
+            conn_close(c, c->frame.started ? "client closed mid-request" : NULL);
+            return;
+        }
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                conn_close(c, "read failed");
+            else if (c->ssl) /* OpenSSL may need to write before it can read on */
+                conn_watch(c, EPOLLIN | (c->tls_want == EB_TLS_WANT_WRITE ||
+                                                 c->out_off < c->out.len
+                                             ? EPOLLOUT
+                                             : 0));
+            return;
+        }
+        if (c->tl != &s->t_request)
+            timer_start(c, &s->t_request); /* the first byte of a request starts its clock */
+        if (eb_buf_append(&c->in, buf, (size_t)n)) {
+            conn_close(c, "input buffer full");
+            return;
+        }
+        conn_process(c);
+    }
+}
+
+/* The TLS handshake of a new connection, driven by readiness in either direction. */
+static void conn_handshake(struct conn *c)
+{
+    char why[200] = "";
+    enum eb_tls_want want;
+    int r = eb_tls_handshake(c->ssl, &want, why, sizeof why);
+    if (r < 0) {
+        char id[24];
+        snprintf(id, sizeof id, "%llu", (unsigned long long)c->id);
+        eb_log(EB_LOG_INFO, "tls handshake failed", "conn", id, "peer", c->addr, "reason", why,
+               NULL);
+        conn_close(c, NULL);
         return;
     }
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            conn_close(c, "read failed");
+    if (r == 0) {
+        conn_watch(c, want == EB_TLS_WANT_WRITE ? EPOLLOUT : EPOLLIN);
         return;
     }
-    if (c->tl != &s->t_request)
-        timer_start(c, &s->t_request); /* the first byte of a request starts its clock */
-    if (eb_buf_append(&c->in, buf, (size_t)n)) {
-        conn_close(c, "input buffer full");
+    c->tls_ready = 1;
+    char id[24], how[96];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)c->id);
+    eb_tls_describe(c->ssl, how, sizeof how);
+    eb_log(EB_LOG_DEBUG, "tls established", "conn", id, "tls", how, NULL);
+    if (conn_watch(c, EPOLLIN))
         return;
-    }
-    conn_process(c);
+    conn_on_readable(c); /* the request may have come with the handshake's last flight */
 }
 
 /* A worker finished c's request: write the response. */
@@ -569,12 +631,13 @@ static void conn_respond(struct conn *c)
     struct eb_http_response *r = &c->resp;
     int status = r->status >= 200 && r->status <= 599 ? r->status : 500;
     int no_body = status == 204 || status == 304;
+    const char *www_auth = status == 401 ? r->www_authenticate : NULL;
     c->close_after = r->close || !f->keep_alive || f->upgrade || s->stopping;
     c->send_body = !f->is_head && !no_body;
     c->body_off = 0;
     c->state = CONN_WRITE;
     if (put_head(&c->out, status, r->content_type, r->body.len, !no_body, c->close_after,
-                 f->http10)) {
+                 f->http10, www_auth)) {
         conn_close(c, "out of memory");
         return;
     }
@@ -625,8 +688,8 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n)
     }
 }
 
-/* Turns a connection away with a best-effort 503 and closes it. */
-static void reject(int fd)
+/* Turns a connection away with a best-effort 503 (plain HTTP only) and closes it. */
+static void reject(int fd, int tls)
 {
     static const char answer[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                  "Server: ehrbridge\r\n"
@@ -635,7 +698,8 @@ static void reject(int fd)
                                  "Connection: close\r\n\r\n"
                                  "too many connections\n";
     char drop[4096];
-    (void)!send(fd, answer, sizeof answer - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!tls) /* a TLS client would read the plain text as a broken record */
+        (void)!send(fd, answer, sizeof answer - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     shutdown(fd, SHUT_WR);
     for (int i = 0; i < 16 && recv(fd, drop, sizeof drop, MSG_DONTWAIT) > 0; i++)
         ; /* what already arrived, so that close() does not turn into a reset */
@@ -656,7 +720,7 @@ static void on_accept(struct eb_server *s, struct src *l)
                 close(s->reserve_fd);
                 fd = accept(l->fd, NULL, NULL);
                 if (fd >= 0)
-                    reject(fd);
+                    reject(fd, s->tls != NULL);
                 s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 eb_log(EB_LOG_WARN, "out of file descriptors: connection refused", NULL);
             } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -668,7 +732,7 @@ static void on_accept(struct eb_server *s, struct src *l)
         peer_text(&ss, addr, sizeof addr);
         if (s->n_conns >= (size_t)s->cfg->max_connections) {
             eb_log(EB_LOG_DEBUG, "connection refused", "reason", "max_connections reached", NULL);
-            reject(fd);
+            reject(fd, s->tls != NULL);
             continue;
         }
         struct peer *p = peer_acquire(s, addr);
@@ -677,7 +741,7 @@ static void on_accept(struct eb_server *s, struct src *l)
             eb_log(EB_LOG_DEBUG, "connection refused", "reason",
                    p ? "out of memory" : "max_connections_per_peer reached", NULL);
             peer_release(s, p);
-            reject(fd);
+            reject(fd, s->tls != NULL);
             continue;
         }
         int one = 1;
@@ -698,6 +762,10 @@ static void on_accept(struct eb_server *s, struct src *l)
         s->n_conns++;
         c->state = CONN_READ;
         timer_start(c, &s->t_idle); /* the first request must start within keepalive_timeout */
+        if (s->tls && !(c->ssl = eb_tls_conn_new(s->tls, fd))) {
+            conn_close(c, "tls: cannot start a connection");
+            continue;
+        }
         conn_watch(c, EPOLLIN);
     }
 }
@@ -755,23 +823,47 @@ static void on_wake(struct eb_server *s)
         c->qnext = NULL;
         conn_respond(c);
     }
+    if (atomic_exchange(&s->reload_requests, 0) > 0 && !s->stopping)
+        reload_tls(s);
     int stops = atomic_exchange(&s->stop_requests, 0);
     if (stops > 0)
         begin_stop(s, s->stopping + stops);
 }
 
+/* SIGHUP: new connections get a context built from the certificate files as they are now;
+ * open connections keep theirs. */
+static void reload_tls(struct eb_server *s)
+{
+    struct eb_err err = {EB_OK, ""};
+    if (!s->tls) {
+        eb_log(EB_LOG_INFO, "SIGHUP: no TLS certificate configured, nothing to reload", NULL);
+        return;
+    }
+    if (eb_tls_reload(s->tls, &err))
+        eb_log(EB_LOG_ERROR, "SIGHUP: TLS reload failed, the previous certificate stays in use",
+               "reason", err.msg, NULL);
+    else
+        eb_log(EB_LOG_INFO, "SIGHUP: TLS certificate reloaded for new connections", NULL);
+}
+
 static void on_signal(struct eb_server *s)
 {
     struct signalfd_siginfo si;
-    int stops = 0;
+    int stops = 0, reloads = 0;
     while (read(s->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
         eb_log(EB_LOG_INFO, "signal received", "signal",
                si.ssi_signo == SIGTERM  ? "SIGTERM"
                : si.ssi_signo == SIGINT ? "SIGINT"
+               : si.ssi_signo == SIGHUP ? "SIGHUP"
                                         : "other",
                NULL);
-        stops++;
+        if (si.ssi_signo == SIGHUP)
+            reloads++;
+        else
+            stops++;
     }
+    if (reloads && !s->stopping)
+        reload_tls(s);
     if (stops)
         begin_stop(s, s->stopping + stops);
 }
@@ -1003,6 +1095,7 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
     s->t_linger.timeout_ms = LINGER_MS;
     s->t_stop.timeout_ms = STOP_GRACE_MS;
     atomic_init(&s->stop_requests, 0);
+    atomic_init(&s->reload_requests, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->start_cv, NULL);
@@ -1017,6 +1110,8 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
         http_parser_set_max_header_size(
             (uint32_t)(cfg->max_header > UINT32_MAX - 1024 ? UINT32_MAX : cfg->max_header + 1024));
     check_fd_limit(cfg);
+    if ((rc = eb_tls_new(cfg, &s->tls, err)))
+        goto out;
     rc = listen_all(s, err);
 out:
     if (rc)
@@ -1069,6 +1164,13 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
                 on_signal(s);
             } else {
                 struct conn *c = (struct conn *)src;
+                if (c->ssl && !c->tls_ready) {
+                    if (c->state == CONN_READ)
+                        conn_handshake(c);
+                    continue;
+                }
+                if (c->ssl && c->tls_want)
+                    e |= EPOLLIN | EPOLLOUT; /* OpenSSL waits on the other direction: retry */
                 if ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
                     (c->state == CONN_WRITE || (c->state == CONN_READ && c->out_off < c->out.len)))
                     conn_flush(c);
@@ -1102,6 +1204,13 @@ eb_rc eb_server_serve(struct eb_server *s, struct eb_err *err)
     return serve(s, err);
 }
 
+void eb_server_reload(struct eb_server *s)
+{
+    uint64_t one = 1;
+    atomic_fetch_add(&s->reload_requests, 1);
+    (void)!write(s->wake.fd, &one, sizeof one);
+}
+
 void eb_server_stop(struct eb_server *s)
 {
     uint64_t one = 1;
@@ -1129,6 +1238,7 @@ void eb_server_free(struct eb_server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->start_cv);
+    eb_tls_free(s->tls);
     free(s->threads);
     free(s);
 }
@@ -1162,6 +1272,7 @@ eb_rc eb_server_run(const struct eb_config *cfg, struct eb_service *svc, struct 
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP); /* reload, never the default "terminate" */
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     sigfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sigfd < 0) {

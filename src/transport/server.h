@@ -29,8 +29,9 @@ struct eb_server_hooks {
 };
 
 /* Creates a server and binds its listening sockets (cfg->listen_host, cfg->listen_port; port 0
- * binds an ephemeral port, see eb_server_port()). Starts no thread. cfg and hooks must
- * outlive the server. Caller frees with eb_server_free(). */
+ * binds an ephemeral port, see eb_server_port()); with cfg->tls_cert it serves HTTPS only
+ * (EB_ERR_CONFIG when the certificate, key or client CA cannot be used). Starts no thread. cfg
+ * and hooks must outlive the server. Caller frees with eb_server_free(). */
 eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *hooks,
                     struct eb_server **out, struct eb_err *err);
 
@@ -48,11 +49,17 @@ eb_rc eb_server_serve(struct eb_server *s, struct eb_err *err);
  * still receiving a request. Thread-safe and async-signal-safe. */
 void eb_server_stop(struct eb_server *s);
 
+/* Asks the event loop to reload the TLS certificate, key and client CA (what SIGHUP does under
+ * eb_server_run()). Thread-safe and async-signal-safe. */
+void eb_server_reload(struct eb_server *s);
+
 /* Closes the listening sockets and frees the server (NULL-safe). Not while serving. */
 void eb_server_free(struct eb_server *s);
 
 /* `ehrbridge serve`: runs the server with the service's workers until SIGTERM or SIGINT (a
- * second signal stops waiting for requests still being received). SIGPIPE is ignored.
+ * second signal stops waiting for requests still being received). SIGHUP reloads the TLS
+ * certificate, key and client CA for new connections (open ones keep theirs; a reload that
+ * fails keeps the previous ones). SIGPIPE is ignored.
  * EB_OK after a graceful stop; an error (err set) when it cannot listen or start. */
 eb_rc eb_server_run(const struct eb_config *cfg, struct eb_service *svc, struct eb_err *err);
 

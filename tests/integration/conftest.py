@@ -1,8 +1,15 @@
-"""ehrbridge integration tests: the real binary on a free loopback port, a fresh SQLite database,
-real clients (zeep, npm soap, raw HTTP) that know only the served WSDL.
+"""ehrbridge integration tests: the real binary on a free loopback port, a fresh database, real
+clients (zeep, npm soap, raw HTTP) that know only the served WSDL.
+
+Every test that uses the `server` or `make_server` fixture (or the `backend` fixture) runs twice:
+on SQLite (a fresh file) and on PostgreSQL (a fresh schema in the database EB_PG_URL names;
+tools/test.sh starts a throwaway cluster and sets it). Without EB_PG_URL the PostgreSQL runs FAIL
+in CI (CI=true) and are skipped elsewhere. Tests marked `sqlite_only` (they reach into the SQLite
+file itself) run on SQLite only.
 
 EHRBRIDGE_BIN names the binary (ctest sets it; default build/ehrbridge), EB_FIXTURES the fixtures
 folder (default tests/fixtures). Run: /usr/bin/python3 -m pytest tests/integration"""
+import hashlib
 import os
 import shutil
 import signal
@@ -10,6 +17,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,9 +32,104 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 
 
+BACKENDS = ("sqlite", "postgres")
+
+
 def pytest_configure(config):
     # zeep (Debian's 4.2.1) imports the deprecated cgi module; not ours to fix
     config.addinivalue_line("filterwarnings", "ignore:'cgi' is deprecated:DeprecationWarning")
+    config.addinivalue_line("markers", "sqlite_only: the test reads or breaks the SQLite file itself")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The PostgreSQL runs of sqlite_only tests are not collected."""
+    keep, drop = [], []
+    for item in items:
+        cs = getattr(item, "callspec", None)
+        if (item.get_closest_marker("sqlite_only") and cs is not None
+                and cs.params.get("backend") == "postgres"):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pg_url():
+    """EB_PG_URL, the PostgreSQL database the postgres runs use. Missing: FAIL in CI, else skip."""
+    url = os.environ.get("EB_PG_URL")
+    why = None
+    if not url:
+        why = "EB_PG_URL is not set (tools/test.sh starts a throwaway PostgreSQL and sets it)"
+    else:
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            why = "python3-psycopg2 is not installed (tools/deps.sh test installs it)"
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL tests cannot run in CI: {why}")
+        pytest.skip(f"PostgreSQL tests skipped: {why}")
+    return url
+
+
+_SESSION = uuid.uuid4().hex[:8]
+_SCHEMAS = []
+
+
+def pg_admin():
+    import psycopg2
+    conn = psycopg2.connect(pg_url())
+    conn.autocommit = True
+    return conn
+
+
+def pg_database(workdir):
+    """The PostgreSQL database of the server in workdir: a schema of its own in EB_PG_URL's
+    database (the same workdir gives the same schema within a test session), selected by
+    options=-c search_path in the URL that ehrbridge and the readers use."""
+    schema = "eb_" + hashlib.sha1(f"{_SESSION}:{Path(workdir).resolve()}".encode()).hexdigest()[:20]
+    conn = pg_admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        conn.close()
+    if schema not in _SCHEMAS:
+        _SCHEMAS.append(schema)
+    url = pg_url()
+    opt = "options=" + urllib.parse.quote(f"-c search_path={schema}", safe="")
+    return helpers.PgDatabase(url + ("&" if "?" in url else "?") + opt, schema)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_schemas():
+    """Drops the schemas this session made (EB_PG_URL may name a database that outlives it)."""
+    yield
+    if not _SCHEMAS:
+        return
+    try:
+        conn = pg_admin()
+    except Exception:  # noqa: BLE001 - best effort
+        return
+    try:
+        with conn.cursor() as cur:
+            for schema in _SCHEMAS:
+                try:
+                    cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                except Exception:  # noqa: BLE001 - a server may still hold it
+                    pass
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request):
+    """The database of the module's servers: "sqlite" or "postgres" (see the module doc)."""
+    if request.param == "postgres":
+        pg_url()
+    return request.param
 
 
 def ehrbridge_bin():
@@ -61,19 +165,23 @@ def run_cli(*args, env=None, timeout=20):
 class Server:
     """One `ehrbridge serve` process; stderr (the log) goes to a file."""
 
-    def __init__(self, workdir, args=None, env=None, db_name="x.db", public_url=True, port=None):
+    def __init__(self, workdir, args=None, env=None, db_name="x.db", public_url=True, port=None,
+                 backend="sqlite"):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.backend = backend
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.push_url = f"{self.base_url}/pushCandidate"
         self.wsdl_url = f"{self.push_url}?wsdl"
         self.public_url = self.push_url
-        self.db_path = self.workdir / db_name
+        # the SQLite file, or on PostgreSQL a helpers.PgDatabase (its --db URL)
+        self.db_path = pg_database(self.workdir) if backend == "postgres" else self.workdir / db_name
+        self.db_url = str(self.db_path) if backend == "postgres" else f"sqlite:{self.db_path}"
         self.log_path = self.workdir / f"server-{self.port}.log"
         self.args = args
         if args is None:
-            self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--db", f"sqlite:{self.db_path}"]
+            self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--db", self.db_url]
             if public_url:
                 self.args += ["--public-url", self.public_url]
         self.env = env
@@ -164,19 +272,22 @@ def _stop_and_check(server):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A server with a fresh database for the test module; stopped with SIGTERM, must exit 0."""
-    s = Server(tmp_path_factory.mktemp("srv")).start()
+def server(tmp_path_factory, backend):
+    """A server with a fresh database for the test module, on each backend; stopped with SIGTERM,
+    must exit 0."""
+    s = Server(tmp_path_factory.mktemp("srv"), backend=backend).start()
     yield s
     _stop_and_check(s)
 
 
 @pytest.fixture
-def make_server(tmp_path):
-    """Factory for servers of one test (own options, own database); each must exit 0 on SIGTERM."""
+def make_server(tmp_path, backend):
+    """Factory for servers of one test (own options, own database, on each backend); each must
+    exit 0 on SIGTERM."""
     made = []
 
     def make(args_extra=(), **kw):
+        kw.setdefault("backend", backend)
         s = Server(tmp_path / f"s{len(made)}", **kw)
         s.args = s.args + list(args_extra)
         s.start()

@@ -1,5 +1,6 @@
 """Helpers of the ehrbridge integration tests: the contract read from the WSDL, the vendor's JSON
-example turned into the contract's form, SOAP envelopes built by hand, raw HTTP, and database reads.
+example turned into the contract's form, SOAP envelopes built by hand, raw HTTP, and database reads
+(SQLite or PostgreSQL behind one small interface: db_connect, tables, columns, rows).
 
 Nothing here knows the server's internals: requests are built from the WSDL and the vendor's docs,
 answers are read as a client reads them, the database as an EHR reader would."""
@@ -316,17 +317,112 @@ def fault_text(r):
 # ---------------------------------------------------------------------------------------------
 # The database, read as an EHR reader would
 
+class PgDatabase(str):
+    """The database of a server on PostgreSQL, where a SQLite server has its file path: the
+    ehrbridge --db URL (this string), which selects the server's own schema through
+    options=-c search_path=<schema>. db_connect() and dump_all_text() accept either."""
+
+    def __new__(cls, url, schema):
+        obj = str.__new__(cls, url)
+        obj.schema = schema
+        return obj
+
+
+class PgRow:
+    """A row that reads like sqlite3.Row: by position, by column name, dict(row)."""
+
+    def __init__(self, names, values):
+        self._names = names
+        self._values = tuple(bytes(v) if isinstance(v, memoryview) else v for v in values)
+
+    def keys(self):
+        return list(self._names)
+
+    def __getitem__(self, k):
+        if isinstance(k, str):
+            return self._values[self._names.index(k)]
+        return self._values[k]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+
+class PgCursor:
+    def __init__(self, rows):
+        self._rows = rows
+
+    def fetchone(self):
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self):
+        rows, self._rows = self._rows, []
+        return rows
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+
+def pg_sql(sql):
+    """The tests' SQLite-flavoured SQL for PostgreSQL: ? placeholders, CAST(x AS BLOB) for the
+    UTF-8 bytes of a text, PRAGMA integrity_check (SQLite's own file check; PostgreSQL keeps its
+    own consistency, so it reads "ok")."""
+    if sql.strip().lower() == "pragma integrity_check":
+        return "SELECT 'ok'"
+    sql = re.sub(r"CAST\((\w+) AS BLOB\)", r"convert_to(\1, 'UTF8')", sql, flags=re.I)
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgConn:
+    """A read-only-by-convention PostgreSQL connection with sqlite3's execute() interface."""
+    backend = "postgres"
+
+    def __init__(self, url):
+        import psycopg2  # Debian's python3-psycopg2; only needed for the postgres runs
+        self._conn = psycopg2.connect(str(url))
+        self._conn.autocommit = True
+
+    def execute(self, sql, args=()):
+        with self._conn.cursor() as cur:
+            cur.execute(pg_sql(sql), tuple(args))
+            if cur.description is None:
+                return PgCursor([])
+            names = [d[0] for d in cur.description]
+            return PgCursor([PgRow(names, r) for r in cur.fetchall()])
+
+    def close(self):
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 def db_connect(path):
+    if isinstance(path, PgDatabase):
+        return PgConn(path)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     conn.row_factory = sqlite3.Row
     return conn
 
 
 def tables(conn):
+    if isinstance(conn, PgConn):
+        return {r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
 def columns(conn, table):
+    if isinstance(conn, PgConn):
+        return [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? ORDER BY ordinal_position", (table,))]
     return [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
 
 
@@ -335,7 +431,8 @@ def rows(conn, sql, *args):
 
 
 def dump_all_text(path):
-    """Every value of every table, as one text (to look for leaked or expanded strings)."""
+    """Every value of every table, as one text (to look for leaked or expanded strings). path: a
+    SQLite file or a PgDatabase (a server's db_path either way)."""
     conn = db_connect(path)
     try:
         out = []

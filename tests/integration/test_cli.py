@@ -16,7 +16,7 @@ def one_line(text):
 
 
 def test_check_good_database(server):
-    p = run_cli("check", "--db", f"sqlite:{server.db_path}")
+    p = run_cli("check", "--db", server.db_url)
     assert p.returncode == 0, (p.stdout, p.stderr)
 
 

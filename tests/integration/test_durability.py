@@ -51,8 +51,8 @@ def check_consistent(db_path):
         conn.close()
 
 
-def test_kill_9_under_load_loses_no_acknowledged_push(tmp_path):
-    s = Server(tmp_path / "k9").start()
+def test_kill_9_under_load_loses_no_acknowledged_push(tmp_path, backend):
+    s = Server(tmp_path / "k9", backend=backend).start()
     acked, lock, stop = [], threading.Lock(), threading.Event()
 
     def pusher(t):
@@ -80,7 +80,7 @@ def test_kill_9_under_load_loses_no_acknowledged_push(tmp_path):
     s.kill()
     assert len(acked) > 20, f"only {len(acked)} pushes acknowledged before the kill"
     # restart on the same database: every acknowledged push is there, complete
-    s2 = Server(tmp_path / "k9").start()
+    s2 = Server(tmp_path / "k9", backend=backend).start()
     try:
         stored = check_consistent(s2.db_path)
         missing = [p for p, _ in acked if p not in stored]
@@ -92,8 +92,8 @@ def test_kill_9_under_load_loses_no_acknowledged_push(tmp_path):
         assert s2.stop() == 0
 
 
-def test_sigterm_finishes_an_in_flight_push_and_exits_0(tmp_path):
-    s = Server(tmp_path / "term").start()
+def test_sigterm_finishes_an_in_flight_push_and_exits_0(tmp_path, backend):
+    s = Server(tmp_path / "term", backend=backend).start()
     body = helpers.envelope(helpers.minimal_push_xml("term-1", 4711, CHILDREN)).encode()
     c = socket.create_connection(("127.0.0.1", s.port), timeout=20)
     c.sendall(b"POST /pushCandidate HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
@@ -124,6 +124,7 @@ def test_sigterm_finishes_an_in_flight_push_and_exits_0(tmp_path):
         conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_locked_database_answers_false_then_recovers(make_server):
     s = make_server()
     ret, _ = push_with_children(s, "lock-0", 700)
@@ -172,6 +173,7 @@ def small_fs(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
+@pytest.mark.sqlite_only
 def test_full_disk_answers_false_and_leaves_the_database_as_it_was(small_fs, make_server):
     s = make_server(["--db", f"sqlite:{small_fs}/ehr.db"])
     ret, _ = push_with_children(s, "full-0", 800)

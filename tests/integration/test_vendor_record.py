@@ -50,11 +50,11 @@ def answer_return(result):
 
 
 @pytest.fixture(scope="module", params=CLIENTS)
-def pushed(request, tmp_path_factory):
+def pushed(request, tmp_path_factory, backend):
     """A fresh server; the vendor's record pushed once by the client of this parameter."""
     client = request.param
     node_client = request.getfixturevalue("node_client") if client.startswith("node") else None
-    s = Server(tmp_path_factory.mktemp(client)).start()
+    s = Server(tmp_path_factory.mktemp(client), backend=backend).start()
     push_id = helpers.new_id(client)
     req = helpers.contract_push(push_id=push_id)
     out = types.SimpleNamespace(server=s, push_id=push_id, client=client, ok=None, detail=None,

@@ -108,7 +108,7 @@ static void test_frame_basic(void)
     size_t steps[] = {1, 7, sizeof text};
     for (size_t i = 0; i < 3; i++) {
         struct eb_frame f;
-        size_t used;
+        size_t used = 0;
         eb_frame_init(&f, 0, 0);
         CHECK(feed_all(&f, text, steps[i], &used) == EB_FRAME_REQUEST);
         CHECK(used == strlen(text));

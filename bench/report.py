@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Markdown report of one bench/run.sh output folder: report.py OUTDIR > OUTDIR/report.md
+
+Reads OUTDIR/machine.txt, bodies.txt and results.tsv. Ratios are taken between measurements of
+the SAME run (same body, same id mode), never across runs; the target check of the issue uses
+the unique-id measurements."""
+import os
+import statistics
+import sys
+
+PEERS = ("node-soap", "spyne")
+ORDER = ("eb-normal", "eb-full", "eb-noop", "node-soap", "spyne")
+LABEL = {
+    "eb-normal": "ehrbridge (sqlite, synchronous=normal)",
+    "eb-full": "ehrbridge (sqlite, synchronous=full: fsync)",
+    "eb-noop": "ehrbridge (noop: adapter, stores nothing)",
+    "node-soap": "node-soap + better-sqlite3",
+    "spyne": "Spyne (twisted) + sqlite3",
+}
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    head = lines[0].split("\t")
+    rows = []
+    for line in lines[1:]:
+        cols = line.split("\t")
+        if len(cols) < len(head):
+            rows.append({"target": cols[0], "body": cols[1], "mode": cols[2], "run": cols[3],
+                         "failed": cols[4]})
+            continue
+        r = dict(zip(head, cols))
+        for k in ("rps", "p50_ms", "p99_ms", "peak_rss_mb", "srv_cpu_us_per_req", "srv_cpu_s",
+                  "wrk_cpu_s", "other_cpu_s"):
+            try:
+                r[k] = float(r[k])
+            except ValueError:
+                r[k] = float("nan")
+        rows.append(r)
+    return rows
+
+
+def fmt(x, nd=1):
+    if x is None or x != x:
+        return "-"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.{nd}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or not b or a != a or b != b:
+        return None
+    return a / b
+
+
+def main():
+    out = sys.argv[1]
+    rows = load(os.path.join(out, "results.tsv"))
+    print("# ehrbridge vs pushCandidate peers: bench/run.sh report\n")
+    print("## Machine and settings\n")
+    print("```")
+    with open(os.path.join(out, "machine.txt"), encoding="utf-8") as f:
+        print(f.read().rstrip())
+    print("```\n")
+    print("Request bodies (the peers' bodies, event patched to pushCandidate; curve bodies "
+          "generated with the peers' gen-requests.py):\n")
+    print("```")
+    with open(os.path.join(out, "bodies.txt"), encoding="utf-8") as f:
+        print(f.read().rstrip())
+    print("```\n")
+
+    failed = [r for r in rows if "failed" in r]
+    for r in failed:
+        print(f"**{r['target']} {r['body']} {r['mode']} run {r['run']}: {r['failed']}**\n")
+    ok = [r for r in rows if "failed" not in r]
+    main_rows = [r for r in ok if not r["body"].startswith("curve-")]
+    curve_rows = [r for r in ok if r["body"].startswith("curve-")]
+
+    def get(run, body, mode, target):
+        for r in main_rows:
+            if (r["run"], r["body"], r["mode"], r["target"]) == (run, body, mode, target):
+                return r
+        return None
+
+    groups = []
+    for r in main_rows:
+        key = (r["body"], r["mode"])
+        if key not in groups:
+            groups.append(key)
+    runs = sorted({r["run"] for r in main_rows}, key=int)
+
+    print("## Results\n")
+    print("wrk -t THREADS -c CONNS with the peers' wrk-post.lua; p50/p99 from wrk's latency "
+          "histogram; peak RSS = VmHWM of the server process; CPU/req = server CPU time "
+          "(user + system) / completed requests. Rows: the database holds exactly one row per "
+          "`true` (never fewer, at most the requests wrk left in flight more, children = rows x "
+          "items), and the warm-up with check-exact.js stored exactly N.\n")
+    for body, mode in groups:
+        print(f"### {body} body, {mode} ids\n")
+        print("| run | server | requests/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | rows |")
+        print("|---|---|---:|---:|---:|---:|---:|---|")
+        for run in runs:
+            for t in ORDER:
+                r = get(run, body, mode, t)
+                if not r:
+                    continue
+                print(f"| {run} | {LABEL.get(t, t)} | {fmt(r['rps'])} | {fmt(r['p50_ms'], 2)} | "
+                      f"{fmt(r['p99_ms'], 2)} | {fmt(r['peak_rss_mb'])} | "
+                      f"{fmt(r['srv_cpu_us_per_req'])} | {r['rows_check']}; warm {r['warm_exact']} |")
+        print()
+        print("Ratios within each run (ehrbridge = eb-normal unless named):\n")
+        print("| run | rps vs node-soap | rps vs Spyne | p99: node-soap / ehrbridge | "
+              "RSS: node-soap / ehrbridge | full path / noop ceiling | fsync (eb-full) vs node-soap |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for run in runs:
+            eb, full, noop = (get(run, body, mode, t) for t in ("eb-normal", "eb-full", "eb-noop"))
+            node, spy = get(run, body, mode, "node-soap"), get(run, body, mode, "spyne")
+            g = lambda r, k: r[k] if r else None  # noqa: E731
+            cells = [
+                ratio(g(eb, "rps"), g(node, "rps")),
+                ratio(g(eb, "rps"), g(spy, "rps")),
+                ratio(g(node, "p99_ms"), g(eb, "p99_ms")),
+                ratio(g(node, "peak_rss_mb"), g(eb, "peak_rss_mb")),
+                ratio(g(eb, "rps"), g(noop, "rps")),
+                ratio(g(full, "rps"), g(node, "rps")),
+            ]
+            print(f"| {run} | " + " | ".join(
+                ("-" if c is None else (f"{c:.0%}" if i == 4 else f"{c:.1f}x"))
+                for i, c in enumerate(cells)) + " |")
+        print()
+
+    # targets of the issue, from the unique-id measurements of each run
+    print("## Targets (issue 7), per run, unique ids\n")
+    print("| run | target | wanted | measured | met |")
+    print("|---|---|---:|---:|---|")
+    for run in runs:
+        checks = []
+        for body, want_x in (("small", 10), ("large", 25)):
+            eb, node = get(run, body, "unique", "eb-normal"), get(run, body, "unique", "node-soap")
+            if eb and node:
+                checks.append((f"{body}: requests/s vs node-soap", f">= {want_x}x",
+                               ratio(eb["rps"], node["rps"]), want_x, "x"))
+                checks.append((f"{body}: p99 node-soap / ehrbridge", ">= 20x",
+                               ratio(node["p99_ms"], eb["p99_ms"]), 20, "x"))
+                checks.append((f"{body}: peak RSS node-soap / ehrbridge", ">= 5x",
+                               ratio(node["peak_rss_mb"], eb["peak_rss_mb"]), 5, "x"))
+            noop = get(run, body, "unique", "eb-noop")
+            if eb and noop:
+                checks.append((f"{body}: full path / noop ceiling", ">= 50%",
+                               ratio(eb["rps"], noop["rps"]), 0.5, "%"))
+            full = get(run, body, "unique", "eb-full")
+            if full and node:
+                checks.append((f"{body}: fsync-durable (eb-full) vs node-soap", ">= 5x",
+                               ratio(full["rps"], node["rps"]), 5, "x"))
+        for name, wanted, got, need, unit in checks:
+            shown = "-" if got is None else (f"{got:.0%}" if unit == "%" else f"{got:.1f}x")
+            met = "-" if got is None else ("yes" if got >= need else "**no**")
+            print(f"| {run} | {name} | {wanted} | {shown} | {met} |")
+    print()
+
+    if curve_rows:
+        print("## Cost per KB of record (generated bodies)\n")
+        print("Server CPU per request divided by the body size; wall = 1 / requests/s per KB "
+              f"(the whole box, {curve_rows[0].get('sent', '?') and 'wrk included'}).\n")
+        sizes = {}
+        with open(os.path.join(out, "bodies.txt"), encoding="utf-8") as f:
+            for line in f:
+                name, n = line.split()
+                sizes[name.replace(".xml", "")] = int(n)
+        targets = []
+        for r in curve_rows:
+            if r["target"] not in targets:
+                targets.append(r["target"])
+        print("| body | bytes | server | requests/s | CPU µs/req | CPU µs/KB | wall µs/KB | p99 ms | rows |")
+        print("|---|---:|---|---:|---:|---:|---:|---:|---|")
+        per_kb = {t: [] for t in targets}
+        for r in sorted(curve_rows, key=lambda r: (sizes.get(r["body"], 0), r["target"])):
+            kb = sizes.get(r["body"], 0) / 1024
+            cpu_kb = r["srv_cpu_us_per_req"] / kb if kb else float("nan")
+            wall_kb = 1e6 / r["rps"] / kb if kb and r["rps"] else float("nan")
+            per_kb[r["target"]].append(cpu_kb)
+            print(f"| {r['body']} | {sizes.get(r['body'], 0):,} | {r['target']} | {fmt(r['rps'])} | "
+                  f"{fmt(r['srv_cpu_us_per_req'])} | {fmt(cpu_kb, 2)} | {fmt(wall_kb, 2)} | "
+                  f"{fmt(r['p99_ms'], 2)} | {r['rows_check']} |")
+        print()
+        for t, xs in per_kb.items():
+            xs = [x for x in xs if x == x]
+            if len(xs) >= 2:
+                print(f"- {t}: CPU µs/KB from {min(xs):.2f} to {max(xs):.2f}: "
+                      f"max/min = {max(xs) / min(xs):.2f} (flat within 1.5x: "
+                      f"{'yes' if max(xs) / min(xs) <= 1.5 else 'no'}); median "
+                      f"{statistics.median(xs):.2f} µs/KB")
+        print()
+
+
+if __name__ == "__main__":
+    main()

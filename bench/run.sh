@@ -1,0 +1,316 @@
+#!/bin/bash
+# ehrbridge side by side with the pushCandidate peers of ../shared/bench/peers (node-soap, Spyne)
+# on loopback, loaded with wrk through the peers' own wrk-post.lua, counted exactly with their
+# check-exact.js. Writes results.tsv, curve.tsv and report.md into the output folder.
+#
+#   bench/run.sh [--smoke] [--out DIR] [--bin PATH]
+#
+# --smoke   a short run (a few seconds per measurement, one run, two curve points) that checks
+#           that every server starts, answers and stores exactly what it answered `true` for;
+#           exit status 1 when a row check fails. No timing is ever asserted.
+# --out DIR output folder (default BENCH_DIR/results/<timestamp>, smoke: BENCH_DIR/smoke)
+# --bin P   use this ehrbridge binary instead of building one (Release) in BENCH_DIR
+#
+# What is measured, per run, body (small 2.4 KB, large 105 KB) and id mode (unique, repeat),
+# each on a fresh database, in one interleaved sequence so that ratios come from the same run:
+#   eb-normal   ehrbridge, sqlite ?synchronous=normal: the peers' durability (WAL + NORMAL)
+#   eb-full     ehrbridge, sqlite default synchronous=full: fsync-durable commits
+#   eb-noop     ehrbridge, noop: adapter (stores nothing): the ceiling of parsing + mapping
+#   node-soap   npm soap + better-sqlite3 (WAL + NORMAL)
+#   spyne       Debian python3-spyne + sqlite3 (WAL + NORMAL)
+# Each measurement: start the server, warm up with check-exact.js (exactly N requests, every one
+# answered: rows must equal N, or the number of distinct ids in repeat mode), wait for a quiet
+# machine (it is shared), wrk for DURATION, then peak RSS (VmHWM), server CPU, wrk CPU, the CPU
+# of everything else, and the row deltas (never fewer rows than `true` answers, never more than
+# true + requests in flight when wrk stopped, children = rows x items per body).
+# Then the cost-per-KB curve: ehrbridge (synchronous=normal and noop) on generated bodies of
+# CURVE_KB kilobytes.
+#
+# Environment (defaults in brackets):
+#   BENCH_DIR [repo/build-bench-rel]   build folder, the copy of the peers (npm ci needs a
+#                                      writable folder), results
+#   PEERS_DIR [repo/../shared/bench/peers]
+#   TARGETS ["eb-normal eb-full eb-noop node-soap spyne"]  BODIES ["small large"]
+#   MODES ["unique repeat"]  RUNS [2]  DURATION [10s]  THREADS [2]  CONNS [32]  REPEAT_N [100]
+#   WARM_SMALL [500]  WARM_LARGE [100]  TIMEOUT [30s]  PORT_BASE [19100]
+#   QUIET_PCT [15]  QUIET_MAX [60]: before each wrk run wait up to QUIET_MAX s for the machine's
+#                                   CPU use over 3 s to drop below QUIET_PCT %
+#   EB_ARGS [""]  extra `ehrbridge serve` flags for every ehrbridge target (e.g. --workers 16)
+#   CURVE_KB ["2 8 32 128 512 1024"]  CURVE_TARGETS ["eb-normal eb-noop"]  CURVE_DURATION [6s]
+#   CURVE_CONNS [8]
+set -u
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+HERE=$REPO/bench
+SMOKE=0 OUT= BIN=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) SMOKE=1 ;;
+    --out) OUT=${2:?--out DIR}; shift ;;
+    --bin) BIN=${2:?--bin PATH}; shift ;;
+    -h|--help) sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//; /^set -u/d'; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+BENCH_DIR=${BENCH_DIR:-$REPO/build-bench-rel}
+PEERS_DIR=${PEERS_DIR:-$REPO/../shared/bench/peers}
+if [ "$SMOKE" = 1 ]; then
+  RUNS=${RUNS:-1}; DURATION=${DURATION:-2s}; WARM_SMALL=${WARM_SMALL:-100}
+  WARM_LARGE=${WARM_LARGE:-20}; QUIET_MAX=${QUIET_MAX:-0}; CURVE_KB=${CURVE_KB:-"2 64"}
+  CURVE_DURATION=${CURVE_DURATION:-2s}
+  OUT=${OUT:-$BENCH_DIR/smoke}
+  rm -rf "$OUT"
+fi
+TARGETS=${TARGETS:-eb-normal eb-full eb-noop node-soap spyne}
+BODIES=${BODIES:-small large}; MODES=${MODES:-unique repeat}
+RUNS=${RUNS:-2}; DURATION=${DURATION:-10s}; THREADS=${THREADS:-2}; CONNS=${CONNS:-32}
+REPEAT_N=${REPEAT_N:-100}; WARM_SMALL=${WARM_SMALL:-500}; WARM_LARGE=${WARM_LARGE:-100}
+TIMEOUT=${TIMEOUT:-30s}; PORT=${PORT_BASE:-19100}; QUIET_PCT=${QUIET_PCT:-15}
+QUIET_MAX=${QUIET_MAX:-60}; EB_ARGS=${EB_ARGS:-}
+CURVE_KB=${CURVE_KB:-2 8 32 128 512 1024}; CURVE_TARGETS=${CURVE_TARGETS:-eb-normal eb-noop}
+CURVE_DURATION=${CURVE_DURATION:-6s}; CURVE_CONNS=${CURVE_CONNS:-8}
+OUT=${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)}
+
+die() { echo "bench/run.sh: $*" >&2; exit 2; }
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# ---- prerequisites -------------------------------------------------------------------------
+[ -f "$PEERS_DIR/run-peer.sh" ] || die "no peers at $PEERS_DIR (set PEERS_DIR)"
+for t in wrk node sqlite3 curl /usr/bin/python3 /usr/bin/time; do
+  command -v "$t" >/dev/null 2>&1 || die "missing $t (tools/deps.sh test installs it)"
+done
+mkdir -p "$OUT" "$BENCH_DIR" || die "cannot create $OUT"
+OUT=$(cd "$OUT" && pwd)
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+
+if [ -z "$BIN" ]; then
+  log "building ehrbridge (Release) in $BENCH_DIR"
+  cmake -S "$REPO" -B "$BENCH_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null || die "cmake failed"
+  cmake --build "$BENCH_DIR" -j"$(nproc)" --target ehrbridge >/dev/null || die "build failed"
+  BIN=$BENCH_DIR/ehrbridge
+fi
+[ -x "$BIN" ] || die "no ehrbridge binary at $BIN"
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+
+# The peers' folder is read-only here and npm ci writes node_modules: a copy in BENCH_DIR
+# (refreshed when the shared folder changes) gets the dependencies, as the peers' README says.
+PEERS=$BENCH_DIR/peers
+stamp=$(cd "$PEERS_DIR" && find . -path ./node-soap/node_modules -prune -o -type f -print0 |
+        sort -z | xargs -0 cat | md5sum | cut -d' ' -f1)
+if [ ! -f "$PEERS/.stamp" ] || [ "$(cat "$PEERS/.stamp")" != "$stamp" ]; then
+  log "copying the peers to $PEERS"
+  rm -rf "$PEERS" && cp -r "$PEERS_DIR" "$PEERS" && chmod -R u+w "$PEERS" || die "copy failed"
+  echo "$stamp" > "$PEERS/.stamp"
+fi
+case " $TARGETS " in *" node-soap "*)
+  if [ ! -d "$PEERS/node-soap/node_modules/soap" ] || [ ! -d "$PEERS/node-soap/node_modules/better-sqlite3" ]; then
+    log "npm ci for node-soap (compiles better-sqlite3)"
+    (cd "$PEERS/node-soap" && npm_config_build_from_source=true npm ci --no-audit --no-fund >"$OUT/npm-ci.log" 2>&1) ||
+      die "npm ci failed, see $OUT/npm-ci.log"
+  fi ;;
+esac
+case " $TARGETS " in *" spyne "*)
+  /usr/bin/python3 -c 'import spyne, lxml, twisted' 2>/dev/null ||
+    die "missing python3-spyne python3-lxml python3-twisted (tools/deps.sh test installs them)" ;;
+esac
+
+BODYDIR=$OUT/bodies
+/usr/bin/python3 "$HERE/gen-body.py" "$PEERS_DIR" "$BODYDIR" $CURVE_KB > "$OUT/bodies.txt" || die "gen-body.py failed"
+WRK_LUA=$PEERS_DIR/requests/wrk-post.lua
+EXACT_JS=$PEERS_DIR/requests/check-exact.js
+
+# ---- machine -------------------------------------------------------------------------------
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  echo "cores: $(nproc)"
+  echo "memory: $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "kernel: $(uname -sr)"
+  echo "os: $(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}")"
+  echo "load_at_start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "ehrbridge: $("$BIN" --version 2>&1 | head -1) ($BIN)"
+  echo "sqlite: $(sqlite3 --version | cut -d' ' -f1)"
+  echo "node: $(node --version), soap $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$PEERS/node-soap/node_modules/soap/package.json" 2>/dev/null | head -1), better-sqlite3 $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$PEERS/node-soap/node_modules/better-sqlite3/package.json" 2>/dev/null | head -1)"
+  echo "spyne: $(/usr/bin/python3 -c 'import spyne; print(spyne.__version__)' 2>/dev/null), python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
+  echo "wrk: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+  echo "settings: runs=$RUNS duration=$DURATION threads=$THREADS conns=$CONNS repeat_n=$REPEAT_N warm_small=$WARM_SMALL warm_large=$WARM_LARGE eb_args=${EB_ARGS:-none} smoke=$SMOKE"
+} > "$OUT/machine.txt"
+
+# ---- helpers -------------------------------------------------------------------------------
+SRV_PID=
+cleanup() { [ -n "$SRV_PID" ] && kill -TERM "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+proc_cpu() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+kv() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1" | head -1; }
+HZ=$(getconf CLK_TCK)
+
+wait_quiet() { # prints seconds waited / CPU % of the last 3 s
+  local t0=$SECONDS a b pct=0
+  [ "$QUIET_MAX" -gt 0 ] || { echo "0s/-"; return; }
+  while :; do
+    a=$(busy); sleep 3; b=$(busy)
+    pct=$(( (b - a) * 100 / (3 * HZ * $(nproc)) ))
+    [ "$pct" -lt "$QUIET_PCT" ] && break
+    [ $((SECONDS - t0)) -ge "$QUIET_MAX" ] && break
+  done
+  echo "$((SECONDS - t0))s/${pct}%"
+}
+
+next_port() {
+  PORT=$((PORT + 1))
+  while ss -ltn | grep -q ":$PORT "; do PORT=$((PORT + 1)); done
+}
+
+# start_target NAME DBFILE LOG: starts the server on $PORT, sets SRV_PID, waits until it answers
+start_target() {
+  local name=$1 db=$2 logf=$3 url
+  case "$name" in
+    eb-normal) "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db?synchronous=normal" $EB_ARGS >"$logf" 2>&1 & ;;
+    eb-full)   "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db" $EB_ARGS >"$logf" 2>&1 & ;;
+    eb-noop)   "$BIN" serve --listen "127.0.0.1:$PORT" --db "noop:" $EB_ARGS >"$logf" 2>&1 & ;;
+    node-soap|spyne) "$PEERS/run-peer.sh" "$name" "$PORT" "$db" >"$logf" 2>&1 & ;;
+    *) die "unknown target $name" ;;
+  esac
+  SRV_PID=$!
+  url=http://127.0.0.1:$PORT/pushCandidate
+  for _ in $(seq 1 150); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url?wsdl")" = 200 ] && return 0
+    kill -0 "$SRV_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "bench/run.sh: $name did not start, see $logf" >&2
+  return 1
+}
+
+stop_target() {
+  [ -n "$SRV_PID" ] || return 0
+  kill -TERM "$SRV_PID" 2>/dev/null
+  wait "$SRV_PID" 2>/dev/null
+  SRV_PID=
+}
+
+# rows NAME DBFILE -> "pushes candidates education experience distinct_ids"
+rows() {
+  case "$1" in
+    eb-noop) echo "0 0 0 0 0" ;;
+    eb-*) sqlite3 "$2" "select (select count(*) from push_log where outcome='stored'),(select count(*) from candidate),(select count(*) from candidate_education),(select count(*) from candidate_experience),(select count(distinct push_id) from push_log where outcome='stored')" | tr '|' ' ' ;;
+    *) sqlite3 "$2" "select (select count(*) from webhook_event),(select count(*) from candidate),(select count(*) from education),(select count(*) from experience),(select count(distinct id) from webhook_event)" | tr '|' ' ' ;;
+  esac
+}
+
+FAILED=0
+TSV=$OUT/results.tsv
+printf 'target\tbody\tmode\trun\trps\tp50_ms\tp99_ms\tsent\tcompleted\ttrue\tfalse\tnon200\tsock_err\tinflight_end\td_pushes\td_cand\td_edu\td_exp\trows_check\tpeak_rss_mb\tsrv_cpu_s\tsrv_cpu_us_per_req\twrk_cpu_s\tother_cpu_s\tload1_before\tquiet_wait\twarm_exact\n' > "$TSV"
+
+# measure TARGET BODYFILE BODYTAG MODE RUN DURATION CONNS WARM -> one line in TSV
+measure() {
+  local target=$1 bfile=$2 body=$3 mode=$4 run=$5 dur=$6 conns=$7 wn=$8
+  local name=$target-$body-$mode-$run tag db url edu exp ex e0 c0 ed0 ex0 dist0 want warm quiet
+  local cpu0 cpu1 sys0 sys1 load r sent tr fl n2 comp rps serr p50 p99 hwm e1 c1 ed1 ex1 dist1
+  local de dc ded dex infl chk srv wcpu other per
+  next_port
+  tag=$(( $(date +%s) % 100000 * 10 + run ))
+  db=$OUT/db/$name.db; mkdir -p "$OUT/db" "$OUT/log"; rm -f "$db" "$db-wal" "$db-shm"
+  url=http://127.0.0.1:$PORT/pushCandidate
+  edu=$(grep -c '<m:school>' "$bfile"); exp=$(grep -c '<m:company>' "$bfile")
+  log "$name (port $PORT)"
+  if ! start_target "$target" "$db" "$OUT/log/$name.server.log"; then
+    stop_target; FAILED=1
+    printf '%s\t%s\t%s\t%s\tSTART-FAILED\n' "$target" "$body" "$mode" "$run" >> "$TSV"
+    return
+  fi
+  # warm-up + exact count: every request answered before the rows are counted
+  ex=$(node "$EXACT_JS" "$url" "$bfile" "$wn" "$conns" "$mode" "$REPEAT_N" "$((tag + 5))")
+  echo "$ex" > "$OUT/log/$name.exact.txt"
+  read -r e0 c0 ed0 ex0 dist0 <<<"$(rows "$target" "$db")"
+  want=$([ "$mode" = repeat ] && echo $((wn < REPEAT_N ? wn : REPEAT_N)) || echo "$wn")
+  if [ "$target" = eb-noop ]; then
+    [ "$(kv "$ex" true)" = "$wn" ] && warm="ok:$wn-true(noop)" || warm="BAD:$ex"
+  elif [ "$(kv "$ex" true)" = "$wn" ] && [ "$e0" = "$want" ] && [ "$dist0" = "$e0" ] &&
+       [ "$c0" = "$want" ] && [ "$ed0" = $((want * edu)) ] && [ "$ex0" = $((want * exp)) ]; then
+    warm="ok:$wn->$e0"
+  else
+    warm="BAD:$(kv "$ex" true)true,rows=$e0/$c0/$ed0/$ex0,want=$want"
+  fi
+  quiet=$(wait_quiet)
+  cpu0=$(proc_cpu "$SRV_PID"); sys0=$(busy); load=$(cut -d' ' -f1 /proc/loadavg)
+  BODY=$bfile ID_MODE=$mode REPEAT_N=$REPEAT_N RUN_TAG=$tag \
+    /usr/bin/time -f 'WRKCPU %U %S' -o "$OUT/log/$name.wrkcpu.txt" \
+    wrk -t"$THREADS" -c"$conns" -d"$dur" --timeout "$TIMEOUT" --latency -s "$WRK_LUA" "$url" \
+    > "$OUT/log/$name.wrk.txt" 2>&1
+  sleep 1 # requests wrk left in flight finish
+  cpu1=$(proc_cpu "$SRV_PID"); sys1=$(busy)
+  hwm=$(awk '/VmHWM/{printf "%.1f", $2/1024}' "/proc/$SRV_PID/status" 2>/dev/null)
+  stop_target
+  read -r e1 c1 ed1 ex1 dist1 <<<"$(rows "$target" "$db")"
+  r=$(grep '^RESULT' "$OUT/log/$name.wrk.txt")
+  sent=$(kv "$r" sent); tr=$(kv "$r" true); fl=$(kv "$r" false); n2=$(kv "$r" non200)
+  comp=$(kv "$r" completed); rps=$(kv "$r" rps)
+  if [ -z "$r" ] || [ -z "$rps" ]; then
+    FAILED=1
+    printf '%s\t%s\t%s\t%s\tWRK-FAILED\n' "$target" "$body" "$mode" "$run" >> "$TSV"
+    return
+  fi
+  serr=$(( $(kv "$r" err_connect) + $(kv "$r" err_read) + $(kv "$r" err_write) + $(kv "$r" err_timeout) ))
+  p50=$(awk -v u="$(kv "$r" p50_us)" 'BEGIN{printf "%.2f", u/1000}')
+  p99=$(awk -v u="$(kv "$r" p99_us)" 'BEGIN{printf "%.2f", u/1000}')
+  de=$((e1 - e0)); dc=$((c1 - c0)); ded=$((ed1 - ed0)); dex=$((ex1 - ex0)); infl=$((sent - comp))
+  if [ "$target" = eb-noop ]; then
+    [ "$tr" = "$comp" ] && [ "$fl" = 0 ] && chk="ok(noop:all-true)" || chk="BAD(noop)"
+  elif [ "$mode" = repeat ]; then
+    # wrk's ids differ from the warm-up's by tag; its pool adds min(sent, REPEAT_N) ids
+    want=$((sent < REPEAT_N ? sent : REPEAT_N))
+    if [ "$de" = "$want" ] && [ "$dist1" = "$e1" ] && [ "$dc" = "$de" ] &&
+       [ "$ded" = $((de * edu)) ] && [ "$dex" = $((de * exp)) ] && [ "$fl" = 0 ]; then
+      chk="ok(=$want-distinct)"; else chk="BAD(want-$want)"; fi
+  else
+    # wrk stops with requests in flight: the server may have committed up to inflight more
+    # rows than wrk saw answered; never fewer, never duplicates
+    if [ "$de" -ge "$tr" ] && [ $((de - tr)) -le "$infl" ] && [ "$dist1" = "$e1" ] &&
+       [ "$dc" = "$de" ] && [ "$ded" = $((de * edu)) ] && [ "$dex" = $((de * exp)) ] && [ "$fl" = 0 ]; then
+      chk="ok(+$((de - tr)))"; else chk="BAD"; fi
+  fi
+  case "$chk$warm" in *BAD*) FAILED=1 ;; esac
+  [ "$n2" = 0 ] || FAILED=1
+  srv=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" 'BEGIN{printf "%.2f", (b-a)/hz}')
+  per=$(awk -v s="$srv" -v n="$comp" 'BEGIN{printf "%.1f", n > 0 ? s * 1e6 / n : 0}')
+  wcpu=$(awk '/WRKCPU/{printf "%.2f", $2+$3}' "$OUT/log/$name.wrkcpu.txt")
+  other=$(awk -v a="$sys0" -v b="$sys1" -v hz="$HZ" -v s="$srv" -v w="$wcpu" 'BEGIN{printf "%.2f", (b-a)/hz-s-w}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$target" "$body" "$mode" "$run" "$rps" "$p50" "$p99" "$sent" "$comp" "$tr" "$fl" "$n2" "$serr" \
+    "$infl" "$de" "$dc" "$ded" "$dex" "$chk" "$hwm" "$srv" "$per" "$wcpu" "$other" "$load" "$quiet" "$warm" >> "$TSV"
+  log "  rps=$rps p50=${p50}ms p99=${p99}ms rss=${hwm}MB cpu/req=${per}us rows:$chk warm:$warm"
+}
+
+# ---- side by side --------------------------------------------------------------------------
+log "output: $OUT"
+for run in $(seq 1 "$RUNS"); do
+  order=$TARGETS
+  # even runs go through the servers in the opposite order: no server always goes first
+  [ $((run % 2)) = 0 ] && order=$(echo "$TARGETS" | tr ' ' '\n' | tac | tr '\n' ' ')
+  for body in $BODIES; do for mode in $MODES; do for target in $order; do
+    wn=$([ "$body" = large ] && echo "$WARM_LARGE" || echo "$WARM_SMALL")
+    measure "$target" "$BODYDIR/$body.xml" "$body" "$mode" "$run" "$DURATION" "$CONNS" "$wn"
+  done; done; done
+done
+
+# ---- cost per KB ---------------------------------------------------------------------------
+for kb in $CURVE_KB; do for target in $CURVE_TARGETS; do
+  bfile=$BODYDIR/curve-$kb.xml
+  bytes=$(stat -c %s "$bfile")
+  wn=$(( bytes > 200000 ? 10 : 50 ))
+  measure "$target" "$bfile" "curve-$kb" unique 1 "$CURVE_DURATION" "$CURVE_CONNS" "$wn"
+done; done
+
+echo "load_at_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+/usr/bin/python3 "$HERE/report.py" "$OUT" > "$OUT/report.md" || { echo "report.py failed" >&2; FAILED=1; }
+log "report: $OUT/report.md"
+if [ "$FAILED" != 0 ]; then
+  log "FAILED: a server did not start, a row check failed or a request was refused (see $TSV)"
+  exit 1
+fi
+log "all row checks passed"
+exit 0

@@ -1,0 +1,1372 @@
+/* The PostgreSQL adapter (eb_adapter_postgres, libpq) for
+ *   postgresql://user:pass@host:port/db?sslmode=...   any libpq URI (also postgres://)
+ *   postgresql:host=... port=... dbname=... user=...  a libpq key=value string (also postgres:)
+ * plus one option of ehrbridge's own, given in the query (URI) or as a key (key=value):
+ *   statement_timeout=N[ms|s|min]  (default 10s; 0 = none) the longest one statement may run,
+ *                                   including waits for locks held by another replica.
+ * Defaults that the URL may override: connect_timeout=5, TCP keepalives, tcp_user_timeout=30000,
+ * application_name=ehrbridge; client_encoding is always UTF8.
+ *
+ * One instance is one connection (the service opens one per worker). Opening creates or migrates
+ * the default schema (adapters/sqlgen.c) in one transaction under a transaction-level advisory
+ * lock, so that replicas starting together do not race; a schema newer than this binary is
+ * refused. Every statement is prepared once per connection.
+ *
+ * Several processes may share the database; the database, not the process, keeps a push id stored
+ * once and a candidate whole. A push is one READ COMMITTED transaction, sent as a libpq pipeline
+ * (a few round trips instead of one per row):
+ *   1. INSERT INTO push_log ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome = 'failed'
+ *      RETURNING push_id: claims the push id. A concurrent transaction holding the same id makes
+ *      this wait for its end; when the id is then recorded with a final outcome nothing is
+ *      returned, the transaction is rolled back and the recorded outcome is answered (duplicate).
+ *   2. the candidate row upsert: takes the row lock on the applicationId, so that two pushes for
+ *      one candidate replace it one after the other, never interleaved;
+ *   3. one statement deleting the candidate's rows from every child table (data-modifying CTEs);
+ *   4. the new child rows; 5. COMMIT (durable: synchronous_commit is the server's, on by default).
+ * Serialization failures and deadlocks are retried (MAX_ATTEMPTS in all).
+ *
+ * Interview events (store_interview_event, adapters/interview_sql.h) claim their push id the same
+ * way; each interview then takes a transaction-level advisory lock on its event_id (two replicas
+ * replacing one interview take turns), deletes the event_id's rows and, unless the event is a
+ * delete, inserts the new ones. Their tables are created with the schema (IF NOT EXISTS, under
+ * the schema lock), also in a database made before them.
+ *
+ * A lost connection (database restart, network) is noticed when a statement fails or PQstatus is
+ * CONNECTION_BAD: the connection is dropped and the next call (a push, a log_failure, a ping from
+ * GET /readyz) connects again and prepares its statements again; a push whose connection broke
+ * before its commit is retried once on a new connection. While the database is down calls fail
+ * with EB_ERR_UNAVAILABLE. Passwords never appear in messages. */
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "adapters/adapter.h"
+#include "adapters/interview_sql.h"
+#include "adapters/sqlgen.h"
+#include "candidate/candidate.h"
+#include "candidate/interview.h"
+#include "util/log.h"
+
+#define STATEMENT_TIMEOUT_MS 10000 /* default statement_timeout */
+#define MAX_ATTEMPTS         4     /* tries of one push: serialization failures, deadlocks, and
+                                      one reconnect after a connection broke mid-transaction */
+#define PIPELINE_CHUNK       256   /* statements sent before their results are read */
+#define SCHEMA_LOCK_KEY      0x6568726272696467LL /* pg_advisory_xact_lock key ("ehrbridg") */
+#define INTERVIEW_LOCK_SPACE 1701147234 /* first key of pg_advisory_xact_lock(int, hashtext(id)) */
+#define MIN_SERVER_VERSION   90500 /* INSERT ... ON CONFLICT */
+#define BYTEAOID             17
+#define INT8OID              20
+#define TEXTOID              25
+#define MAX_CONN_PARAMS      12
+#define RECONNECT_PAUSE_MS   500   /* after a failed connect, calls fail at once for this long,
+                                      so that a push and its log_failure do not each wait out
+                                      connect_timeout on an unreachable host */
+
+/* The first failure of a call: SQLSTATE and a one-line description (no password, no values). */
+struct pg_fail {
+    int set;          /* 1 once a failure is recorded */
+    char state[6];    /* SQLSTATE, "" when libpq gave none (connection failures) */
+    char detail[200]; /* one line */
+};
+
+struct pg_adapter {
+    struct eb_adapter base;       /* first member: the adapter table */
+    PGconn *conn;                 /* the connection; NULL while not connected */
+    char *conninfo;               /* the URI or key=value string given to libpq */
+    char *secret[2];              /* the password as written and as decoded (scrubbed from text) */
+    const char *keys[MAX_CONN_PARAMS + 1]; /* PQconnectdbParams keywords, NULL-terminated */
+    const char *vals[MAX_CONN_PARAMS + 1]; /* and values */
+    long timeout_ms;              /* statement_timeout */
+    int schema_checked;           /* 1 once the schema is known to be this binary's */
+    int64_t retry_at_ms;          /* after a failed connect: no new try before (monotonic ms) */
+    struct eb_err down;           /* and the error of that connect, answered until then */
+    struct eb_sql_schema *schema; /* the default schema in PostgreSQL's dialect */
+    char *claim_sql;              /* push_log upsert over 'failed' rows only, RETURNING push_id */
+    char *failure_sql;            /* push_log upsert over 'failed' rows only */
+    char *purge_sql;              /* deletes one application_id from every child table */
+    char *probe_sql;              /* is there a schema_version table; is an interview table missing */
+    struct eb_interview_sql itv;  /* the interview tables' statement text */
+    int queued;                   /* statements sent in the pipeline since its last sync */
+    int row_sends;                /* rows sent since the last pipeline sync */
+    struct pg_fail fail;          /* the first failure of the current call */
+    /* one statement's parameters, filled by bind_* and used by send_prepared */
+    const char *pv[EB_SQL_MAX_COLUMNS]; /* values */
+    int pl[EB_SQL_MAX_COLUMNS];         /* lengths */
+    int pf[EB_SQL_MAX_COLUMNS];         /* formats: all binary */
+    char ib[EB_SQL_MAX_COLUMNS][8];     /* big-endian integers */
+    char *tmp[EB_SQL_MAX_COLUMNS];      /* cleaned copies of text that was not valid UTF-8 */
+};
+
+/* ---- text -------------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid or NUL: the rules of
+ * PostgreSQL's verifier (no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c == 0)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+/* NULL when s[0..n) is valid UTF-8 without NUL; otherwise a malloc'd copy with every invalid
+ * byte and NUL replaced by U+FFFD (*out_len set). PostgreSQL text can hold neither; text from
+ * the parser is valid already, this only guards messages cut in a character. Sets *nomem on
+ * allocation failure. */
+static char *utf8_clean(const char *s, size_t n, size_t *out_len, int *nomem)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, k;
+    while (i < n && (k = utf8_seq(u + i, n - i)) != 0)
+        i += k;
+    if (i == n)
+        return NULL;
+    char *r = malloc(n * 3 + 1);
+    if (!r) {
+        *nomem = 1;
+        return NULL;
+    }
+    size_t o = 0;
+    for (i = 0; i < n;) {
+        k = utf8_seq(u + i, n - i);
+        if (k) {
+            memcpy(r + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(r + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    r[o] = '\0';
+    *out_len = o;
+    return r;
+}
+
+/* Copies src into dst (size n) as one line: whitespace runs become one space, ends trimmed,
+ * every occurrence of the adapter's secrets replaced by "***". */
+static void one_line(const struct pg_adapter *g, char *dst, size_t n, const char *src)
+{
+    size_t o = 0;
+    int space = 0;
+    if (!n)
+        return;
+    for (const char *p = src ? src : ""; *p && o + 1 < n;) {
+        int matched = 0;
+        for (int k = 0; k < 2 && !matched; k++) {
+            const char *sec = g ? g->secret[k] : NULL;
+            size_t sl = sec ? strlen(sec) : 0;
+            if (sl >= 3 && strncmp(p, sec, sl) == 0) {
+                if (space && o) {
+                    dst[o++] = ' ';
+                    space = 0;
+                }
+                for (const char *m = "***"; *m && o + 1 < n; m++)
+                    dst[o++] = *m;
+                p += sl;
+                matched = 1;
+            }
+        }
+        if (matched)
+            continue;
+        if (isspace((unsigned char)*p)) {
+            space = 1;
+        } else {
+            if (space && o)
+                dst[o++] = ' ';
+            space = 0;
+            if (o + 1 < n)
+                dst[o++] = *p;
+        }
+        p++;
+    }
+    dst[o] = '\0';
+}
+
+/* ---- failures ---------------------------------------------------------------------------- */
+
+static void note_fail(struct pg_adapter *g, const char *state, const char *what, const char *text)
+{
+    if (g->fail.set)
+        return;
+    char line[180];
+    one_line(g, line, sizeof line, text);
+    g->fail.set = 1;
+    snprintf(g->fail.state, sizeof g->fail.state, "%s", state ? state : "");
+    snprintf(g->fail.detail, sizeof g->fail.detail, "%s: %s", what, line[0] ? line : "failed");
+}
+
+/* Records the failure a result describes (or the connection's message when there is none). */
+static void note_result(struct pg_adapter *g, const PGresult *r, const char *what)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg || !*msg)
+        msg = g->conn ? PQerrorMessage(g->conn) : "no connection";
+    note_fail(g, state, what, msg);
+}
+
+static int connection_lost(const struct pg_adapter *g)
+{
+    return !g->conn || PQstatus(g->conn) == CONNECTION_BAD;
+}
+
+/* Class of a failure: 1 when retrying the transaction may succeed. */
+static int retryable_state(const char *state)
+{
+    return !strcmp(state, "40001") || !strcmp(state, "40P01");
+}
+
+/* The eb_rc of the recorded failure, written into err. */
+static eb_rc fail_rc(struct pg_adapter *g, struct eb_err *err)
+{
+    const char *s = g->fail.state;
+    eb_rc rc = EB_ERR_DB;
+    if (connection_lost(g) || !s[0] || !strncmp(s, "08", 2) || !strncmp(s, "53", 2) ||
+        !strncmp(s, "57", 2) || !strncmp(s, "58", 2) || retryable_state(s))
+        rc = EB_ERR_UNAVAILABLE; /* down, restarting, overloaded, timed out, contended */
+    if (!strcmp(s, "42P01") || !strcmp(s, "42703"))
+        rc = EB_ERR_DB; /* the schema is not the one this binary knows */
+    return eb_err_set(err, rc, "postgres: %s%s%s%s", g->fail.detail, s[0] ? " (SQLSTATE " : "",
+                      s, s[0] ? ")" : "");
+}
+
+/* ---- the connection ---------------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void disconnect(struct pg_adapter *g)
+{
+    if (g->conn) {
+        PQfinish(g->conn);
+        g->conn = NULL;
+    }
+    g->queued = 0;
+}
+
+/* Server notices ("relation ... already exists, skipping") are not for stderr. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Runs text that returns no rows outside a pipeline. */
+static int exec_ok(struct pg_adapter *g, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(g->conn, sql);
+    int st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        note_result(g, r, what);
+    PQclear(r);
+    return ok;
+}
+
+/* ---- the pipeline ------------------------------------------------------------------------ */
+
+/* Frees the cleaned copies of parameters that were bound but not sent. */
+static void release_params(struct pg_adapter *g)
+{
+    for (size_t i = 0; i < EB_SQL_MAX_COLUMNS; i++) {
+        free(g->tmp[i]);
+        g->tmp[i] = NULL;
+    }
+}
+
+static int pipeline_enter(struct pg_adapter *g)
+{
+    g->queued = 0;
+    g->row_sends = 0;
+    if (PQpipelineStatus(g->conn) == PQ_PIPELINE_ON || PQenterPipelineMode(g->conn) == 1)
+        return 1;
+    note_result(g, NULL, "entering pipeline mode");
+    return 0;
+}
+
+/* Sends a statement with no parameters (BEGIN, COMMIT, ROLLBACK). */
+static int send_text(struct pg_adapter *g, const char *sql)
+{
+    if (PQsendQueryParams(g->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) {
+        note_result(g, NULL, sql);
+        return 0;
+    }
+    g->queued++;
+    return 1;
+}
+
+/* Sends prepared statement name with the n parameters in g->pv/pl/pf, then frees the cleaned
+ * copies bind_text made. */
+static int send_prepared(struct pg_adapter *g, const char *name, int n)
+{
+    int ok = PQsendQueryPrepared(g->conn, name, n, g->pv, g->pl, g->pf, 0) == 1;
+    for (int i = 0; i < n; i++) {
+        free(g->tmp[i]);
+        g->tmp[i] = NULL;
+    }
+    if (!ok) {
+        note_result(g, NULL, name);
+        return 0;
+    }
+    g->queued++;
+    return 1;
+}
+
+/* Sends a sync and reads the results of every statement queued since the last one. The result
+ * of statement i (0-based since that sync) is handed to keep[i] when i < n_keep (caller clears;
+ * NULL when the statement did not run). Returns 1 when every statement succeeded. */
+static int pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
+{
+    int ok = 1, n = g->queued;
+    for (int i = 0; i < n_keep; i++)
+        keep[i] = NULL;
+    g->queued = 0;
+    g->row_sends = 0;
+    if (PQpipelineSync(g->conn) != 1) {
+        note_result(g, NULL, "pipeline sync");
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        PGresult *r;
+        int got = 0;
+        while ((r = PQgetResult(g->conn)) != NULL) {
+            got = 1;
+            int st = PQresultStatus(r);
+            if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+                ok = 0;
+                note_result(g, r, "statement");
+            } else if (st == PGRES_PIPELINE_ABORTED) {
+                ok = 0;
+            }
+            if (i < n_keep && !keep[i] && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
+                keep[i] = r;
+            else
+                PQclear(r);
+        }
+        if (!got && connection_lost(g)) {
+            note_result(g, NULL, "reading results");
+            return 0;
+        }
+    }
+    PGresult *r = PQgetResult(g->conn);
+    int st = r ? (int)PQresultStatus(r) : -1;
+    PQclear(r);
+    if (st != (int)PGRES_PIPELINE_SYNC) {
+        note_result(g, NULL, "reading the pipeline's end");
+        return 0;
+    }
+    return ok;
+}
+
+/* Leaves pipeline mode after a failure or at the end: reads what is still queued, ends an open
+ * transaction, and drops the connection when it is broken. */
+static void pipeline_leave(struct pg_adapter *g)
+{
+    release_params(g);
+    if (!g->conn)
+        return;
+    if (PQpipelineStatus(g->conn) != PQ_PIPELINE_OFF) {
+        if (g->queued && !connection_lost(g))
+            pipeline_sync(g, NULL, 0);
+        if (connection_lost(g) || PQexitPipelineMode(g->conn) != 1) {
+            disconnect(g);
+            return;
+        }
+    }
+    if (!connection_lost(g) && PQtransactionStatus(g->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(g->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    if (connection_lost(g))
+        disconnect(g);
+}
+
+/* ---- parameters -------------------------------------------------------------------------- */
+
+static void bind_null(struct pg_adapter *g, int i)
+{
+    g->pv[i] = NULL;
+    g->pl[i] = 0;
+    g->pf[i] = 1;
+}
+
+static void bind_int(struct pg_adapter *g, int i, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int k = 7; k >= 0; k--) {
+        g->ib[i][k] = (char)(u & 0xff);
+        u >>= 8;
+    }
+    g->pv[i] = g->ib[i];
+    g->pl[i] = 8;
+    g->pf[i] = 1;
+}
+
+/* Binds text (binary format: the bytes themselves), cleaned when it is not valid UTF-8. */
+static int bind_text(struct pg_adapter *g, int i, const char *s, size_t len)
+{
+    if (!s) {
+        bind_null(g, i);
+        return 1;
+    }
+    int nomem = 0;
+    size_t clean_len = 0;
+    char *c = utf8_clean(s, len, &clean_len, &nomem);
+    if (nomem) {
+        note_fail(g, NULL, "binding", "out of memory");
+        return 0;
+    }
+    if (c) {
+        g->tmp[i] = c;
+        s = c;
+        len = clean_len;
+    }
+    if (len > 0x3fffffff) {
+        note_fail(g, NULL, "binding", "value too large");
+        return 0;
+    }
+    g->pv[i] = s;
+    g->pl[i] = (int)len;
+    g->pf[i] = 1;
+    return 1;
+}
+
+/* Binds bytes as they are (bytea, binary format). */
+static int bind_bytes(struct pg_adapter *g, int i, const char *s, size_t len)
+{
+    if (!s) {
+        bind_null(g, i);
+        return 1;
+    }
+    if (len > 0x3fffffff) {
+        note_fail(g, NULL, "binding", "value too large");
+        return 0;
+    }
+    g->pv[i] = s;
+    g->pl[i] = (int)len;
+    g->pf[i] = 1;
+    return 1;
+}
+
+static int bind_str(struct pg_adapter *g, int i, const char *s)
+{
+    return bind_text(g, i, s, s ? strlen(s) : 0);
+}
+
+/* Binds a push_log row (columns in push_log order) as parameters 1..10. */
+static int bind_log(struct pg_adapter *g, const struct eb_push_record *rec,
+                    enum eb_outcome outcome, int64_t received_at)
+{
+    int keep_raw = outcome != EB_OUTCOME_STORED;
+    bind_int(g, 3, received_at);
+    if (rec->has_application_id)
+        bind_int(g, 4, rec->application_id);
+    else
+        bind_null(g, 4);
+    if (rec->has_candidate_id)
+        bind_int(g, 5, rec->candidate_id);
+    else
+        bind_null(g, 5);
+    return bind_str(g, 0, rec->push_id) && bind_str(g, 1, rec->event) &&
+           bind_str(g, 2, rec->triggered_at) && bind_str(g, 6, eb_outcome_name(outcome)) &&
+           bind_str(g, 7, outcome == EB_OUTCOME_STORED ? NULL : rec->message) &&
+           bind_text(g, 8, rec->payload, rec->payload_len) &&
+           bind_bytes(g, 9, keep_raw ? rec->raw : NULL, rec->raw_len);
+}
+
+/* ---- statements -------------------------------------------------------------------------- */
+
+static void table_stmt_name(char *buf, size_t n, size_t index)
+{
+    snprintf(buf, n, "eb_t%zu", index);
+}
+
+static int prepare_one(struct pg_adapter *g, const char *name, const char *sql, int n,
+                       const Oid *types)
+{
+    if (PQsendPrepare(g->conn, name, sql, n, types) != 1) {
+        note_result(g, NULL, name);
+        return 0;
+    }
+    g->queued++;
+    return 1;
+}
+
+static void column_types(const struct eb_sql_table *t, Oid *types)
+{
+    for (size_t i = 0; i < t->n_columns; i++)
+        types[i] = t->columns[i].type == EB_SQL_INTEGER ? INT8OID
+                   : t->columns[i].type == EB_SQL_BLOB  ? BYTEAOID
+                                                         : TEXTOID;
+}
+
+/* Prepares every statement on the current connection, in one pipeline. */
+static int prepare_all(struct pg_adapter *g)
+{
+    const struct eb_sql_schema *sc = g->schema;
+    const struct eb_sql_table *log = &sc->tables[sc->push_log];
+    Oid types[EB_SQL_MAX_COLUMNS];
+    Oid text1[1] = {TEXTOID}, int1[1] = {INT8OID};
+    char name[32];
+    int ok = pipeline_enter(g);
+    column_types(log, types);
+    ok = ok && prepare_one(g, "eb_claim", g->claim_sql, (int)log->n_columns, types) &&
+         prepare_one(g, "eb_failure", g->failure_sql, (int)log->n_columns, types) &&
+         prepare_one(g, "eb_find",
+                     "SELECT \"outcome\", \"message\" FROM \"push_log\" WHERE \"push_id\" = $1", 1,
+                     text1) &&
+         prepare_one(g, "eb_version", "SELECT coalesce(max(\"version\"), 0) FROM \"schema_version\"",
+                     0, NULL) &&
+         prepare_one(g, "eb_purge", g->purge_sql, 1, int1);
+    for (size_t i = sc->candidate; ok && i < sc->n_tables; i++) {
+        const struct eb_sql_table *t = &sc->tables[i];
+        column_types(t, types);
+        table_stmt_name(name, sizeof name, i);
+        ok = prepare_one(g, name, t->role == EB_SQL_ROLE_CANDIDATE ? t->upsert_sql : t->insert_sql,
+                         (int)t->n_columns, types);
+    }
+    char lock_sql[96];
+    snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_xact_lock(%d, hashtext($1))",
+             INTERVIEW_LOCK_SPACE);
+    ok = ok && prepare_one(g, "eb_ilock", lock_sql, 1, text1);
+    for (size_t t = 0; ok && t < EB_ITV_N_TABLES; t++) {
+        /* the parameter types follow the columns (BIGINT or TEXT) */
+        snprintf(name, sizeof name, "eb_iin%zu", t);
+        ok = prepare_one(g, name, g->itv.insert[t], 0, NULL);
+        snprintf(name, sizeof name, "eb_irm%zu", t);
+        ok = ok && prepare_one(g, name, g->itv.remove[t], 1, text1);
+    }
+    ok = ok && pipeline_sync(g, NULL, 0);
+    if (ok && (PQexitPipelineMode(g->conn) != 1)) {
+        note_result(g, NULL, "leaving pipeline mode");
+        ok = 0;
+    }
+    if (!ok)
+        pipeline_leave(g);
+    return ok;
+}
+
+/* ---- schema ------------------------------------------------------------------------------ */
+
+/* "CREATE TABLE x" -> "CREATE TABLE IF NOT EXISTS x" (the same for CREATE INDEX); malloc'd. */
+static char *if_not_exists(const char *ddl)
+{
+    static const char *const kinds[] = {"CREATE TABLE ", "CREATE INDEX "};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = strlen(kinds[k]);
+        if (strncmp(ddl, kinds[k], n) == 0) {
+            size_t len = strlen(ddl) + sizeof "IF NOT EXISTS ";
+            char *r = malloc(len);
+            if (r)
+                snprintf(r, len, "%sIF NOT EXISTS %s", kinds[k], ddl + n);
+            return r;
+        }
+    }
+    return strdup(ddl);
+}
+
+/* Reads the recorded schema version: *version = -1 when there is no schema_version table,
+ * 0 when it has no row; *itv_missing = 1 when an interview table is missing. */
+static int read_version(struct pg_adapter *g, int64_t *version, int *itv_missing)
+{
+    PGresult *r = PQexec(g->conn, g->probe_sql);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (!ok)
+        note_result(g, r, "looking for the schema");
+    int exists = ok && PQgetvalue(r, 0, 0)[0] == 't';
+    *itv_missing = ok && PQgetvalue(r, 0, 1)[0] == 't';
+    PQclear(r);
+    if (!ok)
+        return 0;
+    *version = -1;
+    if (!exists)
+        return 1;
+    r = PQexec(g->conn, "SELECT coalesce(max(\"version\"), 0) FROM \"schema_version\"");
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        note_result(g, r, "reading schema_version");
+    PQclear(r);
+    return ok;
+}
+
+static eb_rc check_version(int64_t version, struct eb_err *err)
+{
+    if (version > EB_SQL_SCHEMA_VERSION)
+        return eb_err_set(err, EB_ERR_DB,
+                          "database schema version %lld is newer than this ehrbridge (%d)",
+                          (long long)version, EB_SQL_SCHEMA_VERSION);
+    if (version != EB_SQL_SCHEMA_VERSION)
+        return eb_err_set(err, EB_ERR_DB, "database schema version %lld is unknown (expected %d)",
+                          (long long)version, EB_SQL_SCHEMA_VERSION);
+    return EB_OK;
+}
+
+/* Creates the schema, or completes an older one, under the schema lock; one transaction.
+ * Version 1 is the first: migrating means creating the tables and indexes a version lacks
+ * (every statement is CREATE ... IF NOT EXISTS) and recording the new version. */
+static eb_rc create_schema(struct pg_adapter *g, int64_t *version, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    char sql[200];
+    int created = 0, itv_missing = 0;
+    if (!exec_ok(g, "BEGIN", "starting schema creation"))
+        goto fail;
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%lld)", SCHEMA_LOCK_KEY);
+    if (!exec_ok(g, sql, "waiting for the schema lock") || !read_version(g, version, &itv_missing))
+        goto fail;
+    if (*version > EB_SQL_SCHEMA_VERSION) {
+        rc = check_version(*version, err);
+        goto out;
+    }
+    if (*version < EB_SQL_SCHEMA_VERSION) {
+        for (size_t i = 0; i < g->schema->n_ddl; i++) {
+            char *ddl = if_not_exists(g->schema->ddl[i]);
+            if (!ddl) {
+                rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            int ok = exec_ok(g, ddl, "creating the schema");
+            free(ddl);
+            if (!ok)
+                goto fail;
+        }
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM \"schema_version\"; INSERT INTO \"schema_version\" (\"version\") "
+                 "VALUES (%d)",
+                 EB_SQL_SCHEMA_VERSION);
+        if (!exec_ok(g, sql, "recording the schema version"))
+            goto fail;
+        created = *version < 0;
+    }
+    for (size_t i = 0; i < g->itv.n_ddl; i++)
+        if (!exec_ok(g, g->itv.ddl[i], "creating the interview tables"))
+            goto fail;
+    if (!exec_ok(g, "COMMIT", "committing the schema"))
+        goto fail;
+    if (*version < EB_SQL_SCHEMA_VERSION) {
+        char from[24];
+        snprintf(from, sizeof from, "%lld", (long long)*version);
+        eb_log(EB_LOG_INFO,
+               created ? "postgres: created the default schema"
+                       : "postgres: migrated the default schema",
+               "from_version", created ? NULL : from, NULL);
+    }
+    *version = EB_SQL_SCHEMA_VERSION;
+    return EB_OK;
+fail:
+    rc = fail_rc(g, err);
+out:
+    if (g->conn && PQtransactionStatus(g->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(g->conn, "ROLLBACK"));
+    return rc;
+}
+
+static eb_rc ensure_schema(struct pg_adapter *g, struct eb_err *err)
+{
+    int64_t version = -1;
+    int itv_missing = 0;
+    if (!read_version(g, &version, &itv_missing))
+        return fail_rc(g, err);
+    if (version > EB_SQL_SCHEMA_VERSION)
+        return check_version(version, err);
+    if (version < EB_SQL_SCHEMA_VERSION || itv_missing) {
+        eb_rc rc = create_schema(g, &version, err);
+        if (rc)
+            return rc;
+    }
+    return check_version(version, err);
+}
+
+/* Connects when there is no usable connection: session settings, the schema (first time only),
+ * prepared statements. */
+static eb_rc ensure_connected(struct pg_adapter *g, struct eb_err *err)
+{
+    if (g->conn && PQstatus(g->conn) == CONNECTION_OK)
+        return EB_OK;
+    disconnect(g);
+    g->fail.set = 0;
+    if (g->retry_at_ms && mono_ms() < g->retry_at_ms)
+        return eb_err_set(err, g->down.rc, "%s", g->down.msg);
+    g->retry_at_ms = 0;
+    g->conn = PQconnectdbParams(g->keys, g->vals, 1);
+    if (!g->conn)
+        return eb_err_set(err, EB_ERR_NOMEM, "postgres: out of memory connecting");
+    if (PQstatus(g->conn) != CONNECTION_OK) {
+        char line[220];
+        one_line(g, line, sizeof line, PQerrorMessage(g->conn));
+        disconnect(g);
+        eb_err_set(&g->down, EB_ERR_UNAVAILABLE, "postgres: cannot connect: %s", line);
+        g->retry_at_ms = mono_ms() + RECONNECT_PAUSE_MS;
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "%s", g->down.msg);
+    }
+    PQsetNoticeProcessor(g->conn, quiet, NULL);
+    if (PQserverVersion(g->conn) < MIN_SERVER_VERSION) {
+        disconnect(g);
+        return eb_err_set(err, EB_ERR_CONFIG, "postgres: the server is older than 9.5");
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %ld", g->timeout_ms);
+    if (!exec_ok(g, sql, "setting statement_timeout"))
+        goto fail;
+    if (!g->schema_checked) {
+        eb_rc rc = ensure_schema(g, err);
+        if (rc) {
+            disconnect(g);
+            return rc;
+        }
+        g->schema_checked = 1;
+    }
+    if (!prepare_all(g))
+        goto fail;
+    return EB_OK;
+fail:;
+    eb_rc rc = fail_rc(g, err);
+    disconnect(g);
+    return rc;
+}
+
+/* ---- the URL ----------------------------------------------------------------------------- */
+
+/* Parses a statement timeout: N (ms), Nms, Ns, Nmin; 0 = none. -1 when malformed. */
+static long parse_timeout(const char *v, size_t len)
+{
+    char buf[24];
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    char *end;
+    if (!isdigit((unsigned char)buf[0]))
+        return -1;
+    long long n = strtoll(buf, &end, 10);
+    long long mul = 1;
+    if (!*end || !strcmp(end, "ms"))
+        mul = 1;
+    else if (!strcmp(end, "s"))
+        mul = 1000;
+    else if (!strcmp(end, "min"))
+        mul = 60000;
+    else
+        return -1;
+    if (n < 0 || n > 86400000LL / mul)
+        return -1;
+    return (long)(n * mul);
+}
+
+/* Appends len bytes to a growing string. */
+static int append(char **s, size_t *n, const char *p, size_t len)
+{
+    char *r = realloc(*s, *n + len + 1);
+    if (!r)
+        return 0;
+    memcpy(r + *n, p, len);
+    *n += len;
+    r[*n] = '\0';
+    *s = r;
+    return 1;
+}
+
+#define TIMEOUT_KEY "statement_timeout"
+
+/* URI form: "postgresql://" + rest, with statement_timeout taken out of the query. */
+static eb_rc parse_uri(struct pg_adapter *g, const char *rest, struct eb_err *err)
+{
+    size_t n = 0;
+    char *out = NULL;
+    const char *q = strchr(rest, '?');
+    size_t head = q ? (size_t)(q - rest) : strlen(rest);
+    if (!append(&out, &n, "postgresql://", 13) || !append(&out, &n, rest, head))
+        goto nomem;
+    /* the password as written, to scrub it from libpq's messages */
+    size_t auth = strcspn(rest, "/?");
+    const char *at = NULL;
+    for (const char *c = rest; c < rest + auth; c++)
+        if (*c == '@')
+            at = c;
+    if (at) {
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        if (colon && at > colon + 1 && !(g->secret[0] = strndup(colon + 1, (size_t)(at - colon - 1))))
+            goto nomem;
+    }
+    int first = 1;
+    while (q && *q) {
+        const char *opt = q + 1;
+        q = strchr(opt, '&');
+        size_t len = q ? (size_t)(q - opt) : strlen(opt);
+        size_t kl = sizeof TIMEOUT_KEY - 1;
+        if (len > kl && strncmp(opt, TIMEOUT_KEY "=", kl + 1) == 0) {
+            g->timeout_ms = parse_timeout(opt + kl + 1, len - kl - 1);
+            if (g->timeout_ms < 0) {
+                free(out);
+                return eb_err_set(err, EB_ERR_CONFIG,
+                                  "bad postgres URL option statement_timeout (N, Nms, Ns or Nmin)");
+            }
+            continue;
+        }
+        if (!len)
+            continue;
+        if (!append(&out, &n, first ? "?" : "&", 1) || !append(&out, &n, opt, len))
+            goto nomem;
+        first = 0;
+    }
+    g->conninfo = out;
+    return EB_OK;
+nomem:
+    free(out);
+    return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+}
+
+/* key=value form: the string as given, with the statement_timeout key taken out. Values follow
+ * libpq's rules: bare words, or single-quoted with \' and \\ escapes. */
+static eb_rc parse_keyvalue(struct pg_adapter *g, const char *s, struct eb_err *err)
+{
+    size_t n = 0;
+    char *out = NULL;
+    if (!append(&out, &n, "", 0))
+        goto nomem;
+    const char *p = s;
+    while (*p) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *key = p;
+        while (*p && *p != '=' && !isspace((unsigned char)*p))
+            p++;
+        size_t klen = (size_t)(p - key);
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p != '=') {
+            free(out);
+            return eb_err_set(err, EB_ERR_CONFIG,
+                              "bad postgres connection string: expected key=value");
+        }
+        p++;
+        while (isspace((unsigned char)*p))
+            p++;
+        const char *val = p;
+        if (*p == '\'') {
+            p++;
+            while (*p && *p != '\'') {
+                if (*p == '\\' && p[1])
+                    p++;
+                p++;
+            }
+            if (*p != '\'') {
+                free(out);
+                return eb_err_set(err, EB_ERR_CONFIG,
+                                  "bad postgres connection string: unterminated quoted value");
+            }
+            p++;
+        } else {
+            while (*p && !isspace((unsigned char)*p))
+                p++;
+        }
+        size_t vlen = (size_t)(p - val);
+        if (klen == sizeof TIMEOUT_KEY - 1 && strncmp(key, TIMEOUT_KEY, klen) == 0) {
+            const char *v = val;
+            size_t vl = vlen;
+            if (vl >= 2 && v[0] == '\'') {
+                v++;
+                vl -= 2;
+            }
+            g->timeout_ms = parse_timeout(v, vl);
+            if (g->timeout_ms < 0) {
+                free(out);
+                return eb_err_set(err, EB_ERR_CONFIG,
+                                  "bad postgres option statement_timeout (N, Nms, Ns or Nmin)");
+            }
+            continue;
+        }
+        if (klen == 8 && strncmp(key, "password", 8) == 0 && vlen && !g->secret[0]) {
+            if (!(g->secret[0] = strndup(val, vlen)))
+                goto nomem;
+        }
+        if ((n && !append(&out, &n, " ", 1)) || !append(&out, &n, key, (size_t)(p - key)))
+            goto nomem;
+    }
+    g->conninfo = out;
+    return EB_OK;
+nomem:
+    free(out);
+    return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+}
+
+/* Accepts postgresql://..., postgres://... (URI) and postgresql:k=v ..., postgres:k=v ...;
+ * checks the result with libpq's own parser and fills the connection parameters. */
+static eb_rc parse_url(struct pg_adapter *g, const char *url, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    const char *rest = NULL;
+    if (strncasecmp(url, "postgresql:", 11) == 0)
+        rest = url + 11;
+    else if (strncasecmp(url, "postgres:", 9) == 0)
+        rest = url + 9;
+    else
+        return eb_err_set(err, EB_ERR_CONFIG, "not a postgres URL (postgresql://...)");
+    g->timeout_ms = STATEMENT_TIMEOUT_MS;
+    if (rest[0] == '/' && rest[1] == '/')
+        rc = parse_uri(g, rest + 2, err);
+    else
+        rc = parse_keyvalue(g, rest, err);
+    if (rc)
+        return rc;
+
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(g->conninfo, &perr);
+    if (!opts) {
+        char line[200];
+        one_line(g, line, sizeof line, perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return eb_err_set(err, EB_ERR_CONFIG, "bad postgres URL: %s", line);
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (!strcmp(o->keyword, "password") && o->val && o->val[0] && !g->secret[1])
+            g->secret[1] = strdup(o->val);
+    PQconninfoFree(opts);
+
+    /* defaults first (the URL overrides them), then the URL, then what is always ours */
+    static const char *const defaults[][2] = {
+        {"connect_timeout", "5"},       {"keepalives", "1"},      {"keepalives_idle", "30"},
+        {"keepalives_interval", "10"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+        {"application_name", "ehrbridge"},
+    };
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        g->keys[k] = defaults[i][0];
+        g->vals[k++] = defaults[i][1];
+    }
+    g->keys[k] = "dbname";
+    g->vals[k++] = g->conninfo;
+    g->keys[k] = "client_encoding";
+    g->vals[k++] = "UTF8";
+    g->keys[k] = NULL;
+    g->vals[k] = NULL;
+    return EB_OK;
+}
+
+/* ---- open / close ------------------------------------------------------------------------ */
+
+static void pg_close(struct eb_adapter *a)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    disconnect(g);
+    free(g->conninfo);
+    free(g->secret[0]);
+    free(g->secret[1]);
+    free(g->claim_sql);
+    free(g->failure_sql);
+    free(g->purge_sql);
+    free(g->probe_sql);
+    eb_interview_sql_free(&g->itv);
+    eb_sqlgen_free(g->schema);
+    g->conninfo = g->secret[0] = g->secret[1] = NULL;
+    g->claim_sql = g->failure_sql = g->purge_sql = g->probe_sql = NULL;
+    g->schema = NULL;
+}
+
+/* The statement text beyond what sqlgen gives: the claim, the failure upsert, the purge. */
+static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
+{
+    const struct eb_sql_schema *sc = g->schema;
+    const struct eb_sql_table *log = &sc->tables[sc->push_log];
+    const char *where = "\"push_log\".\"outcome\" = 'failed'";
+    char *up = eb_sqlgen_upsert_where(sc, log, where, err);
+    if (!up)
+        return err ? err->rc : EB_ERR_NOMEM;
+    g->failure_sql = up;
+    size_t n = 0;
+    char *claim = NULL;
+    if (!append(&claim, &n, up, strlen(up)) || !append(&claim, &n, " RETURNING \"push_id\"", 20)) {
+        free(claim);
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    }
+    g->claim_sql = claim;
+
+    size_t nc;
+    const struct eb_sql_table *children = eb_sqlgen_child_tables(sc, &nc);
+    char *purge = NULL;
+    n = 0;
+    int ok = append(&purge, &n, "", 0);
+    for (size_t i = 0; ok && i < nc; i++) {
+        char part[200];
+        int len = snprintf(part, sizeof part,
+                           "%sd%zu AS (DELETE FROM \"%s\" WHERE \"application_id\" = $1)",
+                           i ? ", " : "WITH ", i, children[i].name);
+        ok = len > 0 && (size_t)len < sizeof part && append(&purge, &n, part, (size_t)len);
+    }
+    ok = ok && append(&purge, &n, " SELECT 1", 9);
+    if (!ok) {
+        free(purge);
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory building the purge statement");
+    }
+    g->purge_sql = purge;
+
+    char *probe = NULL;
+    n = 0;
+    static const char probe_head[] = "SELECT to_regclass('\"schema_version\"') IS NOT NULL, false";
+    ok = append(&probe, &n, probe_head, sizeof probe_head - 1);
+    for (size_t t = 0; ok && t < EB_ITV_N_TABLES; t++) {
+        char part[120];
+        int len = snprintf(part, sizeof part, " OR to_regclass('\"%s\"') IS NULL", g->itv.name[t]);
+        ok = len > 0 && (size_t)len < sizeof part && append(&probe, &n, part, (size_t)len);
+    }
+    if (!ok) {
+        free(probe);
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory building the schema probe");
+    }
+    g->probe_sql = probe;
+    return EB_OK;
+}
+
+static eb_rc pg_open(struct eb_adapter *a, const char *url, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    eb_rc rc = EB_OK;
+    if ((rc = parse_url(g, url, err)) ||
+        (rc = eb_sqlgen_build(&eb_sql_dialect_postgres, &g->schema, err)) ||
+        (rc = eb_interview_sql_build(&eb_sql_dialect_postgres, &g->itv, err)) ||
+        (rc = build_sql(g, err)) || (rc = ensure_connected(g, err)))
+        return rc;
+    return EB_OK;
+}
+
+/* ---- pushes ------------------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static enum eb_outcome outcome_from(const char *text)
+{
+    if (text && strcmp(text, "stored") == 0)
+        return EB_OUTCOME_STORED;
+    if (text && strcmp(text, "rejected") == 0)
+        return EB_OUTCOME_REJECTED;
+    return EB_OUTCOME_FAILED;
+}
+
+/* eb_sqlgen_row_fn: sends one row's insert (the candidate's upsert, then the purge of its
+ * children) into the pipeline. */
+static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
+                      struct eb_err *err)
+{
+    struct pg_adapter *g = ctx;
+    char name[32];
+    for (size_t i = 0; i < t->n_columns; i++) {
+        int at = (int)i;
+        switch (v[i].type) {
+        case EB_SQL_VINT:
+            bind_int(g, at, v[i].i);
+            break;
+        case EB_SQL_VTEXT:
+            if (!bind_text(g, at, v[i].s, v[i].len))
+                return fail_rc(g, err);
+            break;
+        default:
+            bind_null(g, at);
+            break;
+        }
+    }
+    table_stmt_name(name, sizeof name, t->index);
+    if (!send_prepared(g, name, (int)t->n_columns))
+        return fail_rc(g, err);
+    if (t->role == EB_SQL_ROLE_CANDIDATE) {
+        bind_int(g, 0, v[0].i); /* application_id is the candidate's first column */
+        if (!send_prepared(g, "eb_purge", 1))
+            return fail_rc(g, err);
+    }
+    if (++g->row_sends >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0))
+        return fail_rc(g, err);
+    return EB_OK;
+}
+
+/* eb_interview_row_fn: sends one interview row's insert into the pipeline. */
+static eb_rc send_interview_row(void *ctx, enum eb_interview_table t,
+                                const struct eb_sql_value *v, size_t n, struct eb_err *err)
+{
+    struct pg_adapter *g = ctx;
+    char name[32];
+    if (n > EB_SQL_MAX_COLUMNS)
+        return eb_err_set(err, EB_ERR_INTERNAL, "postgres: too many interview columns");
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].type == EB_SQL_VINT)
+            bind_int(g, (int)i, v[i].i);
+        else if (v[i].type == EB_SQL_VTEXT) {
+            if (!bind_text(g, (int)i, v[i].s, v[i].len))
+                return fail_rc(g, err);
+        } else
+            bind_null(g, (int)i);
+    }
+    snprintf(name, sizeof name, "eb_iin%d", (int)t);
+    if (!send_prepared(g, name, (int)n))
+        return fail_rc(g, err);
+    if (++g->row_sends >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0))
+        return fail_rc(g, err);
+    return EB_OK;
+}
+
+/* Sends, for every interview of ev: the event_id's lock, the deletion of its rows (children
+ * first), and unless ev is a delete its new rows. */
+static eb_rc send_interviews(struct pg_adapter *g, const struct eb_interview_event *ev,
+                             const char *push_id, int64_t at, struct eb_err *err)
+{
+    char name[32];
+    for (size_t i = 0; i < ev->interviews_n; i++) {
+        const struct eb_interview *iv = &ev->interviews[i];
+        if (!bind_str(g, 0, iv->event_id) || !send_prepared(g, "eb_ilock", 1))
+            return fail_rc(g, err);
+        for (size_t t = EB_ITV_N_TABLES; t-- > 0;) {
+            snprintf(name, sizeof name, "eb_irm%zu", t);
+            if (!bind_str(g, 0, iv->event_id) || !send_prepared(g, name, 1))
+                return fail_rc(g, err);
+        }
+        if (ev->kind != EB_INTERVIEW_DELETE) {
+            eb_rc rc = eb_interview_sql_rows(ev, iv, push_id, at, send_interview_row, g, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return EB_OK;
+}
+
+/* One try of store_push. *retry = 1 when trying again may succeed (a serialization failure, a
+ * deadlock, a connection that broke under the transaction, a race on a 'failed' record). */
+static eb_rc store_once(struct pg_adapter *g, const struct eb_push *p,
+                        const struct eb_interview_event *ev, const struct eb_push_record *rec,
+                        enum eb_outcome outcome, int64_t received_at, struct eb_stored *out,
+                        int *retry, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    PGresult *res[2] = {NULL, NULL};
+    int had_conn = g->conn != NULL;
+    *retry = 0;
+    if ((rc = ensure_connected(g, err)))
+        return rc; /* cannot connect: down; no retry */
+    g->fail.set = 0;
+    const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
+    if (!pipeline_enter(g) || !send_text(g, "BEGIN") || !bind_log(g, rec, outcome, received_at) ||
+        !send_prepared(g, "eb_claim", (int)log->n_columns) || !pipeline_sync(g, res, 2))
+        goto fail;
+    int claimed = res[1] && PQntuples(res[1]) == 1;
+    PQclear(res[0]);
+    PQclear(res[1]);
+    res[0] = res[1] = NULL;
+
+    if (!claimed) {
+        /* recorded with a final outcome by someone else: answer what is recorded */
+        if (!bind_str(g, 0, rec->push_id) || !send_prepared(g, "eb_find", 1) ||
+            !send_text(g, "ROLLBACK") || !pipeline_sync(g, res, 1))
+            goto fail;
+        if (!res[0] || PQntuples(res[0]) != 1 ||
+            outcome_from(PQgetvalue(res[0], 0, 0)) == EB_OUTCOME_FAILED) {
+            /* changed again in between: look once more */
+            note_fail(g, "40001", "push_log", "the push id changed while it was being read");
+            goto fail;
+        }
+        out->outcome = outcome_from(PQgetvalue(res[0], 0, 0));
+        out->duplicate = 1;
+        snprintf(out->message, sizeof out->message, "%s",
+                 PQgetisnull(res[0], 0, 1) ? "" : PQgetvalue(res[0], 0, 1));
+        PQclear(res[0]);
+        res[0] = NULL;
+        goto done;
+    }
+    if ((p && (rc = eb_sqlgen_walk(g->schema, p->data, rec->push_id, received_at, send_row, g,
+                                   err))) ||
+        (ev && (rc = send_interviews(g, ev, rec->push_id, received_at, err)))) {
+        if (!g->fail.set) {
+            pipeline_leave(g);
+            return rc; /* the walk itself refused (no applicationId, no event_id) */
+        }
+        goto fail;
+    }
+    if (!send_text(g, "COMMIT") || !pipeline_sync(g, NULL, 0))
+        goto fail;
+    out->outcome = outcome;
+    out->duplicate = 0;
+    snprintf(out->message, sizeof out->message, "%s",
+             outcome != EB_OUTCOME_STORED && rec->message ? rec->message : "");
+done:
+    pipeline_leave(g);
+    return EB_OK;
+fail:
+    PQclear(res[0]);
+    PQclear(res[1]);
+    int lost = connection_lost(g);
+    rc = fail_rc(g, err);
+    *retry = retryable_state(g->fail.state) || (lost && had_conn);
+    pipeline_leave(g);
+    return rc;
+}
+
+/* store_push and store_interview_event: the tries of one push. */
+static eb_rc store(struct pg_adapter *g, const struct eb_push *p,
+                   const struct eb_interview_event *ev, const struct eb_push_record *rec,
+                   enum eb_outcome outcome, struct eb_stored *out, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    for (int attempt = 1;; attempt++) {
+        int retry = 0;
+        rc = store_once(g, p, ev, rec, outcome, received_at, out, &retry, err);
+        if (!rc || !retry || attempt >= MAX_ATTEMPTS)
+            break;
+        eb_log(EB_LOG_DEBUG, "postgres: retrying a push", "push_id", rec->push_id, "reason",
+               err->msg, NULL);
+        /* a few milliseconds, different per connection, growing per attempt */
+        long ms = (long)(((uintptr_t)g >> 4 ^ (uintptr_t)mono_ms()) % 20 + 1) * attempt;
+        struct timespec ts = {0, ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}
+
+static eb_rc pg_store_push(struct eb_adapter *a, const struct eb_push *p,
+                           const struct eb_push_record *rec, struct eb_stored *out,
+                           struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    if (!rec || !rec->push_id)
+        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
+    if (p && (!p->data || !p->data->application_id.set))
+        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
+    enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
+    if (outcome == EB_OUTCOME_STORED && !p)
+        return eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
+    return store(g, p, NULL, rec, outcome, out, err);
+}
+
+static eb_rc pg_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                      const struct eb_push_record *rec, struct eb_stored *out,
+                                      struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    if (!rec || !rec->push_id)
+        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
+    if (!ev)
+        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
+    for (size_t i = 0; i < ev->interviews_n; i++)
+        if (!ev->interviews[i].event_id)
+            return eb_err_set(err, EB_ERR_INVALID, "an interview has no event_id");
+    return store(g, NULL, ev, rec, EB_OUTCOME_STORED, out, err);
+}
+
+/* Runs a prepared statement (parameters bound in g) outside a pipeline; on a broken connection,
+ * connects again and runs it once more. On success *res holds the result (caller clears). */
+static eb_rc exec_prepared(struct pg_adapter *g, const char *name, int n, PGresult **res,
+                           struct eb_err *err)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        eb_rc rc = ensure_connected(g, err);
+        if (rc)
+            return rc;
+        g->fail.set = 0;
+        PGresult *r = PQexecPrepared(g->conn, name, n, g->pv, g->pl, g->pf, 0);
+        int st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            *res = r;
+            return EB_OK;
+        }
+        note_result(g, r, name);
+        PQclear(r);
+        int lost = connection_lost(g);
+        rc = fail_rc(g, err);
+        if (!lost)
+            return rc;
+        disconnect(g);
+        if (attempt == 1)
+            return rc;
+    }
+    return eb_err_set(err, EB_ERR_INTERNAL, "postgres: unreachable");
+}
+
+static eb_rc pg_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
+                            struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    if (!rec || !rec->push_id)
+        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
+    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
+    g->fail.set = 0;
+    if (!bind_log(g, rec, EB_OUTCOME_FAILED, received_at)) {
+        release_params(g);
+        return fail_rc(g, err);
+    }
+    /* one statement in autocommit mode: its own transaction */
+    eb_rc rc = exec_prepared(g, "eb_failure", (int)log->n_columns, &r, err);
+    release_params(g);
+    PQclear(r);
+    return rc;
+}
+
+static eb_rc pg_ping(struct eb_adapter *a, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    eb_rc rc = exec_prepared(g, "eb_version", 0, &r, err);
+    if (rc)
+        return rc;
+    int64_t version = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return check_version(version, err);
+}
+
+static const char *const pg_aliases[] = {"postgres", NULL};
+
+const struct eb_adapter_methods eb_adapter_postgres = {
+    .version = 1,
+    .name = "postgres",
+    .scheme = "postgresql",
+    .instance_size = sizeof(struct pg_adapter),
+    .open = pg_open,
+    .close = pg_close,
+    .store_push = pg_store_push,
+    .log_failure = pg_log_failure,
+    .ping = pg_ping,
+    .aliases = pg_aliases,
+    .store_interview_event = pg_store_interview_event,
+};

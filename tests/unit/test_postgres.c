@@ -1,0 +1,1018 @@
+/* Tests of the PostgreSQL adapter against a real server (EB_PG_URL; tools/test.sh starts a
+ * throwaway cluster): URL forms and their errors (no password in any message), connection
+ * failures, schema creation by concurrent first opens, migration of an older schema, refusal of a
+ * newer one, a nested candidate stored and read back, duplicates, replacement, rejected and failed
+ * pushes, atomicity, the statement timeout, reconnection after the server dropped the connection,
+ * interview events (create, duplicate, update, delete), and two instances hammering shared push
+ * ids and applicationIds from two threads.
+ * Without EB_PG_URL the test is skipped (exit 77) outside CI and fails in CI (CI=true). */
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapters/adapter.h"
+#include "adapters/interview_sql.h"
+#include "adapters/sqlgen.h"
+#include "candidate/candidate.h"
+#include "candidate/interview.h"
+#include "check.h"
+
+static char host[256], port[16], user[128], password[128]; /* from EB_PG_URL */
+static char dbname[64];   /* the fresh database of this run */
+static char kv_url[1024]; /* postgresql:host=... dbname=<dbname> (key=value form) */
+static char uri_url[1024]; /* postgresql://user:pass@host:port/<dbname> (URI form) */
+
+/* ---- the server behind the adapter's back ------------------------------------------------ */
+
+/* Appends "key='value'" with libpq's quoting. */
+static void kv_add(char *buf, size_t n, const char *key, const char *val)
+{
+    size_t o = strlen(buf);
+    o += (size_t)snprintf(buf + o, n - o, "%s%s='", o ? " " : "", key);
+    for (const char *p = val; *p && o + 3 < n; p++) {
+        if (*p == '\'' || *p == '\\')
+            buf[o++] = '\\';
+        buf[o++] = *p;
+    }
+    snprintf(buf + o, n - o, "'");
+}
+
+/* Percent-encodes s for a URI component. */
+static void pct(char *out, size_t n, const char *s)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < n; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.')
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, n - o, "%%%02X", *p);
+    }
+    out[o] = '\0';
+}
+
+/* A libpq connection to database db ("" = EB_PG_URL's own). */
+static PGconn *peek_db(const char *db)
+{
+    char ci[1024] = "";
+    kv_add(ci, sizeof ci, "host", host);
+    kv_add(ci, sizeof ci, "port", port);
+    kv_add(ci, sizeof ci, "user", user);
+    if (password[0])
+        kv_add(ci, sizeof ci, "password", password);
+    if (db[0])
+        kv_add(ci, sizeof ci, "dbname", db);
+    else
+        kv_add(ci, sizeof ci, "dbname", getenv("EB_PG_DBNAME") ? getenv("EB_PG_DBNAME") : "postgres");
+    PGconn *c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to the test server: %s\n", PQerrorMessage(c));
+        exit(2);
+    }
+    return c;
+}
+
+static PGconn *peek(void)
+{
+    return peek_db(dbname);
+}
+
+static void exec_or_die(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+        exit(2);
+    }
+    PQclear(r);
+}
+
+/* First column of the first row as an integer; -999 when NULL or no row, -998 on error. */
+static int64_t q_int(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int64_t v = -998;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        v = PQntuples(r) < 1 || PQgetisnull(r, 0, 0) ? -999 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+    PQclear(r);
+    return v;
+}
+
+/* First column of the first row as text ("(null)" when NULL, "(none)" when no row). */
+static const char *q_text(PGconn *c, const char *sql)
+{
+    static char buf[8][1024];
+    static int slot;
+    char *out = buf[slot++ % 8];
+    PGresult *r = PQexec(c, sql);
+    snprintf(out, 1024, "(error)");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        if (PQntuples(r) < 1)
+            snprintf(out, 1024, "(none)");
+        else if (PQgetisnull(r, 0, 0))
+            snprintf(out, 1024, "(null)");
+        else
+            snprintf(out, 1024, "%s", PQgetvalue(r, 0, 0));
+    } else {
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+    }
+    PQclear(r);
+    return out;
+}
+
+/* Rows in every table of the public schema. */
+static int64_t total_rows(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT table_name FROM information_schema.tables WHERE "
+                            "table_schema = 'public'");
+    int64_t n = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        char sql[300];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", PQgetvalue(r, i, 0));
+        n += q_int(c, sql);
+    }
+    PQclear(r);
+    return n;
+}
+
+static void create_db(const char *name)
+{
+    char sql[200];
+    PGconn *c = peek_db("");
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+    exec_or_die(c, sql);
+    PQfinish(c);
+}
+
+static void drop_db(const char *name)
+{
+    char sql[200];
+    PGconn *c = peek_db("");
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    exec_or_die(c, sql);
+    PQfinish(c);
+}
+
+/* The key=value URL of database db, with extra appended ("" for none). */
+static void kv_url_for(char *out, size_t n, const char *db, const char *extra)
+{
+    char ci[900] = "";
+    kv_add(ci, sizeof ci, "host", host);
+    kv_add(ci, sizeof ci, "port", port);
+    kv_add(ci, sizeof ci, "user", user);
+    if (password[0])
+        kv_add(ci, sizeof ci, "password", password);
+    kv_add(ci, sizeof ci, "dbname", db);
+    snprintf(out, n, "postgresql:%s%s%s", ci, extra[0] ? " " : "", extra);
+}
+
+/* The URI of database db with query q ("" for none). */
+static void uri_for(char *out, size_t n, const char *db, const char *q)
+{
+    char u[300], p[300];
+    pct(u, sizeof u, user);
+    pct(p, sizeof p, password);
+    snprintf(out, n, "postgresql://%s%s%s@%s:%s/%s%s%s", u, password[0] ? ":" : "", p, host, port,
+             db, q[0] ? "?" : "", q);
+}
+
+/* A loopback port where nothing listens. */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* ---- pushes ------------------------------------------------------------------------------ */
+
+/* A candidate with every kind of nesting, and the storage it points into (test_sqlite.c's). */
+struct sample {
+    struct eb_push push;
+    struct eb_candidate c;
+    struct eb_experience exp[2];
+    struct eb_education edu[1];
+    struct eb_custom_field cf[2];
+    struct eb_interviewer iv[1];
+    struct eb_feedback_item fb[1];
+    struct eb_subject subj[2];
+    const char *options[2];
+    struct eb_job job;
+    struct eb_name_value job_cf[1];
+    struct eb_offer offer;
+    struct eb_offer_creator creator;
+    struct eb_headcount hc;
+    struct eb_job_rank rank;
+    const char *id_cards[2];
+    char id[64];
+};
+
+/* n_exp experiences (0..2), and the interviewer tree when deep. */
+static void sample_init(struct sample *s, const char *push_id, int64_t app_id, size_t n_exp,
+                        int deep)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s", push_id);
+    s->push.id = s->id;
+    s->push.event = "pushCandidate";
+    s->push.triggered_at = "1700000000000";
+    s->push.data = &s->c;
+    struct eb_candidate *c = &s->c;
+    c->application_id = (struct eb_i64){app_id, 1};
+    c->candidate_id = (struct eb_i64){555, 1};
+    c->name = "张三";
+    c->phone = "13800000000";
+    c->email = "zhangsan@example.com";
+    c->gender = "男";
+    c->birth_year = (struct eb_i64){1990, 1};
+    c->citizen_id = "110101199001011234";
+    c->native_place_code = (struct eb_i64){110000, 1};
+    c->archived = 1;
+    c->probation = "{\"months\":3}";
+
+    s->exp[0] = (struct eb_experience){
+        .company = "甲公司", .title = "工程师", .now = 0, .start_date = "2015-07-01"};
+    s->exp[1] = (struct eb_experience){.company = "乙公司", .title = "高级工程师", .now = 1};
+    c->experience_info = s->exp;
+    c->experience_info_n = n_exp;
+    s->edu[0] = (struct eb_education){
+        .school = "清华大学", .academic_degree = "硕士", .now = EB_BOOL_UNSET};
+    c->education_info = s->edu;
+    c->education_info_n = 1;
+    s->cf[0] = (struct eb_custom_field){
+        .name = "身高", .value = "180", .now = EB_BOOL_UNSET, .index = "1"};
+    s->cf[1] = (struct eb_custom_field){.name = "爱好",
+                                        .value = "[\"读书\",\"跑步\"]",
+                                        .now = EB_BOOL_UNSET,
+                                        .index = "2",
+                                        .section = "基本"};
+    c->custom_fields = s->cf;
+    c->custom_fields_n = 2;
+    s->id_cards[0] = "https://files.example.com/front1.jpg";
+    s->id_cards[1] = "https://files.example.com/front2.jpg";
+    c->id_card_front_list = s->id_cards;
+    c->id_card_front_list_n = 2;
+
+    s->job_cf[0] = (struct eb_name_value){"职级", "P6", NULL};
+    s->job = (struct eb_job){.job_id = "J-1",
+                             .title = "高级工程师",
+                             .department = "研发部",
+                             .custom_fields = s->job_cf,
+                             .custom_fields_n = 1};
+    c->job = &s->job;
+
+    s->creator = (struct eb_offer_creator){"李四", "lisi@example.com"};
+    s->hc = (struct eb_headcount){.id = {9, 1}, .number = "HC-001", .name = "后端"};
+    s->rank = (struct eb_job_rank){.name = "专业", .type = "T", .level = "P6"};
+    s->offer = (struct eb_offer){.salary_number = "12345.60",
+                                 .checkin_date = "2024-03-01",
+                                 .creator = &s->creator,
+                                 .hc_info = &s->hc,
+                                 .job_rank_info = &s->rank};
+    c->offer = &s->offer;
+
+    if (deep) {
+        s->options[0] = "优秀";
+        s->options[1] = "良好";
+        s->subj[0] = (struct eb_subject){.type = {1, 1}, .title = "沟通"};
+        s->subj[1] = (struct eb_subject){
+            .type = {2, 1}, .title = "技术", .options = s->options, .options_n = 2};
+        s->fb[0] =
+            (struct eb_feedback_item){.title = "评价表", .subjects = s->subj, .subjects_n = 2};
+        s->iv[0] = (struct eb_interviewer){.name = "王五",
+                                           .round = {2, 1},
+                                           .feedback_template_result = s->fb,
+                                           .feedback_template_result_n = 1};
+        c->interviewers = s->iv;
+        c->interviewers_n = 1;
+    }
+}
+
+static struct eb_push_record record(const char *push_id, int64_t app_id, int64_t received_at)
+{
+    struct eb_push_record r;
+    memset(&r, 0, sizeof r);
+    r.push_id = push_id;
+    r.event = "pushCandidate";
+    r.triggered_at = "1700000000000";
+    r.application_id = app_id;
+    r.has_application_id = app_id != 0;
+    r.candidate_id = 555;
+    r.has_candidate_id = app_id != 0;
+    r.received_at_ms = received_at;
+    r.payload = "<pushCandidate><id>x</id></pushCandidate>";
+    r.payload_len = strlen(r.payload);
+    r.raw = "RAW BODY";
+    r.raw_len = strlen(r.raw);
+    r.outcome = EB_OUTCOME_STORED;
+    return r;
+}
+
+static eb_rc store(struct eb_adapter *a, struct sample *s, int64_t received_at,
+                   struct eb_stored *out)
+{
+    struct eb_push_record r = record(s->id, s->c.application_id.v, received_at);
+    struct eb_err err;
+    eb_rc rc = eb_adapter_store_push(a, &s->push, &r, out, &err);
+    if (rc)
+        fprintf(stderr, "store_push %s: %s\n", s->id, err.msg);
+    return rc;
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static void test_lookup_and_url_errors(void)
+{
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    char u[1200];
+    CHECK(eb_adapter_lookup("postgresql://h/db") == &eb_adapter_postgres);
+    CHECK(eb_adapter_lookup("postgres://h/db") == &eb_adapter_postgres);
+    CHECK(eb_adapter_lookup("PostgreSQL:host=h dbname=db") == &eb_adapter_postgres);
+    CHECK(eb_adapter_lookup("postgres:host=h") == &eb_adapter_postgres);
+    CHECK(eb_adapter_lookup("postgresx://h/db") == NULL);
+    CHECK(eb_adapter_lookup("sqlite:x.db") == &eb_adapter_sqlite);
+
+    /* bad options: configuration errors, never the password */
+    CHECK(eb_adapter_open("postgresql://u:Zq9secretpw@127.0.0.1:1/db?statement_timeout=soon", &a,
+                          &err) == EB_ERR_CONFIG);
+    CHECK(a == NULL);
+    CHECK(strstr(err.msg, "statement_timeout") != NULL);
+    CHECK(eb_adapter_open("postgresql://u:Zq9secretpw@127.0.0.1:1/db?nosuchoption=1", &a, &err) ==
+          EB_ERR_CONFIG);
+    CHECK(strstr(err.msg, "nosuchoption") != NULL);
+    CHECK(strstr(err.msg, "Zq9secretpw") == NULL);
+    CHECK(eb_adapter_open("postgresql://u:Zq9sec%zzretpw@127.0.0.1:1/db", &a, &err) ==
+          EB_ERR_CONFIG);
+    CHECK(strstr(err.msg, "Zq9sec") == NULL);
+    CHECK(eb_adapter_open("postgresql:host=127.0.0.1 dbname", &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_adapter_open("postgresql:host=127.0.0.1 password='Zq9secretpw", &a, &err) ==
+          EB_ERR_CONFIG);
+    CHECK(strstr(err.msg, "Zq9secretpw") == NULL);
+    CHECK(eb_adapter_open("postgresql:host=127.0.0.1 statement_timeout=5h", &a, &err) ==
+          EB_ERR_CONFIG);
+
+    /* nothing listens: unavailable, one line, no password */
+    snprintf(u, sizeof u, "postgresql://u:Zq9secretpw@127.0.0.1:%d/db", closed_port());
+    CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(a == NULL);
+    CHECK(strstr(err.msg, "cannot connect") != NULL);
+    CHECK(strstr(err.msg, "Zq9secretpw") == NULL);
+    CHECK(strchr(err.msg, '\n') == NULL);
+
+    /* the wrong password */
+    if (password[0]) {
+        char p[sizeof password];
+        memcpy(p, password, sizeof p);
+        memmove(password + 5, password, sizeof password - 6);
+        memcpy(password, "Wr0ng", 5);
+        password[sizeof password - 1] = '\0';
+        uri_for(u, sizeof u, dbname, "");
+        CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_UNAVAILABLE);
+        CHECK(strstr(err.msg, "password authentication failed") != NULL);
+        CHECK(strstr(err.msg, password) == NULL);
+        CHECK(strchr(err.msg, '\n') == NULL);
+        kv_url_for(u, sizeof u, dbname, "");
+        CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_UNAVAILABLE);
+        CHECK(strstr(err.msg, password) == NULL);
+        memcpy(password, p, sizeof password);
+    }
+}
+
+static void test_open_creates_schema(void)
+{
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_adapter_open(kv_url, &a, &err) == EB_OK);
+    if (!a) {
+        fprintf(stderr, "open: %s\n", err.msg);
+        return;
+    }
+    CHECK(eb_adapter_ping(a, &err) == EB_OK);
+    PGconn *c = peek();
+    struct eb_sql_schema *s = NULL;
+    CHECK(eb_sqlgen_build(&eb_sql_dialect_postgres, &s, &err) == EB_OK);
+    CHECK(s && q_int(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                        "'public'") == (int64_t)s->n_tables + EB_ITV_N_TABLES);
+    eb_sqlgen_free(s);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == 1);
+    CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
+    CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                   "'push_log_application_id'") == 1);
+    CHECK_STR(q_text(c, "SELECT data_type FROM information_schema.columns WHERE table_name = "
+                        "'candidate' AND column_name = 'application_id'"),
+              "bigint");
+    CHECK_STR(q_text(c, "SELECT data_type FROM information_schema.columns WHERE table_name = "
+                        "'push_log' AND column_name = 'raw'"),
+              "bytea");
+    /* one connection, prepared statements, the statement timeout */
+    CHECK(q_int(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND application_name = 'ehrbridge'") == 1);
+    eb_adapter_close(a);
+
+    /* a second open (URI form, statement_timeout option) finds the schema */
+    CHECK(eb_adapter_open(uri_url, &a, &err) == EB_OK);
+    eb_adapter_close(a);
+    CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
+    PQfinish(c);
+}
+
+struct opener {
+    const char *url; /* what to open */
+    eb_rc rc;        /* what the open returned */
+    char msg[256];   /* and why */
+};
+
+static void *open_one(void *arg)
+{
+    struct opener *o = arg;
+    struct eb_adapter *a = NULL;
+    struct eb_err err = {EB_OK, ""};
+    o->rc = eb_adapter_open(o->url, &a, &err);
+    snprintf(o->msg, sizeof o->msg, "%s", err.msg);
+    eb_adapter_close(a);
+    return NULL;
+}
+
+/* Replicas starting together on an empty database: one creates the schema, all open. */
+static void test_concurrent_first_open(void)
+{
+    char db[80], u[1200];
+    enum { N = 6 };
+    struct opener o[N];
+    pthread_t th[N];
+    snprintf(db, sizeof db, "%s_race", dbname);
+    create_db(db);
+    kv_url_for(u, sizeof u, db, "");
+    for (int i = 0; i < N; i++) {
+        o[i].url = u;
+        pthread_create(&th[i], NULL, open_one, &o[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        if (o[i].rc)
+            fprintf(stderr, "concurrent open %d: %s\n", i, o[i].msg);
+        CHECK(o[i].rc == EB_OK);
+    }
+    PGconn *c = peek_db(db);
+    CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == 1);
+    PQfinish(c);
+    drop_db(db);
+}
+
+/* An older schema (version 0 here: a table missing, no version row) is completed; a newer one is
+ * refused by a new open and noticed by ping. */
+static void test_versions(void)
+{
+    char db[80], u[1200];
+    struct eb_adapter *a = NULL, *b = NULL;
+    struct eb_err err;
+    snprintf(db, sizeof db, "%s_ver", dbname);
+    create_db(db);
+    kv_url_for(u, sizeof u, db, "");
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    eb_adapter_close(a);
+    a = NULL;
+    PGconn *c = peek_db(db);
+    exec_or_die(c, "DROP TABLE interview_interviewee"); /* tables added after a version */
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    eb_adapter_close(a);
+    a = NULL;
+    CHECK(q_int(c, "SELECT count(*) FROM interview_interviewee") == 0);
+    exec_or_die(c, "DROP TABLE candidate_label");
+    exec_or_die(c, "DELETE FROM schema_version");
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_label") == 0);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == 1);
+    CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
+
+    exec_or_die(c, "UPDATE schema_version SET version = 2");
+    CHECK(a && eb_adapter_ping(a, &err) == EB_ERR_DB);
+    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
+    CHECK(b == NULL);
+    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    eb_adapter_close(a);
+    PQfinish(c);
+    drop_db(db);
+}
+
+static void test_store_and_read_back(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    sample_init(&s, "push-1", 1001, 2, 1);
+    CHECK(store(a, &s, 1700000000123, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(out.message, "");
+    PGconn *c = peek();
+#define CAND(col) q_text(c, "SELECT " col " FROM candidate WHERE application_id = 1001")
+    CHECK_STR(CAND("name"), "张三");
+    CHECK_STR(CAND("candidate_id"), "555");
+    CHECK_STR(CAND("last_push_id"), "push-1");
+    CHECK_STR(CAND("updated_at"), "1700000000123");
+    CHECK_STR(CAND("birth_year"), "1990");
+    CHECK_STR(CAND("archived"), "1");
+    CHECK_STR(CAND("probation"), "{\"months\":3}");
+    CHECK_STR(CAND("job_title"), "高级工程师");
+    CHECK_STR(CAND("offer_salary_number"), "12345.60");
+    CHECK_STR(CAND("offer_creator_name"), "李四");
+    CHECK_STR(CAND("offer_hc_info_number"), "HC-001");
+    CHECK_STR(CAND("email"), "zhangsan@example.com");
+    CHECK_STR(CAND("phone"), "13800000000");
+#undef CAND
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 1001") == 2);
+    CHECK_STR(q_text(c, "SELECT company FROM candidate_experience WHERE application_id = 1001 "
+                        "AND seq = 1"),
+              "乙公司");
+    CHECK_STR(q_text(c, "SELECT now FROM candidate_experience WHERE application_id = 1001 AND "
+                        "seq = 1"),
+              "1");
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_custom_field WHERE application_id = 1001") ==
+          2);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_job_custom_field WHERE application_id = 1001") ==
+          1);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_id_card_front WHERE application_id = 1001") ==
+          2);
+    CHECK_STR(q_text(c, "SELECT value FROM candidate_id_card_front WHERE application_id = 1001 "
+                        "AND seq = 1"),
+              "https://files.example.com/front2.jpg");
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option WHERE "
+                   "application_id = 1001 AND interviewer_seq = 0 AND feedback_seq = 0 AND "
+                   "subject_seq = 1") == 2);
+#define LOG(col) q_text(c, "SELECT " col " FROM push_log WHERE push_id = 'push-1'")
+    CHECK_STR(LOG("outcome"), "stored");
+    CHECK_STR(LOG("message"), "(null)");
+    CHECK_STR(LOG("raw"), "(null)");
+    CHECK_STR(LOG("payload"), "<pushCandidate><id>x</id></pushCandidate>");
+    CHECK_STR(LOG("application_id"), "1001");
+    CHECK_STR(LOG("received_at"), "1700000000123");
+#undef LOG
+    PQfinish(c);
+}
+
+static void test_duplicate(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    PGconn *c = peek();
+    int64_t before = total_rows(c);
+    sample_init(&s, "push-1", 1001, 1, 0);
+    s.c.name = "Someone Else";
+    CHECK(store(a, &s, 1700000009999, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 1);
+    CHECK(total_rows(c) == before);
+    CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 1001"), "张三");
+    CHECK(q_int(c, "SELECT received_at FROM push_log WHERE push_id = 'push-1'") == 1700000000123);
+    PQfinish(c);
+}
+
+static void test_replacement(struct eb_adapter *a)
+{
+    static struct sample other, s;
+    struct eb_stored out;
+    sample_init(&other, "push-other", 2002, 2, 1);
+    CHECK(store(a, &other, 1700000000200, &out) == EB_OK);
+    PGconn *c = peek();
+    int64_t other_rows = total_rows(c);
+    sample_init(&s, "push-2", 1001, 1, 0);
+    s.c.name = "张三丰";
+    s.c.custom_fields_n = 0;
+    s.c.job = NULL;
+    CHECK(store(a, &s, 1700000000300, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 1001"), "张三丰");
+    CHECK_STR(q_text(c, "SELECT last_push_id FROM candidate WHERE application_id = 1001"),
+              "push-2");
+    CHECK_STR(q_text(c, "SELECT job_title FROM candidate WHERE application_id = 1001"), "(null)");
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 1001") == 1);
+    static const char *const gone[] = {
+        "candidate_custom_field",         "candidate_job_custom_field",
+        "candidate_interviewer",          "candidate_interviewer_feedback",
+        "candidate_interviewer_feedback_subject", "candidate_interviewer_feedback_subject_option",
+    };
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE application_id = 1001", gone[i]);
+        CHECK(q_int(c, sql) == 0);
+    }
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_interviewer_feedback_subject WHERE "
+                   "application_id = 2002") == 2);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 2);
+    CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE application_id = 1001") == 2);
+    (void)other_rows;
+    PQfinish(c);
+}
+
+static void test_rejected(struct eb_adapter *a)
+{
+    static const char raw[] = "<pushCandidate>\0\xff\xfe garbage";
+    struct eb_push_record r = record("push-bad", 0, 1700000000400);
+    struct eb_stored out;
+    struct eb_err err;
+    r.outcome = EB_OUTCOME_REJECTED;
+    r.message = "data.applicationId: bad \xe4\xb8"; /* a message cut inside a character */
+    r.payload = NULL;
+    r.payload_len = 0;
+    r.raw = raw;
+    r.raw_len = sizeof raw - 1;
+    PGconn *c = peek();
+    int64_t candidates = q_int(c, "SELECT count(*) FROM candidate");
+    CHECK(eb_adapter_store_push(a, NULL, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 0);
+#define LOG(col) q_text(c, "SELECT " col " FROM push_log WHERE push_id = 'push-bad'")
+    CHECK_STR(LOG("outcome"), "rejected");
+    CHECK_STR(LOG("message"), "data.applicationId: bad \xef\xbf\xbd\xef\xbf\xbd");
+    CHECK_STR(LOG("raw"), "\\x3c7075736843616e6469646174653e00fffe2067617262616765");
+    CHECK_STR(LOG("payload"), "(null)");
+    CHECK_STR(LOG("application_id"), "(null)");
+#undef LOG
+    CHECK(q_int(c, "SELECT count(*) FROM candidate") == candidates);
+    r.message = "something else";
+    CHECK(eb_adapter_store_push(a, NULL, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 1);
+    CHECK_STR(out.message, "data.applicationId: bad \xef\xbf\xbd\xef\xbf\xbd");
+    static struct sample s;
+    sample_init(&s, "push-nokey", 3003, 1, 0);
+    s.c.application_id.set = 0;
+    struct eb_push_record r2 = record("push-nokey", 0, 1);
+    CHECK(eb_adapter_store_push(a, &s.push, &r2, &out, &err) == EB_ERR_INVALID);
+    CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE push_id = 'push-nokey'") == 0);
+    PQfinish(c);
+}
+
+static void test_failed_then_retried(struct eb_adapter *a)
+{
+    struct eb_push_record r = record("push-f", 4004, 1700000000500);
+    struct eb_stored out;
+    struct eb_err err;
+    r.outcome = EB_OUTCOME_FAILED;
+    r.message = "database unavailable, push not stored; retry later";
+    PGconn *c = peek();
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK_STR(q_text(c, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "failed");
+    CHECK_STR(q_text(c, "SELECT convert_from(raw, 'UTF8') FROM push_log WHERE push_id = 'push-f'"),
+              "RAW BODY");
+    r.received_at_ms = 1700000000600;
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK(q_int(c, "SELECT received_at FROM push_log WHERE push_id = 'push-f'") == 1700000000600);
+    static struct sample s;
+    sample_init(&s, "push-f", 4004, 2, 0);
+    CHECK(store(a, &s, 1700000000700, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(q_text(c, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "stored");
+    CHECK_STR(q_text(c, "SELECT raw FROM push_log WHERE push_id = 'push-f'"), "(null)");
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 4004") == 2);
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK_STR(q_text(c, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "stored");
+    PQfinish(c);
+}
+
+/* A failure in the middle of a push leaves nothing of it, and the instance keeps working. */
+static void test_atomic(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    struct eb_err err;
+    PGconn *c = peek();
+    exec_or_die(c, "ALTER TABLE candidate_interviewer_feedback_subject_option ADD CONSTRAINT "
+                   "boom CHECK (value <> 'boom')");
+    int64_t before = total_rows(c);
+    sample_init(&s, "push-boom", 2002, 1, 1);
+    s.options[1] = "boom";
+    s.c.name = "changed";
+    struct eb_push_record r = record(s.id, 2002, 1700000000900);
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_DB);
+    CHECK(strstr(err.msg, "boom") != NULL);
+    CHECK(strstr(err.msg, "23514") != NULL);
+    CHECK(total_rows(c) == before);
+    CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 2002"), "张三");
+    CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE push_id = 'push-boom'") == 0);
+    exec_or_die(c, "ALTER TABLE candidate_interviewer_feedback_subject_option DROP CONSTRAINT boom");
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 2002"), "changed");
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 1);
+    PQfinish(c);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Another session holding the candidate's row lock past the statement timeout: unavailable. */
+static void test_statement_timeout(void)
+{
+    char u[1200];
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    struct eb_stored out;
+    static struct sample s;
+    kv_url_for(u, sizeof u, dbname, "statement_timeout=300ms");
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    if (!a)
+        return;
+    PGconn *c = peek();
+    exec_or_die(c, "BEGIN");
+    exec_or_die(c, "SELECT 1 FROM candidate WHERE application_id = 2002 FOR UPDATE");
+    sample_init(&s, "push-locked", 2002, 1, 0);
+    struct eb_push_record r = record(s.id, 2002, 1700000001000);
+    int64_t t0 = mono_ms();
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_UNAVAILABLE);
+    int64_t took = mono_ms() - t0;
+    CHECK(took >= 250 && took < 3000);
+    CHECK(strstr(err.msg, "57014") != NULL);
+    exec_or_die(c, "COMMIT");
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(q_text(c, "SELECT last_push_id FROM candidate WHERE application_id = 2002"),
+              "push-locked");
+    PQfinish(c);
+    eb_adapter_close(a);
+}
+
+/* The server drops the connection (as in a restart): the next push, failure report and ping
+ * connect again by themselves. */
+static void test_reconnect(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    struct eb_err err;
+    PGconn *c = peek();
+    const char *kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                       "datname = current_database() AND application_name = 'ehrbridge'";
+    CHECK(q_int(c, kill) >= 1);
+    sample_init(&s, "push-after-kill", 6006, 2, 1);
+    CHECK(store(a, &s, 1700000002000, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 6006") == 2);
+    CHECK(q_int(c, kill) >= 1);
+    CHECK(eb_adapter_ping(a, &err) == EB_OK);
+    CHECK(q_int(c, kill) >= 1);
+    struct eb_push_record r = record("push-f-kill", 6007, 1700000002100);
+    r.outcome = EB_OUTCOME_FAILED;
+    r.message = "database unavailable, push not stored; retry later";
+    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK_STR(q_text(c, "SELECT outcome FROM push_log WHERE push_id = 'push-f-kill'"), "failed");
+    PQfinish(c);
+}
+
+/* ---- two instances, two threads ---------------------------------------------------------- */
+
+#define PER_THREAD 60
+#define SHARED     30
+#define HOT        4 /* applicationIds both threads keep replacing, with distinct push ids */
+
+struct worker {
+    struct eb_adapter *a;
+    int k;          /* thread number */
+    int failures;   /* calls that did not return EB_OK */
+    int fresh;      /* shared ids this thread stored (not duplicate) */
+    int duplicates; /* shared ids that were already stored */
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct sample *s = malloc(sizeof *s);
+    struct eb_stored out;
+    char id[64];
+    for (int i = 0; i < PER_THREAD + SHARED; i++) {
+        int shared = i % 2 == 1 && i / 2 < SHARED;
+        int64_t app;
+        size_t n_exp = 2;
+        if (shared) {
+            snprintf(id, sizeof id, "shared-%d", i / 2);
+            app = 900000 + i / 2;
+        } else if (i % 3 == 0) {
+            /* a hot candidate: the number of experiences tells which push wrote it */
+            snprintf(id, sizeof id, "hot-t%d-%d", w->k, i);
+            app = 800000 + i % HOT;
+            n_exp = (size_t)(w->k % 2 + 1);
+        } else {
+            snprintf(id, sizeof id, "t%d-%d", w->k, i);
+            app = (int64_t)w->k * 100000 + i;
+        }
+        sample_init(s, id, app, n_exp, 1);
+        if (store(w->a, s, 1700000003000 + i, &out) != EB_OK) {
+            w->failures++;
+            continue;
+        }
+        if (shared)
+            out.duplicate ? w->duplicates++ : w->fresh++;
+    }
+    free(s);
+    return NULL;
+}
+
+static void test_two_instances(void)
+{
+    char db[80], u[1200];
+    struct worker w[2];
+    pthread_t th[2];
+    struct eb_err err;
+    snprintf(db, sizeof db, "%s_two", dbname);
+    create_db(db);
+    uri_for(u, sizeof u, db, "");
+    memset(w, 0, sizeof w);
+    for (int k = 0; k < 2; k++) {
+        w[k].k = k + 1;
+        CHECK(eb_adapter_open(u, &w[k].a, &err) == EB_OK);
+        if (!w[k].a)
+            return;
+    }
+    for (int k = 0; k < 2; k++)
+        pthread_create(&th[k], NULL, work, &w[k]);
+    for (int k = 0; k < 2; k++)
+        pthread_join(th[k], NULL);
+    for (int k = 0; k < 2; k++)
+        eb_adapter_close(w[k].a);
+    CHECK(w[0].failures == 0 && w[1].failures == 0);
+    CHECK(w[0].fresh + w[1].fresh == SHARED);
+    CHECK(w[0].duplicates + w[1].duplicates == SHARED);
+    PGconn *c = peek_db(db);
+    int64_t logs = q_int(c, "SELECT count(*) FROM push_log");
+    int64_t hot_ids = q_int(c, "SELECT count(*) FROM push_log WHERE push_id LIKE 'hot-%'");
+    CHECK(logs == 2 * (PER_THREAD + SHARED) - SHARED);
+    CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE outcome = 'stored'") == logs);
+    CHECK(hot_ids > HOT);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate") ==
+          q_int(c, "SELECT count(DISTINCT application_id) FROM push_log"));
+    CHECK(q_int(c, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'hot-%'") == HOT);
+    /* every hot candidate holds exactly the children of the push named in last_push_id */
+    CHECK(q_int(c, "SELECT count(*) FROM candidate c WHERE application_id >= 800000 AND "
+                   "application_id < 800000 + 4 AND (SELECT count(*) FROM candidate_experience e "
+                   "WHERE e.application_id = c.application_id) <> CASE WHEN c.last_push_id LIKE "
+                   "'hot-t1-%' THEN 2 ELSE 1 END") == 0);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option") ==
+          2 * q_int(c, "SELECT count(*) FROM candidate"));
+    PQfinish(c);
+    drop_db(db);
+}
+
+/* Interview events: stored, answered from the record when repeated, replaced, deleted. */
+static void test_interviews(struct eb_adapter *a)
+{
+    int64_t apps[2] = {1001, 2002};
+    struct eb_interview_person people[2] = {
+        {.id = {7, 1}, .name = "王五", .email = "wangwu@example.com"},
+        {.id = {8, 1}, .name = "赵六", .url = "https://moka.example/i/8"},
+    };
+    struct eb_interview iv[2] = {
+        {.event_id = "ev-1", .application_ids = apps, .application_ids_n = 2,
+         .round_name = "一面", .start_time = {1700000000000, 1}, .interviewer_ids = "[7,8]",
+         .interviewers = people, .interviewers_n = 2, .interviewees = people,
+         .interviewees_n = 1},
+        {.event_id = "ev-2", .application_ids = apps, .application_ids_n = 1},
+    };
+    struct eb_interview_event ev = {.kind = EB_INTERVIEW_CREATE, .event = "createInterviewsInfo",
+                                    .interview_type = {1, 1}, .creator_name = "HR",
+                                    .interviews = iv, .interviews_n = 2};
+    struct eb_stored out;
+    struct eb_err err;
+    struct eb_push_record r = record("itv-1", 0, 1700000004000);
+    r.event = "createInterviewsInfo";
+    PGconn *c = peek();
+    CHECK(eb_adapter_store_interview_event(a, &ev, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK(q_int(c, "SELECT count(*) FROM interview") == 2);
+    CHECK_STR(q_text(c, "SELECT round_name FROM interview WHERE event_id = 'ev-1'"), "一面");
+    CHECK_STR(q_text(c, "SELECT last_push_id FROM interview WHERE event_id = 'ev-1'"), "itv-1");
+    CHECK(q_int(c, "SELECT count(*) FROM interview_application WHERE event_id = 'ev-1'") == 2);
+    CHECK(q_int(c, "SELECT count(*) FROM interview_interviewer WHERE event_id = 'ev-1'") == 2);
+    CHECK(q_int(c, "SELECT count(*) FROM interview_interviewee WHERE event_id = 'ev-1'") == 1);
+    CHECK_STR(q_text(c, "SELECT outcome FROM push_log WHERE push_id = 'itv-1'"), "stored");
+    /* the same push id again: nothing written */
+    iv[0].round_name = "changed";
+    CHECK(eb_adapter_store_interview_event(a, &ev, &r, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 1);
+    CHECK_STR(q_text(c, "SELECT round_name FROM interview WHERE event_id = 'ev-1'"), "一面");
+    /* an update replaces ev-1's rows */
+    struct eb_push_record r2 = record("itv-2", 0, 1700000004100);
+    r2.event = "updateInterviewsInfo";
+    ev.kind = EB_INTERVIEW_UPDATE;
+    ev.event = "updateInterviewsInfo";
+    iv[0].interviewers_n = 1;
+    iv[0].application_ids_n = 1;
+    ev.interviews_n = 1;
+    CHECK(eb_adapter_store_interview_event(a, &ev, &r2, &out, &err) == EB_OK);
+    CHECK(out.duplicate == 0);
+    CHECK_STR(q_text(c, "SELECT round_name FROM interview WHERE event_id = 'ev-1'"), "changed");
+    CHECK(q_int(c, "SELECT count(*) FROM interview_interviewer WHERE event_id = 'ev-1'") == 1);
+    CHECK(q_int(c, "SELECT count(*) FROM interview_application WHERE event_id = 'ev-1'") == 1);
+    CHECK(q_int(c, "SELECT count(*) FROM interview WHERE event_id = 'ev-2'") == 1);
+    /* a delete removes every row of the event_id; an unknown one is no error */
+    struct eb_push_record r3 = record("itv-3", 0, 1700000004200);
+    struct eb_interview gone[2] = {{.event_id = "ev-1"}, {.event_id = "ev-unknown"}};
+    struct eb_interview_event del = {.kind = EB_INTERVIEW_DELETE, .event = "deleteInterviewsInfo",
+                                     .interviews = gone, .interviews_n = 2};
+    CHECK(eb_adapter_store_interview_event(a, &del, &r3, &out, &err) == EB_OK);
+    CHECK(q_int(c, "SELECT count(*) FROM interview WHERE event_id = 'ev-1'") == 0);
+    CHECK(q_int(c, "SELECT count(*) FROM interview_interviewer WHERE event_id = 'ev-1'") == 0);
+    CHECK(q_int(c, "SELECT count(*) FROM interview_interviewee WHERE event_id = 'ev-1'") == 0);
+    CHECK(q_int(c, "SELECT count(*) FROM interview_application WHERE event_id = 'ev-1'") == 0);
+    CHECK(q_int(c, "SELECT count(*) FROM interview WHERE event_id = 'ev-2'") == 1);
+    CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE push_id LIKE 'itv-%' AND outcome = "
+                   "'stored'") == 3);
+    PQfinish(c);
+}
+
+/* Splits EB_PG_URL into its parts with libpq's parser. */
+static int parse_env_url(const char *url)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    if (!opts) {
+        fprintf(stderr, "EB_PG_URL: %s\n", perr ? perr : "cannot parse");
+        PQfreemem(perr);
+        return 0;
+    }
+    snprintf(host, sizeof host, "127.0.0.1");
+    snprintf(port, sizeof port, "5432");
+    snprintf(user, sizeof user, "%s", getenv("USER") ? getenv("USER") : "postgres");
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !o->val[0])
+            continue;
+        if (!strcmp(o->keyword, "host"))
+            snprintf(host, sizeof host, "%s", o->val);
+        else if (!strcmp(o->keyword, "port"))
+            snprintf(port, sizeof port, "%s", o->val);
+        else if (!strcmp(o->keyword, "user"))
+            snprintf(user, sizeof user, "%s", o->val);
+        else if (!strcmp(o->keyword, "password"))
+            snprintf(password, sizeof password, "%s", o->val);
+        else if (!strcmp(o->keyword, "dbname"))
+            setenv("EB_PG_DBNAME", o->val, 1);
+    }
+    PQconninfoFree(opts);
+    return 1;
+}
+
+int main(void)
+{
+    const char *url = getenv("EB_PG_URL");
+    if (!url || !*url) {
+        const char *ci = getenv("CI");
+        if (ci && !strcmp(ci, "true")) {
+            fprintf(stderr, "test_postgres: EB_PG_URL is not set in CI (tools/test.sh starts a "
+                            "throwaway PostgreSQL and sets it)\n");
+            return 1;
+        }
+        printf("test_postgres: SKIPPED: EB_PG_URL is not set (tools/test.sh starts a throwaway "
+               "PostgreSQL and sets it)\n");
+        return 77;
+    }
+    if (!parse_env_url(url))
+        return 2;
+    snprintf(dbname, sizeof dbname, "eb_unit_%ld_%ld", (long)getpid(), (long)time(NULL));
+    create_db(dbname);
+    kv_url_for(kv_url, sizeof kv_url, dbname, "");
+    uri_for(uri_url, sizeof uri_url, dbname, "statement_timeout=5s&application_name=ehrbridge");
+
+    test_lookup_and_url_errors();
+    test_open_creates_schema();
+    test_concurrent_first_open();
+    test_versions();
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_adapter_open(uri_url, &a, &err) == EB_OK);
+    if (a) {
+        test_store_and_read_back(a);
+        test_duplicate(a);
+        test_replacement(a);
+        test_rejected(a);
+        test_failed_then_retried(a);
+        test_atomic(a);
+        test_interviews(a);
+        test_statement_timeout();
+        test_reconnect(a);
+        CHECK(eb_adapter_ping(a, &err) == EB_OK);
+    } else {
+        fprintf(stderr, "open: %s\n", err.msg);
+    }
+    eb_adapter_close(a);
+    test_two_instances();
+    drop_db(dbname);
+    return check_report("test_postgres");
+}
