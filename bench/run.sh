@@ -5,7 +5,8 @@
 #
 #   bench/run.sh [--smoke] [--out DIR] [--bin PATH]
 #
-# --smoke   a short run (a few seconds per measurement, one run, two curve points) that checks
+# --smoke   a short run (a few seconds per measurement, one run, no large body with repeated ids,
+#           two curve points; about 2 minutes) that checks
 #           that every server starts, answers and stores exactly what it answered `true` for;
 #           exit status 1 when a row check fails. No timing is ever asserted.
 # --out DIR output folder (default BENCH_DIR/results/<timestamp>, smoke: BENCH_DIR/smoke)
@@ -55,9 +56,9 @@ done
 BENCH_DIR=${BENCH_DIR:-$REPO/build-bench-rel}
 PEERS_DIR=${PEERS_DIR:-$REPO/../shared/bench/peers}
 if [ "$SMOKE" = 1 ]; then
-  RUNS=${RUNS:-1}; DURATION=${DURATION:-2s}; WARM_SMALL=${WARM_SMALL:-100}
+  RUNS=${RUNS:-1}; DURATION=${DURATION:-1s}; WARM_SMALL=${WARM_SMALL:-100}
   WARM_LARGE=${WARM_LARGE:-20}; QUIET_MAX=${QUIET_MAX:-0}; CURVE_KB=${CURVE_KB:-"2 64"}
-  CURVE_DURATION=${CURVE_DURATION:-2s}
+  CURVE_DURATION=${CURVE_DURATION:-1s}
   OUT=${OUT:-$BENCH_DIR/smoke}
   rm -rf "$OUT"
 fi
@@ -261,11 +262,14 @@ measure() {
   if [ "$target" = eb-noop ]; then
     [ "$tr" = "$comp" ] && [ "$fl" = 0 ] && chk="ok(noop:all-true)" || chk="BAD(noop)"
   elif [ "$mode" = repeat ]; then
-    # wrk's ids differ from the warm-up's by tag; its pool adds min(sent, REPEAT_N) ids
+    # wrk's ids differ from the warm-up's by tag and cycle over REPEAT_N values per thread: at
+    # most min(sent, REPEAT_N) new rows, never a duplicate; once every thread has gone round
+    # the pool twice, exactly REPEAT_N (the exact count is the warm-up's)
     want=$((sent < REPEAT_N ? sent : REPEAT_N))
-    if [ "$de" = "$want" ] && [ "$dist1" = "$e1" ] && [ "$dc" = "$de" ] &&
-       [ "$ded" = $((de * edu)) ] && [ "$dex" = $((de * exp)) ] && [ "$fl" = 0 ]; then
-      chk="ok(=$want-distinct)"; else chk="BAD(want-$want)"; fi
+    if [ "$de" -ge 1 ] && [ "$de" -le "$want" ] && [ "$dist1" = "$e1" ] && [ "$dc" = "$de" ] &&
+       [ "$ded" = $((de * edu)) ] && [ "$dex" = $((de * exp)) ] && [ "$fl" = 0 ] &&
+       { [ "$comp" -lt $((2 * THREADS * REPEAT_N)) ] || [ "$de" = "$REPEAT_N" ]; }; then
+      chk="ok($de-ids)"; else chk="BAD(want<=$want)"; fi
   else
     # wrk stops with requests in flight: the server may have committed up to inflight more
     # rows than wrk saw answered; never fewer, never duplicates
@@ -273,16 +277,16 @@ measure() {
        [ "$dc" = "$de" ] && [ "$ded" = $((de * edu)) ] && [ "$dex" = $((de * exp)) ] && [ "$fl" = 0 ]; then
       chk="ok(+$((de - tr)))"; else chk="BAD"; fi
   fi
-  case "$chk$warm" in *BAD*) FAILED=1 ;; esac
-  [ "$n2" = 0 ] || FAILED=1
   srv=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" 'BEGIN{printf "%.2f", (b-a)/hz}')
-  per=$(awk -v s="$srv" -v n="$comp" 'BEGIN{printf "%.1f", n > 0 ? s * 1e6 / n : 0}')
+  per=$(awk -v s="$srv" -v n="$comp" 'BEGIN{printf "%.1f", (n > 0 ? s * 1e6 / n : 0)}')
   wcpu=$(awk '/WRKCPU/{printf "%.2f", $2+$3}' "$OUT/log/$name.wrkcpu.txt")
   other=$(awk -v a="$sys0" -v b="$sys1" -v hz="$HZ" -v s="$srv" -v w="$wcpu" 'BEGIN{printf "%.2f", (b-a)/hz-s-w}')
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$target" "$body" "$mode" "$run" "$rps" "$p50" "$p99" "$sent" "$comp" "$tr" "$fl" "$n2" "$serr" \
     "$infl" "$de" "$dc" "$ded" "$dex" "$chk" "$hwm" "$srv" "$per" "$wcpu" "$other" "$load" "$quiet" "$warm" >> "$TSV"
   log "  rps=$rps p50=${p50}ms p99=${p99}ms rss=${hwm}MB cpu/req=${per}us rows:$chk warm:$warm"
+  case "$chk$warm" in *BAD*) FAILED=1; log "  ROW CHECK FAILED" ;; esac
+  [ "$n2" = 0 ] || { FAILED=1; log "  $n2 answers were not HTTP 200"; }
 }
 
 # ---- side by side --------------------------------------------------------------------------
@@ -292,6 +296,7 @@ for run in $(seq 1 "$RUNS"); do
   # even runs go through the servers in the opposite order: no server always goes first
   [ $((run % 2)) = 0 ] && order=$(echo "$TARGETS" | tr ' ' '\n' | tac | tr '\n' ' ')
   for body in $BODIES; do for mode in $MODES; do for target in $order; do
+    [ "$SMOKE" = 1 ] && [ "$body" = large ] && [ "$mode" = repeat ] && continue
     wn=$([ "$body" = large ] && echo "$WARM_LARGE" || echo "$WARM_SMALL")
     measure "$target" "$BODYDIR/$body.xml" "$body" "$mode" "$run" "$DURATION" "$CONNS" "$wn"
   done; done; done

@@ -1,6 +1,7 @@
 /* The command line: ehrbridge serve | wsdl | check | health, --help, --version. Exit status:
  * 0 success, 1 failure at run time, 2 bad usage or configuration. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
@@ -8,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "service.h"
 #include "transport/server.h"
+#include "transport/tls.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -34,8 +37,9 @@ static void usage(FILE *out)
             "  wsdl     print the WSDL, its addresses set to --public-url\n"
             "  check    validate the configuration and the database (connection and schema);\n"
             "           prints \"ok: ...\", or the error and exits 1\n"
-            "  health   GET /healthz on the configured port over loopback; exit 0 when it\n"
-            "           answers 200 (a container HEALTHCHECK without curl)\n"
+            "  health   GET /healthz on the configured port over loopback (HTTPS when\n"
+            "           --tls-cert is set); exit 0 when it answers 200 (a container\n"
+            "           HEALTHCHECK without curl)\n"
             "\n"
             "  ehrbridge --help      this text\n"
             "  ehrbridge --version   the version\n"
@@ -90,9 +94,9 @@ static int cmd_wsdl(const struct eb_config *cfg)
         const char *h = cfg->listen_host;
         int wild = !strcmp(h, "0.0.0.0") || !strcmp(h, "::") || !strcmp(h, "*") || !h[0];
         snprintf(url, sizeof url,
-                 strchr(h, ':') && !wild ? "http://[%s]:%d/pushCandidate"
-                                         : "http://%s:%d/pushCandidate",
-                 wild ? "localhost" : h, cfg->listen_port);
+                 strchr(h, ':') && !wild ? "%s://[%s]:%d/pushCandidate"
+                                         : "%s://%s:%d/pushCandidate",
+                 cfg->tls_cert[0] ? "https" : "http", wild ? "localhost" : h, cfg->listen_port);
     }
     size_t len = 0;
     char *wsdl = eb_service_wsdl(url, &len);
@@ -187,6 +191,25 @@ static int cmd_health(const struct eb_config *cfg)
     static const char req[] = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
                               "User-Agent: ehrbridge-health\r\nConnection: close\r\n\r\n";
     size_t sent = 0, got = 0;
+    if (cfg->tls_cert[0]) {
+        /* HTTPS: blocking, with the time left as socket timeouts */
+        struct eb_err err = {EB_OK, ""};
+        int64_t left = deadline - mono_ms();
+        struct timeval tv = {(time_t)(left > 0 ? left / 1000 : 0),
+                             (suseconds_t)(left > 0 ? left % 1000 * 1000 : 1000)};
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        ssize_t n = eb_tls_health_exchange(fd, cfg, req, sizeof req - 1, answer, sizeof answer,
+                                           &err);
+        if (n < 0) {
+            fprintf(stderr, "ehrbridge: health: %s\n", err.msg);
+            close(fd);
+            return 1;
+        }
+        got = (size_t)n;
+        sent = sizeof req; /* done: the plain exchange below is skipped */
+    }
     while (sent < sizeof req - 1) {
         ssize_t n = send(fd, req + sent, sizeof req - 1 - sent, MSG_NOSIGNAL);
         if (n > 0)

@@ -20,9 +20,9 @@ int eb_rest_is_json(const struct eb_http_request *req);
 struct eb_rest_ids {
     int64_t application_id; /* {applicationId} */
     int has_application_id;
-    int64_t candidate_id;   /* {candidateId} */
+    int64_t candidate_id; /* {candidateId} */
     int has_candidate_id;
-    const char *push_id;    /* {pushId}, percent-encoded; NULL: empty */
+    const char *push_id; /* {pushId}, percent-encoded; NULL: empty */
 };
 
 /* Expands tmpl ({applicationId}, {candidateId}, {pushId}) into out (outsz bytes). EB_OK, or

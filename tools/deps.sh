@@ -7,7 +7,8 @@ SUDO=
 BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite3-dev
   libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev"
 TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev curl
-  postgresql python3-psycopg2"
+  postgresql python3-psycopg2 openssl python3-requests
+  wrk python3-spyne python3-lxml python3-twisted"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=

@@ -29,5 +29,8 @@ cmake --build build-asan -j"$jobs"
 EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_vendor_record.py \
   tests/integration/test_push_semantics.py tests/integration/test_faults.py
+# the benchmark against the node-soap and Spyne peers, in its smoke mode (about 2 minutes: it
+# runs and every server stores exactly what it answered `true` for; no timing is asserted)
+bench/run.sh --smoke --bin "$PWD/build/ehrbridge"
 # fuzzing for a bounded time
 tools/fuzz.sh "${EB_FUZZ_SECONDS:-60}"

@@ -15,23 +15,23 @@ struct column {
 };
 
 static const struct column interview_columns[] = {
-    {"event_id", 0, 1},        {"last_push_id", 0, 1},   {"last_event", 0, 1},
-    {"updated_at", 1, 1},      {"interview_type", 1, 0}, {"create_time", 1, 0},
-    {"creator_id", 0, 0},      {"creator_name", 0, 0},   {"creator_email", 0, 0},
-    {"creator_phone", 0, 0},   {"round_id", 1, 0},       {"round_name", 0, 0},
-    {"room_id", 1, 0},         {"room_name", 0, 0},      {"address_id", 1, 0},
+    {"event_id", 0, 1},        {"last_push_id", 0, 1},    {"last_event", 0, 1},
+    {"updated_at", 1, 1},      {"interview_type", 1, 0},  {"create_time", 1, 0},
+    {"creator_id", 0, 0},      {"creator_name", 0, 0},    {"creator_email", 0, 0},
+    {"creator_phone", 0, 0},   {"round_id", 1, 0},        {"round_name", 0, 0},
+    {"room_id", 1, 0},         {"room_name", 0, 0},       {"address_id", 1, 0},
     {"address_country", 0, 0}, {"address_city_id", 1, 0}, {"address_address", 0, 0},
-    {"start_time", 1, 0},      {"end_time", 1, 0},       {"interviewer_ids", 0, 0},
+    {"start_time", 1, 0},      {"end_time", 1, 0},        {"interviewer_ids", 0, 0},
 };
 static const struct column application_columns[] = {
     {"event_id", 0, 1}, {"seq", 1, 1}, {"application_id", 1, 1}};
 static const struct column interviewer_columns[] = {
-    {"event_id", 0, 1}, {"seq", 1, 1}, {"interviewer_id", 1, 0}, {"name", 0, 0},
+    {"event_id", 0, 1}, {"seq", 1, 1},   {"interviewer_id", 1, 0}, {"name", 0, 0},
     {"email", 0, 0},    {"phone", 0, 0}, {"interviewer_url", 0, 0}};
 static const struct column interviewee_columns[] = {
-    {"event_id", 0, 1},  {"seq", 1, 1},       {"candidate_id", 1, 0},
-    {"name", 0, 0},      {"email", 0, 0},     {"phone", 0, 0},
-    {"job_id", 0, 0},    {"job_title", 0, 0}, {"interviewee_url", 0, 0}};
+    {"event_id", 0, 1}, {"seq", 1, 1},       {"candidate_id", 1, 0},
+    {"name", 0, 0},     {"email", 0, 0},     {"phone", 0, 0},
+    {"job_id", 0, 0},   {"job_title", 0, 0}, {"interviewee_url", 0, 0}};
 
 static const struct {
     const char *name;

@@ -30,10 +30,10 @@
 #include "util/err.h"
 
 enum eb_interview_table {
-    EB_ITV_INTERVIEW = 0,   /* interview */
-    EB_ITV_APPLICATION,     /* interview_application */
-    EB_ITV_INTERVIEWER,     /* interview_interviewer */
-    EB_ITV_INTERVIEWEE,     /* interview_interviewee */
+    EB_ITV_INTERVIEW = 0, /* interview */
+    EB_ITV_APPLICATION,   /* interview_application */
+    EB_ITV_INTERVIEWER,   /* interview_interviewer */
+    EB_ITV_INTERVIEWEE,   /* interview_interviewee */
     EB_ITV_N_TABLES
 };
 

@@ -33,9 +33,10 @@
  *
  * A lost connection (database restart, network) is noticed when a statement fails or PQstatus is
  * CONNECTION_BAD: the connection is dropped and the next call (a push, a log_failure, a ping from
- * GET /readyz) connects again and prepares its statements again; a push whose connection broke
- * before its commit is retried once on a new connection. While the database is down calls fail
- * with EB_ERR_UNAVAILABLE. Passwords never appear in messages. */
+ * GET /readyz) connects again and prepares its statements again. A push whose connection broke
+ * under it is tried again on a new connection; its push id makes that safe (had the commit
+ * happened, the retry finds it recorded and answers from the record). While the database is down
+ * calls fail with EB_ERR_UNAVAILABLE. Passwords never appear in messages. */
 #include <ctype.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -51,20 +52,27 @@
 #include "candidate/interview.h"
 #include "util/log.h"
 
-#define STATEMENT_TIMEOUT_MS 10000 /* default statement_timeout */
-#define MAX_ATTEMPTS         4     /* tries of one push: serialization failures, deadlocks, and
-                                      one reconnect after a connection broke mid-transaction */
-#define PIPELINE_CHUNK       256   /* statements sent before their results are read */
-#define SCHEMA_LOCK_KEY      0x6568726272696467LL /* pg_advisory_xact_lock key ("ehrbridg") */
-#define INTERVIEW_LOCK_SPACE 1701147234 /* first key of pg_advisory_xact_lock(int, hashtext(id)) */
-#define MIN_SERVER_VERSION   90500 /* INSERT ... ON CONFLICT */
-#define BYTEAOID             17
-#define INT8OID              20
-#define TEXTOID              25
-#define MAX_CONN_PARAMS      12
-#define RECONNECT_PAUSE_MS   500   /* after a failed connect, calls fail at once for this long,
-                                      so that a push and its log_failure do not each wait out
-                                      connect_timeout on an unreachable host */
+/* Default statement_timeout (ms). */
+#define STATEMENT_TIMEOUT_MS 10000
+/* Tries of one push: serialization failures, deadlocks, a connection that broke under it. */
+#define MAX_ATTEMPTS 4
+/* Statements sent into the pipeline before their results are read. */
+#define PIPELINE_CHUNK 256
+/* pg_advisory_xact_lock(bigint) key of schema creation ("ehrbridg"). */
+#define SCHEMA_LOCK_KEY 0x6568726272696467LL
+/* First key of pg_advisory_xact_lock(int, int) of an interview: (this, hashtext(event_id)). */
+#define INTERVIEW_LOCK_SPACE 1701147234
+/* The oldest server: INSERT ... ON CONFLICT. */
+#define MIN_SERVER_VERSION 90500
+/* After a failed connect, calls fail at once for this long (ms), so that a push and its
+ * log_failure do not each wait out connect_timeout on an unreachable host. */
+#define RECONNECT_PAUSE_MS 500
+/* Type OIDs of the parameters (pg_type.h). */
+#define BYTEAOID 17
+#define INT8OID  20
+#define TEXTOID  25
+/* Connection parameters given to PQconnectdbParams. */
+#define MAX_CONN_PARAMS 12
 
 /* The first failure of a call: SQLSTATE and a one-line description (no password, no values). */
 struct pg_fail {
@@ -73,22 +81,23 @@ struct pg_fail {
     char detail[200]; /* one line */
 };
 
+/* One instance: one connection, and what it takes to connect again and prepare again. */
 struct pg_adapter {
-    struct eb_adapter base;       /* first member: the adapter table */
-    PGconn *conn;                 /* the connection; NULL while not connected */
-    char *conninfo;               /* the URI or key=value string given to libpq */
-    char *secret[2];              /* the password as written and as decoded (scrubbed from text) */
+    struct eb_adapter base; /* first member: the adapter table */
+    PGconn *conn;           /* the connection; NULL while not connected */
+    char *conninfo;         /* the URI or key=value string given to libpq */
+    char *secret[2];        /* the password as written and as decoded (scrubbed from text) */
     const char *keys[MAX_CONN_PARAMS + 1]; /* PQconnectdbParams keywords, NULL-terminated */
     const char *vals[MAX_CONN_PARAMS + 1]; /* and values */
-    long timeout_ms;              /* statement_timeout */
-    int schema_checked;           /* 1 once the schema is known to be this binary's */
+    long timeout_ms;                       /* statement_timeout */
+    int schema_checked;                    /* 1 once the schema is known to be this binary's */
     int64_t retry_at_ms;          /* after a failed connect: no new try before (monotonic ms) */
     struct eb_err down;           /* and the error of that connect, answered until then */
     struct eb_sql_schema *schema; /* the default schema in PostgreSQL's dialect */
     char *claim_sql;              /* push_log upsert over 'failed' rows only, RETURNING push_id */
     char *failure_sql;            /* push_log upsert over 'failed' rows only */
     char *purge_sql;              /* deletes one application_id from every child table */
-    char *probe_sql;              /* is there a schema_version table; is an interview table missing */
+    char *probe_sql;              /* schema_version there? an interview table missing? */
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     int queued;                   /* statements sent in the pipeline since its last sync */
     int row_sends;                /* rows sent since the last pipeline sync */
@@ -258,8 +267,8 @@ static eb_rc fail_rc(struct pg_adapter *g, struct eb_err *err)
         rc = EB_ERR_UNAVAILABLE; /* down, restarting, overloaded, timed out, contended */
     if (!strcmp(s, "42P01") || !strcmp(s, "42703"))
         rc = EB_ERR_DB; /* the schema is not the one this binary knows */
-    return eb_err_set(err, rc, "postgres: %s%s%s%s", g->fail.detail, s[0] ? " (SQLSTATE " : "",
-                      s, s[0] ? ")" : "");
+    return eb_err_set(err, rc, "postgres: %s%s%s%s", g->fail.detail, s[0] ? " (SQLSTATE " : "", s,
+                      s[0] ? ")" : "");
 }
 
 /* ---- the connection ---------------------------------------------------------------------- */
@@ -490,8 +499,8 @@ static int bind_str(struct pg_adapter *g, int i, const char *s)
 }
 
 /* Binds a push_log row (columns in push_log order) as parameters 1..10. */
-static int bind_log(struct pg_adapter *g, const struct eb_push_record *rec,
-                    enum eb_outcome outcome, int64_t received_at)
+static int bind_log(struct pg_adapter *g, const struct eb_push_record *rec, enum eb_outcome outcome,
+                    int64_t received_at)
 {
     int keep_raw = outcome != EB_OUTCOME_STORED;
     bind_int(g, 3, received_at);
@@ -533,7 +542,7 @@ static void column_types(const struct eb_sql_table *t, Oid *types)
     for (size_t i = 0; i < t->n_columns; i++)
         types[i] = t->columns[i].type == EB_SQL_INTEGER ? INT8OID
                    : t->columns[i].type == EB_SQL_BLOB  ? BYTEAOID
-                                                         : TEXTOID;
+                                                        : TEXTOID;
 }
 
 /* Prepares every statement on the current connection, in one pipeline. */
@@ -551,8 +560,8 @@ static int prepare_all(struct pg_adapter *g)
          prepare_one(g, "eb_find",
                      "SELECT \"outcome\", \"message\" FROM \"push_log\" WHERE \"push_id\" = $1", 1,
                      text1) &&
-         prepare_one(g, "eb_version", "SELECT coalesce(max(\"version\"), 0) FROM \"schema_version\"",
-                     0, NULL) &&
+         prepare_one(g, "eb_version",
+                     "SELECT coalesce(max(\"version\"), 0) FROM \"schema_version\"", 0, NULL) &&
          prepare_one(g, "eb_purge", g->purge_sql, 1, int1);
     for (size_t i = sc->candidate; ok && i < sc->n_tables; i++) {
         const struct eb_sql_table *t = &sc->tables[i];
@@ -823,7 +832,8 @@ static eb_rc parse_uri(struct pg_adapter *g, const char *rest, struct eb_err *er
             at = c;
     if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
-        if (colon && at > colon + 1 && !(g->secret[0] = strndup(colon + 1, (size_t)(at - colon - 1))))
+        if (colon && at > colon + 1 &&
+            !(g->secret[0] = strndup(colon + 1, (size_t)(at - colon - 1))))
             goto nomem;
     }
     int first = 1;
@@ -965,8 +975,8 @@ static eb_rc parse_url(struct pg_adapter *g, const char *url, struct eb_err *err
 
     /* defaults first (the URL overrides them), then the URL, then what is always ours */
     static const char *const defaults[][2] = {
-        {"connect_timeout", "5"},       {"keepalives", "1"},      {"keepalives_idle", "30"},
-        {"keepalives_interval", "10"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+        {"connect_timeout", "5"},          {"keepalives", "1"},       {"keepalives_idle", "30"},
+        {"keepalives_interval", "10"},     {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
         {"application_name", "ehrbridge"},
     };
     size_t k = 0;
@@ -1123,8 +1133,8 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
 }
 
 /* eb_interview_row_fn: sends one interview row's insert into the pipeline. */
-static eb_rc send_interview_row(void *ctx, enum eb_interview_table t,
-                                const struct eb_sql_value *v, size_t n, struct eb_err *err)
+static eb_rc send_interview_row(void *ctx, enum eb_interview_table t, const struct eb_sql_value *v,
+                                size_t n, struct eb_err *err)
 {
     struct pg_adapter *g = ctx;
     char name[32];
@@ -1213,8 +1223,8 @@ static eb_rc store_once(struct pg_adapter *g, const struct eb_push *p,
         res[0] = NULL;
         goto done;
     }
-    if ((p && (rc = eb_sqlgen_walk(g->schema, p->data, rec->push_id, received_at, send_row, g,
-                                   err))) ||
+    if ((p &&
+         (rc = eb_sqlgen_walk(g->schema, p->data, rec->push_id, received_at, send_row, g, err))) ||
         (ev && (rc = send_interviews(g, ev, rec->push_id, received_at, err)))) {
         if (!g->fail.set) {
             pipeline_leave(g);

@@ -23,19 +23,19 @@
 #define SIGN_HEX   64   /* hex digits of an HMAC-SHA256 */
 
 struct eb_auth {
-    struct eb_cidr *allow;     /* the allow list; NULL when none */
+    struct eb_cidr *allow; /* the allow list; NULL when none */
     size_t n_allow;
-    struct eb_cidr *proxies;   /* trusted proxies */
+    struct eb_cidr *proxies; /* trusted proxies */
     size_t n_proxies;
-    char *bearer;              /* the Bearer token; NULL when none */
+    char *bearer; /* the Bearer token; NULL when none */
     size_t bearer_len;
-    char *sign_key;            /* the signing key; NULL when none */
+    char *sign_key; /* the signing key; NULL when none */
     size_t sign_key_len;
-    char *basic_user;          /* HTTP Basic; NULL when none */
+    char *basic_user; /* HTTP Basic; NULL when none */
     size_t basic_user_len;
     char *basic_password;
     size_t basic_password_len;
-    char challenge[128];       /* WWW-Authenticate; "" when none */
+    char challenge[128]; /* WWW-Authenticate; "" when none */
 };
 
 static atomic_ulong compares;
@@ -91,8 +91,7 @@ static int parse_range(const char *item, struct eb_cidr *c, char *why, size_t wh
     return 0;
 }
 
-int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char *why,
-                        size_t whysz)
+int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char *why, size_t whysz)
 {
     size_t n = 0;
     const char *p = text ? text : "";

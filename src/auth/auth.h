@@ -19,17 +19,16 @@
 
 /* One address range. */
 struct eb_cidr {
-    int family;              /* AF_INET or AF_INET6 */
-    unsigned char addr[16];  /* network address (4 bytes used for IPv4), host bits zero */
-    unsigned prefix;         /* prefix length: 0-32 or 0-128 */
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network address (4 bytes used for IPv4), host bits zero */
+    unsigned prefix;        /* prefix length: 0-32 or 0-128 */
 };
 
 /* Parses a list of ranges separated by commas and/or blanks: "10.0.0.0/8, 192.0.2.7,
  * 2001:db8::/32" (a bare address is /32 or /128; host bits must be zero). Writes at most max
  * entries to out (out NULL: only validates). Returns the number of ranges (0 for an empty list),
  * or -1 with a one-line reason in why (whysz bytes). */
-int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char *why,
-                        size_t whysz);
+int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char *why, size_t whysz);
 
 /* 1 when the textual address addr (IPv4 or IPv6; "::ffff:a.b.c.d" counts as a.b.c.d) is inside
  * one of the n ranges; 0 otherwise, also when addr is not an address. */
@@ -66,9 +65,9 @@ int eb_auth_has_credentials(const struct eb_auth *a);
 const char *eb_auth_challenge(const struct eb_auth *a);
 
 enum eb_auth_verdict {
-    EB_AUTH_PASS = 0,   /* go on */
-    EB_AUTH_DENY_401,   /* no or wrong credentials */
-    EB_AUTH_DENY_403    /* the source address is not allowed */
+    EB_AUTH_PASS = 0, /* go on */
+    EB_AUTH_DENY_401, /* no or wrong credentials */
+    EB_AUTH_DENY_403  /* the source address is not allowed */
 };
 
 struct eb_auth_result {

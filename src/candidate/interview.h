@@ -33,20 +33,20 @@ struct eb_interview_person {
 
 /* One interviews[] item. */
 struct eb_interview {
-    const char *event_id;            /* event_id: the interview's unique id (required) */
-    int64_t *application_ids;        /* applicationIds (the event's when the item has none) */
+    const char *event_id;     /* event_id: the interview's unique id (required) */
+    int64_t *application_ids; /* applicationIds (the event's when the item has none) */
     size_t application_ids_n;
-    struct eb_i64 round_id;          /* roundId */
-    const char *round_name;          /* roundName */
-    struct eb_i64 room_id;           /* roomId */
-    const char *room_name;           /* roomName */
-    struct eb_i64 address_id;        /* address.id */
-    const char *address_country;     /* address.country */
-    struct eb_i64 address_city_id;   /* address.cityId */
-    const char *address_address;     /* address.address */
-    struct eb_i64 start_time;        /* startTime, Unix ms as sent */
-    struct eb_i64 end_time;          /* endTime */
-    const char *interviewer_ids;     /* interviewerIds as compact JSON text; NULL when absent */
+    struct eb_i64 round_id;        /* roundId */
+    const char *round_name;        /* roundName */
+    struct eb_i64 room_id;         /* roomId */
+    const char *room_name;         /* roomName */
+    struct eb_i64 address_id;      /* address.id */
+    const char *address_country;   /* address.country */
+    struct eb_i64 address_city_id; /* address.cityId */
+    const char *address_address;   /* address.address */
+    struct eb_i64 start_time;      /* startTime, Unix ms as sent */
+    struct eb_i64 end_time;        /* endTime */
+    const char *interviewer_ids;   /* interviewerIds as compact JSON text; NULL when absent */
     struct eb_interview_person *interviewees; /* interviewee[] */
     size_t interviewees_n;
     struct eb_interview_person *interviewers; /* interviewer[] */
@@ -55,14 +55,14 @@ struct eb_interview {
 
 /* One interview event. */
 struct eb_interview_event {
-    enum eb_interview_kind kind;   /* from event */
-    const char *event;             /* the event name as sent */
-    struct eb_i64 interview_type;  /* data.interviewType: 1 on-site ... 5 sequential */
-    struct eb_i64 create_time;     /* data.createTime */
-    const char *creator_id;        /* data.creator.id (a string in the vendor's docs) */
-    const char *creator_name;      /* data.creator.name */
-    const char *creator_email;     /* data.creator.email */
-    const char *creator_phone;     /* data.creator.phone */
+    enum eb_interview_kind kind;     /* from event */
+    const char *event;               /* the event name as sent */
+    struct eb_i64 interview_type;    /* data.interviewType: 1 on-site ... 5 sequential */
+    struct eb_i64 create_time;       /* data.createTime */
+    const char *creator_id;          /* data.creator.id (a string in the vendor's docs) */
+    const char *creator_name;        /* data.creator.name */
+    const char *creator_email;       /* data.creator.email */
+    const char *creator_phone;       /* data.creator.phone */
     struct eb_interview *interviews; /* data.interviews[] */
     size_t interviews_n;
 };

@@ -182,8 +182,7 @@ static eb_rc too_deep(struct writer *w)
                       EB_JSON_MAX_DEPTH);
 }
 
-static eb_rc write_members(struct writer *w, const struct eb_type *t, const json_t *obj,
-                           int depth);
+static eb_rc write_members(struct writer *w, const struct eb_type *t, const json_t *obj, int depth);
 
 /* A member the contract does not know, under a name that is an XML name. */
 static eb_rc write_unknown(struct writer *w, const char *name, const json_t *v, int depth)
@@ -263,8 +262,7 @@ static eb_rc write_field(struct writer *w, const struct eb_field *f, const json_
 }
 
 /* The members of obj as the fields of t (t NULL: every member unknown). */
-static eb_rc write_members(struct writer *w, const struct eb_type *t, const json_t *obj,
-                           int depth)
+static eb_rc write_members(struct writer *w, const struct eb_type *t, const json_t *obj, int depth)
 {
     const char *key;
     const json_t *v;
@@ -293,8 +291,9 @@ eb_rc eb_json_push_xml(const json_t *root, struct eb_buf *out, struct eb_err *er
     if ((rc = eb_buf_puts(out, "<pushCandidate>")) ||
         (rc = write_members(&w, &push_type, root, 1)) ||
         (rc = eb_buf_puts(out, "</pushCandidate>")))
-        return err && err->rc == rc ? rc : eb_err_set(err, rc, "cannot convert JSON: %s",
-                                                       eb_strerror(rc));
+        return err && err->rc == rc
+                   ? rc
+                   : eb_err_set(err, rc, "cannot convert JSON: %s", eb_strerror(rc));
     return EB_OK;
 }
 
@@ -305,9 +304,9 @@ eb_rc eb_json_data_xml(const json_t *data, struct eb_buf *out, struct eb_err *er
     if (!json_is_object(data))
         return eb_err_set(err, EB_ERR_INVALID, "data is not a JSON object");
     if ((rc = eb_buf_puts(out, "<data>")) ||
-        (rc = write_members(&w, &eb_type_candidate, data, 1)) ||
-        (rc = eb_buf_puts(out, "</data>")))
-        return err && err->rc == rc ? rc : eb_err_set(err, rc, "cannot convert JSON: %s",
-                                                       eb_strerror(rc));
+        (rc = write_members(&w, &eb_type_candidate, data, 1)) || (rc = eb_buf_puts(out, "</data>")))
+        return err && err->rc == rc
+                   ? rc
+                   : eb_err_set(err, rc, "cannot convert JSON: %s", eb_strerror(rc));
     return EB_OK;
 }

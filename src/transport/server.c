@@ -1112,6 +1112,10 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
     check_fd_limit(cfg);
     if ((rc = eb_tls_new(cfg, &s->tls, err)))
         goto out;
+    if (s->tls) { /* OpenSSL writes with write(2), which cannot say MSG_NOSIGNAL */
+        struct sigaction ign = {.sa_handler = SIG_IGN};
+        sigaction(SIGPIPE, &ign, NULL);
+    }
     rc = listen_all(s, err);
 out:
     if (rc)

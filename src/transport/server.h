@@ -30,8 +30,9 @@ struct eb_server_hooks {
 
 /* Creates a server and binds its listening sockets (cfg->listen_host, cfg->listen_port; port 0
  * binds an ephemeral port, see eb_server_port()); with cfg->tls_cert it serves HTTPS only
- * (EB_ERR_CONFIG when the certificate, key or client CA cannot be used). Starts no thread. cfg
- * and hooks must outlive the server. Caller frees with eb_server_free(). */
+ * (EB_ERR_CONFIG when the certificate, key or client CA cannot be used) and sets SIGPIPE to be
+ * ignored in the process (OpenSSL's writes cannot suppress it). Starts no thread. cfg and hooks
+ * must outlive the server. Caller frees with eb_server_free(). */
 eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *hooks,
                     struct eb_server **out, struct eb_err *err);
 

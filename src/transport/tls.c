@@ -73,8 +73,23 @@ static eb_rc build_ctx(const struct eb_config *cfg, SSL_CTX **out, struct eb_err
         return ctx_fail(ctx, err, "cannot apply the TLS policy", "");
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1)
         return ctx_fail(ctx, err, "cannot load the certificate", cfg->tls_cert);
-    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1)
-        return ctx_fail(ctx, err, "cannot load the private key", cfg->tls_key);
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+        unsigned long last = ERR_peek_last_error();
+        const char *why = last && ERR_reason_error_string(last) ? ERR_reason_error_string(last)
+                                                                : "unknown OpenSSL error";
+        int mismatch = 0;
+        for (unsigned long e; (e = ERR_get_error()) != 0;)
+            mismatch |= ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
+        if (mismatch)
+            eb_err_set(err, EB_ERR_CONFIG,
+                       "tls: the private key %.200s does not match the certificate %.200s",
+                       cfg->tls_key, cfg->tls_cert);
+        else
+            eb_err_set(err, EB_ERR_CONFIG, "tls: cannot load the private key %.200s: %s",
+                       cfg->tls_key, why);
+        SSL_CTX_free(ctx);
+        return EB_ERR_CONFIG;
+    }
     if (SSL_CTX_check_private_key(ctx) != 1)
         return ctx_fail(ctx, err, "the private key does not match the certificate", cfg->tls_key);
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
@@ -254,8 +269,8 @@ void eb_tls_describe(const SSL *ssl, char *out, size_t outsz)
     snprintf(out, outsz, "%s %s", SSL_get_version(ssl), c ? SSL_CIPHER_get_name(c) : "-");
 }
 
-ssize_t eb_tls_health_exchange(int fd, const struct eb_config *cfg, const char *req,
-                               size_t reqlen, char *answer, size_t cap, struct eb_err *err)
+ssize_t eb_tls_health_exchange(int fd, const struct eb_config *cfg, const char *req, size_t reqlen,
+                               char *answer, size_t cap, struct eb_err *err)
 {
     ssize_t got = -1;
     SSL *ssl = NULL;

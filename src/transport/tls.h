@@ -70,7 +70,7 @@ void eb_tls_describe(const struct ssl_st *ssl, char *out, size_t outsz);
  * hands without verifying the server (it is this host), presenting cfg's own certificate when
  * mTLS is on, sends req[0..reqlen) and reads at most cap-1 bytes of the answer into answer
  * (NUL-terminated). Returns the bytes read, or -1 with err set. */
-ssize_t eb_tls_health_exchange(int fd, const struct eb_config *cfg, const char *req,
-                               size_t reqlen, char *answer, size_t cap, struct eb_err *err);
+ssize_t eb_tls_health_exchange(int fd, const struct eb_config *cfg, const char *req, size_t reqlen,
+                               char *answer, size_t cap, struct eb_err *err);
 
 #endif

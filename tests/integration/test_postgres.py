@@ -105,6 +105,40 @@ def test_two_processes_hammered_with_duplicate_and_distinct_pushes(tmp_path):
                 _stop_and_check(s)
 
 
+def test_replicas_starting_together_create_the_schema_once(tmp_path):
+    pg_url()
+    first = Server(tmp_path / "c0", backend="postgres")
+    servers = [first] + [replica(tmp_path / f"c{i}", first) for i in (1, 2, 3)]
+    errors = []
+
+    def start(s):
+        try:
+            s.start()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        created = sum("created the default schema" in s.log() for s in servers)
+        assert created == 1, f"{created} processes created the schema"
+        with first.db() as conn:
+            assert conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+        for i, s in enumerate(servers):
+            ret, _ = push_with_experiences(s, f"start-{i}", 7400000, i + 1)
+            assert ret == "true"
+        with first.db() as conn:
+            check_whole(conn, {f"start-{i}": i + 1 for i in range(len(servers))})
+    finally:
+        for s in servers:
+            if s.alive():
+                _stop_and_check(s)
+
+
 # --- a cluster of the test's own: restart, stop, start -----------------------------------------
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,8 @@
 #include "check.h"
 
 static char host[256], port[16], user[128], password[128]; /* from EB_PG_URL */
-static char dbname[64];   /* the fresh database of this run */
-static char kv_url[1024]; /* postgresql:host=... dbname=<dbname> (key=value form) */
+static char dbname[64];                                    /* the fresh database of this run */
+static char kv_url[1024];  /* postgresql:host=... dbname=<dbname> (key=value form) */
 static char uri_url[1024]; /* postgresql://user:pass@host:port/<dbname> (URI form) */
 
 /* ---- the server behind the adapter's back ------------------------------------------------ */
@@ -70,7 +70,8 @@ static PGconn *peek_db(const char *db)
     if (db[0])
         kv_add(ci, sizeof ci, "dbname", db);
     else
-        kv_add(ci, sizeof ci, "dbname", getenv("EB_PG_DBNAME") ? getenv("EB_PG_DBNAME") : "postgres");
+        kv_add(ci, sizeof ci, "dbname",
+               getenv("EB_PG_DBNAME") ? getenv("EB_PG_DBNAME") : "postgres");
     PGconn *c = PQconnectdb(ci);
     if (PQstatus(c) != CONNECTION_OK) {
         fprintf(stderr, "cannot connect to the test server: %s\n", PQerrorMessage(c));
@@ -101,7 +102,8 @@ static int64_t q_int(PGconn *c, const char *sql)
     PGresult *r = PQexec(c, sql);
     int64_t v = -998;
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        v = PQntuples(r) < 1 || PQgetisnull(r, 0, 0) ? -999 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        v = PQntuples(r) < 1 || PQgetisnull(r, 0, 0) ? -999
+                                                     : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     else
         fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
     PQclear(r);
@@ -546,8 +548,7 @@ static void test_store_and_read_back(struct eb_adapter *a)
     CHECK_STR(q_text(c, "SELECT now FROM candidate_experience WHERE application_id = 1001 AND "
                         "seq = 1"),
               "1");
-    CHECK(q_int(c, "SELECT count(*) FROM candidate_custom_field WHERE application_id = 1001") ==
-          2);
+    CHECK(q_int(c, "SELECT count(*) FROM candidate_custom_field WHERE application_id = 1001") == 2);
     CHECK(q_int(c, "SELECT count(*) FROM candidate_job_custom_field WHERE application_id = 1001") ==
           1);
     CHECK(q_int(c, "SELECT count(*) FROM candidate_id_card_front WHERE application_id = 1001") ==
@@ -605,9 +606,12 @@ static void test_replacement(struct eb_adapter *a)
     CHECK_STR(q_text(c, "SELECT job_title FROM candidate WHERE application_id = 1001"), "(null)");
     CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 1001") == 1);
     static const char *const gone[] = {
-        "candidate_custom_field",         "candidate_job_custom_field",
-        "candidate_interviewer",          "candidate_interviewer_feedback",
-        "candidate_interviewer_feedback_subject", "candidate_interviewer_feedback_subject_option",
+        "candidate_custom_field",
+        "candidate_job_custom_field",
+        "candidate_interviewer",
+        "candidate_interviewer_feedback",
+        "candidate_interviewer_feedback_subject",
+        "candidate_interviewer_feedback_subject_option",
     };
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
         char sql[200];
@@ -706,7 +710,8 @@ static void test_atomic(struct eb_adapter *a)
     CHECK(total_rows(c) == before);
     CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 2002"), "张三");
     CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE push_id = 'push-boom'") == 0);
-    exec_or_die(c, "ALTER TABLE candidate_interviewer_feedback_subject_option DROP CONSTRAINT boom");
+    exec_or_die(c,
+                "ALTER TABLE candidate_interviewer_feedback_subject_option DROP CONSTRAINT boom");
     CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
     CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 2002"), "changed");
@@ -880,15 +885,24 @@ static void test_interviews(struct eb_adapter *a)
         {.id = {8, 1}, .name = "赵六", .url = "https://moka.example/i/8"},
     };
     struct eb_interview iv[2] = {
-        {.event_id = "ev-1", .application_ids = apps, .application_ids_n = 2,
-         .round_name = "一面", .start_time = {1700000000000, 1}, .interviewer_ids = "[7,8]",
-         .interviewers = people, .interviewers_n = 2, .interviewees = people,
+        {.event_id = "ev-1",
+         .application_ids = apps,
+         .application_ids_n = 2,
+         .round_name = "一面",
+         .start_time = {1700000000000, 1},
+         .interviewer_ids = "[7,8]",
+         .interviewers = people,
+         .interviewers_n = 2,
+         .interviewees = people,
          .interviewees_n = 1},
         {.event_id = "ev-2", .application_ids = apps, .application_ids_n = 1},
     };
-    struct eb_interview_event ev = {.kind = EB_INTERVIEW_CREATE, .event = "createInterviewsInfo",
-                                    .interview_type = {1, 1}, .creator_name = "HR",
-                                    .interviews = iv, .interviews_n = 2};
+    struct eb_interview_event ev = {.kind = EB_INTERVIEW_CREATE,
+                                    .event = "createInterviewsInfo",
+                                    .interview_type = {1, 1},
+                                    .creator_name = "HR",
+                                    .interviews = iv,
+                                    .interviews_n = 2};
     struct eb_stored out;
     struct eb_err err;
     struct eb_push_record r = record("itv-1", 0, 1700000004000);
@@ -925,8 +939,10 @@ static void test_interviews(struct eb_adapter *a)
     /* a delete removes every row of the event_id; an unknown one is no error */
     struct eb_push_record r3 = record("itv-3", 0, 1700000004200);
     struct eb_interview gone[2] = {{.event_id = "ev-1"}, {.event_id = "ev-unknown"}};
-    struct eb_interview_event del = {.kind = EB_INTERVIEW_DELETE, .event = "deleteInterviewsInfo",
-                                     .interviews = gone, .interviews_n = 2};
+    struct eb_interview_event del = {.kind = EB_INTERVIEW_DELETE,
+                                     .event = "deleteInterviewsInfo",
+                                     .interviews = gone,
+                                     .interviews_n = 2};
     CHECK(eb_adapter_store_interview_event(a, &del, &r3, &out, &err) == EB_OK);
     CHECK(q_int(c, "SELECT count(*) FROM interview WHERE event_id = 'ev-1'") == 0);
     CHECK(q_int(c, "SELECT count(*) FROM interview_interviewer WHERE event_id = 'ev-1'") == 0);

@@ -1,0 +1,227 @@
+/* Group commit of the SQLite adapter: pushes of several threads (several adapter instances on one
+ * file) are written by one leader in one transaction, each in its own savepoint. A push that
+ * fails is rolled back alone and the others of its batch are stored and answered; the same push
+ * id twice in one batch is stored once and answered as a duplicate; every push answered EB_OK is
+ * in the database, and nothing of a failed one. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapters/adapter.h"
+#include "candidate/candidate.h"
+#include "candidate/schema.h"
+#include "check.h"
+
+#define THREADS 8
+#define PER_THREAD 30 /* own pushes per thread; every BOOM_EVERY-th of them fails */
+#define BOOM_EVERY 5
+#define SHARED 6      /* push ids every thread sends too: each stored exactly once */
+
+static char dir[64];
+static char db_path[128];
+static char url[256];
+
+static sqlite3 *peek_open(void)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "cannot open %s\n", db_path);
+        exit(2);
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+static int64_t q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t r = -998;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+        return r;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        r = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return r;
+}
+
+static void exec_or_die(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
+        exit(2);
+    }
+}
+
+/* One push and the storage it points into. */
+struct one {
+    struct eb_push push;
+    struct eb_candidate c;
+    struct eb_experience exp[1];
+    struct eb_push_record rec;
+    char id[64];
+};
+
+static void one_init(struct one *o, const char *id, int64_t app, const char *name)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->id, sizeof o->id, "%s", id);
+    eb_candidate_init(&eb_type_candidate, &o->c);
+    o->c.application_id = (struct eb_i64){app, 1};
+    o->c.name = name;
+    eb_candidate_init(&eb_type_experience, &o->exp[0]);
+    o->exp[0].company = "ACME";
+    o->c.experience_info = o->exp;
+    o->c.experience_info_n = 1;
+    o->push = (struct eb_push){o->id, "pushCandidate", "1700000000000", &o->c};
+    o->rec.push_id = o->id;
+    o->rec.event = "pushCandidate";
+    o->rec.application_id = app;
+    o->rec.has_application_id = 1;
+    o->rec.received_at_ms = 1700000000000;
+    o->rec.payload = "<pushCandidate/>";
+    o->rec.payload_len = strlen(o->rec.payload);
+    o->rec.outcome = EB_OUTCOME_STORED;
+}
+
+struct worker {
+    pthread_t th;
+    int k;               /* thread number */
+    struct eb_adapter *a;
+    int stored, booms, boom_msgs, other_failures;
+    int shared_fresh, shared_dup;
+};
+
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t start_cv = PTHREAD_COND_INITIALIZER;
+static int started, go;
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct one *o = malloc(sizeof *o);
+    char id[64];
+    pthread_mutex_lock(&start_lock);
+    started++;
+    pthread_cond_broadcast(&start_cv);
+    while (!go)
+        pthread_cond_wait(&start_cv, &start_lock);
+    pthread_mutex_unlock(&start_lock);
+    for (int i = 0; i < PER_THREAD + SHARED; i++) {
+        /* the shared ids first, while the database is held: they meet in one batch */
+        int shared = i < SHARED;
+        int boom = !shared && (i - SHARED) % BOOM_EVERY == BOOM_EVERY - 1;
+        int64_t app;
+        if (shared) {
+            snprintf(id, sizeof id, "shared-%d", i);
+            app = 900000 + i;
+        } else {
+            snprintf(id, sizeof id, "t%d-%d", w->k, i);
+            app = (int64_t)w->k * 1000 + i;
+        }
+        one_init(o, id, app, boom ? "boom" : "ok");
+        struct eb_stored out;
+        struct eb_err err;
+        memset(&err, 0, sizeof err);
+        eb_rc rc = eb_adapter_store_push(w->a, &o->push, &o->rec, &out, &err);
+        if (boom) {
+            w->booms++;
+            if (rc == EB_ERR_DB && strstr(err.msg, "boom"))
+                w->boom_msgs++;
+        } else if (rc != EB_OK || out.outcome != EB_OUTCOME_STORED) {
+            w->other_failures++;
+            fprintf(stderr, "push %s: rc=%d %s\n", id, rc, err.msg);
+        } else if (shared) {
+            out.duplicate ? w->shared_dup++ : w->shared_fresh++;
+        } else {
+            w->stored += !out.duplicate;
+        }
+    }
+    free(o);
+    return NULL;
+}
+
+int main(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/eb_group_XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    snprintf(db_path, sizeof db_path, "%s/g.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", db_path); /* synchronous=full: a slow commit */
+
+    struct worker w[THREADS];
+    struct eb_err err;
+    memset(w, 0, sizeof w);
+    for (int k = 0; k < THREADS; k++) {
+        w[k].k = k + 1;
+        CHECK(eb_adapter_open(url, &w[k].a, &err) == EB_OK);
+        if (!w[k].a)
+            return check_report("test_sqlite_group");
+    }
+    sqlite3 *db = peek_open();
+    exec_or_die(db, "CREATE TRIGGER boom BEFORE INSERT ON candidate WHEN NEW.name = 'boom' "
+                    "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    /* Hold the write lock from outside while every thread queues: the first leader waits in
+     * BEGIN IMMEDIATE, and the pushes queued behind it form the next batches. */
+    exec_or_die(db, "BEGIN IMMEDIATE");
+    for (int k = 0; k < THREADS; k++)
+        pthread_create(&w[k].th, NULL, work, &w[k]);
+    pthread_mutex_lock(&start_lock);
+    while (started < THREADS)
+        pthread_cond_wait(&start_cv, &start_lock);
+    go = 1;
+    pthread_cond_broadcast(&start_cv);
+    pthread_mutex_unlock(&start_lock);
+    struct timespec pause = {0, 300 * 1000000L};
+    nanosleep(&pause, NULL);
+    exec_or_die(db, "COMMIT");
+    for (int k = 0; k < THREADS; k++)
+        pthread_join(w[k].th, NULL);
+
+    int stored = 0, booms = 0, boom_msgs = 0, other = 0, fresh = 0, dup = 0;
+    for (int k = 0; k < THREADS; k++) {
+        stored += w[k].stored;
+        booms += w[k].booms;
+        boom_msgs += w[k].boom_msgs;
+        other += w[k].other_failures;
+        fresh += w[k].shared_fresh;
+        dup += w[k].shared_dup;
+    }
+    int own_ok = THREADS * (PER_THREAD - PER_THREAD / BOOM_EVERY);
+    CHECK(other == 0);
+    CHECK(booms == THREADS * (PER_THREAD / BOOM_EVERY));
+    CHECK(boom_msgs == booms); /* each failed alone, with its own reason */
+    CHECK(stored == own_ok);
+    CHECK(fresh == SHARED);                 /* each shared id stored once ... */
+    CHECK(dup == SHARED * (THREADS - 1));   /* ... and answered as a duplicate to the others */
+    CHECK(q_int(db, "SELECT count(*) FROM push_log") == own_ok + SHARED);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE outcome = 'stored'") == own_ok + SHARED);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate") == own_ok + SHARED);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE name = 'boom'") == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience") == own_ok + SHARED);
+    /* nothing of a failed push: no child row without its candidate */
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience e WHERE NOT EXISTS "
+                    "(SELECT 1 FROM candidate c WHERE c.application_id = e.application_id)") == 0);
+    sqlite3_close(db);
+    for (int k = 0; k < THREADS; k++)
+        eb_adapter_close(w[k].a);
+
+    const char *files[] = {"g.db", "g.db-wal", "g.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    return check_report("test_sqlite_group");
+}
