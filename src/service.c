@@ -697,6 +697,46 @@ static void refuse(struct eb_service_worker *w, const struct eb_http_request *re
     set_text(resp, status, msg);
 }
 
+/* The body's media type, when ehrbridge cannot read it: NULL when it can (no Content-Type, XML,
+ * SOAP, JSON, text), else the reason. Compressed bodies are refused rather than inflated: Moka
+ * sends none, and inflating would let a small request cost unbounded memory (a gzip bomb). */
+static const char *unsupported_media(const struct eb_http_request *req)
+{
+    const char *enc = eb_http_header(req, "Content-Encoding");
+    if (enc && *enc && strcasecmp(enc, "identity") != 0)
+        return "Content-Encoding is not supported: send the body uncompressed";
+    const char *ct = eb_http_header(req, "Content-Type");
+    if (!ct || !*ct)
+        return NULL;
+    static const char *const ok[] = {"text/xml", "application/soap+xml", "application/xml",
+                                     "application/json", "text/plain"};
+    size_t n = strcspn(ct, "; \t");
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (n == strlen(ok[i]) && strncasecmp(ct, ok[i], n) == 0)
+            return NULL;
+    if (n > 4 && strncasecmp(ct + n - 4, "+xml", 4) == 0)
+        return NULL;
+    return "unsupported Content-Type: send text/xml, application/soap+xml or application/json";
+}
+
+/* 415 for a body ehrbridge cannot read; the body is kept as a rejected push_log entry. */
+static void refuse_media(struct eb_service_worker *w, const struct eb_http_request *req,
+                         struct eb_http_response *resp, const char *why)
+{
+    struct eb_push_record rec;
+    struct eb_answer ans;
+    char idbuf[64];
+    w->req = req;
+    init_record(w, &rec, idbuf, sizeof idbuf, "unidentified", NULL, NULL, NULL);
+    rec.outcome = EB_OUTCOME_REJECTED;
+    rec.message = why;
+    eb_bridge_push(w->db, NULL, &rec, &ans);
+    eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer", "415",
+           "message", why, NULL);
+    w->req = NULL;
+    set_text(resp, 415, why);
+}
+
 static void handle_wsdl(struct eb_service_worker *w, const struct eb_http_request *req,
                         struct eb_http_response *resp)
 {
@@ -752,7 +792,10 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
             set_text(resp, 200, "ready");
         }
     } else if (!strcmp(req->method, "POST")) {
-        if (eb_rest_is_json(req))
+        const char *why = unsupported_media(req);
+        if (why)
+            refuse_media(w, req, resp, why);
+        else if (eb_rest_is_json(req))
             handle_rest(w, req, resp);
         else
             handle_push(w, req, resp, req->body, req->body_len, 0);

@@ -204,3 +204,28 @@ def test_connections_per_peer_are_capped(make_server):
             c.close()
     time.sleep(0.3)
     assert helpers.http(s.base_url, "GET", "/healthz").status == 200
+
+
+def test_gzip_bomb_is_refused_unread(server):
+    bomb = gzip.compress(b"<a>" + b"\0" * (50 * 1024 * 1024) + b"</a>", 9)
+    before = vm_hwm_mb(server)
+    r, took = raw_post(server, bomb, {"Content-Encoding": "gzip"})
+    print(f"\ngzip bomb ({len(bomb)} bytes -> 50 MB): HTTP {r.status} in {took * 1000:.0f} ms")
+    assert r.status == 415 and "Content-Encoding" in r.text
+    assert vm_hwm_mb(server) - before < 20
+    assert helpers.http(server.base_url, "GET", "/healthz").status == 200
+
+
+@pytest.mark.parametrize("ctype", ["image/png", "multipart/form-data; boundary=x",
+                                   "application/x-www-form-urlencoded"])
+def test_wrong_content_type_gets_415(server, ctype):
+    body = helpers.envelope(helpers.minimal_push_xml(f"ct-{ctype[:5]}", 4343))
+    r, _ = raw_post(server, body, {"Content-Type": ctype})
+    assert r.status == 415 and "Content-Type" in r.text, r
+    conn = server.db()
+    try:
+        assert conn.execute("SELECT count(*) FROM candidate WHERE application_id=4343").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM push_log WHERE message LIKE 'unsupported Content-Type%'"
+                            ).fetchone()[0] >= 1
+    finally:
+        conn.close()
