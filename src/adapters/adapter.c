@@ -129,3 +129,28 @@ const char *eb_outcome_name(enum eb_outcome o)
     }
     return "failed";
 }
+
+eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
+                             eb_logged_push_fn fn, void *user, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    if (!a->m->list_pushes)
+        return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter cannot list the push log",
+                          a->m->name);
+    return a->m->list_pushes(a, f, fn, user, err);
+}
+
+eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
+                             const struct eb_push_record *rec, struct eb_stored *out,
+                             struct eb_err *err)
+{
+    eb_err_clear(err);
+    memset(out, 0, sizeof *out);
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    if (!a->m->replay_push)
+        return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter cannot replay pushes", a->m->name);
+    return a->m->replay_push(a, p, rec, out, err);
+}

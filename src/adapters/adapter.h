@@ -37,6 +37,31 @@ struct eb_push_record {
     const char *message;        /* why, for rejected and failed pushes; NULL when stored */
 };
 
+/* A push_log row read back (for `ehrbridge replay`). Strings live until the callback returns. */
+struct eb_logged_push {
+    const char *push_id;      /* never NULL */
+    const char *event;        /* NULL when absent */
+    const char *triggered_at; /* NULL when absent */
+    int64_t received_at_ms;   /* Unix ms */
+    enum eb_outcome outcome;  /* as recorded */
+    const char *message;      /* NULL when none */
+    const char *payload;      /* canonical XML; NULL when none */
+    size_t payload_len;
+    const char *raw;          /* raw body; NULL when not kept */
+    size_t raw_len;
+};
+
+/* Which push_log rows to list. */
+struct eb_push_filter {
+    const char *push_id; /* exactly this push id; NULL: any */
+    int outcome;         /* an enum eb_outcome; -1: any */
+    int64_t from_ms;     /* received_at >= from_ms; 0: no lower bound */
+    int64_t to_ms;       /* received_at <= to_ms; 0: no upper bound */
+};
+
+/* Called once per listed row; a non-zero return stops the listing and is passed back. */
+typedef int (*eb_logged_push_fn)(void *user, const struct eb_logged_push *row);
+
 /* What the database says about a push id after store_push. */
 struct eb_stored {
     enum eb_outcome outcome; /* the outcome now recorded for this push id */
@@ -89,6 +114,22 @@ struct eb_adapter_methods {
     eb_rc (*store_interview_event)(struct eb_adapter *a, const struct eb_interview_event *ev,
                                    const struct eb_push_record *rec, struct eb_stored *out,
                                    struct eb_err *err);
+    /* Lists the push_log rows matching f in received_at order (then push_id), calling fn for
+     * each; read-only. Returns EB_OK, the error, or (as EB_ERR_INTERNAL) a stop asked by fn. */
+    eb_rc (*list_pushes)(struct eb_adapter *a, const struct eb_push_filter *f,
+                         eb_logged_push_fn fn, void *user, struct eb_err *err);
+    /* Re-stores a push already in push_log with the current mapping (`ehrbridge replay`), in one
+     * transaction, returning after a durable commit; idempotent:
+     * - p != NULL (valid now): when the candidate's current row comes from a push received later
+     *   than rec->received_at_ms, nothing is written and out->duplicate = 1 (superseded);
+     *   otherwise the candidate's rows are replaced with p's and the push_log row of
+     *   rec->push_id gets outcome stored, message NULL, payload rec->payload (raw cleared);
+     * - p == NULL (invalid now): the push_log row gets outcome rejected and rec->message, unless
+     *   it is recorded as stored (replay never removes stored data; out says stored).
+     * out->outcome is the outcome recorded afterwards. Errors as store_push. */
+    eb_rc (*replay_push)(struct eb_adapter *a, const struct eb_push *p,
+                         const struct eb_push_record *rec, struct eb_stored *out,
+                         struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -112,6 +153,12 @@ eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
 eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
                              struct eb_err *err);
 eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err);
+/* Wrappers of list_pushes / replay_push: EB_ERR_INTERNAL when the adapter lacks the method. */
+eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
+                             eb_logged_push_fn fn, void *user, struct eb_err *err);
+eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
+                             const struct eb_push_record *rec, struct eb_stored *out,
+                             struct eb_err *err);
 /* store_interview_event; EB_ERR_INTERNAL when the adapter has none. */
 eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
                                        const struct eb_push_record *rec, struct eb_stored *out,
