@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "replay.h"
 #include "service.h"
 #include "transport/server.h"
 #include "transport/tls.h"
@@ -40,6 +41,11 @@ static void usage(FILE *out)
             "  health   GET /healthz on the configured port over loopback (HTTPS when\n"
             "           --tls-cert is set); exit 0 when it answers 200 (a container\n"
             "           HEALTHCHECK without curl)\n"
+            "  replay   re-run pushes from push_log through the current mapping and database:\n"
+            "           --push-id ID, --outcome stored|rejected|failed, --since TIME,\n"
+            "           --until TIME (Unix ms or yyyy-mm-dd[Thh:mm[:ss]]), --all; --dry-run\n"
+            "           prints what would happen. Idempotent; a push whose candidate was\n"
+            "           replaced by a later push is left alone\n"
             "\n"
             "  ehrbridge --help      this text\n"
             "  ehrbridge --version   the version\n"
@@ -259,6 +265,23 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("ehrbridge %s\n", EB_VERSION);
         return 0;
+    }
+    if (!strcmp(cmd, "replay")) {
+        struct eb_replay_opts ro;
+        int n = argc - 2, st;
+        for (int i = 2; i < argc; i++)
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                usage(stdout);
+                return 0;
+            }
+        if ((st = eb_replay_args(&n, argv + 2, &ro)))
+            return st;
+        if (eb_config_load(&cfg, n, argv + 2, environ, NULL, &err)) {
+            fprintf(stderr, "ehrbridge: %s\n", err.msg);
+            return 2;
+        }
+        eb_log_setup(cfg.log_level, cfg.log_format);
+        return eb_replay_run(&cfg, &ro);
     }
     int (*run)(const struct eb_config *) = !strcmp(cmd, "serve")    ? cmd_serve
                                            : !strcmp(cmd, "wsdl")   ? cmd_wsdl

@@ -98,6 +98,7 @@ struct pg_adapter {
     char *failure_sql;            /* push_log upsert over 'failed' rows only */
     char *purge_sql;              /* deletes one application_id from every child table */
     char *probe_sql;              /* schema_version there? an interview table missing? */
+    char *replay_sql;             /* push_log upsert over any row (replay); built on first use */
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     int queued;                   /* statements sent in the pipeline since its last sync */
     int row_sends;                /* rows sent since the last pipeline sync */
@@ -1006,6 +1007,8 @@ static void pg_close(struct eb_adapter *a)
     free(g->failure_sql);
     free(g->purge_sql);
     free(g->probe_sql);
+    free(g->replay_sql);
+    g->replay_sql = NULL;
     eb_interview_sql_free(&g->itv);
     eb_sqlgen_free(g->schema);
     g->conninfo = g->secret[0] = g->secret[1] = NULL;
@@ -1365,6 +1368,225 @@ static eb_rc pg_ping(struct eb_adapter *a, struct eb_err *err)
     return check_version(version, err);
 }
 
+/* ---- replay (`ehrbridge replay`) --------------------------------------------------------- */
+
+/* Runs sql with the parameters bound in g outside a pipeline; the result (text columns) in *res
+ * when it succeeds (caller clears). Returns 1 on success. */
+static int exec_params(struct pg_adapter *g, const char *sql, int n, PGresult **res,
+                       const char *what)
+{
+    PGresult *r = PQexecParams(g->conn, sql, n, NULL, g->pv, g->pl, g->pf, 0);
+    release_params(g);
+    int st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        note_result(g, r, what);
+        PQclear(r);
+        return 0;
+    }
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return 1;
+}
+
+/* One try of replay_push (adapter.h): the push id's row and the candidate's row are locked
+ * first, so that a live push of the same id or candidate waits or is waited for. */
+static eb_rc replay_once(struct pg_adapter *g, const struct eb_push *p,
+                         const struct eb_push_record *rec, struct eb_stored *out, int *retry,
+                         struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    PGresult *r = NULL;
+    int had_conn = g->conn != NULL;
+    const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
+    *retry = 0;
+    if ((rc = ensure_connected(g, err)))
+        return rc;
+    g->fail.set = 0;
+    if (!g->replay_sql && !(g->replay_sql = eb_sqlgen_upsert_where(g->schema, log, NULL, err)))
+        return err ? err->rc : EB_ERR_NOMEM;
+    if (!exec_ok(g, "BEGIN", "replay"))
+        goto fail;
+    if (!bind_str(g, 0, rec->push_id) ||
+        !exec_params(g, "SELECT \"outcome\" FROM \"push_log\" WHERE \"push_id\" = $1 FOR UPDATE",
+                     1, &r, "push_log"))
+        goto fail;
+    int found = PQntuples(r) == 1;
+    enum eb_outcome cur = found ? outcome_from(PQgetvalue(r, 0, 0)) : EB_OUTCOME_FAILED;
+    PQclear(r);
+    r = NULL;
+    out->duplicate = 0;
+    out->message[0] = '\0';
+    if (!p) {
+        if (found && cur == EB_OUTCOME_STORED) {
+            out->outcome = EB_OUTCOME_STORED; /* replay never removes stored data */
+            return exec_ok(g, "ROLLBACK", "replay") ? EB_OK : fail_rc(g, err);
+        }
+        if (!bind_log(g, rec, EB_OUTCOME_REJECTED, rec->received_at_ms) ||
+            !exec_params(g, g->replay_sql, (int)log->n_columns, NULL, "push_log") ||
+            !exec_ok(g, "COMMIT", "replay"))
+            goto fail;
+        out->outcome = EB_OUTCOME_REJECTED;
+        snprintf(out->message, sizeof out->message, "%s", rec->message ? rec->message : "");
+        return EB_OK;
+    }
+    bind_int(g, 0, p->data->application_id.v);
+    if (!exec_params(g,
+                     "SELECT l.\"received_at\", c.\"last_push_id\" FROM \"candidate\" c JOIN"
+                     " \"push_log\" l ON l.\"push_id\" = c.\"last_push_id\""
+                     " WHERE c.\"application_id\" = $1 FOR UPDATE OF c",
+                     1, &r, "candidate"))
+        goto fail;
+    int superseded = PQntuples(r) == 1 &&
+                     strtoll(PQgetvalue(r, 0, 0), NULL, 10) > rec->received_at_ms &&
+                     strcmp(PQgetvalue(r, 0, 1), rec->push_id) != 0;
+    PQclear(r);
+    r = NULL;
+    if (superseded) {
+        out->duplicate = 1;
+        out->outcome = cur;
+        return exec_ok(g, "ROLLBACK", "replay") ? EB_OK : fail_rc(g, err);
+    }
+    if (!pipeline_enter(g))
+        goto fail;
+    if ((rc = eb_sqlgen_walk(g->schema, p->data, rec->push_id, rec->received_at_ms, send_row, g,
+                             err))) {
+        if (!g->fail.set) {
+            pipeline_leave(g);
+            exec_ok(g, "ROLLBACK", "replay");
+            return rc;
+        }
+        goto fail_pipeline;
+    }
+    if (!bind_log(g, rec, EB_OUTCOME_STORED, rec->received_at_ms))
+        goto fail_pipeline;
+    if (PQsendQueryParams(g->conn, g->replay_sql, (int)log->n_columns, NULL, g->pv, g->pl, g->pf,
+                          0) != 1) {
+        release_params(g);
+        note_result(g, NULL, "push_log");
+        goto fail_pipeline;
+    }
+    release_params(g);
+    g->queued++;
+    if (!send_text(g, "COMMIT") || !pipeline_sync(g, NULL, 0))
+        goto fail_pipeline;
+    pipeline_leave(g);
+    out->outcome = EB_OUTCOME_STORED;
+    return EB_OK;
+fail_pipeline:
+    pipeline_leave(g);
+fail:
+    PQclear(r);
+    release_params(g);
+    {
+        int lost = connection_lost(g);
+        rc = fail_rc(g, err);
+        *retry = retryable_state(g->fail.state) || (lost && had_conn);
+        if (!lost)
+            exec_ok(g, "ROLLBACK", "replay");
+    }
+    return rc;
+}
+
+static eb_rc pg_replay_push(struct eb_adapter *a, const struct eb_push *p,
+                            const struct eb_push_record *rec, struct eb_stored *out,
+                            struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    eb_rc rc = EB_OK;
+    if (!rec || !rec->push_id || !rec->received_at_ms)
+        return eb_err_set(err, EB_ERR_INVALID, "a replayed push needs its id and received_at");
+    if (p && (!p->data || !p->data->application_id.set))
+        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
+    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        int retry = 0;
+        rc = replay_once(g, p, rec, out, &retry, err);
+        if (!rc || !retry)
+            break;
+    }
+    return rc;
+}
+
+/* Lists push_log rows (adapter.h), text columns; raw is read as bytes. */
+static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
+                            eb_logged_push_fn fn, void *user, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    eb_rc rc = ensure_connected(g, err);
+    if (rc)
+        return rc;
+    g->fail.set = 0;
+    const char *vals[4];
+    char from[24], to[24];
+    snprintf(from, sizeof from, "%lld", (long long)f->from_ms);
+    snprintf(to, sizeof to, "%lld", (long long)f->to_ms);
+    vals[0] = f->push_id;
+    vals[1] = f->outcome >= 0 ? eb_outcome_name((enum eb_outcome)f->outcome) : NULL;
+    vals[2] = from;
+    vals[3] = to;
+    /* all columns in binary would need per-type decoding: text, with raw as hex-free bytes */
+    int formats[4] = {0, 0, 0, 0};
+    PGresult *r = PQexecParams(
+        g->conn,
+        "SELECT \"push_id\", \"event\", \"triggered_at\", \"received_at\", \"outcome\", \"message\","
+        " \"payload\", encode(\"raw\", 'base64') FROM \"push_log\""
+        " WHERE ($1::text IS NULL OR \"push_id\" = $1) AND ($2::text IS NULL OR \"outcome\" = $2)"
+        " AND ($3::bigint = 0 OR \"received_at\" >= $3) AND ($4::bigint = 0 OR \"received_at\" <= $4)"
+        " ORDER BY \"received_at\", \"push_id\"",
+        4, NULL, vals, NULL, formats, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        note_result(g, r, "listing push_log");
+        PQclear(r);
+        return fail_rc(g, err);
+    }
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        size_t raw_len = 0;
+        unsigned char *raw = NULL;
+        if (!PQgetisnull(r, i, 7)) {
+            const char *b64 = PQgetvalue(r, i, 7);
+            size_t n = strlen(b64);
+            raw = malloc(n / 4 * 3 + 4);
+            if (!raw) {
+                rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
+                break;
+            }
+            /* PostgreSQL's base64 breaks lines every 76 characters */
+            unsigned acc = 0;
+            int bits = 0;
+            for (size_t k = 0; k < n; k++) {
+                const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                const char *hit = b64[k] && b64[k] != '=' ? strchr(al, b64[k]) : NULL;
+                if (!hit)
+                    continue;
+                acc = (acc << 6) | (unsigned)(hit - al);
+                bits += 6;
+                if (bits >= 8) {
+                    bits -= 8;
+                    raw[raw_len++] = (unsigned char)(acc >> bits);
+                }
+            }
+        }
+        struct eb_logged_push row = {
+            .push_id = PQgetvalue(r, i, 0),
+            .event = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
+            .triggered_at = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2),
+            .received_at_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10),
+            .outcome = outcome_from(PQgetvalue(r, i, 4)),
+            .message = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5),
+            .payload = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6),
+            .payload_len = PQgetisnull(r, i, 6) ? 0 : (size_t)PQgetlength(r, i, 6),
+            .raw = (const char *)raw,
+            .raw_len = raw_len,
+        };
+        if (fn(user, &row))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+        free(raw);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static const char *const pg_aliases[] = {"postgres", NULL};
 
 const struct eb_adapter_methods eb_adapter_postgres = {
@@ -1379,4 +1601,6 @@ const struct eb_adapter_methods eb_adapter_postgres = {
     .ping = pg_ping,
     .aliases = pg_aliases,
     .store_interview_event = pg_store_interview_event,
+    .list_pushes = pg_list_pushes,
+    .replay_push = pg_replay_push,
 };

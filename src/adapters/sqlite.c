@@ -14,6 +14,7 @@
  * SQLite's lock and the busy timeout; in this process nobody sleeps in SQLite's busy handler. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@
           */
 
 #define MAX_BATCH 64 /* most pushes written in one group-commit transaction */
+#define CKPT_SOFT 1000 /* WAL frames not yet checkpointed that wake the gate's checkpointer */
+#define CKPT_HARD 8000 /* WAL frames at which the writer checkpoints by itself: bounds the WAL */
 
 struct sqlite_adapter;
 
@@ -43,6 +46,7 @@ struct sqlite_adapter;
 struct job {
     const struct eb_push *p;          /* the record to store; NULL for a rejected push */
     const struct eb_interview_event *ev; /* an interview event to store instead; or NULL */
+    int replay;                       /* 1: `ehrbridge replay` re-stores a logged push */
     const struct eb_push_record *rec; /* the push_log row */
     struct eb_stored *out;            /* store_push: filled on success; NULL: a failure record */
     struct eb_err *err;               /* why it failed */
@@ -68,6 +72,14 @@ struct gate {
     struct gate *next;             /* in the list of gates */
     uint64_t batches, jobs;        /* transactions written and the jobs in them (under lock) */
     uint64_t busy_ns;              /* time spent writing batches (under lock) */
+    /* The checkpointer: a thread with its own connection copies the WAL into the database
+     * (PASSIVE checkpoints, with their fsyncs) outside the writer's transactions. */
+    sqlite3 *ckpt_db;              /* its connection; NULL: the writer checkpoints as usual */
+    pthread_t ckpt_thread;         /* the thread, when ckpt_db is set */
+    pthread_mutex_t ckpt_lock;     /* guards the three below */
+    pthread_cond_t ckpt_cv;        /* ckpt_want or ckpt_stop was set */
+    int ckpt_want, ckpt_stop;      /* a checkpoint is due; the thread must end */
+    int ckpt_done;                 /* WAL frames the last checkpoint had copied */
 };
 
 static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER; /* guards gates */
@@ -93,6 +105,7 @@ struct sqlite_adapter {
     sqlite3_stmt **insert;        /* per schema table: the row insert (candidate: upsert) */
     sqlite3_stmt **remove;        /* per schema table: delete by application_id (children) */
     sqlite3_stmt *has_children;   /* a row when any child table holds rows of an application_id */
+    sqlite3_stmt *current;        /* replay: received_at and push id of a candidate's last push */
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
     sqlite3_stmt *itv_remove[EB_ITV_N_TABLES]; /* per interview table: delete by event_id */
@@ -230,6 +243,7 @@ static eb_rc insert_row(void *ctx, const struct eb_sql_table *t, const struct eb
 static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struct eb_err *err);
 static void sq_close(struct eb_adapter *a);
 static eb_rc push_one(struct sqlite_adapter *w, struct job *j);
+static eb_rc replay_one(struct sqlite_adapter *w, struct job *j);
 static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err);
 static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void interview_close(struct sqlite_adapter *s);
@@ -242,6 +256,96 @@ static void writer_free(struct sqlite_adapter *w)
         sq_close(&w->base);
         free(w);
     }
+}
+
+/* The checkpointer thread: runs a PASSIVE checkpoint whenever the writer's WAL hook asks. */
+static void *ckpt_main(void *arg)
+{
+    struct gate *g = arg;
+    pthread_mutex_lock(&g->ckpt_lock);
+    for (;;) {
+        while (!g->ckpt_want && !g->ckpt_stop)
+            pthread_cond_wait(&g->ckpt_cv, &g->ckpt_lock);
+        if (g->ckpt_stop)
+            break;
+        g->ckpt_want = 0;
+        pthread_mutex_unlock(&g->ckpt_lock);
+        int frames = 0, copied = 0;
+        int code = sqlite3_wal_checkpoint_v2(g->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames,
+                                             &copied);
+        pthread_mutex_lock(&g->ckpt_lock);
+        if (code == SQLITE_OK && copied > 0)
+            g->ckpt_done = copied;
+    }
+    pthread_mutex_unlock(&g->ckpt_lock);
+    return NULL;
+}
+
+/* The writer's WAL hook, after each commit (it replaces SQLite's automatic checkpoint): wakes
+ * the checkpointer once CKPT_SOFT frames wait to be copied, and checkpoints in the writer itself
+ * past CKPT_HARD frames, which also lets the next transaction restart the WAL from its start
+ * (a checkpoint running beside a busy writer seldom catches up with it completely). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct gate *g = arg;
+    if (frames >= CKPT_HARD) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    pthread_mutex_lock(&g->ckpt_lock);
+    if (frames < g->ckpt_done)
+        g->ckpt_done = 0; /* the WAL was restarted */
+    if (frames - g->ckpt_done >= CKPT_SOFT && !g->ckpt_want) {
+        g->ckpt_want = 1;
+        pthread_cond_signal(&g->ckpt_cv);
+    }
+    pthread_mutex_unlock(&g->ckpt_lock);
+    return SQLITE_OK;
+}
+
+/* Starts g's checkpointer (its own connection to the writer's file, same synchronous setting)
+ * and hands it the writer's checkpoints. Best effort: without it the writer checkpoints as
+ * SQLite does by default. */
+static void ckpt_start(struct gate *g)
+{
+    const char *file = sqlite3_db_filename(g->writer->db, "main");
+    sqlite3 *db = NULL;
+    pthread_mutex_init(&g->ckpt_lock, NULL);
+    pthread_cond_init(&g->ckpt_cv, NULL);
+    if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(db, g->full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return;
+    }
+    sigset_t all, old;
+    sigfillset(&all); /* signals stay with the threads that wait for them */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    g->ckpt_db = db;
+    if (pthread_create(&g->ckpt_thread, NULL, ckpt_main, g) != 0) {
+        g->ckpt_db = NULL;
+        sqlite3_close(db);
+    } else {
+        sqlite3_wal_hook(g->writer->db, wal_hook, g);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void ckpt_stop(struct gate *g)
+{
+    if (g->ckpt_db) {
+        sqlite3_wal_hook(g->writer->db, NULL, NULL);
+        pthread_mutex_lock(&g->ckpt_lock);
+        g->ckpt_stop = 1;
+        pthread_cond_signal(&g->ckpt_cv);
+        pthread_mutex_unlock(&g->ckpt_lock);
+        pthread_join(g->ckpt_thread, NULL);
+        sqlite3_close(g->ckpt_db);
+        g->ckpt_db = NULL;
+    }
+    pthread_mutex_destroy(&g->ckpt_lock);
+    pthread_cond_destroy(&g->ckpt_cv);
 }
 
 /* Joins the gate of the database file and settings, creating it and its writer connection
@@ -278,6 +382,7 @@ static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err 
         g->busy_ms = s->busy_ms;
         g->writer = w;
         pthread_mutex_init(&g->lock, NULL);
+        ckpt_start(g);
         g->next = gates;
         gates = g;
     }
@@ -309,6 +414,7 @@ static void gate_leave(struct sqlite_adapter *s)
             eb_log(EB_LOG_INFO, "sqlite: group commit", "pushes", jobs, "transactions", batches,
                    "pushes_per_transaction", avg, "writer_us_per_push", us, NULL);
         }
+        ckpt_stop(g);
         writer_free(g->writer);
         pthread_mutex_destroy(&g->lock);
         free(g);
@@ -707,7 +813,7 @@ static void sq_close(struct eb_adapter *a)
     interview_close(s);
     sqlite3_stmt **one[] = {&s->begin,   &s->commit,      &s->rollback,  &s->savepoint,
                             &s->release, &s->undo,        &s->find_log,  &s->put_log,
-                            &s->put_failure, &s->version, &s->has_children};
+                            &s->put_failure, &s->version, &s->has_children, &s->current};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         sqlite3_finalize(*one[i]);
         *one[i] = NULL;
@@ -858,6 +964,58 @@ static eb_rc replace_candidate(struct sqlite_adapter *s, const struct eb_push *p
     return eb_sqlgen_walk(s->schema, p->data, rec->push_id, updated_at, insert_row, s, err);
 }
 
+/* ---- replay (`ehrbridge replay`) --------------------------------------------------------- */
+
+/* Inside the batch's transaction: re-stores a logged push as adapter.h's replay_push says. */
+static eb_rc replay_one(struct sqlite_adapter *w, struct job *j)
+{
+    eb_rc rc = EB_OK;
+    const struct eb_push_record *rec = j->rec;
+    struct eb_stored *out = j->out;
+    int found = 0;
+    if ((rc = find_final(w, rec->push_id, out, &found, j->err)))
+        return rc;
+    out->duplicate = 0;
+    if (!j->p) {
+        if (found && out->outcome == EB_OUTCOME_STORED)
+            return EB_OK; /* replay never removes stored data */
+        if ((rc = bind_log(w, w->put_log, rec, EB_OUTCOME_REJECTED, j->received_at, j->err)) ||
+            (rc = run(w, w->put_log, "push_log", j->err)))
+            return rc;
+        out->outcome = EB_OUTCOME_REJECTED;
+        snprintf(out->message, sizeof out->message, "%s", rec->message ? rec->message : "");
+        return EB_OK;
+    }
+    if (!w->current &&
+        (rc = prepare(w,
+                      "SELECT l.received_at, c.last_push_id FROM candidate c JOIN push_log l"
+                      " ON l.push_id = c.last_push_id WHERE c.application_id = ?",
+                      &w->current, "reading the candidate's last push", j->err)))
+        return rc;
+    int code = sqlite3_bind_int64(w->current, 1, j->p->data->application_id.v);
+    if (code)
+        return fail(w, code, "reading the candidate's last push", j->err);
+    code = sqlite3_step(w->current);
+    int superseded = code == SQLITE_ROW && sqlite3_column_int64(w->current, 0) > j->received_at &&
+                     strcmp((const char *)sqlite3_column_text(w->current, 1), rec->push_id) != 0;
+    sqlite3_reset(w->current);
+    if (code != SQLITE_ROW && code != SQLITE_DONE)
+        return fail(w, code, "reading the candidate's last push", j->err);
+    if (superseded) {
+        out->duplicate = 1;
+        if (!found)
+            out->outcome = EB_OUTCOME_FAILED;
+        return EB_OK;
+    }
+    if ((rc = replace_candidate(w, j->p, rec, j->received_at, j->err)) ||
+        (rc = bind_log(w, w->put_log, rec, EB_OUTCOME_STORED, j->received_at, j->err)) ||
+        (rc = run(w, w->put_log, "push_log", j->err)))
+        return rc;
+    out->outcome = EB_OUTCOME_STORED;
+    out->message[0] = '\0';
+    return EB_OK;
+}
+
 /* Writes one job inside the batch's transaction (j->out NULL: a "failed" record). */
 static eb_rc push_one(struct sqlite_adapter *w, struct job *j)
 {
@@ -869,6 +1027,8 @@ static eb_rc push_one(struct sqlite_adapter *w, struct job *j)
             return rc;
         return run(w, w->put_failure, "push_log failure", j->err);
     }
+    if (j->replay)
+        return replay_one(w, j);
     struct eb_stored *out = j->out;
     enum eb_outcome outcome = j->p || j->ev ? EB_OUTCOME_STORED : rec->outcome;
     int found = 0;
@@ -1010,6 +1170,68 @@ static eb_rc sq_store_interview_event(struct eb_adapter *a, const struct eb_inte
     return submit(s, &j);
 }
 
+static eb_rc sq_replay_push(struct eb_adapter *a, const struct eb_push *p,
+                            const struct eb_push_record *rec, struct eb_stored *out,
+                            struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    if (!rec || !rec->push_id || !rec->received_at_ms)
+        return eb_err_set(err, EB_ERR_INVALID, "a replayed push needs its id and received_at");
+    if (p && (!p->data || !p->data->application_id.set))
+        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
+    struct job j = {.p = p, .rec = rec, .out = out, .err = err, .replay = 1};
+    j.received_at = rec->received_at_ms;
+    return submit(s, &j);
+}
+
+/* Lists push_log rows on this instance's own connection (read-only). */
+static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
+                            eb_logged_push_fn fn, void *user, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = prepare(s,
+                       "SELECT push_id, event, triggered_at, received_at, outcome, message, payload,"
+                       " raw FROM push_log WHERE (?1 IS NULL OR push_id = ?1)"
+                       " AND (?2 IS NULL OR outcome = ?2) AND (?3 = 0 OR received_at >= ?3)"
+                       " AND (?4 = 0 OR received_at <= ?4) ORDER BY received_at, push_id",
+                       &st, "listing push_log", err);
+    if (rc)
+        return rc;
+    int code;
+    if ((code = bind_str(st, 1, f->push_id)) ||
+        (code = bind_str(st, 2, f->outcome >= 0 ? eb_outcome_name((enum eb_outcome)f->outcome)
+                                                : NULL)) ||
+        (code = sqlite3_bind_int64(st, 3, f->from_ms)) ||
+        (code = sqlite3_bind_int64(st, 4, f->to_ms))) {
+        rc = fail(s, code, "listing push_log", err);
+        goto out;
+    }
+    while ((code = sqlite3_step(st)) == SQLITE_ROW) {
+        struct eb_logged_push row = {
+            .push_id = (const char *)sqlite3_column_text(st, 0),
+            .event = (const char *)sqlite3_column_text(st, 1),
+            .triggered_at = (const char *)sqlite3_column_text(st, 2),
+            .received_at_ms = sqlite3_column_int64(st, 3),
+            .outcome = outcome_from(sqlite3_column_text(st, 4)),
+            .message = (const char *)sqlite3_column_text(st, 5),
+            .payload = (const char *)sqlite3_column_text(st, 6),
+            .payload_len = (size_t)sqlite3_column_bytes(st, 6),
+            .raw = (const char *)sqlite3_column_blob(st, 7),
+            .raw_len = (size_t)sqlite3_column_bytes(st, 7),
+        };
+        if (fn(user, &row)) {
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+            goto out;
+        }
+    }
+    if (code != SQLITE_DONE)
+        rc = fail(s, code, "listing push_log", err);
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_sqlite = {
     .version = 1,
     .name = "sqlite",
@@ -1021,4 +1243,6 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .log_failure = sq_log_failure,
     .ping = sq_ping,
     .store_interview_event = sq_store_interview_event,
+    .list_pushes = sq_list_pushes,
+    .replay_push = sq_replay_push,
 };

@@ -1,0 +1,271 @@
+/* `ehrbridge replay` (see replay.h): reads push_log rows with one connection and re-stores them
+ * with another, each through ingest -> bind -> map -> validate -> adapter replay_push. */
+#include "replay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bind/bind.h"
+#include "candidate/map.h"
+#include "candidate/validate.h"
+#include "ingest/ingest.h"
+#include "ingest/json.h"
+#include "util/arena.h"
+
+/* Parses Unix ms or ISO 8601 (UTC unless a zone is given as Z). 0 on success. */
+static int parse_time(const char *s, int64_t *ms)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end) {
+        *ms = v;
+        return 0;
+    }
+    struct tm tm = {0};
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        return -1;
+    const char *p = s + n;
+    if (*p == 'T' || *p == ' ') {
+        int k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) != 2)
+            return -1;
+        p += 1 + k;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%2d%n", &sec, &k) != 1)
+                return -1;
+            p += 1 + k;
+        }
+    }
+    if (*p == 'Z')
+        p++;
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *ms = (int64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o)
+{
+    int out = 0;
+    memset(o, 0, sizeof *o);
+    o->filter.outcome = -1;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < *argc ? argv[i + 1] : NULL;
+        int takes = !strcmp(a, "--push-id") || !strcmp(a, "--outcome") || !strcmp(a, "--since") ||
+                    !strcmp(a, "--until");
+        if (takes && !v) {
+            fprintf(stderr, "ehrbridge: replay: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--push-id")) {
+            o->filter.push_id = v;
+        } else if (!strcmp(a, "--outcome")) {
+            if (!strcmp(v, "stored"))
+                o->filter.outcome = EB_OUTCOME_STORED;
+            else if (!strcmp(v, "rejected"))
+                o->filter.outcome = EB_OUTCOME_REJECTED;
+            else if (!strcmp(v, "failed"))
+                o->filter.outcome = EB_OUTCOME_FAILED;
+            else {
+                fprintf(stderr, "ehrbridge: replay: --outcome must be stored, rejected or failed "
+                                "(got \"%s\")\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
+            int64_t *t = a[2] == 's' ? &o->filter.from_ms : &o->filter.to_ms;
+            if (parse_time(v, t)) {
+                fprintf(stderr, "ehrbridge: replay: %s: expected Unix milliseconds or "
+                                "yyyy-mm-dd[Thh:mm[:ss]][Z] (got \"%s\")\n", a, v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--all")) {
+            o->all = 1;
+        } else if (!strcmp(a, "--dry-run")) {
+            o->dry_run = 1;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (takes)
+            i++;
+    }
+    *argc = out;
+    if (!o->all && !o->filter.push_id && o->filter.outcome < 0 && !o->filter.from_ms &&
+        !o->filter.to_ms) {
+        fprintf(stderr, "ehrbridge: replay: say which pushes: --push-id, --outcome, --since, "
+                        "--until, or --all\n");
+        return 2;
+    }
+    return 0;
+}
+
+struct replay {
+    struct eb_adapter *writer;             /* re-stores */
+    struct eb_bind *bind;                  /* the generated bindings */
+    struct eb_arena *arena;                /* the current push's domain model */
+    const struct eb_logged_push *row;      /* the current row */
+    const struct eb_ingest_result *ing;    /* its canonical form */
+    int dry_run;
+    unsigned stored, rejected, superseded, skipped, failed;
+};
+
+static const char *verdict(const struct eb_stored *out, const struct eb_logged_push *row)
+{
+    if (out->duplicate)
+        return "superseded by a later push (unchanged)";
+    if (out->outcome == EB_OUTCOME_STORED)
+        return row->outcome == EB_OUTCOME_STORED ? "stored (again)" : "stored";
+    return "rejected";
+}
+
+/* The bound request: map, validate, re-store. */
+static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
+                    const char **message)
+{
+    struct replay *r = user;
+    const struct eb_logged_push *row = r->row;
+    struct eb_push p;
+    struct eb_err err = {0};
+    struct eb_stored out;
+    eb_rc rc = eb_map_push(r->arena, req, r->ing->application_id != NULL, &p, &err);
+    if (!rc && r->ing->problem[0])
+        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", r->ing->problem);
+    if (!rc)
+        rc = eb_validate_push(&p, &err);
+    struct eb_push_record rec = {
+        .push_id = row->push_id, .event = row->event, .triggered_at = row->triggered_at,
+        .received_at_ms = row->received_at_ms, .raw = row->raw, .raw_len = row->raw_len,
+        .payload = r->ing->doc.data + r->ing->canon_off, .payload_len = r->ing->canon_len,
+        .outcome = rc ? EB_OUTCOME_REJECTED : EB_OUTCOME_STORED, .message = rc ? err.msg : NULL};
+    if (!rc) {
+        rec.has_application_id = 1;
+        rec.application_id = p.data->application_id.v;
+        rec.has_candidate_id = p.data->candidate_id.set;
+        rec.candidate_id = p.data->candidate_id.v;
+    }
+    *ok = 0;
+    *message = NULL;
+    if (r->dry_run) {
+        printf("%s: would be %s%s%s\n", row->push_id, rc ? "rejected: " : "stored",
+               rc ? err.msg : "", "");
+        return;
+    }
+    struct eb_err werr = {0};
+    if (eb_adapter_replay_push(r->writer, rc ? NULL : &p, &rec, &out, &werr)) {
+        printf("%s: failed: %s\n", row->push_id, werr.msg);
+        r->failed++;
+        return;
+    }
+    printf("%s: %s%s%s\n", row->push_id, verdict(&out, row),
+           out.outcome == EB_OUTCOME_REJECTED && out.message[0] ? ": " : "",
+           out.outcome == EB_OUTCOME_REJECTED ? out.message : "");
+    if (out.duplicate)
+        r->superseded++;
+    else if (out.outcome == EB_OUTCOME_STORED)
+        r->stored++;
+    else
+        r->rejected++;
+    *ok = 1;
+}
+
+/* One push_log row: canonicalize its payload (or its raw body), then bind. */
+static int each(void *user, const struct eb_logged_push *row)
+{
+    struct replay *r = user;
+    struct eb_ingest_result ing;
+    struct eb_ingest_opts opts = {eb_ingest_default_limits, NULL};
+    struct eb_err err = {0};
+    struct eb_buf xml;
+    const char *text = row->payload ? row->payload : row->raw;
+    size_t len = row->payload ? row->payload_len : row->raw_len;
+    eb_buf_init(&xml, (size_t)64 << 20);
+    eb_ingest_result_init(&ing, opts.limits.max_output);
+    if (row->event && strcmp(row->event, "pushCandidate") && strcasecmp(row->event, "pushCandidate")) {
+        printf("%s: skipped: event %s is not replayed\n", row->push_id, row->event);
+        r->skipped++;
+        goto out;
+    }
+    if (!text) {
+        printf("%s: skipped: nothing kept to replay\n", row->push_id);
+        r->skipped++;
+        goto out;
+    }
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", text[i]))
+        i++;
+    if (i < len && text[i] == '{') { /* a REST push kept as JSON */
+        json_t *root = eb_json_load(text, len, "push", NULL, &err);
+        eb_rc jrc = root ? eb_json_push_xml(root, &xml, &err) : EB_ERR_INVALID;
+        json_decref(root);
+        if (jrc) {
+            printf("%s: skipped: %s\n", row->push_id, err.msg);
+            r->skipped++;
+            goto out;
+        }
+        text = xml.data;
+        len = xml.len;
+    }
+    if (eb_ingest(text, len, &opts, &ing, &err)) {
+        printf("%s: skipped: %s\n", row->push_id, err.msg);
+        r->skipped++;
+        goto out;
+    }
+    r->row = row;
+    r->ing = &ing;
+    struct eb_buf answer;
+    int fault = 0;
+    eb_buf_init(&answer, (size_t)1 << 20);
+    if (eb_bind_serve(r->bind, eb_buf_cstr(&ing.doc), on_push, r, &answer, &fault) || fault) {
+        printf("%s: skipped: the canonical document did not bind\n", row->push_id);
+        r->skipped++;
+    }
+    eb_buf_free(&answer);
+    eb_bind_end(r->bind);
+    eb_arena_reset(r->arena);
+out:
+    eb_ingest_result_free(&ing);
+    eb_buf_free(&xml);
+    return 0;
+}
+
+int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
+{
+    struct replay r = {0};
+    struct eb_adapter *reader = NULL;
+    struct eb_err err = {0};
+    int status = 1;
+    eb_ingest_global_init();
+    r.dry_run = o->dry_run;
+    if (eb_adapter_open(cfg->db_url, &reader, &err) ||
+        eb_adapter_open(cfg->db_url, &r.writer, &err)) {
+        fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
+        goto out;
+    }
+    if (!(r.bind = eb_bind_new()) || !(r.arena = eb_arena_new((size_t)256 << 20))) {
+        fprintf(stderr, "ehrbridge: replay: out of memory\n");
+        goto out;
+    }
+    if (eb_adapter_list_pushes(reader, &o->filter, each, &r, &err)) {
+        fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
+        goto out;
+    }
+    printf("replayed: %u stored, %u rejected, %u superseded, %u skipped, %u failed\n", r.stored,
+           r.rejected, r.superseded, r.skipped, r.failed);
+    status = r.failed ? 1 : 0;
+out:
+    eb_bind_free(r.bind);
+    eb_arena_free(r.arena);
+    eb_adapter_close(r.writer);
+    eb_adapter_close(reader);
+    return status;
+}

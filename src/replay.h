@@ -1,0 +1,27 @@
+/* `ehrbridge replay`: re-runs pushes recorded in push_log through the current ingest, mapping,
+ * validation and adapter (after a database outage, or after an upgrade that accepts more). */
+#ifndef EB_REPLAY_H
+#define EB_REPLAY_H
+
+#include "adapters/adapter.h"
+#include "config.h"
+
+/* What to replay, from the command line. */
+struct eb_replay_opts {
+    struct eb_push_filter filter; /* which push_log rows */
+    int all;                      /* --all: no filter was given on purpose */
+    int dry_run;                  /* --dry-run: print what would happen, write nothing */
+};
+
+/* Takes the replay options (--push-id ID, --outcome stored|rejected|failed, --since TIME,
+ * --until TIME, --all, --dry-run; TIME is Unix ms or ISO 8601 yyyy-mm-dd[Thh:mm[:ss]][Z]) out of
+ * argv[0..*argc), leaving the other arguments in order for the configuration. Returns 0, or 2
+ * after printing a one-line error. */
+int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o);
+
+/* Replays the rows o selects; prints one line per push and a summary. Idempotent: a push
+ * already stored from the same data stays stored; a push whose candidate has been replaced by a
+ * later push is skipped ("superseded"). Returns the exit status (0 ok, 1 failures). */
+int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o);
+
+#endif
