@@ -4,7 +4,8 @@
  * candidate (map, validate, replay window) -> bridge (idempotency, one transaction, push log) ->
  * adapter. A REST (JSON) push is converted to XML (ingest/json.c) and runs the same pipeline,
  * answered in JSON (rest.c); the REST interview events take their own short path to the
- * adapter (bridge/interview.c). */
+ * adapter (bridge/interview.c). GET: ?wsdl, /healthz, /readyz, /metrics (util/metrics.h).
+ * Every log line of a request carries its id (eb_log_set_request). */
 #include "service.h"
 
 #include <stdatomic.h>
@@ -29,6 +30,7 @@
 #include "transport/tls.h"
 #include "util/arena.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 extern const char eb_wsdl_text[];
 extern const size_t eb_wsdl_len;
@@ -60,6 +62,80 @@ struct eb_service_worker {
     struct eb_data_decoder *dec; /* the current push's data decoder */
     struct eb_rest_ids ids;    /* the current push's ids, for redirect templates */
 };
+
+/* The service's metrics: pushes by mode and outcome, their duration, database errors and
+ * refused requests. Registered by eb_service_new() (idempotent), updated lock-free. */
+enum { M_SOAP, M_REST };
+enum { M_STORED, M_DUPLICATE, M_REJECTED, M_FAILED, M_INVALID, M_ERROR, M_N_OUTCOMES };
+static struct {
+    struct eb_metric *pushes[2][M_N_OUTCOMES];
+    struct eb_metric *duration[2];
+    struct eb_metric *db_errors;
+    struct eb_metric *refused[2]; /* 401, 403 */
+} metrics;
+
+static void metrics_init(void)
+{
+    static const char *const push_labels[2][M_N_OUTCOMES] = {
+        {"mode=\"soap\",outcome=\"stored\"", "mode=\"soap\",outcome=\"duplicate\"",
+         "mode=\"soap\",outcome=\"rejected\"", "mode=\"soap\",outcome=\"failed\"",
+         "mode=\"soap\",outcome=\"invalid\"", "mode=\"soap\",outcome=\"error\""},
+        {"mode=\"rest\",outcome=\"stored\"", "mode=\"rest\",outcome=\"duplicate\"",
+         "mode=\"rest\",outcome=\"rejected\"", "mode=\"rest\",outcome=\"failed\"",
+         "mode=\"rest\",outcome=\"invalid\"", "mode=\"rest\",outcome=\"error\""}};
+    static const char pushes_help[] =
+        "Pushes answered, by mode (soap, rest) and outcome: stored (true), duplicate (a push id "
+        "seen before, answered from the push log), rejected (invalid record: false or 400), "
+        "failed (database unavailable: false or 503), invalid (not a push: SOAP Fault, 400 or "
+        "415), error (internal)";
+    for (int mode = 0; mode < 2; mode++)
+        for (int o = 0; o < M_N_OUTCOMES; o++)
+            metrics.pushes[mode][o] =
+                eb_metrics_counter("ehrbridge_pushes_total", pushes_help, push_labels[mode][o]);
+    static const char duration_help[] = "Time from a complete push request to its answer, seconds";
+    metrics.duration[M_SOAP] =
+        eb_metrics_histogram("ehrbridge_push_duration_seconds", duration_help, "mode=\"soap\"",
+                             eb_metrics_duration_buckets, eb_metrics_duration_nbuckets);
+    metrics.duration[M_REST] =
+        eb_metrics_histogram("ehrbridge_push_duration_seconds", duration_help, "mode=\"rest\"",
+                             eb_metrics_duration_buckets, eb_metrics_duration_nbuckets);
+    metrics.db_errors = eb_metrics_counter(
+        "ehrbridge_database_errors_total",
+        "Pushes not stored because the database failed, and failed readiness checks", NULL);
+    static const char refused_help[] =
+        "Requests refused by authentication (401) or the source address allow list (403)";
+    metrics.refused[0] =
+        eb_metrics_counter("ehrbridge_requests_refused_total", refused_help, "status=\"401\"");
+    metrics.refused[1] =
+        eb_metrics_counter("ehrbridge_requests_refused_total", refused_help, "status=\"403\"");
+    eb_metric_gauge_set(eb_metrics_gauge("ehrbridge_build_info",
+                                         "Always 1; the version of the running ehrbridge",
+                                         "version=\"" EB_VERSION "\""),
+                        1);
+    struct eb_metric *start = eb_metrics_gauge(
+        "ehrbridge_start_time_seconds", "When the service started, Unix time in seconds", NULL);
+    if (!eb_metric_value(start))
+        eb_metric_gauge_set(start, (int64_t)time(NULL));
+}
+
+static double mono_ms(void);
+
+/* Counts one push: invalid = not a push at all, error = an internal failure; otherwise the
+ * answer decides. t0: mono_ms() when the push started (< 0: no duration). */
+static void count_push(int rest, const struct eb_answer *ans, int invalid, int error, double t0)
+{
+    int o = error                               ? M_ERROR
+            : invalid                           ? M_INVALID
+            : ans->duplicate                    ? M_DUPLICATE
+            : ans->outcome == EB_OUTCOME_STORED ? M_STORED
+            : ans->outcome == EB_OUTCOME_FAILED ? M_FAILED
+                                                : M_REJECTED;
+    eb_metric_inc(metrics.pushes[rest ? M_REST : M_SOAP][o]);
+    if (ans->outcome == EB_OUTCOME_FAILED)
+        eb_metric_inc(metrics.db_errors);
+    if (t0 >= 0)
+        eb_metric_observe(metrics.duration[rest ? M_REST : M_SOAP], (mono_ms() - t0) / 1000.0);
+}
 
 static int64_t now_ms(void)
 {
@@ -112,6 +188,7 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
     if (!s)
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     s->cfg = cfg;
+    metrics_init();
     eb_rc rc = eb_auth_new(cfg, &s->auth, err);
     if (rc)
         goto fail;
@@ -400,6 +477,7 @@ static void handle_push(struct eb_service_worker *w, const struct eb_http_reques
 
     eb_rc rc = eb_ingest(body, len, &opts, &ing, &err);
     const char *answer; /* what the client got: true, false, fault, error; REST: the status */
+    int invalid = rc != EB_OK, error = 0; /* for the metrics */
     if (rc && rest) {
         rest_unbound(w, resp, rc, err.msg);
         snprintf(status, sizeof status, "%d", resp->status);
@@ -413,7 +491,9 @@ static void handle_push(struct eb_service_worker *w, const struct eb_http_reques
         if (eb_bind_serve(w->bind, eb_buf_cstr(&ing.doc), on_push, w, &resp->body, &fault)) {
             set_text(resp, 500, "internal error");
             answer = "error";
+            error = 1;
         } else if (fault || !w->handled) {
+            invalid = 1;
             /* The canonical document did not bind: a defect of ingest, answered as a fault. */
             snprintf(err.msg, sizeof err.msg, "the request could not be read as pushCandidate");
             if (rest)
@@ -441,6 +521,7 @@ static void handle_push(struct eb_service_worker *w, const struct eb_http_reques
            "message", w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : err.msg),
            "mode", rest ? "rest" : "soap", "encrypted", dec.decrypted ? "yes" : NULL, "ms", ms,
            NULL);
+    count_push(rest, &w->ans, invalid, error, t0);
     eb_arena_reset(w->arena);
     eb_ingest_result_free(&ing);
     w->ing = NULL;
@@ -567,11 +648,13 @@ static void handle_interview(struct eb_service_worker *w, const struct eb_http_r
         rc = EB_ERR_INVALID;
     if (rc == EB_ERR_NOMEM) {
         set_text(resp, 503, "server busy, try again later");
+        count_push(1, &w->ans, 0, 1, t0);
         goto out;
     }
     if (rc)
         rec.message = err.msg;
     eb_bridge_interview(w->db, rc ? NULL : &ev, &rec, &w->ans);
+    count_push(1, &w->ans, 0, 0, t0);
     int code = w->ans.ok ? 200 : w->ans.outcome == EB_OUTCOME_FAILED ? 503 : 400;
     resp->status = code;
     resp->content_type = eb_rest_content_type;
@@ -631,6 +714,7 @@ static void handle_rest(struct eb_service_worker *w, const struct eb_http_reques
             set_text(resp, 500, "internal error");
         eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer",
                resp->status == 400 ? "400" : "503", "message", err.msg, "mode", "rest", NULL);
+        count_push(1, &w->ans, resp->status == 400, resp->status != 400, -1);
         w->req = NULL;
     }
 out:
@@ -662,12 +746,10 @@ static void refuse(struct eb_service_worker *w, const struct eb_http_request *re
     int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
     const char *msg =
         status == 403 ? "forbidden: source address not allowed" : "authentication failed";
-    char id[24];
     enum eb_soap_version v;
-    snprintf(id, sizeof id, "%llu", (unsigned long long)req->id);
-    eb_log(EB_LOG_WARN, "request refused", "request", id, "status", status == 403 ? "403" : "401",
-           "reason", ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL,
-           NULL);
+    eb_metric_inc(metrics.refused[status == 403]);
+    eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
+           ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL, NULL);
     if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
         struct eb_push_record rec;
         struct eb_answer ans;
@@ -733,6 +815,7 @@ static void refuse_media(struct eb_service_worker *w, const struct eb_http_reque
     eb_bridge_push(w->db, NULL, &rec, &ans);
     eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer", "415",
            "message", why, NULL);
+    count_push(eb_rest_is_json(req), &ans, 1, 0, -1);
     w->req = NULL;
     set_text(resp, 415, why);
 }
@@ -763,8 +846,28 @@ static void handle_wsdl(struct eb_service_worker *w, const struct eb_http_reques
     free(text);
 }
 
+static void handle_metrics(struct eb_http_response *resp)
+{
+    resp->status = 200;
+    resp->content_type = eb_metrics_content_type;
+    eb_buf_reset(&resp->body);
+    if (eb_metrics_render(&resp->body))
+        set_text(resp, 500, "internal error");
+}
+
+static void handle(struct eb_service_worker *w, const struct eb_http_request *req,
+                   struct eb_http_response *resp);
+
 void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request *req,
                        struct eb_http_response *resp)
+{
+    eb_log_set_request(req->id); /* every line logged for this request carries its id */
+    handle(w, req, resp);
+    eb_log_set_request(0);
+}
+
+static void handle(struct eb_service_worker *w, const struct eb_http_request *req,
+                   struct eb_http_response *resp)
 {
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     int health = get && (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz"));
@@ -786,11 +889,14 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
     } else if (get && !strcmp(req->path, "/readyz")) {
         struct eb_err err = {0};
         if (eb_adapter_ping(w->db, &err)) {
+            eb_metric_inc(metrics.db_errors);
             eb_log(EB_LOG_WARN, "readyz: database not ready", "error", err.msg, NULL);
             set_text(resp, 503, "database unavailable");
         } else {
             set_text(resp, 200, "ready");
         }
+    } else if (get && !strcmp(req->path, "/metrics")) {
+        handle_metrics(resp);
     } else if (!strcmp(req->method, "POST")) {
         const char *why = unsupported_media(req);
         if (why)

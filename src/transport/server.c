@@ -43,6 +43,7 @@
 #include "transport/frame.h"
 #include "transport/tls.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define MAX_LISTENERS 8
 #define READ_CHUNK    16384                 /* bytes read per readiness event */
@@ -146,6 +147,39 @@ struct eb_server {
 };
 
 static atomic_uint_fast64_t next_request_id;
+
+/* The transport's metrics (util/metrics.h), registered by eb_server_new(); updated with one
+ * relaxed atomic operation each, on the loop thread. */
+static struct {
+    struct eb_metric *open;         /* gauge: connections open */
+    struct eb_metric *accepted;     /* counter: connections accepted */
+    struct eb_metric *rejected;     /* counter: connections turned away at accept */
+    struct eb_metric *in_flight;    /* gauge: requests queued for or handled by a worker */
+    struct eb_metric *bytes;        /* counter: bytes of HTTP received (after TLS) */
+    struct eb_metric *responses[5]; /* counter: responses by status class 1xx..5xx */
+} tmetrics;
+
+static void transport_metrics_init(void)
+{
+    static const char *const classes[5] = {"code=\"1xx\"", "code=\"2xx\"", "code=\"3xx\"",
+                                           "code=\"4xx\"", "code=\"5xx\""};
+    tmetrics.open =
+        eb_metrics_gauge("ehrbridge_connections_open", "Client connections open now", NULL);
+    tmetrics.accepted = eb_metrics_counter("ehrbridge_connections_accepted_total",
+                                           "Client connections accepted", NULL);
+    tmetrics.rejected = eb_metrics_counter(
+        "ehrbridge_connections_rejected_total",
+        "Client connections turned away (max_connections, per-peer limit, no descriptors)", NULL);
+    tmetrics.in_flight =
+        eb_metrics_gauge("ehrbridge_requests_in_flight",
+                         "Complete requests queued for or being handled by a worker", NULL);
+    tmetrics.bytes =
+        eb_metrics_counter("ehrbridge_received_bytes_total",
+                           "Bytes of HTTP requests received (after TLS decryption)", NULL);
+    for (int i = 0; i < 5; i++)
+        tmetrics.responses[i] = eb_metrics_counter(
+            "ehrbridge_http_responses_total", "HTTP responses sent, by status class", classes[i]);
+}
 
 static int64_t now_ms(void)
 {
@@ -286,6 +320,7 @@ static void conn_close(struct conn *c, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     s->n_conns--;
+    eb_metric_gauge_add(tmetrics.open, -1);
     peer_release(s, c->peer);
     c->peer = NULL;
     c->state = CONN_CLOSED;
@@ -479,6 +514,7 @@ static void conn_refuse(struct conn *c, int status)
         break;
     }
     conn_log(c, "request refused", reason);
+    eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     size_t len = strlen(text);
     int head_only = c->frame.headers_done && c->frame.is_head;
     if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL) ||
@@ -501,6 +537,7 @@ static void conn_dispatch(struct conn *c)
     req->peer = c->addr;
     req->tls = c->ssl != NULL;
     req->id = atomic_fetch_add(&next_request_id, 1) + 1;
+    eb_metric_gauge_add(tmetrics.in_flight, 1);
     timer_stop(c);
     if (conn_watch(c, 0))
         return;
@@ -585,6 +622,7 @@ static void conn_on_readable(struct conn *c)
                                              : 0));
             return;
         }
+        eb_metric_add(tmetrics.bytes, (uint64_t)n);
         if (c->tl != &s->t_request)
             timer_start(c, &s->t_request); /* the first byte of a request starts its clock */
         if (eb_buf_append(&c->in, buf, (size_t)n)) {
@@ -632,6 +670,8 @@ static void conn_respond(struct conn *c)
     int status = r->status >= 200 && r->status <= 599 ? r->status : 500;
     int no_body = status == 204 || status == 304;
     const char *www_auth = status == 401 ? r->www_authenticate : NULL;
+    eb_metric_gauge_add(tmetrics.in_flight, -1);
+    eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     c->close_after = r->close || !f->keep_alive || f->upgrade || s->stopping;
     c->send_body = !f->is_head && !no_body;
     c->body_off = 0;
@@ -698,6 +738,7 @@ static void reject(int fd, int tls)
                                  "Connection: close\r\n\r\n"
                                  "too many connections\n";
     char drop[4096];
+    eb_metric_inc(tmetrics.rejected);
     if (!tls) /* a TLS client would read the plain text as a broken record */
         (void)!send(fd, answer, sizeof answer - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     shutdown(fd, SHUT_WR);
@@ -760,6 +801,8 @@ static void on_accept(struct eb_server *s, struct src *l)
             s->conns->prev = c;
         s->conns = c;
         s->n_conns++;
+        eb_metric_gauge_add(tmetrics.open, 1);
+        eb_metric_inc(tmetrics.accepted);
         c->state = CONN_READ;
         timer_start(c, &s->t_idle); /* the first request must start within keepalive_timeout */
         if (s->tls && !(c->ssl = eb_tls_conn_new(s->tls, fd))) {
@@ -1110,6 +1153,7 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
         http_parser_set_max_header_size(
             (uint32_t)(cfg->max_header > UINT32_MAX - 1024 ? UINT32_MAX : cfg->max_header + 1024));
     check_fd_limit(cfg);
+    transport_metrics_init();
     if ((rc = eb_tls_new(cfg, &s->tls, err)))
         goto out;
     if (s->tls) { /* OpenSSL writes with write(2), which cannot say MSG_NOSIGNAL */

@@ -8,6 +8,12 @@
 
 static enum eb_log_level min_level = EB_LOG_INFO;
 static enum eb_log_format format = EB_LOG_TEXT;
+static _Thread_local uint64_t request_id; /* the calling thread's request, 0 = none */
+
+void eb_log_set_request(uint64_t id)
+{
+    request_id = id;
+}
 
 void eb_log_setup(enum eb_log_level min, enum eb_log_format fmt)
 {
@@ -66,6 +72,10 @@ void eb_log(enum eb_log_level level, const char *msg, ...)
     } else {
         len += (size_t)snprintf(line + len, cap - len, "%s %s %s", when, level_name(level), msg);
     }
+    if (request_id)
+        len += (size_t)snprintf(line + len, cap - len,
+                                json ? ",\"request\":\"%llu\"" : " request=%llu",
+                                (unsigned long long)request_id);
     va_list ap;
     va_start(ap, msg);
     for (;;) {
