@@ -23,6 +23,34 @@ static int map_bool(const enum xsd__boolean *s)
     return s ? (*s == xsd__boolean__true_) : EB_BOOL_UNSET;
 }
 
+/* Maps the generated object src (NULL when absent) into a new domain struct dst with
+ * map_<type>; returns from the calling function on failure (rc and x in scope). */
+#define MAP_OBJECT(type, dst, src)                                                                 \
+    do {                                                                                           \
+        if (src) {                                                                                 \
+            if (!((dst) = eb_arena_zalloc(x->arena, sizeof *(dst))))                               \
+                return EB_ERR_NOMEM;                                                               \
+            if ((rc = map_##type(x, (dst), (src))))                                                \
+                return rc;                                                                         \
+        }                                                                                          \
+    } while (0)
+
+/* Maps the generated array wrapper src (NULL when absent; __sizeelement items in element) into
+ * the domain array dst of dst_n items with map_<type>; returns from the calling function on
+ * failure. */
+#define MAP_ARRAY(type, dst, dst_n, src)                                                           \
+    do {                                                                                           \
+        if ((src) && (src)->__sizeelement > 0) {                                                   \
+            size_t n_ = (size_t)(src)->__sizeelement;                                              \
+            if (!((dst) = eb_arena_zalloc(x->arena, n_ * sizeof *(dst))))                          \
+                return EB_ERR_NOMEM;                                                               \
+            (dst_n) = n_;                                                                          \
+            for (size_t i_ = 0; i_ < n_; i_++)                                                     \
+                if ((rc = map_##type(x, &(dst)[i_], &(src)->element[i_])))                         \
+                    return rc;                                                                     \
+        }                                                                                          \
+    } while (0)
+
 static eb_rc map_strings(struct map_ctx *x, const char ***d, size_t *dn, char **s, int n)
 {
     if (n <= 0)
@@ -154,17 +182,7 @@ static eb_rc map_job(struct map_ctx *x, struct eb_job *d, const struct ns1__Job 
     d->parent_department_code = s->parentDepartmentCode;
     d->competency_type = s->competencyType;
     d->job_description = s->jobDescription;
-    if (s->customFields && s->customFields->__sizeelement > 0) {
-        size_t n = (size_t)s->customFields->__sizeelement;
-        if (!(d->custom_fields = eb_arena_zalloc(x->arena, n * sizeof *d->custom_fields)))
-            return EB_ERR_NOMEM;
-        d->custom_fields_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_name_value(x, &d->custom_fields[i], &s->customFields->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(name_value, d->custom_fields, d->custom_fields_n, s->customFields);
     return rc;
 }
 
@@ -191,17 +209,7 @@ static eb_rc map_feedback_item(struct map_ctx *x, struct eb_feedback_item *d, co
     d->calc_score_type = s->calcScoreType;
     map_i64(&d->score_type, s->scoreType);
     d->need_reason = s->needReason;
-    if (s->subjects && s->subjects->__sizeelement > 0) {
-        size_t n = (size_t)s->subjects->__sizeelement;
-        if (!(d->subjects = eb_arena_zalloc(x->arena, n * sizeof *d->subjects)))
-            return EB_ERR_NOMEM;
-        d->subjects_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_subject(x, &d->subjects[i], &s->subjects->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(subject, d->subjects, d->subjects_n, s->subjects);
     return rc;
 }
 
@@ -230,17 +238,7 @@ static eb_rc map_interviewer(struct map_ctx *x, struct eb_interviewer *d, const 
     d->result_name = s->resultName;
     map_i64(&d->result_type, s->resultType);
     d->feedback = s->feedback;
-    if (s->feedbackTemplateResult && s->feedbackTemplateResult->__sizeelement > 0) {
-        size_t n = (size_t)s->feedbackTemplateResult->__sizeelement;
-        if (!(d->feedback_template_result = eb_arena_zalloc(x->arena, n * sizeof *d->feedback_template_result)))
-            return EB_ERR_NOMEM;
-        d->feedback_template_result_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_feedback_item(x, &d->feedback_template_result[i], &s->feedbackTemplateResult->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(feedback_item, d->feedback_template_result, d->feedback_template_result_n, s->feedbackTemplateResult);
     return rc;
 }
 
@@ -307,47 +305,12 @@ static eb_rc map_offer(struct map_ctx *x, struct eb_offer *d, const struct ns1__
     d->salary_number = s->salaryNumber;
     d->checkin_date = s->checkinDate;
     d->location = s->location;
-    if (s->creator) {
-        if (!(d->creator = eb_arena_zalloc(x->arena, sizeof *d->creator)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_offer_creator(x, d->creator, s->creator)))
-            return rc;
-    }
+    MAP_OBJECT(offer_creator, d->creator, s->creator);
     d->finished_at = s->finishedAt;
-    if (s->customFields && s->customFields->__sizeelement > 0) {
-        size_t n = (size_t)s->customFields->__sizeelement;
-        if (!(d->custom_fields = eb_arena_zalloc(x->arena, n * sizeof *d->custom_fields)))
-            return EB_ERR_NOMEM;
-        d->custom_fields_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_name_value(x, &d->custom_fields[i], &s->customFields->element[i])))
-                return rc;
-        }
-    }
-    if (s->attachmentList && s->attachmentList->__sizeelement > 0) {
-        size_t n = (size_t)s->attachmentList->__sizeelement;
-        if (!(d->attachment_list = eb_arena_zalloc(x->arena, n * sizeof *d->attachment_list)))
-            return EB_ERR_NOMEM;
-        d->attachment_list_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_offer_attachment(x, &d->attachment_list[i], &s->attachmentList->element[i])))
-                return rc;
-        }
-    }
-    if (s->hcInfo) {
-        if (!(d->hc_info = eb_arena_zalloc(x->arena, sizeof *d->hc_info)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_headcount(x, d->hc_info, s->hcInfo)))
-            return rc;
-    }
-    if (s->jobRankInfo) {
-        if (!(d->job_rank_info = eb_arena_zalloc(x->arena, sizeof *d->job_rank_info)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_job_rank(x, d->job_rank_info, s->jobRankInfo)))
-            return rc;
-    }
+    MAP_ARRAY(name_value, d->custom_fields, d->custom_fields_n, s->customFields);
+    MAP_ARRAY(offer_attachment, d->attachment_list, d->attachment_list_n, s->attachmentList);
+    MAP_OBJECT(headcount, d->hc_info, s->hcInfo);
+    MAP_OBJECT(job_rank, d->job_rank_info, s->jobRankInfo);
     d->department_name = s->departmentName;
     d->department_code = s->departmentCode;
     d->parent_department_code = s->parentDepartmentCode;
@@ -440,24 +403,9 @@ static eb_rc map_label(struct map_ctx *x, struct eb_label *d, const struct ns1__
 static eb_rc map_remark(struct map_ctx *x, struct eb_remark *d, const struct ns1__Remark *s)
 {
     eb_rc rc = EB_OK;
-    if (s->creator) {
-        if (!(d->creator = eb_arena_zalloc(x->arena, sizeof *d->creator)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_person(x, d->creator, s->creator)))
-            return rc;
-    }
+    MAP_OBJECT(person, d->creator, s->creator);
     d->content = s->content;
-    if (s->targets && s->targets->__sizeelement > 0) {
-        size_t n = (size_t)s->targets->__sizeelement;
-        if (!(d->targets = eb_arena_zalloc(x->arena, n * sizeof *d->targets)))
-            return EB_ERR_NOMEM;
-        d->targets_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_person(x, &d->targets[i], &s->targets->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(person, d->targets, d->targets_n, s->targets);
     map_i64(&d->is_private, s->is_USCOREprivate);
     d->type = s->type;
     d->created_at = s->created_USCOREat;
@@ -481,17 +429,7 @@ static eb_rc map_survey(struct map_ctx *x, struct eb_survey *d, const struct ns1
     d->result = s->result;
     d->survey_attachments_url = s->surveyAttachmentsUrl;
     d->survey_attachment_name = s->surveyAttachmentName;
-    if (s->surveyAttachments && s->surveyAttachments->__sizeelement > 0) {
-        size_t n = (size_t)s->surveyAttachments->__sizeelement;
-        if (!(d->survey_attachments = eb_arena_zalloc(x->arena, n * sizeof *d->survey_attachments)))
-            return EB_ERR_NOMEM;
-        d->survey_attachments_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_survey_attachment(x, &d->survey_attachments[i], &s->surveyAttachments->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(survey_attachment, d->survey_attachments, d->survey_attachments_n, s->surveyAttachments);
     return rc;
 }
 
@@ -540,29 +478,9 @@ static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const stru
     map_i64(&d->archive_reason_id, s->archiveReasonId);
     d->archive_reasons = s->archiveReasons;
     d->archive_reasons_details = s->archiveReasonsDetails;
-    if (s->talentPoolsList && s->talentPoolsList->__sizeelement > 0) {
-        size_t n = (size_t)s->talentPoolsList->__sizeelement;
-        if (!(d->talent_pools_list = eb_arena_zalloc(x->arena, n * sizeof *d->talent_pools_list)))
-            return EB_ERR_NOMEM;
-        d->talent_pools_list_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_talent_pool(x, &d->talent_pools_list[i], &s->talentPoolsList->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(talent_pool, d->talent_pools_list, d->talent_pools_list_n, s->talentPoolsList);
     d->source = s->source;
-    if (s->sourceList && s->sourceList->__sizeelement > 0) {
-        size_t n = (size_t)s->sourceList->__sizeelement;
-        if (!(d->source_list = eb_arena_zalloc(x->arena, n * sizeof *d->source_list)))
-            return EB_ERR_NOMEM;
-        d->source_list_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_source(x, &d->source_list[i], &s->sourceList->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(source, d->source_list, d->source_list_n, s->sourceList);
     map_i64(&d->source_type, s->sourceType);
     d->location = s->location;
     d->last_company = s->lastCompany;
@@ -584,163 +502,23 @@ static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const stru
     d->officeweb365_print_url = s->officeweb365PrintUrl;
     d->resume_pdf_meta = s->resumePdfMeta;
     d->resume_url = s->resumeUrl;
-    if (s->educationInfo && s->educationInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->educationInfo->__sizeelement;
-        if (!(d->education_info = eb_arena_zalloc(x->arena, n * sizeof *d->education_info)))
-            return EB_ERR_NOMEM;
-        d->education_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_education(x, &d->education_info[i], &s->educationInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->experienceInfo && s->experienceInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->experienceInfo->__sizeelement;
-        if (!(d->experience_info = eb_arena_zalloc(x->arena, n * sizeof *d->experience_info)))
-            return EB_ERR_NOMEM;
-        d->experience_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_experience(x, &d->experience_info[i], &s->experienceInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->awardInfo && s->awardInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->awardInfo->__sizeelement;
-        if (!(d->award_info = eb_arena_zalloc(x->arena, n * sizeof *d->award_info)))
-            return EB_ERR_NOMEM;
-        d->award_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_award(x, &d->award_info[i], &s->awardInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->projectInfo && s->projectInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->projectInfo->__sizeelement;
-        if (!(d->project_info = eb_arena_zalloc(x->arena, n * sizeof *d->project_info)))
-            return EB_ERR_NOMEM;
-        d->project_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_project(x, &d->project_info[i], &s->projectInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->languageInfo && s->languageInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->languageInfo->__sizeelement;
-        if (!(d->language_info = eb_arena_zalloc(x->arena, n * sizeof *d->language_info)))
-            return EB_ERR_NOMEM;
-        d->language_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_language(x, &d->language_info[i], &s->languageInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->practiceInfo && s->practiceInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->practiceInfo->__sizeelement;
-        if (!(d->practice_info = eb_arena_zalloc(x->arena, n * sizeof *d->practice_info)))
-            return EB_ERR_NOMEM;
-        d->practice_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_practice(x, &d->practice_info[i], &s->practiceInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->job) {
-        if (!(d->job = eb_arena_zalloc(x->arena, sizeof *d->job)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_job(x, d->job, s->job)))
-            return rc;
-    }
-    if (s->jobManager) {
-        if (!(d->job_manager = eb_arena_zalloc(x->arena, sizeof *d->job_manager)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_manager(x, d->job_manager, s->jobManager)))
-            return rc;
-    }
-    if (s->jobAssistants && s->jobAssistants->__sizeelement > 0) {
-        size_t n = (size_t)s->jobAssistants->__sizeelement;
-        if (!(d->job_assistants = eb_arena_zalloc(x->arena, n * sizeof *d->job_assistants)))
-            return EB_ERR_NOMEM;
-        d->job_assistants_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_manager(x, &d->job_assistants[i], &s->jobAssistants->element[i])))
-                return rc;
-        }
-    }
-    if (s->jobRanksInfo && s->jobRanksInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->jobRanksInfo->__sizeelement;
-        if (!(d->job_ranks_info = eb_arena_zalloc(x->arena, n * sizeof *d->job_ranks_info)))
-            return EB_ERR_NOMEM;
-        d->job_ranks_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_job_rank(x, &d->job_ranks_info[i], &s->jobRanksInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->headcountInfo && s->headcountInfo->__sizeelement > 0) {
-        size_t n = (size_t)s->headcountInfo->__sizeelement;
-        if (!(d->headcount_info = eb_arena_zalloc(x->arena, n * sizeof *d->headcount_info)))
-            return EB_ERR_NOMEM;
-        d->headcount_info_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_headcount(x, &d->headcount_info[i], &s->headcountInfo->element[i])))
-                return rc;
-        }
-    }
-    if (s->interviewers && s->interviewers->__sizeelement > 0) {
-        size_t n = (size_t)s->interviewers->__sizeelement;
-        if (!(d->interviewers = eb_arena_zalloc(x->arena, n * sizeof *d->interviewers)))
-            return EB_ERR_NOMEM;
-        d->interviewers_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_interviewer(x, &d->interviewers[i], &s->interviewers->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(education, d->education_info, d->education_info_n, s->educationInfo);
+    MAP_ARRAY(experience, d->experience_info, d->experience_info_n, s->experienceInfo);
+    MAP_ARRAY(award, d->award_info, d->award_info_n, s->awardInfo);
+    MAP_ARRAY(project, d->project_info, d->project_info_n, s->projectInfo);
+    MAP_ARRAY(language, d->language_info, d->language_info_n, s->languageInfo);
+    MAP_ARRAY(practice, d->practice_info, d->practice_info_n, s->practiceInfo);
+    MAP_OBJECT(job, d->job, s->job);
+    MAP_OBJECT(manager, d->job_manager, s->jobManager);
+    MAP_ARRAY(manager, d->job_assistants, d->job_assistants_n, s->jobAssistants);
+    MAP_ARRAY(job_rank, d->job_ranks_info, d->job_ranks_info_n, s->jobRanksInfo);
+    MAP_ARRAY(headcount, d->headcount_info, d->headcount_info_n, s->headcountInfo);
+    MAP_ARRAY(interviewer, d->interviewers, d->interviewers_n, s->interviewers);
     d->interview_feedback_url = s->interviewFeedbackUrl;
-    if (s->extendedInterviewers && s->extendedInterviewers->__sizeelement > 0) {
-        size_t n = (size_t)s->extendedInterviewers->__sizeelement;
-        if (!(d->extended_interviewers = eb_arena_zalloc(x->arena, n * sizeof *d->extended_interviewers)))
-            return EB_ERR_NOMEM;
-        d->extended_interviewers_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_interviewer(x, &d->extended_interviewers[i], &s->extendedInterviewers->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(interviewer, d->extended_interviewers, d->extended_interviewers_n, s->extendedInterviewers);
     d->extended_interviewer_feedback_url = s->extendedInterviewerFeedbackUrl;
-    if (s->customFields && s->customFields->__sizeelement > 0) {
-        size_t n = (size_t)s->customFields->__sizeelement;
-        if (!(d->custom_fields = eb_arena_zalloc(x->arena, n * sizeof *d->custom_fields)))
-            return EB_ERR_NOMEM;
-        d->custom_fields_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_custom_field(x, &d->custom_fields[i], &s->customFields->element[i])))
-                return rc;
-        }
-    }
-    if (s->ehrCustomFields && s->ehrCustomFields->__sizeelement > 0) {
-        size_t n = (size_t)s->ehrCustomFields->__sizeelement;
-        if (!(d->ehr_custom_fields = eb_arena_zalloc(x->arena, n * sizeof *d->ehr_custom_fields)))
-            return EB_ERR_NOMEM;
-        d->ehr_custom_fields_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_name_value(x, &d->ehr_custom_fields[i], &s->ehrCustomFields->element[i])))
-                return rc;
-        }
-    }
+    MAP_ARRAY(custom_field, d->custom_fields, d->custom_fields_n, s->customFields);
+    MAP_ARRAY(name_value, d->ehr_custom_fields, d->ehr_custom_fields_n, s->ehrCustomFields);
     d->ehr_candidate_external_link = s->ehrCandidateExternalLink;
     if (s->idCardFrontList && (rc = map_strings(x, &d->id_card_front_list, &d->id_card_front_list_n, s->idCardFrontList->element, s->idCardFrontList->__sizeelement)))
         return rc;
@@ -748,102 +526,17 @@ static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const stru
     d->id_card_sign_organization = s->idCardSignOrganization;
     d->id_card_validity = s->idCardValidity;
     d->custom_attachment_list = s->customAttachmentList;
-    if (s->referrer) {
-        if (!(d->referrer = eb_arena_zalloc(x->arena, sizeof *d->referrer)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_person(x, d->referrer, s->referrer)))
-            return rc;
-    }
-    if (s->operator_) {
-        if (!(d->operator = eb_arena_zalloc(x->arena, sizeof *d->operator)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_person(x, d->operator, s->operator_)))
-            return rc;
-    }
-    if (s->owners) {
-        if (!(d->owners = eb_arena_zalloc(x->arena, sizeof *d->owners)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_owner(x, d->owners, s->owners)))
-            return rc;
-    }
-    if (s->offer) {
-        if (!(d->offer = eb_arena_zalloc(x->arena, sizeof *d->offer)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_offer(x, d->offer, s->offer)))
-            return rc;
-    }
-    if (s->attachments && s->attachments->__sizeelement > 0) {
-        size_t n = (size_t)s->attachments->__sizeelement;
-        if (!(d->attachments = eb_arena_zalloc(x->arena, n * sizeof *d->attachments)))
-            return EB_ERR_NOMEM;
-        d->attachments_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_attachment(x, &d->attachments[i], &s->attachments->element[i])))
-                return rc;
-        }
-    }
-    if (s->offerAttachment) {
-        if (!(d->offer_attachment = eb_arena_zalloc(x->arena, sizeof *d->offer_attachment)))
-            return EB_ERR_NOMEM;
-        if ((rc = map_link(x, d->offer_attachment, s->offerAttachment)))
-            return rc;
-    }
-    if (s->examReportLinks && s->examReportLinks->__sizeelement > 0) {
-        size_t n = (size_t)s->examReportLinks->__sizeelement;
-        if (!(d->exam_report_links = eb_arena_zalloc(x->arena, n * sizeof *d->exam_report_links)))
-            return EB_ERR_NOMEM;
-        d->exam_report_links_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_exam_report(x, &d->exam_report_links[i], &s->examReportLinks->element[i])))
-                return rc;
-        }
-    }
-    if (s->examAttachments && s->examAttachments->__sizeelement > 0) {
-        size_t n = (size_t)s->examAttachments->__sizeelement;
-        if (!(d->exam_attachments = eb_arena_zalloc(x->arena, n * sizeof *d->exam_attachments)))
-            return EB_ERR_NOMEM;
-        d->exam_attachments_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_exam_attachment(x, &d->exam_attachments[i], &s->examAttachments->element[i])))
-                return rc;
-        }
-    }
-    if (s->label && s->label->__sizeelement > 0) {
-        size_t n = (size_t)s->label->__sizeelement;
-        if (!(d->label = eb_arena_zalloc(x->arena, n * sizeof *d->label)))
-            return EB_ERR_NOMEM;
-        d->label_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_label(x, &d->label[i], &s->label->element[i])))
-                return rc;
-        }
-    }
-    if (s->remarks && s->remarks->__sizeelement > 0) {
-        size_t n = (size_t)s->remarks->__sizeelement;
-        if (!(d->remarks = eb_arena_zalloc(x->arena, n * sizeof *d->remarks)))
-            return EB_ERR_NOMEM;
-        d->remarks_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_remark(x, &d->remarks[i], &s->remarks->element[i])))
-                return rc;
-        }
-    }
-    if (s->survey && s->survey->__sizeelement > 0) {
-        size_t n = (size_t)s->survey->__sizeelement;
-        if (!(d->survey = eb_arena_zalloc(x->arena, n * sizeof *d->survey)))
-            return EB_ERR_NOMEM;
-        d->survey_n = n;
-        for (size_t i = 0; i < n; i++) {
-
-            if ((rc = map_survey(x, &d->survey[i], &s->survey->element[i])))
-                return rc;
-        }
-    }
+    MAP_OBJECT(person, d->referrer, s->referrer);
+    MAP_OBJECT(person, d->operator, s->operator_);
+    MAP_OBJECT(owner, d->owners, s->owners);
+    MAP_OBJECT(offer, d->offer, s->offer);
+    MAP_ARRAY(attachment, d->attachments, d->attachments_n, s->attachments);
+    MAP_OBJECT(link, d->offer_attachment, s->offerAttachment);
+    MAP_ARRAY(exam_report, d->exam_report_links, d->exam_report_links_n, s->examReportLinks);
+    MAP_ARRAY(exam_attachment, d->exam_attachments, d->exam_attachments_n, s->examAttachments);
+    MAP_ARRAY(label, d->label, d->label_n, s->label);
+    MAP_ARRAY(remark, d->remarks, d->remarks_n, s->remarks);
+    MAP_ARRAY(survey, d->survey, d->survey_n, s->survey);
     return rc;
 }
 
