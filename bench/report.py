@@ -9,6 +9,7 @@ import statistics
 import sys
 
 PEERS = ("node-soap", "spyne")
+BUSY_CORES = 0.3  # other processes used more than this many cores during a wrk run: flagged
 ORDER = ("eb-normal", "eb-full", "eb-noop", "node-soap", "spyne")
 LABEL = {
     "eb-normal": "ehrbridge (sqlite, synchronous=normal)",
@@ -47,6 +48,24 @@ def fmt(x, nd=1):
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.{nd}f}"
+
+
+def dur_s(r):
+    """The wrk run's length in seconds (duration_s is not in the TSV: derived from the rate)."""
+    try:
+        return float(r["completed"]) / r["rps"] if r["rps"] else float("nan")
+    except (KeyError, ValueError, ZeroDivisionError):
+        return float("nan")
+
+
+def others(r):
+    """Cores used on average by other processes during the wrk run."""
+    d = dur_s(r)
+    return r["other_cpu_s"] / d if d and d == d else float("nan")
+
+
+def busy(r):
+    return r is not None and others(r) > BUSY_CORES
 
 
 def ratio(a, b):
@@ -96,11 +115,13 @@ def main():
           "histogram; peak RSS = VmHWM of the server process; CPU/req = server CPU time "
           "(user + system) / completed requests. Rows: the database holds exactly one row per "
           "`true` (never fewer, at most the requests wrk left in flight more, children = rows x "
-          "items), and the warm-up with check-exact.js stored exactly N.\n")
+          "items), and the warm-up with check-exact.js stored exactly N. Others = cores used by "
+          "other processes of the (shared) machine during the wrk run; ⚠ marks measurements "
+          f"where they took more than {BUSY_CORES} cores, and ratios that involve one.\n")
     for body, mode in groups:
         print(f"### {body} body, {mode} ids\n")
-        print("| run | server | requests/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | rows |")
-        print("|---|---|---:|---:|---:|---:|---:|---|")
+        print("| run | server | requests/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | others | rows |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
         for run in runs:
             for t in ORDER:
                 r = get(run, body, mode, t)
@@ -108,7 +129,8 @@ def main():
                     continue
                 print(f"| {run} | {LABEL.get(t, t)} | {fmt(r['rps'])} | {fmt(r['p50_ms'], 2)} | "
                       f"{fmt(r['p99_ms'], 2)} | {fmt(r['peak_rss_mb'])} | "
-                      f"{fmt(r['srv_cpu_us_per_req'])} | {r['rows_check']}; warm {r['warm_exact']} |")
+                      f"{fmt(r['srv_cpu_us_per_req'])} | {fmt(others(r), 2)}{' ⚠' if busy(r) else ''} | "
+                      f"{r['rows_check']}; warm {r['warm_exact']} |")
         print()
         print("Ratios within each run (ehrbridge = eb-normal unless named):\n")
         print("| run | rps vs node-soap | rps vs Spyne | p99: node-soap / ehrbridge | "
@@ -126,8 +148,11 @@ def main():
                 ratio(g(eb, "rps"), g(noop, "rps")),
                 ratio(g(full, "rps"), g(node, "rps")),
             ]
+            flags = [busy(eb) or busy(node), busy(eb) or busy(spy), busy(eb) or busy(node),
+                     False, busy(eb) or busy(noop), busy(full) or busy(node)]
             print(f"| {run} | " + " | ".join(
-                ("-" if c is None else (f"{c:.0%}" if i == 4 else f"{c:.1f}x"))
+                ("-" if c is None else (f"{c:.0%}" if i == 4 else f"{c:.1f}x")) +
+                (" ⚠" if flags[i] and c is not None else "")
                 for i, c in enumerate(cells)) + " |")
         print()
 
@@ -141,29 +166,31 @@ def main():
             eb, node = get(run, body, "unique", "eb-normal"), get(run, body, "unique", "node-soap")
             if eb and node:
                 checks.append((f"{body}: requests/s vs node-soap", f">= {want_x}x",
-                               ratio(eb["rps"], node["rps"]), want_x, "x"))
+                               ratio(eb["rps"], node["rps"]), want_x, "x", busy(eb) or busy(node)))
                 checks.append((f"{body}: p99 node-soap / ehrbridge", ">= 20x",
-                               ratio(node["p99_ms"], eb["p99_ms"]), 20, "x"))
+                               ratio(node["p99_ms"], eb["p99_ms"]), 20, "x",
+                               busy(eb) or busy(node)))
                 checks.append((f"{body}: peak RSS node-soap / ehrbridge", ">= 5x",
-                               ratio(node["peak_rss_mb"], eb["peak_rss_mb"]), 5, "x"))
+                               ratio(node["peak_rss_mb"], eb["peak_rss_mb"]), 5, "x", False))
             noop = get(run, body, "unique", "eb-noop")
             if eb and noop:
                 checks.append((f"{body}: full path / noop ceiling", ">= 50%",
-                               ratio(eb["rps"], noop["rps"]), 0.5, "%"))
+                               ratio(eb["rps"], noop["rps"]), 0.5, "%", busy(eb) or busy(noop)))
             full = get(run, body, "unique", "eb-full")
             if full and node:
                 checks.append((f"{body}: fsync-durable (eb-full) vs node-soap", ">= 5x",
-                               ratio(full["rps"], node["rps"]), 5, "x"))
-        for name, wanted, got, need, unit in checks:
+                               ratio(full["rps"], node["rps"]), 5, "x", busy(full) or busy(node)))
+        for name, wanted, got, need, unit, disturbed in checks:
             shown = "-" if got is None else (f"{got:.0%}" if unit == "%" else f"{got:.1f}x")
             met = "-" if got is None else ("yes" if got >= need else "**no**")
-            print(f"| {run} | {name} | {wanted} | {shown} | {met} |")
+            print(f"| {run} | {name} | {wanted} | {shown}{' ⚠' if disturbed else ''} | {met} |")
     print()
 
     if curve_rows:
         print("## Cost per KB of record (generated bodies)\n")
-        print("Server CPU per request divided by the body size; wall = 1 / requests/s per KB "
-              f"(the whole box, {curve_rows[0].get('sent', '?') and 'wrk included'}).\n")
+        print("Server CPU per request divided by the body size; wall = 1 / (requests/s) per KB "
+              "(the whole machine, wrk included). The fit is CPU µs/req = fixed + per-KB x KB "
+              "(least squares on the relative error, so that every size counts alike).\n")
         sizes = {}
         with open(os.path.join(out, "bodies.txt"), encoding="utf-8") as f:
             for line in f:
@@ -173,25 +200,42 @@ def main():
         for r in curve_rows:
             if r["target"] not in targets:
                 targets.append(r["target"])
-        print("| body | bytes | server | requests/s | CPU µs/req | CPU µs/KB | wall µs/KB | p99 ms | rows |")
-        print("|---|---:|---|---:|---:|---:|---:|---:|---|")
+        print("| body | bytes | server | requests/s | CPU µs/req | CPU µs/KB | wall µs/KB | p99 ms | others | rows |")
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
         per_kb = {t: [] for t in targets}
         for r in sorted(curve_rows, key=lambda r: (sizes.get(r["body"], 0), r["target"])):
             kb = sizes.get(r["body"], 0) / 1024
             cpu_kb = r["srv_cpu_us_per_req"] / kb if kb else float("nan")
             wall_kb = 1e6 / r["rps"] / kb if kb and r["rps"] else float("nan")
-            per_kb[r["target"]].append(cpu_kb)
+            per_kb[r["target"]].append((kb, cpu_kb, r["srv_cpu_us_per_req"]))
             print(f"| {r['body']} | {sizes.get(r['body'], 0):,} | {r['target']} | {fmt(r['rps'])} | "
                   f"{fmt(r['srv_cpu_us_per_req'])} | {fmt(cpu_kb, 2)} | {fmt(wall_kb, 2)} | "
-                  f"{fmt(r['p99_ms'], 2)} | {r['rows_check']} |")
+                  f"{fmt(r['p99_ms'], 2)} | {fmt(others(r), 2)}{' ⚠' if busy(r) else ''} | "
+                  f"{r['rows_check']} |")
         print()
-        for t, xs in per_kb.items():
-            xs = [x for x in xs if x == x]
-            if len(xs) >= 2:
-                print(f"- {t}: CPU µs/KB from {min(xs):.2f} to {max(xs):.2f}: "
-                      f"max/min = {max(xs) / min(xs):.2f} (flat within 1.5x: "
-                      f"{'yes' if max(xs) / min(xs) <= 1.5 else 'no'}); median "
-                      f"{statistics.median(xs):.2f} µs/KB")
+        for t, pts in per_kb.items():
+            pts = [p for p in pts if p[1] == p[1]]
+            xs = [p[1] for p in pts]
+            if len(xs) < 2:
+                continue
+            line = (f"- {t}: CPU µs/KB from {min(xs):.2f} to {max(xs):.2f}: max/min = "
+                    f"{max(xs) / min(xs):.2f} (flat within 1.5x: "
+                    f"{'yes' if max(xs) / min(xs) <= 1.5 else 'no'}); median "
+                    f"{statistics.median(xs):.2f} µs/KB")
+            big = [p[1] for p in pts if p[0] >= 30]
+            if len(big) >= 2:
+                line += (f"; from 32 KB up: max/min = {max(big) / min(big):.2f}")
+            # weighted least squares on relative error (weights 1/cost^2): every size counts alike
+            w = [1 / (p[2] ** 2) for p in pts]
+            sw = sum(w)
+            mk = sum(wi * p[0] for wi, p in zip(w, pts)) / sw
+            mc = sum(wi * p[2] for wi, p in zip(w, pts)) / sw
+            sxx = sum(wi * (p[0] - mk) ** 2 for wi, p in zip(w, pts))
+            if sxx > 0:
+                slope = sum(wi * (p[0] - mk) * (p[2] - mc) for wi, p in zip(w, pts)) / sxx
+                line += (f"; fit (relative error): {mc - slope * mk:.0f} µs fixed per request + "
+                         f"{slope:.1f} µs per KB")
+            print(line)
         print()
 
 

@@ -37,7 +37,8 @@
 #   QUIET_PCT [15]  QUIET_MAX [60]: before each wrk run wait up to QUIET_MAX s for the machine's
 #                                   CPU use over 3 s to drop below QUIET_PCT %
 #   EB_ARGS [""]  extra `ehrbridge serve` flags for every ehrbridge target (e.g. --workers 16)
-#   CURVE_KB ["2 8 32 128 512 1024"]  CURVE_TARGETS ["eb-normal eb-noop"]  CURVE_DURATION [6s]
+#   CURVE_KB ["2 8 32 128 512 1024"; none: no curve]  CURVE_TARGETS ["eb-normal eb-noop"]
+#   CURVE_DURATION [6s]
 #   CURVE_CONNS [8]
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +71,7 @@ TIMEOUT=${TIMEOUT:-30s}; PORT=${PORT_BASE:-19100}; QUIET_PCT=${QUIET_PCT:-15}
 QUIET_MAX=${QUIET_MAX:-60}; EB_ARGS=${EB_ARGS:-}
 CURVE_KB=${CURVE_KB:-2 8 32 128 512 1024}; CURVE_TARGETS=${CURVE_TARGETS:-eb-normal eb-noop}
 CURVE_DURATION=${CURVE_DURATION:-6s}; CURVE_CONNS=${CURVE_CONNS:-8}
+[ "$CURVE_KB" = none ] && CURVE_KB=
 OUT=${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)}
 
 die() { echo "bench/run.sh: $*" >&2; exit 2; }

@@ -594,6 +594,11 @@ static eb_rc set_redirect_mobile_url(struct eb_config *c, const char *v, const c
     return set_template(c->redirect_mobile_url, sizeof c->redirect_mobile_url, v, src, err);
 }
 
+static eb_rc set_mapping(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_file(c->mapping, sizeof c->mapping, v, src, err);
+}
+
 static eb_rc set_max_age(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
 {
     return set_int(&c->max_age_s, v, src, 0, 10 * 366 * 24 * 3600, err);
@@ -620,7 +625,8 @@ static const struct setting settings[] = {
      "where to listen; [::]:PORT for IPv6 and IPv4, *:PORT for all (default 0.0.0.0:8080)",
      set_listen},
     {"db", "URL",
-     "sqlite:PATH, postgresql://USER@HOST/DB or odbc:DSN (default sqlite:ehrbridge.db)", set_db},
+     "sqlite:PATH, postgresql://USER@HOST/DB or odbc:DSN=... (default sqlite:ehrbridge.db)",
+     set_db},
     {"db_file", "FILE", "read the database URL from the first line of FILE (container secrets)",
      set_db_file},
     {"public_url", "URL",
@@ -668,6 +674,10 @@ static const struct setting settings[] = {
      set_redirect_mobile_url},
     {"max_age", "SECONDS", "refuse pushes whose triggeredAt is older (default 0: off)",
      set_max_age},
+    {"mapping", "FILE",
+     "write candidates into the tables of a mapping file (docs/legacy-mapping.md) instead of "
+     "the default schema",
+     set_mapping},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])

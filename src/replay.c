@@ -12,6 +12,7 @@
 #include "candidate/validate.h"
 #include "ingest/ingest.h"
 #include "ingest/json.h"
+#include "mapping/mapping.h"
 #include "util/arena.h"
 
 /* Parses Unix ms or ISO 8601 (UTC unless a zone is given as Z). 0 on success. */
@@ -242,12 +243,14 @@ int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
 {
     struct replay r = {0};
     struct eb_adapter *reader = NULL;
+    struct eb_mapping *map = NULL; /* --mapping: replayed pushes go where new ones go */
     struct eb_err err = {0};
     int status = 1;
     eb_ingest_global_init();
     r.dry_run = o->dry_run;
-    if (eb_adapter_open(cfg->db_url, &reader, &err) ||
-        eb_adapter_open(cfg->db_url, &r.writer, &err)) {
+    if ((cfg->mapping[0] && eb_mapping_load(cfg->mapping, &map, &err)) ||
+        eb_adapter_open_mapped(cfg->db_url, map, &reader, &err) ||
+        eb_adapter_open_mapped(cfg->db_url, map, &r.writer, &err)) {
         fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
         goto out;
     }
@@ -267,5 +270,6 @@ out:
     eb_arena_free(r.arena);
     eb_adapter_close(r.writer);
     eb_adapter_close(reader);
+    eb_mapping_free(map);
     return status;
 }

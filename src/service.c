@@ -26,6 +26,7 @@
 #include "ingest/decrypt.h"
 #include "ingest/ingest.h"
 #include "ingest/json.h"
+#include "mapping/mapping.h"
 #include "rest.h"
 #include "transport/tls.h"
 #include "util/arena.h"
@@ -40,6 +41,7 @@ extern const size_t eb_wsdl_len;
 struct eb_service {
     const struct eb_config *cfg;   /* settings, owned by the caller */
     struct eb_adapter *admin;      /* connection used at start-up (schema) */
+    struct eb_mapping *mapping;    /* --mapping, loaded at start; NULL: the default schema */
     char *wsdl;                    /* WSDL with the configured public URL; NULL: per request */
     size_t wsdl_len;
     atomic_uint_fast64_t unparsed; /* counter for ids of bodies that had no push id */
@@ -204,7 +206,9 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
         eb_log(EB_LOG_INFO, "serving plain HTTP: terminate HTTPS in front (the vendor only "
                             "calls HTTPS endpoints) or set --tls-cert and --tls-key",
                NULL);
-    rc = eb_adapter_open(cfg->db_url, &s->admin, err);
+    if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &s->mapping, err)))
+        goto fail;
+    rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
     if (rc)
         goto fail;
     if (cfg->public_url[0]) {
@@ -226,6 +230,7 @@ void eb_service_free(struct eb_service *s)
     if (!s)
         return;
     eb_adapter_close(s->admin);
+    eb_mapping_free(s->mapping);
     eb_auth_free(s->auth);
     memset(&s->aes, 0, sizeof s->aes);
     free(s->wsdl);
@@ -240,7 +245,7 @@ struct eb_service_worker *eb_service_worker_new(struct eb_service *s, struct eb_
         return NULL;
     }
     w->svc = s;
-    if (eb_adapter_open(s->cfg->db_url, &w->db, err))
+    if (eb_adapter_open_mapped(s->cfg->db_url, s->mapping, &w->db, err))
         goto fail;
     if (!(w->bind = eb_bind_new()) || !(w->arena = eb_arena_new(ARENA_MAX))) {
         eb_err_set(err, EB_ERR_NOMEM, "out of memory");
@@ -274,10 +279,14 @@ eb_rc eb_service_check(const struct eb_config *cfg, struct eb_err *err)
     eb_auth_free(auth);
     if (rc)
         return rc;
-    rc = eb_adapter_open(cfg->db_url, &a, err);
+    struct eb_mapping *map = NULL;
+    if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &map, err)))
+        return rc;
+    rc = eb_adapter_open_mapped(cfg->db_url, map, &a, err);
     if (!rc)
         rc = eb_adapter_ping(a, err);
     eb_adapter_close(a);
+    eb_mapping_free(map);
     return rc;
 }
 

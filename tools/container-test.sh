@@ -7,7 +7,8 @@
 # keeps HEALTHCHECK). Then it runs the image with secrets given as files, and checks: the vendor
 # sample pushed over loopback is answered `true` (and refused with 401 without the bearer token),
 # `podman healthcheck run`, the process runs as a non-root user, the SQLite database is in the
-# volume, GET /metrics answers, and SIGTERM (podman stop) stops it with exit code 0. Prints the
+# volume, GET /metrics counts the push, and SIGTERM (podman stop) stops it with exit code 0; that
+# docker/compose.yaml builds this Dockerfile and sets only settings ehrbridge knows. Prints the
 # image size. Everything it started is removed at the end (`podman rm -f -t 0`), also on failure.
 #
 #   tools/container-test.sh          everything (about 3 minutes from nothing, 30 s when cached)
@@ -21,6 +22,7 @@ ROOT=$PWD
 CACHE=${EB_CONTAINER_CACHE:-$ROOT/build-container}
 IMAGE=${EB_IMAGE:-localhost/ehrbridge:test}
 BASE=localhost/debian:bookworm-slim
+BASE_MARK=localhost/ehrbridge-base:bookworm-slim-2 # names the recipe below; bump it when it changes
 NAME=ehrbridge-ct-$$
 VOLUME=ehrbridge-ct-data-$$
 SUDO=
@@ -31,14 +33,16 @@ fail() { printf 'container-test: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # ---- tools ----
 missing=
-for p in podman runc debootstrap curl; do
+# podman with runc and CNI networking (what CONTAINERS.md describes; crun is not used), debootstrap
+# for the base image, curl and python3-yaml for the checks
+for p in podman runc containernetworking-plugins iptables debootstrap curl python3-yaml; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
   say "installing$missing"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q >/dev/null
-  $SUDO apt-get install -y -q $missing >/dev/null
+  $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
 
 mkdir -p "$CACHE"
@@ -54,15 +58,39 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 EOF
 export CONTAINERS_CONF="$CACHE/containers.conf"
-PODMAN="$SUDO podman"
+PODMAN=podman
+[ -z "$SUDO" ] || PODMAN="$SUDO env CONTAINERS_CONF=$CONTAINERS_CONF podman" # sudo drops the variable
 
 # ---- the base image: debootstrap, cached as a tarball ----
+
+# Slims the new root file system $1 as Debian's official -slim images are: no documentation,
+# manual pages or translations, now and for the packages installed on top (dpkg path excludes).
+slim() {
+  r=$1
+  case $r in "$CACHE"/rootfs.*) ;; *) fail "slim: refusing to work on \"$r\"" ;; esac
+  [ -d "$r/etc/dpkg" ] || fail "slim: $r is not a debootstrapped root"
+  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/groff/*' \
+    'path-exclude /usr/share/info/*' 'path-exclude /usr/share/lintian/*' \
+    'path-exclude /usr/share/linda/*' 'path-exclude /usr/share/locale/*' |
+    $SUDO tee "$r/etc/dpkg/dpkg.cfg.d/docker-slim" >/dev/null
+  $SUDO find "$r/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+  $SUDO find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete
+  for d in man groff info lintian linda locale; do
+    [ -d "$r/usr/share/$d" ] && $SUDO find "$r/usr/share/$d" -mindepth 1 -delete
+  done
+  $SUDO find "$r/var/cache/apt" "$r/var/lib/apt/lists" -type f -delete
+  $SUDO find "$r/var/log" -type f -delete
+}
+
 make_base() {
-  if $PODMAN image exists "$BASE"; then
+  if $PODMAN image exists "$BASE_MARK" && $PODMAN image exists "$BASE" &&
+    [ "$($PODMAN image inspect --format '{{.Id}}' "$BASE_MARK")" = \
+      "$($PODMAN image inspect --format '{{.Id}}' "$BASE")" ]; then
     say "base image $BASE present"
     return
   fi
-  tarball="$CACHE/debian-bookworm-minbase.tar"
+  tarball="$CACHE/debian-bookworm-slim-2.tar"
   if [ ! -s "$tarball" ]; then
     mirror=${EB_DEBIAN_MIRROR:-}
     if [ -z "$mirror" ]; then
@@ -87,7 +115,7 @@ make_base() {
     elif [ -f /etc/apt/sources.list ]; then
       $SUDO cp /etc/apt/sources.list "$rootfs/etc/apt/sources.list"
     fi
-    $SUDO rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    slim "$rootfs"
     $SUDO tar --numeric-owner -C "$rootfs" -cf "$tarball.tmp" .
     $SUDO rm -rf "$rootfs"
     mv "$tarball.tmp" "$tarball"
@@ -95,6 +123,7 @@ make_base() {
   say "importing $tarball as $BASE"
   $PODMAN import --quiet --change 'CMD ["bash"]' "$tarball" "$BASE" >/dev/null
   $PODMAN tag "$BASE" docker.io/library/debian:bookworm-slim
+  $PODMAN tag "$BASE" "$BASE_MARK"
 }
 
 make_base
@@ -111,10 +140,34 @@ say "built in $(( $(date +%s) - t0 )) s"
 
 size=$($PODMAN image inspect --format '{{.Size}}' "$IMAGE")
 say "image size: $(( size / 1000000 )) MB ($size bytes)"
+# the binary and its libraries on Debian slim take about 145 MB; far more means that build tools
+# or caches leaked into the runtime image
+[ "$size" -lt 250000000 ] || fail "the image is $(( size / 1000000 )) MB: more than the runtime needs"
 hc=$($PODMAN image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE")
 case $hc in *ehrbridge*health*) ;; *) fail "the image has no HEALTHCHECK with ehrbridge health: $hc" ;; esac
 user=$($PODMAN image inspect --format '{{.Config.User}}' "$IMAGE")
 case $user in "" | root | 0 | 0:*) fail "the image runs as root (User=\"$user\")" ;; esac
+# docker/compose.yaml (ehrbridge with PostgreSQL; no Docker Hub here to pull postgres from): it
+# builds this Dockerfile from the repository root and sets only settings the image's ehrbridge
+# knows
+$PODMAN run --rm "$IMAGE" --help >"$CACHE/help.txt" 2>&1 || fail "ehrbridge --help failed in the image"
+/usr/bin/python3 - "$CACHE/help.txt" <<'PYEOF' || fail "docker/compose.yaml does not fit the image"
+import os, re, sys
+import yaml
+compose = yaml.safe_load(open("docker/compose.yaml"))
+svc = compose["services"]["ehrbridge"]
+ctx = os.path.normpath(os.path.join("docker", svc["build"]["context"]))
+assert os.path.isfile(os.path.join(ctx, svc["build"]["dockerfile"])), svc["build"]
+assert os.path.samefile(ctx, "."), f"build context {ctx} is not the repository root"
+assert svc["depends_on"]["postgres"]["condition"] == "service_healthy", svc["depends_on"]
+env = svc["environment"]
+env = dict(e.split("=", 1) for e in env) if isinstance(env, list) else env
+known = set(re.findall(r"EHRBRIDGE_[A-Z0-9_]+", open(sys.argv[1]).read()))
+unknown = [k for k in env if k.startswith("EHRBRIDGE_") and k not in known]
+assert not unknown, f"settings ehrbridge does not know: {unknown}"
+assert str(env.get("EHRBRIDGE_DB", "")).startswith("postgresql://"), "EHRBRIDGE_DB is not PostgreSQL"
+PYEOF
+say "docker/compose.yaml fits the image"
 # no curl in the runtime image: the health check is the binary itself
 if $PODMAN run --rm --entrypoint sh "$IMAGE" -c 'command -v curl' >/dev/null 2>&1; then
   fail "curl is in the runtime image"
@@ -122,7 +175,7 @@ fi
 
 # ---- run ----
 cleanup() {
-  $PODMAN rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
+  $PODMAN rm -f -t 0 "$NAME" >/dev/null 2>&1 || true # (also removes its health check timer)
   $PODMAN volume rm -f "$VOLUME" >/dev/null 2>&1 || true
   rm -rf "$CACHE/secrets.$$"
 }
@@ -136,7 +189,14 @@ token="ct-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s\n' "$token" >"$secrets/bearer_token"
 chmod 0644 "$secrets/bearer_token" # readable by the image's non-root user
 say "podman run $IMAGE on 127.0.0.1:$port (bearer token as a secret file)"
-$PODMAN run -d --name "$NAME" -p "127.0.0.1:$port:8080" \
+# There is no systemd for podman's health check timers here (podman complains, and goes on): the
+# test runs the image's HEALTHCHECK itself (podman healthcheck run).
+quiet() { # runs podman, showing its complaints about systemd timers only when it fails
+  if ! "$@" 2>"$CACHE/podman.err.$$"; then cat "$CACHE/podman.err.$$" >&2; rm -f "$CACHE/podman.err.$$"; return 1; fi
+  grep -v 'unable to get systemd connection' "$CACHE/podman.err.$$" >&2 || true
+  rm -f "$CACHE/podman.err.$$"
+}
+quiet $PODMAN run -d --name "$NAME" -p "127.0.0.1:$port:8080" \
   -v "$VOLUME:/var/lib/ehrbridge" \
   -v "$secrets/bearer_token:/run/secrets/bearer_token:ro" \
   -e EHRBRIDGE_BEARER_TOKEN_FILE=/run/secrets/bearer_token \
@@ -189,7 +249,7 @@ printf '%s\n' "$metrics" | grep -q '^ehrbridge_pushes_total{.*outcome="stored".*
 say "GET /metrics counts the push"
 
 t0=$(date +%s)
-$PODMAN stop -t 20 "$NAME" >/dev/null
+quiet $PODMAN stop -t 20 "$NAME" >/dev/null
 rc=$($PODMAN inspect --format '{{.State.ExitCode}}' "$NAME")
 [ "$rc" = 0 ] || { $PODMAN logs "$NAME" 2>&1 | tail -n 20 >&2; fail "ehrbridge exited $rc on SIGTERM"; }
 say "podman stop: exit 0 after $(( $(date +%s) - t0 )) s"

@@ -5,9 +5,9 @@ set -eu
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite3-dev
-  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev"
+  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev"
 TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev curl
-  postgresql python3-psycopg2 openssl python3-requests
+  postgresql python3-psycopg2 openssl python3-requests odbc-postgresql libsqliteodbc
   wrk python3-spyne python3-lxml python3-twisted"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"

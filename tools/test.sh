@@ -29,6 +29,9 @@ cmake --build build-asan -j"$jobs"
 EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_vendor_record.py \
   tests/integration/test_push_semantics.py tests/integration/test_faults.py
+# the container image: docker/Dockerfile built with podman as ../shared/CONTAINERS.md says, run,
+# pushed to over loopback, health-checked, non-root (about 3 minutes from nothing)
+tools/container-test.sh
 # the benchmark against the node-soap and Spyne peers, in its smoke mode (about 2 minutes: it
 # runs and every server stores exactly what it answered `true` for; no timing is asserted)
 bench/run.sh --smoke --bin "$PWD/build/ehrbridge"

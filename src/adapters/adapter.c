@@ -11,6 +11,7 @@ static const struct eb_adapter_methods *const adapters[] = {
     &eb_adapter_sqlite,
     &eb_adapter_noop, /* benchmarking only: stores nothing (bench/run.sh) */
     &eb_adapter_postgres,
+    &eb_adapter_odbc,
 };
 
 /* 1 when url starts with scheme followed by ':'. */
@@ -36,6 +37,12 @@ const struct eb_adapter_methods *eb_adapter_lookup(const char *url)
 
 eb_rc eb_adapter_open(const char *url, struct eb_adapter **out, struct eb_err *err)
 {
+    return eb_adapter_open_mapped(url, NULL, out, err);
+}
+
+eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
+                             struct eb_adapter **out, struct eb_err *err)
+{
     eb_rc rc = EB_OK;
     struct eb_adapter *a = NULL;
     eb_err_clear(err);
@@ -45,7 +52,7 @@ eb_rc eb_adapter_open(const char *url, struct eb_adapter **out, struct eb_err *e
         /* The URL may hold a password: it is not repeated. */
         rc =
             eb_err_set(err, EB_ERR_CONFIG, "no database adapter for this URL (known: sqlite:PATH, "
-                                           "postgresql://...)");
+                                           "postgresql://..., odbc:DSN=...)");
         goto out;
     }
     if (m->version < 1 || m->instance_size < sizeof(struct eb_adapter)) {
@@ -57,7 +64,13 @@ eb_rc eb_adapter_open(const char *url, struct eb_adapter **out, struct eb_err *e
         rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
         goto out;
     }
+    if (mapping && m == &eb_adapter_noop) {
+        rc = eb_err_set(err, EB_ERR_CONFIG, "the %s adapter stores nothing: --mapping needs a "
+                                            "database", m->name);
+        goto out;
+    }
     a->m = m;
+    a->mapping = mapping;
     if ((rc = m->open(a, url, err)))
         goto out;
     *out = a;

@@ -11,6 +11,7 @@
 
 struct eb_push;
 struct eb_interview_event;
+struct eb_mapping;
 
 /* What became of a push. The text forms ("stored", "rejected", "failed") are kept in push_log. */
 enum eb_outcome {
@@ -77,7 +78,11 @@ struct eb_adapter_methods {
     const char *scheme;   /* URL scheme this adapter answers to, without ':' ("sqlite") */
     size_t instance_size; /* the core allocates and zeroes this much; starts with struct eb_adapter */
 
-    /* Connects to url (the full --db value) and creates or migrates the default schema. */
+    /* Connects to url (the full --db value) and creates or migrates the default schema. When
+     * a->mapping is set (--mapping), also checks that the mapped tables and columns exist and
+     * prepares their statements; from then on store_push and replay_push write a candidate into
+     * the mapped tables (mapping/mapping.h: eb_mapping_write, in the push's transaction) instead
+     * of the default candidate tables. */
     eb_rc (*open)(struct eb_adapter *a, const char *url, struct eb_err *err);
     /* Disconnects; must accept a half-opened adapter. Does not free `a`. */
     void (*close)(struct eb_adapter *a);
@@ -135,6 +140,8 @@ struct eb_adapter_methods {
 /* First member of every adapter instance. */
 struct eb_adapter {
     const struct eb_adapter_methods *m; /* the adapter's table */
+    const struct eb_mapping *mapping;   /* --mapping, set before open; NULL: the default schema.
+                                           Borrowed: outlives the adapter */
 };
 
 /* The table whose scheme matches the start of url ("sqlite:..."); NULL when none. */
@@ -143,6 +150,11 @@ const struct eb_adapter_methods *eb_adapter_lookup(const char *url);
 /* Looks up, allocates and opens an adapter for url. On success *out is set; caller frees with
  * eb_adapter_close(). On failure *out is NULL and err says why. */
 eb_rc eb_adapter_open(const char *url, struct eb_adapter **out, struct eb_err *err);
+
+/* As eb_adapter_open, writing candidates through mapping (NULL: the default schema), which must
+ * outlive the adapter. An adapter that cannot write through a mapping fails (EB_ERR_CONFIG). */
+eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
+                             struct eb_adapter **out, struct eb_err *err);
 
 /* Closes and frees (NULL-safe). */
 void eb_adapter_close(struct eb_adapter *a);
@@ -171,5 +183,6 @@ extern const struct eb_adapter_methods eb_adapter_sqlite;
 /* `noop:` answers every valid push as stored and stores NOTHING: a benchmarking tool only. */
 extern const struct eb_adapter_methods eb_adapter_noop;
 extern const struct eb_adapter_methods eb_adapter_postgres; /* adapters/postgres.c */
+extern const struct eb_adapter_methods eb_adapter_odbc;     /* adapters/odbc.c */
 
 #endif

@@ -50,6 +50,7 @@
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
+#include "mapping/mapping.h"
 #include "util/log.h"
 
 /* Default statement_timeout (ms). */
@@ -62,6 +63,9 @@
 #define SCHEMA_LOCK_KEY 0x6568726272696467LL
 /* First key of pg_advisory_xact_lock(int, int) of an interview: (this, hashtext(event_id)). */
 #define INTERVIEW_LOCK_SPACE 1701147234
+/* First key of pg_advisory_xact_lock(int, int) of a candidate written through a mapping:
+ * (this, hashtext(applicationId)): the mapped tables need not have a unique key to lock. */
+#define MAPPED_LOCK_SPACE 1835101284
 /* The oldest server: INSERT ... ON CONFLICT. */
 #define MIN_SERVER_VERSION 90500
 /* After a failed connect, calls fail at once for this long (ms), so that a push and its
@@ -99,6 +103,7 @@ struct pg_adapter {
     char *purge_sql;              /* deletes one application_id from every child table */
     char *probe_sql;              /* schema_version there? an interview table missing? */
     char *replay_sql;             /* push_log upsert over any row (replay); built on first use */
+    struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     int queued;                   /* statements sent in the pipeline since its last sync */
     int row_sends;                /* rows sent since the last pipeline sync */
@@ -575,6 +580,21 @@ static int prepare_all(struct pg_adapter *g)
     snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_xact_lock(%d, hashtext($1))",
              INTERVIEW_LOCK_SPACE);
     ok = ok && prepare_one(g, "eb_ilock", lock_sql, 1, text1);
+    if (g->map_sql) {
+        /* parameter types left to the server: the mapped columns are the EHR's (DATE, NUMERIC,
+         * VARCHAR(n), ...) and values are sent as text */
+        snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_xact_lock(%d, hashtext($1))",
+                 MAPPED_LOCK_SPACE);
+        ok = ok && prepare_one(g, "eb_mlock", lock_sql, 1, text1);
+        for (size_t t = 0; ok && t < g->map_sql->n_tables; t++) {
+            const struct eb_mapping_table_sql *ts = &g->map_sql->tables[t];
+            const char *text[3] = {ts->update_sql, ts->insert_sql, ts->remove_sql};
+            for (int k = 0; ok && k < 3; k++) {
+                snprintf(name, sizeof name, "eb_m%zu_%d", t, k);
+                ok = !text[k] || prepare_one(g, name, text[k], 0, NULL);
+            }
+        }
+    }
     for (size_t t = 0; ok && t < EB_ITV_N_TABLES; t++) {
         /* the parameter types follow the columns (BIGINT or TEXT) */
         snprintf(name, sizeof name, "eb_iin%zu", t);
@@ -682,6 +702,11 @@ static eb_rc create_schema(struct pg_adapter *g, int64_t *version, struct eb_err
                  "DELETE FROM \"schema_version\"; INSERT INTO \"schema_version\" (\"version\") "
                  "VALUES (%d)",
                  EB_SQL_SCHEMA_VERSION);
+        size_t n_mig = 0;
+        char *const *mig = *version >= 1 ? eb_sqlgen_migrations(g->schema, *version, &n_mig) : NULL;
+        for (size_t i = 0; i < n_mig; i++)
+            if (!exec_ok(g, mig[i], "migrating the schema"))
+                goto fail;
         if (!exec_ok(g, sql, "recording the schema version"))
             goto fail;
         created = *version < 0;
@@ -1010,6 +1035,8 @@ static void pg_close(struct eb_adapter *a)
     free(g->replay_sql);
     g->replay_sql = NULL;
     eb_interview_sql_free(&g->itv);
+    eb_mapping_sql_free(g->map_sql);
+    g->map_sql = NULL;
     eb_sqlgen_free(g->schema);
     g->conninfo = g->secret[0] = g->secret[1] = NULL;
     g->claim_sql = g->failure_sql = g->purge_sql = g->probe_sql = NULL;
@@ -1077,7 +1104,10 @@ static eb_rc pg_open(struct eb_adapter *a, const char *url, struct eb_err *err)
     if ((rc = parse_url(g, url, err)) ||
         (rc = eb_sqlgen_build(&eb_sql_dialect_postgres, &g->schema, err)) ||
         (rc = eb_interview_sql_build(&eb_sql_dialect_postgres, &g->itv, err)) ||
-        (rc = build_sql(g, err)) || (rc = ensure_connected(g, err)))
+        (rc = build_sql(g, err)) ||
+        (a->mapping &&
+         (rc = eb_mapping_sql_build(a->mapping, &eb_sql_dialect_postgres, &g->map_sql, err))) ||
+        (rc = ensure_connected(g, err)))
         return rc;
     return EB_OK;
 }
@@ -1184,6 +1214,71 @@ static eb_rc send_interviews(struct pg_adapter *g, const struct eb_interview_eve
     return EB_OK;
 }
 
+/* eb_mapping_run_fn: sends one mapped statement into the pipeline, values as text (the server
+ * converts them to the mapped columns' types). An UPDATE is synced at once: the writer needs
+ * its row count to decide on the INSERT. */
+static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
+                        const struct eb_sql_value *v, size_t n, int64_t *changed,
+                        struct eb_err *err)
+{
+    struct pg_adapter *g = ctx;
+    char name[32];
+    if (n > EB_SQL_MAX_COLUMNS)
+        return eb_err_set(err, EB_ERR_INTERNAL, "postgres: too many mapped columns");
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i;
+        if (v[i].type == EB_SQL_VINT) {
+            char num[24];
+            snprintf(num, sizeof num, "%lld", (long long)v[i].i);
+            if (!(g->tmp[at] = strdup(num))) {
+                note_fail(g, NULL, "binding", "out of memory");
+                return fail_rc(g, err);
+            }
+            g->pv[at] = g->tmp[at];
+        } else if (v[i].type == EB_SQL_VTEXT) {
+            if (!bind_text(g, at, v[i].s, v[i].len))
+                return fail_rc(g, err);
+        } else {
+            g->pv[at] = NULL;
+        }
+        g->pl[at] = 0;
+        g->pf[at] = 0; /* text: NUL-terminated (the writer's texts and bind_text's copies are) */
+    }
+    snprintf(name, sizeof name, "eb_m%zu_%d", table, (int)which);
+    if (!send_prepared(g, name, (int)n))
+        return fail_rc(g, err);
+    if (changed) {
+        int q = g->queued;
+        PGresult **res = calloc((size_t)q, sizeof *res);
+        if (!res)
+            return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+        int ok = pipeline_sync(g, res, q);
+        *changed = ok && res[q - 1] ? strtoll(PQcmdTuples(res[q - 1]), NULL, 10) : 0;
+        for (int i = 0; i < q; i++)
+            PQclear(res[i]);
+        free(res);
+        if (!ok)
+            return fail_rc(g, err);
+    } else if (++g->row_sends >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0)) {
+        return fail_rc(g, err);
+    }
+    return EB_OK;
+}
+
+/* Sends the rows of p's candidate into the pipeline: the default schema's (sqlgen), or with a
+ * mapping the mapped tables' after the candidate's lock. */
+static eb_rc write_candidate(struct pg_adapter *g, const struct eb_push *p, const char *push_id,
+                             int64_t at, struct eb_err *err)
+{
+    if (!g->map_sql)
+        return eb_sqlgen_walk(g->schema, p->data, push_id, at, send_row, g, err);
+    char app[24];
+    snprintf(app, sizeof app, "%lld", (long long)p->data->application_id.v);
+    if (!bind_str(g, 0, app) || !send_prepared(g, "eb_mlock", 1))
+        return fail_rc(g, err);
+    return eb_mapping_write(g->base.mapping, p->data, push_id, at, mapped_run, g, err);
+}
+
 /* One try of store_push. *retry = 1 when trying again may succeed (a serialization failure, a
  * deadlock, a connection that broke under the transaction, a race on a 'failed' record). */
 static eb_rc store_once(struct pg_adapter *g, const struct eb_push *p,
@@ -1226,8 +1321,7 @@ static eb_rc store_once(struct pg_adapter *g, const struct eb_push *p,
         res[0] = NULL;
         goto done;
     }
-    if ((p &&
-         (rc = eb_sqlgen_walk(g->schema, p->data, rec->push_id, received_at, send_row, g, err))) ||
+    if ((p && (rc = write_candidate(g, p, rec->push_id, received_at, err))) ||
         (ev && (rc = send_interviews(g, ev, rec->push_id, received_at, err)))) {
         if (!g->fail.set) {
             pipeline_leave(g);
@@ -1433,9 +1527,13 @@ static eb_rc replay_once(struct pg_adapter *g, const struct eb_push *p,
     }
     bind_int(g, 0, p->data->application_id.v);
     if (!exec_params(g,
-                     "SELECT l.\"received_at\", c.\"last_push_id\" FROM \"candidate\" c JOIN"
-                     " \"push_log\" l ON l.\"push_id\" = c.\"last_push_id\""
-                     " WHERE c.\"application_id\" = $1 FOR UPDATE OF c",
+                     g->map_sql /* mapped rows hold the last push stored */
+                         ? "SELECT \"received_at\", \"push_id\" FROM \"push_log\" WHERE"
+                           " \"application_id\" = $1 AND \"outcome\" = 'stored'"
+                           " ORDER BY \"received_at\" DESC LIMIT 1"
+                         : "SELECT l.\"received_at\", c.\"last_push_id\" FROM \"candidate\" c JOIN"
+                           " \"push_log\" l ON l.\"push_id\" = c.\"last_push_id\""
+                           " WHERE c.\"application_id\" = $1 FOR UPDATE OF c",
                      1, &r, "candidate"))
         goto fail;
     int superseded = PQntuples(r) == 1 &&
@@ -1450,8 +1548,7 @@ static eb_rc replay_once(struct pg_adapter *g, const struct eb_push *p,
     }
     if (!pipeline_enter(g))
         goto fail;
-    if ((rc = eb_sqlgen_walk(g->schema, p->data, rec->push_id, rec->received_at_ms, send_row, g,
-                             err))) {
+    if ((rc = write_candidate(g, p, rec->push_id, rec->received_at_ms, err))) {
         if (!g->fail.set) {
             pipeline_leave(g);
             exec_ok(g, "ROLLBACK", "replay");

@@ -1,13 +1,14 @@
 /* Generation of the default schema from the candidate descriptors, for any SQL dialect, and the
  * walker that turns one candidate into the rows to insert.
  *
- * THE DEFAULT SCHEMA (version 1)
+ * THE DEFAULT SCHEMA (version 2)
  *
  * All identifiers are written double-quoted ("index", "type", "level", "option", "number" are
  * keywords somewhere). Types: INTEGER (the dialect's 64-bit integer) and TEXT.
  *
  * schema_version (version INTEGER NOT NULL)
- *     One row: the version of this schema (1). A database with a newer version is refused.
+ *     One row: the version of this schema (2). A database with a newer version is refused; one
+ *     with an older version is migrated (eb_sqlgen_migrations): version 2 added the area names.
  *
  * push_log: one row per received push id.
  *     push_id        TEXT NOT NULL PRIMARY KEY  the push id (idempotency key)
@@ -40,6 +41,10 @@
  *     job_department, job_manager_name, referrer_name, operator_phone, owners_employee_id,
  *     offer_salary_number, offer_checkin_date, offer_creator_name, offer_hc_info_number,
  *     offer_job_rank_info_level, offer_attachment_url, ...
+ *     Beside native_place_code and nationality_code: native_place_name and nationality_name
+ *     TEXT, the code's name in the vendor's area code table (candidate/area.h; NULL for a code
+ *     the table does not have). Added in version 2: a version 1 database gains them with ALTER
+ *     TABLE ... ADD COLUMN, filled from the codes of the rows already there.
  *     Kinds: integer -> INTEGER; boolean -> INTEGER 0/1; decimal -> TEXT (the exact decimal
  *     text); string, date (as sent), any (text, or JSON text for structured values) -> TEXT.
  *     An absent value is NULL.
@@ -77,6 +82,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "candidate/area.h"
 #include "candidate/candidate.h"
 #include "candidate/schema.h"
 #include "util/buf.h"
@@ -242,6 +248,27 @@ fail:
 static eb_rc add_child(struct builder *b, size_t parent, const struct eb_field *const *via,
                        size_t n_via, const struct eb_field *array);
 
+/* Integer fields of the candidate holding a code of the vendor's area table: a name column
+ * follows each (schema version 2). */
+static const struct {
+    const char *xml;    /* the code field */
+    const char *column; /* the name column beside it */
+} area_columns[] = {
+    {"nativePlaceCode", "native_place_name"},
+    {"nationalityCode", "nationality_name"},
+};
+
+/* The name column for field f of type, or NULL when f holds no area code. */
+static const char *area_column(const struct eb_type *type, const struct eb_field *f)
+{
+    if (type != &eb_type_candidate || f->kind != EB_KIND_INT)
+        return NULL;
+    for (size_t i = 0; i < sizeof area_columns / sizeof area_columns[0]; i++)
+        if (strcmp(f->xml, area_columns[i].xml) == 0)
+            return area_columns[i].column;
+    return NULL;
+}
+
 /* Adds the columns for the scalar fields of type (reached from the row's struct through the OBJ
  * fields path[0 .. path_len)) to table ti, with prefix; creates child tables for its arrays.
  * skip_a / skip_b: columns of the root type that the caller adds itself (NULL: none). */
@@ -285,6 +312,14 @@ static eb_rc flatten(struct builder *b, size_t ti, const struct eb_type *type, c
             memcpy(c->path, path, path_len * sizeof path[0]);
             c->path[path_len] = f;
             c->path_len = path_len + 1;
+            const char *area = path_len == 0 ? area_column(type, f) : NULL;
+            if (area) {
+                if ((rc = add_column(b, ti, join_name(NULL, area), EB_SQL_TEXT, 0,
+                                     EB_SQL_SRC_AREA_NAME, &c)))
+                    return rc;
+                c->path[0] = f;
+                c->path_len = 1;
+            }
             break;
         }
         }
@@ -463,7 +498,9 @@ static eb_rc text_create(struct eb_buf *sb, const struct eb_sql_dialect *d,
     eb_rc rc = eb_buf_printf(sb, "CREATE TABLE \"%s\" (", t->name);
     for (size_t i = 0; !rc && i < t->n_columns; i++)
         rc = eb_buf_printf(sb, "%s\"%s\" %s%s", i ? ", " : "", t->columns[i].name,
-                           type_name(d, t->columns[i].type),
+                           i < t->n_keys && t->columns[i].type == EB_SQL_TEXT && d->key_text_type
+                               ? d->key_text_type
+                               : type_name(d, t->columns[i].type),
                            t->columns[i].not_null ? " NOT NULL" : "");
     if (!rc && t->n_keys) {
         rc = eb_buf_puts(sb, ", PRIMARY KEY (");
@@ -514,6 +551,55 @@ static eb_rc text_upsert(struct eb_buf *sb, const struct eb_sql_dialect *d,
     return rc;
 }
 
+/* Appends a migration statement of version v (the buffer's text) to s. */
+static eb_rc add_migration(struct eb_sql_schema *s, struct eb_buf *sb, int v)
+{
+    char **m = realloc(s->migrate, (s->n_migrate + 1) * sizeof *m);
+    if (!m)
+        return EB_ERR_NOMEM;
+    s->migrate = m;
+    int *mv = realloc(s->migrate_version, (s->n_migrate + 1) * sizeof *mv);
+    if (!mv)
+        return EB_ERR_NOMEM;
+    s->migrate_version = mv;
+    eb_rc rc = take(sb, &s->migrate[s->n_migrate]);
+    if (!rc)
+        s->migrate_version[s->n_migrate++] = v;
+    return rc;
+}
+
+/* Version 2: the area name columns of the candidate table, added and filled from the codes
+ * (one CASE over the vendor's table: the database needs no table of its own for it). */
+static eb_rc build_migrations(struct eb_sql_schema *s, struct eb_buf *sb)
+{
+    eb_rc rc = EB_OK;
+    const struct eb_sql_table *t = &s->tables[s->candidate];
+    const char *add = s->dialect->add_column ? s->dialect->add_column : "ADD COLUMN";
+    for (size_t i = 0; !rc && i < t->n_columns; i++) {
+        const struct eb_sql_column *c = &t->columns[i];
+        if (c->source != EB_SQL_SRC_AREA_NAME)
+            continue;
+        if ((rc = eb_buf_printf(sb, "ALTER TABLE \"%s\" %s \"%s\" %s", t->name, add, c->name,
+                                type_name(s->dialect, c->type))) ||
+            (rc = add_migration(s, sb, 2)))
+            break;
+        rc = eb_buf_printf(sb, "UPDATE \"%s\" SET \"%s\" = CASE \"%s\"", t->name, c->name,
+                           c->path[0]->column);
+        for (size_t k = 0; !rc && k < eb_area_table_n; k++) {
+            rc = eb_buf_printf(sb, " WHEN %ld THEN '", (long)eb_area_table[k].code);
+            for (const char *q = eb_area_table[k].name; !rc && *q; q++)
+                rc = *q == '\'' ? eb_buf_puts(sb, "''") : eb_buf_append(sb, q, 1);
+            if (!rc)
+                rc = eb_buf_puts(sb, "'");
+        }
+        if (!rc)
+            rc = eb_buf_printf(sb, " END WHERE \"%s\" IS NOT NULL", c->path[0]->column);
+        if (!rc)
+            rc = add_migration(s, sb, 2);
+    }
+    return rc;
+}
+
 static eb_rc build_text(struct builder *b)
 {
     struct eb_sql_schema *s = b->s;
@@ -554,6 +640,7 @@ static eb_rc build_text(struct builder *b)
         (rc = take(&sb, &s->ddl[s->n_ddl])))
         goto out;
     s->n_ddl++;
+    rc = build_migrations(s, &sb);
 out:
     eb_buf_free(&sb);
     if (rc)
@@ -601,7 +688,20 @@ void eb_sqlgen_free(struct eb_sql_schema *s)
         for (size_t i = 0; i < s->n_ddl; i++)
             free(s->ddl[i]);
     free(s->ddl);
+    for (size_t i = 0; i < s->n_migrate; i++)
+        free(s->migrate[i]);
+    free(s->migrate);
+    free(s->migrate_version);
     free(s);
+}
+
+char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, size_t *n)
+{
+    size_t first = 0;
+    while (first < s->n_migrate && s->migrate_version[first] <= from)
+        first++;
+    *n = s->n_migrate - first;
+    return *n ? &s->migrate[first] : NULL;
 }
 
 const struct eb_sql_table *eb_sqlgen_table(const struct eb_sql_schema *s, const char *name)
@@ -738,6 +838,13 @@ static eb_rc emit(struct walk *w, const struct eb_sql_table *t, const char *row)
             break;
         case EB_SQL_SRC_ITEM:
             set_text(&v[i], load_ptr(row));
+            break;
+        case EB_SQL_SRC_AREA_NAME:
+            field_value(col, row, &v[i]);
+            if (v[i].type == EB_SQL_VINT)
+                set_text(&v[i], eb_area_name(v[i].i));
+            else
+                v[i].type = EB_SQL_VNULL;
             break;
         }
     }

@@ -14,8 +14,10 @@ struct eb_candidate;
 struct eb_field;
 struct eb_type;
 
-/* The schema version this binary creates and understands (table schema_version). */
-#define EB_SQL_SCHEMA_VERSION 1
+/* The schema version this binary creates and understands (table schema_version). Version 2
+ * added candidate.native_place_name and candidate.nationality_name (the area code names); a
+ * database at an older version is migrated with eb_sqlgen_migrations(). */
+#define EB_SQL_SCHEMA_VERSION 2
 
 /* Hard limits of the generated schema; eb_sqlgen_build() fails when the descriptors exceed them. */
 #define EB_SQL_MAX_DEPTH   8   /* nested objects flattened into one row; nested array levels */
@@ -32,6 +34,9 @@ struct eb_sql_dialect {
     int has_upsert;        /* 1: INSERT ... ON CONFLICT (...) DO UPDATE SET c = excluded.c works */
     const char *child_table_options; /* appended to CREATE TABLE of child tables ("" for none):
                                         SQLite's " WITHOUT ROWID" keeps one B-tree per table */
+    const char *key_text_type; /* text type of key columns (push_id, event_id); NULL: text_type
+                                  (databases that cannot index unbounded text need a VARCHAR) */
+    const char *add_column;    /* ALTER TABLE t <add_column> c type; NULL: "ADD COLUMN" */
 };
 
 extern const struct eb_sql_dialect eb_sql_dialect_sqlite;   /* SQLite >= 3.24 */
@@ -53,7 +58,9 @@ enum eb_sql_source {
     EB_SQL_SRC_PUSH_ID,        /* the push id given to the walker (candidate.last_push_id) */
     EB_SQL_SRC_UPDATED_AT,     /* the time given to the walker (candidate.updated_at) */
     EB_SQL_SRC_FIELD,          /* a scalar field of the row's struct, through `path` */
-    EB_SQL_SRC_ITEM            /* the string of a STRARR item (column "value") */
+    EB_SQL_SRC_ITEM,           /* the string of a STRARR item (column "value") */
+    EB_SQL_SRC_AREA_NAME       /* the name of the area code in the INT field at `path`
+                                  (candidate/area.h); NULL when the code is unknown */
 };
 
 /* One column. */
@@ -114,6 +121,10 @@ struct eb_sql_schema {
     size_t max_columns;                   /* the largest n_columns of the walked tables */
     char **ddl;                           /* every CREATE TABLE and CREATE INDEX, in order */
     size_t n_ddl;                         /* entries in ddl */
+    char **migrate;                       /* statements bringing an older schema up to date, in
+                                             order (see eb_sqlgen_migrations) */
+    int *migrate_version;                 /* the version each statement belongs to */
+    size_t n_migrate;                     /* entries in migrate */
 };
 
 /* Builds the default schema and its statement text for dialect d. On success *out is set; the
@@ -121,6 +132,13 @@ struct eb_sql_schema {
  * descriptors break a rule of the schema (duplicate column or table, bad identifier, limits). */
 eb_rc eb_sqlgen_build(const struct eb_sql_dialect *d, struct eb_sql_schema **out,
                       struct eb_err *err);
+
+/* The statements that bring a database at schema version `from` (>= 1) up to
+ * EB_SQL_SCHEMA_VERSION, in order: ALTER TABLE ... ADD COLUMN for the columns added since, and
+ * the UPDATE that fills them for the rows already there (the area names, from the codes). Run
+ * them in the transaction that records the new version. Sets *n (0 when nothing is to do) and
+ * returns the first; they stay owned by the schema. */
+char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, size_t *n);
 
 /* Frees a schema (NULL-safe). */
 void eb_sqlgen_free(struct eb_sql_schema *s);

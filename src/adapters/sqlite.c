@@ -27,6 +27,7 @@
 #include "adapters/interview_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
+#include "mapping/mapping.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -109,6 +110,8 @@ struct sqlite_adapter {
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
     sqlite3_stmt *itv_remove[EB_ITV_N_TABLES]; /* per interview table: delete by event_id */
+    struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
+    sqlite3_stmt **map_st;          /* and their statements, 3 per table (eb_mapping_stmt) */
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -249,6 +252,11 @@ static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void interview_close(struct sqlite_adapter *s);
 static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview_event *ev,
                              const struct eb_push_record *rec, int64_t at, struct eb_err *err);
+static eb_rc mapped_prepare(struct sqlite_adapter *s, struct eb_err *err);
+static void mapped_close(struct sqlite_adapter *s);
+static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
+                        const struct eb_sql_value *v, size_t n, int64_t *changed,
+                        struct eb_err *err);
 
 static void writer_free(struct sqlite_adapter *w)
 {
@@ -360,7 +368,7 @@ static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err 
     pthread_mutex_lock(&gates_lock);
     struct gate *g = gates;
     while (g && !(g->dev == st.st_dev && g->ino == st.st_ino && g->full == s->full &&
-                  g->busy_ms == s->busy_ms))
+                  g->busy_ms == s->busy_ms && g->writer->base.mapping == s->base.mapping))
         g = g->next;
     if (!g) {
         struct sqlite_adapter *w = calloc(1, sizeof *w);
@@ -370,6 +378,7 @@ static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err 
             goto out;
         }
         w->base.m = s->base.m;
+        w->base.mapping = s->base.mapping;
         if ((rc = open_conn(w, url, 1, err))) {
             writer_free(w);
             free(g);
@@ -683,6 +692,39 @@ static eb_rc has_schema(struct sqlite_adapter *s, int *yes, struct eb_err *err)
     return rc;
 }
 
+/* Brings an older schema up to date (sqlgen's migration statements) in one transaction under
+ * the write lock, unless another instance did it first; *version is then the new version. */
+static eb_rc migrate(struct sqlite_adapter *s, int64_t *version, struct eb_err *err)
+{
+    eb_rc rc = exec(s, "BEGIN IMMEDIATE", "starting the schema migration", err);
+    int64_t from = *version;
+    size_t n = 0;
+    if (rc || (rc = read_version(s, s->version, &from, err)))
+        goto out;
+    char *const *sql = from >= 1 ? eb_sqlgen_migrations(s->schema, from, &n) : NULL;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = exec(s, sql[i], "migrating the schema", err);
+    char up[96];
+    snprintf(up, sizeof up, "UPDATE \"schema_version\" SET \"version\" = %d",
+             EB_SQL_SCHEMA_VERSION);
+    if (!rc && from < EB_SQL_SCHEMA_VERSION)
+        rc = exec(s, up, "migrating the schema", err);
+    if (!rc && !(rc = exec(s, "COMMIT", "committing the schema migration", err))) {
+        if (from < EB_SQL_SCHEMA_VERSION) {
+            char f[24];
+            snprintf(f, sizeof f, "%lld", (long long)from);
+            eb_log(EB_LOG_INFO, "sqlite: migrated the default schema", "from_version", f, NULL);
+            *version = EB_SQL_SCHEMA_VERSION;
+        } else {
+            *version = from;
+        }
+    }
+out:
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 /* Creates the schema in one transaction unless it is there; checks its version. */
 static eb_rc ensure_schema(struct sqlite_adapter *s, struct eb_err *err)
 {
@@ -720,7 +762,9 @@ static eb_rc ensure_schema(struct sqlite_adapter *s, struct eb_err *err)
                       &s->version, "preparing", err)))
         goto out;
     int64_t version = 0;
-    if ((rc = read_version(s, s->version, &version, err)) || (rc = check_version(version, err)))
+    if ((rc = read_version(s, s->version, &version, err)) ||
+        (version >= 1 && version < EB_SQL_SCHEMA_VERSION && (rc = migrate(s, &version, err))) ||
+        (rc = check_version(version, err)))
         goto out;
 out:
     if (in_tx)
@@ -791,6 +835,8 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
             goto out;
     }
     rc = prepare_has_children(s, err);
+    if (!rc && s->base.mapping)
+        rc = mapped_prepare(s, err);
 out:
     free(failure_sql);
     return rc;
@@ -811,6 +857,7 @@ static void sq_close(struct eb_adapter *a)
     free(s->remove);
     s->insert = s->remove = NULL;
     interview_close(s);
+    mapped_close(s);
     sqlite3_stmt **one[] = {&s->begin,   &s->commit,      &s->rollback,  &s->savepoint,
                             &s->release, &s->undo,        &s->find_log,  &s->put_log,
                             &s->put_failure, &s->version, &s->has_children, &s->current};
@@ -942,6 +989,9 @@ static eb_rc replace_candidate(struct sqlite_adapter *s, const struct eb_push *p
 {
     eb_rc rc = EB_OK;
     size_t n;
+    if (s->base.mapping)
+        return eb_mapping_write(s->base.mapping, p->data, rec->push_id, updated_at, mapped_run, s,
+                                err);
     const struct eb_sql_table *children = eb_sqlgen_child_tables(s->schema, &n);
     /* the old rows go first; a new candidate has none, and the DELETEs are skipped */
     int code = sqlite3_bind_int64(s->has_children, 1, p->data->application_id.v);
@@ -962,6 +1012,64 @@ static eb_rc replace_candidate(struct sqlite_adapter *s, const struct eb_push *p
             return rc;
     }
     return eb_sqlgen_walk(s->schema, p->data, rec->push_id, updated_at, insert_row, s, err);
+}
+
+/* ---- a mapping (--mapping, mapping/mapping.h) ------------------------------------------- */
+
+/* Builds the mapped tables' statements: each table is probed first (a missing table or column
+ * stops the start), then its update, insert and remove are prepared. */
+static eb_rc mapped_prepare(struct sqlite_adapter *s, struct eb_err *err)
+{
+    eb_rc rc = eb_mapping_sql_build(s->base.mapping, &eb_sql_dialect_sqlite, &s->map_sql, err);
+    if (rc)
+        return rc;
+    size_t n = s->map_sql->n_tables;
+    if (!(s->map_st = calloc(n * 3, sizeof *s->map_st)))
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        const struct eb_mapping_table_sql *t = &s->map_sql->tables[i];
+        char what[200];
+        snprintf(what, sizeof what, "mapping: table %.100s",
+                 eb_mapping_table_name(s->base.mapping, i));
+        const char *text[3] = {t->update_sql, t->insert_sql, t->remove_sql};
+        if ((rc = exec(s, t->probe_sql, what, err)))
+            break;
+        for (size_t k = 0; !rc && k < 3; k++)
+            if (text[k])
+                rc = prepare(s, text[k], &s->map_st[i * 3 + k], what, err);
+    }
+    return rc;
+}
+
+static void mapped_close(struct sqlite_adapter *s)
+{
+    for (size_t i = 0; s->map_st && s->map_sql && i < s->map_sql->n_tables * 3; i++)
+        sqlite3_finalize(s->map_st[i]);
+    free(s->map_st);
+    s->map_st = NULL;
+    eb_mapping_sql_free(s->map_sql);
+    s->map_sql = NULL;
+}
+
+/* eb_mapping_run_fn: runs one mapped statement with the prepared statement of its table. */
+static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
+                        const struct eb_sql_value *v, size_t n, int64_t *changed,
+                        struct eb_err *err)
+{
+    struct sqlite_adapter *s = ctx;
+    sqlite3_stmt *st = s->map_st[table * 3 + (size_t)which];
+    const char *what = eb_mapping_table_name(s->base.mapping, table);
+    for (size_t i = 0; i < n; i++) {
+        int c = v[i].type == EB_SQL_VINT    ? sqlite3_bind_int64(st, (int)i + 1, v[i].i)
+                : v[i].type == EB_SQL_VTEXT ? bind_text(st, (int)i + 1, v[i].s, v[i].len)
+                                            : sqlite3_bind_null(st, (int)i + 1);
+        if (c)
+            return fail(s, c, what, err);
+    }
+    eb_rc rc = run(s, st, what, err);
+    if (!rc && changed)
+        *changed = sqlite3_changes(s->db);
+    return rc;
 }
 
 /* ---- replay (`ehrbridge replay`) --------------------------------------------------------- */
@@ -988,8 +1096,11 @@ static eb_rc replay_one(struct sqlite_adapter *w, struct job *j)
     }
     if (!w->current &&
         (rc = prepare(w,
-                      "SELECT l.received_at, c.last_push_id FROM candidate c JOIN push_log l"
-                      " ON l.push_id = c.last_push_id WHERE c.application_id = ?",
+                      w->base.mapping /* the mapped rows hold the last push stored */
+                          ? "SELECT received_at, push_id FROM push_log WHERE application_id = ?"
+                            " AND outcome = 'stored' ORDER BY received_at DESC LIMIT 1"
+                          : "SELECT l.received_at, c.last_push_id FROM candidate c JOIN push_log l"
+                            " ON l.push_id = c.last_push_id WHERE c.application_id = ?",
                       &w->current, "reading the candidate's last push", j->err)))
         return rc;
     int code = sqlite3_bind_int64(w->current, 1, j->p->data->application_id.v);

@@ -62,6 +62,17 @@ void eb_bridge_push(struct eb_adapter *a, const struct eb_push *p, struct eb_pus
         snprintf(app_id, sizeof app_id, "%" PRId64, rec->application_id);
 
     eb_rc rc = eb_adapter_store_push(a, p, rec, &st, &err);
+    char reason[sizeof err.msg];
+    if (rc == EB_ERR_INVALID && p) {
+        /* the adapter cannot store this record as it is (a mapping's key or required column
+         * without a value, mapping/mapping.h): refused like an invalid record, with the
+         * adapter's reason, which names the column and field, never a value */
+        snprintf(reason, sizeof reason, "%s", err.msg);
+        p = NULL;
+        rec->outcome = EB_OUTCOME_REJECTED;
+        rec->message = reason;
+        rc = eb_adapter_store_push(a, NULL, rec, &st, &err);
+    }
     if (rc == EB_OK) {
         ans->outcome = st.outcome;
         ans->duplicate = st.duplicate;

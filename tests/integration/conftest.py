@@ -1,11 +1,14 @@
 """ehrbridge integration tests: the real binary on a free loopback port, a fresh database, real
 clients (zeep, npm soap, raw HTTP) that know only the served WSDL.
 
-Every test that uses the `server` or `make_server` fixture (or the `backend` fixture) runs twice:
-on SQLite (a fresh file) and on PostgreSQL (a fresh schema in the database EB_PG_URL names;
-tools/test.sh starts a throwaway cluster and sets it). Without EB_PG_URL the PostgreSQL runs FAIL
-in CI (CI=true) and are skipped elsewhere. Tests marked `sqlite_only` (they reach into the SQLite
-file itself) run on SQLite only.
+Every test that uses the `server` or `make_server` fixture (or the `backend` fixture) runs on four
+backends: SQLite (a fresh file), PostgreSQL (a fresh schema in the database EB_PG_URL names;
+tools/test.sh starts a throwaway cluster and sets it), and the same two through ODBC: odbc-sqlite
+(Debian's libsqliteodbc driver on a fresh file) and odbc-postgres (Debian's odbc-postgresql
+driver, psqlodbcw.so, on a fresh schema of EB_PG_URL's database), each driver named by its path
+in the connection string. Without EB_PG_URL the PostgreSQL runs, and without a driver its ODBC
+runs, FAIL in CI (CI=true) and are skipped elsewhere. Tests marked `sqlite_only` (they reach into
+the SQLite file itself) run on the sqlite backend only.
 
 EHRBRIDGE_BIN names the binary (ctest sets it; default build/ehrbridge), EB_FIXTURES the fixtures
 folder (default tests/fixtures). Run: /usr/bin/python3 -m pytest tests/integration"""
@@ -32,7 +35,11 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 
 
-BACKENDS = ("sqlite", "postgres")
+BACKENDS = ("sqlite", "postgres", "odbc-sqlite", "odbc-postgres")
+
+# Debian's ODBC drivers (tools/deps.sh test installs them), by file name.
+ODBC_DRIVERS = {"odbc-sqlite": ("libsqlite3odbc.so", "libsqliteodbc"),
+                "odbc-postgres": ("psqlodbcw.so", "odbc-postgresql")}
 
 
 def pytest_configure(config):
@@ -47,7 +54,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         cs = getattr(item, "callspec", None)
         if (item.get_closest_marker("sqlite_only") and cs is not None
-                and cs.params.get("backend") == "postgres"):
+                and cs.params.get("backend", "sqlite") != "sqlite"):
             drop.append(item)
         else:
             keep.append(item)
@@ -72,6 +79,32 @@ def pg_url():
             pytest.fail(f"PostgreSQL tests cannot run in CI: {why}")
         pytest.skip(f"PostgreSQL tests skipped: {why}")
     return url
+
+
+def odbc_driver(backend):
+    """The path of the ODBC driver of an odbc-* backend. Missing: FAIL in CI, else skip."""
+    lib, package = ODBC_DRIVERS[backend]
+    for d in ("/usr/lib/x86_64-linux-gnu/odbc", "/usr/lib/aarch64-linux-gnu/odbc", "/usr/lib/odbc"):
+        if os.path.exists(os.path.join(d, lib)):
+            return os.path.join(d, lib)
+    why = f"the ODBC driver {lib} is not installed (apt-get install {package}; tools/deps.sh test)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"ODBC tests cannot run in CI: {why}")
+    pytest.skip(f"ODBC tests skipped: {why}")
+
+
+def odbc_url(backend, db_path):
+    """The ehrbridge --db URL of an odbc-* backend: the driver by path, and for PostgreSQL the
+    server, credentials and the server's own schema (search_path) from EB_PG_URL."""
+    driver = odbc_driver(backend)
+    if backend == "odbc-sqlite":
+        return f"odbc:DRIVER={driver};Database={db_path}"
+    u = urllib.parse.urlsplit(pg_url())
+    return (f"odbc:DRIVER={driver};SERVER={u.hostname};PORT={u.port or 5432};"
+            f"DATABASE={u.path.lstrip('/') or 'postgres'};"
+            f"UID={urllib.parse.unquote(u.username or '')};"
+            f"PWD={urllib.parse.unquote(u.password or '')};"
+            f"ConnSettings=SET search_path TO {db_path.schema}")
 
 
 _SESSION = uuid.uuid4().hex[:8]
@@ -127,8 +160,10 @@ def _drop_pg_schemas():
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request):
     """The database of the module's servers: "sqlite" or "postgres" (see the module doc)."""
-    if request.param == "postgres":
+    if request.param in ("postgres", "odbc-postgres"):
         pg_url()
+    if request.param.startswith("odbc-"):
+        odbc_driver(request.param)
     return request.param
 
 
@@ -175,9 +210,12 @@ class Server:
         self.push_url = f"{self.base_url}/pushCandidate"
         self.wsdl_url = f"{self.push_url}?wsdl"
         self.public_url = self.push_url
-        # the SQLite file, or on PostgreSQL a helpers.PgDatabase (its --db URL)
-        self.db_path = pg_database(self.workdir) if backend == "postgres" else self.workdir / db_name
-        self.db_url = str(self.db_path) if backend == "postgres" else f"sqlite:{self.db_path}"
+        # the SQLite file, or on PostgreSQL a helpers.PgDatabase (its --db URL); the odbc-*
+        # backends read the same with the driver in between
+        pg = backend in ("postgres", "odbc-postgres")
+        self.db_path = pg_database(self.workdir) if pg else self.workdir / db_name
+        self.db_url = (odbc_url(backend, self.db_path) if backend.startswith("odbc-")
+                       else str(self.db_path) if pg else f"sqlite:{self.db_path}")
         self.log_path = self.workdir / f"server-{self.port}.log"
         self.args = args
         if args is None:

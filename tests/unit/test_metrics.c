@@ -33,7 +33,7 @@ static void test_register(void)
     struct eb_metric *a = eb_metrics_counter("t_requests_total", "Requests", "kind=\"a\"");
     struct eb_metric *b = eb_metrics_counter("t_requests_total", "Requests", "kind=\"b\"");
     CHECK(a && b && a != b);
-    CHECK(eb_metrics_counter("t_requests_total", "Requests", "kind=\"a\"") == a); /* same */
+    CHECK(eb_metrics_counter("t_requests_total", "Requests", "kind=\"a\"") == a);  /* same */
     CHECK(eb_metrics_gauge("t_requests_total", "Requests", "kind=\"c\"") == NULL); /* type */
     CHECK(eb_metrics_counter("t_requests_total", "Other help", "kind=\"c\"") == NULL);
     static const double bad[] = {1, 0.5};
@@ -50,8 +50,8 @@ static void test_values_and_text(void)
 {
     struct eb_metric *c = eb_metrics_counter("t_pushes_total", "Pushes", "mode=\"soap\"");
     struct eb_metric *g = eb_metrics_gauge("t_open", "Open connections", NULL);
-    struct eb_metric *h = eb_metrics_histogram("t_duration_seconds", "Duration", "mode=\"soap\"",
-                                               bounds, 3);
+    struct eb_metric *h =
+        eb_metrics_histogram("t_duration_seconds", "Duration", "mode=\"soap\"", bounds, 3);
     eb_metric_inc(c);
     eb_metric_add(c, 4);
     CHECK(eb_metric_value(c) == 5);

@@ -414,7 +414,7 @@ static void test_open_creates_schema(void)
     CHECK(s && q_int(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
                         "'public'") == (int64_t)s->n_tables + EB_ITV_N_TABLES);
     eb_sqlgen_free(s);
-    CHECK(q_int(c, "SELECT version FROM schema_version") == 1);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
     CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = "
                    "'push_log_application_id'") == 1);
@@ -475,7 +475,7 @@ static void test_concurrent_first_open(void)
     }
     PGconn *c = peek_db(db);
     CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
-    CHECK(q_int(c, "SELECT version FROM schema_version") == 1);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     PQfinish(c);
     drop_db(db);
 }
@@ -503,15 +503,28 @@ static void test_versions(void)
     exec_or_die(c, "DELETE FROM schema_version");
     CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
     CHECK(q_int(c, "SELECT count(*) FROM candidate_label") == 0);
-    CHECK(q_int(c, "SELECT version FROM schema_version") == 1);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
 
-    exec_or_die(c, "UPDATE schema_version SET version = 2");
+    /* version 1 (before the area names): the name columns are added and filled */
+    exec_or_die(c, "ALTER TABLE candidate DROP COLUMN native_place_name");
+    exec_or_die(c, "ALTER TABLE candidate DROP COLUMN nationality_name");
+    exec_or_die(c, "UPDATE schema_version SET version = 1");
+    exec_or_die(c, "INSERT INTO candidate (application_id, last_push_id, updated_at, "
+                   "native_place_code, nationality_code) VALUES (1, 'p1', 1, 310107, 3)");
+    eb_adapter_close(a);
+    a = NULL;
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == 2);
+    CHECK_STR(q_text(c, "SELECT native_place_name FROM candidate"), "普陀District");
+    CHECK(q_int(c, "SELECT count(*) FROM candidate WHERE nationality_name IS NULL") == 1);
+
+    exec_or_die(c, "UPDATE schema_version SET version = 3");
     CHECK(a && eb_adapter_ping(a, &err) == EB_ERR_DB);
-    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
     CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
-    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
     eb_adapter_close(a);
     PQfinish(c);
     drop_db(db);

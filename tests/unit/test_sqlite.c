@@ -256,7 +256,7 @@ static void test_open_creates_schema(void)
     CHECK(s && q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ==
                    (int64_t)s->n_tables + 4);
     eb_sqlgen_free(s);
-    CHECK(q_int(db, "SELECT version FROM schema_version") == 1);
+    CHECK(q_int(db, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
     CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                     "name = 'push_log_application_id'") == 1);
@@ -290,6 +290,47 @@ static void test_open_creates_schema(void)
     CHECK(a == NULL);
 }
 
+/* A version 1 database (before the area names) is migrated on open: the name columns are
+ * added and filled from the codes of the rows already there, the version recorded. */
+static void test_migration_from_1(void)
+{
+    char path[160], u[200];
+    snprintf(path, sizeof path, "%s/v1.db", dir);
+    snprintf(u, sizeof u, "sqlite:%s", path);
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    eb_adapter_close(a);
+    a = NULL;
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_or_die(db, "ALTER TABLE candidate DROP COLUMN native_place_name");
+    exec_or_die(db, "ALTER TABLE candidate DROP COLUMN nationality_name");
+    exec_or_die(db, "UPDATE schema_version SET version = 1");
+    exec_or_die(db, "INSERT INTO candidate (application_id, last_push_id, updated_at, "
+                    "native_place_code, nationality_code) VALUES (1, 'p1', 1, 310107, 3), "
+                    "(2, 'p2', 2, NULL, NULL), (3, 'p3', 3, 999999, 110000)");
+    sqlite3_close(db);
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(a && eb_adapter_ping(a, &err) == EB_OK);
+    eb_adapter_close(a);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(q_int(db, "SELECT version FROM schema_version") == 2);
+    CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
+    CHECK_STR(q_text(db, "SELECT native_place_name FROM candidate WHERE application_id = 1"),
+              "普陀District");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 1 AND "
+                    "nationality_name IS NULL") == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 2 AND "
+                    "native_place_name IS NULL") == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 3 AND "
+                    "native_place_name IS NULL") == 1);
+    CHECK_STR(q_text(db, "SELECT nationality_name FROM candidate WHERE application_id = 3"),
+              "北京City");
+    sqlite3_close(db);
+    unlink(path);
+}
+
 static void test_newer_version_refused(void)
 {
     char path[160], u[200];
@@ -300,16 +341,16 @@ static void test_newer_version_refused(void)
     CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    exec_or_die(db, "UPDATE schema_version SET version = 2");
+    exec_or_die(db, "UPDATE schema_version SET version = 3");
     sqlite3_close(db);
     /* the open instance notices on ping */
     CHECK(eb_adapter_ping(a, &err) == EB_ERR_DB);
-    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
     eb_adapter_close(a);
     /* and a new one refuses to open */
     CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
-    CHECK_STR(err.msg, "database schema version 2 is newer than this ehrbridge (1)");
+    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
     unlink(path);
     snprintf(path, sizeof path, "%s/newer.db-wal", dir);
     unlink(path);
@@ -758,6 +799,7 @@ int main(void)
 
     test_open_creates_schema();
     test_newer_version_refused();
+    test_migration_from_1();
     struct eb_adapter *a = NULL;
     struct eb_err err;
     CHECK(eb_adapter_open(url, &a, &err) == EB_OK);

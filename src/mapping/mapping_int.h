@@ -1,0 +1,134 @@
+/* The resolved form of a mapping file, shared by the parser (mapping.c), the statement text
+ * (mapping_sql.c) and the writer (mapping_write.c). Not for use outside src/mapping/. */
+#ifndef EB_MAPPING_INT_H
+#define EB_MAPPING_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "candidate/schema.h"
+#include "mapping/mapping.h"
+
+#define MAP_MAX_STEPS   16 /* steps of one field path */
+#define MAP_MAX_DEPTH   8  /* nested arrays of one child table's rows */
+#define MAP_MAX_TABLES  64 /* tables of one mapping */
+#define MAP_MAX_COLUMNS EB_SQL_MAX_COLUMNS
+
+/* How a step of a path picks from an array. */
+enum map_sel {
+    SEL_NONE = 0, /* an object or a value */
+    SEL_EACH,     /* [] every item: the rows of a child table */
+    SEL_INDEX,    /* [N] the item at N (from 0) */
+    SEL_MATCH     /* [field="value"] the first item whose field is that text */
+};
+
+struct map_step {
+    const struct eb_field *f;     /* the field this step reads */
+    enum map_sel sel;             /* array selector */
+    size_t index;                 /* SEL_INDEX */
+    const struct eb_field *match; /* SEL_MATCH: the item's field compared */
+    char *match_value;            /* SEL_MATCH: the text it must equal (owned) */
+};
+
+/* A value while a row is computed. */
+struct map_value {
+    enum eb_sql_vtype type; /* VNULL, VINT, VTEXT */
+    int64_t i;              /* VINT */
+    const char *s;          /* VTEXT; NUL-terminated at len */
+    size_t len;             /* VTEXT */
+};
+
+enum map_source {
+    MSRC_FIELD = 0,  /* a field path */
+    MSRC_CONST,      /* a constant */
+    MSRC_SEQ,        /* position of the item of rows level `level` (1 = outermost array) */
+    MSRC_PUSH_ID,    /* the push id */
+    MSRC_RECEIVED_AT /* Unix ms of reception */
+};
+
+enum map_conv_kind {
+    CONV_DATE = 0,
+    CONV_AREA,
+    CONV_AREA_PROVINCE,
+    CONV_AREA_CITY,
+    CONV_MAP,
+    CONV_DEFAULT,
+    CONV_REQUIRED,
+    CONV_TRIM,
+    CONV_UPPER,
+    CONV_LOWER,
+    CONV_TRUNCATE,
+    CONV_ADD
+};
+
+struct map_pair {
+    char *from; /* the value as text */
+    char *to;   /* what it becomes */
+};
+
+struct map_conv {
+    enum map_conv_kind kind;
+    char *format;           /* DATE: strftime-like format (owned) */
+    int64_t n;              /* TRUNCATE: characters; ADD: the addend */
+    struct map_pair *pairs; /* MAP (owned) */
+    size_t n_pairs;
+    char *otherwise;        /* MAP: value for anything else (`*=`), NULL: unchanged */
+    struct map_value value; /* DEFAULT: the value (text owned by `owned`) */
+    char *owned;            /* text owned by the conversion */
+};
+
+struct map_column {
+    char *name;          /* SQL text of the name (quoted when the file quoted it) */
+    char *folded;        /* the name for comparisons (bare names lower-cased) */
+    int line;            /* where it was declared */
+    char *source_text;   /* the source as written (for messages) */
+    enum map_source src; /* where the value comes from */
+    size_t level;        /* FIELD, SEQ: the rows level read from (0: the candidate) */
+    struct map_step steps[MAP_MAX_STEPS]; /* FIELD: the steps after that level */
+    size_t n_steps;
+    struct map_value constant; /* CONST (text owned by const_text) */
+    char *const_text;
+    struct map_conv *convs; /* applied in order */
+    size_t n_convs;
+    int is_key; /* 1 when named by the table's key */
+};
+
+struct map_table {
+    char *name;                          /* SQL text of the name */
+    char *folded;                        /* for comparisons */
+    int line;                            /* of the [section] */
+    struct map_step rows[MAP_MAX_STEPS]; /* child tables: OBJ steps and [] steps; ends with [] */
+    size_t n_rows;
+    size_t depth;    /* number of [] in rows: 0 for a table of candidates */
+    char *rows_text; /* as written */
+    int rows_line;
+    char *parent_name; /* as written; NULL when not given */
+    int parent_line;
+    size_t parent; /* index in the mapping's tables; (size_t)-1 for tables of candidates */
+    struct map_column *cols; /* in file order */
+    size_t n_cols;
+    char **key_names; /* the key's column names as written (folded), n_key of them */
+    size_t *key;      /* indexes into cols, in key order */
+    size_t n_key;
+    int key_line;
+    size_t *remove_key; /* child tables: the key columns read from the candidate (level 0) */
+    size_t n_remove_key;
+};
+
+struct eb_mapping {
+    char *file;               /* the name given in messages */
+    struct map_table *tables; /* in write order: a parent before its children */
+    size_t n_tables;
+    int tz_minutes; /* timezone setting: minutes east of UTC */
+};
+
+/* The position of the item of a child table's rows at each level, and the items themselves. */
+struct map_ctx {
+    const struct eb_candidate *c;        /* level 0 */
+    const char *item[MAP_MAX_DEPTH + 1]; /* item[k]: the item of rows level k (item[0] = c) */
+    int64_t seq[MAP_MAX_DEPTH + 1];      /* seq[k]: its position */
+    const char *push_id;
+    int64_t received_at_ms;
+};
+
+#endif
