@@ -13,6 +13,32 @@
 
 #define BLOCK 16
 
+/* 1 when p[0..n) is valid UTF-8 whose first non-blank character starts JSON or XML. */
+static int plausible(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i + 3 <= n && p[i] == 0xEF && p[i + 1] == 0xBB && p[i + 2] == 0xBF)
+        i += 3; /* a byte order mark */
+    if (i >= n || (p[i] != '{' && p[i] != '<' && p[i] != '['))
+        return 0;
+    for (i = 0; i < n;) {
+        unsigned char c = p[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (!len || i + len > n || (len == 2 && c < 0xC2))
+            return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((p[i + k] & 0xC0) != 0x80)
+                return 0;
+        if (c == 0)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 static int hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9')
@@ -95,6 +121,14 @@ eb_rc eb_decrypt_hex(const struct eb_aes *k, const char *text, size_t len, struc
         goto out;
     }
     nplain = (size_t)n1 + (size_t)n2;
+    /* A wrong key still passes the padding check once in 256: the plaintext must look like what
+     * the vendor encrypts (UTF-8 JSON or XML) before it is read as such. */
+    if (!plausible(plain, nplain)) {
+        rc = eb_err_set(err, EB_ERR_INVALID,
+                        "cannot decrypt: the plaintext is neither JSON nor XML (wrong key or IV, "
+                        "or a corrupted ciphertext)");
+        goto out;
+    }
     rc = eb_buf_append(out, plain, nplain);
     if (rc)
         eb_err_set(err, rc, "decrypted data too large");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "check.h"
 #include "ingest/decrypt.h"
 #include "ingest/ingest.h"
@@ -249,10 +251,41 @@ static void test_through_ingest(void)
     eb_ingest_result_free(&r);
 }
 
+/* A wrong key passes the padding check once in 256 tries: garbage that ends in a valid pad must
+ * still be refused as a wrong key, not read as data. */
+static void test_garbage_with_valid_padding(void)
+{
+    struct eb_aes k;
+    struct eb_err e;
+    eb_rc rc;
+    unsigned char block[16], ct[16];
+    char hex[2 * 32 + 1];
+    int n = 0;
+    key(&k, NULL);
+    for (int i = 0; i < 15; i++)
+        block[i] = (unsigned char)(0x80 + i * 7); /* not UTF-8, not JSON or XML */
+    block[15] = 0x01;                              /* a valid PKCS#7 pad */
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    EVP_EncryptInit_ex(c, EVP_aes_256_cbc(), NULL, k.key, (const unsigned char *)IV_TEXT);
+    EVP_CIPHER_CTX_set_padding(c, 0);
+    EVP_EncryptUpdate(c, ct, &n, block, 16);
+    EVP_CIPHER_CTX_free(c);
+    CHECK(n == 16);
+    for (int i = 0; i < 16; i++)
+        sprintf(hex + 2 * i, "%02x", (unsigned char)IV_TEXT[i]);
+    for (int i = 0; i < 16; i++)
+        sprintf(hex + 32 + 2 * i, "%02x", ct[i]);
+    char *p = decrypt(&k, hex, &rc, &e);
+    CHECK(rc == EB_ERR_INVALID);
+    CHECK(strstr(e.msg, "cannot decrypt") && strstr(e.msg, "neither JSON nor XML"));
+    free(p);
+}
+
 int main(void)
 {
     test_vectors();
     test_refusals();
+    test_garbage_with_valid_padding();
     test_decoder();
     test_through_ingest();
     return check_report("test_decrypt");
