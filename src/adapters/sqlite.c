@@ -11,7 +11,8 @@
  * own SAVEPOINT so that one failing push is rolled back alone, commits once (one fsync with
  * synchronous=full), and only then marks each push done: `true` is answered after the shared
  * durable commit. The next head then leads the next batch. Writers of other processes meet
- * SQLite's lock and the busy timeout; in this process nobody sleeps in SQLite's busy handler. */
+ * SQLite's lock and the busy timeout; in this process nobody sleeps in SQLite's busy handler.
+ * Checkpoints run in a thread of the gate with its own connection, off the writer's path. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
