@@ -186,6 +186,9 @@ fail:
 eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struct eb_err *err)
 {
     *out = NULL;
+    /* libxml2's globals and the loader that refuses every external entity, set before any
+     * worker thread parses */
+    eb_ingest_global_init();
     struct eb_service *s = calloc(1, sizeof *s);
     if (!s)
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
