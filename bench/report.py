@@ -157,7 +157,7 @@ def main():
         print()
 
     # targets of the issue, from the unique-id measurements of each run
-    print("## Targets (issue 7), per run, unique ids\n")
+    print("## Targets, per run, unique ids\n")
     print("| run | target | wanted | measured | met |")
     print("|---|---|---:|---:|---|")
     for run in runs:
