@@ -2,6 +2,9 @@
  * store_push, log_failure, ping, and the text form of an outcome. */
 #include "adapters/adapter.h"
 
+#include "candidate/candidate.h"
+#include "candidate/interview.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,6 +91,20 @@ void eb_adapter_close(struct eb_adapter *a)
     free(a);
 }
 
+/* What every adapter may rely on (checked here once, not in each adapter): a push_log record
+ * with an id (and, for a replay, its received_at), and a record with its applicationId. */
+static eb_rc check_push(const struct eb_push *p, const struct eb_push_record *rec, int replay,
+                        struct eb_err *err)
+{
+    if (!rec || !rec->push_id)
+        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
+    if (replay && !rec->received_at_ms)
+        return eb_err_set(err, EB_ERR_INVALID, "a replayed push needs its received_at");
+    if (p && (!p->data || !p->data->application_id.set))
+        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
+    return EB_OK;
+}
+
 eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
                             const struct eb_push_record *rec, struct eb_stored *out,
                             struct eb_err *err)
@@ -96,7 +113,10 @@ eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
     memset(out, 0, sizeof *out);
     if (!a)
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    return a->m->store_push(a, p, rec, out, err);
+    eb_rc rc = check_push(p, rec, 0, err);
+    if (!rc && !p && rec->outcome == EB_OUTCOME_STORED)
+        rc = eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
+    return rc ? rc : a->m->store_push(a, p, rec, out, err);
 }
 
 eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
@@ -105,7 +125,8 @@ eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *
     eb_err_clear(err);
     if (!a)
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    return a->m->log_failure(a, rec, err);
+    eb_rc rc = check_push(NULL, rec, 0, err);
+    return rc ? rc : a->m->log_failure(a, rec, err);
 }
 
 eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err)
@@ -127,6 +148,14 @@ eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_int
     if (!a->m->store_interview_event)
         return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter does not store interview events",
                           a->m->name);
+    eb_rc rc = check_push(NULL, rec, 0, err);
+    if (rc)
+        return rc;
+    if (!ev)
+        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
+    for (size_t i = 0; i < ev->interviews_n; i++)
+        if (!ev->interviews[i].event_id)
+            return eb_err_set(err, EB_ERR_INVALID, "an interview has no event_id");
     return a->m->store_interview_event(a, ev, rec, out, err);
 }
 
@@ -165,5 +194,6 @@ eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
     if (!a->m->replay_push)
         return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter cannot replay pushes", a->m->name);
-    return a->m->replay_push(a, p, rec, out, err);
+    eb_rc rc = check_push(p, rec, 1, err);
+    return rc ? rc : a->m->replay_push(a, p, rec, out, err);
 }

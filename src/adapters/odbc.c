@@ -660,18 +660,6 @@ static void choose_dialect(struct odbc_adapter *o)
     }
 }
 
-static eb_rc check_version(int64_t version, struct eb_err *err)
-{
-    if (version > EB_SQL_SCHEMA_VERSION)
-        return eb_err_set(err, EB_ERR_DB,
-                          "database schema version %lld is newer than this ehrbridge (%d)",
-                          (long long)version, EB_SQL_SCHEMA_VERSION);
-    if (version != EB_SQL_SCHEMA_VERSION)
-        return eb_err_set(err, EB_ERR_DB, "database schema version %lld is unknown (expected %d)",
-                          (long long)version, EB_SQL_SCHEMA_VERSION);
-    return EB_OK;
-}
-
 /* The recorded schema version (0 when no row); -1 when schema_version cannot be read (no
  * table). Ends its transaction. */
 static int64_t read_version(struct odbc_adapter *o)
@@ -756,7 +744,7 @@ static eb_rc ensure_schema(struct odbc_adapter *o, struct eb_err *err)
         eb_log(EB_LOG_INFO, "odbc: migrated the default schema", "from_version", from, NULL);
         v = EB_SQL_SCHEMA_VERSION;
     }
-    if ((rc = check_version(v, err)))
+    if ((rc = eb_sqlgen_check_version(v, err)))
         return rc;
     for (size_t i = 0; i < o->itv.n_ddl; i++) {
         if ((rc = exec_direct(o, o->itv.ddl[i], "creating the interview tables", err)) ||
@@ -1245,13 +1233,7 @@ static eb_rc od_store_push(struct eb_adapter *a, const struct eb_push *p,
                            struct eb_err *err)
 {
     struct odbc_adapter *o = (struct odbc_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    if (p && (!p->data || !p->data->application_id.set))
-        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
     enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
-    if (outcome == EB_OUTCOME_STORED && !p)
-        return eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
     struct job j = {.kind = JOB_PUSH, .p = p, .rec = rec, .outcome = outcome, .out = out};
     j.at = rec->received_at_ms ? rec->received_at_ms : now_ms();
     return run_job(o, &j, err);
@@ -1261,8 +1243,6 @@ static eb_rc od_log_failure(struct eb_adapter *a, const struct eb_push_record *r
                             struct eb_err *err)
 {
     struct odbc_adapter *o = (struct odbc_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
     struct job j = {.kind = JOB_FAILURE, .rec = rec};
     j.at = rec->received_at_ms ? rec->received_at_ms : now_ms();
     return run_job(o, &j, err);
@@ -1288,7 +1268,7 @@ static eb_rc od_ping(struct eb_adapter *a, struct eb_err *err)
     rc = get_int(o, h, 1, &v, &is_null, err);
     SQLFreeStmt(h, SQL_CLOSE);
     rollback(o);
-    return rc ? rc : check_version(v, err);
+    return rc ? rc : eb_sqlgen_check_version(v, err);
 }
 
 static eb_rc od_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
@@ -1296,13 +1276,6 @@ static eb_rc od_store_interview_event(struct eb_adapter *a, const struct eb_inte
                                       struct eb_err *err)
 {
     struct odbc_adapter *o = (struct odbc_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    if (!ev)
-        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
-    for (size_t i = 0; i < ev->interviews_n; i++)
-        if (!ev->interviews[i].event_id)
-            return eb_err_set(err, EB_ERR_INVALID, "an interview has no event_id");
     struct job j = {
         .kind = JOB_INTERVIEW, .ev = ev, .rec = rec, .outcome = EB_OUTCOME_STORED, .out = out};
     j.at = rec->received_at_ms ? rec->received_at_ms : now_ms();
@@ -1314,10 +1287,6 @@ static eb_rc od_replay_push(struct eb_adapter *a, const struct eb_push *p,
                             struct eb_err *err)
 {
     struct odbc_adapter *o = (struct odbc_adapter *)a;
-    if (!rec || !rec->push_id || !rec->received_at_ms)
-        return eb_err_set(err, EB_ERR_INVALID, "a replayed push needs its id and received_at");
-    if (p && (!p->data || !p->data->application_id.set))
-        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
     struct job j = {.kind = JOB_REPLAY, .p = p, .rec = rec, .out = out, .at = rec->received_at_ms};
     return run_job(o, &j, err);
 }

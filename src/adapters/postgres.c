@@ -657,18 +657,6 @@ static int read_version(struct pg_adapter *g, int64_t *version, int *itv_missing
     return ok;
 }
 
-static eb_rc check_version(int64_t version, struct eb_err *err)
-{
-    if (version > EB_SQL_SCHEMA_VERSION)
-        return eb_err_set(err, EB_ERR_DB,
-                          "database schema version %lld is newer than this ehrbridge (%d)",
-                          (long long)version, EB_SQL_SCHEMA_VERSION);
-    if (version != EB_SQL_SCHEMA_VERSION)
-        return eb_err_set(err, EB_ERR_DB, "database schema version %lld is unknown (expected %d)",
-                          (long long)version, EB_SQL_SCHEMA_VERSION);
-    return EB_OK;
-}
-
 /* Creates the schema, or completes an older one, under the schema lock; one transaction.
  * Version 1 is the first: migrating means creating the tables and indexes a version lacks
  * (every statement is CREATE ... IF NOT EXISTS) and recording the new version. */
@@ -683,7 +671,7 @@ static eb_rc create_schema(struct pg_adapter *g, int64_t *version, struct eb_err
     if (!exec_ok(g, sql, "waiting for the schema lock") || !read_version(g, version, &itv_missing))
         goto fail;
     if (*version > EB_SQL_SCHEMA_VERSION) {
-        rc = check_version(*version, err);
+        rc = eb_sqlgen_check_version(*version, err);
         goto out;
     }
     if (*version < EB_SQL_SCHEMA_VERSION) {
@@ -741,13 +729,13 @@ static eb_rc ensure_schema(struct pg_adapter *g, struct eb_err *err)
     if (!read_version(g, &version, &itv_missing))
         return fail_rc(g, err);
     if (version > EB_SQL_SCHEMA_VERSION)
-        return check_version(version, err);
+        return eb_sqlgen_check_version(version, err);
     if (version < EB_SQL_SCHEMA_VERSION || itv_missing) {
         eb_rc rc = create_schema(g, &version, err);
         if (rc)
             return rc;
     }
-    return check_version(version, err);
+    return eb_sqlgen_check_version(version, err);
 }
 
 /* Connects when there is no usable connection: session settings, the schema (first time only),
@@ -1375,13 +1363,7 @@ static eb_rc pg_store_push(struct eb_adapter *a, const struct eb_push *p,
                            struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    if (p && (!p->data || !p->data->application_id.set))
-        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
     enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
-    if (outcome == EB_OUTCOME_STORED && !p)
-        return eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
     return store(g, p, NULL, rec, outcome, out, err);
 }
 
@@ -1390,13 +1372,6 @@ static eb_rc pg_store_interview_event(struct eb_adapter *a, const struct eb_inte
                                       struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    if (!ev)
-        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
-    for (size_t i = 0; i < ev->interviews_n; i++)
-        if (!ev->interviews[i].event_id)
-            return eb_err_set(err, EB_ERR_INVALID, "an interview has no event_id");
     return store(g, NULL, ev, rec, EB_OUTCOME_STORED, out, err);
 }
 
@@ -1434,8 +1409,6 @@ static eb_rc pg_log_failure(struct eb_adapter *a, const struct eb_push_record *r
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     PGresult *r = NULL;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
     int64_t received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
     const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
     g->fail.set = 0;
@@ -1459,7 +1432,7 @@ static eb_rc pg_ping(struct eb_adapter *a, struct eb_err *err)
         return rc;
     int64_t version = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
-    return check_version(version, err);
+    return eb_sqlgen_check_version(version, err);
 }
 
 /* ---- replay (`ehrbridge replay`) --------------------------------------------------------- */
@@ -1592,10 +1565,6 @@ static eb_rc pg_replay_push(struct eb_adapter *a, const struct eb_push *p,
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     eb_rc rc = EB_OK;
-    if (!rec || !rec->push_id || !rec->received_at_ms)
-        return eb_err_set(err, EB_ERR_INVALID, "a replayed push needs its id and received_at");
-    if (p && (!p->data || !p->data->application_id.set))
-        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
     for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         int retry = 0;
         rc = replay_once(g, p, rec, out, &retry, err);

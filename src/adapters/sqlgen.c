@@ -891,3 +891,15 @@ eb_rc eb_sqlgen_walk(const struct eb_sql_schema *s, const struct eb_candidate *c
         return rc;
     return walk_children(&w, t, (const char *)c);
 }
+
+eb_rc eb_sqlgen_check_version(int64_t version, struct eb_err *err)
+{
+    if (version > EB_SQL_SCHEMA_VERSION)
+        return eb_err_set(err, EB_ERR_DB,
+                          "database schema version %lld is newer than this ehrbridge (%d)",
+                          (long long)version, EB_SQL_SCHEMA_VERSION);
+    if (version != EB_SQL_SCHEMA_VERSION)
+        return eb_err_set(err, EB_ERR_DB, "database schema version %lld is unknown (expected %d)",
+                          (long long)version, EB_SQL_SCHEMA_VERSION);
+    return EB_OK;
+}

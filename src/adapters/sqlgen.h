@@ -19,6 +19,10 @@ struct eb_type;
  * database at an older version is migrated with eb_sqlgen_migrations(). */
 #define EB_SQL_SCHEMA_VERSION 2
 
+/* EB_OK when version (read from schema_version after any migration) is EB_SQL_SCHEMA_VERSION;
+ * EB_ERR_DB "database schema version N is newer than this ehrbridge (M)" or "... is unknown". */
+eb_rc eb_sqlgen_check_version(int64_t version, struct eb_err *err);
+
 /* Hard limits of the generated schema; eb_sqlgen_build() fails when the descriptors exceed them. */
 #define EB_SQL_MAX_DEPTH   8   /* nested objects flattened into one row; nested array levels */
 #define EB_SQL_MAX_COLUMNS 512 /* columns of one table (SQLite's default maximum is 2000) */

@@ -662,18 +662,6 @@ static eb_rc read_version(struct sqlite_adapter *s, sqlite3_stmt *st, int64_t *v
     return rc;
 }
 
-static eb_rc check_version(int64_t version, struct eb_err *err)
-{
-    if (version > EB_SQL_SCHEMA_VERSION)
-        return eb_err_set(err, EB_ERR_DB,
-                          "database schema version %lld is newer than this ehrbridge (%d)",
-                          (long long)version, EB_SQL_SCHEMA_VERSION);
-    if (version != EB_SQL_SCHEMA_VERSION)
-        return eb_err_set(err, EB_ERR_DB, "database schema version %lld is unknown (expected %d)",
-                          (long long)version, EB_SQL_SCHEMA_VERSION);
-    return EB_OK;
-}
-
 /* 1 when table schema_version exists. */
 static eb_rc has_schema(struct sqlite_adapter *s, int *yes, struct eb_err *err)
 {
@@ -765,7 +753,7 @@ static eb_rc ensure_schema(struct sqlite_adapter *s, struct eb_err *err)
     int64_t version = 0;
     if ((rc = read_version(s, s->version, &version, err)) ||
         (version >= 1 && version < EB_SQL_SCHEMA_VERSION && (rc = migrate(s, &version, err))) ||
-        (rc = check_version(version, err)))
+        (rc = eb_sqlgen_check_version(version, err)))
         goto out;
 out:
     if (in_tx)
@@ -1165,13 +1153,6 @@ static eb_rc sq_store_push(struct eb_adapter *a, const struct eb_push *p,
                            struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    if (p && (!p->data || !p->data->application_id.set))
-        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
-    enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
-    if (outcome == EB_OUTCOME_STORED && !p)
-        return eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
     struct job j = {.p = p, .rec = rec, .out = out, .err = err};
     j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
     return submit(s, &j);
@@ -1182,8 +1163,6 @@ static eb_rc sq_log_failure(struct eb_adapter *a, const struct eb_push_record *r
                             struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
     struct job j = {.rec = rec, .err = err};
     j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
     return submit(s, &j);
@@ -1194,7 +1173,7 @@ static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     int64_t version = 0;
     eb_rc rc = read_version(s, s->version, &version, err);
-    return rc ? rc : check_version(version, err);
+    return rc ? rc : eb_sqlgen_check_version(version, err);
 }
 
 /* ---- interview events (adapters/interview_sql.h) ---------------------------------------- */
@@ -1273,10 +1252,6 @@ static eb_rc sq_store_interview_event(struct eb_adapter *a, const struct eb_inte
                                       struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    if (!ev)
-        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
     struct job j = {.ev = ev, .rec = rec, .out = out, .err = err};
     j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
     return submit(s, &j);
@@ -1287,10 +1262,6 @@ static eb_rc sq_replay_push(struct eb_adapter *a, const struct eb_push *p,
                             struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    if (!rec || !rec->push_id || !rec->received_at_ms)
-        return eb_err_set(err, EB_ERR_INVALID, "a replayed push needs its id and received_at");
-    if (p && (!p->data || !p->data->application_id.set))
-        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
     struct job j = {.p = p, .rec = rec, .out = out, .err = err, .replay = 1};
     j.received_at = rec->received_at_ms;
     return submit(s, &j);
