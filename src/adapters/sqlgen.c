@@ -767,16 +767,10 @@ static void set_text(struct eb_sql_value *v, const char *s)
     }
 }
 
-static void field_value(const struct eb_sql_column *col, const char *row, struct eb_sql_value *v)
+void eb_sqlgen_scalar_value(const struct eb_field *f, const char *rec, struct eb_sql_value *v)
 {
+    const char *at = rec + f->offset;
     v->type = EB_SQL_VNULL;
-    for (size_t k = 0; k + 1 < col->path_len; k++) {
-        row = load_ptr(row + col->path[k]->offset);
-        if (!row)
-            return;
-    }
-    const struct eb_field *f = col->path[col->path_len - 1];
-    const char *at = row + f->offset;
     switch (f->kind) {
     case EB_KIND_INT: {
         struct eb_i64 x;
@@ -807,6 +801,17 @@ static void field_value(const struct eb_sql_column *col, const char *row, struct
     case EB_KIND_STRARR:
         break;
     }
+}
+
+static void field_value(const struct eb_sql_column *col, const char *row, struct eb_sql_value *v)
+{
+    v->type = EB_SQL_VNULL;
+    for (size_t k = 0; k + 1 < col->path_len; k++) {
+        row = load_ptr(row + col->path[k]->offset);
+        if (!row)
+            return;
+    }
+    eb_sqlgen_scalar_value(col->path[col->path_len - 1], row, v);
 }
 
 static eb_rc emit(struct walk *w, const struct eb_sql_table *t, const char *row)

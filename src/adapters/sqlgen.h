@@ -176,6 +176,12 @@ struct eb_sql_value {
     size_t len;             /* VTEXT: bytes of s */
 };
 
+struct eb_field;
+/* The column value of scalar field f (INT, BOOL as 0/1, STR, DATE, DEC, ANY) of the struct at
+ * rec: VNULL when absent; VTEXT borrows the candidate's NUL-terminated string. Other kinds give
+ * VNULL. */
+void eb_sqlgen_scalar_value(const struct eb_field *f, const char *rec, struct eb_sql_value *v);
+
 /* Called once per row: v has t->n_columns entries in t->columns order (the order of insert_sql's
  * placeholders). v is valid during the call only; strings in it live as long as the candidate.
  * A non-EB_OK return stops the walk and is returned by eb_sqlgen_walk(). */

@@ -62,39 +62,15 @@ static eb_rc set_copy(struct writer *w, struct map_value *v, const char *s, size
     return EB_OK;
 }
 
-/* The value of scalar field f in the struct at p. */
+/* The value of scalar field f in the struct at p (the default schema's reading, sqlgen). */
 static void read_field(const struct eb_field *f, const char *p, struct map_value *v)
 {
-    const char *at = p + f->offset;
-    v->type = EB_SQL_VNULL;
-    switch (f->kind) {
-    case EB_KIND_INT: {
-        struct eb_i64 x;
-        memcpy(&x, at, sizeof x);
-        if (x.set) {
-            v->type = EB_SQL_VINT;
-            v->i = x.v;
-        }
-        break;
-    }
-    case EB_KIND_BOOL: {
-        int x;
-        memcpy(&x, at, sizeof x);
-        if (x != EB_BOOL_UNSET) {
-            v->type = EB_SQL_VINT;
-            v->i = x != 0;
-        }
-        break;
-    }
-    case EB_KIND_STR:
-    case EB_KIND_DATE:
-    case EB_KIND_DEC:
-    case EB_KIND_ANY:
-        set_text(v, load_ptr(at));
-        break;
-    default:
-        break;
-    }
+    struct eb_sql_value x;
+    eb_sqlgen_scalar_value(f, p, &x);
+    v->type = x.type;
+    v->i = x.i;
+    v->s = x.s;
+    v->len = x.len;
 }
 
 /* 1 when the item at p's field f reads as the text want. */
