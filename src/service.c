@@ -8,6 +8,7 @@
  * Every log line of a request carries its id (eb_log_set_request). */
 #include "service.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "ingest/json.h"
 #include "mapping/mapping.h"
 #include "rest.h"
+#include "transport/server.h"
 #include "transport/tls.h"
 #include "util/arena.h"
 #include "util/log.h"
@@ -38,8 +40,15 @@ extern const size_t eb_wsdl_len;
 
 #define ARENA_MAX ((size_t)256 * 1024 * 1024)
 
+struct req;
+
 struct eb_service {
     const struct eb_config *cfg;   /* settings, owned by the caller */
+    pthread_mutex_t pool_mu;       /* guards the four below */
+    struct req *pool;              /* request states not in use */
+    size_t pool_n;                 /* how many */
+    size_t waiting_bytes;          /* bodies of the pushes waiting for the database */
+    pthread_cond_t waiting_cv;     /* waiting_bytes went down */
     struct eb_adapter *admin;      /* connection used at start-up (schema) */
     struct eb_mapping *mapping;    /* --mapping, loaded at start; NULL: the default schema */
     char *wsdl;                    /* WSDL with the configured public URL; NULL: per request */
@@ -50,20 +59,76 @@ struct eb_service {
     int has_aes;
 };
 
+/* The state of one request, from the worker that takes it to its answer. A push that goes to
+ * the database travels with it (struct eb_bridge_job), so the worker takes the next request at
+ * once; the state comes back to the service's pool when the answer is handed to the server
+ * (eb_server_complete). Used by one thread at a time. */
+struct req {
+    struct eb_service *svc;
+    struct eb_adapter *db;     /* the connection of the worker that took the request */
+    struct req *next;          /* in the pool */
+    struct eb_bind *bind;      /* the worker's gSOAP context, while the worker has the request */
+    struct eb_arena *arena;    /* the domain model of the push */
+    const struct eb_http_request *req;
+    struct eb_http_response *resp;
+    struct eb_ingest_result *ing; /* &ing_store while a push is being read */
+    struct eb_ingest_result ing_store;
+    struct eb_answer ans;
+    char rec_id[300];          /* the push id recorded for the request (for the log) */
+    struct eb_data_decoder *dec; /* &dec_store while a push is being read */
+    struct eb_data_decoder dec_store;
+    struct eb_rest_ids ids;    /* the push's ids, for redirect templates */
+    /* a push on its way to the database */
+    struct eb_bridge_job bj;
+    struct eb_push p;
+    struct eb_push_record rec;
+    char idbuf[64];
+    char msg[256];             /* why the push was refused */
+    struct eb_server_pending *pending;
+    size_t waiting;            /* counted in waiting_bytes */
+    int rest;                  /* answered in JSON */
+    double t0;                 /* mono_ms() when the push started */
+};
+
 struct eb_service_worker {
     struct eb_service *svc;
-    struct eb_adapter *db;     /* this worker's connection */
-    struct eb_bind *bind;      /* this worker's gSOAP context */
-    struct eb_arena *arena;    /* the domain model of the current push */
-    /* the current push, for the bind handler */
-    const struct eb_http_request *req;
-    struct eb_ingest_result *ing;
-    struct eb_answer ans;
-    int handled;
-    char rec_id[300];          /* the push id recorded for the current request (for the log) */
-    struct eb_data_decoder *dec; /* the current push's data decoder */
-    struct eb_rest_ids ids;    /* the current push's ids, for redirect templates */
+    struct eb_adapter *db; /* this worker's connection */
+    struct eb_bind *bind;  /* this worker's gSOAP context */
+    struct req *r;         /* the state for the next request; NULL: take one from the pool */
 };
+
+/* A gSOAP context of the calling thread for answers given on a thread that is not a worker
+ * (the database's writer thread); freed when the thread ends. */
+static pthread_key_t answer_key;
+static pthread_once_t answer_once = PTHREAD_ONCE_INIT;
+
+static void answer_key_free(void *b)
+{
+    eb_bind_free(b);
+}
+
+static void answer_key_init(void)
+{
+    (void)pthread_key_create(&answer_key, answer_key_free);
+}
+
+static struct eb_bind *answer_bind(void)
+{
+    pthread_once(&answer_once, answer_key_init);
+    struct eb_bind *b = pthread_getspecific(answer_key);
+    if (!b && (b = eb_bind_new()) && pthread_setspecific(answer_key, b)) {
+        eb_bind_free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+#define POOL_KEEP 256 /* request states kept for reuse */
+/* Request bodies of pushes waiting for their commit, in bytes, past which a worker waits before
+ * handing over one more. Each waiting push holds its model and canonical payload (about 3 times
+ * its body): this bounds that memory when the database is the bottleneck (large records), while
+ * small records still form large group commits (hundreds fit). */
+#define WAITING_MAX ((size_t)1 << 20)
 
 /* The service's metrics: pushes by mode and outcome, their duration, database errors and
  * refused requests. Registered by eb_service_new() (idempotent), updated lock-free. */
@@ -121,6 +186,7 @@ static void metrics_init(void)
 }
 
 static double mono_ms(void);
+static void req_free(struct req *r);
 
 /* Counts one push: invalid = not a push at all, error = an internal failure; otherwise the
  * answer decides. t0: mono_ms() when the push started (< 0: no duration). */
@@ -193,6 +259,8 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
     if (!s)
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     s->cfg = cfg;
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->waiting_cv, NULL);
     metrics_init();
     eb_rc rc = eb_auth_new(cfg, &s->auth, err);
     if (rc)
@@ -232,12 +300,73 @@ void eb_service_free(struct eb_service *s)
 {
     if (!s)
         return;
+    while (s->pool) {
+        struct req *r = s->pool;
+        s->pool = r->next;
+        req_free(r);
+    }
+    pthread_mutex_destroy(&s->pool_mu);
+    pthread_cond_destroy(&s->waiting_cv);
     eb_adapter_close(s->admin);
     eb_mapping_free(s->mapping);
     eb_auth_free(s->auth);
     memset(&s->aes, 0, sizeof s->aes);
     free(s->wsdl);
     free(s);
+}
+
+static void req_free(struct req *r)
+{
+    if (!r)
+        return;
+    eb_arena_free(r->arena);
+    free(r);
+}
+
+/* A request state from the pool, or a new one; NULL when out of memory. */
+static struct req *req_take(struct eb_service *s)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    struct req *r = s->pool;
+    if (r) {
+        s->pool = r->next;
+        s->pool_n--;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (r)
+        return r;
+    if (!(r = calloc(1, sizeof *r)))
+        return NULL;
+    r->svc = s;
+    if (!(r->arena = eb_arena_new(ARENA_MAX))) {
+        req_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Gives r back to the pool (freed past POOL_KEEP). */
+static void req_give(struct req *r)
+{
+    struct eb_service *s = r->svc;
+    r->req = NULL;
+    r->resp = NULL;
+    r->pending = NULL;
+    pthread_mutex_lock(&s->pool_mu);
+    if (r->waiting) {
+        s->waiting_bytes -= r->waiting;
+        r->waiting = 0;
+        pthread_cond_broadcast(&s->waiting_cv);
+    }
+    int keep = s->pool_n < POOL_KEEP;
+    if (keep) {
+        r->next = s->pool;
+        s->pool = r;
+        s->pool_n++;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (!keep)
+        req_free(r);
 }
 
 struct eb_service_worker *eb_service_worker_new(struct eb_service *s, struct eb_err *err)
@@ -250,7 +379,7 @@ struct eb_service_worker *eb_service_worker_new(struct eb_service *s, struct eb_
     w->svc = s;
     if (eb_adapter_open_mapped(s->cfg->db_url, s->mapping, &w->db, err))
         goto fail;
-    if (!(w->bind = eb_bind_new()) || !(w->arena = eb_arena_new(ARENA_MAX))) {
+    if (!(w->r = req_take(s)) || !(w->bind = eb_bind_new())) {
         eb_err_set(err, EB_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -264,9 +393,10 @@ void eb_service_worker_free(struct eb_service_worker *w)
 {
     if (!w)
         return;
-    eb_adapter_close(w->db);
+    if (w->r)
+        req_give(w->r);
     eb_bind_free(w->bind);
-    eb_arena_free(w->arena);
+    eb_adapter_close(w->db);
     free(w);
 }
 
@@ -322,7 +452,7 @@ static int parse_i64(const char *s, int64_t *v)
 
 /* A push_log record of the current request with push_id (NULL or "": an id of its own,
  * prefix-<ms>-<n>), event and triggered_at; the raw body is the request's. */
-static void init_record(struct eb_service_worker *w, struct eb_push_record *rec, char *idbuf,
+static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf,
                         size_t idsz, const char *prefix, const char *push_id, const char *event,
                         const char *triggered_at)
 {
@@ -343,7 +473,7 @@ static void init_record(struct eb_service_worker *w, struct eb_push_record *rec,
 }
 
 /* The push_log record for this request, as far as ingest understood it. */
-static void make_record(struct eb_service_worker *w, struct eb_push_record *rec, char *idbuf,
+static void make_record(struct req *w, struct eb_push_record *rec, char *idbuf,
                         size_t idsz)
 {
     const struct eb_ingest_result *r = w->ing;
@@ -357,51 +487,63 @@ static void make_record(struct eb_service_worker *w, struct eb_push_record *rec,
     rec->raw_len = w->req->body_len;
 }
 
-/* Called by the generated skeleton with the bound request. */
-static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
-                    const char **message)
-{
-    struct eb_service_worker *w = user;
-    struct eb_push p;
-    struct eb_err err = {0};
-    struct eb_push_record rec;
-    char idbuf[64];
-    make_record(w, &rec, idbuf, sizeof idbuf);
-    w->handled = 1;
+static void push_answered(struct eb_bridge_job *bj);
 
-    eb_rc rc = eb_map_push(w->arena, req, w->ing->application_id != NULL, &p, &err);
+/* The bound request: maps and validates it and hands it to the bridge, which calls
+ * push_answered once the outcome is durable (on the database's writer thread, or before this
+ * returns). */
+static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
+{
+    struct eb_push *p = &w->p;
+    struct eb_push_record *rec = &w->rec;
+    struct eb_err err = {0};
+    make_record(w, rec, w->idbuf, sizeof w->idbuf);
+
+    eb_rc rc = eb_map_push(w->arena, preq, w->ing->application_id != NULL, p, &err);
     if (!rc && w->dec && w->dec->failed) /* data could not be decrypted or read */
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->dec->msg);
     if (!rc && w->ing->problem[0])
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->ing->problem);
     if (!rc)
-        rc = eb_validate_push(&p, &err);
-    if (!rc && eb_auth_check_age(p.triggered_at, w->svc->cfg->max_age_s, now_ms(), err.msg,
+        rc = eb_validate_push(p, &err);
+    if (!rc && eb_auth_check_age(p->triggered_at, w->svc->cfg->max_age_s, now_ms(), err.msg,
                                  sizeof err.msg))
         rc = err.rc = EB_ERR_INVALID; /* the replay window (--max-age) */
-    if (!rc && p.data && p.data->candidate_id.set) {
-        rec.has_candidate_id = 1;
-        rec.candidate_id = p.data->candidate_id.v;
+    if (!rc && p->data && p->data->candidate_id.set) {
+        rec->has_candidate_id = 1;
+        rec->candidate_id = p->data->candidate_id.v;
     }
+    memset(&w->bj, 0, sizeof w->bj);
+    w->bj.a = w->db;
+    w->bj.rec = rec;
+    w->bj.request_id = w->req->id;
+    w->bj.done = push_answered;
+    w->bj.user = w;
     if (rc) {
-        rec.outcome = EB_OUTCOME_REJECTED;
-        rec.message = err.msg;
-        eb_bridge_push(w->db, NULL, &rec, &w->ans);
+        snprintf(w->msg, sizeof w->msg, "%s", err.msg);
+        rec->outcome = EB_OUTCOME_REJECTED;
+        rec->message = w->msg;
     } else {
-        rec.outcome = EB_OUTCOME_STORED;
-        eb_bridge_push(w->db, &p, &rec, &w->ans);
+        rec->outcome = EB_OUTCOME_STORED;
+        w->bj.p = p;
     }
-    *ok = w->ans.ok;
-    *message = w->ans.message;
-    w->ids.application_id = rec.application_id;
-    w->ids.has_application_id = rec.has_application_id;
-    w->ids.candidate_id = rec.candidate_id;
-    w->ids.has_candidate_id = rec.has_candidate_id;
-    w->ids.push_id = w->rec_id;
+    /* the model holds copies (eb_map_push): the worker's gSOAP context is free again */
+    eb_bind_end(w->bind);
+    w->bind = NULL;
+    struct eb_service *s = w->svc;
+    size_t bytes = w->req->body_len + 1;
+    pthread_mutex_lock(&s->pool_mu);
+    while (s->waiting_bytes && s->waiting_bytes + bytes > WAITING_MAX)
+        pthread_cond_wait(&s->waiting_cv, &s->pool_mu);
+    s->waiting_bytes += bytes;
+    w->waiting = bytes;
+    pthread_mutex_unlock(&s->pool_mu);
+    w->pending = eb_server_defer(w->resp);
+    eb_bridge_submit(&w->bj);
 }
 
 /* REST: records a body that did not become a push and answers {"code": status, "msg": why}. */
-static void rest_unbound(struct eb_service_worker *w, struct eb_http_response *resp, eb_rc rc,
+static void rest_unbound(struct req *w, struct eb_http_response *resp, eb_rc rc,
                          const char *why)
 {
     struct eb_push_record rec;
@@ -418,7 +560,7 @@ static void rest_unbound(struct eb_service_worker *w, struct eb_http_response *r
 
 /* REST: the answer for a push that went through the pipeline: 200 when stored (with
  * redirectUrl when configured), 400 when rejected, 503 when the database failed. */
-static void rest_result(struct eb_service_worker *w, struct eb_http_response *resp)
+static void rest_result(struct req *w, struct eb_http_response *resp)
 {
     const struct eb_config *cfg = w->svc->cfg;
     char pc[1200] = "", mobile[1200] = "";
@@ -439,7 +581,7 @@ static void rest_result(struct eb_service_worker *w, struct eb_http_response *re
 }
 
 /* Records a body that is not a push the bindings could read, and answers a SOAP Fault. */
-static void reject_unbound(struct eb_service_worker *w, struct eb_http_response *resp,
+static void reject_unbound(struct req *w, struct eb_http_response *resp,
                            eb_rc rc, const char *why)
 {
     struct eb_push_record rec;
@@ -466,79 +608,111 @@ static void reject_unbound(struct eb_service_worker *w, struct eb_http_response 
     resp->content_type = soap_content_type(v);
 }
 
-/* A push in body[0..len): the request's own body (SOAP), or the XML made from its JSON (REST,
- * rest = 1: answered in JSON). */
-static void handle_push(struct eb_service_worker *w, const struct eb_http_request *req,
-                        struct eb_http_response *resp, const char *body, size_t len, int rest)
+/* The end of every push: the log line, the metrics, the request state cleaned for the next
+ * one. answer: what the client got (true, false, fault, error; REST: the status). */
+static void push_end(struct req *w, const char *answer, const char *why, int invalid, int error)
 {
-    double t0 = mono_ms();
-    struct eb_ingest_result ing;
-    struct eb_data_decoder dec;
-    struct eb_ingest_opts opts = {eb_ingest_default_limits, &dec.hook};
+    char ms[32];
+    snprintf(ms, sizeof ms, "%.1f", mono_ms() - w->t0);
+    eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push",
+           "push_id", w->rec_id[0] ? w->rec_id : w->ing->push_id, "application_id",
+           w->ing->application_id, "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
+           "duplicate", w->ans.duplicate ? "yes" : "no",
+           "message", w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : why),
+           "mode", w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL,
+           "ms", ms, NULL);
+    count_push(w->rest, &w->ans, invalid, error, w->t0);
+    eb_arena_reset(w->arena);
+    eb_ingest_result_free(w->ing);
+    w->ing = NULL;
+    w->dec = NULL;
+    w->req = NULL;
+}
+
+/* The bridge's answer for a push submitted by submit_push: the response, then the request
+ * state back to the pool and the response to the server. */
+static void push_answered(struct eb_bridge_job *bj)
+{
+    struct req *w = bj->user;
+    struct eb_http_response *resp = w->resp;
+    struct eb_server_pending *pending = w->pending;
+    char status[16];
+    const char *answer;
+    struct eb_bind *b = NULL;
+    eb_log_set_request(w->req->id);
+    w->ans = bj->ans;
+    w->ids.application_id = w->rec.application_id;
+    w->ids.has_application_id = w->rec.has_application_id;
+    w->ids.candidate_id = w->rec.candidate_id;
+    w->ids.has_candidate_id = w->rec.has_candidate_id;
+    w->ids.push_id = w->rec_id;
+    eb_buf_reset(&resp->body);
+    if (w->rest) {
+        rest_result(w, resp);
+        snprintf(status, sizeof status, "%d", resp->status);
+        answer = status;
+    } else if (!(b = answer_bind()) ||
+               eb_bind_answer(b, w->ing->soap, w->ans.ok, w->ans.message, &resp->body)) {
+        set_text(resp, 500, "internal error");
+        answer = "error";
+    } else {
+        resp->status = 200;
+        resp->content_type = soap_content_type(w->ing->soap);
+        answer = w->ans.ok ? "true" : "false";
+    }
+    if (b)
+        eb_bind_end(b);
+    push_end(w, answer, "", 0, !strcmp(answer, "error"));
+    eb_log_set_request(0);
+    req_give(w);
+    eb_server_complete(pending);
+}
+
+/* A push in body[0..len): the request's own body (SOAP), or the XML made from its JSON (REST,
+ * rest = 1: answered in JSON). Returns 1 when the push went to the database: w then belongs to
+ * it until push_answered, and the response comes later (eb_server_defer). */
+static int handle_push(struct req *w, const struct eb_http_request *req,
+                       struct eb_http_response *resp, const char *body, size_t len, int rest)
+{
+    struct eb_ingest_opts opts = {eb_ingest_default_limits, &w->dec_store.hook};
     struct eb_err err = {0};
     char status[16];
-    eb_data_decoder_init(&dec, w->svc->has_aes ? &w->svc->aes : NULL);
-    eb_ingest_result_init(&ing, opts.limits.max_output);
+    w->t0 = mono_ms();
+    w->rest = rest;
+    w->dec = &w->dec_store;
+    w->ing = &w->ing_store;
+    eb_data_decoder_init(w->dec, w->svc->has_aes ? &w->svc->aes : NULL);
+    eb_ingest_result_init(w->ing, opts.limits.max_output);
     w->req = req;
-    w->ing = &ing;
-    w->dec = &dec;
-    w->handled = 0;
+    w->resp = resp;
     w->rec_id[0] = '\0';
     memset(&w->ans, 0, sizeof w->ans);
     memset(&w->ids, 0, sizeof w->ids);
 
-    eb_rc rc = eb_ingest(body, len, &opts, &ing, &err);
-    const char *answer; /* what the client got: true, false, fault, error; REST: the status */
-    int invalid = rc != EB_OK, error = 0; /* for the metrics */
-    if (rc && rest) {
+    eb_rc rc = eb_ingest(body, len, &opts, w->ing, &err);
+    const struct _ns1__pushCandidate *preq = NULL;
+    if (!rc && eb_bind_read(w->bind, eb_buf_cstr(&w->ing->doc), &preq) == EB_OK) {
+        submit_push(w, preq);
+        return 1;
+    }
+    eb_bind_end(w->bind);
+    const char *answer;
+    if (!rc) {
+        /* The canonical document did not bind: a defect of ingest, answered as a fault. */
+        rc = EB_ERR_INVALID;
+        snprintf(err.msg, sizeof err.msg, "the request could not be read as pushCandidate");
+    }
+    if (rest) {
         rest_unbound(w, resp, rc, err.msg);
         snprintf(status, sizeof status, "%d", resp->status);
         answer = status;
-    } else if (rc) {
+    } else {
         reject_unbound(w, resp, rc, err.msg);
         answer = "fault";
-    } else {
-        int fault = 0;
-        eb_buf_reset(&resp->body);
-        if (eb_bind_serve(w->bind, eb_buf_cstr(&ing.doc), on_push, w, &resp->body, &fault)) {
-            set_text(resp, 500, "internal error");
-            answer = "error";
-            error = 1;
-        } else if (fault || !w->handled) {
-            invalid = 1;
-            /* The canonical document did not bind: a defect of ingest, answered as a fault. */
-            snprintf(err.msg, sizeof err.msg, "the request could not be read as pushCandidate");
-            if (rest)
-                rest_unbound(w, resp, EB_ERR_INVALID, err.msg);
-            else
-                reject_unbound(w, resp, EB_ERR_INVALID, err.msg);
-            answer = rest ? "400" : "fault";
-        } else if (rest) {
-            rest_result(w, resp);
-            snprintf(status, sizeof status, "%d", resp->status);
-            answer = status;
-        } else {
-            resp->status = 200;
-            resp->content_type = soap_content_type(ing.soap);
-            answer = w->ans.ok ? "true" : "false";
-        }
     }
     eb_bind_end(w->bind);
-    char ms[32];
-    snprintf(ms, sizeof ms, "%.1f", mono_ms() - t0);
-    eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push",
-           "push_id", w->rec_id[0] ? w->rec_id : ing.push_id, "application_id", ing.application_id,
-           "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
-           "duplicate", w->ans.duplicate ? "yes" : "no",
-           "message", w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : err.msg),
-           "mode", rest ? "rest" : "soap", "encrypted", dec.decrypted ? "yes" : NULL, "ms", ms,
-           NULL);
-    count_push(rest, &w->ans, invalid, error, t0);
-    eb_arena_reset(w->arena);
-    eb_ingest_result_free(&ing);
-    w->ing = NULL;
-    w->dec = NULL;
-    w->req = NULL;
+    push_end(w, answer, err.msg, 1, 0);
+    return 0;
 }
 
 /* A member of a JSON object by name, ignoring ASCII case, '_' and '-' ("triggered_at"). */
@@ -581,7 +755,7 @@ static const char *member_text(const json_t *obj, const char *name, char *buf, s
 
 /* The data of an interview event as an object: given, or decrypted from hex and parsed. *owned
  * is set to what the caller must json_decref. NULL with err set when it cannot be had. */
-static const json_t *interview_data(struct eb_service_worker *w, const json_t *root,
+static const json_t *interview_data(struct req *w, const json_t *root,
                                     json_t **owned, struct eb_err *err)
 {
     const json_t *data = member(root, "data");
@@ -621,7 +795,7 @@ static const json_t *interview_data(struct eb_service_worker *w, const json_t *r
 
 /* REST interview events (createInterviewsInfo, updateInterviewsInfo, deleteInterviewsInfo):
  * read, validate, store through the adapter, answer in JSON. */
-static void handle_interview(struct eb_service_worker *w, const struct eb_http_request *req,
+static void handle_interview(struct req *w, const struct eb_http_request *req,
                              struct eb_http_response *resp, const json_t *root, int kind)
 {
     double t0 = mono_ms();
@@ -689,10 +863,12 @@ out:
 }
 
 /* A REST push: JSON that does not parse is recorded and refused with 400; an interview event
- * takes its own path; anything else is converted to XML for the push pipeline. */
-static void handle_rest(struct eb_service_worker *w, const struct eb_http_request *req,
-                        struct eb_http_response *resp)
+ * takes its own path; anything else is converted to XML for the push pipeline. Returns 1 as
+ * handle_push does. */
+static int handle_rest(struct req *w, const struct eb_http_request *req,
+                       struct eb_http_response *resp)
 {
+    int deferred = 0;
     struct eb_err err = {0};
     struct eb_buf xml;
     json_t *root = eb_json_load(req->body, req->body_len, "request body", NULL, &err);
@@ -707,7 +883,7 @@ static void handle_rest(struct eb_service_worker *w, const struct eb_http_reques
             goto out;
         }
         if (eb_json_push_xml(root, &xml, &err) == EB_OK) {
-            handle_push(w, req, resp, xml.data, xml.len, 1);
+            deferred = handle_push(w, req, resp, xml.data, xml.len, 1);
             goto out;
         }
     }
@@ -732,6 +908,7 @@ static void handle_rest(struct eb_service_worker *w, const struct eb_http_reques
 out:
     eb_buf_free(&xml);
     json_decref(root);
+    return deferred;
 }
 
 /* 1 when a refused request should get a SOAP Fault: an XML or SOAP Content-Type, or a body
@@ -752,7 +929,7 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
  * SOAP Fault for SOAP requests, {"code", "msg"} for REST and text otherwise. A push body that was
  * read is kept as a rejected push_log entry under an id of its own (never under the push id it
  * claims, which would let anyone answer for a real push), without secrets: the raw body only. */
-static void refuse(struct eb_service_worker *w, const struct eb_http_request *req,
+static void refuse(struct req *w, const struct eb_http_request *req,
                    struct eb_http_response *resp, const struct eb_auth_result *ar)
 {
     int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
@@ -814,7 +991,7 @@ static const char *unsupported_media(const struct eb_http_request *req)
 }
 
 /* 415 for a body ehrbridge cannot read; the body is kept as a rejected push_log entry. */
-static void refuse_media(struct eb_service_worker *w, const struct eb_http_request *req,
+static void refuse_media(struct req *w, const struct eb_http_request *req,
                          struct eb_http_response *resp, const char *why)
 {
     struct eb_push_record rec;
@@ -832,7 +1009,7 @@ static void refuse_media(struct eb_service_worker *w, const struct eb_http_reque
     set_text(resp, 415, why);
 }
 
-static void handle_wsdl(struct eb_service_worker *w, const struct eb_http_request *req,
+static void handle_wsdl(struct req *w, const struct eb_http_request *req,
                         struct eb_http_response *resp)
 {
     struct eb_service *s = w->svc;
@@ -867,19 +1044,27 @@ static void handle_metrics(struct eb_http_response *resp)
         set_text(resp, 500, "internal error");
 }
 
-static void handle(struct eb_service_worker *w, const struct eb_http_request *req,
-                   struct eb_http_response *resp);
+static int handle(struct req *w, const struct eb_http_request *req,
+                  struct eb_http_response *resp);
 
 void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request *req,
                        struct eb_http_response *resp)
 {
     eb_log_set_request(req->id); /* every line logged for this request carries its id */
-    handle(w, req, resp);
+    if (!w->r && !(w->r = req_take(w->svc))) {
+        set_text(resp, 503, "server busy, try again later");
+    } else {
+        w->r->db = w->db;
+        w->r->bind = w->bind;
+        if (handle(w->r, req, resp))
+            w->r = NULL; /* it went to the database with the push: a new one next time */
+    }
     eb_log_set_request(0);
 }
 
-static void handle(struct eb_service_worker *w, const struct eb_http_request *req,
-                   struct eb_http_response *resp)
+/* Answers req, or returns 1 when the answer comes later (a push went to the database). */
+static int handle(struct req *w, const struct eb_http_request *req,
+                  struct eb_http_response *resp)
 {
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     int health = get && (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz"));
@@ -892,7 +1077,7 @@ static void handle(struct eb_service_worker *w, const struct eb_http_request *re
         eb_auth_check_address(health ? NULL : w->svc->auth, req, &ar);
     if (ar.verdict != EB_AUTH_PASS) {
         refuse(w, req, resp, &ar);
-        return;
+        return 0;
     }
     if (get && eb_http_query_param(req->query, "wsdl", NULL, 0)) {
         handle_wsdl(w, req, resp);
@@ -914,12 +1099,13 @@ static void handle(struct eb_service_worker *w, const struct eb_http_request *re
         if (why)
             refuse_media(w, req, resp, why);
         else if (eb_rest_is_json(req))
-            handle_rest(w, req, resp);
+            return handle_rest(w, req, resp);
         else
-            handle_push(w, req, resp, req->body, req->body_len, 0);
+            return handle_push(w, req, resp, req->body, req->body_len, 0);
     } else if (get) {
         set_text(resp, 404, "not found: POST pushCandidate requests here; GET ?wsdl for the contract");
     } else {
         set_text(resp, 405, "method not allowed");
     }
+    return 0;
 }

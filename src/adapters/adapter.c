@@ -119,6 +119,32 @@ eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
     return rc ? rc : a->m->store_push(a, p, rec, out, err);
 }
 
+void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job)
+{
+    struct eb_err *err = &job->err;
+    eb_err_clear(err);
+    memset(&job->out, 0, sizeof job->out);
+    job->rc = EB_OK;
+    if (!a)
+        job->rc = eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    else if (job->kind == EB_JOB_STORE)
+        job->rc = check_push(job->p, job->rec, 0, err);
+    else
+        job->rc = check_push(NULL, job->rec, 0, err);
+    if (!job->rc && job->kind == EB_JOB_STORE && !job->p &&
+        job->rec->outcome == EB_OUTCOME_STORED)
+        job->rc = eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
+    if (!job->rc && a->m->submit) {
+        a->m->submit(a, job);
+        return;
+    }
+    if (!job->rc)
+        job->rc = job->kind == EB_JOB_STORE
+                      ? a->m->store_push(a, job->p, job->rec, &job->out, err)
+                      : a->m->log_failure(a, job->rec, err);
+    job->done(job);
+}
+
 eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
                              struct eb_err *err)
 {

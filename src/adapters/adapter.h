@@ -72,6 +72,29 @@ struct eb_stored {
 
 struct eb_adapter;
 
+/* What a submitted job asks for. */
+enum eb_job_kind {
+    EB_JOB_STORE = 0, /* store_push(p, rec) */
+    EB_JOB_FAILURE    /* log_failure(rec) */
+};
+
+/* A push handed over without waiting (eb_adapter_submit): the adapter writes it as store_push
+ * or log_failure would, and calls done once the outcome is durable or the write failed. The
+ * caller keeps the job and everything it points to alive until done. */
+struct eb_push_job {
+    enum eb_job_kind kind;
+    const struct eb_push *p;          /* EB_JOB_STORE: the record, or NULL (rejected) */
+    const struct eb_push_record *rec; /* the push_log row */
+    struct eb_stored out;             /* EB_JOB_STORE: filled when rc is EB_OK */
+    struct eb_err err;                /* why, when rc is not EB_OK */
+    eb_rc rc;                         /* the result, set before done */
+    /* Called exactly once, on any thread, possibly before eb_adapter_submit returns; may free
+     * the job and may submit again, but must not call a waiting method of this adapter
+     * (store_push, ...): it may run on the thread that writes for them. */
+    void (*done)(struct eb_push_job *job);
+    void *user; /* the caller's */
+};
+
 struct eb_adapter_methods {
     int version;          /* 1; fields are only ever appended */
     const char *name;     /* "sqlite", "postgres", "odbc", ... */
@@ -135,6 +158,12 @@ struct eb_adapter_methods {
     eb_rc (*replay_push)(struct eb_adapter *a, const struct eb_push *p,
                          const struct eb_push_record *rec, struct eb_stored *out,
                          struct eb_err *err);
+    /* Queues job (arguments already checked) and returns at once; the adapter calls job->done
+     * from its own writer thread once the job's transaction is committed durably (or failed).
+     * Jobs of several callers may share one transaction and one commit. NULL when the adapter
+     * only writes synchronously: eb_adapter_submit then calls store_push or log_failure and
+     * job->done on the caller's thread. */
+    void (*submit)(struct eb_adapter *a, struct eb_push_job *job);
 };
 
 /* First member of every adapter instance. */
@@ -175,6 +204,10 @@ eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
 eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
                                        const struct eb_push_record *rec, struct eb_stored *out,
                                        struct eb_err *err);
+
+/* Hands job to the adapter without waiting for its commit where the adapter can (see
+ * struct eb_push_job and the submit method); job->done is always called, exactly once. */
+void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job);
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);

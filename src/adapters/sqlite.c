@@ -5,14 +5,16 @@
  * instances may use the same file from different threads.
  *
  * Group commit: the instances of one process that write to the same file (with the same
- * settings) share one writer connection, reached through the file's gate. A push is queued on
- * the gate; the thread whose push is at the head of the queue leads: it takes every push queued
- * behind its own (up to MAX_BATCH), writes them in ONE BEGIN IMMEDIATE transaction, each in its
- * own SAVEPOINT so that one failing push is rolled back alone, commits once (one fsync with
- * synchronous=full), and only then marks each push done: `true` is answered after the shared
- * durable commit. The next head then leads the next batch. Writers of other processes meet
- * SQLite's lock and the busy timeout; in this process nobody sleeps in SQLite's busy handler.
- * Checkpoints run in a thread of the gate with its own connection, off the writer's path. */
+ * settings) share one writer connection and its thread, reached through the file's gate. A push
+ * is queued on the gate, by a caller that waits for it (store_push, ...) or by one that does not
+ * (submit: the service's workers go on with the next request). The writer thread takes every
+ * push queued (up to MAX_BATCH), writes them in ONE BEGIN IMMEDIATE transaction, each in its own
+ * SAVEPOINT so that one failing push is rolled back alone, commits once (one fsync with
+ * synchronous=full), and only then completes each push: `true` is answered after the shared
+ * durable commit. Pushes that arrive meanwhile form the next batch, so the busier the
+ * database, the more pushes share a commit. Writers of other processes meet SQLite's lock and
+ * the busy timeout; in this process nobody sleeps in SQLite's busy handler. Checkpoints run in
+ * another thread of the gate with its own connection, off the writer's path. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,9 +44,9 @@
 
 struct sqlite_adapter;
 
-/* One push (or one "failed" record) waiting for the group's leader. It lives on the stack of
- * the thread that called store_push / log_failure, which waits until it is done; the leader
- * writes rc, *out and *err before marking it done. */
+/* One push (or one "failed" record) waiting for the gate's writer. A waiting caller's job lives
+ * on its stack until done; a submitted one (async) is allocated by sq_submit and freed by the
+ * writer, which writes rc, *out and *err before completing it. */
 struct job {
     const struct eb_push *p;          /* the record to store; NULL for a rejected push */
     const struct eb_interview_event *ev; /* an interview event to store instead; or NULL */
@@ -54,9 +56,11 @@ struct job {
     struct eb_err *err;               /* why it failed */
     int64_t received_at;              /* push_log.received_at */
     eb_rc rc;                         /* the result, once done */
-    int taken;                        /* in a leader's batch: no longer allowed to time out */
+    int taken;                        /* in the writer's batch: no longer allowed to time out */
     int done;                         /* rc is final */
-    pthread_cond_t cv;                /* signalled when done, and when the job reaches the head */
+    pthread_cond_t cv;                /* a waiting caller's: signalled when done */
+    struct eb_push_job *async;        /* submitted without waiting: completed with its done */
+    int64_t queued_ms;                /* monotonic, when queued */
     struct job *next;                 /* in the gate's queue */
 };
 
@@ -68,8 +72,11 @@ struct gate {
     int full;                      /* and the writer's settings: synchronous=full */
     int busy_ms;                   /* busy timeout */
     struct sqlite_adapter *writer; /* the connection every batch is written with */
-    pthread_mutex_t lock;          /* guards head and tail */
-    struct job *head, *tail;       /* queued jobs, oldest first; the head's thread leads */
+    pthread_t thread;              /* the writer thread, which alone uses writer */
+    pthread_mutex_t lock;          /* guards head, tail, stop */
+    pthread_cond_t work_cv;        /* a job was queued, or stop */
+    int stop;                      /* the writer thread must end once the queue is empty */
+    struct job *head, *tail;       /* queued jobs, oldest first */
     int refs;                      /* instances using it (guarded by gates_lock) */
     struct gate *next;             /* in the list of gates */
     uint64_t batches, jobs;        /* transactions written and the jobs in them (under lock) */
@@ -248,6 +255,7 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
 static void sq_close(struct eb_adapter *a);
 static eb_rc push_one(struct sqlite_adapter *w, struct job *j);
 static eb_rc replay_one(struct sqlite_adapter *w, struct job *j);
+static void *writer_main(void *arg);
 static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err);
 static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void interview_close(struct sqlite_adapter *s);
@@ -392,6 +400,22 @@ static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err 
         g->busy_ms = s->busy_ms;
         g->writer = w;
         pthread_mutex_init(&g->lock, NULL);
+        pthread_cond_init(&g->work_cv, NULL);
+        sigset_t all, old;
+        sigfillset(&all); /* signals stay with the threads that wait for them */
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int e = pthread_create(&g->thread, NULL, writer_main, g);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (e) {
+            pthread_cond_destroy(&g->work_cv);
+            pthread_mutex_destroy(&g->lock);
+            writer_free(w);
+            free(g);
+            g = NULL;
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "sqlite: cannot start the writer thread: %s",
+                            strerror(e));
+            goto out;
+        }
         ckpt_start(g);
         g->next = gates;
         gates = g;
@@ -415,6 +439,11 @@ static void gate_leave(struct sqlite_adapter *s)
         while (*pp != g)
             pp = &(*pp)->next;
         *pp = g->next;
+        pthread_mutex_lock(&g->lock);
+        g->stop = 1;
+        pthread_cond_signal(&g->work_cv);
+        pthread_mutex_unlock(&g->lock);
+        pthread_join(g->thread, NULL);
         if (g->batches) {
             char jobs[24], batches[24], avg[24], us[24];
             snprintf(jobs, sizeof jobs, "%llu", (unsigned long long)g->jobs);
@@ -426,6 +455,7 @@ static void gate_leave(struct sqlite_adapter *s)
         }
         ckpt_stop(g);
         writer_free(g->writer);
+        pthread_cond_destroy(&g->work_cv);
         pthread_mutex_destroy(&g->lock);
         free(g);
     }
@@ -502,35 +532,128 @@ static void deadline_after(struct timespec *until, int ms)
     }
 }
 
-/* Queues j on s's gate and returns once it is written (by this thread as the leader, or by
- * another). A job that no leader took within the busy timeout fails as unavailable: a writer
- * stuck in a transaction (a stalled disk) makes the others fail instead of hanging. Without a
- * gate (in-memory database) the job is written alone with s. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Completes the jobs of a written batch: a waiting caller is woken, a submitted job's done is
+ * called (outside the gate's lock: done may submit again). */
+static void complete(struct gate *g, struct job **jobs, size_t n)
+{
+    size_t n_async = 0;
+    if (g)
+        pthread_mutex_lock(&g->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i]->async) {
+            jobs[n_async++] = jobs[i]; /* a waiting caller's job is not touched once done */
+        } else if (g) {
+            jobs[i]->done = 1;
+            pthread_cond_signal(&jobs[i]->cv);
+        }
+    }
+    if (g)
+        pthread_mutex_unlock(&g->lock);
+    for (size_t i = 0; i < n_async; i++) {
+        struct job *j = jobs[i];
+        struct eb_push_job *a = j->async;
+        a->rc = j->rc;
+        free(j);
+        a->done(a);
+    }
+}
+
+/* The gate's writer thread: writes whatever is queued, a batch at a time. A submitted job that
+ * waited longer than the busy timeout (the writer was held up: another process's lock, a stalled
+ * disk) fails as unavailable without being written, as a waiting caller's would. */
+static void *writer_main(void *arg)
+{
+    struct gate *g = arg;
+    struct job *batch[MAX_BATCH], *late[MAX_BATCH];
+    pthread_mutex_lock(&g->lock);
+    for (;;) {
+        while (!g->head && !g->stop)
+            pthread_cond_wait(&g->work_cv, &g->lock);
+        if (!g->head)
+            break; /* stopping, and nothing is left */
+        size_t n = 0, n_late = 0;
+        int64_t now = mono_ms();
+        while (g->head && n < MAX_BATCH && n_late < MAX_BATCH) {
+            struct job *k = g->head;
+            g->head = k->next;
+            if (k->async && now - k->queued_ms > g->busy_ms) {
+                k->rc = eb_err_set(k->err, EB_ERR_UNAVAILABLE,
+                                   "sqlite: the database was held for more than %d ms",
+                                   g->busy_ms);
+                late[n_late++] = k;
+                continue;
+            }
+            k->taken = 1;
+            batch[n++] = k;
+        }
+        if (!g->head)
+            g->tail = NULL;
+        pthread_mutex_unlock(&g->lock);
+        complete(g, late, n_late);
+        if (n) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            run_batch(g->writer, batch, n);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            g->busy_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                     (t1.tv_nsec - t0.tv_nsec));
+            g->batches++;
+            g->jobs += n;
+            complete(g, batch, n);
+        }
+        pthread_mutex_lock(&g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+/* Queues j on s's gate. A waiting caller (j->async NULL) returns once j is written, or fails it
+ * as unavailable when the writer did not take it within the busy timeout (a writer stuck in a
+ * transaction, a stalled disk, makes callers fail instead of hanging); a submitted job returns
+ * at once. Without a gate (in-memory database) the job is written alone with s, now. */
 static eb_rc submit(struct sqlite_adapter *s, struct job *j)
 {
     struct gate *g = s->gate;
     if (!g) {
         run_batch(s, &j, 1);
-        return j->rc;
+        eb_rc rc = j->rc;
+        complete(NULL, &j, 1);
+        return rc;
     }
-    struct timespec until;
-    deadline_after(&until, s->busy_ms);
-    pthread_cond_init(&j->cv, NULL);
     j->next = NULL;
+    j->queued_ms = mono_ms();
+    if (!j->async)
+        pthread_cond_init(&j->cv, NULL);
     pthread_mutex_lock(&g->lock);
     if (g->tail)
         g->tail->next = j;
     else
         g->head = j;
     g->tail = j;
-    while (!j->done && g->head != j) {
+    pthread_cond_signal(&g->work_cv);
+    if (j->async) {
+        pthread_mutex_unlock(&g->lock);
+        return EB_OK;
+    }
+    struct timespec until;
+    deadline_after(&until, s->busy_ms);
+    while (!j->done) {
         int e = j->taken ? pthread_cond_wait(&j->cv, &g->lock)
                          : pthread_cond_timedwait(&j->cv, &g->lock, &until);
-        if (e == ETIMEDOUT && !j->done && !j->taken && g->head != j) {
-            struct job *prev = g->head;
-            while (prev->next != j)
-                prev = prev->next;
-            prev->next = j->next;
+        if (e == ETIMEDOUT && !j->done && !j->taken) {
+            struct job **pp = &g->head, *prev = NULL;
+            while (*pp != j) {
+                prev = *pp;
+                pp = &(*pp)->next;
+            }
+            *pp = j->next;
             if (g->tail == j)
                 g->tail = prev;
             j->rc = eb_err_set(j->err, EB_ERR_UNAVAILABLE,
@@ -539,34 +662,6 @@ static eb_rc submit(struct sqlite_adapter *s, struct job *j)
                                s->busy_ms);
             j->done = 1;
         }
-    }
-    if (!j->done) {
-        /* j is at the head: lead a batch of everything queued behind it */
-        struct job *batch[MAX_BATCH];
-        size_t n = 0;
-        for (struct job *k = j; k && n < MAX_BATCH; k = k->next) {
-            k->taken = 1;
-            batch[n++] = k;
-        }
-        pthread_mutex_unlock(&g->lock);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        run_batch(g->writer, batch, n);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        pthread_mutex_lock(&g->lock);
-        g->batches++;
-        g->jobs += n;
-        g->busy_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
-        g->head = batch[n - 1]->next;
-        if (!g->head)
-            g->tail = NULL;
-        for (size_t i = 0; i < n; i++) {
-            batch[i]->done = 1;
-            if (batch[i] != j)
-                pthread_cond_signal(&batch[i]->cv);
-        }
-        if (g->head)
-            pthread_cond_signal(&g->head->cv); /* it leads the next batch */
     }
     pthread_mutex_unlock(&g->lock);
     pthread_cond_destroy(&j->cv);
@@ -1168,6 +1263,27 @@ static eb_rc sq_log_failure(struct eb_adapter *a, const struct eb_push_record *r
     return submit(s, &j);
 }
 
+static void sq_submit(struct eb_adapter *a, struct eb_push_job *job)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    const struct eb_push_record *rec = job->rec;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        job->rc = eb_err_set(&job->err, EB_ERR_NOMEM, "out of memory");
+        job->done(job);
+        return;
+    }
+    j->rec = rec;
+    j->err = &job->err;
+    if (job->kind == EB_JOB_STORE) {
+        j->p = job->p;
+        j->out = &job->out;
+    }
+    j->received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j->async = job;
+    submit(s, j);
+}
+
 static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
@@ -1328,4 +1444,5 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .store_interview_event = sq_store_interview_event,
     .list_pushes = sq_list_pushes,
     .replay_push = sq_replay_push,
+    .submit = sq_submit,
 };

@@ -9,9 +9,7 @@
 #include "EhrBridgeSoap11.nsmap"
 
 struct eb_bind {
-    struct soap *soap;      /* the per-thread context; its arena is freed by eb_bind_end */
-    eb_bind_handler handler; /* the current request's handler */
-    void *user;             /* its argument */
+    struct soap *soap; /* the context; its arena is freed by eb_bind_end */
 };
 
 struct eb_bind *eb_bind_new(void)
@@ -43,36 +41,98 @@ void eb_bind_free(struct eb_bind *b)
     free(b);
 }
 
-/* The operation the generated skeleton (soap_serve_request) calls. */
+/* The operation of the generated skeleton (gen/soapServer.c). The service reads requests with
+ * eb_bind_read and answers with eb_bind_answer (the same generated calls, split so that the
+ * answer can come after the commit), so the skeleton's dispatch never runs; the linker still
+ * needs the operation. */
 int __ns1__pushCandidate(struct soap *soap, struct _ns1__pushCandidate *req,
                          struct _ns1__pushCandidateResponse *resp)
 {
-    struct eb_bind *b = soap->user;
-    int ok = 0;
-    const char *message = NULL;
-    b->handler(b->user, req, &ok, &message);
-    resp->return_ = ok ? xsd__boolean__true_ : xsd__boolean__false_;
-    resp->message = message ? soap_strdup(soap, message) : NULL;
-    return SOAP_OK;
+    (void)req;
+    (void)resp;
+    return soap->error = SOAP_NO_METHOD;
+}
+
+eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCandidate **req)
+{
+    struct soap *soap = b->soap;
+    struct __ns1__pushCandidate in;
+    *req = NULL;
+    soap->fault = NULL;
+    soap->is = doc;
+    soap->keep_alive = 0;
+    /* what the generated soap_serve and soap_serve___ns1__pushCandidate do before the call */
+    if (!soap_begin_serve(soap)) {
+        (void)soap_peek_element(soap);
+        if (soap_match_tag(soap, soap->tag, "ns1:pushCandidate")) {
+            soap->error = SOAP_NO_METHOD;
+        } else {
+            soap_default___ns1__pushCandidate(soap, &in);
+            if (soap_get___ns1__pushCandidate(soap, &in, "-ns1:pushCandidate", NULL) &&
+                !soap_body_end_in(soap) && !soap_envelope_end_in(soap) && !soap_end_recv(soap))
+                *req = in.ns1__pushCandidate;
+        }
+    }
+    soap->is = NULL;
+    if (*req)
+        return EB_OK;
+    if (!soap->error)
+        soap->error = SOAP_NO_METHOD; /* an empty operation element */
+    return EB_ERR_NOT_PUSH;
+}
+
+eb_rc eb_bind_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,
+                     struct eb_buf *out)
+{
+    struct soap *soap = b->soap;
+    struct _ns1__pushCandidateResponse r;
+    const char *res = NULL;
+    soap_set_version(soap, v == EB_SOAP_12 ? 2 : 1);
+    soap_default__ns1__pushCandidateResponse(soap, &r);
+    r.return_ = ok ? xsd__boolean__true_ : xsd__boolean__false_;
+    r.message = message && *message ? soap_strdup(soap, message) : NULL;
+    soap->os = &res;
+    /* what the generated soap_serve___ns1__pushCandidate does after the call */
+    soap->encodingStyle = NULL; /* literal */
+    soap_serializeheader(soap);
+    soap_serialize__ns1__pushCandidateResponse(soap, &r);
+    int rc = soap_begin_count(soap);
+    if (!rc && (soap->mode & SOAP_IO_LENGTH))
+        rc = soap_envelope_begin_out(soap) || soap_putheader(soap) || soap_body_begin_out(soap) ||
+             soap_put__ns1__pushCandidateResponse(soap, &r, "ns1:pushCandidateResponse", "") ||
+             soap_body_end_out(soap) || soap_envelope_end_out(soap);
+    if (!rc)
+        rc = soap_end_count(soap) || soap_response(soap, SOAP_OK) ||
+             soap_envelope_begin_out(soap) || soap_putheader(soap) || soap_body_begin_out(soap) ||
+             soap_put__ns1__pushCandidateResponse(soap, &r, "ns1:pushCandidateResponse", "") ||
+             soap_body_end_out(soap) || soap_envelope_end_out(soap) || soap_end_send(soap);
+    soap->os = NULL;
+    if (rc || !res)
+        return EB_ERR_INTERNAL;
+    return eb_buf_puts(out, res);
 }
 
 eb_rc eb_bind_serve(struct eb_bind *b, const char *doc, eb_bind_handler h, void *user,
                     struct eb_buf *out, int *fault)
 {
     struct soap *soap = b->soap;
-    const char *res = NULL;
-    b->handler = h;
-    b->user = user;
-    soap->fault = NULL;
-    soap->is = doc;
-    soap->os = &res;
-    int rc = soap_serve(soap);
-    soap->is = NULL;
-    soap->os = NULL;
-    *fault = rc != SOAP_OK;
-    if (!res)
-        return EB_ERR_INTERNAL;
-    return eb_buf_puts(out, res);
+    const struct _ns1__pushCandidate *req;
+    if (eb_bind_read(b, doc, &req)) {
+        /* the fault the generated soap_serve sends for a request it cannot read */
+        const char *res = NULL;
+        *fault = 1;
+        soap->os = &res;
+        soap_send_fault(soap);
+        soap->os = NULL;
+        if (!res)
+            return EB_ERR_INTERNAL;
+        return eb_buf_puts(out, res);
+    }
+    int ok = 0;
+    const char *message = NULL;
+    *fault = 0;
+    h(user, req, &ok, &message);
+    return eb_bind_answer(b, soap->version == 2 ? EB_SOAP_12 : EB_SOAP_11, ok, message, out);
 }
 
 eb_rc eb_bind_fault(struct eb_bind *b, enum eb_soap_version v, int sender, const char *reason,

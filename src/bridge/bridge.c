@@ -4,6 +4,7 @@
 #include "bridge/bridge.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,23 +20,90 @@ static void set_message(struct eb_answer *ans, const char *msg)
     snprintf(ans->message, sizeof ans->message, "%s", msg ? msg : "");
 }
 
-void eb_bridge_push(struct eb_adapter *a, const struct eb_push *p, struct eb_push_record *rec,
-                    struct eb_answer *ans)
+static void finish(struct eb_bridge_job *bj)
 {
-    struct eb_stored st;
-    struct eb_err err;
-    char app_id[24] = "-";
+    eb_log_set_request(0);
+    bj->done(bj);
+}
+
+static void on_failure_logged(struct eb_push_job *job);
+
+/* The adapter's answer to a store job. */
+static void on_stored(struct eb_push_job *job)
+{
+    struct eb_bridge_job *bj = job->user;
+    struct eb_push_record *rec = bj->rec;
+    struct eb_answer *ans = &bj->ans;
+    eb_rc rc = job->rc;
+    eb_log_set_request(bj->request_id);
+    if (rc == EB_ERR_INVALID && bj->p) {
+        /* the adapter cannot store this record as it is (a mapping's key or required column
+         * without a value, mapping/mapping.h): refused like an invalid record, with the
+         * adapter's reason, which names the column and field, never a value */
+        snprintf(bj->reason, sizeof bj->reason, "%s", job->err.msg);
+        bj->p = NULL;
+        rec->outcome = EB_OUTCOME_REJECTED;
+        rec->message = bj->reason;
+        job->p = NULL;
+        eb_log_set_request(0);
+        eb_adapter_submit(bj->a, job);
+        return;
+    }
+    if (rc == EB_OK) {
+        const struct eb_stored *st = &job->out;
+        ans->outcome = st->outcome;
+        ans->duplicate = st->duplicate;
+        ans->ok = st->outcome == EB_OUTCOME_STORED;
+        set_message(ans, st->message);
+        eb_log(EB_LOG_DEBUG, "push", "push_id", rec->push_id, "application_id", bj->app_id,
+               "outcome", eb_outcome_name(st->outcome), "duplicate", st->duplicate ? "1" : "0",
+               "reason", st->outcome == EB_OUTCOME_STORED ? NULL : st->message, NULL);
+        finish(bj);
+        return;
+    }
+
+    /* Not recorded. The client learns why in fixed words; the log gets the detail. */
+    const char *db_msg = rc == EB_ERR_UNAVAILABLE ? MSG_UNAVAILABLE : MSG_DB_ERROR;
+    ans->ok = 0;
+    ans->outcome = EB_OUTCOME_FAILED;
+    /* A rejected record stays rejected whatever the database does: say why it was refused. */
+    set_message(ans, rec->outcome == EB_OUTCOME_REJECTED ? rec->message : db_msg);
+    eb_log(EB_LOG_ERROR, "push not stored", "push_id", rec->push_id, "application_id",
+           bj->app_id, "error", eb_strerror(rc), "detail", job->err.msg, NULL);
+    rec->outcome = EB_OUTCOME_FAILED;
+    rec->message = db_msg;
+    job->kind = EB_JOB_FAILURE;
+    job->done = on_failure_logged;
+    eb_log_set_request(0);
+    eb_adapter_submit(bj->a, job); /* best effort */
+}
+
+static void on_failure_logged(struct eb_push_job *job)
+{
+    struct eb_bridge_job *bj = job->user;
+    eb_log_set_request(bj->request_id);
+    if (job->rc)
+        eb_log(EB_LOG_WARN, "push failure not recorded in push_log", "push_id",
+               bj->rec->push_id, "error", eb_strerror(job->rc), "detail", job->err.msg, NULL);
+    finish(bj);
+}
+
+void eb_bridge_submit(struct eb_bridge_job *bj)
+{
+    struct eb_push_record *rec = bj->rec;
+    const struct eb_push *p = bj->p;
+    struct eb_answer *ans = &bj->ans;
 
     memset(ans, 0, sizeof *ans);
-    eb_err_clear(&err);
+    snprintf(bj->app_id, sizeof bj->app_id, "-");
     if (!rec || !rec->push_id || !rec->push_id[0]) {
         /* Nothing to key the push log on: answer without recording. */
         ans->outcome = EB_OUTCOME_REJECTED;
         set_message(ans, "id is required");
         eb_log(EB_LOG_WARN, "push refused: no push id", NULL);
+        bj->done(bj);
         return;
     }
-
     if (p && (!p->data || !p->data->application_id.set)) {
         /* Validation should have refused it; a record without its key is never stored. */
         p = NULL;
@@ -59,48 +127,55 @@ void eb_bridge_push(struct eb_adapter *a, const struct eb_push *p, struct eb_pus
     if (!p && rec->outcome == EB_OUTCOME_REJECTED && !rec->message)
         rec->message = "the record is invalid";
     if (rec->has_application_id)
-        snprintf(app_id, sizeof app_id, "%" PRId64, rec->application_id);
+        snprintf(bj->app_id, sizeof bj->app_id, "%" PRId64, rec->application_id);
+    bj->p = p;
+    memset(&bj->job, 0, sizeof bj->job);
+    bj->job.kind = EB_JOB_STORE;
+    bj->job.p = p;
+    bj->job.rec = rec;
+    bj->job.done = on_stored;
+    bj->job.user = bj;
+    eb_adapter_submit(bj->a, &bj->job);
+}
 
-    eb_rc rc = eb_adapter_store_push(a, p, rec, &st, &err);
-    char reason[sizeof err.msg];
-    if (rc == EB_ERR_INVALID && p) {
-        /* the adapter cannot store this record as it is (a mapping's key or required column
-         * without a value, mapping/mapping.h): refused like an invalid record, with the
-         * adapter's reason, which names the column and field, never a value */
-        snprintf(reason, sizeof reason, "%s", err.msg);
-        p = NULL;
-        rec->outcome = EB_OUTCOME_REJECTED;
-        rec->message = reason;
-        rc = eb_adapter_store_push(a, NULL, rec, &st, &err);
-    }
-    if (rc == EB_OK) {
-        ans->outcome = st.outcome;
-        ans->duplicate = st.duplicate;
-        ans->ok = st.outcome == EB_OUTCOME_STORED;
-        set_message(ans, st.message);
-        if (st.outcome == EB_OUTCOME_STORED)
-            eb_log(EB_LOG_DEBUG, "push", "push_id", rec->push_id, "application_id", app_id,
-                   "outcome", "stored", "duplicate", st.duplicate ? "1" : "0", NULL);
-        else
-            eb_log(EB_LOG_DEBUG, "push", "push_id", rec->push_id, "application_id", app_id,
-                   "outcome", eb_outcome_name(st.outcome), "duplicate", st.duplicate ? "1" : "0",
-                   "reason", st.message, NULL);
-        return;
-    }
+/* eb_bridge_push: one submitted job and a wait for its done. */
+struct waiter {
+    struct eb_bridge_job bj;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+};
 
-    /* Not recorded. The client learns why in fixed words; the log gets the detail. */
-    const char *db_msg = rc == EB_ERR_UNAVAILABLE ? MSG_UNAVAILABLE : MSG_DB_ERROR;
-    ans->ok = 0;
-    ans->outcome = EB_OUTCOME_FAILED;
-    /* A rejected record stays rejected whatever the database does: say why it was refused. */
-    set_message(ans, rec->outcome == EB_OUTCOME_REJECTED ? rec->message : db_msg);
-    eb_log(EB_LOG_ERROR, "push not stored", "push_id", rec->push_id, "application_id", app_id,
-           "error", eb_strerror(rc), "detail", err.msg, NULL);
+static void wake(struct eb_bridge_job *bj)
+{
+    struct waiter *w = bj->user;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
 
-    rec->outcome = EB_OUTCOME_FAILED;
-    rec->message = db_msg;
-    rc = eb_adapter_log_failure(a, rec, &err);
-    if (rc)
-        eb_log(EB_LOG_WARN, "push failure not recorded in push_log", "push_id", rec->push_id,
-               "error", eb_strerror(rc), "detail", err.msg, NULL);
+void eb_bridge_push(struct eb_adapter *a, const struct eb_push *p, struct eb_push_record *rec,
+                    struct eb_answer *ans)
+{
+    struct waiter w;
+    memset(&w.bj, 0, sizeof w.bj);
+    w.bj.a = a;
+    w.bj.p = p;
+    w.bj.rec = rec;
+    w.bj.request_id = eb_log_request();
+    w.bj.done = wake;
+    w.bj.user = &w;
+    w.done = 0;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    eb_bridge_submit(&w.bj);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    eb_log_set_request(w.bj.request_id);
+    *ans = w.bj.ans;
 }

@@ -1,14 +1,29 @@
 /* The one translation of the generated gSOAP types (gen/soapStub.h) into the domain model
- * (candidate/candidate.h). Strings are borrowed from the gSOAP context and live until its
- * soap_end(); structs and arrays are allocated in the caller's arena. */
+ * (candidate/candidate.h). Everything, strings included, is copied into the caller's arena: the
+ * domain model outlives the gSOAP context (a push waits for its commit while the worker's
+ * context reads the next request). */
 #include "candidate/map.h"
+
+#include <string.h>
 
 #include "soapH.h"
 #include "util/arena.h"
 
 struct map_ctx {
-    struct eb_arena *arena; /* where structs and arrays are allocated */
+    struct eb_arena *arena; /* where structs, arrays and strings are allocated */
+    int nomem;              /* a string could not be copied */
 };
+
+/* s copied into the arena (NULL stays NULL). */
+static const char *str(struct map_ctx *x, const char *s)
+{
+    if (!s)
+        return NULL;
+    const char *c = eb_arena_strndup(x->arena, s, strlen(s));
+    if (!c)
+        x->nomem = 1;
+    return c;
+}
 
 static void map_i64(struct eb_i64 *d, const LONG64 *s)
 {
@@ -59,7 +74,7 @@ static eb_rc map_strings(struct map_ctx *x, const char ***d, size_t *dn, char **
     if (!v)
         return EB_ERR_NOMEM;
     for (int i = 0; i < n; i++)
-        v[i] = s[i] ? s[i] : "";
+        v[i] = s[i] ? str(x, s[i]) : "";
     *d = v;
     *dn = (size_t)n;
     return EB_OK;
@@ -69,10 +84,10 @@ static eb_rc map_person(struct map_ctx *x, struct eb_person *d, const struct ns1
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->email = s->email;
-    d->phone = s->phone;
-    d->number = s->number;
+    d->name = str(x, s->name);
+    d->email = str(x, s->email);
+    d->phone = str(x, s->phone);
+    d->number = str(x, s->number);
     return rc;
 }
 
@@ -80,11 +95,11 @@ static eb_rc map_manager(struct map_ctx *x, struct eb_manager *d, const struct n
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->phone = s->phone;
-    d->email = s->email;
-    d->number = s->number;
-    d->employee_id = s->employeeId;
+    d->name = str(x, s->name);
+    d->phone = str(x, s->phone);
+    d->email = str(x, s->email);
+    d->number = str(x, s->number);
+    d->employee_id = str(x, s->employeeId);
     return rc;
 }
 
@@ -92,10 +107,10 @@ static eb_rc map_owner(struct map_ctx *x, struct eb_owner *d, const struct ns1__
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->phone = s->phone;
-    d->email = s->email;
-    d->employee_id = s->employeeId;
+    d->name = str(x, s->name);
+    d->phone = str(x, s->phone);
+    d->email = str(x, s->email);
+    d->employee_id = str(x, s->employeeId);
     return rc;
 }
 
@@ -103,9 +118,9 @@ static eb_rc map_name_value(struct map_ctx *x, struct eb_name_value *d, const st
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->value = s->value;
-    d->codes = s->codes;
+    d->name = str(x, s->name);
+    d->value = str(x, s->value);
+    d->codes = str(x, s->codes);
     return rc;
 }
 
@@ -114,8 +129,8 @@ static eb_rc map_talent_pool(struct map_ctx *x, struct eb_talent_pool *d, const 
     eb_rc rc = EB_OK;
     (void)x;
     map_i64(&d->talent_pool_id, s->talentPoolId);
-    d->name = s->name;
-    d->description = s->description;
+    d->name = str(x, s->name);
+    d->description = str(x, s->description);
     return rc;
 }
 
@@ -124,7 +139,7 @@ static eb_rc map_source(struct map_ctx *x, struct eb_source *d, const struct ns1
     eb_rc rc = EB_OK;
     (void)x;
     map_i64(&d->id, s->id);
-    d->name = s->name;
+    d->name = str(x, s->name);
     d->is_builtin = map_bool(s->isBuiltin);
     return rc;
 }
@@ -133,12 +148,12 @@ static eb_rc map_education(struct map_ctx *x, struct eb_education *d, const stru
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->start_date = s->startDate;
-    d->end_date = s->endDate;
+    d->start_date = str(x, s->startDate);
+    d->end_date = str(x, s->endDate);
     d->now = map_bool(s->now);
-    d->school = s->school;
-    d->speciality = s->speciality;
-    d->academic_degree = s->academicDegree;
+    d->school = str(x, s->school);
+    d->speciality = str(x, s->speciality);
+    d->academic_degree = str(x, s->academicDegree);
     return rc;
 }
 
@@ -146,19 +161,19 @@ static eb_rc map_experience(struct map_ctx *x, struct eb_experience *d, const st
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->start_date = s->startDate;
-    d->end_date = s->endDate;
+    d->start_date = str(x, s->startDate);
+    d->end_date = str(x, s->endDate);
     d->now = map_bool(s->now);
-    d->company = s->company;
-    d->title = s->title;
-    d->department = s->department;
-    d->salary = s->salary;
-    d->summary = s->summary;
-    d->reason_for_leaving = s->reasonForLeaving;
-    d->underling_number = s->underlingNumber;
-    d->type = s->type;
-    d->location = s->location;
-    d->size = s->size;
+    d->company = str(x, s->company);
+    d->title = str(x, s->title);
+    d->department = str(x, s->department);
+    d->salary = str(x, s->salary);
+    d->summary = str(x, s->summary);
+    d->reason_for_leaving = str(x, s->reasonForLeaving);
+    d->underling_number = str(x, s->underlingNumber);
+    d->type = str(x, s->type);
+    d->location = str(x, s->location);
+    d->size = str(x, s->size);
     return rc;
 }
 
@@ -166,22 +181,22 @@ static eb_rc map_award(struct map_ctx *x, struct eb_award *d, const struct ns1__
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->award_date = s->awardDate;
-    d->award_name = s->awardName;
+    d->award_date = str(x, s->awardDate);
+    d->award_name = str(x, s->awardName);
     return rc;
 }
 
 static eb_rc map_job(struct map_ctx *x, struct eb_job *d, const struct ns1__Job *s)
 {
     eb_rc rc = EB_OK;
-    d->job_id = s->jobId;
-    d->title = s->title;
-    d->department = s->department;
-    d->department_path = s->departmentPath;
-    d->department_code = s->departmentCode;
-    d->parent_department_code = s->parentDepartmentCode;
-    d->competency_type = s->competencyType;
-    d->job_description = s->jobDescription;
+    d->job_id = str(x, s->jobId);
+    d->title = str(x, s->title);
+    d->department = str(x, s->department);
+    d->department_path = str(x, s->departmentPath);
+    d->department_code = str(x, s->departmentCode);
+    d->parent_department_code = str(x, s->parentDepartmentCode);
+    d->competency_type = str(x, s->competencyType);
+    d->job_description = str(x, s->jobDescription);
     MAP_ARRAY(name_value, d->custom_fields, d->custom_fields_n, s->customFields);
     return rc;
 }
@@ -190,10 +205,10 @@ static eb_rc map_subject(struct map_ctx *x, struct eb_subject *d, const struct n
 {
     eb_rc rc = EB_OK;
     map_i64(&d->type, s->type);
-    d->title = s->title;
-    d->description = s->description;
-    d->result = s->result;
-    d->reason = s->reason;
+    d->title = str(x, s->title);
+    d->description = str(x, s->description);
+    d->result = str(x, s->result);
+    d->reason = str(x, s->reason);
     if (s->options && (rc = map_strings(x, &d->options, &d->options_n, s->options->element, s->options->__sizeelement)))
         return rc;
     return rc;
@@ -203,12 +218,12 @@ static eb_rc map_feedback_item(struct map_ctx *x, struct eb_feedback_item *d, co
 {
     eb_rc rc = EB_OK;
     map_i64(&d->type, s->type);
-    d->title = s->title;
-    d->description = s->description;
-    d->result = s->result;
-    d->calc_score_type = s->calcScoreType;
+    d->title = str(x, s->title);
+    d->description = str(x, s->description);
+    d->result = str(x, s->result);
+    d->calc_score_type = str(x, s->calcScoreType);
     map_i64(&d->score_type, s->scoreType);
-    d->need_reason = s->needReason;
+    d->need_reason = str(x, s->needReason);
     MAP_ARRAY(subject, d->subjects, d->subjects_n, s->subjects);
     return rc;
 }
@@ -216,28 +231,28 @@ static eb_rc map_feedback_item(struct map_ctx *x, struct eb_feedback_item *d, co
 static eb_rc map_interviewer(struct map_ctx *x, struct eb_interviewer *d, const struct ns1__Interviewer *s)
 {
     eb_rc rc = EB_OK;
-    d->name = s->name;
-    d->email = s->email;
-    d->phone = s->phone;
+    d->name = str(x, s->name);
+    d->email = str(x, s->email);
+    d->phone = str(x, s->phone);
     map_i64(&d->id, s->id);
-    d->group_id = s->groupId;
-    d->interview_type = s->interviewType;
-    d->attend_status = s->attendStatus;
-    d->cancel_reason = s->cancelReason;
-    d->participated = s->participated;
-    d->status = s->status;
+    d->group_id = str(x, s->groupId);
+    d->interview_type = str(x, s->interviewType);
+    d->attend_status = str(x, s->attendStatus);
+    d->cancel_reason = str(x, s->cancelReason);
+    d->participated = str(x, s->participated);
+    d->status = str(x, s->status);
     map_i64(&d->round, s->round);
-    d->round_name = s->roundName;
-    d->round_other_name = s->roundOtherName;
-    d->start_time = s->startTime;
-    d->created_at = s->createdAt;
-    d->location_country = s->locationCountry;
+    d->round_name = str(x, s->roundName);
+    d->round_other_name = str(x, s->roundOtherName);
+    d->start_time = str(x, s->startTime);
+    d->created_at = str(x, s->createdAt);
+    d->location_country = str(x, s->locationCountry);
     map_i64(&d->location_city_id, s->locationCityId);
-    d->location_address = s->locationAddress;
+    d->location_address = str(x, s->locationAddress);
     map_i64(&d->result, s->result);
-    d->result_name = s->resultName;
+    d->result_name = str(x, s->resultName);
     map_i64(&d->result_type, s->resultType);
-    d->feedback = s->feedback;
+    d->feedback = str(x, s->feedback);
     MAP_ARRAY(feedback_item, d->feedback_template_result, d->feedback_template_result_n, s->feedbackTemplateResult);
     return rc;
 }
@@ -246,9 +261,9 @@ static eb_rc map_job_rank(struct map_ctx *x, struct eb_job_rank *d, const struct
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->type = s->type;
-    d->level = s->level;
+    d->name = str(x, s->name);
+    d->type = str(x, s->type);
+    d->level = str(x, s->level);
     return rc;
 }
 
@@ -257,9 +272,9 @@ static eb_rc map_headcount(struct map_ctx *x, struct eb_headcount *d, const stru
     eb_rc rc = EB_OK;
     (void)x;
     map_i64(&d->id, s->id);
-    d->number = s->number;
-    d->name = s->name;
-    d->status = s->status;
+    d->number = str(x, s->number);
+    d->name = str(x, s->name);
+    d->status = str(x, s->status);
     return rc;
 }
 
@@ -267,12 +282,12 @@ static eb_rc map_custom_field(struct map_ctx *x, struct eb_custom_field *d, cons
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->value = s->value;
+    d->name = str(x, s->name);
+    d->value = str(x, s->value);
     d->now = map_bool(s->now);
-    d->section = s->section;
-    d->index = s->index;
-    d->codes = s->codes;
+    d->section = str(x, s->section);
+    d->index = str(x, s->index);
+    d->codes = str(x, s->codes);
     return rc;
 }
 
@@ -280,8 +295,8 @@ static eb_rc map_offer_creator(struct map_ctx *x, struct eb_offer_creator *d, co
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->email = s->email;
+    d->name = str(x, s->name);
+    d->email = str(x, s->email);
     return rc;
 }
 
@@ -289,9 +304,9 @@ static eb_rc map_offer_attachment(struct map_ctx *x, struct eb_offer_attachment 
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
+    d->name = str(x, s->name);
     map_i64(&d->size, s->size);
-    d->download_url = s->downloadUrl;
+    d->download_url = str(x, s->downloadUrl);
     map_i64(&d->attachment_type, s->attachmentType);
     return rc;
 }
@@ -299,25 +314,25 @@ static eb_rc map_offer_attachment(struct map_ctx *x, struct eb_offer_attachment 
 static eb_rc map_offer(struct map_ctx *x, struct eb_offer *d, const struct ns1__Offer *s)
 {
     eb_rc rc = EB_OK;
-    d->created_at = s->createdAt;
-    d->status = s->status;
-    d->approval_status = s->approvalStatus;
-    d->salary_number = s->salaryNumber;
-    d->checkin_date = s->checkinDate;
-    d->location = s->location;
+    d->created_at = str(x, s->createdAt);
+    d->status = str(x, s->status);
+    d->approval_status = str(x, s->approvalStatus);
+    d->salary_number = str(x, s->salaryNumber);
+    d->checkin_date = str(x, s->checkinDate);
+    d->location = str(x, s->location);
     MAP_OBJECT(offer_creator, d->creator, s->creator);
-    d->finished_at = s->finishedAt;
+    d->finished_at = str(x, s->finishedAt);
     MAP_ARRAY(name_value, d->custom_fields, d->custom_fields_n, s->customFields);
     MAP_ARRAY(offer_attachment, d->attachment_list, d->attachment_list_n, s->attachmentList);
     MAP_OBJECT(headcount, d->hc_info, s->hcInfo);
     MAP_OBJECT(job_rank, d->job_rank_info, s->jobRankInfo);
-    d->department_name = s->departmentName;
-    d->department_code = s->departmentCode;
-    d->parent_department_code = s->parentDepartmentCode;
-    d->department_path = s->departmentPath;
-    d->offer_last_sent_at = s->offerLastSentAt;
-    d->offer_attachment_download_url = s->offerAttachmentDownloadUrl;
-    d->last_company = s->lastCompany;
+    d->department_name = str(x, s->departmentName);
+    d->department_code = str(x, s->departmentCode);
+    d->parent_department_code = str(x, s->parentDepartmentCode);
+    d->department_path = str(x, s->departmentPath);
+    d->offer_last_sent_at = str(x, s->offerLastSentAt);
+    d->offer_attachment_download_url = str(x, s->offerAttachmentDownloadUrl);
+    d->last_company = str(x, s->lastCompany);
     return rc;
 }
 
@@ -325,13 +340,13 @@ static eb_rc map_attachment(struct map_ctx *x, struct eb_attachment *d, const st
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
+    d->name = str(x, s->name);
     map_i64(&d->apply_form_id, s->applyFormId);
     map_i64(&d->size, s->size);
-    d->url = s->url;
+    d->url = str(x, s->url);
     map_i64(&d->custom_field_id, s->customFieldId);
-    d->custom_field_name = s->customFieldName;
-    d->type = s->type;
+    d->custom_field_name = str(x, s->customFieldName);
+    d->type = str(x, s->type);
     return rc;
 }
 
@@ -339,7 +354,7 @@ static eb_rc map_link(struct map_ctx *x, struct eb_link *d, const struct ns1__Li
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->url = s->url;
+    d->url = str(x, s->url);
     return rc;
 }
 
@@ -347,11 +362,11 @@ static eb_rc map_exam_report(struct map_ctx *x, struct eb_exam_report *d, const 
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->url = s->url;
-    d->type = s->type;
-    d->result = s->result;
-    d->detail_result = s->detailResult;
+    d->name = str(x, s->name);
+    d->url = str(x, s->url);
+    d->type = str(x, s->type);
+    d->result = str(x, s->result);
+    d->detail_result = str(x, s->detailResult);
     return rc;
 }
 
@@ -359,10 +374,10 @@ static eb_rc map_exam_attachment(struct map_ctx *x, struct eb_exam_attachment *d
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->name = s->name;
-    d->url = s->url;
-    d->result = s->result;
-    d->detail_result = s->detailResult;
+    d->name = str(x, s->name);
+    d->url = str(x, s->url);
+    d->result = str(x, s->result);
+    d->detail_result = str(x, s->detailResult);
     return rc;
 }
 
@@ -370,12 +385,12 @@ static eb_rc map_project(struct map_ctx *x, struct eb_project *d, const struct n
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->start_date = s->startDate;
-    d->end_date = s->endDate;
-    d->project_name = s->projectName;
-    d->title = s->title;
-    d->project_descript = s->projectDescript;
-    d->responsibilities = s->responsibilities;
+    d->start_date = str(x, s->startDate);
+    d->end_date = str(x, s->endDate);
+    d->project_name = str(x, s->projectName);
+    d->title = str(x, s->title);
+    d->project_descript = str(x, s->projectDescript);
+    d->responsibilities = str(x, s->responsibilities);
     d->now = map_bool(s->now);
     return rc;
 }
@@ -384,10 +399,10 @@ static eb_rc map_language(struct map_ctx *x, struct eb_language *d, const struct
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->language = s->language;
-    d->level = s->level;
-    d->listen_and_speak = s->listenAndSpeak;
-    d->read_and_write = s->readAndWrite;
+    d->language = str(x, s->language);
+    d->level = str(x, s->level);
+    d->listen_and_speak = str(x, s->listenAndSpeak);
+    d->read_and_write = str(x, s->readAndWrite);
     return rc;
 }
 
@@ -396,7 +411,7 @@ static eb_rc map_label(struct map_ctx *x, struct eb_label *d, const struct ns1__
     eb_rc rc = EB_OK;
     (void)x;
     map_i64(&d->id, s->id);
-    d->label = s->label;
+    d->label = str(x, s->label);
     return rc;
 }
 
@@ -404,11 +419,11 @@ static eb_rc map_remark(struct map_ctx *x, struct eb_remark *d, const struct ns1
 {
     eb_rc rc = EB_OK;
     MAP_OBJECT(person, d->creator, s->creator);
-    d->content = s->content;
+    d->content = str(x, s->content);
     MAP_ARRAY(person, d->targets, d->targets_n, s->targets);
     map_i64(&d->is_private, s->is_USCOREprivate);
-    d->type = s->type;
-    d->created_at = s->created_USCOREat;
+    d->type = str(x, s->type);
+    d->created_at = str(x, s->created_USCOREat);
     return rc;
 }
 
@@ -416,19 +431,19 @@ static eb_rc map_survey_attachment(struct map_ctx *x, struct eb_survey_attachmen
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->survey_attachments_url = s->surveyAttachmentsUrl;
-    d->survey_attachment_name = s->surveyAttachmentName;
+    d->survey_attachments_url = str(x, s->surveyAttachmentsUrl);
+    d->survey_attachment_name = str(x, s->surveyAttachmentName);
     return rc;
 }
 
 static eb_rc map_survey(struct map_ctx *x, struct eb_survey *d, const struct ns1__Survey *s)
 {
     eb_rc rc = EB_OK;
-    d->name = s->name;
-    d->date = s->date;
-    d->result = s->result;
-    d->survey_attachments_url = s->surveyAttachmentsUrl;
-    d->survey_attachment_name = s->surveyAttachmentName;
+    d->name = str(x, s->name);
+    d->date = str(x, s->date);
+    d->result = str(x, s->result);
+    d->survey_attachments_url = str(x, s->surveyAttachmentsUrl);
+    d->survey_attachment_name = str(x, s->surveyAttachmentName);
     MAP_ARRAY(survey_attachment, d->survey_attachments, d->survey_attachments_n, s->surveyAttachments);
     return rc;
 }
@@ -437,10 +452,10 @@ static eb_rc map_practice(struct map_ctx *x, struct eb_practice *d, const struct
 {
     eb_rc rc = EB_OK;
     (void)x;
-    d->start_date = s->startDate;
-    d->end_date = s->endDate;
-    d->company = s->company;
-    d->title = s->title;
+    d->start_date = str(x, s->startDate);
+    d->end_date = str(x, s->endDate);
+    d->company = str(x, s->company);
+    d->title = str(x, s->title);
     return rc;
 }
 
@@ -450,58 +465,58 @@ static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const stru
     d->application_id.v = s->applicationId;
     d->application_id.set = 1;
     map_i64(&d->candidate_id, s->candidateId);
-    d->moved_at = s->moved_USCOREat;
-    d->name = s->name;
-    d->prefix_phone = s->prefixPhone;
-    d->phone = s->phone;
-    d->email = s->email;
-    d->gender = s->gender;
+    d->moved_at = str(x, s->moved_USCOREat);
+    d->name = str(x, s->name);
+    d->prefix_phone = str(x, s->prefixPhone);
+    d->phone = str(x, s->phone);
+    d->email = str(x, s->email);
+    d->gender = str(x, s->gender);
     map_i64(&d->gender_code, s->genderCode);
-    d->created_at = s->created_USCOREat;
+    d->created_at = str(x, s->created_USCOREat);
     map_i64(&d->birth_year, s->birthYear);
-    d->birth_date = s->birthDate;
-    d->ethnic = s->ethnic;
+    d->birth_date = str(x, s->birthDate);
+    d->ethnic = str(x, s->ethnic);
     map_i64(&d->ethnic_code, s->ethnicCode);
     map_i64(&d->certificate_type, s->certificateType);
-    d->citizen_id = s->citizenId;
-    d->nationality = s->nationality;
+    d->citizen_id = str(x, s->citizenId);
+    d->nationality = str(x, s->nationality);
     map_i64(&d->nationality_code, s->nationalityCode);
-    d->native_place = s->nativePlace;
+    d->native_place = str(x, s->nativePlace);
     map_i64(&d->native_place_code, s->nativePlaceCode);
     map_i64(&d->experience, s->experience);
-    d->portrait_url = s->portraitUrl;
+    d->portrait_url = str(x, s->portraitUrl);
     map_i64(&d->hire_mode, s->hireMode);
-    d->finished_at = s->finishedAt;
-    d->industry = s->industry;
+    d->finished_at = str(x, s->finishedAt);
+    d->industry = str(x, s->industry);
     d->archived = map_bool(s->archived);
-    d->archived_at = s->archivedAt;
+    d->archived_at = str(x, s->archivedAt);
     map_i64(&d->archive_reason_id, s->archiveReasonId);
-    d->archive_reasons = s->archiveReasons;
-    d->archive_reasons_details = s->archiveReasonsDetails;
+    d->archive_reasons = str(x, s->archiveReasons);
+    d->archive_reasons_details = str(x, s->archiveReasonsDetails);
     MAP_ARRAY(talent_pool, d->talent_pools_list, d->talent_pools_list_n, s->talentPoolsList);
-    d->source = s->source;
+    d->source = str(x, s->source);
     MAP_ARRAY(source, d->source_list, d->source_list_n, s->sourceList);
     map_i64(&d->source_type, s->sourceType);
-    d->location = s->location;
-    d->last_company = s->lastCompany;
-    d->academic_degree = s->academicDegree;
+    d->location = str(x, s->location);
+    d->last_company = str(x, s->lastCompany);
+    d->academic_degree = str(x, s->academicDegree);
     map_i64(&d->academic_degree_code, s->academicDegreeCode);
-    d->last_speciality = s->lastSpeciality;
-    d->married = s->married;
-    d->personal = s->personal;
-    d->salary = s->salary;
-    d->forward_location = s->forwardLocation;
-    d->aim_salary = s->aimSalary;
-    d->personal_interests = s->personalInterests;
-    d->political = s->political;
-    d->job_commitment = s->jobCommitment;
-    d->resume_key = s->resumeKey;
-    d->stage_name = s->stageName;
-    d->probation = s->probation;
-    d->officeweb365_url = s->officeweb365Url;
-    d->officeweb365_print_url = s->officeweb365PrintUrl;
-    d->resume_pdf_meta = s->resumePdfMeta;
-    d->resume_url = s->resumeUrl;
+    d->last_speciality = str(x, s->lastSpeciality);
+    d->married = str(x, s->married);
+    d->personal = str(x, s->personal);
+    d->salary = str(x, s->salary);
+    d->forward_location = str(x, s->forwardLocation);
+    d->aim_salary = str(x, s->aimSalary);
+    d->personal_interests = str(x, s->personalInterests);
+    d->political = str(x, s->political);
+    d->job_commitment = str(x, s->jobCommitment);
+    d->resume_key = str(x, s->resumeKey);
+    d->stage_name = str(x, s->stageName);
+    d->probation = str(x, s->probation);
+    d->officeweb365_url = str(x, s->officeweb365Url);
+    d->officeweb365_print_url = str(x, s->officeweb365PrintUrl);
+    d->resume_pdf_meta = str(x, s->resumePdfMeta);
+    d->resume_url = str(x, s->resumeUrl);
     MAP_ARRAY(education, d->education_info, d->education_info_n, s->educationInfo);
     MAP_ARRAY(experience, d->experience_info, d->experience_info_n, s->experienceInfo);
     MAP_ARRAY(award, d->award_info, d->award_info_n, s->awardInfo);
@@ -514,18 +529,18 @@ static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const stru
     MAP_ARRAY(job_rank, d->job_ranks_info, d->job_ranks_info_n, s->jobRanksInfo);
     MAP_ARRAY(headcount, d->headcount_info, d->headcount_info_n, s->headcountInfo);
     MAP_ARRAY(interviewer, d->interviewers, d->interviewers_n, s->interviewers);
-    d->interview_feedback_url = s->interviewFeedbackUrl;
+    d->interview_feedback_url = str(x, s->interviewFeedbackUrl);
     MAP_ARRAY(interviewer, d->extended_interviewers, d->extended_interviewers_n, s->extendedInterviewers);
-    d->extended_interviewer_feedback_url = s->extendedInterviewerFeedbackUrl;
+    d->extended_interviewer_feedback_url = str(x, s->extendedInterviewerFeedbackUrl);
     MAP_ARRAY(custom_field, d->custom_fields, d->custom_fields_n, s->customFields);
     MAP_ARRAY(name_value, d->ehr_custom_fields, d->ehr_custom_fields_n, s->ehrCustomFields);
-    d->ehr_candidate_external_link = s->ehrCandidateExternalLink;
+    d->ehr_candidate_external_link = str(x, s->ehrCandidateExternalLink);
     if (s->idCardFrontList && (rc = map_strings(x, &d->id_card_front_list, &d->id_card_front_list_n, s->idCardFrontList->element, s->idCardFrontList->__sizeelement)))
         return rc;
-    d->id_card_back_list = s->idCardBackList;
-    d->id_card_sign_organization = s->idCardSignOrganization;
-    d->id_card_validity = s->idCardValidity;
-    d->custom_attachment_list = s->customAttachmentList;
+    d->id_card_back_list = str(x, s->idCardBackList);
+    d->id_card_sign_organization = str(x, s->idCardSignOrganization);
+    d->id_card_validity = str(x, s->idCardValidity);
+    d->custom_attachment_list = str(x, s->customAttachmentList);
     MAP_OBJECT(person, d->referrer, s->referrer);
     MAP_OBJECT(person, d->operator, s->operator_);
     MAP_OBJECT(owner, d->owners, s->owners);
@@ -543,17 +558,17 @@ static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const stru
 eb_rc eb_map_push(struct eb_arena *arena, const struct _ns1__pushCandidate *src,
                   int has_application_id, struct eb_push *dst, struct eb_err *err)
 {
-    struct map_ctx x = {arena};
+    struct map_ctx x = {arena, 0};
     eb_rc rc = EB_OK;
-    dst->id = src->id;
-    dst->event = src->event;
-    dst->triggered_at = src->triggeredAt;
+    dst->id = str(&x, src->id);
+    dst->event = str(&x, src->event);
+    dst->triggered_at = str(&x, src->triggeredAt);
     dst->data = NULL;
     if (!src->data)
-        return EB_OK;
+        return x.nomem ? eb_err_set(err, EB_ERR_NOMEM, "out of memory mapping the push") : EB_OK;
     if (!(dst->data = eb_arena_zalloc(arena, sizeof *dst->data)))
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory mapping the candidate");
-    if ((rc = map_candidate(&x, dst->data, src->data)))
+    if ((rc = map_candidate(&x, dst->data, src->data)) || (rc = x.nomem ? EB_ERR_NOMEM : EB_OK))
         return eb_err_set(err, rc, "out of memory mapping the candidate");
     dst->data->application_id.set = has_application_id;
     return EB_OK;

@@ -8,8 +8,8 @@
 struct eb_arena;
 struct _ns1__pushCandidate; /* gen/soapStub.h; only map.c and the binding see its members */
 
-/* Fills dst from src. Strings are borrowed from src (valid until the gSOAP context's soap_end);
- * structs and arrays come from arena. has_application_id says whether data/applicationId was
+/* Fills dst from src. Everything, strings included, is copied into arena: dst does not depend
+ * on the gSOAP context after this returns. has_application_id says whether data/applicationId was
  * present (the generated type cannot tell a missing required number from 0). EB_ERR_NOMEM when
  * the arena is exhausted. */
 eb_rc eb_map_push(struct eb_arena *arena, const struct _ns1__pushCandidate *src,

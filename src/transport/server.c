@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,9 @@ struct conn {
     struct conn *tprev, *tnext;   /* in tl */
     struct conn *prev, *next;     /* in srv->conns */
     struct conn *qnext;           /* in the work queue, the done queue or the graveyard */
+    int deferred;                 /* the handler answers later (eb_server_defer) */
+    atomic_int holds;             /* deferred: the handler's return and eb_server_complete();
+                                     the last of the two hands the response to the loop */
     struct ssl_st *ssl;           /* the TLS connection; NULL for plain HTTP */
     int tls_ready;                /* the TLS handshake is done */
     enum eb_tls_want tls_want;    /* what the last TLS read or write waits for */
@@ -142,6 +146,7 @@ struct eb_server {
     int quit;
     int n_started, n_failed;
     struct eb_err start_err; /* why the first worker failed to start */
+    atomic_int n_deferred;   /* deferred requests not yet completed */
     pthread_t *threads;
     int n_threads; /* threads created */
 };
@@ -670,6 +675,7 @@ static void conn_respond(struct conn *c)
     int status = r->status >= 200 && r->status <= 599 ? r->status : 500;
     int no_body = status == 204 || status == 304;
     const char *www_auth = status == 401 ? r->www_authenticate : NULL;
+    c->deferred = 0;
     eb_metric_gauge_add(tmetrics.in_flight, -1);
     eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     c->close_after = r->close || !f->keep_alive || f->upgrade || s->stopping;
@@ -913,6 +919,43 @@ static void on_signal(struct eb_server *s)
 
 /* ---- workers ---- */
 
+/* Queues c's response for the loop. The loop drains the whole queue at each wake-up, so only
+ * the first response of an empty queue needs to wake it. */
+static void hand_back(struct eb_server *s, struct conn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    int wake = !s->d_head;
+    c->qnext = NULL;
+    if (s->d_tail)
+        s->d_tail->qnext = c;
+    else
+        s->d_head = c;
+    s->d_tail = c;
+    pthread_mutex_unlock(&s->mu);
+    if (wake) {
+        uint64_t one = 1;
+        (void)!write(s->wake.fd, &one, sizeof one);
+    }
+}
+
+struct eb_server_pending *eb_server_defer(struct eb_http_response *resp)
+{
+    struct conn *c = (struct conn *)((char *)resp - offsetof(struct conn, resp));
+    c->deferred = 1;
+    atomic_store(&c->holds, 2);
+    atomic_fetch_add(&c->srv->n_deferred, 1);
+    return (struct eb_server_pending *)c;
+}
+
+void eb_server_complete(struct eb_server_pending *p)
+{
+    struct conn *c = (struct conn *)p;
+    struct eb_server *s = c->srv;
+    atomic_fetch_sub(&s->n_deferred, 1);
+    if (atomic_fetch_sub(&c->holds, 1) == 1)
+        hand_back(s, c);
+}
+
 static void *worker_main(void *arg)
 {
     struct eb_server *s = arg;
@@ -945,16 +988,9 @@ static void *worker_main(void *arg)
         if (!c)
             break; /* quit and nothing left */
         h->handle(w, eb_frame_request(&c->frame), &c->resp);
-        pthread_mutex_lock(&s->mu);
-        c->qnext = NULL;
-        if (s->d_tail)
-            s->d_tail->qnext = c;
-        else
-            s->d_head = c;
-        s->d_tail = c;
-        pthread_mutex_unlock(&s->mu);
-        uint64_t one = 1;
-        (void)!write(s->wake.fd, &one, sizeof one);
+        if (c->deferred && atomic_fetch_sub(&c->holds, 1) != 1)
+            continue; /* answered later: eb_server_complete() hands it over */
+        hand_back(s, c);
     }
     if (h->worker_free)
         h->worker_free(w);
@@ -1234,9 +1270,12 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
             conn_free(c);
         }
     }
-    /* only an epoll failure leaves connections behind; workers may still hold some */
+    /* only an epoll failure leaves connections behind; workers may still hold some, and
+     * deferred requests are answered from other threads: wait for those (bounded) */
     close_listeners(s);
     stop_workers(s);
+    for (int i = 0; i < 30000 && atomic_load(&s->n_deferred) > 0; i++)
+        usleep(1000);
     while (s->conns)
         conn_close(s->conns, NULL);
     while (s->graveyard) {

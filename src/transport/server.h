@@ -28,6 +28,20 @@ struct eb_server_hooks {
     void *user; /* passed to worker_new */
 };
 
+/* A request whose answer comes later (eb_server_defer). */
+struct eb_server_pending;
+
+/* Called by hooks->handle, on its worker thread, for a request it will answer later from any
+ * thread: handle then returns without an answer and the worker takes the next request, while
+ * the connection waits (holding no worker, nothing read from it) for eb_server_complete(). The
+ * request handle got and resp stay valid and untouched by the server until then. resp must be
+ * the one handle got. Once per request. */
+struct eb_server_pending *eb_server_defer(struct eb_http_response *resp);
+
+/* Hands the response of a deferred request (filled by then) to the event loop, which writes
+ * it. Thread-safe; exactly once per eb_server_defer(); may come before handle returns. */
+void eb_server_complete(struct eb_server_pending *p);
+
 /* Creates a server and binds its listening sockets (cfg->listen_host, cfg->listen_port; port 0
  * binds an ephemeral port, see eb_server_port()); with cfg->tls_cert it serves HTTPS only
  * (EB_ERR_CONFIG when the certificate, key or client CA cannot be used) and sets SIGPIPE to be

@@ -15,6 +15,11 @@ void eb_log_set_request(uint64_t id)
     request_id = id;
 }
 
+uint64_t eb_log_request(void)
+{
+    return request_id;
+}
+
 void eb_log_setup(enum eb_log_level min, enum eb_log_format fmt)
 {
     min_level = min;

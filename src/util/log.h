@@ -21,4 +21,7 @@ void eb_log(enum eb_log_level level, const char *msg, ...) __attribute__((sentin
  * of one request (the service's, the bridge's, the adapter's) can be found together. */
 void eb_log_set_request(uint64_t id);
 
+/* The id set on the calling thread by eb_log_set_request (0: none). */
+uint64_t eb_log_request(void);
+
 #endif

@@ -44,13 +44,51 @@ static void t_worker_free(void *w)
         atomic_fetch_add(&workers_freed, 1);
 }
 
+/* A deferred answer, given by a thread of its own after ms milliseconds (0: before the handler
+ * returns). */
+struct later {
+    struct eb_server_pending *pending;
+    struct eb_http_response *resp;
+    char text[300];
+    int ms;
+};
+
+static void *later_main(void *arg)
+{
+    struct later *l = arg;
+    if (l->ms)
+        usleep((useconds_t)l->ms * 1000);
+    l->resp->status = 200;
+    l->resp->content_type = "text/plain";
+    eb_buf_puts(&l->resp->body, l->text);
+    eb_server_complete(l->pending);
+    free(l);
+    return NULL;
+}
+
 /* Answers "METHOD PATH ?QUERY id=N len=N body=BODY"; ?sleep=MS sleeps, ?close asks to close,
- * ?status=N answers N. */
+ * ?status=N answers N, ?defer=MS answers "deferred PATH" MS ms later from another thread. */
 static void t_handle(void *w, const struct eb_http_request *req, struct eb_http_response *resp)
 {
     char v[32];
     (void)w;
     atomic_fetch_add(&in_handler, 1);
+    if (eb_http_query_param(req->query, "defer", v, sizeof v)) {
+        struct later *l = calloc(1, sizeof *l);
+        l->ms = atoi(v);
+        snprintf(l->text, sizeof l->text, "deferred %s", req->path);
+        l->resp = resp;
+        l->pending = eb_server_defer(resp);
+        atomic_fetch_add(&handled, 1);
+        if (!l->ms) {
+            later_main(l);
+            return;
+        }
+        pthread_t t;
+        pthread_create(&t, NULL, later_main, l);
+        pthread_detach(t);
+        return;
+    }
     if (eb_http_query_param(req->query, "sleep", v, sizeof v))
         usleep((useconds_t)atoi(v) * 1000);
     resp->status = 200;
@@ -620,6 +658,51 @@ static void test_idle_connections_hold_no_worker(void)
     fx_stop(&fx);
 }
 
+/* A request the handler answers later holds no worker; answers on one connection keep their
+ * order; a graceful stop waits for a deferred answer. */
+static void test_deferred(void)
+{
+    struct fixture fx;
+    struct reply r;
+    fx_init(&fx);
+    fx.cfg.workers = 1;
+    CHECK(fx_start(&fx, &hooks) == 0);
+    struct client *slow = client_open(fx.port);
+    struct client *c = client_open(fx.port);
+    int64_t t0 = now_ms();
+    CHECK(send_str(slow, "GET /a?defer=600 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    usleep(50000);
+    /* the only worker is free again: other requests are answered meanwhile */
+    CHECK(get(c, "/b", &r) == 0);
+    CHECK(r.status == 200 && strstr(r.body, "GET /b") == r.body);
+    CHECK(get(c, "/c?defer=0", &r) == 0);
+    CHECK(r.status == 200 && !strcmp(r.body, "deferred /c"));
+    CHECK(now_ms() - t0 < 500);
+    CHECK(read_reply(slow, &r) == 0);
+    CHECK(r.status == 200 && !strcmp(r.body, "deferred /a"));
+    CHECK(now_ms() - t0 >= 590);
+    /* pipelined: answered in order, the deferred one first */
+    CHECK(send_str(slow, "GET /d?defer=200 HTTP/1.1\r\nHost: t\r\n\r\n"
+                         "GET /e HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    CHECK(read_reply(slow, &r) == 0);
+    CHECK(!strcmp(r.body, "deferred /d"));
+    CHECK(read_reply(slow, &r) == 0);
+    CHECK(strstr(r.body, "GET /e") == r.body);
+    /* a stop waits for the deferred answer, which is sent with Connection: close */
+    char v[64];
+    CHECK(send_str(slow, "GET /f?defer=300 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    usleep(50000);
+    eb_server_stop(fx.srv);
+    CHECK(read_reply(slow, &r) == 0);
+    CHECK(!strcmp(r.body, "deferred /f"));
+    CHECK_STR(header_of(&r, "Connection", v, sizeof v), "close");
+    pthread_join(fx.thread, NULL);
+    CHECK(fx.rc == EB_OK);
+    eb_server_free(fx.srv);
+    client_close(c);
+    client_close(slow);
+}
+
 static void test_connection_caps(void)
 {
     struct fixture fx;
@@ -788,6 +871,7 @@ int main(void)
 
     test_timeouts();
     test_idle_connections_hold_no_worker();
+    test_deferred();
     test_connection_caps();
     test_graceful_stop();
     test_worker_start_failure();

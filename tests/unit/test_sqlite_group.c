@@ -2,7 +2,9 @@
  * file) are written by one leader in one transaction, each in its own savepoint. A push that
  * fails is rolled back alone and the others of its batch are stored and answered; the same push
  * id twice in one batch is stored once and answered as a duplicate; every push answered EB_OK is
- * in the database, and nothing of a failed one. */
+ * in the database, and nothing of a failed one. Pushes submitted without waiting
+ * (eb_adapter_submit) share transactions the same way, and each one's done comes only once its
+ * commit is visible to another connection. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -148,6 +150,87 @@ static void *work(void *arg)
     return NULL;
 }
 
+/* ---- submitted without waiting ---- */
+
+#define ASYNC_N 120
+
+struct async_one {
+    struct one o;
+    struct eb_push_job job;
+};
+
+static pthread_mutex_t async_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t async_cv = PTHREAD_COND_INITIALIZER;
+static int async_done, async_stored, async_booms, async_visible, async_other;
+static sqlite3 *async_peek; /* used by the done callbacks only, which run one at a time */
+
+static void async_finished(struct eb_push_job *job)
+{
+    struct async_one *a = job->user;
+    int boom = !strcmp(a->o.c.name, "boom");
+    int visible = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(async_peek, "SELECT count(*) FROM push_log WHERE push_id = ?", -1, &st,
+                           NULL) == SQLITE_OK &&
+        sqlite3_bind_text(st, 1, a->o.id, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        visible = sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    pthread_mutex_lock(&async_lock);
+    if (boom && job->rc == EB_ERR_DB && !visible) {
+        async_booms++;
+    } else if (!boom && job->rc == EB_OK && job->out.outcome == EB_OUTCOME_STORED &&
+             !job->out.duplicate) {
+        async_stored++;
+        async_visible += visible;
+    } else {
+        async_other++;
+    }
+    async_done++;
+    pthread_cond_signal(&async_cv);
+    pthread_mutex_unlock(&async_lock);
+}
+
+static void test_submitted(sqlite3 *db)
+{
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    async_peek = peek_open();
+    struct async_one *all = calloc(ASYNC_N, sizeof *all);
+    exec_or_die(db, "BEGIN IMMEDIATE"); /* the writer waits: the submitted pushes pile up */
+    for (int i = 0; i < ASYNC_N; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "async-%d", i);
+        one_init(&all[i].o, id, 500000 + i, i % 10 == 3 ? "boom" : "ok");
+        all[i].job.kind = EB_JOB_STORE;
+        all[i].job.p = &all[i].o.push;
+        all[i].job.rec = &all[i].o.rec;
+        all[i].job.done = async_finished;
+        all[i].job.user = &all[i];
+        eb_adapter_submit(a, &all[i].job);
+    }
+    pthread_mutex_lock(&async_lock);
+    CHECK(async_done <= 1); /* at most the first one, which met the lock in BEGIN, is done */
+    pthread_mutex_unlock(&async_lock);
+    struct timespec pause = {0, 200 * 1000000L};
+    nanosleep(&pause, NULL);
+    exec_or_die(db, "COMMIT");
+    pthread_mutex_lock(&async_lock);
+    while (async_done < ASYNC_N)
+        pthread_cond_wait(&async_cv, &async_lock);
+    pthread_mutex_unlock(&async_lock);
+    CHECK(async_other == 0);
+    CHECK(async_booms == ASYNC_N / 10);
+    CHECK(async_stored == ASYNC_N - ASYNC_N / 10);
+    CHECK(async_visible == async_stored); /* done only after the commit */
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id LIKE 'async-%'") ==
+          ASYNC_N - ASYNC_N / 10);
+    eb_adapter_close(a);
+    sqlite3_close(async_peek);
+    free(all);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -212,6 +295,7 @@ int main(void)
     /* nothing of a failed push: no child row without its candidate */
     CHECK(q_int(db, "SELECT count(*) FROM candidate_experience e WHERE NOT EXISTS "
                     "(SELECT 1 FROM candidate c WHERE c.application_id = e.application_id)") == 0);
+    test_submitted(db);
     sqlite3_close(db);
     for (int k = 0; k < THREADS; k++)
         eb_adapter_close(w[k].a);
