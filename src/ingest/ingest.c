@@ -102,7 +102,8 @@ struct ctx {
     struct slot *slots;                       /* stack of children being ordered */
     size_t n_slots, cap_slots;                /* slots in use, allocated */
     size_t nodes;                             /* elements parsed in this request */
-    xmlDoc *docs[MAX_DOCS];                   /* parsed documents, freed at the end */
+    struct eb_ingest_parser *parser;          /* holds the parsed documents; NULL until needed */
+    xmlDoc *docs[MAX_DOCS];                   /* parsed documents, released at the end */
     size_t doc_base[MAX_DOCS];                /* depth of the element that held each document */
     size_t n_docs;                            /* documents in docs */
     size_t off[N_REMEMBERED];                 /* offsets in r->strings, NO_STRING when absent */
@@ -188,7 +189,9 @@ static eb_rc parse(struct ctx *c, const char *text, size_t len, const char *what
 
     if (c->n_docs == MAX_DOCS)
         return eb_err_set(c->err, EB_ERR_INTERNAL, "too many nested documents");
-    if ((rc = eb_ingest_parse_xml(text, len, &p, &doc, c->err)))
+    if (!c->parser && !(c->parser = eb_ingest_parser_get()))
+        return eb_err_set(c->err, EB_ERR_NOMEM, "out of memory creating an XML parser");
+    if ((rc = eb_ingest_parse_xml(c->parser, text, len, &p, &doc, c->err)))
         return rc;
     c->docs[c->n_docs] = doc;
     c->doc_base[c->n_docs++] = base_depth;
@@ -905,8 +908,7 @@ out:
         c.off[PUSH_TRIGGERED_AT] == NO_STRING ? NULL : r->strings.data + c.off[PUSH_TRIGGERED_AT];
     r->application_id =
         c.off[APPLICATION_ID] == NO_STRING ? NULL : r->strings.data + c.off[APPLICATION_ID];
-    for (size_t i = 0; i < c.n_docs; i++)
-        xmlFreeDoc(c.docs[i]);
+    eb_ingest_parser_put(c.parser);
     free(c.slots);
     eb_buf_free(&c.tmp);
     eb_buf_free(&c.markup);
