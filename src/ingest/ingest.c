@@ -102,7 +102,8 @@ struct ctx {
     struct slot *slots;                       /* stack of children being ordered */
     size_t n_slots, cap_slots;                /* slots in use, allocated */
     size_t nodes;                             /* elements parsed in this request */
-    xmlDoc *docs[MAX_DOCS];                   /* parsed documents, freed at the end */
+    struct eb_ingest_parser *parser;          /* holds the parsed documents; NULL until needed */
+    xmlDoc *docs[MAX_DOCS];                   /* parsed documents, released at the end */
     size_t doc_base[MAX_DOCS];                /* depth of the element that held each document */
     size_t n_docs;                            /* documents in docs */
     size_t off[N_REMEMBERED];                 /* offsets in r->strings, NO_STRING when absent */
@@ -113,26 +114,78 @@ static eb_rc put(struct eb_buf *b, const char *s)
     return eb_buf_puts(b, s);
 }
 
+/* Bytes eb_buf_xml_escape() rewrites or drops: & < > " CR and the other controls but TAB, LF. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['&'] = 1, ['<'] = 1, ['>'] = 1};
+
+static int plain_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (needs_escape[(unsigned char)s[i]])
+            return 0;
+    return 1;
+}
+
+/* Appends v[0..n) escaped for XML character data (as eb_buf_xml_escape(), in one append when
+ * nothing needs escaping). */
+static eb_rc put_text(struct eb_buf *b, const char *v, size_t n)
+{
+    return plain_text(v, n) ? eb_buf_append(b, v, n) : eb_buf_xml_escape(b, v, n);
+}
+
+/* Appends a tag: "<" or "</", the name, ">"; short tags in one append. */
+static eb_rc put_tag(struct eb_buf *b, const char *name, int closing)
+{
+    char tag[128];
+    size_t n = strlen(name), o = 0;
+    eb_rc rc;
+    if (n + 3 > sizeof tag) {
+        if ((rc = eb_buf_append(b, "</", closing ? 2 : 1)) || (rc = eb_buf_append(b, name, n)))
+            return rc;
+        return eb_buf_append(b, ">", 1);
+    }
+    tag[o++] = '<';
+    if (closing)
+        tag[o++] = '/';
+    memcpy(tag + o, name, n);
+    o += n;
+    tag[o++] = '>';
+    return eb_buf_append(b, tag, o);
+}
+
 static eb_rc open_tag(struct eb_buf *b, const char *name)
 {
-    eb_rc rc;
-    if ((rc = eb_buf_append(b, "<", 1)) || (rc = eb_buf_puts(b, name)))
-        return rc;
-    return eb_buf_append(b, ">", 1);
+    return put_tag(b, name, 0);
 }
 
 static eb_rc close_tag(struct eb_buf *b, const char *name)
 {
-    eb_rc rc;
-    if ((rc = eb_buf_append(b, "</", 2)) || (rc = eb_buf_puts(b, name)))
-        return rc;
-    return eb_buf_append(b, ">", 1);
+    return put_tag(b, name, 1);
 }
 
+/* <name>v escaped</name>; a short element with nothing to escape in one append. */
 static eb_rc put_element(struct eb_buf *b, const char *name, const char *v, size_t n)
 {
+    char el[256];
+    size_t nl = strlen(name);
     eb_rc rc;
-    if ((rc = open_tag(b, name)) || (rc = eb_buf_xml_escape(b, v, n)))
+    if (nl <= 64 && n <= sizeof el - 2 * nl - 5 && plain_text(v, n)) {
+        size_t o = 0;
+        el[o++] = '<';
+        memcpy(el + o, name, nl);
+        o += nl;
+        el[o++] = '>';
+        memcpy(el + o, v, n);
+        o += n;
+        el[o++] = '<';
+        el[o++] = '/';
+        memcpy(el + o, name, nl);
+        o += nl;
+        el[o++] = '>';
+        return eb_buf_append(b, el, o);
+    }
+    if ((rc = open_tag(b, name)) || (rc = put_text(b, v, n)))
         return rc;
     return close_tag(b, name);
 }
@@ -188,7 +241,9 @@ static eb_rc parse(struct ctx *c, const char *text, size_t len, const char *what
 
     if (c->n_docs == MAX_DOCS)
         return eb_err_set(c->err, EB_ERR_INTERNAL, "too many nested documents");
-    if ((rc = eb_ingest_parse_xml(text, len, &p, &doc, c->err)))
+    if (!c->parser && !(c->parser = eb_ingest_parser_get()))
+        return eb_err_set(c->err, EB_ERR_NOMEM, "out of memory creating an XML parser");
+    if ((rc = eb_ingest_parse_xml(c->parser, text, len, &p, &doc, c->err)))
         return rc;
     c->docs[c->n_docs] = doc;
     c->doc_base[c->n_docs++] = base_depth;
@@ -305,14 +360,22 @@ static int parse_bool(const char *s, size_t n)
     return -1;
 }
 
-/* The field of t named name; tries the field after the previous match first (children usually
- * come in contract order), then the case-, '_'- and '-'-insensitive scan. */
+/* The field of t named name. Children usually come in contract order, with gaps: the exact
+ * spelling is looked for first, from the field after the previous match on; then the case-,
+ * '_'- and '-'-insensitive scan (eb_schema_find). No two fields of a type match each other in
+ * that scan (test_ingest checks it), so an exact match is the field it would find. */
 static const struct eb_field *find_field(const struct eb_type *t, const xmlChar *name,
                                          size_t *hint)
 {
     const char *s = (const char *)name;
-    if (*hint < t->n_fields && strcmp(t->fields[*hint].xml, s) == 0)
-        return &t->fields[(*hint)++];
+    size_t nf = t->n_fields, start = *hint < nf ? *hint : 0;
+    for (size_t i = 0, k = start; i < nf; i++, k = k + 1 < nf ? k + 1 : 0) {
+        const char *x = t->fields[k].xml;
+        if (x[0] == s[0] && strcmp(x, s) == 0) {
+            *hint = k + 1;
+            return &t->fields[k];
+        }
+    }
     const struct eb_field *f = eb_schema_find(t, s, strlen(s));
     if (f)
         *hint = (size_t)(f - t->fields) + 1;
@@ -356,14 +419,14 @@ static eb_rc copy_element(struct ctx *c, struct eb_buf *b, const xmlNode *n, siz
                 rc = copy_element(c, b, ch, depth + 1, markup);
             else if (markup && (ch->type == XML_TEXT_NODE || ch->type == XML_CDATA_SECTION_NODE) &&
                      ch->content)
-                rc = eb_buf_xml_escape(b, (const char *)ch->content, strlen((const char *)ch->content));
+                rc = put_text(b, (const char *)ch->content, strlen((const char *)ch->content));
             if (rc)
                 return rc;
         }
     } else {
         const char *v;
         size_t len;
-        if ((rc = eb_ingest_node_text(n, &c->tmp, &v, &len)) || (rc = eb_buf_xml_escape(b, v, len)))
+        if ((rc = eb_ingest_node_text(n, &c->tmp, &v, &len)) || (rc = put_text(b, v, len)))
             return rc;
     }
     return close_tag(b, name);
@@ -378,8 +441,8 @@ static eb_rc inner_markup(struct ctx *c, const xmlNode *n, size_t depth, const c
         if (ch->type == XML_ELEMENT_NODE)
             rc = copy_element(c, &c->markup, ch, depth + 1, 1);
         else if ((ch->type == XML_TEXT_NODE || ch->type == XML_CDATA_SECTION_NODE) && ch->content)
-            rc = eb_buf_xml_escape(&c->markup, (const char *)ch->content,
-                                   strlen((const char *)ch->content));
+            rc = put_text(&c->markup, (const char *)ch->content,
+                          strlen((const char *)ch->content));
         if (rc)
             return rc;
     }
@@ -905,8 +968,7 @@ out:
         c.off[PUSH_TRIGGERED_AT] == NO_STRING ? NULL : r->strings.data + c.off[PUSH_TRIGGERED_AT];
     r->application_id =
         c.off[APPLICATION_ID] == NO_STRING ? NULL : r->strings.data + c.off[APPLICATION_ID];
-    for (size_t i = 0; i < c.n_docs; i++)
-        xmlFreeDoc(c.docs[i]);
+    eb_ingest_parser_put(c.parser);
     free(c.slots);
     eb_buf_free(&c.tmp);
     eb_buf_free(&c.markup);

@@ -21,14 +21,29 @@ struct eb_ingest_parse {
     int *repaired;     /* set to 1 when a margin or a raw '&' had to be repaired */
 };
 
+/* The parsing state of one thread: a reusable libxml2 parser context and the arena that holds
+ * the documents parsed during one request. */
+struct eb_ingest_parser;
+
+/* The calling thread's parser, or a private one when the thread's is in use (a nested call);
+ * NULL when out of memory. Every document parsed with it stays valid until
+ * eb_ingest_parser_put(). The thread's parser is freed when the thread ends. */
+struct eb_ingest_parser *eb_ingest_parser_get(void);
+
+/* Releases every document parsed with ps (NULL-safe); ps must not be used afterwards. */
+void eb_ingest_parser_put(struct eb_ingest_parser *ps);
+
 /* Parses text[0..len) with libxml2: no network, no DTD (a DOCTYPE stops the parser:
  * EB_ERR_INVALID "DTDs are not accepted"), no entity expansion, CDATA merged into text.
  * White space before the first '<' is skipped; a document that is not well-formed is retried
  * once with every '&' that does not start a predefined or character reference written as
  * "&amp;". Depth beyond p->max_depth: EB_ERR_INVALID; elements beyond p->max_nodes:
- * EB_ERR_TOO_LARGE. On EB_OK *doc is the document; caller frees it with xmlFreeDoc(). */
-eb_rc eb_ingest_parse_xml(const char *text, size_t len, const struct eb_ingest_parse *p,
-                          xmlDoc **doc, struct eb_err *err);
+ * EB_ERR_TOO_LARGE. On EB_OK *doc is the document, held by ps (never pass it to xmlFreeDoc):
+ * its nodes carry type, name, ns, parent, children, last, next, prev, doc, content (text) and
+ * properties (attributes, each with one text child); comments and processing instructions are
+ * nodes without content. */
+eb_rc eb_ingest_parse_xml(struct eb_ingest_parser *ps, const char *text, size_t len,
+                          const struct eb_ingest_parse *p, xmlDoc **doc, struct eb_err *err);
 
 /* 1 for the white space of XML: space, tab, CR, LF. */
 static inline int eb_ingest_is_space(unsigned char c)

@@ -1,10 +1,20 @@
 /* The one way ingest parses XML (the request body and any XML text found inside it): libxml2
  * with no network, no DTD, no entity expansion, bounded depth and element count, and the two
  * repairs the vendor's printed example needs (a margin before the XML declaration, raw '&').
- * Also the small node helpers the other ingest files share. */
+ * Also the small node helpers the other ingest files share.
+ *
+ * Cost: each thread keeps one libxml2 parser context (reset for every document, recreated when
+ * its dictionary of names grows large or a parse failed) and one arena. The SAX callbacks build
+ * the tree in the arena with plain xmlNode/xmlAttr structs holding what ingest reads (type,
+ * name, ns->href, parent, children, next, content, properties), the same tree libxml2's SAX2
+ * builder would make (adjacent text merged into one node, comments and PIs kept as nodes
+ * without content), but without a malloc per node and without xmlFreeDoc: the arena is
+ * emptied once per request. */
 #include "ingest/ingest_int.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,14 +27,341 @@
  * worth the '&' repair. */
 enum failure { FAIL_NONE, FAIL_NOT_WELL_FORMED, FAIL_OTHER };
 
+/* Arena memory kept by a thread between requests; more is freed when the request ends. */
+#define ARENA_KEEP ((size_t)1024 * 1024)
+#define ARENA_MIN_BLOCK ((size_t)64 * 1024)
+/* Pending text kept by a thread between requests. */
+#define TEXT_KEEP ((size_t)64 * 1024)
+/* Names a thread's parser context may have collected before it is recreated: names of elements
+ * and attributes, namespaces and prefixes from every document it parsed. */
+#define MAX_DICT_NAMES 4096
+
+/* One block of the arena. */
+struct block {
+    struct block *next; /* the block allocated before this one */
+    size_t cap;         /* bytes in data */
+    size_t used;        /* bytes handed out */
+    max_align_t data[]; /* the memory */
+};
+
+struct eb_ingest_parser {
+    xmlParserCtxtPtr ctxt; /* reused for every document; NULL until the first one */
+    struct block *blocks;  /* the arena: newest block first */
+    struct eb_buf text;    /* character data of the text node being read */
+    int busy;              /* 1 between eb_ingest_parser_get() and _put() */
+    int cached;            /* 1: the thread's own parser; 0: a private one, freed by _put() */
+    int stale;             /* 1: a parse failed; the context is recreated by _put() */
+};
+
 /* State of one parse, reached from the SAX callbacks through ctxt->_private. */
 struct pstate {
     const struct eb_ingest_parse *p; /* bounds */
+    struct eb_ingest_parser *ps;     /* arena and text buffer */
+    xmlDoc *doc;                     /* the document being built (in the arena) */
+    xmlNode *cur;                    /* the open element; NULL at document level */
+    xmlNs *last_ns;                  /* the namespace given to the last element that had one */
+    int in_text;                     /* 1: ps->text holds a text node not yet added */
     size_t depth;                    /* open elements in this document */
     int dtd;                         /* a DOCTYPE was seen: parser stopped */
     int too_deep;                    /* p->max_depth exceeded: parser stopped */
     int too_many;                    /* p->max_nodes exceeded: parser stopped */
+    int nomem;                       /* out of memory building the tree: parser stopped */
 };
+
+/* ---- the arena ---------------------------------------------------------------------------- */
+
+/* n bytes of zeroed arena memory, aligned for any type; NULL when out of memory. */
+static void *arena_alloc(struct eb_ingest_parser *ps, size_t n)
+{
+    const size_t align = sizeof(max_align_t);
+    if (n > SIZE_MAX / 2)
+        return NULL;
+    n = (n + align - 1) / align * align;
+    struct block *b = ps->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = b ? b->cap * 2 : ARENA_MIN_BLOCK;
+        if (cap > ARENA_KEEP)
+            cap = ARENA_KEEP;
+        if (cap < n)
+            cap = n;
+        struct block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->cap = cap;
+        nb->used = 0;
+        ps->blocks = b = nb;
+    }
+    char *p = (char *)b->data + b->used;
+    b->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+/* Empties the arena, keeping its first block when it is not larger than ARENA_KEEP. */
+static void arena_reset(struct eb_ingest_parser *ps)
+{
+    struct block *b = ps->blocks;
+    while (b && b->next) {
+        struct block *next = b->next;
+        free(b);
+        b = next;
+    }
+    if (b && b->cap > ARENA_KEEP) {
+        free(b);
+        b = NULL;
+    }
+    if (b)
+        b->used = 0;
+    ps->blocks = b;
+}
+
+/* ---- the parser of each thread ------------------------------------------------------------ */
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t key;
+static int key_ok;                                  /* 1 when key was created */
+static _Thread_local struct eb_ingest_parser *mine; /* this thread's parser */
+
+static void parser_free(struct eb_ingest_parser *ps)
+{
+    if (!ps)
+        return;
+    if (ps->ctxt)
+        xmlFreeParserCtxt(ps->ctxt);
+    ps->ctxt = NULL;
+    arena_reset(ps);
+    free(ps->blocks);
+    eb_buf_free(&ps->text);
+    free(ps);
+}
+
+/* The key's destructor: a thread that ends frees its parser. */
+static void thread_ends(void *v)
+{
+    parser_free(v);
+    mine = NULL;
+}
+
+static void make_key(void)
+{
+    key_ok = pthread_key_create(&key, thread_ends) == 0;
+}
+
+struct eb_ingest_parser *eb_ingest_parser_get(void)
+{
+    struct eb_ingest_parser *ps = mine;
+    if (ps && !ps->busy) {
+        ps->busy = 1;
+        return ps;
+    }
+    if (!(ps = calloc(1, sizeof *ps)))
+        return NULL;
+    eb_buf_init(&ps->text, SIZE_MAX / 2);
+    ps->busy = 1;
+    if (!mine) {
+        pthread_once(&key_once, make_key);
+        if (key_ok && pthread_setspecific(key, ps) == 0) {
+            ps->cached = 1;
+            mine = ps;
+        }
+    }
+    return ps;
+}
+
+void eb_ingest_parser_put(struct eb_ingest_parser *ps)
+{
+    if (!ps)
+        return;
+    if (!ps->cached) {
+        parser_free(ps);
+        return;
+    }
+    arena_reset(ps);
+    if (ps->text.cap > TEXT_KEEP)
+        eb_buf_free(&ps->text);
+    eb_buf_reset(&ps->text);
+    if (ps->ctxt &&
+        (ps->stale || !ps->ctxt->dict || xmlDictSize(ps->ctxt->dict) > MAX_DICT_NAMES)) {
+        xmlFreeParserCtxt(ps->ctxt);
+        ps->ctxt = NULL;
+    }
+    ps->stale = 0;
+    ps->busy = 0;
+}
+
+/* ---- building the tree -------------------------------------------------------------------- */
+
+static void out_of_memory(xmlParserCtxtPtr ctxt, struct pstate *st)
+{
+    st->nomem = 1;
+    xmlStopParser(ctxt);
+}
+
+/* Appends n as the last child of the open element, or of the document. */
+static void add_child(struct pstate *st, xmlNode *n)
+{
+    xmlNode *parent = st->cur ? st->cur : (xmlNode *)st->doc;
+    n->parent = parent;
+    n->doc = st->doc;
+    if (parent->last) {
+        parent->last->next = n;
+        n->prev = parent->last;
+    } else {
+        parent->children = n;
+    }
+    parent->last = n;
+}
+
+/* n bytes of s as a NUL-terminated arena string. */
+static xmlChar *arena_strndup(struct eb_ingest_parser *ps, const xmlChar *s, size_t n)
+{
+    xmlChar *d = n < SIZE_MAX ? arena_alloc(ps, n + 1) : NULL;
+    if (d && n)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* Adds the text read since the last markup as one text node (as SAX2 merges adjacent text). */
+static int flush_text(xmlParserCtxtPtr ctxt, struct pstate *st)
+{
+    if (!st->in_text)
+        return 0;
+    st->in_text = 0;
+    const struct eb_buf *text = &st->ps->text;
+    xmlNode *t = arena_alloc(st->ps, sizeof *t);
+    if (!t || !(t->content = arena_strndup(st->ps, (const xmlChar *)(text->data ? text->data : ""),
+                                           text->len))) {
+        out_of_memory(ctxt, st);
+        return -1;
+    }
+    eb_buf_reset(&st->ps->text);
+    t->type = XML_TEXT_NODE;
+    t->name = xmlStringText;
+    add_child(st, t);
+    return 0;
+}
+
+/* Text and CDATA (XML_PARSE_NOCDATA): character data of the open element; none exists at
+ * document level. */
+static void on_characters(void *ctx, const xmlChar *ch, int len)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct pstate *st = ctxt->_private;
+    if (!st->cur || len < 0)
+        return;
+    if (eb_buf_append(&st->ps->text, ch, (size_t)len)) {
+        out_of_memory(ctxt, st);
+        return;
+    }
+    st->in_text = 1;
+}
+
+/* A comment or processing instruction: a node without content, so that it separates text
+ * nodes and siblings as it does in libxml2's tree. */
+static void add_other(xmlParserCtxtPtr ctxt, struct pstate *st, xmlElementType type)
+{
+    if (flush_text(ctxt, st))
+        return;
+    xmlNode *n = arena_alloc(st->ps, sizeof *n);
+    if (!n) {
+        out_of_memory(ctxt, st);
+        return;
+    }
+    n->type = type;
+    add_child(st, n);
+}
+
+static void on_comment(void *ctx, const xmlChar *value)
+{
+    (void)value;
+    add_other(ctx, ((xmlParserCtxtPtr)ctx)->_private, XML_COMMENT_NODE);
+}
+
+static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    (void)target;
+    (void)data;
+    add_other(ctx, ((xmlParserCtxtPtr)ctx)->_private, XML_PI_NODE);
+}
+
+/* The namespace of a name bound to uri (a dictionary string, so equal URIs are one pointer). */
+static xmlNs *name_ns(struct pstate *st, const xmlChar *uri, const xmlChar *prefix)
+{
+    if (st->last_ns && st->last_ns->href == uri && st->last_ns->prefix == prefix)
+        return st->last_ns;
+    xmlNs *ns = arena_alloc(st->ps, sizeof *ns);
+    if (!ns)
+        return NULL;
+    ns->type = XML_NAMESPACE_DECL;
+    ns->href = uri;
+    ns->prefix = prefix;
+    return st->last_ns = ns;
+}
+
+/* The name SAX2 gives a node: the local name, or prefix:local when the prefix is undeclared. */
+static const xmlChar *node_name(xmlParserCtxtPtr ctxt, const xmlChar *local, const xmlChar *prefix,
+                                const xmlChar *uri)
+{
+    if (prefix && !uri) {
+        const xmlChar *q = xmlDictQLookup(ctxt->dict, prefix, local);
+        if (q)
+            return q;
+    }
+    return local;
+}
+
+/* An attribute value as SAX2 stores it: the parser hands '&' over as "&#38;" (its only
+ * reference left in a value when entities are not replaced); written back as '&'. */
+static xmlChar *attr_value(struct eb_ingest_parser *ps, const xmlChar *v, const xmlChar *end)
+{
+    size_t n = (size_t)(end - v);
+    xmlChar *d = arena_strndup(ps, v, n);
+    if (!d || !memchr(v, '&', n))
+        return d;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '&' && n - i >= 5 && memcmp(v + i, "&#38;", 5) == 0) {
+            d[o++] = '&';
+            i += 4;
+        } else {
+            d[o++] = v[i];
+        }
+    }
+    d[o] = '\0';
+    return d;
+}
+
+static int add_attributes(xmlParserCtxtPtr ctxt, struct pstate *st, xmlNode *n, int nb,
+                          const xmlChar **a)
+{
+    xmlAttr *last = NULL;
+    for (int i = 0; i < nb; i++, a += 5) {
+        xmlAttr *at = arena_alloc(st->ps, sizeof *at);
+        xmlNode *t = arena_alloc(st->ps, sizeof *t);
+        if (!at || !t || !(t->content = attr_value(st->ps, a[3], a[4])))
+            return -1;
+        at->type = XML_ATTRIBUTE_NODE;
+        at->name = node_name(ctxt, a[0], a[1], a[2]);
+        if (a[2] && !(at->ns = name_ns(st, a[2], a[1])))
+            return -1;
+        at->parent = n;
+        at->doc = st->doc;
+        at->children = at->last = t;
+        t->type = XML_TEXT_NODE;
+        t->name = xmlStringText;
+        t->parent = (xmlNode *)at;
+        t->doc = st->doc;
+        if (last) {
+            last->next = at;
+            at->prev = last;
+        } else {
+            n->properties = at;
+        }
+        last = at;
+    }
+    return 0;
+}
 
 #if LIBXML_VERSION >= 21200
 static void silent(void *user, const xmlError *e)
@@ -71,17 +408,35 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         xmlStopParser(ctxt);
         return;
     }
-    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
-                          nb_defaulted, attributes);
+    (void)nb_namespaces; /* declarations are not kept: each node has its own namespace */
+    (void)namespaces;
+    /* defaulted attributes (from a DTD, never read here) come last: SAX2 leaves them out */
+    if (flush_text(ctxt, ps))
+        return;
+    xmlNode *n = arena_alloc(ps->ps, sizeof *n);
+    if (!n || (uri && !(n->ns = name_ns(ps, uri, prefix))) ||
+        add_attributes(ctxt, ps, n, nb_attributes - nb_defaulted, attributes)) {
+        out_of_memory(ctxt, ps);
+        return;
+    }
+    n->type = XML_ELEMENT_NODE;
+    n->name = node_name(ctxt, localname, prefix, uri);
+    add_child(ps, n);
+    ps->cur = n;
 }
 
 static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
 {
     xmlParserCtxtPtr ctxt = ctx;
     struct pstate *ps = ctxt->_private;
+    (void)localname;
+    (void)prefix;
+    (void)uri;
     if (ps->depth)
         ps->depth--;
-    xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+    if (flush_text(ctxt, ps) || !ps->cur)
+        return;
+    ps->cur = ps->cur->parent && ps->cur->parent->type == XML_ELEMENT_NODE ? ps->cur->parent : NULL;
 }
 
 /* Copies libxml2's message for a log line: first line only, without the "Bytes: 0x.." tail
@@ -104,6 +459,24 @@ static void clean_message(char *dst, size_t cap, const char *msg)
  * of CPU before any SAX callback could stop it: such tags are refused by a linear pre-scan. */
 #define MAX_ATTRIBUTES 256
 
+/* Bytes that matter inside a tag to too_many_attributes(). */
+static const unsigned char tag_special[256] = {['"'] = 1, ['\''] = 1, ['='] = 1, ['<'] = 1,
+                                               ['>'] = 1};
+
+/* The first occurrence of the n-byte string w in [p, end), NULL when none. */
+static const char *find_bytes(const char *p, const char *end, const char *w, size_t n)
+{
+    while ((size_t)(end - p) >= n) {
+        const char *q = memchr(p, w[0], (size_t)(end - p) - n + 1);
+        if (!q)
+            return NULL;
+        if (memcmp(q, w, n) == 0)
+            return q;
+        p = q + 1;
+    }
+    return NULL;
+}
+
 /* 1 when some start tag of text has more than MAX_ATTRIBUTES '=' outside quotes. Comments,
  * CDATA sections and processing instructions are skipped. Linear in len. */
 static int too_many_attributes(const char *text, size_t len)
@@ -123,42 +496,46 @@ static int too_many_attributes(const char *text, size_t len)
         else if (rest >= 1 && *p == '?')
             close = "?>";
         if (close) {
-            const char *q = p;
             size_t cl = strlen(close);
-            while (q + cl <= end && memcmp(q, close, cl))
-                q++;
+            const char *q = find_bytes(p, end, close, cl);
+            if (!q)
+                return 0;
             p = q + cl;
             continue;
         }
         unsigned count = 0;
-        char quote = 0;
         for (; p < end; p++) {
             char c = *p;
-            if (quote) {
-                if (c == quote)
-                    quote = 0;
-            } else if (c == '"' || c == '\'') {
-                quote = c;
+            if (!tag_special[(unsigned char)c])
+                continue;
+            if (c == '"' || c == '\'') {
+                const char *q = memchr(p + 1, c, (size_t)(end - p - 1));
+                if (!q)
+                    return 0; /* the quote runs to the end */
+                p = q;
             } else if (c == '=') {
                 if (++count > MAX_ATTRIBUTES)
                     return 1;
-            } else if (c == '>' || c == '<') {
-                break;
+            } else {
+                break; /* '>' or '<' */
             }
         }
     }
     return 0;
 }
 
-static eb_rc parse_once(const char *text, size_t len, const struct eb_ingest_parse *p,
-                        xmlDoc **doc, enum failure *why, struct eb_err *err)
+static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t len,
+                        const struct eb_ingest_parse *p, xmlDoc **doc, enum failure *why,
+                        struct eb_err *err)
 {
     eb_rc rc = EB_OK;
-    struct pstate ps = {p, 0, 0, 0, 0};
-    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                  XML_PARSE_COMPACT;
+    struct pstate ps;
+    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
     xmlParserCtxtPtr ctxt = NULL;
 
+    memset(&ps, 0, sizeof ps);
+    ps.p = p;
+    ps.ps = psr;
     *doc = NULL;
     *why = FAIL_OTHER;
     if (len > INT_MAX) {
@@ -172,24 +549,45 @@ static eb_rc parse_once(const char *text, size_t len, const struct eb_ingest_par
     }
     if (p->inner)
         options |= XML_PARSE_IGNORE_ENC;
-    ctxt = xmlCreateMemoryParserCtxt(text, (int)len);
-    if (!ctxt || !ctxt->sax) {
+    if (!psr->ctxt && !(psr->ctxt = xmlNewParserCtxt())) {
         rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory creating an XML parser");
         goto out;
     }
-    xmlCtxtUseOptions(ctxt, options);
-    /* ctxt->sax belongs to this context alone: overriding it is thread-safe. */
+    ctxt = psr->ctxt;
+    if (!ctxt->sax || !(ps.doc = arena_alloc(psr, sizeof *ps.doc))) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory creating an XML parser");
+        goto out;
+    }
+    ps.doc->type = XML_DOCUMENT_NODE;
+    eb_buf_reset(&psr->text);
+
+    /* ctxt->sax belongs to this context alone: overriding it is thread-safe. The tree is built
+     * by the callbacks below, never by SAX2; ignorableWhitespace is the characters callback so
+     * that libxml2 never guesses which white space is ignorable. Options accumulate in
+     * ctxt->options: cleared so that the previous document's options do not carry over. */
     ctxt->_private = &ps;
+    ctxt->options = 0;
+    xmlCtxtUseOptions(ctxt, options);
+    ctxt->sax->startDocument = NULL;
+    ctxt->sax->endDocument = NULL;
     ctxt->sax->internalSubset = on_internal_subset;
     ctxt->sax->externalSubset = on_external_subset;
     ctxt->sax->startElementNs = on_start;
     ctxt->sax->endElementNs = on_end;
+    ctxt->sax->characters = on_characters;
+    ctxt->sax->ignorableWhitespace = on_characters;
+    ctxt->sax->cdataBlock = NULL;
+    ctxt->sax->comment = on_comment;
+    ctxt->sax->processingInstruction = on_pi;
+    ctxt->sax->reference = NULL;
     ctxt->sax->serror = silent;
     ctxt->sax->warning = NULL;
     ctxt->sax->error = NULL;
     ctxt->sax->fatalError = NULL;
 
-    xmlParseDocument(ctxt);
+    /* Resets the context, reads a copy of text (as xmlCreateMemoryParserCtxt did), and leaves
+     * ctxt->myDoc NULL: no startDocument callback. */
+    xmlCtxtReadMemory(ctxt, text, (int)len, NULL, NULL, options);
 
     if (ps.dtd) {
         rc = eb_err_set(err, EB_ERR_INVALID, "%s: DTDs are not accepted", p->what);
@@ -205,11 +603,11 @@ static eb_rc parse_once(const char *text, size_t len, const struct eb_ingest_par
                         p->max_depth);
         goto out;
     }
-    if (ctxt->errNo == XML_ERR_NO_MEMORY) {
+    if (ps.nomem || ctxt->errNo == XML_ERR_NO_MEMORY) {
         rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory parsing %s", p->what);
         goto out;
     }
-    if (!ctxt->wellFormed || !ctxt->myDoc || !xmlDocGetRootElement(ctxt->myDoc)) {
+    if (!ctxt->wellFormed || !xmlDocGetRootElement(ps.doc)) {
         char msg[160];
         clean_message(msg, sizeof msg, ctxt->lastError.message);
         *why = FAIL_NOT_WELL_FORMED;
@@ -217,15 +615,13 @@ static eb_rc parse_once(const char *text, size_t len, const struct eb_ingest_par
                         ctxt->lastError.line, msg);
         goto out;
     }
-    *doc = ctxt->myDoc;
-    ctxt->myDoc = NULL;
+    *doc = ps.doc;
     *why = FAIL_NONE;
 out:
     if (ctxt) {
-        if (ctxt->myDoc)
-            xmlFreeDoc(ctxt->myDoc);
-        ctxt->myDoc = NULL;
-        xmlFreeParserCtxt(ctxt);
+        ctxt->_private = NULL;
+        if (rc)
+            psr->stale = 1; /* recreated once the request's documents are released */
     }
     return rc;
 }
@@ -289,8 +685,8 @@ static eb_rc repair_amps(const char *text, size_t len, char **fixed, size_t *fix
     return EB_OK;
 }
 
-eb_rc eb_ingest_parse_xml(const char *text, size_t len, const struct eb_ingest_parse *p,
-                          xmlDoc **doc, struct eb_err *err)
+eb_rc eb_ingest_parse_xml(struct eb_ingest_parser *ps, const char *text, size_t len,
+                          const struct eb_ingest_parse *p, xmlDoc **doc, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
     enum failure why = FAIL_NONE;
@@ -306,7 +702,7 @@ eb_rc eb_ingest_parse_xml(const char *text, size_t len, const struct eb_ingest_p
         rc = eb_err_set(err, EB_ERR_INVALID, "%s is empty", p->what);
         goto out;
     }
-    rc = parse_once(text, len, p, doc, &why, err);
+    rc = parse_once(ps, text, len, p, doc, &why, err);
     if (rc == EB_OK) {
         if (skip && len >= 5 && memcmp(text, "<?xml", 5) == 0)
             *p->repaired = 1; /* the margin before the declaration was removed */
@@ -322,7 +718,7 @@ eb_rc eb_ingest_parse_xml(const char *text, size_t len, const struct eb_ingest_p
     if (!fixed)
         goto out; /* nothing to repair: the first error stands */
     *p->nodes = nodes_before;
-    rc = parse_once(fixed, fixed_len, p, doc, &why, err);
+    rc = parse_once(ps, fixed, fixed_len, p, doc, &why, err);
     if (rc == EB_OK) {
         *p->repaired = 1;
         eb_err_clear(err); /* the first attempt's message no longer applies */

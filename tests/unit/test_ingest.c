@@ -1,7 +1,8 @@
 /* Unit tests of the ingest module (src/ingest) and of eb_schema_find: every input shape in
  * tests/fixtures/shapes gives the same canonical payload, the payload is valid against the
  * contract's schema (wsdl/ehrbridge.wsdl), and DTDs, limits, malformed values, unknown elements,
- * "any" values, nil, arrays, data text and concurrency behave as ingest.c documents. */
+ * "any" values, nil, arrays, data text, documents in a row on one thread, nested calls and
+ * concurrency behave as ingest.c documents. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -984,6 +985,115 @@ static void test_reuse(void)
     eb_ingest_result_free(&r);
 }
 
+/* Each thread parses with one reused parser context and arena (parse.c): documents in a row,
+ * refused ones among them, must not see anything of the documents before them. */
+static void test_parser_reuse(void)
+{
+    struct eb_ingest_result ref, r;
+    struct eb_err e;
+    CHECK(ingest_fixture("vendor-printed.xml", &ref, &e) == EB_OK);
+    char *want = payload(&ref);
+    size_t good_len = 0, cdata_len = 0;
+    char *good = fixture("typed-qualified.xml", &good_len);
+    char *cdata = fixture("soap11-arg0-cdata.xml", &cdata_len);
+    CHECK(good && cdata);
+
+    /* many distinct names: the context's dictionary outgrows its bound and is recreated */
+    size_t cap = 16 * 6000 + 100;
+    char *names = malloc(cap), *q = names;
+    q += sprintf(q, "<pushCandidate><id>n</id><data>");
+    for (int i = 0; i < 6000; i++)
+        q += sprintf(q, "<u%d/>", i);
+    sprintf(q, "</data></pushCandidate>");
+
+    static const char *const refused[] = {
+        "<!DOCTYPE x [<!ENTITY e \"boom\">]><pushCandidate><id>&e;</id></pushCandidate>",
+        "<pushCandidate><id>1</id><data><name>x</data></pushCandidate>",
+        "<pushCandidate><!-- never closed <id>1</id></pushCandidate>",
+        "<pushCandidate>&lt;root&gt;&lt;id&gt;1&lt;/id&gt;&lt;data&gt;&lt;nam</pushCandidate>",
+    };
+    /* ISO-8859-1 after inner documents, which are read ignoring their encoding declaration */
+    const char *latin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+                         "<pushCandidate><id>l\xe9t</id></pushCandidate>";
+    /* a comment splits text as it does in libxml2's own tree: no <source/>Others quirk */
+    const char *comment = "<pushCandidate><id>a<!--x-->b</id><data><name>Zh<!--y-->ang</name>"
+                          "<source/><!--z-->Others</data></pushCandidate>";
+    int failures = 0;
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+            failures += ingest_str(refused[i], &r, &e) != EB_ERR_INVALID;
+            failures += r.doc.len != 0;
+            eb_ingest_result_free(&r);
+            failures += ingest_opts(good, good_len, NULL, &r, &e) != EB_OK;
+            failures += r.canon_len != strlen(want) ||
+                        memcmp(r.doc.data + r.canon_off, want, r.canon_len) != 0;
+            failures += r.repaired != 0 || r.n_problems != 0 || r.n_unknown != 0;
+            eb_ingest_result_free(&r);
+        }
+        failures += ingest_opts(cdata, cdata_len, NULL, &r, &e) != EB_OK;
+        failures += r.canon_len != strlen(want) ||
+                    memcmp(r.doc.data + r.canon_off, want, r.canon_len) != 0;
+        eb_ingest_result_free(&r);
+        failures += ingest_str(latin1, &r, &e) != EB_OK;
+        failures += !r.push_id || strcmp(r.push_id, "l\xc3\xa9t") != 0;
+        eb_ingest_result_free(&r);
+        failures += ingest_str(names, &r, &e) != EB_OK || r.n_unknown != 6000;
+        eb_ingest_result_free(&r);
+        failures += ingest_str(comment, &r, &e) != EB_OK;
+        char *d = data_part(&r);
+        failures += !r.push_id || strcmp(r.push_id, "ab") != 0;
+        failures += strcmp(d, "<name>Zhang</name><source></source>") != 0;
+        free(d);
+        eb_ingest_result_free(&r);
+    }
+    CHECK(failures == 0);
+    free(names);
+    free(good);
+    free(cdata);
+    free(want);
+    eb_ingest_result_free(&ref);
+}
+
+/* A decoder that ingests another document while the outer one is being read: the nested call
+ * must not disturb the documents of the outer call (it gets a parser of its own). */
+static eb_rc nested_decoder(void *user, const char *text, size_t len, struct eb_buf *out,
+                            struct eb_err *err)
+{
+    struct eb_ingest_result inner;
+    const char *b = "<pushCandidate><id>inner</id><data><name>n</name></data></pushCandidate>";
+    (void)text;
+    (void)len;
+    eb_ingest_result_init(&inner, 1 << 20);
+    eb_rc rc = eb_ingest(b, strlen(b), NULL, &inner, err);
+    if (!rc && !(inner.push_id && strcmp(inner.push_id, "inner") == 0))
+        rc = EB_ERR_INTERNAL;
+    if (!rc)
+        rc = eb_buf_puts(out, "<applicationId>8</applicationId><name>outer</name>");
+    eb_ingest_result_free(&inner);
+    (*(int *)user)++;
+    return rc;
+}
+
+static void test_nested_ingest(void)
+{
+    struct eb_ingest_result r;
+    struct eb_err e;
+    int calls = 0;
+    struct eb_ingest_decoder dec = {nested_decoder, &calls};
+    struct eb_ingest_opts o = {eb_ingest_default_limits, &dec};
+    const char *b = "<pushCandidate><id>outer</id><event>pushCandidate</event><data>NESTED</data>"
+                    "</pushCandidate>";
+    CHECK(ingest_opts(b, strlen(b), &o, &r, &e) == EB_OK);
+    CHECK(calls == 1);
+    CHECK_STR(r.push_id, "outer");
+    CHECK_STR(r.event, "pushCandidate");
+    CHECK_STR(r.application_id, "8");
+    char *d = data_part(&r);
+    CHECK_STR(d, "<applicationId>8</applicationId><name>outer</name>");
+    free(d);
+    eb_ingest_result_free(&r);
+}
+
 struct worker {
     char *body[3];         /* inputs */
     size_t len[3];         /* their lengths */
@@ -1062,6 +1172,8 @@ int main(void)
     test_data_text();
     test_bad_bodies();
     test_reuse();
+    test_parser_reuse();
+    test_nested_ingest();
     test_threads();
 
     xmlSchemaFree(schema);
