@@ -10,6 +10,8 @@
 
 struct eb_bind {
     struct soap *soap; /* the context; its arena is freed by eb_bind_end */
+    char *yes[2];      /* the answer `true` without a message, SOAP 1.1 and 1.2, once rendered */
+    size_t yes_len[2];
 };
 
 struct eb_bind *eb_bind_new(void)
@@ -38,6 +40,8 @@ void eb_bind_free(struct eb_bind *b)
     soap_destroy(b->soap);
     soap_end(b->soap);
     soap_free(b->soap);
+    free(b->yes[0]);
+    free(b->yes[1]);
     free(b);
 }
 
@@ -81,8 +85,34 @@ eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCa
     return EB_ERR_NOT_PUSH;
 }
 
+static eb_rc render_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,
+                           struct eb_buf *out);
+
 eb_rc eb_bind_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,
                      struct eb_buf *out)
+{
+    if (!ok || (message && *message))
+        return render_answer(b, v, ok, message, out);
+    /* `true` is the same bytes every time (the generated serializer writes no ids or times):
+     * rendered once per version, then copied */
+    int i = v == EB_SOAP_12;
+    if (!b->yes[i]) {
+        struct eb_buf yes;
+        eb_buf_init(&yes, 65536);
+        eb_rc rc = render_answer(b, v, 1, NULL, &yes);
+        eb_bind_end(b);
+        if (rc || !yes.len) {
+            eb_buf_free(&yes);
+            return rc ? rc : EB_ERR_INTERNAL;
+        }
+        b->yes[i] = yes.data;
+        b->yes_len[i] = yes.len;
+    }
+    return eb_buf_append(out, b->yes[i], b->yes_len[i]);
+}
+
+static eb_rc render_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,
+                           struct eb_buf *out)
 {
     struct soap *soap = b->soap;
     struct _ns1__pushCandidateResponse r;
@@ -159,6 +189,9 @@ eb_rc eb_bind_fault(struct eb_bind *b, enum eb_soap_version v, int sender, const
 
 void eb_bind_end(struct eb_bind *b)
 {
+    /* everything the request allocated; gSOAP's temporary tables (soap_end's soap_free_temp,
+     * which clears its id and pointer hash tables, ~48 KB) are cleared by the next read's
+     * soap_begin anyway, so not twice */
     soap_destroy(b->soap);
-    soap_end(b->soap);
+    soap_dealloc(b->soap, NULL);
 }
