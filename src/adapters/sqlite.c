@@ -216,24 +216,19 @@ static eb_rc bind_log(struct sqlite_adapter *s, sqlite3_stmt *st, const struct e
     return EB_OK;
 }
 
-/* Binds one row of t (v: t->n_columns values, in insert_sql's order) to st. */
+/* Binds one row of t (v: t->n_columns values, in insert_sql's order) to st. Most columns of a
+ * candidate row are NULL: every parameter is cleared to NULL at once, and only values bound. */
 static eb_rc bind_row(struct sqlite_adapter *s, sqlite3_stmt *st, const struct eb_sql_table *t,
                       const struct eb_sql_value *v, struct eb_err *err)
 {
+    sqlite3_clear_bindings(st);
     for (size_t i = 0; i < t->n_columns; i++) {
-        int c;
+        int c = SQLITE_OK;
         int at = (int)i + 1;
-        switch (v[i].type) {
-        case EB_SQL_VINT:
+        if (v[i].type == EB_SQL_VINT)
             c = sqlite3_bind_int64(st, at, v[i].i);
-            break;
-        case EB_SQL_VTEXT:
+        else if (v[i].type == EB_SQL_VTEXT)
             c = sqlite3_bind_text64(st, at, v[i].s, v[i].len, SQLITE_STATIC, SQLITE_UTF8);
-            break;
-        default:
-            c = sqlite3_bind_null(st, at);
-            break;
-        }
         if (c)
             return fail(s, c, t->name, err);
     }
