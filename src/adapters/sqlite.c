@@ -110,10 +110,10 @@ struct sqlite_adapter {
     sqlite3_stmt *find_log;       /* outcome and message of a push id */
     sqlite3_stmt *put_log;        /* push_log upsert (any previous outcome) */
     sqlite3_stmt *put_failure;    /* push_log upsert that only overwrites 'failed' */
+    sqlite3_stmt *add_candidate;  /* candidate insert that does nothing when the row exists */
     sqlite3_stmt *version;        /* the schema version */
     sqlite3_stmt **insert;        /* per schema table: the row insert (candidate: upsert) */
     sqlite3_stmt **remove;        /* per schema table: delete by application_id (children) */
-    sqlite3_stmt *has_children;   /* a row when any child table holds rows of an application_id */
     sqlite3_stmt *current;        /* replay: received_at and push id of a candidate's last push */
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
@@ -223,30 +223,23 @@ static eb_rc bind_log(struct sqlite_adapter *s, sqlite3_stmt *st, const struct e
     return EB_OK;
 }
 
-/* eb_sqlgen_row_fn: inserts one row with the table's prepared statement. */
-static eb_rc insert_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
-                        struct eb_err *err)
+/* Binds one row of t (v: t->n_columns values, in insert_sql's order) to st. Most columns of a
+ * candidate row are NULL: every parameter is cleared to NULL at once, and only values bound. */
+static eb_rc bind_row(struct sqlite_adapter *s, sqlite3_stmt *st, const struct eb_sql_table *t,
+                      const struct eb_sql_value *v, struct eb_err *err)
 {
-    struct sqlite_adapter *s = ctx;
-    sqlite3_stmt *st = s->insert[t->index];
+    sqlite3_clear_bindings(st);
     for (size_t i = 0; i < t->n_columns; i++) {
-        int c;
+        int c = SQLITE_OK;
         int at = (int)i + 1;
-        switch (v[i].type) {
-        case EB_SQL_VINT:
+        if (v[i].type == EB_SQL_VINT)
             c = sqlite3_bind_int64(st, at, v[i].i);
-            break;
-        case EB_SQL_VTEXT:
+        else if (v[i].type == EB_SQL_VTEXT)
             c = sqlite3_bind_text64(st, at, v[i].s, v[i].len, SQLITE_STATIC, SQLITE_UTF8);
-            break;
-        default:
-            c = sqlite3_bind_null(st, at);
-            break;
-        }
         if (c)
             return fail(s, c, t->name, err);
     }
-    return run(s, st, t->name, err);
+    return EB_OK;
 }
 
 /* ---- group commit ---------------------------------------------------------------------- */
@@ -856,35 +849,14 @@ out:
     return rc;
 }
 
-/* One statement that looks for rows of an application_id (?1) in every child table and stops at
- * the first: a new candidate (the usual push) then costs one statement instead of one DELETE per
- * child table. */
-static eb_rc prepare_has_children(struct sqlite_adapter *s, struct eb_err *err)
-{
-    size_t n;
-    const struct eb_sql_table *children = eb_sqlgen_child_tables(s->schema, &n);
-    struct eb_buf sql;
-    eb_rc rc = EB_OK;
-    eb_buf_init(&sql, (size_t)1 << 20);
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = eb_buf_printf(&sql, "%sSELECT 1 FROM \"%s\" WHERE \"application_id\" = ?1",
-                           i ? " UNION ALL " : "", children[i].name);
-    if (!rc)
-        rc = eb_buf_puts(&sql, n ? " LIMIT 1" : "SELECT 1 WHERE 0");
-    if (rc)
-        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
-    else
-        rc = prepare(s, eb_buf_cstr(&sql), &s->has_children, "preparing", err);
-    eb_buf_free(&sql);
-    return rc;
-}
-
 static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
     const struct eb_sql_schema *sc = s->schema;
     const struct eb_sql_table *log = &sc->tables[sc->push_log];
     char *failure_sql = NULL;
+    struct eb_buf add_sql;
+    eb_buf_init(&add_sql, (size_t)1 << 20);
 
     s->insert = calloc(sc->n_tables, sizeof *s->insert);
     s->remove = calloc(sc->n_tables, sizeof *s->remove);
@@ -897,6 +869,12 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
         rc = err ? err->rc : EB_ERR_NOMEM;
         goto out;
     }
+    if (eb_buf_puts(&add_sql, sc->tables[sc->candidate].insert_sql) ||
+        eb_buf_puts(&add_sql, " ON CONFLICT (\"application_id\") DO NOTHING") ||
+        !eb_buf_cstr(&add_sql)) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     if ((rc = prepare(s, "BEGIN IMMEDIATE", &s->begin, "preparing", err)) ||
         (rc = prepare(s, "COMMIT", &s->commit, "preparing", err)) ||
         (rc = prepare(s, "ROLLBACK", &s->rollback, "preparing", err)) ||
@@ -907,6 +885,7 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
                       &s->find_log, "preparing", err)) ||
         (rc = prepare(s, log->upsert_sql, &s->put_log, "preparing push_log", err)) ||
         (rc = prepare(s, failure_sql, &s->put_failure, "preparing push_log", err)) ||
+        (rc = prepare(s, eb_buf_cstr(&add_sql), &s->add_candidate, "preparing candidate", err)) ||
         (rc = interview_prepare(s, err)))
         goto out;
     for (size_t i = sc->candidate; i < sc->n_tables; i++) {
@@ -918,11 +897,11 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
             (rc = prepare(s, t->delete_sql, &s->remove[i], t->name, err)))
             goto out;
     }
-    rc = prepare_has_children(s, err);
-    if (!rc && s->base.mapping)
+    if (s->base.mapping)
         rc = mapped_prepare(s, err);
 out:
     free(failure_sql);
+    eb_buf_free(&add_sql);
     return rc;
 }
 
@@ -942,9 +921,9 @@ static void sq_close(struct eb_adapter *a)
     s->insert = s->remove = NULL;
     interview_close(s);
     mapped_close(s);
-    sqlite3_stmt **one[] = {&s->begin,   &s->commit,      &s->rollback,  &s->savepoint,
-                            &s->release, &s->undo,        &s->find_log,  &s->put_log,
-                            &s->put_failure, &s->version, &s->has_children, &s->current};
+    sqlite3_stmt **one[] = {&s->begin,       &s->commit,        &s->rollback, &s->savepoint,
+                            &s->release,     &s->undo,          &s->find_log, &s->put_log,
+                            &s->put_failure, &s->add_candidate, &s->version,  &s->current};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         sqlite3_finalize(*one[i]);
         *one[i] = NULL;
@@ -1067,35 +1046,78 @@ static eb_rc find_final(struct sqlite_adapter *s, const char *push_id, struct eb
     return rc;
 }
 
+/* Deletes the rows of application_id app from every child table. */
+static eb_rc clear_children(struct sqlite_adapter *s, int64_t app, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    size_t n;
+    const struct eb_sql_table *children = eb_sqlgen_child_tables(s->schema, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        sqlite3_stmt *st = s->remove[children[i].index];
+        int code = sqlite3_bind_int64(st, 1, app);
+        rc = code ? fail(s, code, children[i].name, err) : run(s, st, children[i].name, err);
+    }
+    return rc;
+}
+
+/* What the walk of replace_candidate knows about the candidate being written. */
+struct replace {
+    struct sqlite_adapter *s; /* the writer */
+    int64_t app;              /* the candidate's application_id */
+    int fresh;                /* 1: its candidate row is new, no child rows were deleted */
+    int orphans;              /* 1: a child row of a new candidate row was already there */
+};
+
+/* eb_sqlgen_row_fn: writes one row with the table's prepared statement. The candidate row
+ * comes first: inserted when new (the usual push: it has no old child rows, nothing is
+ * deleted), otherwise the old child rows are deleted and the row is updated. */
+static eb_rc insert_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
+                        struct eb_err *err)
+{
+    struct replace *r = ctx;
+    struct sqlite_adapter *s = r->s;
+    sqlite3_stmt *st = s->insert[t->index];
+    eb_rc rc = EB_OK;
+    if (t->role == EB_SQL_ROLE_CANDIDATE) {
+        if ((rc = bind_row(s, s->add_candidate, t, v, err)) ||
+            (rc = run(s, s->add_candidate, t->name, err)))
+            return rc;
+        if ((r->fresh = sqlite3_changes(s->db) > 0))
+            return EB_OK;
+        if ((rc = clear_children(s, r->app, err)))
+            return rc;
+    }
+    if ((rc = bind_row(s, st, t, v, err)))
+        return rc;
+    int code = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (code == SQLITE_DONE)
+        return EB_OK;
+    if (r->fresh && code == SQLITE_CONSTRAINT_PRIMARYKEY)
+        r->orphans = 1;
+    return fail(s, code, t->name, err);
+}
+
+/* Inside the batch's transaction: replaces every row of p's applicationId with p's (or writes
+ * the mapped tables). A new candidate, the usual push, costs its INSERTs only: no DELETE runs. */
 static eb_rc replace_candidate(struct sqlite_adapter *s, const struct eb_push *p,
                                const struct eb_push_record *rec, int64_t updated_at,
                                struct eb_err *err)
 {
-    eb_rc rc = EB_OK;
-    size_t n;
     if (s->base.mapping)
         return eb_mapping_write(s->base.mapping, p->data, rec->push_id, updated_at, mapped_run, s,
                                 err);
-    const struct eb_sql_table *children = eb_sqlgen_child_tables(s->schema, &n);
-    /* the old rows go first; a new candidate has none, and the DELETEs are skipped */
-    int code = sqlite3_bind_int64(s->has_children, 1, p->data->application_id.v);
-    if (code)
-        return fail(s, code, "looking for child rows", err);
-    code = sqlite3_step(s->has_children);
-    sqlite3_reset(s->has_children);
-    if (code == SQLITE_DONE)
-        n = 0;
-    else if (code != SQLITE_ROW)
-        return fail(s, code, "looking for child rows", err);
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *st = s->remove[children[i].index];
-        code = sqlite3_bind_int64(st, 1, p->data->application_id.v);
-        if (code)
-            return fail(s, code, children[i].name, err);
-        if ((rc = run(s, st, children[i].name, err)))
-            return rc;
+    struct replace r = {s, p->data->application_id.v, 0, 0};
+    eb_rc rc = eb_sqlgen_walk(s->schema, p->data, rec->push_id, updated_at, insert_row, &r, err);
+    if (rc && r.orphans) {
+        /* child rows whose candidate row is gone (deleted by hand): the failed INSERT wrote
+         * nothing; clear them with the rows written so far and write the candidate again */
+        r.orphans = 0;
+        if (!(rc = clear_children(s, r.app, err)))
+            rc = eb_sqlgen_walk(s->schema, p->data, rec->push_id, updated_at, insert_row, &r,
+                                err);
     }
-    return eb_sqlgen_walk(s->schema, p->data, rec->push_id, updated_at, insert_row, s, err);
+    return rc;
 }
 
 /* ---- a mapping (--mapping, mapping/mapping.h) ------------------------------------------- */

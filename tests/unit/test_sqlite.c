@@ -1,6 +1,7 @@
 /* Tests of the SQLite adapter on temporary files: schema creation and version check, a nested
  * candidate stored and read back column by column, duplicates, replacement, rejected and failed
- * pushes, atomicity, lock timeouts, and two instances writing from two threads. */
+ * pushes, atomicity, child rows left without their candidate row, lock timeouts, and two
+ * instances writing from two threads. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -514,6 +515,31 @@ static void test_atomic(struct eb_adapter *a)
     sqlite3_close(db);
 }
 
+/* Child rows left behind when a candidate row was deleted by hand: the next push for that
+ * applicationId replaces them like those of a candidate that is still there. */
+static void test_orphans(struct eb_adapter *a)
+{
+    static struct sample s;
+    struct eb_stored out;
+    sqlite3 *db = peek_open();
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer WHERE application_id = 2002") == 1);
+    exec_or_die(db, "DELETE FROM candidate WHERE application_id = 2002");
+    sample_init(&s, "push-orphans", 2002, 2, 0);
+    s.c.name = "孤儿";
+    CHECK(store(a, &s, 1700000001000, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK_STR(q_text(db, "SELECT name FROM candidate WHERE application_id = 2002"), "孤儿");
+    CHECK_STR(q_text(db, "SELECT last_push_id FROM candidate WHERE application_id = 2002"),
+              "push-orphans");
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 2);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_education WHERE application_id = 2002") == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer WHERE application_id = 2002") == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option WHERE "
+                    "application_id = 2002") == 0);
+    CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-orphans'"), "stored");
+    sqlite3_close(db);
+}
+
 /* Another connection holding the write lock past the busy timeout: unavailable, retryable. */
 static void test_locked(void)
 {
@@ -679,6 +705,7 @@ int main(void)
         test_rejected(a);
         test_failed_then_retried(a);
         test_atomic(a);
+        test_orphans(a);
         CHECK(eb_adapter_ping(a, &err) == EB_OK);
     }
     test_locked();
