@@ -45,6 +45,7 @@ void eb_config_defaults(struct eb_config *c)
     c->workers = cores > 0 && cores < 512 ? (int)cores * 2 : 4;
     if (c->workers < 4)
         c->workers = 4;
+    c->workers_auto = 1;
     c->max_connections = 1024;
     c->max_connections_per_peer = 256;
     c->log_level = EB_LOG_INFO;
@@ -311,6 +312,7 @@ static eb_rc set_int(int *dst, const char *v, const char *src, int min, int max,
 
 static eb_rc set_workers(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
 {
+    c->workers_auto = 0;
     return set_int(&c->workers, v, src, 1, 1024, err);
 }
 
@@ -638,7 +640,10 @@ static const struct setting settings[] = {
      set_request_timeout},
     {"keepalive_timeout", "SECONDS", "idle time allowed between requests (default 15)",
      set_keepalive_timeout},
-    {"workers", "N", "worker threads (default 2 x CPU cores, at least 4)", set_workers},
+    {"workers", "N",
+     "worker threads (default 2 x CPU cores, at least 4; with SQLite, whose writer thread "
+     "commits for them, the number of cores, at least 2)",
+     set_workers},
     {"max_connections", "N", "open connections in total (default 1024)", set_max_connections},
     {"max_connections_per_peer", "N", "open connections per client address (default 256)",
      set_max_connections_per_peer},

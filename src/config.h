@@ -20,6 +20,7 @@ struct eb_config {
     int request_timeout_ms;       /* --request-timeout SECONDS: 30 s to receive one request */
     int keepalive_timeout_ms;     /* --keepalive-timeout SECONDS: 15 s idle between requests */
     int workers;                  /* --workers N: 2 x cores, at least 4 */
+    int workers_auto;             /* 1: not configured (eb_service_auto_workers may lower it) */
     int max_connections;          /* --max-connections N: 1024 */
     int max_connections_per_peer; /* --max-connections-per-peer N: 256 */
     enum eb_log_level log_level;  /* --log-level debug|info|warn|error: info */

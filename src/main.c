@@ -302,5 +302,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "ehrbridge: %s\n", err.msg);
         return 2;
     }
+    eb_service_auto_workers(&cfg);
     return run(&cfg);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "adapters/adapter.h"
 #include "auth/auth.h"
@@ -398,6 +399,17 @@ void eb_service_worker_free(struct eb_service_worker *w)
     eb_bind_free(w->bind);
     eb_adapter_close(w->db);
     free(w);
+}
+
+void eb_service_auto_workers(struct eb_config *cfg)
+{
+    const struct eb_adapter_methods *m = eb_adapter_lookup(cfg->db_url);
+    if (!cfg->workers_auto || !m || !m->submit)
+        return;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cores > 2 && cores < 512 ? (int)cores : 2;
+    if (n < cfg->workers)
+        cfg->workers = n;
 }
 
 eb_rc eb_service_check(const struct eb_config *cfg, struct eb_err *err)

@@ -30,6 +30,11 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
 /* The full WSDL (SOAP 1.1 and 1.2 ports) with every address set to public_url; caller frees. */
 char *eb_service_wsdl(const char *public_url, size_t *len);
 
+/* When --workers was not configured and the database's adapter commits on a thread of its own
+ * (SQLite: workers hand pushes over and go on), one worker per core (at least 2) is enough:
+ * lowers cfg->workers to that. */
+void eb_service_auto_workers(struct eb_config *cfg);
+
 /* `ehrbridge check`: opens the database read-write, checks the schema; EB_OK when ready. */
 eb_rc eb_service_check(const struct eb_config *cfg, struct eb_err *err);
 
