@@ -87,6 +87,9 @@ struct req {
     char msg[256];             /* why the push was refused */
     struct eb_server_pending *pending;
     size_t waiting;            /* counted in waiting_bytes */
+    enum eb_soap_version soap; /* of the request's envelope */
+    const char *log_push_id;   /* the push id and applicationId as read, for the log line */
+    const char *log_app_id;
     int rest;                  /* answered in JSON */
     double t0;                 /* mono_ms() when the push started */
 };
@@ -128,8 +131,8 @@ static struct eb_bind *answer_bind(void)
 /* Request bodies of pushes waiting for their commit, in bytes, past which a worker waits before
  * handing over one more. Each waiting push holds its model and canonical payload (about 3 times
  * its body): this bounds that memory when the database is the bottleneck (large records), while
- * small records still form large group commits (hundreds fit). */
-#define WAITING_MAX ((size_t)1 << 20)
+ * small records still form large group commits (two hundred fit). */
+#define WAITING_MAX ((size_t)512 * 1024)
 
 /* The service's metrics: pushes by mode and outcome, their duration, database errors and
  * refused requests. Registered by eb_service_new() (idempotent), updated lock-free. */
@@ -501,6 +504,42 @@ static void make_record(struct req *w, struct eb_push_record *rec, char *idbuf,
 
 static void push_answered(struct eb_bridge_job *bj);
 
+/* s copied into w's arena (NULL stays NULL); *failed set when out of memory. */
+static const char *keep(struct req *w, const char *s, int *failed)
+{
+    const char *c = s ? eb_arena_strndup(w->arena, s, strlen(s)) : NULL;
+    if (s && !c)
+        *failed = 1;
+    return c;
+}
+
+/* Copies into the arena what a push waiting for its commit needs of the ingest result (the
+ * push log's strings and payload, the ids for the log line), and frees the result. */
+static void keep_ingest(struct req *w)
+{
+    struct eb_push_record *rec = &w->rec;
+    const struct eb_ingest_result *r = w->ing;
+    int failed = 0;
+    const char *payload = rec->payload_len
+                              ? eb_arena_strndup(w->arena, rec->payload, rec->payload_len)
+                              : NULL;
+    const char *push_id = keep(w, rec->push_id, &failed);
+    const char *event = keep(w, rec->event, &failed);
+    const char *triggered_at = keep(w, rec->triggered_at, &failed);
+    const char *log_push_id = keep(w, r->push_id, &failed);
+    const char *log_app_id = keep(w, r->application_id, &failed);
+    if (failed || (rec->payload_len && !payload))
+        return; /* out of memory: the result stays, and is freed with the request */
+    rec->payload = payload;
+    rec->push_id = push_id;
+    rec->event = event;
+    rec->triggered_at = triggered_at;
+    w->log_push_id = log_push_id;
+    w->log_app_id = log_app_id;
+    eb_ingest_result_free(w->ing);
+    w->ing = NULL;
+}
+
 /* The bound request: maps and validates it and hands it to the bridge, which calls
  * push_answered once the outcome is durable (on the database's writer thread, or before this
  * returns). */
@@ -539,9 +578,11 @@ static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
         rec->outcome = EB_OUTCOME_STORED;
         w->bj.p = p;
     }
-    /* the model holds copies (eb_map_push): the worker's gSOAP context is free again */
+    /* the model holds copies (eb_map_push): the worker's gSOAP context is free again; the
+     * canonical document goes too, once what the push log and the log line need is copied */
     eb_bind_end(w->bind);
     w->bind = NULL;
+    keep_ingest(w);
     struct eb_service *s = w->svc;
     size_t bytes = w->req->body_len + 1;
     pthread_mutex_lock(&s->pool_mu);
@@ -627,15 +668,16 @@ static void push_end(struct req *w, const char *answer, const char *why, int inv
     char ms[32];
     snprintf(ms, sizeof ms, "%.1f", mono_ms() - w->t0);
     eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push",
-           "push_id", w->rec_id[0] ? w->rec_id : w->ing->push_id, "application_id",
-           w->ing->application_id, "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
+           "push_id", w->rec_id[0] ? w->rec_id : w->log_push_id, "application_id",
+           w->log_app_id, "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
            "duplicate", w->ans.duplicate ? "yes" : "no",
            "message", w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : why),
            "mode", w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL,
            "ms", ms, NULL);
     count_push(w->rest, &w->ans, invalid, error, w->t0);
     eb_arena_reset(w->arena);
-    eb_ingest_result_free(w->ing);
+    if (w->ing)
+        eb_ingest_result_free(w->ing);
     w->ing = NULL;
     w->dec = NULL;
     w->req = NULL;
@@ -664,12 +706,12 @@ static void push_answered(struct eb_bridge_job *bj)
         snprintf(status, sizeof status, "%d", resp->status);
         answer = status;
     } else if (!(b = answer_bind()) ||
-               eb_bind_answer(b, w->ing->soap, w->ans.ok, w->ans.message, &resp->body)) {
+               eb_bind_answer(b, w->soap, w->ans.ok, w->ans.message, &resp->body)) {
         set_text(resp, 500, "internal error");
         answer = "error";
     } else {
         resp->status = 200;
-        resp->content_type = soap_content_type(w->ing->soap);
+        resp->content_type = soap_content_type(w->soap);
         answer = w->ans.ok ? "true" : "false";
     }
     if (b)
@@ -702,6 +744,9 @@ static int handle_push(struct req *w, const struct eb_http_request *req,
     memset(&w->ids, 0, sizeof w->ids);
 
     eb_rc rc = eb_ingest(body, len, &opts, w->ing, &err);
+    w->soap = w->ing->soap;
+    w->log_push_id = w->ing->push_id;
+    w->log_app_id = w->ing->application_id;
     const struct _ns1__pushCandidate *preq = NULL;
     if (!rc && eb_bind_read(w->bind, eb_buf_cstr(&w->ing->doc), &preq) == EB_OK) {
         submit_push(w, preq);
