@@ -534,6 +534,17 @@ static void conn_refuse(struct conn *c, int status)
     conn_flush(c);
 }
 
+/* Appends c to the queue head..tail (the work queue or the done queue; caller holds s->mu). */
+static void enqueue(struct conn **head, struct conn **tail, struct conn *c)
+{
+    c->qnext = NULL;
+    if (*tail)
+        (*tail)->qnext = c;
+    else
+        *head = c;
+    *tail = c;
+}
+
 /* A complete request: park the connection and hand the request to a worker. */
 static void conn_dispatch(struct conn *c)
 {
@@ -554,12 +565,7 @@ static void conn_dispatch(struct conn *c)
     c->resp.close = 0;
     c->resp.www_authenticate = NULL;
     pthread_mutex_lock(&s->mu);
-    c->qnext = NULL;
-    if (s->q_tail)
-        s->q_tail->qnext = c;
-    else
-        s->q_head = c;
-    s->q_tail = c;
+    enqueue(&s->q_head, &s->q_tail, c);
     pthread_cond_signal(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
 }
@@ -925,12 +931,7 @@ static void hand_back(struct eb_server *s, struct conn *c)
 {
     pthread_mutex_lock(&s->mu);
     int wake = !s->d_head;
-    c->qnext = NULL;
-    if (s->d_tail)
-        s->d_tail->qnext = c;
-    else
-        s->d_head = c;
-    s->d_tail = c;
+    enqueue(&s->d_head, &s->d_tail, c);
     pthread_mutex_unlock(&s->mu);
     if (wake) {
         uint64_t one = 1;
