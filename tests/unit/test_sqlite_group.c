@@ -1,5 +1,5 @@
 /* Group commit of the SQLite adapter: pushes of several threads (several adapter instances on one
- * file) are written by one leader in one transaction, each in its own savepoint. A push that
+ * file) are written by the writer thread in one transaction, each in its own savepoint. A push that
  * fails is rolled back alone and the others of its batch are stored and answered; the same push
  * id twice in one batch is stored once and answered as a duplicate; every push answered EB_OK is
  * in the database, and nothing of a failed one. Pushes submitted without waiting
@@ -254,7 +254,7 @@ int main(void)
     sqlite3 *db = peek_open();
     exec_or_die(db, "CREATE TRIGGER boom BEFORE INSERT ON candidate WHEN NEW.name = 'boom' "
                     "BEGIN SELECT RAISE(ABORT, 'boom'); END");
-    /* Hold the write lock from outside while every thread queues: the first leader waits in
+    /* Hold the write lock from outside while every thread queues: the writer waits in
      * BEGIN IMMEDIATE, and the pushes queued behind it form the next batches. */
     exec_or_die(db, "BEGIN IMMEDIATE");
     for (int k = 0; k < THREADS; k++)
