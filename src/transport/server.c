@@ -159,7 +159,7 @@ static struct {
     struct eb_metric *open;         /* gauge: connections open */
     struct eb_metric *accepted;     /* counter: connections accepted */
     struct eb_metric *rejected;     /* counter: connections turned away at accept */
-    struct eb_metric *in_flight;    /* gauge: requests queued for or handled by a worker */
+    struct eb_metric *in_flight;    /* gauge: requests in workers or awaiting their answer */
     struct eb_metric *bytes;        /* counter: bytes of HTTP received (after TLS) */
     struct eb_metric *responses[5]; /* counter: responses by status class 1xx..5xx */
 } tmetrics;
@@ -177,7 +177,9 @@ static void transport_metrics_init(void)
         "Client connections turned away (max_connections, per-peer limit, no descriptors)", NULL);
     tmetrics.in_flight =
         eb_metrics_gauge("ehrbridge_requests_in_flight",
-                         "Complete requests queued for or being handled by a worker", NULL);
+                         "Complete requests queued for or being handled by a worker, or waiting "
+                         "for their commit",
+                         NULL);
     tmetrics.bytes =
         eb_metrics_counter("ehrbridge_received_bytes_total",
                            "Bytes of HTTP requests received (after TLS decryption)", NULL);
