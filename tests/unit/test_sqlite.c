@@ -540,6 +540,58 @@ static void test_orphans(struct eb_adapter *a)
     sqlite3_close(db);
 }
 
+/* Many child rows of one table: every one stored with its own seq and values; a row failing
+ * in the middle fails the push alone and leaves nothing; orphan rows are replaced. */
+static void test_many_rows(struct eb_adapter *a)
+{
+    enum { N = 37 };
+    static struct sample s;
+    static struct eb_experience exp[N];
+    static char companies[N][32];
+    struct eb_stored out;
+    struct eb_err err;
+    sqlite3 *db = peek_open();
+    sample_init(&s, "push-many", 3003, 0, 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(companies[i], sizeof companies[i], "公司%02d", i);
+        exp[i] = (struct eb_experience){.company = companies[i], .now = i % 2};
+    }
+    s.c.experience_info = exp;
+    s.c.experience_info_n = N;
+    CHECK(store(a, &s, 1700000002000, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 3003") == N);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 3003 AND "
+                    "company = printf('公司%02d', seq) AND now = seq % 2") == N);
+    CHECK(q_int(db, "SELECT max(seq) FROM candidate_experience WHERE application_id = 3003") ==
+          N - 1);
+
+    /* a row in the middle fails: nothing of the push is written */
+    exec_or_die(db, "CREATE TRIGGER boom BEFORE INSERT ON candidate_experience WHEN "
+                    "NEW.company = '公司20' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    int64_t before = total_rows(db);
+    sample_init(&s, "push-many-boom", 3004, 0, 0);
+    s.c.experience_info = exp;
+    s.c.experience_info_n = N;
+    struct eb_push_record r = record(s.id, 3004, 1700000002100);
+    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_DB);
+    CHECK(strstr(err.msg, "boom") != NULL);
+    CHECK(total_rows(db) == before);
+    exec_or_die(db, "DROP TRIGGER boom");
+
+    /* orphans: the candidate row deleted by hand, N child rows left; a push with fewer */
+    exec_or_die(db, "DELETE FROM candidate WHERE application_id = 3003");
+    sample_init(&s, "push-many-again", 3003, 0, 0);
+    s.c.experience_info = exp;
+    s.c.experience_info_n = 17;
+    CHECK(store(a, &s, 1700000002200, &out) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 3003") == 17);
+    CHECK_STR(q_text(db, "SELECT last_push_id FROM candidate WHERE application_id = 3003"),
+              "push-many-again");
+    sqlite3_close(db);
+}
+
 /* Another connection holding the write lock past the busy timeout: unavailable, retryable. */
 static void test_locked(void)
 {
@@ -706,6 +758,7 @@ int main(void)
         test_failed_then_retried(a);
         test_atomic(a);
         test_orphans(a);
+        test_many_rows(a);
         CHECK(eb_adapter_ping(a, &err) == EB_OK);
     }
     test_locked();
