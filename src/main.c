@@ -18,6 +18,7 @@
 #include "service.h"
 #include "transport/server.h"
 #include "transport/tls.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -135,18 +136,11 @@ static int cmd_check(const struct eb_config *cfg)
     return 0;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until fd is ready for events before the deadline; 0 when ready. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - eb_mono_ms();
         if (left <= 0)
             return -1;
         struct pollfd p = {.fd = fd, .events = events};
@@ -165,7 +159,7 @@ static int cmd_health(const struct eb_config *cfg)
                        : !strcmp(h, "::")                                ? "::1"
                                                                          : h;
     char port[8], answer[64];
-    int64_t deadline = mono_ms() + HEALTH_TIMEOUT_MS;
+    int64_t deadline = eb_mono_ms() + HEALTH_TIMEOUT_MS;
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res = NULL;
@@ -200,7 +194,7 @@ static int cmd_health(const struct eb_config *cfg)
     if (cfg->tls_cert[0]) {
         /* HTTPS: blocking, with the time left as socket timeouts */
         struct eb_err err = {EB_OK, ""};
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - eb_mono_ms();
         struct timeval tv = {(time_t)(left > 0 ? left / 1000 : 0),
                              (suseconds_t)(left > 0 ? left % 1000 * 1000 : 1000)};
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);

@@ -32,6 +32,7 @@
 #include "rest.h"
 #include "transport/server.h"
 #include "transport/tls.h"
+#include "util/clock.h"
 #include "util/arena.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -91,7 +92,7 @@ struct req {
     const char *log_push_id;   /* the push id and applicationId as read, for the log line */
     const char *log_app_id;
     int rest;                  /* answered in JSON */
-    double t0;                 /* mono_ms() when the push started */
+    double t0;                 /* eb_mono_ms_frac() when the push started */
 };
 
 struct eb_service_worker {
@@ -189,11 +190,10 @@ static void metrics_init(void)
         eb_metric_gauge_set(start, (int64_t)time(NULL));
 }
 
-static double mono_ms(void);
 static void req_free(struct req *r);
 
 /* Counts one push: invalid = not a push at all, error = an internal failure; otherwise the
- * answer decides. t0: mono_ms() when the push started (< 0: no duration). */
+ * answer decides. t0: eb_mono_ms_frac() when the push started (< 0: no duration). */
 static void count_push(int rest, const struct eb_answer *ans, int invalid, int error, double t0)
 {
     int o = error                               ? M_ERROR
@@ -206,21 +206,7 @@ static void count_push(int rest, const struct eb_answer *ans, int invalid, int e
     if (ans->outcome == EB_OUTCOME_FAILED)
         eb_metric_inc(metrics.db_errors);
     if (t0 >= 0)
-        eb_metric_observe(metrics.duration[rest ? M_REST : M_SOAP], (mono_ms() - t0) / 1000.0);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+        eb_metric_observe(metrics.duration[rest ? M_REST : M_SOAP], (eb_mono_ms_frac() - t0) / 1000.0);
 }
 
 char *eb_service_wsdl(const char *public_url, size_t *len)
@@ -475,14 +461,14 @@ static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf,
     rec->push_id = push_id && *push_id ? push_id : NULL;
     if (!rec->push_id) {
         /* A body without a push id is still kept: under an id of its own. */
-        snprintf(idbuf, idsz, "%s-%lld-%llu", prefix, (long long)now_ms(),
+        snprintf(idbuf, idsz, "%s-%lld-%llu", prefix, (long long)eb_now_ms(),
                  (unsigned long long)atomic_fetch_add(&w->svc->unparsed, 1));
         rec->push_id = idbuf;
     }
     snprintf(w->rec_id, sizeof w->rec_id, "%s", rec->push_id);
     rec->event = event;
     rec->triggered_at = triggered_at;
-    rec->received_at_ms = now_ms();
+    rec->received_at_ms = eb_now_ms();
     rec->raw = w->req->body;
     rec->raw_len = w->req->body_len;
 }
@@ -557,7 +543,7 @@ static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->ing->problem);
     if (!rc)
         rc = eb_validate_push(p, &err);
-    if (!rc && eb_auth_check_age(p->triggered_at, w->svc->cfg->max_age_s, now_ms(), err.msg,
+    if (!rc && eb_auth_check_age(p->triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), err.msg,
                                  sizeof err.msg))
         rc = err.rc = EB_ERR_INVALID; /* the replay window (--max-age) */
     if (!rc && p->data && p->data->candidate_id.set) {
@@ -666,7 +652,7 @@ static void reject_unbound(struct req *w, struct eb_http_response *resp,
 static void push_end(struct req *w, const char *answer, const char *why, int invalid, int error)
 {
     char ms[32];
-    snprintf(ms, sizeof ms, "%.1f", mono_ms() - w->t0);
+    snprintf(ms, sizeof ms, "%.1f", eb_mono_ms_frac() - w->t0);
     eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push",
            "push_id", w->rec_id[0] ? w->rec_id : w->log_push_id, "application_id",
            w->log_app_id, "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
@@ -731,7 +717,7 @@ static int handle_push(struct req *w, const struct eb_http_request *req,
     struct eb_ingest_opts opts = {eb_ingest_default_limits, &w->dec_store.hook};
     struct eb_err err = {0};
     char status[16];
-    w->t0 = mono_ms();
+    w->t0 = eb_mono_ms_frac();
     w->rest = rest;
     w->dec = &w->dec_store;
     w->ing = &w->ing_store;
@@ -855,7 +841,7 @@ static const json_t *interview_data(struct req *w, const json_t *root,
 static void handle_interview(struct req *w, const struct eb_http_request *req,
                              struct eb_http_response *resp, const json_t *root, int kind)
 {
-    double t0 = mono_ms();
+    double t0 = eb_mono_ms_frac();
     struct eb_push_record rec;
     struct eb_interview_event ev;
     struct eb_err err = {0};
@@ -886,7 +872,7 @@ static void handle_interview(struct req *w, const struct eb_http_request *req,
         rc = eb_json_interview(data, w->arena, &ev, &err);
     if (!rc)
         rc = eb_interview_validate(&ev, &err);
-    if (!rc && eb_auth_check_age(rec.triggered_at, w->svc->cfg->max_age_s, now_ms(), err.msg,
+    if (!rc && eb_auth_check_age(rec.triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), err.msg,
                                  sizeof err.msg))
         rc = EB_ERR_INVALID;
     if (rc == EB_ERR_NOMEM) {
@@ -907,7 +893,7 @@ static void handle_interview(struct req *w, const struct eb_http_request *req,
                        NULL, NULL))
         set_text(resp, 500, "internal error");
 out:
-    snprintf(ms, sizeof ms, "%.1f", mono_ms() - t0);
+    snprintf(ms, sizeof ms, "%.1f", eb_mono_ms_frac() - t0);
     snprintf(status, sizeof status, "%d", resp->status);
     eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "interview event",
            "push_id", w->rec_id, "event", ev.event, "outcome", eb_outcome_name(w->ans.outcome),

@@ -43,6 +43,7 @@
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "mapping/mapping.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define MAX_ATTEMPTS       4    /* tries of one push: contention, a broken connection */
@@ -251,20 +252,6 @@ static eb_rc fail(struct odbc_adapter *o, SQLSMALLINT t, SQLHANDLE h, const char
         !strcmp(o->state, "40P01") || (o->is_sqlite && (native == 5 || native == 6)))
         rc = EB_ERR_UNAVAILABLE;
     return eb_err_set(err, rc, "odbc: %s: %s: %s", o->state, what, line);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- the connection ---------------------------------------------------------------------- */
@@ -820,7 +807,7 @@ static eb_rc ensure_connected(struct odbc_adapter *o, struct eb_err *err)
     if (o->connected)
         return EB_OK;
     disconnect(o);
-    if (o->retry_at_ms && mono_ms() < o->retry_at_ms)
+    if (o->retry_at_ms && eb_mono_ms() < o->retry_at_ms)
         return eb_err_set(err, o->down.rc, "%s", o->down.msg);
     o->retry_at_ms = 0;
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, o->env, &o->dbc)))
@@ -839,7 +826,7 @@ static eb_rc ensure_connected(struct odbc_adapter *o, struct eb_err *err)
             rc = err->rc = EB_ERR_UNAVAILABLE;
         disconnect(o);
         eb_err_set(&o->down, rc, "%s", err->msg);
-        o->retry_at_ms = mono_ms() + RECONNECT_PAUSE_MS;
+        o->retry_at_ms = eb_mono_ms() + RECONNECT_PAUSE_MS;
         return rc;
     }
     o->connected = 1;
@@ -1235,7 +1222,7 @@ static eb_rc od_store_push(struct eb_adapter *a, const struct eb_push *p,
     struct odbc_adapter *o = (struct odbc_adapter *)a;
     enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
     struct job j = {.kind = JOB_PUSH, .p = p, .rec = rec, .outcome = outcome, .out = out};
-    j.at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j.at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     return run_job(o, &j, err);
 }
 
@@ -1244,7 +1231,7 @@ static eb_rc od_log_failure(struct eb_adapter *a, const struct eb_push_record *r
 {
     struct odbc_adapter *o = (struct odbc_adapter *)a;
     struct job j = {.kind = JOB_FAILURE, .rec = rec};
-    j.at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j.at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     return run_job(o, &j, err);
 }
 
@@ -1278,7 +1265,7 @@ static eb_rc od_store_interview_event(struct eb_adapter *a, const struct eb_inte
     struct odbc_adapter *o = (struct odbc_adapter *)a;
     struct job j = {
         .kind = JOB_INTERVIEW, .ev = ev, .rec = rec, .outcome = EB_OUTCOME_STORED, .out = out};
-    j.at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j.at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     return run_job(o, &j, err);
 }
 

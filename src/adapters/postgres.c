@@ -51,6 +51,7 @@
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "mapping/mapping.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* Default statement_timeout (ms). */
@@ -278,13 +279,6 @@ static eb_rc fail_rc(struct pg_adapter *g, struct eb_err *err)
 }
 
 /* ---- the connection ---------------------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void disconnect(struct pg_adapter *g)
 {
@@ -746,7 +740,7 @@ static eb_rc ensure_connected(struct pg_adapter *g, struct eb_err *err)
         return EB_OK;
     disconnect(g);
     g->fail.set = 0;
-    if (g->retry_at_ms && mono_ms() < g->retry_at_ms)
+    if (g->retry_at_ms && eb_mono_ms() < g->retry_at_ms)
         return eb_err_set(err, g->down.rc, "%s", g->down.msg);
     g->retry_at_ms = 0;
     g->conn = PQconnectdbParams(g->keys, g->vals, 1);
@@ -757,7 +751,7 @@ static eb_rc ensure_connected(struct pg_adapter *g, struct eb_err *err)
         one_line(g, line, sizeof line, PQerrorMessage(g->conn));
         disconnect(g);
         eb_err_set(&g->down, EB_ERR_UNAVAILABLE, "postgres: cannot connect: %s", line);
-        g->retry_at_ms = mono_ms() + RECONNECT_PAUSE_MS;
+        g->retry_at_ms = eb_mono_ms() + RECONNECT_PAUSE_MS;
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "%s", g->down.msg);
     }
     PQsetNoticeProcessor(g->conn, quiet, NULL);
@@ -1102,13 +1096,6 @@ static eb_rc pg_open(struct eb_adapter *a, const char *url, struct eb_err *err)
 
 /* ---- pushes ------------------------------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static enum eb_outcome outcome_from(const char *text)
 {
     if (text && strcmp(text, "stored") == 0)
@@ -1342,7 +1329,7 @@ static eb_rc store(struct pg_adapter *g, const struct eb_push *p,
                    enum eb_outcome outcome, struct eb_stored *out, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
-    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     for (int attempt = 1;; attempt++) {
         int retry = 0;
         rc = store_once(g, p, ev, rec, outcome, received_at, out, &retry, err);
@@ -1351,7 +1338,7 @@ static eb_rc store(struct pg_adapter *g, const struct eb_push *p,
         eb_log(EB_LOG_DEBUG, "postgres: retrying a push", "push_id", rec->push_id, "reason",
                err->msg, NULL);
         /* a few milliseconds, different per connection, growing per attempt */
-        long ms = (long)(((uintptr_t)g >> 4 ^ (uintptr_t)mono_ms()) % 20 + 1) * attempt;
+        long ms = (long)(((uintptr_t)g >> 4 ^ (uintptr_t)eb_mono_ms()) % 20 + 1) * attempt;
         struct timespec ts = {0, ms * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -1409,7 +1396,7 @@ static eb_rc pg_log_failure(struct eb_adapter *a, const struct eb_push_record *r
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     PGresult *r = NULL;
-    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
     g->fail.set = 0;
     if (!bind_log(g, rec, EB_OUTCOME_FAILED, received_at)) {

@@ -31,6 +31,7 @@
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "mapping/mapping.h"
+#include "util/clock.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -525,13 +526,6 @@ static void deadline_after(struct timespec *until, int ms)
     }
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Completes the jobs of a written batch: a waiting caller is woken, a submitted job's done is
  * called (outside the gate's lock: done may submit again). */
 static void complete(struct gate *g, struct job **jobs, size_t n)
@@ -572,7 +566,7 @@ static void *writer_main(void *arg)
         if (!g->head)
             break; /* stopping, and nothing is left */
         size_t n = 0, n_late = 0;
-        int64_t now = mono_ms();
+        int64_t now = eb_mono_ms();
         while (g->head && n < MAX_BATCH && n_late < MAX_BATCH) {
             struct job *k = g->head;
             g->head = k->next;
@@ -621,7 +615,7 @@ static eb_rc submit(struct sqlite_adapter *s, struct job *j)
         return rc;
     }
     j->next = NULL;
-    j->queued_ms = mono_ms();
+    j->queued_ms = eb_mono_ms();
     if (!j->async)
         pthread_cond_init(&j->cv, NULL);
     pthread_mutex_lock(&g->lock);
@@ -1003,13 +997,6 @@ static eb_rc sq_open(struct eb_adapter *a, const char *url, struct eb_err *err)
 
 /* ---- pushes ------------------------------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static enum eb_outcome outcome_from(const unsigned char *text)
 {
     if (text && strcmp((const char *)text, "stored") == 0)
@@ -1271,7 +1258,7 @@ static eb_rc sq_store_push(struct eb_adapter *a, const struct eb_push *p,
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     struct job j = {.p = p, .rec = rec, .out = out, .err = err};
-    j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j.received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     return submit(s, &j);
 }
 
@@ -1281,7 +1268,7 @@ static eb_rc sq_log_failure(struct eb_adapter *a, const struct eb_push_record *r
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     struct job j = {.rec = rec, .err = err};
-    j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j.received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     return submit(s, &j);
 }
 
@@ -1301,7 +1288,7 @@ static void sq_submit(struct eb_adapter *a, struct eb_push_job *job)
         j->p = job->p;
         j->out = &job->out;
     }
-    j->received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j->received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     j->async = job;
     submit(s, j);
 }
@@ -1391,7 +1378,7 @@ static eb_rc sq_store_interview_event(struct eb_adapter *a, const struct eb_inte
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     struct job j = {.ev = ev, .rec = rec, .out = out, .err = err};
-    j.received_at = rec->received_at_ms ? rec->received_at_ms : now_ms();
+    j.received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     return submit(s, &j);
 }
 

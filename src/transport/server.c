@@ -43,6 +43,7 @@
 #include "service.h"
 #include "transport/frame.h"
 #include "transport/tls.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -188,13 +189,6 @@ static void transport_metrics_init(void)
             "ehrbridge_http_responses_total", "HTTP responses sent, by status class", classes[i]);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- deadlines ---- */
 
 static void timer_stop(struct conn *c)
@@ -217,7 +211,7 @@ static void timer_stop(struct conn *c)
 static void timer_start(struct conn *c, struct timer_list *tl)
 {
     timer_stop(c);
-    c->deadline = now_ms() + tl->timeout_ms;
+    c->deadline = eb_mono_ms() + tl->timeout_ms;
     c->tl = tl;
     c->tprev = tl->tail;
     if (tl->tail)
@@ -237,7 +231,7 @@ static int next_timeout(struct eb_server *s)
             next = lists[i]->head->deadline;
     if (next < 0)
         return -1;
-    int64_t d = next - now_ms();
+    int64_t d = next - eb_mono_ms();
     return d < 0 ? 0 : d > 60000 ? 60000 : (int)d;
 }
 
@@ -715,7 +709,7 @@ static void conn_on_timeout(struct conn *c, struct timer_list *tl)
 static void expire_timers(struct eb_server *s)
 {
     struct timer_list *lists[] = {&s->t_idle, &s->t_request, &s->t_write, &s->t_linger, &s->t_stop};
-    int64_t now = now_ms();
+    int64_t now = eb_mono_ms();
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         struct conn *c;
         while ((c = lists[i]->head) && c->deadline <= now) {
@@ -847,7 +841,7 @@ static void begin_stop(struct eb_server *s, int level)
     s->stopping = level;
     close_listeners(s);
     size_t in_flight = 0;
-    int64_t grace_end = now_ms() + STOP_GRACE_MS;
+    int64_t grace_end = eb_mono_ms() + STOP_GRACE_MS;
     for (struct conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         int receiving = c->state == CONN_READ && (c->frame.started || c->in.len);
