@@ -473,6 +473,21 @@ static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf,
     rec->raw_len = w->req->body_len;
 }
 
+/* Keeps a body that never became a push (refused before it was read, or not readable): a
+ * rejected push_log entry under an id of its own, prefix-<ms>-<n>, with why. */
+static void record_unread(struct req *w, const struct eb_http_request *req, const char *prefix,
+                          const char *why, struct eb_answer *ans)
+{
+    struct eb_push_record rec;
+    char idbuf[64];
+    w->req = req;
+    init_record(w, &rec, idbuf, sizeof idbuf, prefix, NULL, NULL, NULL);
+    rec.outcome = EB_OUTCOME_REJECTED;
+    rec.message = why;
+    eb_bridge_push(w->db, NULL, &rec, ans);
+    w->req = NULL;
+}
+
 /* The push_log record for this request, as far as ingest understood it. */
 static void make_record(struct req *w, struct eb_push_record *rec, char *idbuf,
                         size_t idsz)
@@ -484,20 +499,9 @@ static void make_record(struct req *w, struct eb_push_record *rec, char *idbuf,
         rec->payload = r->doc.data + r->canon_off;
         rec->payload_len = r->canon_len;
     }
-    rec->raw = w->req->body;
-    rec->raw_len = w->req->body_len;
 }
 
 static void push_answered(struct eb_bridge_job *bj);
-
-/* s copied into w's arena (NULL stays NULL); *failed set when out of memory. */
-static const char *keep(struct req *w, const char *s, int *failed)
-{
-    const char *c = s ? eb_arena_strndup(w->arena, s, strlen(s)) : NULL;
-    if (s && !c)
-        *failed = 1;
-    return c;
-}
 
 /* Copies into the arena what a push waiting for its commit needs of the ingest result (the
  * push log's strings and payload, the ids for the log line), and frees the result. */
@@ -509,11 +513,11 @@ static void keep_ingest(struct req *w)
     const char *payload = rec->payload_len
                               ? eb_arena_strndup(w->arena, rec->payload, rec->payload_len)
                               : NULL;
-    const char *push_id = keep(w, rec->push_id, &failed);
-    const char *event = keep(w, rec->event, &failed);
-    const char *triggered_at = keep(w, rec->triggered_at, &failed);
-    const char *log_push_id = keep(w, r->push_id, &failed);
-    const char *log_app_id = keep(w, r->application_id, &failed);
+    const char *push_id = eb_arena_strdup(w->arena, rec->push_id, &failed);
+    const char *event = eb_arena_strdup(w->arena, rec->event, &failed);
+    const char *triggered_at = eb_arena_strdup(w->arena, rec->triggered_at, &failed);
+    const char *log_push_id = eb_arena_strdup(w->arena, r->push_id, &failed);
+    const char *log_app_id = eb_arena_strdup(w->arena, r->application_id, &failed);
     if (failed || (rec->payload_len && !payload))
         return; /* out of memory: the result stays, and is freed with the request */
     rec->payload = payload;
@@ -932,13 +936,7 @@ static int handle_rest(struct req *w, const struct eb_http_request *req,
     }
     /* Not a push at all: kept in the push log under an id of its own, answered 400. */
     {
-        struct eb_push_record rec;
-        char idbuf[64];
-        w->req = req;
-        init_record(w, &rec, idbuf, sizeof idbuf, "unidentified", NULL, NULL, NULL);
-        rec.outcome = EB_OUTCOME_REJECTED;
-        rec.message = err.msg;
-        eb_bridge_push(w->db, NULL, &rec, &w->ans);
+        record_unread(w, req, "unidentified", err.msg, &w->ans);
         resp->status = err.rc == EB_ERR_NOMEM ? 503 : 400;
         resp->content_type = eb_rest_content_type;
         if (eb_rest_answer(&resp->body, resp->status, err.msg, NULL, NULL))
@@ -946,7 +944,6 @@ static int handle_rest(struct req *w, const struct eb_http_request *req,
         eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer",
                resp->status == 400 ? "400" : "503", "message", err.msg, "mode", "rest", NULL);
         count_push(1, &w->ans, resp->status == 400, resp->status != 400, -1);
-        w->req = NULL;
     }
 out:
     eb_buf_free(&xml);
@@ -983,15 +980,8 @@ static void refuse(struct req *w, const struct eb_http_request *req,
     eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
            ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL, NULL);
     if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
-        struct eb_push_record rec;
         struct eb_answer ans;
-        char idbuf[64];
-        w->req = req;
-        init_record(w, &rec, idbuf, sizeof idbuf, "unauthenticated", NULL, NULL, NULL);
-        rec.outcome = EB_OUTCOME_REJECTED;
-        rec.message = msg;
-        eb_bridge_push(w->db, NULL, &rec, &ans);
-        w->req = NULL;
+        record_unread(w, req, "unauthenticated", msg, &ans);
     }
     eb_buf_reset(&resp->body);
     resp->status = status;
@@ -1037,18 +1027,11 @@ static const char *unsupported_media(const struct eb_http_request *req)
 static void refuse_media(struct req *w, const struct eb_http_request *req,
                          struct eb_http_response *resp, const char *why)
 {
-    struct eb_push_record rec;
     struct eb_answer ans;
-    char idbuf[64];
-    w->req = req;
-    init_record(w, &rec, idbuf, sizeof idbuf, "unidentified", NULL, NULL, NULL);
-    rec.outcome = EB_OUTCOME_REJECTED;
-    rec.message = why;
-    eb_bridge_push(w->db, NULL, &rec, &ans);
+    record_unread(w, req, "unidentified", why, &ans);
     eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer", "415",
            "message", why, NULL);
     count_push(eb_rest_is_json(req), &ans, 1, 0, -1);
-    w->req = NULL;
     set_text(resp, 415, why);
 }
 

@@ -17,14 +17,8 @@ struct map_ctx {
 /* s copied into the arena (NULL stays NULL). */
 static const char *str(struct map_ctx *x, const char *s)
 {
-    if (!s)
-        return NULL;
-    const char *c = eb_arena_strndup(x->arena, s, strlen(s));
-    if (!c)
-        x->nomem = 1;
-    return c;
+    return eb_arena_strdup(x->arena, s, &x->nomem);
 }
-
 static void map_i64(struct eb_i64 *d, const LONG64 *s)
 {
     if (s) {

@@ -74,6 +74,16 @@ char *eb_arena_strndup(struct eb_arena *a, const char *s, size_t n)
     return p;
 }
 
+const char *eb_arena_strdup(struct eb_arena *a, const char *s, int *failed)
+{
+    if (!s)
+        return NULL;
+    const char *c = eb_arena_strndup(a, s, strlen(s));
+    if (!c)
+        *failed = 1;
+    return c;
+}
+
 void eb_arena_reset(struct eb_arena *a)
 {
     struct block *b = a->head;

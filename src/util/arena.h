@@ -19,6 +19,11 @@ void *eb_arena_zalloc(struct eb_arena *a, size_t n);
 /* Copies n bytes of s and a terminating NUL into the arena. NULL on exhaustion. */
 char *eb_arena_strndup(struct eb_arena *a, const char *s, size_t n);
 
+/* A copy of the NUL-terminated s in the arena; NULL stays NULL. When the arena is exhausted it
+ * returns NULL and sets *failed to 1 (*failed is never cleared), so that a caller copying
+ * several strings checks once. */
+const char *eb_arena_strdup(struct eb_arena *a, const char *s, int *failed);
+
 /* Forgets every allocation, keeping the first block for reuse. */
 void eb_arena_reset(struct eb_arena *a);
 
