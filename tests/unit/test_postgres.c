@@ -148,6 +148,15 @@ static int64_t total_rows(PGconn *c)
     return n;
 }
 
+typedef PGconn peek_t;
+
+static void peek_close(peek_t *c)
+{
+    PQfinish(c);
+}
+
+#include "adapter_tests.h"
+
 static void create_db(const char *name)
 {
     char sql[200];
@@ -449,62 +458,6 @@ static void test_store_and_read_back(struct eb_adapter *a)
     CHECK_STR(LOG("application_id"), "1001");
     CHECK_STR(LOG("received_at"), "1700000000123");
 #undef LOG
-    PQfinish(c);
-}
-
-static void test_duplicate(struct eb_adapter *a)
-{
-    static struct sample s;
-    struct eb_stored out;
-    PGconn *c = peek();
-    int64_t before = total_rows(c);
-    sample_init(&s, "push-1", 1001, 1, 0);
-    s.c.name = "Someone Else";
-    CHECK(store(a, &s, 1700000009999, &out) == EB_OK);
-    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 1);
-    CHECK(total_rows(c) == before);
-    CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 1001"), "张三");
-    CHECK(q_int(c, "SELECT received_at FROM push_log WHERE push_id = 'push-1'") == 1700000000123);
-    PQfinish(c);
-}
-
-static void test_replacement(struct eb_adapter *a)
-{
-    static struct sample other, s;
-    struct eb_stored out;
-    sample_init(&other, "push-other", 2002, 2, 1);
-    CHECK(store(a, &other, 1700000000200, &out) == EB_OK);
-    PGconn *c = peek();
-    int64_t other_rows = total_rows(c);
-    sample_init(&s, "push-2", 1001, 1, 0);
-    s.c.name = "张三丰";
-    s.c.custom_fields_n = 0;
-    s.c.job = NULL;
-    CHECK(store(a, &s, 1700000000300, &out) == EB_OK);
-    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
-    CHECK_STR(q_text(c, "SELECT name FROM candidate WHERE application_id = 1001"), "张三丰");
-    CHECK_STR(q_text(c, "SELECT last_push_id FROM candidate WHERE application_id = 1001"),
-              "push-2");
-    CHECK_STR(q_text(c, "SELECT job_title FROM candidate WHERE application_id = 1001"), "(null)");
-    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 1001") == 1);
-    static const char *const gone[] = {
-        "candidate_custom_field",
-        "candidate_job_custom_field",
-        "candidate_interviewer",
-        "candidate_interviewer_feedback",
-        "candidate_interviewer_feedback_subject",
-        "candidate_interviewer_feedback_subject_option",
-    };
-    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
-        char sql[200];
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE application_id = 1001", gone[i]);
-        CHECK(q_int(c, sql) == 0);
-    }
-    CHECK(q_int(c, "SELECT count(*) FROM candidate_interviewer_feedback_subject WHERE "
-                   "application_id = 2002") == 2);
-    CHECK(q_int(c, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 2);
-    CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE application_id = 1001") == 2);
-    (void)other_rows;
     PQfinish(c);
 }
 
