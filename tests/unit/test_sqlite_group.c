@@ -24,43 +24,7 @@
 #define BOOM_EVERY 5
 #define SHARED 6      /* push ids every thread sends too: each stored exactly once */
 
-static char dir[64];
-static char db_path[128];
-static char url[256];
-
-static sqlite3 *peek_open(void)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        fprintf(stderr, "cannot open %s\n", db_path);
-        exit(2);
-    }
-    sqlite3_busy_timeout(db, 5000);
-    return db;
-}
-
-static int64_t q_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t r = -998;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-        return r;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        r = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return r;
-}
-
-static void exec_or_die(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
-        exit(2);
-    }
-}
+#include "sqlite_peek.h"
 
 /* One push and the storage it points into. */
 struct one {
