@@ -105,6 +105,16 @@ static eb_rc check_push(const struct eb_push *p, const struct eb_push_record *re
     return EB_OK;
 }
 
+/* check_push for store_push, and a push recorded as stored comes with its record. */
+static eb_rc check_store(const struct eb_push *p, const struct eb_push_record *rec,
+                         struct eb_err *err)
+{
+    eb_rc rc = check_push(p, rec, 0, err);
+    if (!rc && !p && rec->outcome == EB_OUTCOME_STORED)
+        rc = eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
+    return rc;
+}
+
 eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
                             const struct eb_push_record *rec, struct eb_stored *out,
                             struct eb_err *err)
@@ -113,9 +123,7 @@ eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
     memset(out, 0, sizeof *out);
     if (!a)
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    eb_rc rc = check_push(p, rec, 0, err);
-    if (!rc && !p && rec->outcome == EB_OUTCOME_STORED)
-        rc = eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
+    eb_rc rc = check_store(p, rec, err);
     return rc ? rc : a->m->store_push(a, p, rec, out, err);
 }
 
@@ -128,12 +136,9 @@ void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job)
     if (!a)
         job->rc = eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
     else if (job->kind == EB_JOB_STORE)
-        job->rc = check_push(job->p, job->rec, 0, err);
+        job->rc = check_store(job->p, job->rec, err);
     else
         job->rc = check_push(NULL, job->rec, 0, err);
-    if (!job->rc && job->kind == EB_JOB_STORE && !job->p &&
-        job->rec->outcome == EB_OUTCOME_STORED)
-        job->rc = eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
     if (!job->rc && a->m->submit) {
         a->m->submit(a, job);
         return;

@@ -36,12 +36,11 @@ static void on_stored(struct eb_push_job *job)
     struct eb_answer *ans = &bj->ans;
     eb_rc rc = job->rc;
     eb_log_set_request(bj->request_id);
-    if (rc == EB_ERR_INVALID && bj->p) {
+    if (rc == EB_ERR_INVALID && job->p) {
         /* the adapter cannot store this record as it is (a mapping's key or required column
          * without a value, mapping/mapping.h): refused like an invalid record, with the
          * adapter's reason, which names the column and field, never a value */
         snprintf(bj->reason, sizeof bj->reason, "%s", job->err.msg);
-        bj->p = NULL;
         rec->outcome = EB_OUTCOME_REJECTED;
         rec->message = bj->reason;
         job->p = NULL;
@@ -128,7 +127,6 @@ void eb_bridge_submit(struct eb_bridge_job *bj)
         rec->message = "the record is invalid";
     if (rec->has_application_id)
         snprintf(bj->app_id, sizeof bj->app_id, "%" PRId64, rec->application_id);
-    bj->p = p;
     memset(&bj->job, 0, sizeof bj->job);
     bj->job.kind = EB_JOB_STORE;
     bj->job.p = p;

@@ -21,7 +21,7 @@ struct eb_answer {
  * caller sets the first block and keeps the job (and what it points to) alive until done. */
 struct eb_bridge_job {
     struct eb_adapter *a;        /* where to store */
-    const struct eb_push *p;     /* as eb_bridge_push */
+    const struct eb_push *p;     /* as eb_bridge_push (the bridge reads it once) */
     struct eb_push_record *rec;  /* as eb_bridge_push */
     uint64_t request_id;         /* for the log lines written on the adapter's thread; 0: none */
     void (*done)(struct eb_bridge_job *bj); /* ans is final; exactly once, on any thread */
