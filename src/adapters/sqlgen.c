@@ -748,15 +748,7 @@ struct walk {
     struct eb_err *err;            /* passed to the callback */
 };
 
-/* Reads a pointer stored at p (a struct member of any pointer type). */
-static const char *load_ptr(const char *p)
-{
-    const char *r;
-    memcpy(&r, p, sizeof r);
-    return r;
-}
-
-static void set_text(struct eb_sql_value *v, const char *s)
+void eb_sqlgen_text_value(struct eb_sql_value *v, const char *s)
 {
     if (s) {
         v->type = EB_SQL_VTEXT;
@@ -794,7 +786,7 @@ void eb_sqlgen_scalar_value(const struct eb_field *f, const char *rec, struct eb
     case EB_KIND_DATE:
     case EB_KIND_DEC:
     case EB_KIND_ANY:
-        set_text(v, load_ptr(at));
+        eb_sqlgen_text_value(v, eb_field_ptr(at));
         break;
     case EB_KIND_OBJ:
     case EB_KIND_ARR:
@@ -807,7 +799,7 @@ static void field_value(const struct eb_sql_column *col, const char *row, struct
 {
     v->type = EB_SQL_VNULL;
     for (size_t k = 0; k + 1 < col->path_len; k++) {
-        row = load_ptr(row + col->path[k]->offset);
+        row = eb_field_ptr(row + col->path[k]->offset);
         if (!row)
             return;
     }
@@ -832,7 +824,7 @@ static eb_rc emit(struct walk *w, const struct eb_sql_table *t, const char *row)
             v[i].i = w->seq[col->seq_level];
             break;
         case EB_SQL_SRC_PUSH_ID:
-            set_text(&v[i], w->push_id);
+            eb_sqlgen_text_value(&v[i], w->push_id);
             break;
         case EB_SQL_SRC_UPDATED_AT:
             v[i].type = EB_SQL_VINT;
@@ -842,12 +834,12 @@ static eb_rc emit(struct walk *w, const struct eb_sql_table *t, const char *row)
             field_value(col, row, &v[i]);
             break;
         case EB_SQL_SRC_ITEM:
-            set_text(&v[i], load_ptr(row));
+            eb_sqlgen_text_value(&v[i], eb_field_ptr(row));
             break;
         case EB_SQL_SRC_AREA_NAME:
             field_value(col, row, &v[i]);
             if (v[i].type == EB_SQL_VINT)
-                set_text(&v[i], eb_area_name(v[i].i));
+                eb_sqlgen_text_value(&v[i], eb_area_name(v[i].i));
             else
                 v[i].type = EB_SQL_VNULL;
             break;
@@ -863,10 +855,10 @@ static eb_rc walk_children(struct walk *w, const struct eb_sql_table *t, const c
         const struct eb_sql_table *c = &w->s->tables[t->children[i]];
         const char *holder = row;
         for (size_t k = 0; holder && k < c->n_via; k++)
-            holder = load_ptr(holder + c->via[k]->offset);
+            holder = eb_field_ptr(holder + c->via[k]->offset);
         if (!holder)
             continue;
-        const char *items = load_ptr(holder + c->array->offset);
+        const char *items = eb_field_ptr(holder + c->array->offset);
         size_t n;
         memcpy(&n, holder + c->array->count_offset, sizeof n);
         if (!items)

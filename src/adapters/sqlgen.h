@@ -182,6 +182,9 @@ struct eb_field;
  * VNULL. */
 void eb_sqlgen_scalar_value(const struct eb_field *f, const char *rec, struct eb_sql_value *v);
 
+/* v = the text s (VTEXT, borrowed, length strlen(s)), or VNULL when s is NULL. */
+void eb_sqlgen_text_value(struct eb_sql_value *v, const char *s);
+
 /* Called once per row: v has t->n_columns entries in t->columns order (the order of insert_sql's
  * placeholders). v is valid during the call only; strings in it live as long as the candidate.
  * A non-EB_OK return stops the walk and is returned by eb_sqlgen_walk(). */

@@ -6,6 +6,7 @@
 #define EB_SCHEMA_H
 
 #include <stddef.h>
+#include <string.h>
 
 enum eb_kind {
     EB_KIND_STR,    /* xsd:string: const char * */
@@ -75,5 +76,14 @@ const struct eb_field *eb_schema_find(const struct eb_type *t, const char *name,
 
 /* The kind's name as used in messages ("number", "boolean", "date", ...). */
 const char *eb_kind_name(enum eb_kind k);
+
+/* The pointer stored at p: a member of any pointer type of a domain struct, read through the
+ * byte offsets of its descriptor. */
+static inline const char *eb_field_ptr(const char *p)
+{
+    const char *r;
+    memcpy(&r, p, sizeof r);
+    return r;
+}
 
 #endif

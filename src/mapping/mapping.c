@@ -328,7 +328,7 @@ static int parse_int(const char *s, size_t n, int64_t *v)
 
 /* A literal: "text" (with \" and \\), an integer, a decimal (kept as text) or null. The text is
  * malloc'd into *owned. 0 when s is none of these. */
-static int parse_literal(const char *s, size_t n, struct map_value *v, char **owned, int *nomem_)
+static int parse_literal(const char *s, size_t n, struct eb_sql_value *v, char **owned, int *nomem_)
 {
     *owned = NULL;
     memset(v, 0, sizeof *v);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adapters/sqlgen.h"
 #include "candidate/schema.h"
 #include "mapping/mapping.h"
 
@@ -28,14 +29,6 @@ struct map_step {
     size_t index;                 /* SEL_INDEX */
     const struct eb_field *match; /* SEL_MATCH: the item's field compared */
     char *match_value;            /* SEL_MATCH: the text it must equal (owned) */
-};
-
-/* A value while a row is computed. */
-struct map_value {
-    enum eb_sql_vtype type; /* VNULL, VINT, VTEXT */
-    int64_t i;              /* VINT */
-    const char *s;          /* VTEXT; NUL-terminated at len */
-    size_t len;             /* VTEXT */
 };
 
 enum map_source {
@@ -73,7 +66,7 @@ struct map_conv {
     struct map_pair *pairs; /* MAP (owned) */
     size_t n_pairs;
     char *otherwise;        /* MAP: value for anything else (`*=`), NULL: unchanged */
-    struct map_value value; /* DEFAULT: the value (text owned by `owned`) */
+    struct eb_sql_value value; /* DEFAULT: the value (text owned by `owned`) */
     char *owned;            /* text owned by the conversion */
 };
 
@@ -86,7 +79,7 @@ struct map_column {
     size_t level;        /* FIELD, SEQ: the rows level read from (0: the candidate) */
     struct map_step steps[MAP_MAX_STEPS]; /* FIELD: the steps after that level */
     size_t n_steps;
-    struct map_value constant; /* CONST (text owned by const_text) */
+    struct eb_sql_value constant; /* CONST (text owned by const_text) */
     char *const_text;
     struct map_conv *convs; /* applied in order */
     size_t n_convs;

@@ -24,7 +24,7 @@ struct writer {
     void *user;
     struct eb_err *err;
     struct eb_sql_value v[MAP_MAX_COLUMNS]; /* one statement's values */
-    struct map_value col[MAP_MAX_COLUMNS];  /* one row's values, column by column */
+    struct eb_sql_value col[MAP_MAX_COLUMNS];  /* one row's values, column by column */
 };
 
 static eb_rc nomem(struct writer *w)
@@ -32,26 +32,8 @@ static eb_rc nomem(struct writer *w)
     return eb_err_set(w->err, EB_ERR_NOMEM, "mapping: out of memory");
 }
 
-static const char *load_ptr(const char *p)
-{
-    const char *r;
-    memcpy(&r, p, sizeof r);
-    return r;
-}
-
-static void set_text(struct map_value *v, const char *s)
-{
-    if (s) {
-        v->type = EB_SQL_VTEXT;
-        v->s = s;
-        v->len = strlen(s);
-    } else {
-        v->type = EB_SQL_VNULL;
-    }
-}
-
 /* A copy of s[0..n) in the row's arena (NUL-terminated), as v. */
-static eb_rc set_copy(struct writer *w, struct map_value *v, const char *s, size_t n)
+static eb_rc set_copy(struct writer *w, struct eb_sql_value *v, const char *s, size_t n)
 {
     char *c = eb_arena_strndup(w->arena, s, n);
     if (!c)
@@ -62,23 +44,12 @@ static eb_rc set_copy(struct writer *w, struct map_value *v, const char *s, size
     return EB_OK;
 }
 
-/* The value of scalar field f in the struct at p (the default schema's reading, sqlgen). */
-static void read_field(const struct eb_field *f, const char *p, struct map_value *v)
-{
-    struct eb_sql_value x;
-    eb_sqlgen_scalar_value(f, p, &x);
-    v->type = x.type;
-    v->i = x.i;
-    v->s = x.s;
-    v->len = x.len;
-}
-
 /* 1 when the item at p's field f reads as the text want. */
 static int matches(const struct eb_field *f, const char *p, const char *want)
 {
-    struct map_value v;
+    struct eb_sql_value v;
     char buf[32];
-    read_field(f, p, &v);
+    eb_sqlgen_scalar_value(f, p, &v);
     if (v.type == EB_SQL_VTEXT)
         return strcmp(v.s, want) == 0;
     if (v.type == EB_SQL_VINT) {
@@ -91,29 +62,29 @@ static int matches(const struct eb_field *f, const char *p, const char *want)
 /* Follows steps st[0..n) from p (a struct of their first step's type, or for n == 0 a string
  * slot when `slot`) to the value. */
 static void follow(const struct map_step *st, size_t n, const char *p, int slot,
-                   struct map_value *v)
+                   struct eb_sql_value *v)
 {
     v->type = EB_SQL_VNULL;
     if (!p)
         return;
     if (n == 0) {
         if (slot)
-            set_text(v, load_ptr(p));
+            eb_sqlgen_text_value(v, eb_field_ptr(p));
         return;
     }
     for (size_t i = 0; i < n; i++) {
         const struct eb_field *f = st[i].f;
         int last = i + 1 == n;
         if (f->kind == EB_KIND_OBJ) {
-            if (!(p = load_ptr(p + f->offset)))
+            if (!(p = eb_field_ptr(p + f->offset)))
                 return;
             continue;
         }
         if (f->kind != EB_KIND_ARR && f->kind != EB_KIND_STRARR) {
-            read_field(f, p, v);
+            eb_sqlgen_scalar_value(f, p, v);
             return;
         }
-        const char *items = load_ptr(p + f->offset);
+        const char *items = eb_field_ptr(p + f->offset);
         size_t count, stride = f->kind == EB_KIND_STRARR ? sizeof(const char *) : f->type->size;
         memcpy(&count, p + f->count_offset, sizeof count);
         if (!items)
@@ -131,7 +102,7 @@ static void follow(const struct map_step *st, size_t n, const char *p, int slot,
             return;
         if (f->kind == EB_KIND_STRARR) {
             if (last)
-                set_text(v, load_ptr(item));
+                eb_sqlgen_text_value(v, eb_field_ptr(item));
             return;
         }
         p = item;
@@ -272,7 +243,7 @@ static int parse_date(const char *s, size_t len, int tz_minutes, struct civil *c
 }
 
 static eb_rc format_date(struct writer *w, const struct civil *c, const char *fmt,
-                         struct map_value *v)
+                         struct eb_sql_value *v)
 {
     char out[256];
     size_t o = 0;
@@ -319,7 +290,7 @@ static eb_rc format_date(struct writer *w, const struct civil *c, const char *fm
 /* ---- conversions ------------------------------------------------------------------------- */
 
 /* The text of v (ints as decimal) into buf, or NULL for NULL. */
-static const char *as_text(const struct map_value *v, char *buf, size_t n, size_t *len)
+static const char *as_text(const struct eb_sql_value *v, char *buf, size_t n, size_t *len)
 {
     if (v->type == EB_SQL_VTEXT) {
         *len = v->len;
@@ -334,7 +305,7 @@ static const char *as_text(const struct map_value *v, char *buf, size_t n, size_
 }
 
 /* The integer v holds (an int, or text of an optionally signed decimal). */
-static int as_int(const struct map_value *v, int64_t *out)
+static int as_int(const struct eb_sql_value *v, int64_t *out)
 {
     if (v->type == EB_SQL_VINT) {
         *out = v->i;
@@ -356,7 +327,7 @@ static int as_int(const struct map_value *v, int64_t *out)
     return 1;
 }
 
-static int empty(const struct map_value *v)
+static int empty(const struct eb_sql_value *v)
 {
     return v->type == EB_SQL_VNULL || (v->type == EB_SQL_VTEXT && v->len == 0);
 }
@@ -368,7 +339,7 @@ static eb_rc no_value(struct writer *w, const struct map_table *t, const struct 
 }
 
 static eb_rc convert(struct writer *w, const struct map_table *t, const struct map_column *c,
-                     const struct map_conv *cv, struct map_value *v)
+                     const struct map_conv *cv, struct eb_sql_value *v)
 {
     char buf[32];
     size_t len = 0;
@@ -394,7 +365,7 @@ static eb_rc convert(struct writer *w, const struct map_table *t, const struct m
             v->type = EB_SQL_VNULL;
             return EB_OK;
         }
-        set_text(v, cv->kind == CONV_AREA            ? eb_area_name(x)
+        eb_sqlgen_text_value(v, cv->kind == CONV_AREA            ? eb_area_name(x)
                     : cv->kind == CONV_AREA_PROVINCE ? eb_area_province(x)
                                                      : eb_area_city(x));
         return EB_OK;
@@ -404,12 +375,12 @@ static eb_rc convert(struct writer *w, const struct map_table *t, const struct m
             return EB_OK;
         for (size_t i = 0; i < cv->n_pairs; i++) {
             if (strlen(cv->pairs[i].from) == len && !memcmp(cv->pairs[i].from, s, len)) {
-                set_text(v, cv->pairs[i].to);
+                eb_sqlgen_text_value(v, cv->pairs[i].to);
                 return EB_OK;
             }
         }
         if (cv->otherwise)
-            set_text(v, cv->otherwise);
+            eb_sqlgen_text_value(v, cv->otherwise);
         return EB_OK;
     }
     case CONV_DEFAULT:
@@ -475,7 +446,7 @@ static eb_rc convert(struct writer *w, const struct map_table *t, const struct m
 
 /* The value of column c of table t in the current context. */
 static eb_rc evaluate(struct writer *w, const struct map_table *t, const struct map_column *c,
-                      struct map_value *v)
+                      struct eb_sql_value *v)
 {
     eb_rc rc = EB_OK;
     memset(v, 0, sizeof *v);
@@ -488,7 +459,7 @@ static eb_rc evaluate(struct writer *w, const struct map_table *t, const struct 
         v->i = w->ctx.seq[c->level];
         break;
     case MSRC_PUSH_ID:
-        set_text(v, w->ctx.push_id);
+        eb_sqlgen_text_value(v, w->ctx.push_id);
         break;
     case MSRC_RECEIVED_AT:
         v->type = EB_SQL_VINT;
@@ -523,12 +494,9 @@ static eb_rc evaluate_row(struct writer *w, const struct map_table *t)
     return rc;
 }
 
-static void put(struct writer *w, size_t at, const struct map_value *v)
+static void put(struct writer *w, size_t at, const struct eb_sql_value *v)
 {
-    w->v[at].type = v->type;
-    w->v[at].i = v->i;
-    w->v[at].s = v->s;
-    w->v[at].len = v->len;
+    w->v[at] = *v;
 }
 
 static eb_rc run(struct writer *w, size_t ti, enum eb_mapping_stmt st, size_t n, int64_t *changed)
@@ -547,10 +515,10 @@ static eb_rc insert_items(struct writer *w, size_t ti, size_t i, const char *p, 
     const struct eb_field *f = st->f;
     eb_rc rc = EB_OK;
     if (st->sel == SEL_NONE) {
-        const char *q = load_ptr(p + f->offset);
+        const char *q = eb_field_ptr(p + f->offset);
         return q ? insert_items(w, ti, i + 1, q, level) : EB_OK;
     }
-    const char *items = load_ptr(p + f->offset);
+    const char *items = eb_field_ptr(p + f->offset);
     size_t count, stride = f->kind == EB_KIND_STRARR ? sizeof(const char *) : f->type->size;
     memcpy(&count, p + f->count_offset, sizeof count);
     for (size_t j = 0; items && j < count; j++) {
@@ -598,7 +566,7 @@ eb_rc eb_mapping_write(const struct eb_mapping *m, const struct eb_candidate *c,
         if (!t->depth)
             continue;
         for (size_t k = 0; k < t->n_remove_key; k++) {
-            struct map_value v;
+            struct eb_sql_value v;
             if ((rc = evaluate(w, t, &t->cols[t->remove_key[k]], &v)))
                 goto out;
             put(w, k, &v);
