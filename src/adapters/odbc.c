@@ -148,6 +148,19 @@ static long utf8_to_utf16(const char *s, size_t n, SQLWCHAR **buf, size_t *cap)
 }
 
 /* Appends UTF-16 w[0..n) as UTF-8 to *out (*len bytes, *cap allocated). 0 on no memory. */
+/* s reallocated to at least need bytes (doubling); NULL (s freed) when out of memory. */
+static char *grow(char *s, size_t *cap, size_t need)
+{
+    size_t c = need * 2;
+    char *b = realloc(s, c);
+    if (!b) {
+        free(s);
+        return NULL;
+    }
+    *cap = c;
+    return b;
+}
+
 static int utf16_append(const SQLWCHAR *w, size_t n, char **out, size_t *len, size_t *cap)
 {
     if (*len + n * 3 + 1 > *cap) {
@@ -457,11 +470,15 @@ static eb_rc bind_log(struct odbc_adapter *o, SQLHSTMT h, int update,
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-/* Reads text column col of the current row into *out (malloc'd UTF-8; NULL for SQL NULL). */
-static eb_rc get_text(struct odbc_adapter *o, SQLHSTMT h, int col, char **out, size_t *out_len,
-                      struct eb_err *err)
+/* Reads column col of the current row into *out (malloc'd and NUL-terminated; NULL for SQL
+ * NULL) in chunks: as text (wide: the driver's UTF-16, converted to UTF-8) or as bytes. */
+static eb_rc get_data(struct odbc_adapter *o, SQLHSTMT h, int col, int wide, char **out,
+                      size_t *out_len, struct eb_err *err)
 {
-    SQLWCHAR chunk[2048];
+    union {
+        SQLWCHAR w[2048];
+        char b[8192];
+    } chunk;
     size_t len = 0, cap = 0;
     char *s = NULL;
     *out = NULL;
@@ -469,7 +486,8 @@ static eb_rc get_text(struct odbc_adapter *o, SQLHSTMT h, int col, char **out, s
         *out_len = 0;
     for (;;) {
         SQLLEN ind = 0;
-        SQLRETURN r = SQLGetData(h, (SQLUSMALLINT)col, SQL_C_WCHAR, chunk, sizeof chunk, &ind);
+        SQLRETURN r = SQLGetData(h, (SQLUSMALLINT)col, wide ? SQL_C_WCHAR : SQL_C_BINARY, &chunk,
+                                 sizeof chunk, &ind);
         if (r == SQL_NO_DATA)
             break;
         if (!SQL_SUCCEEDED(r)) {
@@ -480,10 +498,18 @@ static eb_rc get_text(struct odbc_adapter *o, SQLHSTMT h, int col, char **out, s
             free(s);
             return EB_OK;
         }
-        size_t bytes = ind == SQL_NO_TOTAL || (size_t)ind >= sizeof chunk
-                           ? sizeof chunk - sizeof chunk[0]
-                           : (size_t)ind;
-        if (!utf16_append(chunk, bytes / sizeof chunk[0], &s, &len, &cap)) {
+        /* a text chunk ends with the driver's terminator; a byte chunk is all data */
+        size_t room = wide ? sizeof chunk - sizeof chunk.w[0] : sizeof chunk;
+        size_t bytes = ind == SQL_NO_TOTAL || (size_t)ind > room ? room : (size_t)ind;
+        int ok;
+        if (wide) {
+            ok = utf16_append(chunk.w, bytes / sizeof chunk.w[0], &s, &len, &cap);
+        } else if ((ok = len + bytes + 1 <= cap || (s = grow(s, &cap, len + bytes + 1)) != NULL)) {
+            memcpy(s + len, chunk.b, bytes);
+            len += bytes;
+            s[len] = '\0';
+        }
+        if (!ok) {
             free(s);
             return eb_err_set(err, EB_ERR_NOMEM, "odbc: out of memory reading");
         }
@@ -498,45 +524,10 @@ static eb_rc get_text(struct odbc_adapter *o, SQLHSTMT h, int col, char **out, s
     return EB_OK;
 }
 
-/* Reads bytes column col into *out (malloc'd; NULL for SQL NULL). */
-static eb_rc get_bytes(struct odbc_adapter *o, SQLHSTMT h, int col, char **out, size_t *out_len,
-                       struct eb_err *err)
+static eb_rc get_text(struct odbc_adapter *o, SQLHSTMT h, int col, char **out, size_t *out_len,
+                      struct eb_err *err)
 {
-    char chunk[8192];
-    size_t len = 0;
-    char *s = NULL;
-    *out = NULL;
-    *out_len = 0;
-    for (;;) {
-        SQLLEN ind = 0;
-        SQLRETURN r = SQLGetData(h, (SQLUSMALLINT)col, SQL_C_BINARY, chunk, sizeof chunk, &ind);
-        if (r == SQL_NO_DATA)
-            break;
-        if (!SQL_SUCCEEDED(r)) {
-            free(s);
-            return fail(o, SQL_HANDLE_STMT, h, "reading", err);
-        }
-        if (ind == SQL_NULL_DATA) {
-            free(s);
-            return EB_OK;
-        }
-        size_t n = ind == SQL_NO_TOTAL || (size_t)ind > sizeof chunk ? sizeof chunk : (size_t)ind;
-        char *b = realloc(s, len + n + 1);
-        if (!b) {
-            free(s);
-            return eb_err_set(err, EB_ERR_NOMEM, "odbc: out of memory reading");
-        }
-        s = b;
-        memcpy(s + len, chunk, n);
-        len += n;
-        if (r == SQL_SUCCESS)
-            break;
-    }
-    if (!s && !(s = calloc(1, 1)))
-        return eb_err_set(err, EB_ERR_NOMEM, "odbc: out of memory reading");
-    *out = s;
-    *out_len = len;
-    return EB_OK;
+    return get_data(o, h, col, 1, out, out_len, err);
 }
 
 static eb_rc get_int(struct odbc_adapter *o, SQLHSTMT h, int col, int64_t *v, int *is_null,
@@ -1305,7 +1296,7 @@ static eb_rc list_one(struct odbc_adapter *o, SQLHSTMT h, const char *push_id, e
         !(rc = get_int(o, h, 3, &at, &is_null, err)) && !(rc = get_text(o, h, 4, &oc, NULL, err)) &&
         !(rc = get_text(o, h, 5, &msg, NULL, err)) &&
         !(rc = get_text(o, h, 6, &pay, &pay_len, err)) &&
-        !(rc = get_bytes(o, h, 7, &raw, &raw_len, err))) {
+        !(rc = get_data(o, h, 7, 0, &raw, &raw_len, err))) {
         SQLFreeStmt(h, SQL_CLOSE);
         rollback(o); /* no lock held while fn runs (it may write through another connection) */
         struct eb_logged_push row = {
