@@ -421,3 +421,14 @@ static const struct eb_field candidate_fields[] = {
 const struct eb_type eb_type_candidate = {"Candidate", sizeof(struct eb_candidate), candidate_fields,
     sizeof candidate_fields / sizeof candidate_fields[0]};
 
+/* The operation element of the contract: pushCandidate(id, event, triggeredAt, data). Read by
+ * ingest (XML and JSON); no domain struct of its own (eb_push is filled by the mapping). */
+static const struct eb_field push_fields[] = {
+    {"id", "push_id", EB_KIND_STR, 0, 0, NULL},
+    {"event", "event", EB_KIND_STR, 0, 0, NULL},
+    {"triggeredAt", "triggered_at", EB_KIND_STR, 0, 0, NULL},
+    {"data", "data", EB_KIND_OBJ, 0, 0, &eb_type_candidate},
+};
+const struct eb_type eb_type_push = {"pushCandidate", 0, push_fields,
+                                     sizeof push_fields / sizeof push_fields[0]};
+

@@ -69,6 +69,9 @@ extern const struct eb_type eb_type_survey_attachment;
 extern const struct eb_type eb_type_survey;
 extern const struct eb_type eb_type_practice;
 extern const struct eb_type eb_type_candidate;
+/* pushCandidate(id, event, triggeredAt, data): fields in that order (EB_PUSH_FIELD_*). */
+enum { EB_PUSH_FIELD_ID, EB_PUSH_FIELD_EVENT, EB_PUSH_FIELD_TRIGGERED_AT, EB_PUSH_FIELD_DATA };
+extern const struct eb_type eb_type_push;
 
 /* The field of type t whose contract name matches name ignoring ASCII case, '_' and '-'
  * ("applicationid", "CandidateId", "employee_id" all match). NULL when none does. */

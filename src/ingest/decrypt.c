@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "util/buf.h"
 #include "ingest/json.h"
 
 #define BLOCK 16
@@ -39,17 +40,6 @@ static int plausible(const unsigned char *p, size_t n)
     return 1;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -70,7 +60,7 @@ int eb_decrypt_is_hex(const char *text, size_t len)
     if (!len)
         return 0;
     for (size_t i = 0; i < len; i++)
-        if (hexval((unsigned char)text[i]) < 0)
+        if (eb_hex_digit((unsigned char)text[i]) < 0)
             return 0;
     return 1;
 }
@@ -103,8 +93,8 @@ eb_rc eb_decrypt_hex(const struct eb_aes *k, const char *text, size_t len, struc
         goto out;
     }
     for (size_t i = 0; i < nbytes; i++)
-        bytes[i] = (unsigned char)(hexval((unsigned char)text[2 * i]) << 4 |
-                                   hexval((unsigned char)text[2 * i + 1]));
+        bytes[i] = (unsigned char)(eb_hex_digit((unsigned char)text[2 * i]) << 4 |
+                                   eb_hex_digit((unsigned char)text[2 * i + 1]));
     const unsigned char *iv = k->has_iv ? k->iv : bytes;
     const unsigned char *ct = k->has_iv ? bytes : bytes + BLOCK;
     size_t nct = k->has_iv ? nbytes : nbytes - BLOCK;

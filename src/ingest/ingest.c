@@ -65,16 +65,16 @@ const struct eb_ingest_limits eb_ingest_default_limits = {64, 200000, (size_t)64
 #define MAX_DOCS 4     /* body, pushCandidate text, data text */
 #define NO_STRING SIZE_MAX
 
-/* The operation element of the contract: pushCandidate(id, event, triggeredAt, data). */
-enum { PUSH_ID, PUSH_EVENT, PUSH_TRIGGERED_AT, PUSH_DATA, APPLICATION_ID, N_REMEMBERED };
-static const struct eb_field push_fields[] = {
-    {"id", "push_id", EB_KIND_STR, 0, 0, NULL},
-    {"event", "event", EB_KIND_STR, 0, 0, NULL},
-    {"triggeredAt", "triggered_at", EB_KIND_STR, 0, 0, NULL},
-    {"data", "data", EB_KIND_OBJ, 0, 0, &eb_type_candidate},
+/* What ingest remembers while it writes: the operation's fields (eb_type_push, in its order)
+ * and data/applicationId. */
+enum {
+    PUSH_ID = EB_PUSH_FIELD_ID,
+    PUSH_EVENT = EB_PUSH_FIELD_EVENT,
+    PUSH_TRIGGERED_AT = EB_PUSH_FIELD_TRIGGERED_AT,
+    PUSH_DATA = EB_PUSH_FIELD_DATA,
+    APPLICATION_ID,
+    N_REMEMBERED
 };
-static const struct eb_type push_type = {"pushCandidate", 0, push_fields,
-                                         sizeof push_fields / sizeof push_fields[0]};
 
 /* A child element and the index of its field in the parent's type (n_fields: unknown). */
 struct slot {
@@ -508,8 +508,8 @@ static eb_rc put_scalar(struct ctx *c, const struct eb_type *t, const struct eb_
     }
     if ((rc = put_element(c->out, f->xml, v, n)))
         return rc;
-    if (t == &push_type && f != &push_fields[PUSH_DATA])
-        return remember(c, (int)(f - push_fields), v, n);
+    if (t == &eb_type_push && f != &eb_type_push.fields[EB_PUSH_FIELD_DATA])
+        return remember(c, (int)(f - eb_type_push.fields), v, n);
     if (t == &eb_type_candidate && f->kind == EB_KIND_INT && strcmp(f->xml, "applicationId") == 0)
         return remember(c, APPLICATION_ID, v, n);
     return EB_OK;
@@ -640,7 +640,7 @@ static eb_rc write_object(struct ctx *c, const struct eb_type *t, const struct e
     struct frame fr = {up, f->xml, 0, 0};
     eb_rc rc;
 
-    if (t == &push_type && f == &push_fields[PUSH_DATA] && !eb_ingest_first_element(node)) {
+    if (t == &eb_type_push && f == &eb_type_push.fields[EB_PUSH_FIELD_DATA] && !eb_ingest_first_element(node)) {
         const char *text;
         size_t len;
         if ((rc = eb_ingest_node_text(node, &c->tmp, &text, &len)))
@@ -815,7 +815,7 @@ static int has_push_child(const xmlNode *n)
 {
     for (const xmlNode *ch = n->children; ch; ch = ch->next)
         if (ch->type == XML_ELEMENT_NODE &&
-            eb_schema_find(&push_type, (const char *)eb_ingest_local(ch),
+            eb_schema_find(&eb_type_push, (const char *)eb_ingest_local(ch),
                            strlen((const char *)eb_ingest_local(ch))))
             return 1;
     return 0;
@@ -946,7 +946,7 @@ eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
         goto out;
     r->canon_off = c.out->len;
     if ((rc = put(c.out, "<pushCandidate xmlns=\"" CONTRACT_NS "\">")) ||
-        (rc = write_obj(&c, payload, &push_type, NULL, 1)) || (rc = put(c.out, "</pushCandidate>")))
+        (rc = write_obj(&c, payload, &eb_type_push, NULL, 1)) || (rc = put(c.out, "</pushCandidate>")))
         goto out;
     r->canon_len = c.out->len - r->canon_off;
     if ((rc = put(c.out, "</SOAP-ENV:Body></SOAP-ENV:Envelope>")))

@@ -18,16 +18,6 @@
 
 #include "candidate/schema.h"
 
-/* The operation: pushCandidate(id, event, triggeredAt, data), as in ingest.c. */
-static const struct eb_field push_fields[] = {
-    {"id", "push_id", EB_KIND_STR, 0, 0, NULL},
-    {"event", "event", EB_KIND_STR, 0, 0, NULL},
-    {"triggeredAt", "triggered_at", EB_KIND_STR, 0, 0, NULL},
-    {"data", "data", EB_KIND_OBJ, 0, 0, &eb_type_candidate},
-};
-static const struct eb_type push_type = {"pushCandidate", 0, push_fields,
-                                         sizeof push_fields / sizeof push_fields[0]};
-
 /* ---- loading ---- */
 
 /* A copy of text in which raw control characters inside strings are escaped; NULL on
@@ -289,7 +279,7 @@ eb_rc eb_json_push_xml(const json_t *root, struct eb_buf *out, struct eb_err *er
     if (!json_is_object(root))
         return eb_err_set(err, EB_ERR_INVALID, "the JSON body is not an object");
     if ((rc = eb_buf_puts(out, "<pushCandidate>")) ||
-        (rc = write_members(&w, &push_type, root, 1)) ||
+        (rc = write_members(&w, &eb_type_push, root, 1)) ||
         (rc = eb_buf_puts(out, "</pushCandidate>")))
         return err && err->rc == rc
                    ? rc

@@ -332,17 +332,6 @@ void eb_frame_free(struct eb_frame *f)
     f->cap_headers = 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t eb_frame_percent_decode(char *out, size_t outsz, const char *in, size_t n, int plus_is_space,
                                int *had_nul)
 {
@@ -352,8 +341,8 @@ size_t eb_frame_percent_decode(char *out, size_t outsz, const char *in, size_t n
     for (size_t i = 0; i < n; i++) {
         char c = in[i];
         int hi, lo;
-        if (c == '%' && i + 2 < n && (hi = hexval(in[i + 1])) >= 0 &&
-            (lo = hexval(in[i + 2])) >= 0) {
+        if (c == '%' && i + 2 < n && (hi = eb_hex_digit((unsigned char)in[i + 1])) >= 0 &&
+            (lo = eb_hex_digit((unsigned char)in[i + 2])) >= 0) {
             c = (char)(hi * 16 + lo);
             i += 2;
             if (c == '\0' && had_nul)

@@ -38,4 +38,16 @@ void eb_buf_reset(struct eb_buf *b);
 /* Frees the memory (NULL-safe); the buffer is empty and reusable afterwards. */
 void eb_buf_free(struct eb_buf *b);
 
+/* The value of hexadecimal digit c (either case), or -1. */
+static inline int eb_hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif
