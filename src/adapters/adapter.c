@@ -115,6 +115,27 @@ static eb_rc check_store(const struct eb_push *p, const struct eb_push_record *r
     return rc;
 }
 
+/* check_push for an interview event, which must name each of its interviews. */
+static eb_rc check_interview(const struct eb_interview_event *ev,
+                             const struct eb_push_record *rec, struct eb_err *err)
+{
+    eb_rc rc = check_push(NULL, rec, 0, err);
+    if (rc)
+        return rc;
+    if (!ev)
+        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
+    for (size_t i = 0; i < ev->interviews_n; i++)
+        if (!ev->interviews[i].event_id)
+            return eb_err_set(err, EB_ERR_INVALID, "an interview has no event_id");
+    return EB_OK;
+}
+
+static eb_rc no_interviews(const struct eb_adapter *a, struct eb_err *err)
+{
+    return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter does not store interview events",
+                      a->m->name);
+}
+
 eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
                             const struct eb_push_record *rec, struct eb_stored *out,
                             struct eb_err *err)
@@ -137,6 +158,9 @@ void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job)
         job->rc = eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
     else if (job->kind == EB_JOB_STORE)
         job->rc = check_store(job->p, job->rec, err);
+    else if (job->kind == EB_JOB_INTERVIEW)
+        job->rc = !a->m->store_interview_event ? no_interviews(a, err)
+                                               : check_interview(job->ev, job->rec, err);
     else
         job->rc = check_push(NULL, job->rec, 0, err);
     if (!job->rc && a->m->submit) {
@@ -144,8 +168,9 @@ void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job)
         return;
     }
     if (!job->rc)
-        job->rc = job->kind == EB_JOB_STORE
-                      ? a->m->store_push(a, job->p, job->rec, &job->out, err)
+        job->rc = job->kind == EB_JOB_STORE ? a->m->store_push(a, job->p, job->rec, &job->out, err)
+                  : job->kind == EB_JOB_INTERVIEW
+                      ? a->m->store_interview_event(a, job->ev, job->rec, &job->out, err)
                       : a->m->log_failure(a, job->rec, err);
     job->done(job);
 }
@@ -177,17 +202,9 @@ eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_int
     if (!a)
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
     if (!a->m->store_interview_event)
-        return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter does not store interview events",
-                          a->m->name);
-    eb_rc rc = check_push(NULL, rec, 0, err);
-    if (rc)
-        return rc;
-    if (!ev)
-        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
-    for (size_t i = 0; i < ev->interviews_n; i++)
-        if (!ev->interviews[i].event_id)
-            return eb_err_set(err, EB_ERR_INVALID, "an interview has no event_id");
-    return a->m->store_interview_event(a, ev, rec, out, err);
+        return no_interviews(a, err);
+    eb_rc rc = check_interview(ev, rec, err);
+    return rc ? rc : a->m->store_interview_event(a, ev, rec, out, err);
 }
 
 const char *eb_outcome_name(enum eb_outcome o)

@@ -75,7 +75,8 @@ struct eb_adapter;
 /* What a submitted job asks for. */
 enum eb_job_kind {
     EB_JOB_STORE = 0, /* store_push(p, rec) */
-    EB_JOB_FAILURE    /* log_failure(rec) */
+    EB_JOB_FAILURE,   /* log_failure(rec) */
+    EB_JOB_INTERVIEW  /* store_interview_event(ev, rec) */
 };
 
 /* A push handed over without waiting (eb_adapter_submit): the adapter writes it as store_push
@@ -84,8 +85,9 @@ enum eb_job_kind {
 struct eb_push_job {
     enum eb_job_kind kind;
     const struct eb_push *p;          /* EB_JOB_STORE: the record, or NULL (rejected) */
+    const struct eb_interview_event *ev; /* EB_JOB_INTERVIEW: the event */
     const struct eb_push_record *rec; /* the push_log row */
-    struct eb_stored out;             /* EB_JOB_STORE: filled when rc is EB_OK */
+    struct eb_stored out;             /* STORE and INTERVIEW: filled when rc is EB_OK */
     struct eb_err err;                /* why, when rc is not EB_OK */
     eb_rc rc;                         /* the result, set before done */
     /* Called exactly once, on any thread, possibly before eb_adapter_submit returns; may free

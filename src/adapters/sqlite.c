@@ -1287,6 +1287,9 @@ static void sq_submit(struct eb_adapter *a, struct eb_push_job *job)
     if (job->kind == EB_JOB_STORE) {
         j->p = job->p;
         j->out = &job->out;
+    } else if (job->kind == EB_JOB_INTERVIEW) {
+        j->ev = job->ev;
+        j->out = &job->out;
     }
     j->received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     j->async = job;

@@ -22,6 +22,8 @@ struct eb_answer {
 struct eb_bridge_job {
     struct eb_adapter *a;        /* where to store */
     const struct eb_push *p;     /* as eb_bridge_push (the bridge reads it once) */
+    const struct eb_interview_event *ev; /* as eb_bridge_interview; NULL for a push */
+    int event;                   /* 1: an interview event (ev, or a rejected one: ev NULL) */
     struct eb_push_record *rec;  /* as eb_bridge_push */
     uint64_t request_id;         /* for the log lines written on the adapter's thread; 0: none */
     void (*done)(struct eb_bridge_job *bj); /* ans is final; exactly once, on any thread */
@@ -30,6 +32,7 @@ struct eb_bridge_job {
     struct eb_answer ans;        /* the answer, when done is called */
     struct eb_push_job job;      /* the adapter's job */
     char reason[256];            /* the adapter's reason for refusing the record */
+    const char *noun;            /* "push" or "event", for messages and the log */
     char app_id[24];             /* for the log */
 };
 

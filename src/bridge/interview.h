@@ -1,4 +1,4 @@
-/* Interview-event semantics on top of an adapter, as bridge.h does for candidates: first time
+/* Interview-event semantics on top of an adapter (bridge.c, the same job as a push): first time
  * for a push id -> apply the event; same id again -> the recorded outcome, nothing written
  * twice; one transaction; stored only after the commit is durable; every event, stored or
  * rejected, recorded in push_log. */
