@@ -53,6 +53,7 @@
 #define N_LOG_COLUMNS      10   /* push_log's columns */
 
 static pthread_mutex_t sqlite_lock = PTHREAD_MUTEX_INITIALIZER; /* one SQLite writer */
+static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER; /* SQLDriverConnect */
 
 /* The statements prepared on a connection. */
 enum {
@@ -806,8 +807,12 @@ static eb_rc ensure_connected(struct odbc_adapter *o, struct eb_err *err)
     SQLSetConnectAttr(o->dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)(uintptr_t)LOGIN_TIMEOUT_S, 0);
     SQLCHAR outstr[1024];
     SQLSMALLINT outlen = 0;
+    /* one connection attempt at a time in the process: drivers are not all thread-safe while
+     * connecting (psqlodbc calls setlocale(), which races with another thread's attempt) */
+    pthread_mutex_lock(&connect_lock);
     SQLRETURN r = SQLDriverConnect(o->dbc, NULL, (SQLCHAR *)o->conn_str, SQL_NTS, outstr,
                                    sizeof outstr, &outlen, SQL_DRIVER_NOPROMPT);
+    pthread_mutex_unlock(&connect_lock);
     if (!SQL_SUCCEEDED(r)) {
         eb_rc rc = fail(o, SQL_HANDLE_DBC, o->dbc, "cannot connect", err);
         /* a missing driver or data source is a configuration error, not an outage */
