@@ -8,8 +8,9 @@
  * settings) share one writer connection and its thread, reached through the file's gate. A push
  * is queued on the gate, by a caller that waits for it (store_push, ...) or by one that does not
  * (submit: the service's workers go on with the next request). The writer thread takes every
- * push queued (up to MAX_BATCH), writes them in ONE BEGIN IMMEDIATE transaction, each in its own
- * SAVEPOINT so that one failing push is rolled back alone, commits once (one fsync with
+ * push queued (up to MAX_BATCH), writes them in ONE BEGIN IMMEDIATE transaction (when one of
+ * them fails, the others are written again each in its own SAVEPOINT, so that the failing push
+ * is rolled back alone: run_batch), commits once (one fsync with
  * synchronous=full), and only then completes each push: `true` is answered after the shared
  * durable commit. Pushes that arrive meanwhile form the next batch, so the busier the
  * database, the more pushes share a commit. Writers of other processes meet SQLite's lock and
@@ -464,13 +465,17 @@ static int step_ok(sqlite3_stmt *st)
     return code == SQLITE_DONE;
 }
 
-/* Writes jobs[0..n) with w in one transaction, each in its own savepoint, and sets every job's
- * rc. A job that fails is rolled back alone; when a failure took the whole transaction with it
- * (SQLite rolls back by itself on some errors: disk full, I/O), the others are written again
- * in a new transaction without it. */
+/* Writes jobs[0..n) with w in one transaction and sets every job's rc. The first attempt writes
+ * them one after the other with no savepoint: a savepoint per push would copy every page that
+ * an earlier push of the batch had already changed (index leaves, the push log's last page) into
+ * the sub-journal, about a tenth of a push's CPU. When a job fails, the transaction is rolled
+ * back and the others are written again, each in its own savepoint, so that a job that fails
+ * is rolled back alone; when a failure took the whole transaction with it (SQLite rolls back by
+ * itself on some errors: disk full, I/O), the others are written again without it. */
 static void run_batch(struct sqlite_adapter *w, struct job **jobs, size_t n)
 {
     struct eb_err berr;
+    int savepoints = 0; /* 1 once a job of the batch has failed */
     for (size_t i = 0; i < n; i++)
         jobs[i]->rc = EB_OK;
     for (;;) {
@@ -480,18 +485,18 @@ static void run_batch(struct sqlite_adapter *w, struct job **jobs, size_t n)
             struct job *j = jobs[i];
             if (j->rc)
                 continue; /* failed in an earlier attempt */
-            if (n > 1 && !step_ok(w->savepoint)) {
+            if (savepoints && !step_ok(w->savepoint)) {
                 rc = fail(w, sqlite3_errcode(w->db), "SAVEPOINT", &berr);
                 break;
             }
             if (!(j->rc = push_one(w, j))) {
-                if (n > 1 && !step_ok(w->release)) {
+                if (savepoints && !step_ok(w->release)) {
                     rc = fail(w, sqlite3_errcode(w->db), "RELEASE", &berr);
                     break;
                 }
                 continue;
             }
-            if (n == 1 || sqlite3_get_autocommit(w->db) || !step_ok(w->undo) ||
+            if (!savepoints || sqlite3_get_autocommit(w->db) || !step_ok(w->undo) ||
                 !step_ok(w->release))
                 lost = 1; /* the transaction is gone: write the others again */
         }
@@ -502,8 +507,10 @@ static void run_batch(struct sqlite_adapter *w, struct job **jobs, size_t n)
             rc = run(w, w->commit, "COMMIT", &berr);
         if (rc || lost)
             abandon(w);
-        if (lost && pending)
+        if (lost && pending) {
+            savepoints = pending > 1;
             continue;
+        }
         for (size_t i = 0; rc && i < n; i++) {
             if (!jobs[i]->rc) {
                 jobs[i]->rc = rc;
@@ -971,7 +978,9 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
                "journal_mode", mode, NULL);
     sqlite3_finalize(st);
     if ((rc = exec(s, u.full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-                   "setting synchronous", err)))
+                   "setting synchronous", err)) ||
+        /* statement journals and the savepoints of a batch that had a failure stay in memory */
+        (rc = exec(s, "PRAGMA temp_store = MEMORY", "setting temp_store", err)))
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
         (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||

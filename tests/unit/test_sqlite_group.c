@@ -1,10 +1,10 @@
 /* Group commit of the SQLite adapter: pushes of several threads (several adapter instances on one
- * file) are written by the writer thread in one transaction, each in its own savepoint. A push that
- * fails is rolled back alone and the others of its batch are stored and answered; the same push
- * id twice in one batch is stored once and answered as a duplicate; every push answered EB_OK is
- * in the database, and nothing of a failed one. Pushes submitted without waiting
- * (eb_adapter_submit) share transactions the same way, and each one's done comes only once its
- * commit is visible to another connection. */
+ * file) are written by the writer thread in one transaction. A push that fails is rolled back
+ * alone (its batch is written again with a savepoint per push) and the others of its batch are
+ * stored and answered; the same push id twice in one batch is stored once and answered as a
+ * duplicate; every push answered EB_OK is in the database, and nothing of a failed one. Pushes
+ * submitted without waiting (eb_adapter_submit) share transactions the same way, and each one's
+ * done comes only once its commit is visible to another connection. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
