@@ -35,6 +35,7 @@
 #include "util/clock.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define BUSY_TIMEOUT_MS                                                                            \
     5000 /* default wait for another connection's transaction (busy_timeout)                       \
@@ -95,6 +96,36 @@ struct gate {
 
 static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER; /* guards gates */
 static struct gate *gates;                                     /* every gate in use */
+
+/* What the writer threads did, for GET /metrics (every gate of the process together). */
+static struct {
+    struct eb_metric *transactions; /* group-commit transactions committed or abandoned */
+    struct eb_metric *pushes;       /* histogram: pushes per transaction */
+    struct eb_metric *seconds;      /* histogram: time to write and commit one */
+    struct eb_metric *rewrites;     /* transactions written again after a push failed */
+} gmetrics;
+static pthread_once_t gmetrics_once = PTHREAD_ONCE_INIT;
+
+static void gmetrics_register(void)
+{
+    static const double per_tx[] = {1, 2, 4, 8, 16, 32, 64};
+    gmetrics.transactions = eb_metrics_counter(
+        "ehrbridge_sqlite_transactions_total",
+        "Group-commit transactions of the SQLite writer threads (one per batch of pushes)", NULL);
+    gmetrics.pushes = eb_metrics_histogram(
+        "ehrbridge_sqlite_transaction_pushes",
+        "Pushes written per SQLite group-commit transaction", NULL, per_tx,
+        sizeof per_tx / sizeof per_tx[0]);
+    gmetrics.seconds = eb_metrics_histogram(
+        "ehrbridge_sqlite_transaction_seconds",
+        "Time to write and commit one SQLite group-commit transaction, seconds", NULL,
+        eb_metrics_duration_buckets, eb_metrics_duration_nbuckets);
+    gmetrics.rewrites = eb_metrics_counter(
+        "ehrbridge_sqlite_transaction_rewrites_total",
+        "SQLite transactions rolled back because one of their pushes failed and written again "
+        "without it",
+        NULL);
+}
 
 struct sqlite_adapter {
     struct eb_adapter base;       /* first member: the adapter table */
@@ -369,6 +400,7 @@ static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err 
     struct stat st;
     if (!file || !*file || stat(file, &st) != 0)
         return EB_OK;
+    pthread_once(&gmetrics_once, gmetrics_register);
     pthread_mutex_lock(&gates_lock);
     struct gate *g = gates;
     while (g && !(g->dev == st.st_dev && g->ino == st.st_ino && g->full == s->full &&
@@ -509,6 +541,7 @@ static void run_batch(struct sqlite_adapter *w, struct job **jobs, size_t n)
             abandon(w);
         if (lost && pending) {
             savepoints = pending > 1;
+            eb_metric_inc(gmetrics.rewrites);
             continue;
         }
         for (size_t i = 0; rc && i < n; i++) {
@@ -600,6 +633,10 @@ static void *writer_main(void *arg)
                                      (t1.tv_nsec - t0.tv_nsec));
             g->batches++;
             g->jobs += n;
+            eb_metric_inc(gmetrics.transactions);
+            eb_metric_observe(gmetrics.pushes, (double)n);
+            eb_metric_observe(gmetrics.seconds, (double)(t1.tv_sec - t0.tv_sec) +
+                                                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
             complete(g, batch, n);
         }
         pthread_mutex_lock(&g->lock);

@@ -3,6 +3,7 @@ counters, gauges, histograms), counting what the server really did: pushes by mo
 push durations, bytes received, refused requests, open connections and requests in flight.
 And the structured log: with --log-format json every line is one JSON object with ts, level and
 msg, and every line of a request carries the request's id."""
+import concurrent.futures
 import json
 import re
 import socket
@@ -107,6 +108,37 @@ def test_pushes_are_counted_by_mode_and_outcome(make_server):
     assert after[("ehrbridge_database_errors_total", "")] == 0
     responses = {l: v for (n, l), v in after.items() if n == "ehrbridge_http_responses_total"}
     assert responses['{code="2xx"}'] >= 5 and responses['{code="5xx"}'] >= 1, responses
+
+
+def test_sqlite_group_commit_is_measured(make_server, backend):
+    """On SQLite, the writer thread's transactions: every stored push is in one of them, and
+    concurrent pushes share them."""
+    if backend != "sqlite":
+        pytest.skip("the group-commit writer is SQLite's")
+    s = make_server()
+    before = metrics(s)
+    n = 40
+    bodies = [helpers.envelope(helpers.minimal_push_xml(helpers.new_id("metrics-gc"), 9310000 + i))
+              for i in range(n)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda b: helpers.parse_push_answer(helpers.post_soap(s, b))[0],
+                                bodies))
+    assert answers == ["true"] * n
+    after = metrics(s)
+
+    def delta(name):
+        return after[(name, "")] - before[(name, "")]
+    tx = delta("ehrbridge_sqlite_transactions_total")
+    assert 1 <= tx <= n
+    assert delta("ehrbridge_sqlite_transaction_pushes_count") == tx
+    assert delta("ehrbridge_sqlite_transaction_pushes_sum") == n
+    assert delta("ehrbridge_sqlite_transaction_seconds_count") == tx
+    assert delta("ehrbridge_sqlite_transaction_seconds_sum") > 0
+    assert delta("ehrbridge_sqlite_transaction_rewrites_total") == 0
+    buckets = [v for (name, _), v in after.items()
+               if name == "ehrbridge_sqlite_transaction_pushes_bucket"]
+    assert buckets == sorted(buckets) and buckets[-1] == after[
+        ("ehrbridge_sqlite_transaction_pushes_count", "")]
 
 
 def test_refused_requests_and_connections_are_counted(make_server):

@@ -18,6 +18,8 @@
 #include "candidate/candidate.h"
 #include "candidate/schema.h"
 #include "check.h"
+#include "util/buf.h"
+#include "util/metrics.h"
 
 #define THREADS 8
 #define PER_THREAD 30 /* own pushes per thread; every BOOM_EVERY-th of them fails */
@@ -64,6 +66,23 @@ struct worker {
     int stored, booms, boom_msgs, other_failures;
     int shared_fresh, shared_dup;
 };
+
+/* The value of the sample line "name value" of GET /metrics' text; -1 when there is none. */
+static double metric(const char *name)
+{
+    struct eb_buf b;
+    double v = -1;
+    eb_buf_init(&b, 1 << 20);
+    if (eb_metrics_render(&b) == EB_OK && b.data) {
+        eb_buf_append(&b, "", 1);
+        size_t n = strlen(name);
+        for (const char *l = b.data; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+            if (strncmp(l, name, n) == 0 && l[n] == ' ')
+                v = strtod(l + n + 1, NULL);
+    }
+    eb_buf_free(&b);
+    return v;
+}
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t start_cv = PTHREAD_COND_INITIALIZER;
@@ -259,6 +278,14 @@ int main(void)
     /* nothing of a failed push: no child row without its candidate */
     CHECK(q_int(db, "SELECT count(*) FROM candidate_experience e WHERE NOT EXISTS "
                     "(SELECT 1 FROM candidate c WHERE c.application_id = e.application_id)") == 0);
+    /* the writer's metrics: every push is in one counted transaction, and batches with a failed
+     * push were written again without it (48 failing pushes never all come alone) */
+    double tx = metric("ehrbridge_sqlite_transactions_total");
+    CHECK(tx >= 1 && tx <= own_ok + booms + SHARED * THREADS);
+    CHECK(metric("ehrbridge_sqlite_transaction_pushes_count") == tx);
+    CHECK(metric("ehrbridge_sqlite_transaction_pushes_sum") == own_ok + booms + SHARED * THREADS);
+    CHECK(metric("ehrbridge_sqlite_transaction_seconds_count") == tx);
+    CHECK(metric("ehrbridge_sqlite_transaction_rewrites_total") >= 1);
     test_submitted(db);
     sqlite3_close(db);
     for (int k = 0; k < THREADS; k++)
