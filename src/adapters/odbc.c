@@ -148,7 +148,6 @@ static long utf8_to_utf16(const char *s, size_t n, SQLWCHAR **buf, size_t *cap)
     return (long)o;
 }
 
-/* Appends UTF-16 w[0..n) as UTF-8 to *out (*len bytes, *cap allocated). 0 on no memory. */
 /* s reallocated to at least need bytes (doubling); NULL (s freed) when out of memory. */
 static char *grow(char *s, size_t *cap, size_t need)
 {
@@ -162,6 +161,8 @@ static char *grow(char *s, size_t *cap, size_t need)
     return b;
 }
 
+/* Appends UTF-16 w[0..n) as UTF-8 to *out (*len bytes, *cap allocated); an unpaired surrogate
+ * becomes U+FFFD. 0 on no memory. */
 static int utf16_append(const SQLWCHAR *w, size_t n, char **out, size_t *len, size_t *cap)
 {
     if (*len + n * 3 + 1 > *cap) {
@@ -477,9 +478,14 @@ static eb_rc get_data(struct odbc_adapter *o, SQLHSTMT h, int col, int wide, cha
                       size_t *out_len, struct eb_err *err)
 {
     union {
-        SQLWCHAR w[2048];
+        SQLWCHAR w[4096];
         char b[8192];
     } chunk;
+    /* text is read in after one unit left free for the high surrogate that ended the last chunk
+     * (high): a pair split by a chunk boundary is converted whole */
+    void *buf = wide ? (void *)(chunk.w + 1) : chunk.b;
+    SQLLEN size = wide ? sizeof chunk - sizeof chunk.w[0] : sizeof chunk;
+    SQLWCHAR high = 0;
     size_t len = 0, cap = 0;
     char *s = NULL;
     *out = NULL;
@@ -487,8 +493,8 @@ static eb_rc get_data(struct odbc_adapter *o, SQLHSTMT h, int col, int wide, cha
         *out_len = 0;
     for (;;) {
         SQLLEN ind = 0;
-        SQLRETURN r = SQLGetData(h, (SQLUSMALLINT)col, wide ? SQL_C_WCHAR : SQL_C_BINARY, &chunk,
-                                 sizeof chunk, &ind);
+        SQLRETURN r =
+            SQLGetData(h, (SQLUSMALLINT)col, wide ? SQL_C_WCHAR : SQL_C_BINARY, buf, size, &ind);
         if (r == SQL_NO_DATA)
             break;
         if (!SQL_SUCCEEDED(r)) {
@@ -500,11 +506,18 @@ static eb_rc get_data(struct odbc_adapter *o, SQLHSTMT h, int col, int wide, cha
             return EB_OK;
         }
         /* a text chunk ends with the driver's terminator; a byte chunk is all data */
-        size_t room = wide ? sizeof chunk - sizeof chunk.w[0] : sizeof chunk;
+        size_t room = (size_t)size - (wide ? sizeof chunk.w[0] : 0);
         size_t bytes = ind == SQL_NO_TOTAL || (size_t)ind > room ? room : (size_t)ind;
         int ok;
         if (wide) {
-            ok = utf16_append(chunk.w, bytes / sizeof chunk.w[0], &s, &len, &cap);
+            SQLWCHAR *w = chunk.w + 1;
+            size_t n = bytes / sizeof *w;
+            if (high) {
+                *--w = high;
+                n++;
+            }
+            high = n && w[n - 1] >= 0xd800 && w[n - 1] <= 0xdbff ? w[--n] : 0;
+            ok = utf16_append(w, n, &s, &len, &cap);
         } else if ((ok = len + bytes + 1 <= cap || (s = grow(s, &cap, len + bytes + 1)) != NULL)) {
             memcpy(s + len, chunk.b, bytes);
             len += bytes;
@@ -517,8 +530,11 @@ static eb_rc get_data(struct odbc_adapter *o, SQLHSTMT h, int col, int wide, cha
         if (r == SQL_SUCCESS)
             break;
     }
-    if (!s && !(s = calloc(1, 1)))
+    /* a high surrogate that ended the text has no pair: U+FFFD */
+    if ((high && !utf16_append(&high, 1, &s, &len, &cap)) || (!s && !(s = calloc(1, 1)))) {
+        free(s);
         return eb_err_set(err, EB_ERR_NOMEM, "odbc: out of memory reading");
+    }
     *out = s;
     if (out_len)
         *out_len = len;

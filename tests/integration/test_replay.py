@@ -107,3 +107,32 @@ def test_replay_needs_a_filter_and_valid_options(tmp_path):
     assert r.returncode == 2 and "--outcome" in r.stderr
     r = replay(db, "--since", "yesterday")
     assert r.returncode == 2 and "--since" in r.stderr
+
+
+def test_replay_reads_long_text_with_non_bmp_characters_back_unchanged(make_server):
+    """The push log's payload is read back in chunks (ODBC: SQLGetData, some 4,000 UTF-16 units
+    each); a character outside the BMP (two UTF-16 units) that a chunk boundary splits must come
+    back whole. A run of such characters across a boundary, once at an even and once at an odd
+    offset: one of the two is split there, whatever the chunk size and the payload's prefix."""
+    s = make_server()
+    texts = {}
+    for app in (801, 802):
+        texts[app] = "x" * (app - 801) + "ASCII head; " + "😀𠀀" * 2250 + "".join(
+            f"{i}😀x𠀀" for i in range(100))
+        assert push(s, f"long-{app}", app, personal=texts[app])[0] == "true"
+    # a lost write: the candidates must come back from the logged payloads alone
+    w = writable(s)
+    w.execute("UPDATE push_log SET outcome='failed' WHERE push_id LIKE 'long-%'")
+    w.execute("DELETE FROM candidate WHERE application_id IN (801, 802)")
+    w.close()
+    r = replay(s, "--outcome", "failed")
+    assert r.returncode == 0 and "2 stored" in r.stdout, (r.stdout, r.stderr)
+    conn = helpers.db_connect(s.db_path)
+    try:
+        for app, text in texts.items():
+            (back,) = conn.execute("SELECT personal FROM candidate WHERE application_id=?",
+                                   (app,)).fetchone()
+            assert back == text, (f"{app}: {len(back)} of {len(text)} characters, "
+                                  f"{back.count(chr(0xfffd))} U+FFFD")
+    finally:
+        conn.close()
