@@ -355,6 +355,16 @@ static int conn_watch(struct conn *c, uint32_t events)
     return 0;
 }
 
+/* Stops the events of a connection a worker holds (input waits until its answer is out). The
+ * connection is not the loop's to close meanwhile: a failure leaves it watched, and the loop
+ * tries again at its next event. */
+static void conn_park(struct conn *c)
+{
+    struct epoll_event ev = {.events = 0, .data.ptr = &c->src};
+    if (c->events && epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, c->src.fd, &ev) == 0)
+        c->events = 0;
+}
+
 static void http_date(char *out, size_t n)
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -551,8 +561,8 @@ static void conn_dispatch(struct conn *c)
     req->id = atomic_fetch_add(&next_request_id, 1) + 1;
     eb_metric_gauge_add(tmetrics.in_flight, 1);
     timer_stop(c);
-    if (conn_watch(c, 0))
-        return;
+    /* the connection stays in epoll: a client that waits for its answer sends nothing, and
+     * one that does (a pipelined request, a close) is taken out at its first event */
     c->state = CONN_WORKER;
     eb_buf_free(&c->resp.body);
     eb_buf_init(&c->resp.body, MAX_RESPONSE);
@@ -1245,6 +1255,10 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
                 on_signal(s);
             } else {
                 struct conn *c = (struct conn *)src;
+                if (c->state == CONN_WORKER) {
+                    conn_park(c);
+                    continue;
+                }
                 if (c->ssl && !c->tls_ready) {
                     if (c->state == CONN_READ)
                         conn_handshake(c);
