@@ -6,6 +6,7 @@
  *                interviewee[]{id,name,email,phone,jobId,jobTitle,intervieweeUrl},
  *                interviewer[]{id,name,email,phone,interviewerUrl}} */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,35 +124,79 @@ static eb_rc get_ids(struct reader *r, const char *base, const char *key, const 
     return EB_OK;
 }
 
-static eb_rc get_person(struct reader *r, const char *base, const json_t *obj,
-                        struct eb_interview_person *p)
-{
-    const char *key;
-    const json_t *v;
-    eb_rc rc = EB_OK;
-    if (!json_is_object(obj))
-        return eb_err_set(r->err, EB_ERR_INVALID, "%.120s: expected an object", base);
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (key_is(key, "id"))
-            rc = get_int(r, base, key, v, &p->id);
-        else if (key_is(key, "name"))
-            rc = get_str(r, v, &p->name);
-        else if (key_is(key, "email"))
-            rc = get_str(r, v, &p->email);
-        else if (key_is(key, "phone"))
-            rc = get_str(r, v, &p->phone);
-        else if (key_is(key, "jobId"))
-            rc = get_str(r, v, &p->job_id);
-        else if (key_is(key, "jobTitle"))
-            rc = get_str(r, v, &p->job_title);
-        else if (key_is(key, "intervieweeUrl") || key_is(key, "interviewerUrl"))
-            rc = get_str(r, v, &p->url);
-        if (rc)
-            return rc;
-    }
-    return EB_OK;
-}
+/* What a member of an object is read as, and where it goes (offsets into the destination). */
+enum member_kind {
+    M_INT,    /* struct eb_i64 */
+    M_STR,    /* const char *: text (objects and arrays as JSON text) */
+    M_JSON,   /* const char *: an array kept as JSON text */
+    M_IDS,    /* int64_t * and size_t count */
+    M_PEOPLE, /* struct eb_interview_person * and size_t count */
+    M_OBJECT, /* an object whose members go into the same destination */
+};
+
+struct member {
+    const char *key;            /* the name (compared with key_is) */
+    const char *alt;            /* another accepted name, or NULL */
+    enum member_kind kind;
+    size_t off;                 /* the value's offset in the destination */
+    size_t n_off;               /* M_IDS, M_PEOPLE: the count's offset */
+    const struct member *inner; /* M_OBJECT: its members, ended by a NULL key */
+};
+
+#define PERSON(f) offsetof(struct eb_interview_person, f)
+#define INTERVIEW(f) offsetof(struct eb_interview, f)
+#define EVENT(f) offsetof(struct eb_interview_event, f)
+
+static const struct member person_members[] = {
+    {"id", NULL, M_INT, PERSON(id), 0, NULL},
+    {"name", NULL, M_STR, PERSON(name), 0, NULL},
+    {"email", NULL, M_STR, PERSON(email), 0, NULL},
+    {"phone", NULL, M_STR, PERSON(phone), 0, NULL},
+    {"jobId", NULL, M_STR, PERSON(job_id), 0, NULL},
+    {"jobTitle", NULL, M_STR, PERSON(job_title), 0, NULL},
+    {"intervieweeUrl", "interviewerUrl", M_STR, PERSON(url), 0, NULL},
+    {NULL, NULL, M_INT, 0, 0, NULL}};
+
+static const struct member address_members[] = {
+    {"id", NULL, M_INT, INTERVIEW(address_id), 0, NULL},
+    {"country", NULL, M_STR, INTERVIEW(address_country), 0, NULL},
+    {"cityId", NULL, M_INT, INTERVIEW(address_city_id), 0, NULL},
+    {"address", NULL, M_STR, INTERVIEW(address_address), 0, NULL},
+    {NULL, NULL, M_INT, 0, 0, NULL}};
+
+static const struct member interview_members[] = {
+    {"eventId", NULL, M_STR, INTERVIEW(event_id), 0, NULL},
+    {"applicationIds", NULL, M_IDS, INTERVIEW(application_ids), INTERVIEW(application_ids_n),
+     NULL},
+    {"roundId", NULL, M_INT, INTERVIEW(round_id), 0, NULL},
+    {"roundName", NULL, M_STR, INTERVIEW(round_name), 0, NULL},
+    {"roomId", NULL, M_INT, INTERVIEW(room_id), 0, NULL},
+    {"roomName", NULL, M_STR, INTERVIEW(room_name), 0, NULL},
+    {"address", NULL, M_OBJECT, 0, 0, address_members},
+    {"startTime", NULL, M_INT, INTERVIEW(start_time), 0, NULL},
+    {"endTime", NULL, M_INT, INTERVIEW(end_time), 0, NULL},
+    {"interviewerIds", NULL, M_JSON, INTERVIEW(interviewer_ids), 0, NULL},
+    {"interviewee", NULL, M_PEOPLE, INTERVIEW(interviewees), INTERVIEW(interviewees_n), NULL},
+    {"interviewer", NULL, M_PEOPLE, INTERVIEW(interviewers), INTERVIEW(interviewers_n), NULL},
+    {NULL, NULL, M_INT, 0, 0, NULL}};
+
+static const struct member creator_members[] = {
+    {"id", NULL, M_STR, EVENT(creator_id), 0, NULL},
+    {"name", NULL, M_STR, EVENT(creator_name), 0, NULL},
+    {"email", NULL, M_STR, EVENT(creator_email), 0, NULL},
+    {"phone", NULL, M_STR, EVENT(creator_phone), 0, NULL},
+    {NULL, NULL, M_INT, 0, 0, NULL}};
+
+/* The members of data itself that go into the event (applicationIds and interviews are read
+ * by eb_json_interview). */
+static const struct member event_members[] = {
+    {"interviewType", NULL, M_INT, EVENT(interview_type), 0, NULL},
+    {"createTime", NULL, M_INT, EVENT(create_time), 0, NULL},
+    {"creator", NULL, M_OBJECT, 0, 0, creator_members},
+    {NULL, NULL, M_INT, 0, 0, NULL}};
+
+static eb_rc read_object(struct reader *r, const char *base, const json_t *obj,
+                         const struct member *members, char *dst);
 
 static eb_rc get_people(struct reader *r, const char *base, const char *key, const json_t *v,
                         struct eb_interview_person **out, size_t *n)
@@ -173,78 +218,59 @@ static eb_rc get_people(struct reader *r, const char *base, const char *key, con
         if (json_is_null(item))
             continue;
         snprintf(path, sizeof path, "%.100s.%.30s[%zu]", base, key, i);
-        eb_rc rc = get_person(r, path, item, &(*out)[(*n)++]);
+        eb_rc rc = read_object(r, path, item, person_members, (char *)&(*out)[(*n)++]);
         if (rc)
             return rc;
     }
     return EB_OK;
 }
 
-static eb_rc get_address(struct reader *r, const char *base, const json_t *obj,
-                         struct eb_interview *iv)
+/* Reads member m (named key in the message, at base) from v into dst. */
+static eb_rc read_member(struct reader *r, const char *base, const char *key,
+                         const struct member *m, const json_t *v, char *dst)
 {
-    const char *key;
-    const json_t *v;
-    eb_rc rc = EB_OK;
-    if (json_is_null(obj))
-        return EB_OK;
-    if (!json_is_object(obj))
-        return eb_err_set(r->err, EB_ERR_INVALID, "%.120s.address: expected an object", base);
     char path[160];
-    snprintf(path, sizeof path, "%.120s.address", base);
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (key_is(key, "id"))
-            rc = get_int(r, path, key, v, &iv->address_id);
-        else if (key_is(key, "country"))
-            rc = get_str(r, v, &iv->address_country);
-        else if (key_is(key, "cityId"))
-            rc = get_int(r, path, key, v, &iv->address_city_id);
-        else if (key_is(key, "address"))
-            rc = get_str(r, v, &iv->address_address);
-        if (rc)
-            return rc;
+    switch (m->kind) {
+    case M_INT:
+        return get_int(r, base, key, v, (struct eb_i64 *)(dst + m->off));
+    case M_STR:
+        return get_str(r, v, (const char **)(dst + m->off));
+    case M_JSON:
+        return json_is_array(v) || json_is_null(v) ? get_str(r, v, (const char **)(dst + m->off))
+                                                   : bad(r, base, key, "expected an array");
+    case M_IDS:
+        return get_ids(r, base, key, v, (int64_t **)(dst + m->off), (size_t *)(dst + m->n_off));
+    case M_PEOPLE:
+        return get_people(r, base, key, v, (struct eb_interview_person **)(dst + m->off),
+                          (size_t *)(dst + m->n_off));
+    case M_OBJECT:
+        if (json_is_null(v))
+            return EB_OK;
+        snprintf(path, sizeof path, "%.120s.%.30s", base, m->key);
+        return read_object(r, path, v, m->inner, dst);
     }
     return EB_OK;
 }
 
-static eb_rc get_interview(struct reader *r, const char *base, const json_t *obj,
-                           struct eb_interview *iv)
+/* Reads the members of obj (at base, for messages) that members names into dst; other
+ * members are ignored. */
+static eb_rc read_object(struct reader *r, const char *base, const json_t *obj,
+                         const struct member *members, char *dst)
 {
     const char *key;
     const json_t *v;
-    eb_rc rc = EB_OK;
     if (!json_is_object(obj))
         return eb_err_set(r->err, EB_ERR_INVALID, "%.120s: expected an object", base);
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (key_is(key, "eventId"))
-            rc = get_str(r, v, &iv->event_id);
-        else if (key_is(key, "applicationIds"))
-            rc = get_ids(r, base, key, v, &iv->application_ids, &iv->application_ids_n);
-        else if (key_is(key, "roundId"))
-            rc = get_int(r, base, key, v, &iv->round_id);
-        else if (key_is(key, "roundName"))
-            rc = get_str(r, v, &iv->round_name);
-        else if (key_is(key, "roomId"))
-            rc = get_int(r, base, key, v, &iv->room_id);
-        else if (key_is(key, "roomName"))
-            rc = get_str(r, v, &iv->room_name);
-        else if (key_is(key, "address"))
-            rc = get_address(r, base, v, iv);
-        else if (key_is(key, "startTime"))
-            rc = get_int(r, base, key, v, &iv->start_time);
-        else if (key_is(key, "endTime"))
-            rc = get_int(r, base, key, v, &iv->end_time);
-        else if (key_is(key, "interviewerIds"))
-            rc = json_is_array(v) || json_is_null(v) ? get_str(r, v, &iv->interviewer_ids)
-                                                     : bad(r, base, key, "expected an array");
-        else if (key_is(key, "interviewee"))
-            rc = get_people(r, base, key, v, &iv->interviewees, &iv->interviewees_n);
-        else if (key_is(key, "interviewer"))
-            rc = get_people(r, base, key, v, &iv->interviewers, &iv->interviewers_n);
-        if (rc)
-            return rc;
+        for (const struct member *m = members; m->key; m++) {
+            if (!key_is(key, m->key) && !(m->alt && key_is(key, m->alt)))
+                continue;
+            eb_rc rc = read_member(r, base, key, m, v, dst);
+            if (rc)
+                return rc;
+            break;
+        }
     }
     return EB_OK;
 }
@@ -260,41 +286,18 @@ eb_rc eb_json_interview(const json_t *data, struct eb_arena *arena, struct eb_in
     size_t app_ids_n = 0;
     eb_rc rc = EB_OK;
 
-    if (!json_is_object(data))
-        return eb_err_set(err, EB_ERR_INVALID, "data: expected an object");
+    if ((rc = read_object(&r, "data", data, event_members, (char *)ev)))
+        return rc;
     json_object_foreach((json_t *)data, key, v)
     {
         if (key_is(key, "applicationIds")) {
-            rc = get_ids(&r, "data", key, v, &app_ids, &app_ids_n);
-        } else if (key_is(key, "interviewType")) {
-            rc = get_int(&r, "data", key, v, &ev->interview_type);
-        } else if (key_is(key, "createTime")) {
-            rc = get_int(&r, "data", key, v, &ev->create_time);
-        } else if (key_is(key, "creator") && !json_is_null(v)) {
-            const char *ck;
-            const json_t *cv;
-            if (!json_is_object(v))
-                return bad(&r, "data", key, "expected an object");
-            json_object_foreach((json_t *)v, ck, cv)
-            {
-                if (key_is(ck, "id"))
-                    rc = get_str(&r, cv, &ev->creator_id);
-                else if (key_is(ck, "name"))
-                    rc = get_str(&r, cv, &ev->creator_name);
-                else if (key_is(ck, "email"))
-                    rc = get_str(&r, cv, &ev->creator_email);
-                else if (key_is(ck, "phone"))
-                    rc = get_str(&r, cv, &ev->creator_phone);
-                if (rc)
-                    return rc;
-            }
+            if ((rc = get_ids(&r, "data", key, v, &app_ids, &app_ids_n)))
+                return rc;
         } else if (key_is(key, "interviews")) {
             if (!json_is_array(v) && !json_is_null(v))
                 return bad(&r, "data", key, "expected an array");
             interviews = v;
         }
-        if (rc)
-            return rc;
     }
     size_t n = json_is_array(interviews) ? json_array_size(interviews) : 0;
     ev->interviews_n = 0;
@@ -308,7 +311,7 @@ eb_rc eb_json_interview(const json_t *data, struct eb_arena *arena, struct eb_in
             continue;
         snprintf(path, sizeof path, "data.interviews[%zu]", i);
         struct eb_interview *iv = &ev->interviews[ev->interviews_n++];
-        if ((rc = get_interview(&r, path, item, iv)))
+        if ((rc = read_object(&r, path, item, interview_members, (char *)iv)))
             return rc;
         if (!iv->application_ids_n) { /* the event's applicationIds apply */
             iv->application_ids = app_ids;

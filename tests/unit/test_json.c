@@ -269,6 +269,18 @@ static void test_interview(void)
         {"{\"interviews\":{}}", "data.interviews: expected an array"},
         {"{\"interviews\":[{\"event_id\":\"1\",\"interviewer\":[{\"id\":\"x\"}]}]}",
          "data.interviews[0].interviewer[0].id: malformed number"},
+        {"[1]", "data: expected an object"},
+        {"{\"creator\":5}", "data.creator: expected an object"},
+        {"{\"interviews\":[{\"event_id\":\"1\",\"address\":[]}]}",
+         "data.interviews[0].address: expected an object"},
+        {"{\"interviews\":[{\"event_id\":\"1\",\"address\":{\"cityId\":\"x\"}}]}",
+         "data.interviews[0].address.cityId: malformed number"},
+        {"{\"interviews\":[{\"event_id\":\"1\",\"interviewee\":[3]}]}",
+         "data.interviews[0].interviewee[0]: expected an object"},
+        {"{\"interviews\":[{\"event_id\":\"1\",\"interviewerIds\":7}]}",
+         "data.interviews[0].interviewerIds: expected an array"},
+        {"{\"applicationIds\":[\"1x\"],\"interviews\":[]}",
+         "data.applicationIds: malformed number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *d = eb_json_load(bad[i][0], strlen(bad[i][0]), "b", NULL, &err);
@@ -278,6 +290,24 @@ static void test_interview(void)
         CHECK_STR(err.msg, bad[i][1]);
         json_decref(d);
     }
+    /* names in other spellings; each person's invitation link under its role's name */
+    const char people[] = "{\"Interview_Type\":\"4\",\"CREATOR\":{\"Name\":\"C\"},"
+                          "\"interviews\":[{\"event-id\":\"9\",\"interviewee\":[{\"ID\":1,"
+                          "\"intervieweeUrl\":\"https://e\"}],\"interviewer\":[null,"
+                          "{\"id\":2,\"interviewer_url\":\"https://i\"}]}]}";
+    json_t *d = eb_json_load(people, strlen(people), "b", NULL, &err);
+    memset(&ev, 0, sizeof ev);
+    CHECK(eb_json_interview(d, arena, &ev, &err) == EB_OK);
+    CHECK(ev.interview_type.v == 4);
+    CHECK_STR(ev.creator_name, "C");
+    CHECK(ev.interviews_n == 1 && ev.interviews[0].interviewees_n == 1 &&
+          ev.interviews[0].interviewers_n == 1);
+    CHECK_STR(ev.interviews[0].event_id, "9");
+    CHECK(ev.interviews[0].interviewees[0].id.v == 1);
+    CHECK_STR(ev.interviews[0].interviewees[0].url, "https://e");
+    CHECK(ev.interviews[0].interviewers[0].id.v == 2);
+    CHECK_STR(ev.interviews[0].interviewers[0].url, "https://i");
+    json_decref(d);
     const char *invalid[][2] = {
         {"{\"interviews\":[]}", "data.interviews: missing or empty"},
         {"{\"interviews\":[{\"roomId\":1}]}", "data.interviews[0].event_id: missing"},
