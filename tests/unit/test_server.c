@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -180,6 +181,15 @@ struct reply {
     char body[8192];
     size_t body_len;
 };
+
+/* CPU time (user + system) of this process so far, ms. */
+static int64_t cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
 
 static int64_t now_ms(void)
 {
@@ -688,6 +698,27 @@ static void test_deferred(void)
     CHECK(!strcmp(r.body, "deferred /d"));
     CHECK(read_reply(slow, &r) == 0);
     CHECK(strstr(r.body, "GET /e") == r.body);
+    /* a request that comes while the previous one is held: the connection is out of epoll
+     * until the answer (the event loop does not spin on the waiting input), then it is read */
+    CHECK(send_str(slow, "GET /g?defer=400 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    usleep(50000);
+    CHECK(send_str(slow, "GET /h HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    usleep(20000);
+    int64_t cpu0 = cpu_ms(), wall0 = now_ms();
+    usleep(250000);
+    int64_t cpu_used = cpu_ms() - cpu0, wall = now_ms() - wall0;
+    CHECK(cpu_used * 2 < wall); /* a spinning loop would take all of it */
+    CHECK(read_reply(slow, &r) == 0);
+    CHECK(!strcmp(r.body, "deferred /g"));
+    CHECK(read_reply(slow, &r) == 0);
+    CHECK(strstr(r.body, "GET /h") == r.body);
+    /* a client that leaves while its request is held: the answer is dropped, nothing else */
+    struct client *gone = client_open(fx.port);
+    CHECK(send_str(gone, "GET /i?defer=150 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    usleep(50000);
+    client_close(gone);
+    usleep(200000);
+    CHECK(get(c, "/j", &r) == 0 && r.status == 200 && strstr(r.body, "GET /j") == r.body);
     /* a stop waits for the deferred answer, which is sent with Connection: close */
     char v[64];
     CHECK(send_str(slow, "GET /f?defer=300 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
