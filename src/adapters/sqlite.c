@@ -415,7 +415,11 @@ static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err 
         }
         w->base.m = s->base.m;
         w->base.mapping = s->base.mapping;
-        if ((rc = open_conn(w, url, 1, err))) {
+        /* the writer's statement journals, and the savepoints of a batch written again after a
+         * failure, stay in memory (it runs no query that sorts much: other connections keep
+         * SQLite's default, so that a replay's sort of the push log may spill to disk) */
+        if ((rc = open_conn(w, url, 1, err)) ||
+            (rc = exec(w, "PRAGMA temp_store = MEMORY", "setting temp_store", err))) {
             writer_free(w);
             free(g);
             g = NULL;
@@ -1015,9 +1019,7 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
                "journal_mode", mode, NULL);
     sqlite3_finalize(st);
     if ((rc = exec(s, u.full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-                   "setting synchronous", err)) ||
-        /* statement journals and the savepoints of a batch that had a failure stay in memory */
-        (rc = exec(s, "PRAGMA temp_store = MEMORY", "setting temp_store", err)))
+                   "setting synchronous", err)))
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
         (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||
