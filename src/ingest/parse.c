@@ -23,30 +23,21 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlversion.h>
 
+#include "util/arena.h"
+
 /* Why a parse attempt failed, beyond the eb_rc: only a document that is not well-formed is
  * worth the '&' repair. */
 enum failure { FAIL_NONE, FAIL_NOT_WELL_FORMED, FAIL_OTHER };
 
-/* Arena memory kept by a thread between requests; more is freed when the request ends. */
-#define ARENA_KEEP ((size_t)1024 * 1024)
-#define ARENA_MIN_BLOCK ((size_t)64 * 1024)
 /* Pending text kept by a thread between requests. */
 #define TEXT_KEEP ((size_t)64 * 1024)
 /* Names a thread's parser context may have collected before it is recreated: names of elements
  * and attributes, namespaces and prefixes from every document it parsed. */
 #define MAX_DICT_NAMES 4096
 
-/* One block of the arena. */
-struct block {
-    struct block *next; /* the block allocated before this one */
-    size_t cap;         /* bytes in data */
-    size_t used;        /* bytes handed out */
-    max_align_t data[]; /* the memory */
-};
-
 struct eb_ingest_parser {
     xmlParserCtxtPtr ctxt; /* reused for every document; NULL until the first one */
-    struct block *blocks;  /* the arena: newest block first */
+    struct eb_arena *arena; /* the tree of the document being read */
     struct eb_buf text;    /* character data of the text node being read */
     int busy;              /* 1 between eb_ingest_parser_get() and _put() */
     int cached;            /* 1: the thread's own parser; 0: a private one, freed by _put() */
@@ -68,54 +59,6 @@ struct pstate {
     int nomem;                       /* out of memory building the tree: parser stopped */
 };
 
-/* ---- the arena ---------------------------------------------------------------------------- */
-
-/* n bytes of zeroed arena memory, aligned for any type; NULL when out of memory. */
-static void *arena_alloc(struct eb_ingest_parser *ps, size_t n)
-{
-    const size_t align = sizeof(max_align_t);
-    if (n > SIZE_MAX / 2)
-        return NULL;
-    n = (n + align - 1) / align * align;
-    struct block *b = ps->blocks;
-    if (!b || b->cap - b->used < n) {
-        size_t cap = b ? b->cap * 2 : ARENA_MIN_BLOCK;
-        if (cap > ARENA_KEEP)
-            cap = ARENA_KEEP;
-        if (cap < n)
-            cap = n;
-        struct block *nb = malloc(sizeof *nb + cap);
-        if (!nb)
-            return NULL;
-        nb->next = b;
-        nb->cap = cap;
-        nb->used = 0;
-        ps->blocks = b = nb;
-    }
-    char *p = (char *)b->data + b->used;
-    b->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-/* Empties the arena, keeping its first block when it is not larger than ARENA_KEEP. */
-static void arena_reset(struct eb_ingest_parser *ps)
-{
-    struct block *b = ps->blocks;
-    while (b && b->next) {
-        struct block *next = b->next;
-        free(b);
-        b = next;
-    }
-    if (b && b->cap > ARENA_KEEP) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b->used = 0;
-    ps->blocks = b;
-}
-
 /* ---- the parser of each thread ------------------------------------------------------------ */
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -130,8 +73,7 @@ static void parser_free(struct eb_ingest_parser *ps)
     if (ps->ctxt)
         xmlFreeParserCtxt(ps->ctxt);
     ps->ctxt = NULL;
-    arena_reset(ps);
-    free(ps->blocks);
+    eb_arena_free(ps->arena);
     eb_buf_free(&ps->text);
     free(ps);
 }
@@ -157,6 +99,10 @@ struct eb_ingest_parser *eb_ingest_parser_get(void)
     }
     if (!(ps = calloc(1, sizeof *ps)))
         return NULL;
+    if (!(ps->arena = eb_arena_new(SIZE_MAX / 2))) { /* bounded by the parse's max_nodes */
+        free(ps);
+        return NULL;
+    }
     eb_buf_init(&ps->text, SIZE_MAX / 2);
     ps->busy = 1;
     if (!mine) {
@@ -177,7 +123,7 @@ void eb_ingest_parser_put(struct eb_ingest_parser *ps)
         parser_free(ps);
         return;
     }
-    arena_reset(ps);
+    eb_arena_reset(ps->arena);
     if (ps->text.cap > TEXT_KEEP)
         eb_buf_free(&ps->text);
     eb_buf_reset(&ps->text);
@@ -213,15 +159,6 @@ static void add_child(struct pstate *st, xmlNode *n)
     parent->last = n;
 }
 
-/* n bytes of s as a NUL-terminated arena string. */
-static xmlChar *arena_strndup(struct eb_ingest_parser *ps, const xmlChar *s, size_t n)
-{
-    xmlChar *d = n < SIZE_MAX ? arena_alloc(ps, n + 1) : NULL;
-    if (d && n)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* Adds the text read since the last markup as one text node (as SAX2 merges adjacent text). */
 static int flush_text(xmlParserCtxtPtr ctxt, struct pstate *st)
 {
@@ -229,9 +166,9 @@ static int flush_text(xmlParserCtxtPtr ctxt, struct pstate *st)
         return 0;
     st->in_text = 0;
     const struct eb_buf *text = &st->ps->text;
-    xmlNode *t = arena_alloc(st->ps, sizeof *t);
-    if (!t || !(t->content = arena_strndup(st->ps, (const xmlChar *)(text->data ? text->data : ""),
-                                           text->len))) {
+    xmlNode *t = eb_arena_zalloc(st->ps->arena, sizeof *t);
+    if (!t || !(t->content = (xmlChar *)eb_arena_strndup(
+                    st->ps->arena, text->data ? text->data : "", text->len))) {
         out_of_memory(ctxt, st);
         return -1;
     }
@@ -263,7 +200,7 @@ static void add_other(xmlParserCtxtPtr ctxt, struct pstate *st, xmlElementType t
 {
     if (flush_text(ctxt, st))
         return;
-    xmlNode *n = arena_alloc(st->ps, sizeof *n);
+    xmlNode *n = eb_arena_zalloc(st->ps->arena, sizeof *n);
     if (!n) {
         out_of_memory(ctxt, st);
         return;
@@ -290,7 +227,7 @@ static xmlNs *name_ns(struct pstate *st, const xmlChar *uri, const xmlChar *pref
 {
     if (st->last_ns && st->last_ns->href == uri && st->last_ns->prefix == prefix)
         return st->last_ns;
-    xmlNs *ns = arena_alloc(st->ps, sizeof *ns);
+    xmlNs *ns = eb_arena_zalloc(st->ps->arena, sizeof *ns);
     if (!ns)
         return NULL;
     ns->type = XML_NAMESPACE_DECL;
@@ -316,7 +253,7 @@ static const xmlChar *node_name(xmlParserCtxtPtr ctxt, const xmlChar *local, con
 static xmlChar *attr_value(struct eb_ingest_parser *ps, const xmlChar *v, const xmlChar *end)
 {
     size_t n = (size_t)(end - v);
-    xmlChar *d = arena_strndup(ps, v, n);
+    xmlChar *d = (xmlChar *)eb_arena_strndup(ps->arena, (const char *)v, n);
     if (!d || !memchr(v, '&', n))
         return d;
     size_t o = 0;
@@ -337,8 +274,8 @@ static int add_attributes(xmlParserCtxtPtr ctxt, struct pstate *st, xmlNode *n, 
 {
     xmlAttr *last = NULL;
     for (int i = 0; i < nb; i++, a += 5) {
-        xmlAttr *at = arena_alloc(st->ps, sizeof *at);
-        xmlNode *t = arena_alloc(st->ps, sizeof *t);
+        xmlAttr *at = eb_arena_zalloc(st->ps->arena, sizeof *at);
+        xmlNode *t = eb_arena_zalloc(st->ps->arena, sizeof *t);
         if (!at || !t || !(t->content = attr_value(st->ps, a[3], a[4])))
             return -1;
         at->type = XML_ATTRIBUTE_NODE;
@@ -413,7 +350,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     /* defaulted attributes (from a DTD, never read here) come last: SAX2 leaves them out */
     if (flush_text(ctxt, ps))
         return;
-    xmlNode *n = arena_alloc(ps->ps, sizeof *n);
+    xmlNode *n = eb_arena_zalloc(ps->ps->arena, sizeof *n);
     if (!n || (uri && !(n->ns = name_ns(ps, uri, prefix))) ||
         add_attributes(ctxt, ps, n, nb_attributes - nb_defaulted, attributes)) {
         out_of_memory(ctxt, ps);
@@ -554,7 +491,7 @@ static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t l
         goto out;
     }
     ctxt = psr->ctxt;
-    if (!ctxt->sax || !(ps.doc = arena_alloc(psr, sizeof *ps.doc))) {
+    if (!ctxt->sax || !(ps.doc = eb_arena_zalloc(psr->arena, sizeof *ps.doc))) {
         rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory creating an XML parser");
         goto out;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define BLOCK_MIN (64 * 1024)
+#define BLOCK_KEEP (1024 * 1024) /* largest first block a reset keeps */
 
 struct block {
     struct block *next;
@@ -91,6 +92,10 @@ void eb_arena_reset(struct eb_arena *a)
         struct block *next = b->next;
         free(b);
         b = next;
+    }
+    if (b && b->size > BLOCK_KEEP) { /* made for one large allocation: not kept */
+        free(b);
+        b = NULL;
     }
     a->head = b;
     if (b)

@@ -24,7 +24,7 @@ char *eb_arena_strndup(struct eb_arena *a, const char *s, size_t n);
  * several strings checks once. */
 const char *eb_arena_strdup(struct eb_arena *a, const char *s, int *failed);
 
-/* Forgets every allocation, keeping the first block for reuse. */
+/* Forgets every allocation, keeping the first block for reuse unless it is larger than 1 MiB. */
 void eb_arena_reset(struct eb_arena *a);
 
 /* Frees the arena and everything in it (NULL-safe). */
