@@ -742,7 +742,6 @@ static int handle_push(struct req *w, const struct eb_http_request *req,
         submit_push(w, preq);
         return 1;
     }
-    eb_bind_end(w->bind);
     const char *answer;
     if (!rc) {
         /* The canonical document did not bind: a defect of ingest, answered as a fault. */
