@@ -111,6 +111,33 @@ eb_rc eb_bind_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const ch
     return eb_buf_append(out, b->yes[i], b->yes_len[i]);
 }
 
+/* The envelope of a pushCandidateResponse, as the generated skeleton writes it. */
+static int put_response(struct soap *soap, const struct _ns1__pushCandidateResponse *r)
+{
+    return soap_envelope_begin_out(soap) || soap_putheader(soap) || soap_body_begin_out(soap) ||
+           soap_put__ns1__pushCandidateResponse(soap, r, "ns1:pushCandidateResponse", "") ||
+           soap_body_end_out(soap) || soap_envelope_end_out(soap);
+}
+
+/* Appends what gSOAP wrote to soap->os (set to res) to out; EB_ERR_INTERNAL when it wrote
+ * nothing or failed (rc). */
+static eb_rc take_output(struct soap *soap, const char *res, int rc, struct eb_buf *out)
+{
+    soap->os = NULL;
+    if (rc || !res)
+        return EB_ERR_INTERNAL;
+    return eb_buf_puts(out, res);
+}
+
+/* The SOAP Fault already set in soap (soap->fault, or one made from soap->error), into out. */
+static eb_rc send_fault(struct soap *soap, struct eb_buf *out)
+{
+    const char *res = NULL;
+    soap->os = &res;
+    soap_send_fault(soap);
+    return take_output(soap, res, 0, out);
+}
+
 static eb_rc render_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,
                            struct eb_buf *out)
 {
@@ -127,19 +154,12 @@ static eb_rc render_answer(struct eb_bind *b, enum eb_soap_version v, int ok, co
     soap_serializeheader(soap);
     soap_serialize__ns1__pushCandidateResponse(soap, &r);
     int rc = soap_begin_count(soap);
-    if (!rc && (soap->mode & SOAP_IO_LENGTH))
-        rc = soap_envelope_begin_out(soap) || soap_putheader(soap) || soap_body_begin_out(soap) ||
-             soap_put__ns1__pushCandidateResponse(soap, &r, "ns1:pushCandidateResponse", "") ||
-             soap_body_end_out(soap) || soap_envelope_end_out(soap);
+    if (!rc && (soap->mode & SOAP_IO_LENGTH)) /* the counting pass */
+        rc = put_response(soap, &r);
     if (!rc)
-        rc = soap_end_count(soap) || soap_response(soap, SOAP_OK) ||
-             soap_envelope_begin_out(soap) || soap_putheader(soap) || soap_body_begin_out(soap) ||
-             soap_put__ns1__pushCandidateResponse(soap, &r, "ns1:pushCandidateResponse", "") ||
-             soap_body_end_out(soap) || soap_envelope_end_out(soap) || soap_end_send(soap);
-    soap->os = NULL;
-    if (rc || !res)
-        return EB_ERR_INTERNAL;
-    return eb_buf_puts(out, res);
+        rc = soap_end_count(soap) || soap_response(soap, SOAP_OK) || put_response(soap, &r) ||
+             soap_end_send(soap);
+    return take_output(soap, res, rc, out);
 }
 
 eb_rc eb_bind_serve(struct eb_bind *b, const char *doc, eb_bind_handler h, void *user,
@@ -148,15 +168,8 @@ eb_rc eb_bind_serve(struct eb_bind *b, const char *doc, eb_bind_handler h, void 
     struct soap *soap = b->soap;
     const struct _ns1__pushCandidate *req;
     if (eb_bind_read(b, doc, &req)) {
-        /* the fault the generated soap_serve sends for a request it cannot read */
-        const char *res = NULL;
-        *fault = 1;
-        soap->os = &res;
-        soap_send_fault(soap);
-        soap->os = NULL;
-        if (!res)
-            return EB_ERR_INTERNAL;
-        return eb_buf_puts(out, res);
+        *fault = 1; /* the fault the generated soap_serve sends for a request it cannot read */
+        return send_fault(soap, out);
     }
     int ok = 0;
     const char *message = NULL;
@@ -169,22 +182,16 @@ eb_rc eb_bind_fault(struct eb_bind *b, enum eb_soap_version v, int sender, const
                     struct eb_buf *out)
 {
     struct soap *soap = b->soap;
-    const char *res = NULL;
     /* Start from a clean context: no fault detail of an earlier request may leak into this one. */
     soap_destroy(soap);
     soap_end(soap);
     soap->fault = NULL;
     soap_set_version(soap, v == EB_SOAP_12 ? 2 : 1);
-    soap->os = &res;
     if (sender)
         soap_sender_fault(soap, reason, NULL);
     else
         soap_receiver_fault(soap, reason, NULL);
-    soap_send_fault(soap);
-    soap->os = NULL;
-    if (!res)
-        return EB_ERR_INTERNAL;
-    return eb_buf_puts(out, res);
+    return send_fault(soap, out);
 }
 
 void eb_bind_end(struct eb_bind *b)
