@@ -114,26 +114,6 @@ static eb_rc put(struct eb_buf *b, const char *s)
     return eb_buf_puts(b, s);
 }
 
-/* Bytes eb_buf_xml_escape() rewrites or drops: & < > " CR and the other controls but TAB, LF. */
-static const unsigned char needs_escape[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['&'] = 1, ['<'] = 1, ['>'] = 1};
-
-static int plain_text(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (needs_escape[(unsigned char)s[i]])
-            return 0;
-    return 1;
-}
-
-/* Appends v[0..n) escaped for XML character data (as eb_buf_xml_escape(), in one append when
- * nothing needs escaping). */
-static eb_rc put_text(struct eb_buf *b, const char *v, size_t n)
-{
-    return plain_text(v, n) ? eb_buf_append(b, v, n) : eb_buf_xml_escape(b, v, n);
-}
-
 /* Appends a tag: "<" or "</", the name, ">"; short tags in one append. */
 static eb_rc put_tag(struct eb_buf *b, const char *name, int closing)
 {
@@ -170,7 +150,7 @@ static eb_rc put_element(struct eb_buf *b, const char *name, const char *v, size
     char el[256];
     size_t nl = strlen(name);
     eb_rc rc;
-    if (nl <= 64 && n <= sizeof el - 2 * nl - 5 && plain_text(v, n)) {
+    if (nl <= 64 && n <= sizeof el - 2 * nl - 5 && eb_buf_xml_plain(v, n)) {
         size_t o = 0;
         el[o++] = '<';
         memcpy(el + o, name, nl);
@@ -185,7 +165,7 @@ static eb_rc put_element(struct eb_buf *b, const char *name, const char *v, size
         el[o++] = '>';
         return eb_buf_append(b, el, o);
     }
-    if ((rc = open_tag(b, name)) || (rc = put_text(b, v, n)))
+    if ((rc = open_tag(b, name)) || (rc = eb_buf_xml_escape(b, v, n)))
         return rc;
     return close_tag(b, name);
 }
@@ -419,14 +399,14 @@ static eb_rc copy_element(struct ctx *c, struct eb_buf *b, const xmlNode *n, siz
                 rc = copy_element(c, b, ch, depth + 1, markup);
             else if (markup && (ch->type == XML_TEXT_NODE || ch->type == XML_CDATA_SECTION_NODE) &&
                      ch->content)
-                rc = put_text(b, (const char *)ch->content, strlen((const char *)ch->content));
+                rc = eb_buf_xml_escape(b, (const char *)ch->content, strlen((const char *)ch->content));
             if (rc)
                 return rc;
         }
     } else {
         const char *v;
         size_t len;
-        if ((rc = eb_ingest_node_text(n, &c->tmp, &v, &len)) || (rc = put_text(b, v, len)))
+        if ((rc = eb_ingest_node_text(n, &c->tmp, &v, &len)) || (rc = eb_buf_xml_escape(b, v, len)))
             return rc;
     }
     return close_tag(b, name);
@@ -441,7 +421,7 @@ static eb_rc inner_markup(struct ctx *c, const xmlNode *n, size_t depth, const c
         if (ch->type == XML_ELEMENT_NODE)
             rc = copy_element(c, &c->markup, ch, depth + 1, 1);
         else if ((ch->type == XML_TEXT_NODE || ch->type == XML_CDATA_SECTION_NODE) && ch->content)
-            rc = put_text(&c->markup, (const char *)ch->content,
+            rc = eb_buf_xml_escape(&c->markup, (const char *)ch->content,
                           strlen((const char *)ch->content));
         if (rc)
             return rc;

@@ -68,26 +68,33 @@ eb_rc eb_buf_printf(struct eb_buf *b, const char *fmt, ...)
     return EB_OK;
 }
 
+/* Bytes eb_buf_xml_escape() rewrites or drops: & < > " CR and the other controls but TAB, LF. */
+static const unsigned char xml_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['&'] = 1, ['<'] = 1, ['>'] = 1};
+
+int eb_buf_xml_plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (xml_special[(unsigned char)s[i]])
+            return 0;
+    return 1;
+}
+
 eb_rc eb_buf_xml_escape(struct eb_buf *b, const char *s, size_t n)
 {
     size_t start = 0;
     eb_rc rc = EB_OK;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        const char *rep = NULL;
-        switch (c) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\r': rep = "&#13;"; break;
-        default:
-            if (c < 0x20 && c != '\t' && c != '\n')
-                rep = ""; /* not allowed in XML 1.0: dropped */
-            break;
-        }
-        if (!rep)
+        if (!xml_special[c])
             continue;
+        const char *rep = c == '&'    ? "&amp;"
+                          : c == '<'  ? "&lt;"
+                          : c == '>'  ? "&gt;"
+                          : c == '"'  ? "&quot;"
+                          : c == '\r' ? "&#13;"
+                                      : ""; /* not allowed in XML 1.0: dropped */
         if ((rc = eb_buf_append(b, s + start, i - start)) || (rc = eb_buf_puts(b, rep)))
             return rc;
         start = i + 1;

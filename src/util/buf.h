@@ -29,6 +29,9 @@ eb_rc eb_buf_printf(struct eb_buf *b, const char *fmt, ...) __attribute__((forma
  * (& < > " and the characters XML 1.0 forbids are written as references or dropped). */
 eb_rc eb_buf_xml_escape(struct eb_buf *b, const char *s, size_t n);
 
+/* 1 when eb_buf_xml_escape() would append s[0..n) unchanged. */
+int eb_buf_xml_plain(const char *s, size_t n);
+
 /* Returns the content as a NUL-terminated string ("" when empty); NULL only on EB_ERR_NOMEM. */
 const char *eb_buf_cstr(struct eb_buf *b);
 
