@@ -77,7 +77,6 @@ static eb_rc map_strings(struct map_ctx *x, const char ***d, size_t *dn, char **
 static eb_rc map_person(struct map_ctx *x, struct eb_person *d, const struct ns1__Person *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->email = str(x, s->email);
     d->phone = str(x, s->phone);
@@ -88,7 +87,6 @@ static eb_rc map_person(struct map_ctx *x, struct eb_person *d, const struct ns1
 static eb_rc map_manager(struct map_ctx *x, struct eb_manager *d, const struct ns1__Manager *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->phone = str(x, s->phone);
     d->email = str(x, s->email);
@@ -100,7 +98,6 @@ static eb_rc map_manager(struct map_ctx *x, struct eb_manager *d, const struct n
 static eb_rc map_owner(struct map_ctx *x, struct eb_owner *d, const struct ns1__Owner *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->phone = str(x, s->phone);
     d->email = str(x, s->email);
@@ -111,7 +108,6 @@ static eb_rc map_owner(struct map_ctx *x, struct eb_owner *d, const struct ns1__
 static eb_rc map_name_value(struct map_ctx *x, struct eb_name_value *d, const struct ns1__NameValue *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->value = str(x, s->value);
     d->codes = str(x, s->codes);
@@ -121,7 +117,6 @@ static eb_rc map_name_value(struct map_ctx *x, struct eb_name_value *d, const st
 static eb_rc map_talent_pool(struct map_ctx *x, struct eb_talent_pool *d, const struct ns1__TalentPool *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     map_i64(&d->talent_pool_id, s->talentPoolId);
     d->name = str(x, s->name);
     d->description = str(x, s->description);
@@ -131,7 +126,6 @@ static eb_rc map_talent_pool(struct map_ctx *x, struct eb_talent_pool *d, const 
 static eb_rc map_source(struct map_ctx *x, struct eb_source *d, const struct ns1__Source *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     map_i64(&d->id, s->id);
     d->name = str(x, s->name);
     d->is_builtin = map_bool(s->isBuiltin);
@@ -141,7 +135,6 @@ static eb_rc map_source(struct map_ctx *x, struct eb_source *d, const struct ns1
 static eb_rc map_education(struct map_ctx *x, struct eb_education *d, const struct ns1__Education *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->start_date = str(x, s->startDate);
     d->end_date = str(x, s->endDate);
     d->now = map_bool(s->now);
@@ -154,7 +147,6 @@ static eb_rc map_education(struct map_ctx *x, struct eb_education *d, const stru
 static eb_rc map_experience(struct map_ctx *x, struct eb_experience *d, const struct ns1__Experience *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->start_date = str(x, s->startDate);
     d->end_date = str(x, s->endDate);
     d->now = map_bool(s->now);
@@ -174,7 +166,6 @@ static eb_rc map_experience(struct map_ctx *x, struct eb_experience *d, const st
 static eb_rc map_award(struct map_ctx *x, struct eb_award *d, const struct ns1__Award *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->award_date = str(x, s->awardDate);
     d->award_name = str(x, s->awardName);
     return rc;
@@ -254,7 +245,6 @@ static eb_rc map_interviewer(struct map_ctx *x, struct eb_interviewer *d, const 
 static eb_rc map_job_rank(struct map_ctx *x, struct eb_job_rank *d, const struct ns1__JobRank *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->type = str(x, s->type);
     d->level = str(x, s->level);
@@ -264,7 +254,6 @@ static eb_rc map_job_rank(struct map_ctx *x, struct eb_job_rank *d, const struct
 static eb_rc map_headcount(struct map_ctx *x, struct eb_headcount *d, const struct ns1__Headcount *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     map_i64(&d->id, s->id);
     d->number = str(x, s->number);
     d->name = str(x, s->name);
@@ -275,7 +264,6 @@ static eb_rc map_headcount(struct map_ctx *x, struct eb_headcount *d, const stru
 static eb_rc map_custom_field(struct map_ctx *x, struct eb_custom_field *d, const struct ns1__CustomField *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->value = str(x, s->value);
     d->now = map_bool(s->now);
@@ -288,7 +276,6 @@ static eb_rc map_custom_field(struct map_ctx *x, struct eb_custom_field *d, cons
 static eb_rc map_offer_creator(struct map_ctx *x, struct eb_offer_creator *d, const struct ns1__OfferCreator *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->email = str(x, s->email);
     return rc;
@@ -297,7 +284,6 @@ static eb_rc map_offer_creator(struct map_ctx *x, struct eb_offer_creator *d, co
 static eb_rc map_offer_attachment(struct map_ctx *x, struct eb_offer_attachment *d, const struct ns1__OfferAttachment *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     map_i64(&d->size, s->size);
     d->download_url = str(x, s->downloadUrl);
@@ -333,7 +319,6 @@ static eb_rc map_offer(struct map_ctx *x, struct eb_offer *d, const struct ns1__
 static eb_rc map_attachment(struct map_ctx *x, struct eb_attachment *d, const struct ns1__Attachment *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     map_i64(&d->apply_form_id, s->applyFormId);
     map_i64(&d->size, s->size);
@@ -347,7 +332,6 @@ static eb_rc map_attachment(struct map_ctx *x, struct eb_attachment *d, const st
 static eb_rc map_link(struct map_ctx *x, struct eb_link *d, const struct ns1__Link *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->url = str(x, s->url);
     return rc;
 }
@@ -355,7 +339,6 @@ static eb_rc map_link(struct map_ctx *x, struct eb_link *d, const struct ns1__Li
 static eb_rc map_exam_report(struct map_ctx *x, struct eb_exam_report *d, const struct ns1__ExamReport *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->url = str(x, s->url);
     d->type = str(x, s->type);
@@ -367,7 +350,6 @@ static eb_rc map_exam_report(struct map_ctx *x, struct eb_exam_report *d, const 
 static eb_rc map_exam_attachment(struct map_ctx *x, struct eb_exam_attachment *d, const struct ns1__ExamAttachment *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->name = str(x, s->name);
     d->url = str(x, s->url);
     d->result = str(x, s->result);
@@ -378,7 +360,6 @@ static eb_rc map_exam_attachment(struct map_ctx *x, struct eb_exam_attachment *d
 static eb_rc map_project(struct map_ctx *x, struct eb_project *d, const struct ns1__Project *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->start_date = str(x, s->startDate);
     d->end_date = str(x, s->endDate);
     d->project_name = str(x, s->projectName);
@@ -392,7 +373,6 @@ static eb_rc map_project(struct map_ctx *x, struct eb_project *d, const struct n
 static eb_rc map_language(struct map_ctx *x, struct eb_language *d, const struct ns1__Language *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->language = str(x, s->language);
     d->level = str(x, s->level);
     d->listen_and_speak = str(x, s->listenAndSpeak);
@@ -403,7 +383,6 @@ static eb_rc map_language(struct map_ctx *x, struct eb_language *d, const struct
 static eb_rc map_label(struct map_ctx *x, struct eb_label *d, const struct ns1__Label *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     map_i64(&d->id, s->id);
     d->label = str(x, s->label);
     return rc;
@@ -424,7 +403,6 @@ static eb_rc map_remark(struct map_ctx *x, struct eb_remark *d, const struct ns1
 static eb_rc map_survey_attachment(struct map_ctx *x, struct eb_survey_attachment *d, const struct ns1__SurveyAttachment *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->survey_attachments_url = str(x, s->surveyAttachmentsUrl);
     d->survey_attachment_name = str(x, s->surveyAttachmentName);
     return rc;
@@ -445,7 +423,6 @@ static eb_rc map_survey(struct map_ctx *x, struct eb_survey *d, const struct ns1
 static eb_rc map_practice(struct map_ctx *x, struct eb_practice *d, const struct ns1__Practice *s)
 {
     eb_rc rc = EB_OK;
-    (void)x;
     d->start_date = str(x, s->startDate);
     d->end_date = str(x, s->endDate);
     d->company = str(x, s->company);
