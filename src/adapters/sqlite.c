@@ -82,8 +82,9 @@ struct gate {
     struct job *head, *tail;       /* queued jobs, oldest first */
     int refs;                      /* instances using it (guarded by gates_lock) */
     struct gate *next;             /* in the list of gates */
-    uint64_t batches, jobs;        /* transactions written and the jobs in them (under lock) */
-    uint64_t busy_ns;              /* time spent writing batches (under lock) */
+    /* written by the writer thread alone, read once it has ended */
+    uint64_t batches, jobs;        /* transactions written and the jobs in them */
+    uint64_t busy_ns;              /* time spent writing batches */
     /* The checkpointer: a thread with its own connection copies the WAL into the database
      * (PASSIVE checkpoints, with their fsyncs) outside the writer's transactions. */
     sqlite3 *ckpt_db;              /* its connection; NULL: the writer checkpoints as usual */
