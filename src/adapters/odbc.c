@@ -684,9 +684,9 @@ static eb_rc create_schema(struct odbc_adapter *o, struct eb_err *err)
     for (size_t i = 0; !rc && i < sc->n_tables; i++)
         if (!o->base.mapping || sc->tables[i].role == EB_SQL_ROLE_META)
             rc = exec_direct(o, sc->tables[i].create_sql, "creating the schema", err);
-    /* the last DDL statement is push_log's index */
-    if (!rc)
-        rc = exec_direct(o, sc->ddl[sc->n_ddl - 1], "creating the schema", err);
+    /* the last DDL statements are push_log's indexes */
+    for (size_t i = sc->n_ddl - sc->n_log_ddl; !rc && i < sc->n_ddl; i++)
+        rc = exec_direct(o, sc->ddl[i], "creating the schema", err);
     char sql[96];
     snprintf(sql, sizeof sql, "INSERT INTO \"schema_version\" (\"version\") VALUES (%d)",
              EB_SQL_SCHEMA_VERSION);
@@ -1355,22 +1355,15 @@ static eb_rc od_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     eb_rc rc = ensure_connected(o, err);
     if (rc)
         return rc;
-    char sql[512];
-    size_t k =
-        (size_t)snprintf(sql, sizeof sql, "SELECT \"push_id\" FROM \"push_log\" WHERE 1 = 1");
-    if (f->push_id)
-        k += (size_t)snprintf(sql + k, sizeof sql - k, " AND \"push_id\" = ?");
-    if (f->outcome >= 0)
-        k += (size_t)snprintf(sql + k, sizeof sql - k, " AND \"outcome\" = ?");
-    if (f->from_ms)
-        k += (size_t)snprintf(sql + k, sizeof sql - k, " AND \"received_at\" >= ?");
-    if (f->to_ms)
-        k += (size_t)snprintf(sql + k, sizeof sql - k, " AND \"received_at\" <= ?");
-    snprintf(sql + k, sizeof sql - k, " ORDER BY \"received_at\", \"push_id\"");
+    char *sql = NULL;
+    if (eb_sqlgen_list_sql(&o->dialect, "\"push_id\"", f, &sql))
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
     SQLHSTMT h = NULL, row = NULL;
     char **ids = NULL;
     size_t n = 0, cap = 0;
-    if ((rc = prepare(o, sql, &h, "listing push_log", err)) ||
+    rc = prepare(o, sql, &h, "listing push_log", err);
+    free(sql);
+    if (rc ||
         (rc = prepare(o,
                       "SELECT \"event\", \"triggered_at\", \"received_at\", \"outcome\","
                       " \"message\", \"payload\", \"raw\" FROM \"push_log\" WHERE \"push_id\" = ?",

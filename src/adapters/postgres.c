@@ -669,14 +669,18 @@ static eb_rc create_schema(struct pg_adapter *g, int64_t *version, struct eb_err
         goto out;
     }
     if (*version < EB_SQL_SCHEMA_VERSION) {
-        for (size_t i = 0; i < g->schema->n_ddl; i++) {
-            char *ddl = if_not_exists(g->schema->ddl[i]);
-            if (!ddl) {
+        /* the DDL has already created the indexes a migration adds: those are IF NOT EXISTS */
+        size_t n_mig = 0;
+        char *const *mig = *version >= 1 ? eb_sqlgen_migrations(g->schema, *version, &n_mig) : NULL;
+        for (size_t i = 0; i < g->schema->n_ddl + n_mig; i++) {
+            int is_ddl = i < g->schema->n_ddl;
+            char *stmt = if_not_exists(is_ddl ? g->schema->ddl[i] : mig[i - g->schema->n_ddl]);
+            if (!stmt) {
                 rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
                 goto out;
             }
-            int ok = exec_ok(g, ddl, "creating the schema");
-            free(ddl);
+            int ok = exec_ok(g, stmt, is_ddl ? "creating the schema" : "migrating the schema");
+            free(stmt);
             if (!ok)
                 goto fail;
         }
@@ -684,11 +688,6 @@ static eb_rc create_schema(struct pg_adapter *g, int64_t *version, struct eb_err
                  "DELETE FROM \"schema_version\"; INSERT INTO \"schema_version\" (\"version\") "
                  "VALUES (%d)",
                  EB_SQL_SCHEMA_VERSION);
-        size_t n_mig = 0;
-        char *const *mig = *version >= 1 ? eb_sqlgen_migrations(g->schema, *version, &n_mig) : NULL;
-        for (size_t i = 0; i < n_mig; i++)
-            if (!exec_ok(g, mig[i], "migrating the schema"))
-                goto fail;
         if (!exec_ok(g, sql, "recording the schema version"))
             goto fail;
         created = *version < 0;
@@ -1561,7 +1560,8 @@ static eb_rc pg_replay_push(struct eb_adapter *a, const struct eb_push *p,
     return rc;
 }
 
-/* Lists push_log rows (adapter.h), text columns; raw is read as bytes. */
+/* Lists push_log rows (adapter.h) one at a time (single-row mode: a log of any size costs one
+ * row of memory). Results come in binary: the text columns as their bytes, raw as its bytes. */
 static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                             eb_logged_push_fn fn, void *user, struct eb_err *err)
 {
@@ -1570,74 +1570,65 @@ static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     if (rc)
         return rc;
     g->fail.set = 0;
+    char *sql = NULL;
+    if (eb_sqlgen_list_sql(&eb_sql_dialect_postgres,
+                           "\"push_id\", \"event\", \"triggered_at\", \"received_at\"::text,"
+                           " \"outcome\", \"message\", \"payload\", \"raw\"",
+                           f, &sql))
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
     const char *vals[4];
     char from[24], to[24];
+    int n = 0;
     snprintf(from, sizeof from, "%lld", (long long)f->from_ms);
     snprintf(to, sizeof to, "%lld", (long long)f->to_ms);
-    vals[0] = f->push_id;
-    vals[1] = f->outcome >= 0 ? eb_outcome_name((enum eb_outcome)f->outcome) : NULL;
-    vals[2] = from;
-    vals[3] = to;
-    /* all columns in binary would need per-type decoding: text, with raw as hex-free bytes */
-    int formats[4] = {0, 0, 0, 0};
-    PGresult *r = PQexecParams(
-        g->conn,
-        "SELECT \"push_id\", \"event\", \"triggered_at\", \"received_at\", \"outcome\", \"message\","
-        " \"payload\", encode(\"raw\", 'base64') FROM \"push_log\""
-        " WHERE ($1::text IS NULL OR \"push_id\" = $1) AND ($2::text IS NULL OR \"outcome\" = $2)"
-        " AND ($3::bigint = 0 OR \"received_at\" >= $3) AND ($4::bigint = 0 OR \"received_at\" <= $4)"
-        " ORDER BY \"received_at\", \"push_id\"",
-        4, NULL, vals, NULL, formats, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        note_result(g, r, "listing push_log");
-        PQclear(r);
-        return fail_rc(g, err);
-    }
-    for (int i = 0; i < PQntuples(r) && !rc; i++) {
-        size_t raw_len = 0;
-        unsigned char *raw = NULL;
-        if (!PQgetisnull(r, i, 7)) {
-            const char *b64 = PQgetvalue(r, i, 7);
-            size_t n = strlen(b64);
-            raw = malloc(n / 4 * 3 + 4);
-            if (!raw) {
-                rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
-                break;
+    if (f->push_id)
+        vals[n++] = f->push_id;
+    if (f->outcome >= 0)
+        vals[n++] = eb_outcome_name((enum eb_outcome)f->outcome);
+    if (f->from_ms)
+        vals[n++] = from;
+    if (f->to_ms)
+        vals[n++] = to;
+    int sent = PQsendQueryParams(g->conn, sql, n, NULL, vals, NULL, NULL, 1) &&
+               PQsetSingleRowMode(g->conn);
+    free(sql);
+    int failed = !sent, stopped = 0;
+    if (failed)
+        note_result(g, NULL, "listing push_log");
+    PGresult *r;
+    while ((r = PQgetResult(g->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE && !failed && !stopped) {
+            struct eb_logged_push row = {
+                .push_id = PQgetvalue(r, 0, 0),
+                .event = PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1),
+                .triggered_at = PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2),
+                .received_at_ms = strtoll(PQgetvalue(r, 0, 3), NULL, 10),
+                .outcome = outcome_from(PQgetvalue(r, 0, 4)),
+                .message = PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5),
+                .payload = PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6),
+                .payload_len = PQgetisnull(r, 0, 6) ? 0 : (size_t)PQgetlength(r, 0, 6),
+                .raw = PQgetisnull(r, 0, 7) ? NULL : PQgetvalue(r, 0, 7),
+                .raw_len = PQgetisnull(r, 0, 7) ? 0 : (size_t)PQgetlength(r, 0, 7),
+            };
+            if (fn(user, &row)) {
+                /* the rows still coming are not wanted: cancel rather than read them all */
+                stopped = 1;
+                PGcancel *c = PQgetCancel(g->conn);
+                char buf[256];
+                if (c && !PQcancel(c, buf, sizeof buf))
+                    eb_log(EB_LOG_DEBUG, "postgres: cannot cancel the listing", NULL);
+                PQfreeCancel(c);
             }
-            /* PostgreSQL's base64 breaks lines every 76 characters */
-            unsigned acc = 0;
-            int bits = 0;
-            for (size_t k = 0; k < n; k++) {
-                const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-                const char *hit = b64[k] && b64[k] != '=' ? strchr(al, b64[k]) : NULL;
-                if (!hit)
-                    continue;
-                acc = (acc << 6) | (unsigned)(hit - al);
-                bits += 6;
-                if (bits >= 8) {
-                    bits -= 8;
-                    raw[raw_len++] = (unsigned char)(acc >> bits);
-                }
-            }
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && !failed && !stopped) {
+            note_result(g, r, "listing push_log");
+            failed = 1;
         }
-        struct eb_logged_push row = {
-            .push_id = PQgetvalue(r, i, 0),
-            .event = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
-            .triggered_at = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2),
-            .received_at_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10),
-            .outcome = outcome_from(PQgetvalue(r, i, 4)),
-            .message = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5),
-            .payload = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6),
-            .payload_len = PQgetisnull(r, i, 6) ? 0 : (size_t)PQgetlength(r, i, 6),
-            .raw = (const char *)raw,
-            .raw_len = raw_len,
-        };
-        if (fn(user, &row))
-            rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
-        free(raw);
+        PQclear(r);
     }
-    PQclear(r);
-    return rc;
+    if (stopped)
+        return eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+    return failed ? fail_rc(g, err) : EB_OK;
 }
 
 static const char *const pg_aliases[] = {"postgres", NULL};

@@ -1,14 +1,15 @@
 /* Generation of the default schema from the candidate descriptors, for any SQL dialect, and the
  * walker that turns one candidate into the rows to insert.
  *
- * THE DEFAULT SCHEMA (version 2)
+ * THE DEFAULT SCHEMA (version 3)
  *
  * All identifiers are written double-quoted ("index", "type", "level", "option", "number" are
  * keywords somewhere). Types: INTEGER (the dialect's 64-bit integer) and TEXT.
  *
  * schema_version (version INTEGER NOT NULL)
- *     One row: the version of this schema (2). A database with a newer version is refused; one
- *     with an older version is migrated (eb_sqlgen_migrations): version 2 added the area names.
+ *     One row: the version of this schema (3). A database with a newer version is refused; one
+ *     with an older version is migrated (eb_sqlgen_migrations): version 2 added the area names,
+ *     version 3 the index push_log_received_at.
  *
  * push_log: one row per received push id.
  *     push_id        TEXT NOT NULL PRIMARY KEY  the push id (idempotency key)
@@ -25,6 +26,7 @@
  *                                                only when the push was not stored ('rejected',
  *                                                'failed'); NULL for 'stored' (payload replays it)
  *     index push_log_application_id ON push_log (application_id)
+ *     index push_log_received_at ON push_log (received_at, push_id)   (replay's order)
  *     A push id recorded as 'failed' is overwritten when the push is retried; 'stored' and
  *     'rejected' are final and answer every repetition of the id.
  *
@@ -78,6 +80,8 @@
  * candidate_* child table and writes the candidate row and the new child rows, in the transaction
  * that records the push in push_log. */
 #include "adapters/sqlgen.h"
+
+#include "adapters/adapter.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -551,6 +555,19 @@ static eb_rc text_upsert(struct eb_buf *sb, const struct eb_sql_dialect *d,
     return rc;
 }
 
+/* The indexes of push_log, with the schema version that added each. They come last in the DDL
+ * (eb_sql_schema.n_log_ddl), so that an adapter creating ehrbridge's own tables only (a
+ * --mapping) creates them too. push_log_received_at serves replay's listing (--since, --until,
+ * in received order) without reading or sorting the whole log. */
+static const struct {
+    const char *sql;
+    int since;
+} log_indexes[] = {
+    {"CREATE INDEX \"push_log_application_id\" ON \"push_log\" (\"application_id\")", 1},
+    {"CREATE INDEX \"push_log_received_at\" ON \"push_log\" (\"received_at\", \"push_id\")", 3},
+};
+#define N_LOG_INDEXES (sizeof log_indexes / sizeof log_indexes[0])
+
 /* Appends a migration statement of version v (the buffer's text) to s. */
 static eb_rc add_migration(struct eb_sql_schema *s, struct eb_buf *sb, int v)
 {
@@ -597,6 +614,9 @@ static eb_rc build_migrations(struct eb_sql_schema *s, struct eb_buf *sb)
         if (!rc)
             rc = add_migration(s, sb, 2);
     }
+    for (size_t i = 0; !rc && i < N_LOG_INDEXES; i++)
+        if (log_indexes[i].since > 1 && !(rc = eb_buf_puts(sb, log_indexes[i].sql)))
+            rc = add_migration(s, sb, log_indexes[i].since);
     return rc;
 }
 
@@ -608,7 +628,7 @@ static eb_rc build_text(struct builder *b)
     struct eb_buf sb;
     eb_buf_init(&sb, SQL_MAX_TEXT);
 
-    s->ddl = calloc(s->n_tables + 1, sizeof *s->ddl);
+    s->ddl = calloc(s->n_tables + N_LOG_INDEXES, sizeof *s->ddl);
     if (!s->ddl) {
         rc = EB_ERR_NOMEM;
         goto out;
@@ -635,11 +655,12 @@ static eb_rc build_text(struct builder *b)
         if (t->role != EB_SQL_ROLE_META && t->n_columns > s->max_columns)
             s->max_columns = t->n_columns;
     }
-    if ((rc = eb_buf_puts(&sb, "CREATE INDEX \"push_log_application_id\" ON \"push_log\" "
-                               "(\"application_id\")")) ||
-        (rc = take(&sb, &s->ddl[s->n_ddl])))
-        goto out;
-    s->n_ddl++;
+    for (size_t i = 0; i < N_LOG_INDEXES; i++) {
+        if ((rc = eb_buf_puts(&sb, log_indexes[i].sql)) || (rc = take(&sb, &s->ddl[s->n_ddl])))
+            goto out;
+        s->n_ddl++;
+    }
+    s->n_log_ddl = N_LOG_INDEXES;
     rc = build_migrations(s, &sb);
 out:
     eb_buf_free(&sb);
@@ -702,6 +723,33 @@ char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, s
         first++;
     *n = s->n_migrate - first;
     return *n ? &s->migrate[first] : NULL;
+}
+
+eb_rc eb_sqlgen_list_sql(const struct eb_sql_dialect *d, const char *columns,
+                         const struct eb_push_filter *f, char **out)
+{
+    struct eb_buf sb;
+    eb_buf_init(&sb, SQL_MAX_TEXT);
+    const char *conds[4] = {NULL, NULL, NULL, NULL};
+    size_t n = 0;
+    if (f->push_id)
+        conds[n++] = "\"push_id\" = ";
+    if (f->outcome >= 0)
+        conds[n++] = "\"outcome\" = ";
+    if (f->from_ms)
+        conds[n++] = "\"received_at\" >= ";
+    if (f->to_ms)
+        conds[n++] = "\"received_at\" <= ";
+    eb_rc rc = eb_buf_printf(&sb, "SELECT %s FROM \"push_log\"", columns);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!(rc = eb_buf_printf(&sb, "%s%s", i ? " AND " : " WHERE ", conds[i])))
+            rc = put_placeholder(&sb, d, i + 1);
+    if (!rc)
+        rc = eb_buf_puts(&sb, " ORDER BY \"received_at\", \"push_id\"");
+    if (!rc)
+        rc = take(&sb, out);
+    eb_buf_free(&sb);
+    return rc;
 }
 
 const struct eb_sql_table *eb_sqlgen_table(const struct eb_sql_schema *s, const char *name)

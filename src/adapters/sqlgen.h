@@ -12,12 +12,14 @@
 
 struct eb_candidate;
 struct eb_field;
+struct eb_push_filter;
 struct eb_type;
 
 /* The schema version this binary creates and understands (table schema_version). Version 2
- * added candidate.native_place_name and candidate.nationality_name (the area code names); a
- * database at an older version is migrated with eb_sqlgen_migrations(). */
-#define EB_SQL_SCHEMA_VERSION 2
+ * added candidate.native_place_name and candidate.nationality_name (the area code names),
+ * version 3 the index push_log_received_at; a database at an older version is migrated with
+ * eb_sqlgen_migrations(). */
+#define EB_SQL_SCHEMA_VERSION 3
 
 /* EB_OK when version (read from schema_version after any migration) is EB_SQL_SCHEMA_VERSION;
  * EB_ERR_DB "database schema version N is newer than this ehrbridge (M)" or "... is unknown". */
@@ -125,6 +127,8 @@ struct eb_sql_schema {
     size_t max_columns;                   /* the largest n_columns of the walked tables */
     char **ddl;                           /* every CREATE TABLE and CREATE INDEX, in order */
     size_t n_ddl;                         /* entries in ddl */
+    size_t n_log_ddl;                     /* the last n_log_ddl entries of ddl: push_log's
+                                             indexes */
     char **migrate;                       /* statements bringing an older schema up to date, in
                                              order (see eb_sqlgen_migrations) */
     int *migrate_version;                 /* the version each statement belongs to */
@@ -139,10 +143,19 @@ eb_rc eb_sqlgen_build(const struct eb_sql_dialect *d, struct eb_sql_schema **out
 
 /* The statements that bring a database at schema version `from` (>= 1) up to
  * EB_SQL_SCHEMA_VERSION, in order: ALTER TABLE ... ADD COLUMN for the columns added since, and
- * the UPDATE that fills them for the rows already there (the area names, from the codes). Run
+ * the UPDATE that fills them for the rows already there (the area names, from the codes), then
+ * CREATE INDEX for the indexes added since (plain: a dialect with IF NOT EXISTS may add it). Run
  * them in the transaction that records the new version. Sets *n (0 when nothing is to do) and
  * returns the first; they stay owned by the schema. */
 char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, size_t *n);
+
+/* The text of the query listing push_log rows that match f, in received order (replay's
+ * listing): SELECT columns FROM "push_log" [WHERE ...] ORDER BY "received_at", "push_id". Only
+ * the conditions f sets are written, each a plain comparison, so that the database can seek
+ * the primary key or push_log_received_at; bind the values in the order push_id, outcome name,
+ * from_ms, to_ms, skipping those f leaves unset. *out is malloc'd. EB_ERR_NOMEM. */
+eb_rc eb_sqlgen_list_sql(const struct eb_sql_dialect *d, const char *columns,
+                         const struct eb_push_filter *f, char **out);
 
 /* Frees a schema (NULL-safe). */
 void eb_sqlgen_free(struct eb_sql_schema *s);

@@ -1033,6 +1033,9 @@ static eb_rc start_workers(struct eb_server *s, struct eb_err *err)
             rc = eb_err_set(err, EB_ERR_INTERNAL, "cannot start worker thread: %s", strerror(e));
             break;
         }
+        char name[16]; /* the event loop keeps the process's name; top -H, perf */
+        snprintf(name, sizeof name, "eb-worker-%d", (i + 1) % 10000);
+        pthread_setname_np(s->threads[i], name);
         s->n_threads++;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -342,4 +342,4 @@ def test_check_refuses_a_newer_schema(tmp_path):
     conn.close()
     p = run_cli("check", "--db", str(db))
     assert p.returncode == 1
-    assert one_line(p.stderr).endswith("database schema version 99 is newer than this ehrbridge (2)")
+    assert one_line(p.stderr).endswith("database schema version 99 is newer than this ehrbridge (3)")

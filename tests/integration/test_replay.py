@@ -136,3 +136,34 @@ def test_replay_reads_long_text_with_non_bmp_characters_back_unchanged(make_serv
                                   f"{back.count(chr(0xfffd))} U+FFFD")
     finally:
         conn.close()
+
+
+def test_replay_selects_by_time_range_and_outcome_in_received_order(make_server):
+    """--since/--until bound received_at on both sides (Unix ms or dates), alone or with
+    --outcome and --push-id; the pushes replay oldest first (push id breaking ties), whatever
+    order the database holds them in."""
+    s = make_server()
+    times = {"tr-c": 3000, "tr-a": 1000, "tr-b": 2000, "tr-b2": 2000, "tr-d": 4000}
+    for i, pid in enumerate(times):
+        assert push(s, pid, 900 + i)[0] == "true"
+    w = writable(s)
+    for pid, t in times.items():
+        w.execute(f"UPDATE push_log SET received_at={t}, outcome='failed' WHERE push_id='{pid}'")
+    w.execute("UPDATE push_log SET outcome='rejected', message='x' WHERE push_id='tr-d'")
+    w.close()
+
+    def listed(*args):
+        r = replay(s, *args, "--dry-run")
+        assert r.returncode == 0, r.stderr
+        return [line.split(":")[0] for line in r.stdout.splitlines() if line.startswith("tr-")]
+
+    assert listed("--all") == ["tr-a", "tr-b", "tr-b2", "tr-c", "tr-d"]
+    assert listed("--since", "1500") == ["tr-b", "tr-b2", "tr-c", "tr-d"]
+    assert listed("--until", "2000") == ["tr-a", "tr-b", "tr-b2"]
+    assert listed("--since", "2000", "--until", "3000") == ["tr-b", "tr-b2", "tr-c"]
+    assert listed("--since", "1001", "--until", "1999") == []
+    assert listed("--since", "1500", "--outcome", "rejected") == ["tr-d"]
+    assert listed("--since", "1500", "--outcome", "failed") == ["tr-b", "tr-b2", "tr-c"]
+    assert listed("--push-id", "tr-c", "--since", "2500") == ["tr-c"]
+    assert listed("--push-id", "tr-c", "--until", "2500") == []
+    assert listed("--since", "1970-01-01T00:00:02") == ["tr-b", "tr-b2", "tr-c", "tr-d"]

@@ -294,8 +294,8 @@ static void test_open_creates_schema(void)
     eb_sqlgen_free(s);
     CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
-    CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = "
-                   "'push_log_application_id'") == 1);
+    CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname IN "
+                   "('push_log_application_id', 'push_log_received_at')") == 2);
     CHECK_STR(q_text(c, "SELECT data_type FROM information_schema.columns WHERE table_name = "
                         "'candidate' AND column_name = 'application_id'"),
               "bigint");
@@ -393,16 +393,26 @@ static void test_versions(void)
     eb_adapter_close(a);
     a = NULL;
     CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
-    CHECK(q_int(c, "SELECT version FROM schema_version") == 2);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK_STR(q_text(c, "SELECT native_place_name FROM candidate"), "普陀District");
     CHECK(q_int(c, "SELECT count(*) FROM candidate WHERE nationality_name IS NULL") == 1);
 
-    exec_or_die(c, "UPDATE schema_version SET version = 3");
+    /* version 2 (before push_log_received_at): the index is created */
+    exec_or_die(c, "DROP INDEX push_log_received_at");
+    exec_or_die(c, "UPDATE schema_version SET version = 2");
+    eb_adapter_close(a);
+    a = NULL;
+    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
+    CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 'push_log_received_at'") ==
+          1);
+
+    exec_or_die(c, "UPDATE schema_version SET version = 4");
     CHECK(a && eb_adapter_ping(a, &err) == EB_ERR_DB);
-    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
+    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
     CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
-    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
+    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
     eb_adapter_close(a);
     PQfinish(c);
     drop_db(db);

@@ -37,6 +37,22 @@ static void peek_close(peek_t *db)
 
 /* ---- tests ------------------------------------------------------------------------------- */
 
+/* The details of EXPLAIN QUERY PLAN sql, one per line. */
+static const char *plan(sqlite3 *db, const char *sql)
+{
+    static char out[1024];
+    char q[512];
+    sqlite3_stmt *st = NULL;
+    size_t k = 0;
+    out[0] = 0;
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    CHECK(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK);
+    while (st && sqlite3_step(st) == SQLITE_ROW && k < sizeof out)
+        k += (size_t)snprintf(out + k, sizeof out - k, "%s\n", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    return out;
+}
+
 static void test_open_creates_schema(void)
 {
     struct eb_adapter *a = NULL;
@@ -57,7 +73,20 @@ static void test_open_creates_schema(void)
     CHECK(q_int(db, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
     CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-                    "name = 'push_log_application_id'") == 1);
+                    "name IN ('push_log_application_id', 'push_log_received_at')") == 2);
+    /* replay's listing by time seeks that index: no scan or sort of the whole log */
+    struct eb_push_filter f = {.push_id = NULL, .outcome = -1, .from_ms = 5, .to_ms = 9};
+    char *list = NULL;
+    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, &list) == EB_OK);
+    const char *p = plan(db, list);
+    CHECK(strstr(p, "USING INDEX push_log_received_at (received_at>? AND received_at<?)") &&
+          !strstr(p, "TEMP B-TREE"));
+    free(list);
+    f.from_ms = 0;
+    f.push_id = "p-1"; /* and by push id, the primary key */
+    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, &list) == EB_OK);
+    CHECK(strstr(plan(db, list), "USING INDEX sqlite_autoindex_push_log_1 (push_id=?)") != NULL);
+    free(list);
     CHECK_STR(q_text(db, "PRAGMA journal_mode"), "wal");
     sqlite3_close(db);
     eb_adapter_close(a);
@@ -89,7 +118,8 @@ static void test_open_creates_schema(void)
 }
 
 /* A version 1 database (before the area names) is migrated on open: the name columns are
- * added and filled from the codes of the rows already there, the version recorded. */
+ * added and filled from the codes of the rows already there, push_log_received_at (version 3)
+ * created, the version recorded. */
 static void test_migration_from_1(void)
 {
     char path[160], u[200];
@@ -102,6 +132,7 @@ static void test_migration_from_1(void)
     a = NULL;
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_or_die(db, "DROP INDEX push_log_received_at");
     exec_or_die(db, "ALTER TABLE candidate DROP COLUMN native_place_name");
     exec_or_die(db, "ALTER TABLE candidate DROP COLUMN nationality_name");
     exec_or_die(db, "UPDATE schema_version SET version = 1");
@@ -113,8 +144,10 @@ static void test_migration_from_1(void)
     CHECK(a && eb_adapter_ping(a, &err) == EB_OK);
     eb_adapter_close(a);
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(q_int(db, "SELECT version FROM schema_version") == 2);
+    CHECK(q_int(db, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                    "name = 'push_log_received_at'") == 1);
     CHECK_STR(q_text(db, "SELECT native_place_name FROM candidate WHERE application_id = 1"),
               "普陀District");
     CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 1 AND "
@@ -139,16 +172,16 @@ static void test_newer_version_refused(void)
     CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    exec_or_die(db, "UPDATE schema_version SET version = 3");
+    exec_or_die(db, "UPDATE schema_version SET version = 4");
     sqlite3_close(db);
     /* the open instance notices on ping */
     CHECK(eb_adapter_ping(a, &err) == EB_ERR_DB);
-    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
+    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
     eb_adapter_close(a);
     /* and a new one refuses to open */
     CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
-    CHECK_STR(err.msg, "database schema version 3 is newer than this ehrbridge (2)");
+    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
     unlink(path);
     snprintf(path, sizeof path, "%s/newer.db-wal", dir);
     unlink(path);
