@@ -59,20 +59,24 @@ static void pct(char *out, size_t n, const char *s)
     out[o] = '\0';
 }
 
+/* The key=value connection string of database db on EB_PG_URL's server. */
+static void conninfo(char *ci, size_t n, const char *db)
+{
+    ci[0] = '\0';
+    kv_add(ci, n, "host", host);
+    kv_add(ci, n, "port", port);
+    kv_add(ci, n, "user", user);
+    if (password[0])
+        kv_add(ci, n, "password", password);
+    kv_add(ci, n, "dbname", db);
+}
+
 /* A libpq connection to database db ("" = EB_PG_URL's own). */
 static PGconn *peek_db(const char *db)
 {
-    char ci[1024] = "";
-    kv_add(ci, sizeof ci, "host", host);
-    kv_add(ci, sizeof ci, "port", port);
-    kv_add(ci, sizeof ci, "user", user);
-    if (password[0])
-        kv_add(ci, sizeof ci, "password", password);
-    if (db[0])
-        kv_add(ci, sizeof ci, "dbname", db);
-    else
-        kv_add(ci, sizeof ci, "dbname",
-               getenv("EB_PG_DBNAME") ? getenv("EB_PG_DBNAME") : "postgres");
+    char ci[1024];
+    const char *own = getenv("EB_PG_DBNAME");
+    conninfo(ci, sizeof ci, db[0] ? db : own ? own : "postgres");
     PGconn *c = PQconnectdb(ci);
     if (PQstatus(c) != CONNECTION_OK) {
         fprintf(stderr, "cannot connect to the test server: %s\n", PQerrorMessage(c));
@@ -148,34 +152,32 @@ static int64_t total_rows(PGconn *c)
     return n;
 }
 
-static void create_db(const char *name)
+/* Runs "<verb> \"<name>\"<tail>" on database name from EB_PG_URL's own database (a database
+ * cannot be created or dropped from a connection to it). */
+static void database_command(const char *verb, const char *name, const char *tail)
 {
     char sql[200];
     PGconn *c = peek_db("");
-    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+    snprintf(sql, sizeof sql, "%s \"%s\"%s", verb, name, tail);
     exec_or_die(c, sql);
     PQfinish(c);
 }
 
+static void create_db(const char *name)
+{
+    database_command("CREATE DATABASE", name, "");
+}
+
 static void drop_db(const char *name)
 {
-    char sql[200];
-    PGconn *c = peek_db("");
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
-    exec_or_die(c, sql);
-    PQfinish(c);
+    database_command("DROP DATABASE IF EXISTS", name, " WITH (FORCE)");
 }
 
 /* The key=value URL of database db, with extra appended ("" for none). */
 static void kv_url_for(char *out, size_t n, const char *db, const char *extra)
 {
-    char ci[900] = "";
-    kv_add(ci, sizeof ci, "host", host);
-    kv_add(ci, sizeof ci, "port", port);
-    kv_add(ci, sizeof ci, "user", user);
-    if (password[0])
-        kv_add(ci, sizeof ci, "password", password);
-    kv_add(ci, sizeof ci, "dbname", db);
+    char ci[900];
+    conninfo(ci, sizeof ci, db);
     snprintf(out, n, "postgresql:%s%s%s", ci, extra[0] ? " " : "", extra);
 }
 
