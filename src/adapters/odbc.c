@@ -1356,7 +1356,7 @@ static eb_rc od_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     if (rc)
         return rc;
     char *sql = NULL;
-    if (eb_sqlgen_list_sql(&o->dialect, "\"push_id\"", f, &sql))
+    if (eb_sqlgen_list_sql(&o->dialect, "\"push_id\"", f, 0, &sql))
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
     SQLHSTMT h = NULL, row = NULL;
     char **ids = NULL;

@@ -39,6 +39,7 @@
  * calls fail with EB_ERR_UNAVAILABLE. Passwords never appear in messages. */
 #include <ctype.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1560,8 +1561,12 @@ static eb_rc pg_replay_push(struct eb_adapter *a, const struct eb_push *p,
     return rc;
 }
 
-/* Lists push_log rows (adapter.h) one at a time (single-row mode: a log of any size costs one
- * row of memory). Results come in binary: the text columns as their bytes, raw as its bytes. */
+/* Rows per page of pg_list_pushes: each page is a query of its own (no snapshot held through
+ * a long replay), and a page at most is in memory. */
+#define LIST_PAGE 64
+
+/* Lists push_log rows (adapter.h), page by page after the last (received_at, push_id) listed.
+ * Results come in binary: the text columns as their bytes, raw as its bytes. */
 static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                             eb_logged_push_fn fn, void *user, struct eb_err *err)
 {
@@ -1574,61 +1579,58 @@ static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     if (eb_sqlgen_list_sql(&eb_sql_dialect_postgres,
                            "\"push_id\", \"event\", \"triggered_at\", \"received_at\"::text,"
                            " \"outcome\", \"message\", \"payload\", \"raw\"",
-                           f, &sql))
+                           f, LIST_PAGE, &sql))
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
-    const char *vals[4];
-    char from[24], to[24];
+    const char *vals[5];
+    char to[24], key_at[24];
+    char *key_id = NULL; /* the last row listed: the next page starts after it */
     int n = 0;
-    snprintf(from, sizeof from, "%lld", (long long)f->from_ms);
     snprintf(to, sizeof to, "%lld", (long long)f->to_ms);
+    snprintf(key_at, sizeof key_at, "%lld", (long long)(f->from_ms ? f->from_ms : INT64_MIN));
     if (f->push_id)
         vals[n++] = f->push_id;
     if (f->outcome >= 0)
         vals[n++] = eb_outcome_name((enum eb_outcome)f->outcome);
-    if (f->from_ms)
-        vals[n++] = from;
     if (f->to_ms)
         vals[n++] = to;
-    int sent = PQsendQueryParams(g->conn, sql, n, NULL, vals, NULL, NULL, 1) &&
-               PQsetSingleRowMode(g->conn);
-    free(sql);
-    int failed = !sent, stopped = 0;
-    if (failed)
-        note_result(g, NULL, "listing push_log");
-    PGresult *r;
-    while ((r = PQgetResult(g->conn)) != NULL) {
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_SINGLE_TUPLE && !failed && !stopped) {
-            struct eb_logged_push row = {
-                .push_id = PQgetvalue(r, 0, 0),
-                .event = PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1),
-                .triggered_at = PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2),
-                .received_at_ms = strtoll(PQgetvalue(r, 0, 3), NULL, 10),
-                .outcome = outcome_from(PQgetvalue(r, 0, 4)),
-                .message = PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5),
-                .payload = PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6),
-                .payload_len = PQgetisnull(r, 0, 6) ? 0 : (size_t)PQgetlength(r, 0, 6),
-                .raw = PQgetisnull(r, 0, 7) ? NULL : PQgetvalue(r, 0, 7),
-                .raw_len = PQgetisnull(r, 0, 7) ? 0 : (size_t)PQgetlength(r, 0, 7),
-            };
-            if (fn(user, &row)) {
-                /* the rows still coming are not wanted: cancel rather than read them all */
-                stopped = 1;
-                PGcancel *c = PQgetCancel(g->conn);
-                char buf[256];
-                if (c && !PQcancel(c, buf, sizeof buf))
-                    eb_log(EB_LOG_DEBUG, "postgres: cannot cancel the listing", NULL);
-                PQfreeCancel(c);
-            }
-        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && !failed && !stopped) {
+    vals[n] = key_at;
+    vals[n + 1] = "";
+    for (int rows = LIST_PAGE; !rc && rows == LIST_PAGE;) {
+        PGresult *r = PQexecParams(g->conn, sql, n + 2, NULL, vals, NULL, NULL, 1);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             note_result(g, r, "listing push_log");
-            failed = 1;
+            PQclear(r);
+            rc = fail_rc(g, err);
+            break;
+        }
+        for (rows = 0; !rc && rows < PQntuples(r); rows++) {
+            struct eb_logged_push row = {
+                .push_id = PQgetvalue(r, rows, 0),
+                .event = PQgetisnull(r, rows, 1) ? NULL : PQgetvalue(r, rows, 1),
+                .triggered_at = PQgetisnull(r, rows, 2) ? NULL : PQgetvalue(r, rows, 2),
+                .received_at_ms = strtoll(PQgetvalue(r, rows, 3), NULL, 10),
+                .outcome = outcome_from(PQgetvalue(r, rows, 4)),
+                .message = PQgetisnull(r, rows, 5) ? NULL : PQgetvalue(r, rows, 5),
+                .payload = PQgetisnull(r, rows, 6) ? NULL : PQgetvalue(r, rows, 6),
+                .payload_len = PQgetisnull(r, rows, 6) ? 0 : (size_t)PQgetlength(r, rows, 6),
+                .raw = PQgetisnull(r, rows, 7) ? NULL : PQgetvalue(r, rows, 7),
+                .raw_len = PQgetisnull(r, rows, 7) ? 0 : (size_t)PQgetlength(r, rows, 7),
+            };
+            if (fn(user, &row))
+                rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+        }
+        if (!rc && rows > 0) {
+            snprintf(key_at, sizeof key_at, "%s", PQgetvalue(r, rows - 1, 3));
+            free(key_id);
+            if (!(key_id = strdup(PQgetvalue(r, rows - 1, 0))))
+                rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
+            vals[n + 1] = key_id;
         }
         PQclear(r);
     }
-    if (stopped)
-        return eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
-    return failed ? fail_rc(g, err) : EB_OK;
+    free(key_id);
+    free(sql);
+    return rc;
 }
 
 static const char *const pg_aliases[] = {"postgres", NULL};

@@ -726,26 +726,34 @@ char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, s
 }
 
 eb_rc eb_sqlgen_list_sql(const struct eb_sql_dialect *d, const char *columns,
-                         const struct eb_push_filter *f, char **out)
+                         const struct eb_push_filter *f, unsigned page, char **out)
 {
     struct eb_buf sb;
     eb_buf_init(&sb, SQL_MAX_TEXT);
-    const char *conds[4] = {NULL, NULL, NULL, NULL};
+    const char *conds[5];
     size_t n = 0;
     if (f->push_id)
         conds[n++] = "\"push_id\" = ";
     if (f->outcome >= 0)
         conds[n++] = "\"outcome\" = ";
-    if (f->from_ms)
+    if (f->from_ms && !page) /* with pages, the first page's key is the lower bound */
         conds[n++] = "\"received_at\" >= ";
     if (f->to_ms)
         conds[n++] = "\"received_at\" <= ";
+    if (page) /* a row value: with to_ms, one range seek of push_log_received_at */
+        conds[n++] = "(\"received_at\", \"push_id\") > (";
     eb_rc rc = eb_buf_printf(&sb, "SELECT %s FROM \"push_log\"", columns);
-    for (size_t i = 0; !rc && i < n; i++)
+    for (size_t i = 0; !rc && i < n; i++) {
         if (!(rc = eb_buf_printf(&sb, "%s%s", i ? " AND " : " WHERE ", conds[i])))
             rc = put_placeholder(&sb, d, i + 1);
+        if (!rc && page && i + 1 == n && !(rc = eb_buf_puts(&sb, ", ")) &&
+            !(rc = put_placeholder(&sb, d, i + 2)))
+            rc = eb_buf_puts(&sb, ")");
+    }
     if (!rc)
         rc = eb_buf_puts(&sb, " ORDER BY \"received_at\", \"push_id\"");
+    if (!rc && page)
+        rc = eb_buf_printf(&sb, " LIMIT %u", page);
     if (!rc)
         rc = take(&sb, out);
     eb_buf_free(&sb);

@@ -153,9 +153,14 @@ char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, s
  * listing): SELECT columns FROM "push_log" [WHERE ...] ORDER BY "received_at", "push_id". Only
  * the conditions f sets are written, each a plain comparison, so that the database can seek
  * the primary key or push_log_received_at; bind the values in the order push_id, outcome name,
- * from_ms, to_ms, skipping those f leaves unset. *out is malloc'd. EB_ERR_NOMEM. */
+ * from_ms, to_ms, skipping those f leaves unset. With page > 0, one page of at most page rows
+ * after a key (LIMIT: SQLite, PostgreSQL), so that each page is a statement, and a transaction,
+ * of its own: ("received_at", "push_id") > (?, ?) is added, and from_ms is not bound, as the
+ * first page's key is (from_ms, "") (INT64_MIN without from_ms; a push id is never empty);
+ * bind the key after f's values, then the last row's two values for the next page. *out is
+ * malloc'd. EB_ERR_NOMEM. */
 eb_rc eb_sqlgen_list_sql(const struct eb_sql_dialect *d, const char *columns,
-                         const struct eb_push_filter *f, char **out);
+                         const struct eb_push_filter *f, unsigned page, char **out);
 
 /* Frees a schema (NULL-safe). */
 void eb_sqlgen_free(struct eb_sql_schema *s);

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1448,7 +1449,12 @@ static eb_rc sq_replay_push(struct eb_adapter *a, const struct eb_push *p,
     return submit(s, &j);
 }
 
-/* Lists push_log rows on this instance's own connection (read-only). */
+/* Rows per page of sq_list_pushes: each page is a read transaction of its own, so that the
+ * checkpoints of a long replay's writes are not held back by one reader from start to end. */
+#define LIST_PAGE 64
+
+/* Lists push_log rows on this instance's own connection (read-only), page by page after the
+ * last (received_at, push_id) listed. */
 static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                             eb_logged_push_fn fn, void *user, struct eb_err *err)
 {
@@ -1458,41 +1464,57 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     if (eb_sqlgen_list_sql(&eb_sql_dialect_sqlite,
                            "push_id, event, triggered_at, received_at, outcome, message, payload,"
                            " raw",
-                           f, &sql))
+                           f, LIST_PAGE, &sql))
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
     eb_rc rc = prepare(s, sql, &st, "listing push_log", err);
     free(sql);
     if (rc)
         return rc;
-    int code = SQLITE_OK, i = 1;
-    if ((f->push_id && (code = bind_str(st, i++, f->push_id))) ||
+    int code = SQLITE_OK, k = 1;
+    if ((f->push_id && (code = bind_str(st, k++, f->push_id))) ||
         (f->outcome >= 0 &&
-         (code = bind_str(st, i++, eb_outcome_name((enum eb_outcome)f->outcome)))) ||
-        (f->from_ms && (code = sqlite3_bind_int64(st, i++, f->from_ms))) ||
-        (f->to_ms && (code = sqlite3_bind_int64(st, i++, f->to_ms)))) {
+         (code = bind_str(st, k++, eb_outcome_name((enum eb_outcome)f->outcome)))) ||
+        (f->to_ms && (code = sqlite3_bind_int64(st, k++, f->to_ms))) ||
+        (code = sqlite3_bind_int64(st, k, f->from_ms ? f->from_ms : INT64_MIN)) ||
+        (code = sqlite3_bind_text(st, k + 1, "", 0, SQLITE_STATIC))) {
         rc = fail(s, code, "listing push_log", err);
         goto out;
     }
-    while ((code = sqlite3_step(st)) == SQLITE_ROW) {
-        struct eb_logged_push row = {
-            .push_id = (const char *)sqlite3_column_text(st, 0),
-            .event = (const char *)sqlite3_column_text(st, 1),
-            .triggered_at = (const char *)sqlite3_column_text(st, 2),
-            .received_at_ms = sqlite3_column_int64(st, 3),
-            .outcome = outcome_from(sqlite3_column_text(st, 4)),
-            .message = (const char *)sqlite3_column_text(st, 5),
-            .payload = (const char *)sqlite3_column_text(st, 6),
-            .payload_len = (size_t)sqlite3_column_bytes(st, 6),
-            .raw = (const char *)sqlite3_column_blob(st, 7),
-            .raw_len = (size_t)sqlite3_column_bytes(st, 7),
-        };
-        if (fn(user, &row)) {
-            rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
-            goto out;
+    char *key_id = NULL; /* the last row listed: the next page starts after it */
+    int64_t key_at = 0;
+    for (int rows = LIST_PAGE; !rc && rows == LIST_PAGE;) {
+        if (key_id && ((code = sqlite3_bind_int64(st, k, key_at)) ||
+                       (code = sqlite3_bind_text(st, k + 1, key_id, -1, SQLITE_TRANSIENT)))) {
+            rc = fail(s, code, "listing push_log", err);
+            break;
         }
+        for (rows = 0; !rc && (code = sqlite3_step(st)) == SQLITE_ROW; rows++) {
+            struct eb_logged_push row = {
+                .push_id = (const char *)sqlite3_column_text(st, 0),
+                .event = (const char *)sqlite3_column_text(st, 1),
+                .triggered_at = (const char *)sqlite3_column_text(st, 2),
+                .received_at_ms = sqlite3_column_int64(st, 3),
+                .outcome = outcome_from(sqlite3_column_text(st, 4)),
+                .message = (const char *)sqlite3_column_text(st, 5),
+                .payload = (const char *)sqlite3_column_text(st, 6),
+                .payload_len = (size_t)sqlite3_column_bytes(st, 6),
+                .raw = (const char *)sqlite3_column_blob(st, 7),
+                .raw_len = (size_t)sqlite3_column_bytes(st, 7),
+            };
+            if (fn(user, &row)) {
+                rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+            } else {
+                free(key_id);
+                key_at = row.received_at_ms;
+                if (!(key_id = strdup(row.push_id ? row.push_id : "")))
+                    rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
+            }
+        }
+        if (!rc && code != SQLITE_DONE)
+            rc = fail(s, code, "listing push_log", err);
+        sqlite3_reset(st); /* ends the page's read transaction */
     }
-    if (code != SQLITE_DONE)
-        rc = fail(s, code, "listing push_log", err);
+    free(key_id);
 out:
     sqlite3_finalize(st);
     return rc;

@@ -740,6 +740,7 @@ int main(void)
         test_rejected(a);
         test_failed_then_retried(a);
         test_atomic(a);
+        test_list_pages(a);
         test_interviews(a);
         test_statement_timeout();
         test_reconnect(a);

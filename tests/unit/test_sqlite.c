@@ -96,14 +96,15 @@ static void test_open_creates_schema(void)
     /* replay's listing by time seeks that index: no scan or sort of the whole log */
     struct eb_push_filter f = {.push_id = NULL, .outcome = -1, .from_ms = 5, .to_ms = 9};
     char *list = NULL;
-    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, &list) == EB_OK);
+    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, 64, &list) == EB_OK);
     const char *p = plan(db, list);
-    CHECK(strstr(p, "USING INDEX push_log_received_at (received_at>? AND received_at<?)") &&
+    CHECK(strstr(p, "USING INDEX push_log_received_at ((received_at,push_id)>(?,?) AND "
+                    "received_at<?)") &&
           !strstr(p, "TEMP B-TREE"));
     free(list);
     f.from_ms = 0;
     f.push_id = "p-1"; /* and by push id, the primary key */
-    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, &list) == EB_OK);
+    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, 64, &list) == EB_OK);
     CHECK(strstr(plan(db, list), "USING INDEX sqlite_autoindex_push_log_1 (push_id=?)") != NULL);
     free(list);
     CHECK_STR(q_text(db, "PRAGMA journal_mode"), "wal");
@@ -450,6 +451,7 @@ int main(void)
         test_rejected(a);
         test_failed_then_retried(a);
         test_atomic(a);
+        test_list_pages(a);
         test_orphans(a);
         test_many_rows(a);
         CHECK(eb_adapter_ping(a, &err) == EB_OK);
