@@ -44,8 +44,10 @@
           */
 
 #define MAX_BATCH 64 /* most pushes written in one group-commit transaction */
-#define CKPT_SOFT 1000 /* WAL frames not yet checkpointed that wake the gate's checkpointer */
-#define CKPT_HARD 8000 /* WAL frames at which the writer checkpoints by itself: bounds the WAL */
+#define CKPT_SOFT 1000     /* WAL frames not yet checkpointed that wake the gate's checkpointer */
+#define CKPT_RESTART 8000  /* WAL frames past which the WAL is to start again from its beginning */
+#define CKPT_CATCHUP 256   /* frames the writer checkpoints by itself for that restart */
+#define CKPT_LIMIT 16000   /* WAL frames at which the writer checkpoints whatever is left */
 
 struct sqlite_adapter;
 
@@ -91,9 +93,10 @@ struct gate {
      * (PASSIVE checkpoints, with their fsyncs) outside the writer's transactions. */
     sqlite3 *ckpt_db;              /* its connection; NULL: the writer checkpoints as usual */
     pthread_t ckpt_thread;         /* the thread, when ckpt_db is set */
-    pthread_mutex_t ckpt_lock;     /* guards the three below */
+    pthread_mutex_t ckpt_lock;     /* guards the four below */
     pthread_cond_t ckpt_cv;        /* ckpt_want or ckpt_stop was set */
     int ckpt_want, ckpt_stop;      /* a checkpoint is due; the thread must end */
+    int ckpt_busy;                 /* the checkpointer is copying */
     int ckpt_done;                 /* WAL frames the last checkpoint had copied */
 };
 
@@ -315,11 +318,13 @@ static void *ckpt_main(void *arg)
         if (g->ckpt_stop)
             break;
         g->ckpt_want = 0;
+        g->ckpt_busy = 1;
         pthread_mutex_unlock(&g->ckpt_lock);
         int frames = 0, copied = 0;
         int code = sqlite3_wal_checkpoint_v2(g->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames,
                                              &copied);
         pthread_mutex_lock(&g->ckpt_lock);
+        g->ckpt_busy = 0;
         if (code == SQLITE_OK && copied > 0)
             g->ckpt_done = copied;
     }
@@ -328,24 +333,35 @@ static void *ckpt_main(void *arg)
 }
 
 /* The writer's WAL hook, after each commit (it replaces SQLite's automatic checkpoint): wakes
- * the checkpointer once CKPT_SOFT frames wait to be copied, and checkpoints in the writer itself
- * past CKPT_HARD frames, which also lets the next transaction restart the WAL from its start
- * (a checkpoint running beside a busy writer seldom catches up with it completely). */
+ * the checkpointer once CKPT_SOFT frames wait to be copied. The WAL starts again from its
+ * beginning only after a checkpoint that copied every frame, which a checkpoint running beside
+ * a busy writer seldom does: past CKPT_RESTART frames, the writer finishes the job itself, in
+ * the pause between two of its transactions. It waits until the checkpointer has brought what
+ * is left down to CKPT_CATCHUP frames, because every push waiting for its commit waits for that
+ * checkpoint too (its fsyncs included); at CKPT_LIMIT frames it checkpoints anyway, which
+ * bounds the WAL. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct gate *g = arg;
-    if (frames >= CKPT_HARD) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        return SQLITE_OK;
-    }
     pthread_mutex_lock(&g->ckpt_lock);
     if (frames < g->ckpt_done)
         g->ckpt_done = 0; /* the WAL was restarted */
-    if (frames - g->ckpt_done >= CKPT_SOFT && !g->ckpt_want) {
+    int left = frames - g->ckpt_done;
+    int self = frames >= CKPT_LIMIT ||
+               (frames >= CKPT_RESTART && left <= CKPT_CATCHUP && !g->ckpt_busy);
+    if (!self && (left >= CKPT_SOFT || frames >= CKPT_RESTART) && !g->ckpt_want) {
         g->ckpt_want = 1;
         pthread_cond_signal(&g->ckpt_cv);
     }
     pthread_mutex_unlock(&g->ckpt_lock);
+    int copied = 0;
+    if (self && sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied) ==
+                    SQLITE_OK) {
+        pthread_mutex_lock(&g->ckpt_lock);
+        if (copied > g->ckpt_done)
+            g->ckpt_done = copied;
+        pthread_mutex_unlock(&g->ckpt_lock);
+    }
     return SQLITE_OK;
 }
 

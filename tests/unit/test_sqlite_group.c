@@ -4,13 +4,15 @@
  * stored and answered; the same push id twice in one batch is stored once and answered as a
  * duplicate; every push answered EB_OK is in the database, and nothing of a failed one. Pushes
  * submitted without waiting (eb_adapter_submit) share transactions the same way, and each one's
- * done comes only once its commit is visible to another connection. */
+ * done comes only once its commit is visible to another connection. Under a continuous stream
+ * the WAL still starts again from its beginning: its file stays bounded. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -214,6 +216,87 @@ static void test_submitted(sqlite3 *db)
     free(all);
 }
 
+/* ---- the WAL under a continuous stream ---- */
+
+#define WAL_THREADS 4
+#define WAL_PER_THREAD 120
+#define WAL_PAYLOAD (256 * 1024) /* 64 WAL frames per push: 120 MB in all */
+#define WAL_BOUND (100L << 20)   /* far above the restart limit (16,000 frames and a batch) */
+
+static char *wal_payload;
+
+struct wal_worker {
+    pthread_t th;
+    int k, failures;
+    struct eb_adapter *a;
+};
+
+static void *wal_work(void *arg)
+{
+    struct wal_worker *w = arg;
+    struct one *o = malloc(sizeof *o);
+    for (int i = 0; o && i < WAL_PER_THREAD; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "wal-%d-%d", w->k, i);
+        one_init(o, id, 700000 + w->k * 1000 + i, "wal");
+        o->rec.payload = wal_payload;
+        o->rec.payload_len = WAL_PAYLOAD;
+        struct eb_stored out;
+        struct eb_err err;
+        if (eb_adapter_store_push(w->a, &o->push, &o->rec, &out, &err) != EB_OK)
+            w->failures++;
+    }
+    free(o);
+    return NULL;
+}
+
+/* A busy writer beside the checkpointer: the WAL still starts again from its beginning, so its
+ * file stays bounded however much is written (without a restart it would hold all 120 MB). */
+static void test_wal_bounded(void)
+{
+    char u[300], wal[200];
+    snprintf(u, sizeof u, "sqlite:%s/w.db?synchronous=normal", dir);
+    snprintf(wal, sizeof wal, "%s/w.db-wal", dir);
+    wal_payload = malloc(WAL_PAYLOAD + 1);
+    CHECK(wal_payload != NULL);
+    if (!wal_payload)
+        return;
+    memset(wal_payload, 'x', WAL_PAYLOAD);
+    wal_payload[WAL_PAYLOAD] = 0;
+    struct wal_worker w[WAL_THREADS];
+    struct eb_err err;
+    memset(w, 0, sizeof w);
+    for (int k = 0; k < WAL_THREADS; k++) {
+        w[k].k = k;
+        CHECK(eb_adapter_open(u, &w[k].a, &err) == EB_OK);
+    }
+    for (int k = 0; k < WAL_THREADS; k++)
+        pthread_create(&w[k].th, NULL, wal_work, &w[k]);
+    int failures = 0;
+    for (int k = 0; k < WAL_THREADS; k++) {
+        pthread_join(w[k].th, NULL);
+        failures += w[k].failures;
+    }
+    CHECK(failures == 0);
+    struct stat st;
+    CHECK(stat(wal, &st) == 0 && st.st_size > 0 && st.st_size < WAL_BOUND);
+    sqlite3 *db = NULL;
+    char path[200];
+    snprintf(path, sizeof path, "%s/w.db", dir);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE length(payload) = 262144") ==
+          WAL_THREADS * WAL_PER_THREAD);
+    sqlite3_close(db);
+    for (int k = 0; k < WAL_THREADS; k++)
+        eb_adapter_close(w[k].a);
+    free(wal_payload);
+    const char *files[] = {"w.db", "w.db-wal", "w.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -287,6 +370,7 @@ int main(void)
     CHECK(metric("ehrbridge_sqlite_transaction_seconds_count") == tx);
     CHECK(metric("ehrbridge_sqlite_transaction_rewrites_total") >= 1);
     test_submitted(db);
+    test_wal_bounded();
     sqlite3_close(db);
     for (int k = 0; k < THREADS; k++)
         eb_adapter_close(w[k].a);
