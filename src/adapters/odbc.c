@@ -1355,27 +1355,23 @@ static eb_rc od_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     eb_rc rc = ensure_connected(o, err);
     if (rc)
         return rc;
-    char *sql = NULL;
-    if (eb_sqlgen_list_sql(&o->dialect, "\"push_id\"", f, 0, &sql))
-        return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
+    struct eb_sql_list l;
     SQLHSTMT h = NULL, row = NULL;
     char **ids = NULL;
     size_t n = 0, cap = 0;
-    rc = prepare(o, sql, &h, "listing push_log", err);
-    free(sql);
-    if (rc ||
+    if (eb_sqlgen_list(&o->dialect, "\"push_id\"", f, 0, &l)) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
+        goto out;
+    }
+    if ((rc = prepare(o, l.sql, &h, "listing push_log", err)) ||
         (rc = prepare(o,
                       "SELECT \"event\", \"triggered_at\", \"received_at\", \"outcome\","
                       " \"message\", \"payload\", \"raw\" FROM \"push_log\" WHERE \"push_id\" = ?",
                       &row, "listing push_log", err)))
         goto out;
-    int i = 0;
-    if ((f->push_id && (rc = bind_str(o, h, i++, f->push_id, err))) ||
-        (f->outcome >= 0 &&
-         (rc = bind_str(o, h, i++, eb_outcome_name((enum eb_outcome)f->outcome), err))) ||
-        (f->from_ms && (rc = bind_int(o, h, i++, f->from_ms, err))) ||
-        (f->to_ms && (rc = bind_int(o, h, i++, f->to_ms, err))))
-        goto out;
+    for (size_t i = 0; i < l.n_param; i++)
+        if ((rc = bind_value(o, h, (int)i, &l.param[i], err)))
+            goto out;
     if (!SQL_SUCCEEDED(SQLExecute(h))) {
         rc = fail(o, SQL_HANDLE_STMT, h, "listing push_log", err);
         goto out;
@@ -1412,6 +1408,7 @@ out:
     for (size_t j = 0; j < n; j++)
         free(ids[j]);
     free(ids);
+    eb_sqlgen_list_free(&l);
     if (h)
         SQLFreeHandle(SQL_HANDLE_STMT, h);
     if (row)

@@ -1575,28 +1575,27 @@ static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     if (rc)
         return rc;
     g->fail.set = 0;
-    char *sql = NULL;
-    if (eb_sqlgen_list_sql(&eb_sql_dialect_postgres,
-                           "\"push_id\", \"event\", \"triggered_at\", \"received_at\"::text,"
-                           " \"outcome\", \"message\", \"payload\", \"raw\"",
-                           f, LIST_PAGE, &sql))
+    struct eb_sql_list l;
+    if (eb_sqlgen_list(&eb_sql_dialect_postgres,
+                       "\"push_id\", \"event\", \"triggered_at\", \"received_at\"::text,"
+                       " \"outcome\", \"message\", \"payload\", \"raw\"",
+                       f, LIST_PAGE, &l)) {
+        eb_sqlgen_list_free(&l);
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
-    const char *vals[5];
-    char to[24], key_at[24];
+    }
     char *key_id = NULL; /* the last row listed: the next page starts after it */
-    int n = 0;
-    snprintf(to, sizeof to, "%lld", (long long)f->to_ms);
-    snprintf(key_at, sizeof key_at, "%lld", (long long)(f->from_ms ? f->from_ms : INT64_MIN));
-    if (f->push_id)
-        vals[n++] = f->push_id;
-    if (f->outcome >= 0)
-        vals[n++] = eb_outcome_name((enum eb_outcome)f->outcome);
-    if (f->to_ms)
-        vals[n++] = to;
-    vals[n] = key_at;
-    vals[n + 1] = "";
     for (int rows = LIST_PAGE; !rc && rows == LIST_PAGE;) {
-        PGresult *r = PQexecParams(g->conn, sql, n + 2, NULL, vals, NULL, NULL, 1);
+        const char *vals[EB_SQL_LIST_PARAMS];
+        char num[EB_SQL_LIST_PARAMS][24];
+        for (size_t i = 0; i < l.n_param; i++) { /* as text; the texts are NUL-terminated */
+            const struct eb_sql_value *v = &l.param[i];
+            vals[i] = v->type == EB_SQL_VTEXT ? v->s : NULL;
+            if (v->type == EB_SQL_VINT) {
+                snprintf(num[i], sizeof num[i], "%lld", (long long)v->i);
+                vals[i] = num[i];
+            }
+        }
+        PGresult *r = PQexecParams(g->conn, l.sql, (int)l.n_param, NULL, vals, NULL, NULL, 1);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             note_result(g, r, "listing push_log");
             PQclear(r);
@@ -1620,16 +1619,16 @@ static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
                 rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
         }
         if (!rc && rows > 0) {
-            snprintf(key_at, sizeof key_at, "%s", PQgetvalue(r, rows - 1, 3));
             free(key_id);
             if (!(key_id = strdup(PQgetvalue(r, rows - 1, 0))))
                 rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
-            vals[n + 1] = key_id;
+            else
+                eb_sqlgen_list_after(&l, strtoll(PQgetvalue(r, rows - 1, 3), NULL, 10), key_id);
         }
         PQclear(r);
     }
     free(key_id);
-    free(sql);
+    eb_sqlgen_list_free(&l);
     return rc;
 }
 

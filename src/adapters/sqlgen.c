@@ -83,6 +83,7 @@
 
 #include "adapters/adapter.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -725,28 +726,43 @@ char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, s
     return *n ? &s->migrate[first] : NULL;
 }
 
-eb_rc eb_sqlgen_list_sql(const struct eb_sql_dialect *d, const char *columns,
-                         const struct eb_push_filter *f, unsigned page, char **out)
+eb_rc eb_sqlgen_list(const struct eb_sql_dialect *d, const char *columns,
+                     const struct eb_push_filter *f, unsigned page, struct eb_sql_list *out)
 {
+    const char *cond[EB_SQL_LIST_PARAMS];
+    size_t n = 0;
+    memset(out, 0, sizeof *out);
+    if (f->push_id) {
+        cond[n] = "\"push_id\" = ";
+        eb_sqlgen_text_value(&out->param[n++], f->push_id);
+    }
+    if (f->outcome >= 0) {
+        cond[n] = "\"outcome\" = ";
+        eb_sqlgen_text_value(&out->param[n++], eb_outcome_name((enum eb_outcome)f->outcome));
+    }
+    if (f->from_ms && !page) { /* with pages, the first page's key is the lower bound */
+        cond[n] = "\"received_at\" >= ";
+        out->param[n++] = (struct eb_sql_value){EB_SQL_VINT, f->from_ms, NULL, 0};
+    }
+    if (f->to_ms) {
+        cond[n] = "\"received_at\" <= ";
+        out->param[n++] = (struct eb_sql_value){EB_SQL_VINT, f->to_ms, NULL, 0};
+    }
+    size_t n_cond = n;
+    if (page) { /* a row value: with to_ms, one range seek of push_log_received_at */
+        cond[n_cond++] = "(\"received_at\", \"push_id\") > (";
+        out->key = n;
+        eb_sqlgen_list_after(out, f->from_ms ? f->from_ms : INT64_MIN, "");
+        n += 2;
+    }
+    out->n_param = n;
     struct eb_buf sb;
     eb_buf_init(&sb, SQL_MAX_TEXT);
-    const char *conds[5];
-    size_t n = 0;
-    if (f->push_id)
-        conds[n++] = "\"push_id\" = ";
-    if (f->outcome >= 0)
-        conds[n++] = "\"outcome\" = ";
-    if (f->from_ms && !page) /* with pages, the first page's key is the lower bound */
-        conds[n++] = "\"received_at\" >= ";
-    if (f->to_ms)
-        conds[n++] = "\"received_at\" <= ";
-    if (page) /* a row value: with to_ms, one range seek of push_log_received_at */
-        conds[n++] = "(\"received_at\", \"push_id\") > (";
     eb_rc rc = eb_buf_printf(&sb, "SELECT %s FROM \"push_log\"", columns);
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (!(rc = eb_buf_printf(&sb, "%s%s", i ? " AND " : " WHERE ", conds[i])))
+    for (size_t i = 0; !rc && i < n_cond; i++) {
+        if (!(rc = eb_buf_printf(&sb, "%s%s", i ? " AND " : " WHERE ", cond[i])))
             rc = put_placeholder(&sb, d, i + 1);
-        if (!rc && page && i + 1 == n && !(rc = eb_buf_puts(&sb, ", ")) &&
+        if (!rc && page && i + 1 == n_cond && !(rc = eb_buf_puts(&sb, ", ")) &&
             !(rc = put_placeholder(&sb, d, i + 2)))
             rc = eb_buf_puts(&sb, ")");
     }
@@ -755,9 +771,21 @@ eb_rc eb_sqlgen_list_sql(const struct eb_sql_dialect *d, const char *columns,
     if (!rc && page)
         rc = eb_buf_printf(&sb, " LIMIT %u", page);
     if (!rc)
-        rc = take(&sb, out);
+        rc = take(&sb, &out->sql);
     eb_buf_free(&sb);
     return rc;
+}
+
+void eb_sqlgen_list_after(struct eb_sql_list *l, int64_t received_at, const char *push_id)
+{
+    l->param[l->key] = (struct eb_sql_value){EB_SQL_VINT, received_at, NULL, 0};
+    eb_sqlgen_text_value(&l->param[l->key + 1], push_id);
+}
+
+void eb_sqlgen_list_free(struct eb_sql_list *l)
+{
+    free(l->sql);
+    l->sql = NULL;
 }
 
 const struct eb_sql_table *eb_sqlgen_table(const struct eb_sql_schema *s, const char *name)

@@ -149,19 +149,6 @@ eb_rc eb_sqlgen_build(const struct eb_sql_dialect *d, struct eb_sql_schema **out
  * returns the first; they stay owned by the schema. */
 char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, size_t *n);
 
-/* The text of the query listing push_log rows that match f, in received order (replay's
- * listing): SELECT columns FROM "push_log" [WHERE ...] ORDER BY "received_at", "push_id". Only
- * the conditions f sets are written, each a plain comparison, so that the database can seek
- * the primary key or push_log_received_at; bind the values in the order push_id, outcome name,
- * from_ms, to_ms, skipping those f leaves unset. With page > 0, one page of at most page rows
- * after a key (LIMIT: SQLite, PostgreSQL), so that each page is a statement, and a transaction,
- * of its own: ("received_at", "push_id") > (?, ?) is added, and from_ms is not bound, as the
- * first page's key is (from_ms, "") (INT64_MIN without from_ms; a push id is never empty);
- * bind the key after f's values, then the last row's two values for the next page. *out is
- * malloc'd. EB_ERR_NOMEM. */
-eb_rc eb_sqlgen_list_sql(const struct eb_sql_dialect *d, const char *columns,
-                         const struct eb_push_filter *f, unsigned page, char **out);
-
 /* Frees a schema (NULL-safe). */
 void eb_sqlgen_free(struct eb_sql_schema *s);
 
@@ -202,6 +189,31 @@ void eb_sqlgen_scalar_value(const struct eb_field *f, const char *rec, struct eb
 
 /* v = the text s (VTEXT, borrowed, length strlen(s)), or VNULL when s is NULL. */
 void eb_sqlgen_text_value(struct eb_sql_value *v, const char *s);
+
+/* The query listing the push_log rows a filter selects, in received order (replay's
+ * listing), and the values of its placeholders in order: adapters bind param[0..n_param) as
+ * they are. Only the conditions f sets are written, each a plain comparison, so that the
+ * database can seek the primary key or push_log_received_at. With pages (page > 0: SQLite,
+ * PostgreSQL), the query returns at most page rows after a key, ("received_at", "push_id") >
+ * (param[key], param[key + 1]), so that each page is a statement and a transaction of its own;
+ * the first page's key is (f->from_ms, "") (a push id is never empty), and the next one's is
+ * set with eb_sqlgen_list_after(). Text values are borrowed and NUL-terminated. */
+#define EB_SQL_LIST_PARAMS 6
+struct eb_sql_list {
+    char *sql;                                     /* malloc'd */
+    struct eb_sql_value param[EB_SQL_LIST_PARAMS]; /* the placeholders' values, in order */
+    size_t n_param;                                /* entries in param */
+    size_t key;                                    /* with pages: the key's first parameter */
+};
+
+/* Builds *out for f (columns: the select list); EB_ERR_NOMEM. Free with eb_sqlgen_list_free. */
+eb_rc eb_sqlgen_list(const struct eb_sql_dialect *d, const char *columns,
+                     const struct eb_push_filter *f, unsigned page, struct eb_sql_list *out);
+
+/* The key the next page starts after: the last row listed (push_id borrowed). */
+void eb_sqlgen_list_after(struct eb_sql_list *l, int64_t received_at, const char *push_id);
+
+void eb_sqlgen_list_free(struct eb_sql_list *l);
 
 /* Called once per row: v has t->n_columns entries in t->columns order (the order of insert_sql's
  * placeholders). v is valid during the call only; strings in it live as long as the candidate.

@@ -262,23 +262,32 @@ static eb_rc bind_log(struct sqlite_adapter *s, sqlite3_stmt *st, const struct e
     return EB_OK;
 }
 
+/* Binds v[0..n) to st's parameters first, first + 1, ... (texts borrowed). A NULL value is
+ * left as the parameter is: NULL after sqlite3_clear_bindings() or a fresh statement. */
+static eb_rc bind_values(struct sqlite_adapter *s, sqlite3_stmt *st, int first,
+                         const struct eb_sql_value *v, size_t n, const char *what,
+                         struct eb_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = SQLITE_OK;
+        int at = first + (int)i;
+        if (v[i].type == EB_SQL_VINT)
+            c = sqlite3_bind_int64(st, at, v[i].i);
+        else if (v[i].type == EB_SQL_VTEXT)
+            c = sqlite3_bind_text64(st, at, v[i].s, v[i].len, SQLITE_STATIC, SQLITE_UTF8);
+        if (c)
+            return fail(s, c, what, err);
+    }
+    return EB_OK;
+}
+
 /* Binds one row of t (v: t->n_columns values, in insert_sql's order) to st. Most columns of a
  * candidate row are NULL: every parameter is cleared to NULL at once, and only values bound. */
 static eb_rc bind_row(struct sqlite_adapter *s, sqlite3_stmt *st, const struct eb_sql_table *t,
                       const struct eb_sql_value *v, struct eb_err *err)
 {
     sqlite3_clear_bindings(st);
-    for (size_t i = 0; i < t->n_columns; i++) {
-        int c = SQLITE_OK;
-        int at = (int)i + 1;
-        if (v[i].type == EB_SQL_VINT)
-            c = sqlite3_bind_int64(st, at, v[i].i);
-        else if (v[i].type == EB_SQL_VTEXT)
-            c = sqlite3_bind_text64(st, at, v[i].s, v[i].len, SQLITE_STATIC, SQLITE_UTF8);
-        if (c)
-            return fail(s, c, t->name, err);
-    }
-    return EB_OK;
+    return bind_values(s, st, 1, v, t->n_columns, t->name, err);
 }
 
 /* ---- group commit ---------------------------------------------------------------------- */
@@ -1475,35 +1484,27 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
                             eb_logged_push_fn fn, void *user, struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    struct eb_sql_list l;
     sqlite3_stmt *st = NULL;
-    char *sql = NULL;
-    if (eb_sqlgen_list_sql(&eb_sql_dialect_sqlite,
-                           "push_id, event, triggered_at, received_at, outcome, message, payload,"
-                           " raw",
-                           f, LIST_PAGE, &sql))
+    if (eb_sqlgen_list(&eb_sql_dialect_sqlite,
+                       "push_id, event, triggered_at, received_at, outcome, message, payload, raw",
+                       f, LIST_PAGE, &l)) {
+        eb_sqlgen_list_free(&l);
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
-    eb_rc rc = prepare(s, sql, &st, "listing push_log", err);
-    free(sql);
-    if (rc)
-        return rc;
-    int code = SQLITE_OK, k = 1;
-    if ((f->push_id && (code = bind_str(st, k++, f->push_id))) ||
-        (f->outcome >= 0 &&
-         (code = bind_str(st, k++, eb_outcome_name((enum eb_outcome)f->outcome)))) ||
-        (f->to_ms && (code = sqlite3_bind_int64(st, k++, f->to_ms))) ||
-        (code = sqlite3_bind_int64(st, k, f->from_ms ? f->from_ms : INT64_MIN)) ||
-        (code = sqlite3_bind_text(st, k + 1, "", 0, SQLITE_STATIC))) {
-        rc = fail(s, code, "listing push_log", err);
-        goto out;
     }
-    char *key_id = NULL; /* the last row listed: the next page starts after it */
-    int64_t key_at = 0;
+    eb_rc rc = prepare(s, l.sql, &st, "listing push_log", err);
+    char *bound = NULL, *last = NULL; /* the key's push id bound (static), the last row's */
+    int64_t last_at = 0;
+    int code = SQLITE_DONE;
     for (int rows = LIST_PAGE; !rc && rows == LIST_PAGE;) {
-        if (key_id && ((code = sqlite3_bind_int64(st, k, key_at)) ||
-                       (code = sqlite3_bind_text(st, k + 1, key_id, -1, SQLITE_TRANSIENT)))) {
-            rc = fail(s, code, "listing push_log", err);
-            break;
+        if (last) { /* the next page: after the last row listed */
+            eb_sqlgen_list_after(&l, last_at, last);
+            free(bound);
+            bound = last;
+            last = NULL;
         }
+        if ((rc = bind_values(s, st, 1, l.param, l.n_param, "listing push_log", err)))
+            break;
         for (rows = 0; !rc && (code = sqlite3_step(st)) == SQLITE_ROW; rows++) {
             struct eb_logged_push row = {
                 .push_id = (const char *)sqlite3_column_text(st, 0),
@@ -1517,22 +1518,22 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
                 .raw = (const char *)sqlite3_column_blob(st, 7),
                 .raw_len = (size_t)sqlite3_column_bytes(st, 7),
             };
-            if (fn(user, &row)) {
+            free(last);
+            last = NULL;
+            last_at = row.received_at_ms;
+            if (fn(user, &row))
                 rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
-            } else {
-                free(key_id);
-                key_at = row.received_at_ms;
-                if (!(key_id = strdup(row.push_id ? row.push_id : "")))
-                    rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
-            }
+            else if (!(last = strdup(row.push_id)))
+                rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
         }
         if (!rc && code != SQLITE_DONE)
             rc = fail(s, code, "listing push_log", err);
         sqlite3_reset(st); /* ends the page's read transaction */
     }
-    free(key_id);
-out:
+    free(last);
+    free(bound);
     sqlite3_finalize(st);
+    eb_sqlgen_list_free(&l);
     return rc;
 }
 

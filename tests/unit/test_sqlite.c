@@ -95,18 +95,25 @@ static void test_open_creates_schema(void)
                     "name IN ('push_log_application_id', 'push_log_received_at')") == 2);
     /* replay's listing by time seeks that index: no scan or sort of the whole log */
     struct eb_push_filter f = {.push_id = NULL, .outcome = -1, .from_ms = 5, .to_ms = 9};
-    char *list = NULL;
-    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, 64, &list) == EB_OK);
-    const char *p = plan(db, list);
+    struct eb_sql_list l;
+    CHECK(eb_sqlgen_list(&eb_sql_dialect_sqlite, "push_id, payload", &f, 64, &l) == EB_OK);
+    const char *p = plan(db, l.sql);
     CHECK(strstr(p, "USING INDEX push_log_received_at ((received_at,push_id)>(?,?) AND "
                     "received_at<?)") &&
           !strstr(p, "TEMP B-TREE"));
-    free(list);
+    /* the values in the placeholders' order: to_ms, then the first page's key (from_ms, "") */
+    CHECK(l.n_param == 3 && l.key == 1);
+    CHECK(l.param[0].type == EB_SQL_VINT && l.param[0].i == 9);
+    CHECK(l.param[1].type == EB_SQL_VINT && l.param[1].i == 5);
+    CHECK(l.param[2].type == EB_SQL_VTEXT && l.param[2].len == 0);
+    eb_sqlgen_list_free(&l);
     f.from_ms = 0;
     f.push_id = "p-1"; /* and by push id, the primary key */
-    CHECK(eb_sqlgen_list_sql(&eb_sql_dialect_sqlite, "push_id, payload", &f, 64, &list) == EB_OK);
-    CHECK(strstr(plan(db, list), "USING INDEX sqlite_autoindex_push_log_1 (push_id=?)") != NULL);
-    free(list);
+    CHECK(eb_sqlgen_list(&eb_sql_dialect_sqlite, "push_id, payload", &f, 64, &l) == EB_OK);
+    CHECK(strstr(plan(db, l.sql), "USING INDEX sqlite_autoindex_push_log_1 (push_id=?)") != NULL);
+    CHECK(l.n_param == 4 && l.key == 2 && !strcmp(l.param[0].s, "p-1") && l.param[1].i == 9 &&
+          l.param[2].i == INT64_MIN);
+    eb_sqlgen_list_free(&l);
     CHECK_STR(q_text(db, "PRAGMA journal_mode"), "wal");
     sqlite3_close(db);
     eb_adapter_close(a);
