@@ -466,9 +466,9 @@ static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err 
         pthread_sigmask(SIG_SETMASK, &all, &old);
         int e = pthread_create(&g->thread, NULL, writer_main, g);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (!e)
+        if (!e) {
             pthread_setname_np(g->thread, "eb-sqlite-write");
-        if (e) {
+        } else {
             pthread_cond_destroy(&g->work_cv);
             pthread_mutex_destroy(&g->lock);
             writer_free(w);
@@ -664,14 +664,13 @@ static void *writer_main(void *arg)
             clock_gettime(CLOCK_MONOTONIC, &t0);
             run_batch(g->writer, batch, n);
             clock_gettime(CLOCK_MONOTONIC, &t1);
-            g->busy_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
-                                     (t1.tv_nsec - t0.tv_nsec));
+            int64_t ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+            g->busy_ns += (uint64_t)ns;
             g->batches++;
             g->jobs += n;
             eb_metric_inc(gmetrics.transactions);
             eb_metric_observe(gmetrics.pushes, (double)n);
-            eb_metric_observe(gmetrics.seconds, (double)(t1.tv_sec - t0.tv_sec) +
-                                                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+            eb_metric_observe(gmetrics.seconds, (double)ns / 1e9);
             complete(g, batch, n);
         }
         pthread_mutex_lock(&g->lock);
