@@ -626,6 +626,23 @@ static char *if_not_exists(const char *ddl)
     return strdup(ddl);
 }
 
+/* Runs stmts[0..n) with if_not_exists(): 1 when all ran, 0 on a failure (noted), -1 when out of
+ * memory. */
+static int exec_if_not_exists(struct pg_adapter *g, char *const *stmts, size_t n,
+                              const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *stmt = if_not_exists(stmts[i]);
+        if (!stmt)
+            return -1;
+        int ok = exec_ok(g, stmt, what);
+        free(stmt);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
 /* Reads the recorded schema version: *version = -1 when there is no schema_version table,
  * 0 when it has no row; *itv_missing = 1 when an interview table is missing. */
 static int read_version(struct pg_adapter *g, int64_t *version, int *itv_missing)
@@ -670,21 +687,18 @@ static eb_rc create_schema(struct pg_adapter *g, int64_t *version, struct eb_err
         goto out;
     }
     if (*version < EB_SQL_SCHEMA_VERSION) {
-        /* the DDL has already created the indexes a migration adds: those are IF NOT EXISTS */
+        /* the DDL creates the indexes a migration adds too: both run as IF NOT EXISTS */
         size_t n_mig = 0;
         char *const *mig = *version >= 1 ? eb_sqlgen_migrations(g->schema, *version, &n_mig) : NULL;
-        for (size_t i = 0; i < g->schema->n_ddl + n_mig; i++) {
-            int is_ddl = i < g->schema->n_ddl;
-            char *stmt = if_not_exists(is_ddl ? g->schema->ddl[i] : mig[i - g->schema->n_ddl]);
-            if (!stmt) {
-                rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            int ok = exec_ok(g, stmt, is_ddl ? "creating the schema" : "migrating the schema");
-            free(stmt);
-            if (!ok)
-                goto fail;
+        int done = exec_if_not_exists(g, g->schema->ddl, g->schema->n_ddl, "creating the schema");
+        if (done > 0)
+            done = exec_if_not_exists(g, mig, n_mig, "migrating the schema");
+        if (done < 0) {
+            rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+            goto out;
         }
+        if (!done)
+            goto fail;
         snprintf(sql, sizeof sql,
                  "DELETE FROM \"schema_version\"; INSERT INTO \"schema_version\" (\"version\") "
                  "VALUES (%d)",
