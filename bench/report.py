@@ -236,6 +236,18 @@ def main():
                 line += (f"; fit (relative error): {mc - slope * mk:.0f} µs fixed per request + "
                          f"{slope:.1f} µs per KB")
             print(line)
+            # the other reading of "cost per KB": what each added KB costs, from one size to the
+            # next (the fixed cost of a request cancels out)
+            pts = sorted(pts)
+            seg = [((b[2] - a[2]) / (b[0] - a[0]), a[0], b[0]) for a, b in zip(pts, pts[1:])
+                   if b[0] > a[0]]
+            if seg:
+                inc = [s[0] for s in seg]
+                flat = min(inc) > 0 and max(inc) / min(inc) <= 1.5
+                spread = f"{max(inc) / min(inc):.2f}" if min(inc) > 0 else "n/a"
+                print(f"  - {t}: CPU µs per added KB, size to size: " +
+                      ", ".join(f"{a:.0f}->{b:.0f} KB {m:.1f}" for m, a, b in seg) +
+                      f": max/min = {spread} (flat within 1.5x: {'yes' if flat else 'no'})")
         print()
 
 

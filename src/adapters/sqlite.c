@@ -1011,6 +1011,16 @@ static void sq_close(struct eb_adapter *a)
     s->schema = NULL;
 }
 
+/* SQLite's process-wide settings, made before its first use: no memory statistics (every
+ * malloc and free inside SQLite would otherwise take a global mutex; ehrbridge never reads
+ * them). Too late once anything in the process has used SQLite: then nothing changes. */
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Opens s's connection from url and creates or checks the schema; all: also prepares every
  * statement of a writer. */
 static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struct eb_err *err)
@@ -1024,6 +1034,7 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
         rc = eb_err_set(err, EB_ERR_CONFIG, "sqlite: the SQLite library is built without threads");
         goto out;
     }
+    pthread_once(&lib_once, lib_setup);
     int code = sqlite3_open_v2(
         u.path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (code != SQLITE_OK) {
