@@ -17,7 +17,7 @@
  *                                naming "boom", and stop it
  *   BOOM_CODE                    the database's code for that error, which the adapter's message
  *                                names
- * and includes check.h and sample_push.h. Header-only: each test is one executable. The tests
+ * and includes pthread.h, check.h and sample_push.h. Header-only: each test is one executable. The tests
  * run in the order below, each on what the ones before it stored. */
 #ifndef EB_ADAPTER_TESTS_H
 #define EB_ADAPTER_TESTS_H
@@ -415,6 +415,111 @@ static void test_list_pages(struct eb_adapter *a)
     struct eb_push_filter f = {NULL, -1, t0, 0};
     CHECK(eb_adapter_list_pushes(a, &f, on_listed, &l, &err) == EB_ERR_INTERNAL);
     CHECK(l.n == 70);
+}
+
+/* ---- two instances of the adapter, one thread each, on one database ---------------------- */
+
+#define PER_THREAD 100
+#define SHARED     30
+#define HOT        4 /* applicationIds both threads keep replacing, with distinct push ids */
+
+struct worker {
+    struct eb_adapter *a;
+    pthread_t th;
+    int k;          /* thread number */
+    int failures;   /* calls that did not return EB_OK */
+    int fresh;      /* shared ids this thread stored (not duplicate) */
+    int duplicates; /* shared ids that were already stored */
+};
+
+/* PER_THREAD own pushes, with SHARED pushes both threads send interleaved (every other call)
+ * and, among the own ones, pushes for the HOT candidates both threads keep replacing. */
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct sample *s = malloc(sizeof *s);
+    struct eb_stored out;
+    char id[64];
+    for (int i = 0; s && i < PER_THREAD + SHARED; i++) {
+        int shared = i % 2 == 1 && i / 2 < SHARED;
+        int64_t app;
+        size_t n_exp = 2;
+        if (shared) {
+            snprintf(id, sizeof id, "shared-%d", i / 2);
+            app = 900000 + i / 2;
+        } else if (i % 3 == 0) {
+            /* a hot candidate: the number of experiences tells which thread's push wrote it */
+            snprintf(id, sizeof id, "hot-t%d-%d", w->k, i);
+            app = 800000 + i % HOT;
+            n_exp = (size_t)(w->k % 2 + 1);
+        } else {
+            snprintf(id, sizeof id, "t%d-%d", w->k, i);
+            app = (int64_t)w->k * 100000 + i;
+        }
+        sample_init(s, id, app, n_exp, 1);
+        if (store(w->a, s, 1700000003000 + i, &out) != EB_OK) {
+            w->failures++;
+            continue;
+        }
+        if (shared)
+            out.duplicate ? w->duplicates++ : w->fresh++;
+    }
+    if (!s)
+        w->failures++;
+    free(s);
+    return NULL;
+}
+
+/* Opens two instances of the adapter on url and starts work() on each; 0 when one did not
+ * open (nothing started then). */
+static int start_writers(const char *url, struct worker w[2])
+{
+    struct eb_err err;
+    memset(w, 0, 2 * sizeof *w);
+    for (int k = 0; k < 2; k++) {
+        w[k].k = k + 1;
+        CHECK(eb_adapter_open(url, &w[k].a, &err) == EB_OK);
+        if (!w[k].a) {
+            if (k)
+                eb_adapter_close(w[0].a);
+            return 0;
+        }
+    }
+    for (int k = 0; k < 2; k++)
+        pthread_create(&w[k].th, NULL, work, &w[k]);
+    return 1;
+}
+
+/* Waits for both, closes them and checks what the database db holds: every push stored once,
+ * each shared one by one thread; each hot candidate holds exactly the children of the push its
+ * last_push_id names. */
+static void check_writers(struct worker w[2], peek_t *db)
+{
+    for (int k = 0; k < 2; k++) {
+        pthread_join(w[k].th, NULL);
+        eb_adapter_close(w[k].a);
+    }
+    CHECK(w[0].failures == 0 && w[1].failures == 0);
+    CHECK(w[0].fresh + w[1].fresh == SHARED);
+    CHECK(w[0].duplicates + w[1].duplicates == SHARED);
+    int64_t logs = q_int(db, "SELECT count(*) FROM push_log");
+    CHECK(logs == 2 * (PER_THREAD + SHARED) - SHARED);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE outcome = 'stored'") == logs);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id LIKE 'hot-%'") > HOT);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate") ==
+          q_int(db, "SELECT count(DISTINCT application_id) FROM push_log"));
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'shared-%'") == SHARED);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'hot-%'") == HOT);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate c WHERE application_id >= 800000 AND "
+                    "application_id < 800000 + 4 AND (SELECT count(*) FROM candidate_experience e "
+                    "WHERE e.application_id = c.application_id) <> CASE WHEN c.last_push_id LIKE "
+                    "'hot-t1-%' THEN 2 ELSE 1 END") == 0);
+    /* two experiences each, one for a hot candidate that thread 2 wrote last */
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience") ==
+          2 * q_int(db, "SELECT count(*) FROM candidate") -
+              q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'hot-t2-%'"));
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option") ==
+          2 * q_int(db, "SELECT count(*) FROM candidate"));
 }
 
 #endif

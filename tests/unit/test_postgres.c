@@ -503,96 +503,20 @@ static void test_reconnect(struct eb_adapter *a)
     PQfinish(c);
 }
 
-/* ---- two instances, two threads ---------------------------------------------------------- */
-
-#define PER_THREAD 60
-#define SHARED     30
-#define HOT        4 /* applicationIds both threads keep replacing, with distinct push ids */
-
-struct worker {
-    struct eb_adapter *a;
-    int k;          /* thread number */
-    int failures;   /* calls that did not return EB_OK */
-    int fresh;      /* shared ids this thread stored (not duplicate) */
-    int duplicates; /* shared ids that were already stored */
-};
-
-static void *work(void *arg)
-{
-    struct worker *w = arg;
-    struct sample *s = malloc(sizeof *s);
-    struct eb_stored out;
-    char id[64];
-    for (int i = 0; i < PER_THREAD + SHARED; i++) {
-        int shared = i % 2 == 1 && i / 2 < SHARED;
-        int64_t app;
-        size_t n_exp = 2;
-        if (shared) {
-            snprintf(id, sizeof id, "shared-%d", i / 2);
-            app = 900000 + i / 2;
-        } else if (i % 3 == 0) {
-            /* a hot candidate: the number of experiences tells which push wrote it */
-            snprintf(id, sizeof id, "hot-t%d-%d", w->k, i);
-            app = 800000 + i % HOT;
-            n_exp = (size_t)(w->k % 2 + 1);
-        } else {
-            snprintf(id, sizeof id, "t%d-%d", w->k, i);
-            app = (int64_t)w->k * 100000 + i;
-        }
-        sample_init(s, id, app, n_exp, 1);
-        if (store(w->a, s, 1700000003000 + i, &out) != EB_OK) {
-            w->failures++;
-            continue;
-        }
-        if (shared)
-            out.duplicate ? w->duplicates++ : w->fresh++;
-    }
-    free(s);
-    return NULL;
-}
+/* ---- two instances, two threads ------------------------------------------------------- */
 
 static void test_two_instances(void)
 {
     char db[80], u[1200];
     struct worker w[2];
-    pthread_t th[2];
-    struct eb_err err;
     snprintf(db, sizeof db, "%s_two", dbname);
     create_db(db);
     uri_for(u, sizeof u, db, "");
-    memset(w, 0, sizeof w);
-    for (int k = 0; k < 2; k++) {
-        w[k].k = k + 1;
-        CHECK(eb_adapter_open(u, &w[k].a, &err) == EB_OK);
-        if (!w[k].a)
-            return;
+    if (start_writers(u, w)) {
+        PGconn *c = peek_db(db);
+        check_writers(w, c);
+        PQfinish(c);
     }
-    for (int k = 0; k < 2; k++)
-        pthread_create(&th[k], NULL, work, &w[k]);
-    for (int k = 0; k < 2; k++)
-        pthread_join(th[k], NULL);
-    for (int k = 0; k < 2; k++)
-        eb_adapter_close(w[k].a);
-    CHECK(w[0].failures == 0 && w[1].failures == 0);
-    CHECK(w[0].fresh + w[1].fresh == SHARED);
-    CHECK(w[0].duplicates + w[1].duplicates == SHARED);
-    PGconn *c = peek_db(db);
-    int64_t logs = q_int(c, "SELECT count(*) FROM push_log");
-    int64_t hot_ids = q_int(c, "SELECT count(*) FROM push_log WHERE push_id LIKE 'hot-%'");
-    CHECK(logs == 2 * (PER_THREAD + SHARED) - SHARED);
-    CHECK(q_int(c, "SELECT count(*) FROM push_log WHERE outcome = 'stored'") == logs);
-    CHECK(hot_ids > HOT);
-    CHECK(q_int(c, "SELECT count(*) FROM candidate") ==
-          q_int(c, "SELECT count(DISTINCT application_id) FROM push_log"));
-    CHECK(q_int(c, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'hot-%'") == HOT);
-    /* every hot candidate holds exactly the children of the push named in last_push_id */
-    CHECK(q_int(c, "SELECT count(*) FROM candidate c WHERE application_id >= 800000 AND "
-                   "application_id < 800000 + 4 AND (SELECT count(*) FROM candidate_experience e "
-                   "WHERE e.application_id = c.application_id) <> CASE WHEN c.last_push_id LIKE "
-                   "'hot-t1-%' THEN 2 ELSE 1 END") == 0);
-    CHECK(q_int(c, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option") ==
-          2 * q_int(c, "SELECT count(*) FROM candidate"));
-    PQfinish(c);
     drop_db(db);
 }
 
