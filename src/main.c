@@ -2,6 +2,7 @@
  * 0 success, 1 failure at run time, 2 bad usage or configuration. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
@@ -66,12 +67,28 @@ static void db_scheme(const char *url, char *out, size_t n)
     out[len] = '\0';
 }
 
+/* glibc's allocator, set before any thread starts: what a push needed stays with the process
+ * for the next push, instead of going back to the kernel at the end of each request and being
+ * faulted in again (page by page, zeroed) by the next one. Blocks up to MMAP_MAX come from the
+ * heap, and up to TRIM_MAX of free memory at the top of a heap is kept. Peak RSS is unchanged
+ * (it is the most one moment needed); RSS stays near it instead of falling back between
+ * pushes. For a 1 MB push this is 11-19% of its CPU, for 105 KB 5-7% (bench/RESULTS.md). */
+#define MMAP_MAX ((int)(32 * 1024 * 1024))
+#define TRIM_MAX ((int)(64 * 1024 * 1024))
+
+static void keep_memory(void)
+{
+    if (!mallopt(M_MMAP_THRESHOLD, MMAP_MAX) || !mallopt(M_TRIM_THRESHOLD, TRIM_MAX))
+        eb_log(EB_LOG_DEBUG, "malloc settings not taken", NULL);
+}
+
 static int cmd_serve(const struct eb_config *cfg)
 {
     struct eb_err err = {EB_OK, ""};
     struct eb_service *svc = NULL;
     char listen[300], scheme[32], workers[16];
     eb_log_setup(cfg->log_level, cfg->log_format);
+    keep_memory();
     eb_config_listen_text(cfg, listen, sizeof listen);
     db_scheme(cfg->db_url, scheme, sizeof scheme);
     snprintf(workers, sizeof workers, "%d", cfg->workers);

@@ -665,7 +665,7 @@ static eb_rc write_array(struct ctx *c, const struct eb_field *f, size_t i, size
                          const struct frame *up, size_t depth)
 {
     struct frame fr = {up, f->xml, 0, 0};
-    size_t index = 0, k;
+    size_t index = 0, k, n_other = 0;
     int live = 0;
     eb_rc rc;
 
@@ -694,16 +694,22 @@ static eb_rc write_array(struct ctx *c, const struct eb_field *f, size_t i, size
                     (rc = write_string_item(c, ch, depth + 1)))
                     return rc;
         } else if (has_item_child(w)) {
-            for (const xmlNode *ch = w->children; ch; ch = ch->next)
-                if (ch->type == XML_ELEMENT_NODE && eb_ingest_is_item_name(eb_ingest_local(ch)) &&
-                    !eb_ingest_is_nil(ch) && (rc = write_item(c, f, ch, &fr, index++, depth)))
+            for (const xmlNode *ch = w->children; ch; ch = ch->next) {
+                if (ch->type != XML_ELEMENT_NODE)
+                    continue;
+                if (!eb_ingest_is_item_name(eb_ingest_local(ch)))
+                    n_other++; /* written after the items, below */
+                else if (!eb_ingest_is_nil(ch) && (rc = write_item(c, f, ch, &fr, index++, depth)))
                     return rc;
+            }
         } else if (eb_ingest_first_element(w)) {
             if ((rc = write_item(c, f, w, &fr, index++, depth - 1)))
                 return rc; /* the wrapper itself is the item */
         }
     }
-    if (f->kind == EB_KIND_ARR) {
+    /* the other elements beside the items, unknown: a second walk only when there are some
+     * (a wrapper of thousands of items is not walked again, cold in the cache by now) */
+    if (n_other) {
         for (k = i; k < j; k++) {
             const xmlNode *w = c->slots[k].node;
             if (eb_ingest_is_nil(w) || !has_item_child(w))
