@@ -988,8 +988,33 @@ static xmlParserInputPtr no_loader(const char *url, const char *id, xmlParserCtx
     return NULL;
 }
 
+/* libxml2's process-wide error handlers. Some errors are reported outside any parser context
+ * (a failed conversion from the declared encoding, for one), to handlers that print them on
+ * stderr, the service's log stream, with bytes of the request in hex: personal data, and not
+ * log lines. Ingest learns of every failure from the parse itself; these say nothing. */
+static void quiet_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+#if LIBXML_VERSION >= 21200
+static void quiet_structured(void *user, const xmlError *e)
+#else
+static void quiet_structured(void *user, xmlErrorPtr e)
+#endif
+{
+    (void)user;
+    (void)e;
+}
+
 void eb_ingest_global_init(void)
 {
     xmlInitParser();
     xmlSetExternalEntityLoader(no_loader);
+    /* the defaults of threads started later, and this thread's own */
+    xmlThrDefSetGenericErrorFunc(NULL, quiet_generic);
+    xmlThrDefSetStructuredErrorFunc(NULL, quiet_structured);
+    xmlSetGenericErrorFunc(NULL, quiet_generic);
+    xmlSetStructuredErrorFunc(NULL, quiet_structured);
 }

@@ -64,12 +64,24 @@ def malformed_request(server, pid):
     return r
 
 
+def wrong_encoding_request(server, pid):
+    """UTF-8 bytes, a name among them, declared as Shift_JIS: libxml2 fails converting them (the
+    last byte of 伟, 0x9F, starts a Shift_JIS pair that '<' cannot end) and reports it outside the
+    parser, with the bytes in hex, to its process-wide error handler."""
+    fields = helpers.minimal_data(9100004, name=helpers.PII[0] + "伟")
+    xml = helpers.envelope(helpers.minimal_push_xml(pid, 9100004, data_fields=fields))
+    r = helpers.post_soap(server, xml.replace('encoding="UTF-8"', 'encoding="Shift_JIS"', 1))
+    assert r.status == 500, r
+    return r
+
+
 REQUESTS = {  # name: (send, outcome word, whether the push id must be in the line)
     "stored": (stored_push, "stored", True),
     "rejected": (rejected_push, "rejected", True),
     "stored-soap12": (stored12_push, "stored", True),
     "not-a-push": (fault_request, "fault", False),
     "malformed": (malformed_request, "fault", False),
+    "wrong-encoding": (wrong_encoding_request, "fault", False),
 }
 
 
@@ -106,3 +118,10 @@ def test_duplicate_push_is_logged_once_as_duplicate(server, logged):
 def test_no_personal_data_in_the_log(server, logged, pii):
     leaked = [l for l in server.log_lines() if pii in l]
     assert not leaked, f"personal data in the log: {leaked[:3]}"
+
+
+def test_every_line_is_one_of_the_servers_log_lines(server, logged):
+    """Nothing else writes to the log stream: no library's own messages (which carry bytes of
+    the request, personal data among them, and break the one-line-per-event format)."""
+    stray = [l for l in server.log_lines() if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", l)]
+    assert not stray, f"lines not written by the server's logger: {stray[:3]}"
