@@ -998,23 +998,13 @@ static void quiet_generic(void *ctx, const char *msg, ...)
     (void)msg;
 }
 
-#if LIBXML_VERSION >= 21200
-static void quiet_structured(void *user, const xmlError *e)
-#else
-static void quiet_structured(void *user, xmlErrorPtr e)
-#endif
-{
-    (void)user;
-    (void)e;
-}
-
 void eb_ingest_global_init(void)
 {
     xmlInitParser();
     xmlSetExternalEntityLoader(no_loader);
     /* the defaults of threads started later, and this thread's own */
     xmlThrDefSetGenericErrorFunc(NULL, quiet_generic);
-    xmlThrDefSetStructuredErrorFunc(NULL, quiet_structured);
+    xmlThrDefSetStructuredErrorFunc(NULL, eb_ingest_quiet_error);
     xmlSetGenericErrorFunc(NULL, quiet_generic);
-    xmlSetStructuredErrorFunc(NULL, quiet_structured);
+    xmlSetStructuredErrorFunc(NULL, eb_ingest_quiet_error);
 }

@@ -6,9 +6,19 @@
 #include <stddef.h>
 
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlversion.h>
 
 #include "util/buf.h"
 #include "util/err.h"
+
+/* A libxml2 structured error handler that drops the error: ingest learns of failures from the
+ * parse itself, and libxml2's messages quote bytes of the request (personal data). */
+#if LIBXML_VERSION >= 21200
+void eb_ingest_quiet_error(void *user, const xmlError *e);
+#else
+void eb_ingest_quiet_error(void *user, xmlErrorPtr e);
+#endif
 
 /* Bounds and bookkeeping of one eb_ingest_parse_xml() call. */
 struct eb_ingest_parse {

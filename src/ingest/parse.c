@@ -301,9 +301,9 @@ static int add_attributes(xmlParserCtxtPtr ctxt, struct pstate *st, xmlNode *n, 
 }
 
 #if LIBXML_VERSION >= 21200
-static void silent(void *user, const xmlError *e)
+void eb_ingest_quiet_error(void *user, const xmlError *e)
 #else
-static void silent(void *user, xmlErrorPtr e)
+void eb_ingest_quiet_error(void *user, xmlErrorPtr e)
 #endif
 {
     (void)user;
@@ -517,7 +517,7 @@ static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t l
     ctxt->sax->comment = on_comment;
     ctxt->sax->processingInstruction = on_pi;
     ctxt->sax->reference = NULL;
-    ctxt->sax->serror = silent;
+    ctxt->sax->serror = eb_ingest_quiet_error;
     ctxt->sax->warning = NULL;
     ctxt->sax->error = NULL;
     ctxt->sax->fatalError = NULL;
