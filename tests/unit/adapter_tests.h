@@ -422,6 +422,8 @@ static void test_list_pages(struct eb_adapter *a)
 #define PER_THREAD 100
 #define SHARED     30
 #define HOT        4 /* applicationIds both threads keep replacing, with distinct push ids */
+#define HOT_SQL    "4" /* HOT, for SQL text */
+_Static_assert(HOT == 4, "HOT_SQL spells HOT");
 
 struct worker {
     struct eb_adapter *a;
@@ -511,7 +513,7 @@ static void check_writers(struct worker w[2], peek_t *db)
     CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'shared-%'") == SHARED);
     CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'hot-%'") == HOT);
     CHECK(q_int(db, "SELECT count(*) FROM candidate c WHERE application_id >= 800000 AND "
-                    "application_id < 800000 + 4 AND (SELECT count(*) FROM candidate_experience e "
+                    "application_id < 800000 + " HOT_SQL " AND (SELECT count(*) FROM candidate_experience e "
                     "WHERE e.application_id = c.application_id) <> CASE WHEN c.last_push_id LIKE "
                     "'hot-t1-%' THEN 2 ELSE 1 END") == 0);
     /* two experiences each, one for a hot candidate that thread 2 wrote last */
