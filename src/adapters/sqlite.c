@@ -93,10 +93,12 @@ struct gate {
      * (PASSIVE checkpoints, with their fsyncs) outside the writer's transactions. */
     sqlite3 *ckpt_db;              /* its connection; NULL: the writer checkpoints as usual */
     pthread_t ckpt_thread;         /* the thread, when ckpt_db is set */
-    pthread_mutex_t ckpt_lock;     /* guards the four below */
-    pthread_cond_t ckpt_cv;        /* ckpt_want or ckpt_stop was set */
+    pthread_mutex_t ckpt_lock;     /* guards the members below */
+    pthread_cond_t ckpt_cv;        /* ckpt_want or ckpt_stop was set, or writer_ckpt cleared */
+    pthread_cond_t ckpt_idle;      /* ckpt_busy was cleared */
     int ckpt_want, ckpt_stop;      /* a checkpoint is due; the thread must end */
     int ckpt_busy;                 /* the checkpointer is copying */
+    int writer_ckpt;               /* the writer checkpoints at CKPT_LIMIT: the thread waits */
     int ckpt_done;                 /* WAL frames the last checkpoint had copied */
 };
 
@@ -322,7 +324,7 @@ static void *ckpt_main(void *arg)
     struct gate *g = arg;
     pthread_mutex_lock(&g->ckpt_lock);
     for (;;) {
-        while (!g->ckpt_want && !g->ckpt_stop)
+        while ((!g->ckpt_want || g->writer_ckpt) && !g->ckpt_stop)
             pthread_cond_wait(&g->ckpt_cv, &g->ckpt_lock);
         if (g->ckpt_stop)
             break;
@@ -336,6 +338,7 @@ static void *ckpt_main(void *arg)
         g->ckpt_busy = 0;
         if (code == SQLITE_OK && copied > 0)
             g->ckpt_done = copied;
+        pthread_cond_broadcast(&g->ckpt_idle);
     }
     pthread_mutex_unlock(&g->ckpt_lock);
     return NULL;
@@ -348,7 +351,10 @@ static void *ckpt_main(void *arg)
  * the pause between two of its transactions. It waits until the checkpointer has brought what
  * is left down to CKPT_CATCHUP frames, because every push waiting for its commit waits for that
  * checkpoint too (its fsyncs included); at CKPT_LIMIT frames it checkpoints anyway, which
- * bounds the WAL. */
+ * bounds the WAL: it first waits for a checkpoint the checkpointer is running to end (two
+ * checkpoints never run at once: the second one would give up at once, and on a loaded machine
+ * the writer could go on giving up while the WAL grows), and the checkpointer starts no other
+ * until the writer's is done. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct gate *g = arg;
@@ -356,19 +362,29 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     if (frames < g->ckpt_done)
         g->ckpt_done = 0; /* the WAL was restarted */
     int left = frames - g->ckpt_done;
-    int self = frames >= CKPT_LIMIT ||
-               (frames >= CKPT_RESTART && left <= CKPT_CATCHUP && !g->ckpt_busy);
+    int limit = frames >= CKPT_LIMIT;
+    int self = limit || (frames >= CKPT_RESTART && left <= CKPT_CATCHUP && !g->ckpt_busy);
     if (!self && (left >= CKPT_SOFT || frames >= CKPT_RESTART) && !g->ckpt_want) {
         g->ckpt_want = 1;
         pthread_cond_signal(&g->ckpt_cv);
     }
+    if (limit) {
+        g->writer_ckpt = 1;
+        while (g->ckpt_busy)
+            pthread_cond_wait(&g->ckpt_idle, &g->ckpt_lock);
+    }
     pthread_mutex_unlock(&g->ckpt_lock);
     int copied = 0;
-    if (self && sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied) ==
-                    SQLITE_OK) {
+    int code = self ? sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied)
+                    : SQLITE_OK;
+    if (self) {
         pthread_mutex_lock(&g->ckpt_lock);
-        if (copied > g->ckpt_done)
+        if (code == SQLITE_OK && copied > g->ckpt_done)
             g->ckpt_done = copied;
+        if (limit) {
+            g->writer_ckpt = 0;
+            pthread_cond_signal(&g->ckpt_cv);
+        }
         pthread_mutex_unlock(&g->ckpt_lock);
     }
     return SQLITE_OK;
@@ -383,6 +399,7 @@ static void ckpt_start(struct gate *g)
     sqlite3 *db = NULL;
     pthread_mutex_init(&g->ckpt_lock, NULL);
     pthread_cond_init(&g->ckpt_cv, NULL);
+    pthread_cond_init(&g->ckpt_idle, NULL);
     if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(db, g->full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
@@ -418,6 +435,7 @@ static void ckpt_stop(struct gate *g)
     }
     pthread_mutex_destroy(&g->ckpt_lock);
     pthread_cond_destroy(&g->ckpt_cv);
+    pthread_cond_destroy(&g->ckpt_idle);
 }
 
 /* Joins the gate of the database file and settings, creating it and its writer connection
