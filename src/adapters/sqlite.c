@@ -374,19 +374,18 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
             pthread_cond_wait(&g->ckpt_idle, &g->ckpt_lock);
     }
     pthread_mutex_unlock(&g->ckpt_lock);
+    if (!self)
+        return SQLITE_OK;
     int copied = 0;
-    int code = self ? sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied)
-                    : SQLITE_OK;
-    if (self) {
-        pthread_mutex_lock(&g->ckpt_lock);
-        if (code == SQLITE_OK && copied > g->ckpt_done)
-            g->ckpt_done = copied;
-        if (limit) {
-            g->writer_ckpt = 0;
-            pthread_cond_signal(&g->ckpt_cv);
-        }
-        pthread_mutex_unlock(&g->ckpt_lock);
+    int code = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
+    pthread_mutex_lock(&g->ckpt_lock);
+    if (code == SQLITE_OK && copied > g->ckpt_done)
+        g->ckpt_done = copied;
+    if (limit) {
+        g->writer_ckpt = 0;
+        pthread_cond_signal(&g->ckpt_cv);
     }
+    pthread_mutex_unlock(&g->ckpt_lock);
     return SQLITE_OK;
 }
 
