@@ -521,21 +521,33 @@ static eb_rc text_create(struct eb_buf *sb, const struct eb_sql_dialect *d,
     return rc;
 }
 
-static eb_rc text_insert(struct eb_buf *sb, const struct eb_sql_dialect *d,
-                         const struct eb_sql_table *t)
+/* INSERT of `rows` rows of t: the parameters of row r are r * n_columns + 1 on. */
+static eb_rc text_insert_rows(struct eb_buf *sb, const struct eb_sql_dialect *d,
+                              const struct eb_sql_table *t, size_t rows)
 {
     eb_rc rc = eb_buf_printf(sb, "INSERT INTO \"%s\" (", t->name);
     for (size_t i = 0; !rc && i < t->n_columns; i++)
         rc = eb_buf_printf(sb, "%s\"%s\"", i ? ", " : "", t->columns[i].name);
     if (!rc)
-        rc = eb_buf_puts(sb, ") VALUES (");
-    for (size_t i = 0; !rc && i < t->n_columns; i++) {
-        if (i)
-            rc = eb_buf_puts(sb, ", ");
+        rc = eb_buf_puts(sb, ") VALUES ");
+    for (size_t r = 0; !rc && r < rows; r++) {
+        rc = eb_buf_puts(sb, r ? ", (" : "(");
+        for (size_t i = 0; !rc && i < t->n_columns; i++) {
+            if (i)
+                rc = eb_buf_puts(sb, ", ");
+            if (!rc)
+                rc = put_placeholder(sb, d, r * t->n_columns + i + 1);
+        }
         if (!rc)
-            rc = put_placeholder(sb, d, i + 1);
+            rc = eb_buf_puts(sb, ")");
     }
-    return rc ? rc : eb_buf_puts(sb, ")");
+    return rc;
+}
+
+static eb_rc text_insert(struct eb_buf *sb, const struct eb_sql_dialect *d,
+                         const struct eb_sql_table *t)
+{
+    return text_insert_rows(sb, d, t, 1);
 }
 
 static eb_rc text_upsert(struct eb_buf *sb, const struct eb_sql_dialect *d,
@@ -814,6 +826,23 @@ char *eb_sqlgen_upsert_where(const struct eb_sql_schema *s, const struct eb_sql_
     char *r = NULL;
     eb_buf_init(&sb, SQL_MAX_TEXT);
     if (text_upsert(&sb, s->dialect, t, where_sql) || take(&sb, &r))
+        eb_err_set(err, EB_ERR_NOMEM, "sqlgen: out of memory");
+    eb_buf_free(&sb);
+    return r;
+}
+
+char *eb_sqlgen_insert_rows(const struct eb_sql_schema *s, const struct eb_sql_table *t,
+                            size_t rows, struct eb_err *err)
+{
+    struct eb_buf sb;
+    char *r = NULL;
+    if (!rows || rows * t->n_columns > EB_SQL_MAX_PARAMS) {
+        eb_err_set(err, EB_ERR_INTERNAL, "sqlgen: %zu rows of table %s in one INSERT", rows,
+                   t->name);
+        return NULL;
+    }
+    eb_buf_init(&sb, SQL_MAX_TEXT);
+    if (text_insert_rows(&sb, s->dialect, t, rows) || take(&sb, &r))
         eb_err_set(err, EB_ERR_NOMEM, "sqlgen: out of memory");
     eb_buf_free(&sb);
     return r;

@@ -28,6 +28,7 @@ eb_rc eb_sqlgen_check_version(int64_t version, struct eb_err *err);
 /* Hard limits of the generated schema; eb_sqlgen_build() fails when the descriptors exceed them. */
 #define EB_SQL_MAX_DEPTH   8   /* nested objects flattened into one row; nested array levels */
 #define EB_SQL_MAX_COLUMNS 512 /* columns of one table (SQLite's default maximum is 2000) */
+#define EB_SQL_MAX_PARAMS 32766 /* parameters of one statement (SQLite's default maximum) */
 
 /* The small differences between SQL databases that the generated text depends on. */
 struct eb_sql_dialect {
@@ -159,6 +160,12 @@ const struct eb_sql_table *eb_sqlgen_table(const struct eb_sql_schema *s, const 
  * they are contiguous. An adapter deletes a candidate's rows from each of them (with delete_sql)
  * before inserting a new version. */
 const struct eb_sql_table *eb_sqlgen_child_tables(const struct eb_sql_schema *s, size_t *n);
+
+/* The INSERT of `rows` rows of t at once (insert_sql's columns, the parameters of row r from
+ * r * n_columns + 1 on), malloc'd; NULL and err set when out of memory or over
+ * EB_SQL_MAX_PARAMS parameters. */
+char *eb_sqlgen_insert_rows(const struct eb_sql_schema *s, const struct eb_sql_table *t,
+                            size_t rows, struct eb_err *err);
 
 /* Text of an upsert into t like upsert_sql, with " WHERE <where_sql>" appended after the
  * DO UPDATE SET list (where_sql NULL: none), e.g. to overwrite only rows in a given state.

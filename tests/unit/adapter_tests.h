@@ -417,6 +417,44 @@ static void test_list_pages(struct eb_adapter *a)
     CHECK(l.n == 70);
 }
 
+/* More items than one multi-row INSERT takes (SQLite writes a table's child rows 16 at a
+ * time): each item stored once, at its position, with its own values; a push with fewer items
+ * replaces them all. 37 = 2 x 16 + 5 and 20 = 16 + 4. */
+static void test_many_items(struct eb_adapter *a)
+{
+    static struct sample s;
+    static struct eb_experience exp[37];
+    static char company[37][24];
+    const size_t sizes[2] = {37, 20};
+    struct eb_stored out;
+    for (int round = 0; round < 2; round++) {
+        char id[32], sql[300];
+        snprintf(id, sizeof id, "push-many-%d", round);
+        sample_init(&s, id, 7007, 0, 1);
+        for (size_t i = 0; i < sizes[round]; i++) {
+            snprintf(company[i], sizeof company[i], "c%d-%zu", round, i);
+            exp[i] = (struct eb_experience){.company = company[i], .now = EB_BOOL_UNSET};
+        }
+        s.c.experience_info = exp;
+        s.c.experience_info_n = sizes[round];
+        CHECK(store(a, &s, 1700000005000 + round, &out) == EB_OK);
+        CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+        peek_t *db = peek();
+        CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 7007") ==
+              (int64_t)sizes[round]);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM candidate_experience WHERE application_id = 7007 AND "
+                 "company = 'c%d-' || seq",
+                 round);
+        CHECK(q_int(db, sql) == (int64_t)sizes[round]);
+        /* the tables written between and after the runs of experiences are whole too */
+        CHECK(q_int(db, "SELECT count(*) FROM candidate_education WHERE application_id = 7007") == 1);
+        CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option "
+                        "WHERE application_id = 7007") == 2);
+        peek_close(db);
+    }
+}
+
 /* ---- two instances of the adapter, one thread each, on one database ---------------------- */
 
 #define PER_THREAD 100

@@ -665,6 +665,7 @@ int main(void)
         test_failed_then_retried(a);
         test_atomic(a);
         test_list_pages(a);
+        test_many_items(a);
         test_interviews(a);
         test_statement_timeout();
         test_reconnect(a);

@@ -391,6 +391,7 @@ int main(void)
         test_failed_then_retried(a);
         test_atomic(a);
         test_list_pages(a);
+        test_many_items(a);
         test_orphans(a);
         test_many_rows(a);
         CHECK(eb_adapter_ping(a, &err) == EB_OK);
