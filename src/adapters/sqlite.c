@@ -99,6 +99,8 @@ struct gate {
     int ckpt_want, ckpt_stop;      /* a checkpoint is due; the thread must end */
     int ckpt_busy;                 /* the checkpointer is copying */
     int writer_ckpt;               /* the writer checkpoints at CKPT_LIMIT: the thread waits */
+    int self_ckpt;                 /* writer thread only: it checkpoints once its batch is
+                                    * answered (1; 2: at CKPT_LIMIT) */
     int ckpt_done;                 /* WAL frames the last checkpoint had copied */
 };
 
@@ -356,17 +358,17 @@ static void *ckpt_main(void *arg)
 /* The writer's WAL hook, after each commit (it replaces SQLite's automatic checkpoint): wakes
  * the checkpointer once CKPT_SOFT frames wait to be copied. The WAL starts again from its
  * beginning only after a checkpoint that copied every frame, which a checkpoint running beside
- * a busy writer seldom does: past CKPT_RESTART frames, the writer finishes the job itself, in
- * the pause between two of its transactions. It waits until the checkpointer has brought what
- * is left down to CKPT_CATCHUP frames, because every push waiting for its commit waits for that
- * checkpoint too (its fsyncs included); at CKPT_LIMIT frames it checkpoints anyway, which
- * bounds the WAL: it first waits for a checkpoint the checkpointer is running to end (two
- * checkpoints never run at once: the second one would give up at once, and on a loaded machine
- * the writer could go on giving up while the WAL grows), and the checkpointer starts no other
- * until the writer's is done. */
+ * a busy writer seldom does: past CKPT_RESTART frames, the writer finishes the job itself
+ * (writer_checkpoint), in the pause between two of its transactions, once the pushes of the
+ * transaction just committed are answered. It waits until the checkpointer has brought what is
+ * left down to CKPT_CATCHUP frames, because every push queued meanwhile waits for that
+ * checkpoint (its fsyncs included); at CKPT_LIMIT frames it checkpoints anyway, which bounds
+ * the WAL. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct gate *g = arg;
+    (void)db;
+    (void)name;
     pthread_mutex_lock(&g->ckpt_lock);
     if (frames < g->ckpt_done)
         g->ckpt_done = 0; /* the WAL was restarted */
@@ -377,16 +379,31 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
         g->ckpt_want = 1;
         pthread_cond_signal(&g->ckpt_cv);
     }
+    pthread_mutex_unlock(&g->ckpt_lock);
+    if (self)
+        g->self_ckpt = limit ? 2 : 1;
+    return SQLITE_OK;
+}
+
+/* The writer's own checkpoint that wal_hook asked for, between two transactions. At
+ * CKPT_LIMIT it first waits for a checkpoint the checkpointer is running to end (two
+ * checkpoints never run at once: the second one would give up at once, and on a loaded machine
+ * the writer could go on giving up while the WAL grows), and the checkpointer starts no other
+ * until the writer's is done. */
+static void writer_checkpoint(struct gate *g)
+{
+    int limit = g->self_ckpt == 2;
+    g->self_ckpt = 0;
+    pthread_mutex_lock(&g->ckpt_lock);
     if (limit) {
         g->writer_ckpt = 1;
         while (g->ckpt_busy)
             pthread_cond_wait(&g->ckpt_idle, &g->ckpt_lock);
     }
     pthread_mutex_unlock(&g->ckpt_lock);
-    if (!self)
-        return SQLITE_OK;
     int copied = 0;
-    int code = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
+    int code =
+        sqlite3_wal_checkpoint_v2(g->writer->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
     pthread_mutex_lock(&g->ckpt_lock);
     if (code == SQLITE_OK && copied > g->ckpt_done)
         g->ckpt_done = copied;
@@ -395,7 +412,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
         pthread_cond_signal(&g->ckpt_cv);
     }
     pthread_mutex_unlock(&g->ckpt_lock);
-    return SQLITE_OK;
 }
 
 /* Starts g's checkpointer (its own connection to the writer's file, same synchronous setting)
@@ -699,6 +715,8 @@ static void *writer_main(void *arg)
             eb_metric_observe(gmetrics.seconds, (double)ns / 1e9);
             complete(g, batch, n);
         }
+        if (g->self_ckpt)
+            writer_checkpoint(g);
         pthread_mutex_lock(&g->lock);
     }
     pthread_mutex_unlock(&g->lock);
