@@ -40,6 +40,8 @@
 #   CURVE_KB ["2 8 32 128 512 1024"; none: no curve]  CURVE_TARGETS ["eb-normal eb-noop"]
 #   CURVE_DURATION [6s]
 #   CURVE_CONNS [8]
+#   KEEP_DB [0]  1: keep every measurement's database in OUT/db (by default each one is removed
+#                once its rows are counted)
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$REPO/bench
@@ -70,7 +72,7 @@ BODIES=${BODIES:-small large}; MODES=${MODES:-unique repeat}
 RUNS=${RUNS:-2}; DURATION=${DURATION:-10s}; THREADS=${THREADS:-2}; CONNS=${CONNS:-32}
 REPEAT_N=${REPEAT_N:-100}; WARM_SMALL=${WARM_SMALL:-500}; WARM_LARGE=${WARM_LARGE:-100}
 TIMEOUT=${TIMEOUT:-30s}; PORT=${PORT_BASE:-19100}; QUIET_PCT=${QUIET_PCT:-15}
-QUIET_MAX=${QUIET_MAX:-60}; EB_ARGS=${EB_ARGS:-}
+QUIET_MAX=${QUIET_MAX:-60}; EB_ARGS=${EB_ARGS:-}; KEEP_DB=${KEEP_DB:-0}
 CURVE_KB=${CURVE_KB:-2 8 32 128 512 1024}; CURVE_TARGETS=${CURVE_TARGETS:-eb-normal eb-noop}
 CURVE_DURATION=${CURVE_DURATION:-6s}; CURVE_CONNS=${CURVE_CONNS:-8}
 [ "$CURVE_KB" = none ] && CURVE_KB=
@@ -190,6 +192,12 @@ start_target() {
   return 1
 }
 
+# drop_db DBFILE: a measurement's database, once its rows are counted (a full run would keep
+# several GB of them), unless KEEP_DB=1
+drop_db() {
+  [ "$KEEP_DB" = 1 ] || rm -f "$1" "$1-wal" "$1-shm"
+}
+
 stop_target() {
   [ -n "$SRV_PID" ] || return 0
   kill -TERM "$SRV_PID" 2>/dev/null
@@ -223,7 +231,7 @@ measure() {
   edu=$(grep -c '<m:school>' "$bfile"); exp=$(grep -c '<m:company>' "$bfile")
   log "$name (port $PORT)"
   if ! start_target "$target" "$db" "$OUT/log/$name.server.log"; then
-    stop_target; FAILED=1
+    stop_target; FAILED=1; drop_db "$db"
     printf '%s\t%s\t%s\t%s\tSTART-FAILED\n' "$target" "$body" "$mode" "$run" >> "$TSV"
     return
   fi
@@ -251,6 +259,7 @@ measure() {
   hwm=$(awk '/VmHWM/{printf "%.1f", $2/1024}' "/proc/$SRV_PID/status" 2>/dev/null)
   stop_target
   read -r e1 c1 ed1 ex1 dist1 <<<"$(rows "$target" "$db")"
+  drop_db "$db"
   r=$(grep '^RESULT' "$OUT/log/$name.wrk.txt")
   sent=$(kv "$r" sent); tr=$(kv "$r" true); fl=$(kv "$r" false); n2=$(kv "$r" non200)
   comp=$(kv "$r" completed); rps=$(kv "$r" rps)
