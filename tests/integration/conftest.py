@@ -14,7 +14,6 @@ EHRBRIDGE_BIN names the binary (ctest sets it; default build/ehrbridge), EB_FIXT
 folder (default tests/fixtures). Run: /usr/bin/python3 -m pytest tests/integration"""
 import hashlib
 import os
-import re
 import shutil
 import signal
 import socket
@@ -303,10 +302,6 @@ class Server:
         return self.returncode
 
 
-# a line of the server's own logger: text ("<time> <level> <msg> ...") or JSON ({"ts":...})
-LOG_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warn|error) |\{"ts":")')
-
-
 def _stop_and_check(server):
     """Stops the server: it must have lived through the tests, exit 0, and have written nothing
     but its own log lines (no library's messages, which carry bytes of requests)."""
@@ -314,7 +309,7 @@ def _stop_and_check(server):
     rc = server.stop()
     assert was_alive, f"ehrbridge died during the tests (exit {rc}); log:\n{server.log()[-4000:]}"
     assert rc == 0, f"ehrbridge did not exit 0 on SIGTERM (exit {rc}); log:\n{server.log()[-4000:]}"
-    stray = [l for l in server.log_lines() if not LOG_LINE.match(l)]
+    stray = [l for l in server.log_lines() if not helpers.LOG_LINE.match(l)]
     assert not stray, f"lines in the log that are not the server's: {stray[:5]}"
 
 

@@ -30,6 +30,9 @@ SOAP12_BIND = "http://schemas.xmlsoap.org/wsdl/soap12/"
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 
+# a line of ehrbridge's own logger: text ("<time> <level> <msg> ...") or JSON ({"ts":...})
+LOG_LINE = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warn|error) |\{"ts":")')
+
 # The personal data of the vendor's example record: never in a log line or a client message.
 PII = ("邵旭冬", "18600000000", "shaodong@example.com", "410322199202152910")
 

@@ -123,5 +123,5 @@ def test_no_personal_data_in_the_log(server, logged, pii):
 def test_every_line_is_one_of_the_servers_log_lines(server, logged):
     """Nothing else writes to the log stream: no library's own messages (which carry bytes of
     the request, personal data among them, and break the one-line-per-event format)."""
-    stray = [l for l in server.log_lines() if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", l)]
+    stray = [l for l in server.log_lines() if not helpers.LOG_LINE.match(l)]
     assert not stray, f"lines not written by the server's logger: {stray[:3]}"
