@@ -163,9 +163,8 @@ struct sqlite_adapter {
     sqlite3_stmt **insert;        /* per schema table: the row insert (candidate: upsert) */
     sqlite3_stmt **insert_many;   /* per child table: the insert of MANY_ROWS rows at once */
     sqlite3_stmt **remove;        /* per schema table: delete by application_id (children) */
-    const struct eb_sql_table *pend_t; /* the child table of the rows waiting in pend */
-    size_t pend_n;                /* rows waiting, at most MANY_ROWS */
-    struct eb_sql_value *pend;    /* their values, MANY_ROWS x the widest child table */
+    struct eb_sql_value *pend;    /* child rows waiting for their INSERT (struct replace):
+                                   * MANY_ROWS x the widest child table */
     sqlite3_stmt *current;        /* replay: received_at and push id of a candidate's last push */
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
@@ -1057,8 +1056,6 @@ static void sq_close(struct eb_adapter *a)
     free(s->pend);
     s->insert = s->insert_many = s->remove = NULL;
     s->pend = NULL;
-    s->pend_n = 0;
-    s->pend_t = NULL;
     interview_close(s);
     mapped_close(s);
     sqlite3_stmt **one[] = {&s->begin,       &s->commit,        &s->rollback, &s->savepoint,
@@ -1210,6 +1207,8 @@ struct replace {
     int64_t app;              /* the candidate's application_id */
     int fresh;                /* 1: its candidate row is new, no child rows were deleted */
     int orphans;              /* 1: a child row of a new candidate row was already there */
+    const struct eb_sql_table *pend_t; /* the child table of the rows waiting in s->pend */
+    size_t pend_n;                     /* rows waiting, fewer than MANY_ROWS */
 };
 
 /* Runs st, its parameters bound, for rows of t. A child row's primary key already taken under
@@ -1231,11 +1230,10 @@ static eb_rc step_rows(struct replace *r, sqlite3_stmt *st, const struct eb_sql_
 static eb_rc flush_rows(struct replace *r, struct eb_err *err)
 {
     struct sqlite_adapter *s = r->s;
-    const struct eb_sql_table *t = s->pend_t;
-    size_t n = s->pend_n;
+    const struct eb_sql_table *t = r->pend_t;
+    size_t n = r->pend_n;
     eb_rc rc = EB_OK;
-    s->pend_n = 0;
-    s->pend_t = NULL;
+    r->pend_n = 0;
     if (n == MANY_ROWS) {
         sqlite3_stmt *st = s->insert_many[t->index];
         sqlite3_clear_bindings(st);
@@ -1272,24 +1270,21 @@ static eb_rc insert_row(void *ctx, const struct eb_sql_table *t, const struct eb
         sqlite3_stmt *st = s->insert[t->index];
         return (rc = bind_row(s, st, t, v, err)) ? rc : step_rows(r, st, t, err);
     }
-    if (s->pend_n && s->pend_t != t && (rc = flush_rows(r, err)))
+    if (r->pend_n && r->pend_t != t && (rc = flush_rows(r, err)))
         return rc;
-    s->pend_t = t;
-    memcpy(s->pend + s->pend_n * t->n_columns, v, t->n_columns * sizeof *v);
-    return ++s->pend_n == MANY_ROWS ? flush_rows(r, err) : EB_OK;
+    r->pend_t = t;
+    memcpy(s->pend + r->pend_n * t->n_columns, v, t->n_columns * sizeof *v);
+    return ++r->pend_n == MANY_ROWS ? flush_rows(r, err) : EB_OK;
 }
 
-/* The walk of p's rows with insert_row, then the rows still waiting; none waits afterwards. */
+/* The walk of p's rows with insert_row (from no row waiting), then the rows still waiting. */
 static eb_rc write_rows(struct replace *r, const struct eb_push *p,
                         const struct eb_push_record *rec, int64_t updated_at, struct eb_err *err)
 {
-    struct sqlite_adapter *s = r->s;
-    eb_rc rc = eb_sqlgen_walk(s->schema, p->data, rec->push_id, updated_at, insert_row, r, err);
-    if (!rc && s->pend_n)
-        rc = flush_rows(r, err);
-    s->pend_n = 0;
-    s->pend_t = NULL;
-    return rc;
+    r->pend_n = 0;
+    eb_rc rc =
+        eb_sqlgen_walk(r->s->schema, p->data, rec->push_id, updated_at, insert_row, r, err);
+    return !rc && r->pend_n ? flush_rows(r, err) : rc;
 }
 
 /* Inside the batch's transaction: replaces every row of p's applicationId with p's (or writes
@@ -1301,7 +1296,7 @@ static eb_rc replace_candidate(struct sqlite_adapter *s, const struct eb_push *p
     if (s->base.mapping)
         return eb_mapping_write(s->base.mapping, p->data, rec->push_id, updated_at, mapped_run, s,
                                 err);
-    struct replace r = {s, p->data->application_id.v, 0, 0};
+    struct replace r = {.s = s, .app = p->data->application_id.v};
     eb_rc rc = write_rows(&r, p, rec, updated_at, err);
     if (rc && r.orphans) {
         /* child rows whose candidate row is gone (deleted by hand): the failed INSERT wrote
