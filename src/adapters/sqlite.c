@@ -393,13 +393,13 @@ static void writer_checkpoint(struct gate *g)
 {
     int limit = g->self_ckpt == 2;
     g->self_ckpt = 0;
-    pthread_mutex_lock(&g->ckpt_lock);
     if (limit) {
+        pthread_mutex_lock(&g->ckpt_lock);
         g->writer_ckpt = 1;
         while (g->ckpt_busy)
             pthread_cond_wait(&g->ckpt_idle, &g->ckpt_lock);
+        pthread_mutex_unlock(&g->ckpt_lock);
     }
-    pthread_mutex_unlock(&g->ckpt_lock);
     int copied = 0;
     int code =
         sqlite3_wal_checkpoint_v2(g->writer->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
