@@ -36,5 +36,9 @@ tools/container-test.sh
 # npm ci of the node-soap peer the first time: it runs and every server stores exactly what it
 # answered `true` for; no timing is asserted)
 bench/run.sh --smoke --bin "$PWD/build/ehrbridge"
+# the profiles behind bench/RESULTS.md, in their smoke mode (callgrind over 200 small pushes with
+# SQLite and with noop:, ~15 s: every push answered `true` and the report written; no figure is
+# asserted)
+bench/profile.sh --smoke --bin "$PWD/build/ehrbridge"
 # fuzzing for a bounded time
 tools/fuzz.sh "${EB_FUZZ_SECONDS:-60}"
