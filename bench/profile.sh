@@ -37,7 +37,7 @@
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$REPO/bench
-TOOL=callgrind BODY=small DB=normal N= SECS=10 OUT= BIN= SMOKE=0
+TOOL=callgrind BODY=small DB=normal N='' SECS=10 OUT='' BIN='' SMOKE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --tool) TOOL=${2:?--tool callgrind|perf}; shift ;;

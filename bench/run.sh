@@ -45,7 +45,7 @@
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$REPO/bench
-SMOKE=0 OUT= BIN=
+SMOKE=0 OUT='' BIN=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) SMOKE=1 ;;
