@@ -1615,7 +1615,7 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
     }
     eb_rc rc = prepare(s, l.sql, &st, "listing push_log", err);
-    char *bound = NULL, *last = NULL; /* the key's push id bound (static), the last row's */
+    char *bound = NULL, *last = NULL; /* the key's push id bound (static), the next one */
     int64_t last_at = 0;
     int code = SQLITE_DONE;
     for (int rows = LIST_PAGE; !rc && rows == LIST_PAGE;) {
@@ -1640,13 +1640,13 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
                 .raw = (const char *)sqlite3_column_blob(st, 7),
                 .raw_len = (size_t)sqlite3_column_bytes(st, 7),
             };
-            free(last);
-            last = NULL;
-            last_at = row.received_at_ms;
             if (fn(user, &row))
                 rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
-            else if (!(last = strdup(row.push_id)))
-                rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
+            else if (rows == LIST_PAGE - 1) { /* a full page's last row: the next page's key */
+                last_at = row.received_at_ms;
+                if (!(last = strdup(row.push_id)))
+                    rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory listing push_log");
+            }
         }
         if (!rc && code != SQLITE_DONE)
             rc = fail(s, code, "listing push_log", err);
