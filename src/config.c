@@ -518,8 +518,8 @@ static eb_rc set_aes_key(struct eb_config *c, const char *v, const char *src, st
     }
     if (parse_key_bytes(v, c->aes_key, sizeof c->aes_key))
         return eb_err_set(err, EB_ERR_CONFIG,
-                          "%s: must be 32 bytes of text or 64 hex digits (got %zu characters)",
-                          src, strlen(v));
+                          "%s: must be 32 bytes of text or 64 hex digits (got %zu characters)", src,
+                          strlen(v));
     c->has_aes_key = 1;
     return EB_OK;
 }
@@ -543,16 +543,15 @@ static eb_rc set_aes_iv(struct eb_config *c, const char *v, const char *src, str
     }
     if (parse_key_bytes(v, c->aes_iv, sizeof c->aes_iv))
         return eb_err_set(err, EB_ERR_CONFIG,
-                          "%s: must be 16 bytes of text or 32 hex digits (got %zu characters)",
-                          src, strlen(v));
+                          "%s: must be 16 bytes of text or 32 hex digits (got %zu characters)", src,
+                          strlen(v));
     c->has_aes_iv = 1;
     return EB_OK;
 }
 
 /* A redirect URL template: http(s), no blanks, placeholders {applicationId} {candidateId}
  * {pushId} only. */
-static eb_rc set_template(char *dst, size_t cap, const char *v, const char *src,
-                          struct eb_err *err)
+static eb_rc set_template(char *dst, size_t cap, const char *v, const char *src, struct eb_err *err)
 {
     static const char *const known[] = {"{applicationId}", "{candidateId}", "{pushId}"};
     if (!v[0]) {
@@ -667,8 +666,7 @@ static const struct setting settings[] = {
      set_allow},
     {"trusted_proxy", "CIDR,...", "peers whose X-Forwarded-For gives the source address",
      set_trusted_proxy},
-    {"aes_key", "KEY", "decrypt AES-256-CBC data: 32 bytes of text or 64 hex digits",
-     set_aes_key},
+    {"aes_key", "KEY", "decrypt AES-256-CBC data: 32 bytes of text or 64 hex digits", set_aes_key},
     {"aes_key_file", "FILE", "read --aes-key from FILE", set_aes_key_file},
     {"aes_iv", "IV", "fixed IV, 16 bytes or 32 hex digits (default: ciphertext starts with it)",
      set_aes_iv},

@@ -9,43 +9,43 @@
 #include "util/log.h"
 
 struct eb_config {
-    char listen_host[256];        /* --listen HOST:PORT, EHRBRIDGE_LISTEN, listen; "0.0.0.0" */
-    int listen_port;              /* 8080 */
-    char db_url[1024];            /* --db URL, EHRBRIDGE_DB, db; "sqlite:ehrbridge.db" */
-    char public_url[1024];        /* --public-url, EHRBRIDGE_PUBLIC_URL, public_url: the URL Moka
+    char listen_host[256];         /* --listen HOST:PORT, EHRBRIDGE_LISTEN, listen; "0.0.0.0" */
+    int listen_port;               /* 8080 */
+    char db_url[1024];             /* --db URL, EHRBRIDGE_DB, db; "sqlite:ehrbridge.db" */
+    char public_url[1024];         /* --public-url, EHRBRIDGE_PUBLIC_URL, public_url: the URL Moka
                                      calls, written into the served WSDL; "" = derived from the
                                      request's Host header */
-    size_t max_body;              /* --max-body BYTES: 8 MiB; over it: 413 */
-    size_t max_header;            /* --max-header BYTES: 16 KiB for the request line + headers */
-    int request_timeout_ms;       /* --request-timeout SECONDS: 30 s to receive one request */
-    int keepalive_timeout_ms;     /* --keepalive-timeout SECONDS: 15 s idle between requests */
-    int workers;                  /* --workers N: 2 x cores, at least 4 */
-    int workers_auto;             /* 1: not configured (eb_service_auto_workers may lower it) */
-    int max_connections;          /* --max-connections N: 1024 */
-    int max_connections_per_peer; /* --max-connections-per-peer N: 256 */
-    enum eb_log_level log_level;  /* --log-level debug|info|warn|error: info */
+    size_t max_body;               /* --max-body BYTES: 8 MiB; over it: 413 */
+    size_t max_header;             /* --max-header BYTES: 16 KiB for the request line + headers */
+    int request_timeout_ms;        /* --request-timeout SECONDS: 30 s to receive one request */
+    int keepalive_timeout_ms;      /* --keepalive-timeout SECONDS: 15 s idle between requests */
+    int workers;                   /* --workers N: 2 x cores, at least 4 */
+    int workers_auto;              /* 1: not configured (eb_service_auto_workers may lower it) */
+    int max_connections;           /* --max-connections N: 1024 */
+    int max_connections_per_peer;  /* --max-connections-per-peer N: 256 */
+    enum eb_log_level log_level;   /* --log-level debug|info|warn|error: info */
     enum eb_log_format log_format; /* --log-format text|json: text */
-    char config_file[1024];       /* --config FILE, EHRBRIDGE_CONFIG; "" = none */
+    char config_file[1024];        /* --config FILE, EHRBRIDGE_CONFIG; "" = none */
     /* Security and REST mode (README "Security"). Secrets are never written to logs or
      * messages; the *_file settings read them from the file's content. "" = not configured. */
-    char tls_cert[1024];          /* --tls-cert FILE: PEM certificate chain; with tls_key: HTTPS */
-    char tls_key[1024];           /* --tls-key FILE: PEM private key of tls_cert */
-    char tls_client_ca[1024];     /* --tls-client-ca FILE: PEM CAs; clients must present a
+    char tls_cert[1024];        /* --tls-cert FILE: PEM certificate chain; with tls_key: HTTPS */
+    char tls_key[1024];         /* --tls-key FILE: PEM private key of tls_cert */
+    char tls_client_ca[1024];   /* --tls-client-ca FILE: PEM CAs; clients must present a
                                      certificate they signed (mTLS) */
-    char bearer_token[1024];      /* --bearer-token / --bearer-token-file: Authorization: Bearer */
-    char sign_key[1024];          /* --sign-key / --sign-key-file: the vendor's signing key */
-    char basic_user[256];         /* --basic-user: HTTP Basic user name */
-    char basic_password[256];     /* --basic-password / --basic-password-file */
-    char allow[4096];             /* --allow CIDR,...: source addresses allowed to push */
-    char trusted_proxy[4096];     /* --trusted-proxy CIDR,...: peers whose X-Forwarded-For counts */
-    unsigned char aes_key[32];    /* --aes-key / --aes-key-file: AES-256 key (decoded) */
-    int has_aes_key;              /* 1 when aes_key is set */
-    unsigned char aes_iv[16];     /* --aes-iv: fixed IV (decoded) */
-    int has_aes_iv;               /* 1 when aes_iv is set; else the ciphertext starts with it */
-    char redirect_pc_url[1024];   /* --redirect-pc-url TEMPLATE: REST answer redirectUrl.pcUrl */
+    char bearer_token[1024];    /* --bearer-token / --bearer-token-file: Authorization: Bearer */
+    char sign_key[1024];        /* --sign-key / --sign-key-file: the vendor's signing key */
+    char basic_user[256];       /* --basic-user: HTTP Basic user name */
+    char basic_password[256];   /* --basic-password / --basic-password-file */
+    char allow[4096];           /* --allow CIDR,...: source addresses allowed to push */
+    char trusted_proxy[4096];   /* --trusted-proxy CIDR,...: peers whose X-Forwarded-For counts */
+    unsigned char aes_key[32];  /* --aes-key / --aes-key-file: AES-256 key (decoded) */
+    int has_aes_key;            /* 1 when aes_key is set */
+    unsigned char aes_iv[16];   /* --aes-iv: fixed IV (decoded) */
+    int has_aes_iv;             /* 1 when aes_iv is set; else the ciphertext starts with it */
+    char redirect_pc_url[1024]; /* --redirect-pc-url TEMPLATE: REST answer redirectUrl.pcUrl */
     char redirect_mobile_url[1024]; /* --redirect-mobile-url TEMPLATE: redirectUrl.mobileUrl */
-    int max_age_s;                /* --max-age SECONDS: oldest triggeredAt accepted; 0 = off */
-    char mapping[1024];           /* --mapping FILE: write candidates into the tables a mapping
+    int max_age_s;                  /* --max-age SECONDS: oldest triggeredAt accepted; 0 = off */
+    char mapping[1024];             /* --mapping FILE: write candidates into the tables a mapping
                                      file names (mapping/mapping.h); "" = the default schema */
 };
 

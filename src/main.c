@@ -217,8 +217,8 @@ static int cmd_health(const struct eb_config *cfg)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        ssize_t n = eb_tls_health_exchange(fd, cfg, req, sizeof req - 1, answer, sizeof answer,
-                                           &err);
+        ssize_t n =
+            eb_tls_health_exchange(fd, cfg, req, sizeof req - 1, answer, sizeof answer, &err);
         if (n < 0) {
             fprintf(stderr, "ehrbridge: health: %s\n", err.msg);
             close(fd);

@@ -78,15 +78,19 @@ int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o)
             else if (!strcmp(v, "failed"))
                 o->filter.outcome = EB_OUTCOME_FAILED;
             else {
-                fprintf(stderr, "ehrbridge: replay: --outcome must be stored, rejected or failed "
-                                "(got \"%s\")\n", v);
+                fprintf(stderr,
+                        "ehrbridge: replay: --outcome must be stored, rejected or failed "
+                        "(got \"%s\")\n",
+                        v);
                 return 2;
             }
         } else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
             int64_t *t = a[2] == 's' ? &o->filter.from_ms : &o->filter.to_ms;
             if (parse_time(v, t)) {
-                fprintf(stderr, "ehrbridge: replay: %s: expected Unix milliseconds or "
-                                "yyyy-mm-dd[Thh:mm[:ss]][Z] (got \"%s\")\n", a, v);
+                fprintf(stderr,
+                        "ehrbridge: replay: %s: expected Unix milliseconds or "
+                        "yyyy-mm-dd[Thh:mm[:ss]][Z] (got \"%s\")\n",
+                        a, v);
                 return 2;
             }
         } else if (!strcmp(a, "--all")) {
@@ -111,11 +115,11 @@ int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o)
 }
 
 struct replay {
-    struct eb_adapter *writer;             /* re-stores */
-    struct eb_bind *bind;                  /* the generated bindings */
-    struct eb_arena *arena;                /* the current push's domain model */
-    const struct eb_logged_push *row;      /* the current row */
-    const struct eb_ingest_result *ing;    /* its canonical form */
+    struct eb_adapter *writer;          /* re-stores */
+    struct eb_bind *bind;               /* the generated bindings */
+    struct eb_arena *arena;             /* the current push's domain model */
+    const struct eb_logged_push *row;   /* the current row */
+    const struct eb_ingest_result *ing; /* its canonical form */
     int dry_run;
     unsigned stored, rejected, superseded, skipped, failed;
 };
@@ -143,11 +147,16 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", r->ing->problem);
     if (!rc)
         rc = eb_validate_push(&p, &err);
-    struct eb_push_record rec = {
-        .push_id = row->push_id, .event = row->event, .triggered_at = row->triggered_at,
-        .received_at_ms = row->received_at_ms, .raw = row->raw, .raw_len = row->raw_len,
-        .payload = r->ing->doc.data + r->ing->canon_off, .payload_len = r->ing->canon_len,
-        .outcome = rc ? EB_OUTCOME_REJECTED : EB_OUTCOME_STORED, .message = rc ? err.msg : NULL};
+    struct eb_push_record rec = {.push_id = row->push_id,
+                                 .event = row->event,
+                                 .triggered_at = row->triggered_at,
+                                 .received_at_ms = row->received_at_ms,
+                                 .raw = row->raw,
+                                 .raw_len = row->raw_len,
+                                 .payload = r->ing->doc.data + r->ing->canon_off,
+                                 .payload_len = r->ing->canon_len,
+                                 .outcome = rc ? EB_OUTCOME_REJECTED : EB_OUTCOME_STORED,
+                                 .message = rc ? err.msg : NULL};
     if (!rc) {
         rec.has_application_id = 1;
         rec.application_id = p.data->application_id.v;
@@ -191,7 +200,8 @@ static int each(void *user, const struct eb_logged_push *row)
     size_t len = row->payload ? row->payload_len : row->raw_len;
     eb_buf_init(&xml, (size_t)64 << 20);
     eb_ingest_result_init(&ing, opts.limits.max_output);
-    if (row->event && strcmp(row->event, "pushCandidate") && strcasecmp(row->event, "pushCandidate")) {
+    if (row->event && strcmp(row->event, "pushCandidate") &&
+        strcasecmp(row->event, "pushCandidate")) {
         printf("%s: skipped: event %s is not replayed\n", row->push_id, row->event);
         r->skipped++;
         goto out;

@@ -45,15 +45,15 @@ extern const size_t eb_wsdl_len;
 struct req;
 
 struct eb_service {
-    const struct eb_config *cfg;   /* settings, owned by the caller */
-    pthread_mutex_t pool_mu;       /* guards the four below */
-    struct req *pool;              /* request states not in use */
-    size_t pool_n;                 /* how many */
-    size_t waiting_bytes;          /* bodies of the pushes waiting for the database */
-    pthread_cond_t waiting_cv;     /* waiting_bytes went down */
-    struct eb_adapter *admin;      /* connection used at start-up (schema) */
-    struct eb_mapping *mapping;    /* --mapping, loaded at start; NULL: the default schema */
-    char *wsdl;                    /* WSDL with the configured public URL; NULL: per request */
+    const struct eb_config *cfg; /* settings, owned by the caller */
+    pthread_mutex_t pool_mu;     /* guards the four below */
+    struct req *pool;            /* request states not in use */
+    size_t pool_n;               /* how many */
+    size_t waiting_bytes;        /* bodies of the pushes waiting for the database */
+    pthread_cond_t waiting_cv;   /* waiting_bytes went down */
+    struct eb_adapter *admin;    /* connection used at start-up (schema) */
+    struct eb_mapping *mapping;  /* --mapping, loaded at start; NULL: the default schema */
+    char *wsdl;                  /* WSDL with the configured public URL; NULL: per request */
     size_t wsdl_len;
     atomic_uint_fast64_t unparsed; /* counter for ids of bodies that had no push id */
     struct eb_auth *auth;          /* who may push (auth/auth.h) */
@@ -67,32 +67,32 @@ struct eb_service {
  * (eb_server_complete). Used by one thread at a time. */
 struct req {
     struct eb_service *svc;
-    struct eb_adapter *db;     /* the connection of the worker that took the request */
-    struct req *next;          /* in the pool */
-    struct eb_bind *bind;      /* the worker's gSOAP context, while the worker has the request */
-    struct eb_arena *arena;    /* the domain model of the push */
+    struct eb_adapter *db;  /* the connection of the worker that took the request */
+    struct req *next;       /* in the pool */
+    struct eb_bind *bind;   /* the worker's gSOAP context, while the worker has the request */
+    struct eb_arena *arena; /* the domain model of the push */
     const struct eb_http_request *req;
     struct eb_http_response *resp;
     struct eb_ingest_result *ing; /* &ing_store while a push is being read */
     struct eb_ingest_result ing_store;
     struct eb_answer ans;
-    char rec_id[300];          /* the push id recorded for the request (for the log) */
+    char rec_id[300];            /* the push id recorded for the request (for the log) */
     struct eb_data_decoder *dec; /* &dec_store while a push is being read */
     struct eb_data_decoder dec_store;
-    struct eb_rest_ids ids;    /* the push's ids, for redirect templates */
+    struct eb_rest_ids ids; /* the push's ids, for redirect templates */
     /* a push on its way to the database */
     struct eb_bridge_job bj;
     struct eb_push p;
     struct eb_push_record rec;
     char idbuf[64];
-    char msg[256];             /* why the push was refused */
+    char msg[256]; /* why the push was refused */
     struct eb_server_pending *pending;
     size_t waiting;            /* counted in waiting_bytes */
     enum eb_soap_version soap; /* of the request's envelope */
     const char *log_push_id;   /* the push id and applicationId as read, for the log line */
     const char *log_app_id;
-    int rest;                  /* answered in JSON */
-    double t0;                 /* eb_mono_ms_frac() when the push started */
+    int rest;  /* answered in JSON */
+    double t0; /* eb_mono_ms_frac() when the push started */
 };
 
 struct eb_service_worker {
@@ -206,7 +206,8 @@ static void count_push(int rest, const struct eb_answer *ans, int invalid, int e
     if (ans->outcome == EB_OUTCOME_FAILED)
         eb_metric_inc(metrics.db_errors);
     if (t0 >= 0)
-        eb_metric_observe(metrics.duration[rest ? M_REST : M_SOAP], (eb_mono_ms_frac() - t0) / 1000.0);
+        eb_metric_observe(metrics.duration[rest ? M_REST : M_SOAP],
+                          (eb_mono_ms_frac() - t0) / 1000.0);
 }
 
 char *eb_service_wsdl(const char *public_url, size_t *len)
@@ -264,8 +265,9 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
         eb_log(EB_LOG_WARN, "no authentication configured: anyone who reaches the port can push",
                "hint", "--sign-key, --bearer-token, --basic-user or --tls-client-ca", NULL);
     if (!cfg->tls_cert[0])
-        eb_log(EB_LOG_INFO, "serving plain HTTP: terminate HTTPS in front (the vendor only "
-                            "calls HTTPS endpoints) or set --tls-cert and --tls-key",
+        eb_log(EB_LOG_INFO,
+               "serving plain HTTP: terminate HTTPS in front (the vendor only "
+               "calls HTTPS endpoints) or set --tls-cert and --tls-key",
                NULL);
     if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &s->mapping, err)))
         goto fail;
@@ -453,8 +455,8 @@ static int parse_i64(const char *s, int64_t *v)
 
 /* A push_log record of the current request with push_id (NULL or "": an id of its own,
  * prefix-<ms>-<n>), event and triggered_at; the raw body is the request's. */
-static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf,
-                        size_t idsz, const char *prefix, const char *push_id, const char *event,
+static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf, size_t idsz,
+                        const char *prefix, const char *push_id, const char *event,
                         const char *triggered_at)
 {
     memset(rec, 0, sizeof *rec);
@@ -489,8 +491,7 @@ static void record_unread(struct req *w, const struct eb_http_request *req, cons
 }
 
 /* The push_log record for this request, as far as ingest understood it. */
-static void make_record(struct req *w, struct eb_push_record *rec, char *idbuf,
-                        size_t idsz)
+static void make_record(struct req *w, struct eb_push_record *rec, char *idbuf, size_t idsz)
 {
     const struct eb_ingest_result *r = w->ing;
     init_record(w, rec, idbuf, idsz, "unidentified", r->push_id, r->event, r->triggered_at);
@@ -510,9 +511,8 @@ static void keep_ingest(struct req *w)
     struct eb_push_record *rec = &w->rec;
     const struct eb_ingest_result *r = w->ing;
     int failed = 0;
-    const char *payload = rec->payload_len
-                              ? eb_arena_strndup(w->arena, rec->payload, rec->payload_len)
-                              : NULL;
+    const char *payload =
+        rec->payload_len ? eb_arena_strndup(w->arena, rec->payload, rec->payload_len) : NULL;
     const char *push_id = eb_arena_strdup(w->arena, rec->push_id, &failed);
     const char *event = eb_arena_strdup(w->arena, rec->event, &failed);
     const char *triggered_at = eb_arena_strdup(w->arena, rec->triggered_at, &failed);
@@ -586,8 +586,7 @@ static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
 }
 
 /* REST: records a body that did not become a push and answers {"code": status, "msg": why}. */
-static void rest_unbound(struct req *w, struct eb_http_response *resp, eb_rc rc,
-                         const char *why)
+static void rest_unbound(struct req *w, struct eb_http_response *resp, eb_rc rc, const char *why)
 {
     struct eb_push_record rec;
     char idbuf[64];
@@ -624,8 +623,7 @@ static void rest_result(struct req *w, struct eb_http_response *resp)
 }
 
 /* Records a body that is not a push the bindings could read, and answers a SOAP Fault. */
-static void reject_unbound(struct req *w, struct eb_http_response *resp,
-                           eb_rc rc, const char *why)
+static void reject_unbound(struct req *w, struct eb_http_response *resp, eb_rc rc, const char *why)
 {
     struct eb_push_record rec;
     char idbuf[64];
@@ -657,13 +655,13 @@ static void push_end(struct req *w, const char *answer, const char *why, int inv
 {
     char ms[32];
     snprintf(ms, sizeof ms, "%.1f", eb_mono_ms_frac() - w->t0);
-    eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push",
-           "push_id", w->rec_id[0] ? w->rec_id : w->log_push_id, "application_id",
-           w->log_app_id, "outcome", eb_outcome_name(w->ans.outcome), "answer", answer,
-           "duplicate", w->ans.duplicate ? "yes" : "no",
-           "message", w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : why),
-           "mode", w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL,
-           "ms", ms, NULL);
+    eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push", "push_id",
+           w->rec_id[0] ? w->rec_id : w->log_push_id, "application_id", w->log_app_id, "outcome",
+           eb_outcome_name(w->ans.outcome), "answer", answer, "duplicate",
+           w->ans.duplicate ? "yes" : "no", "message",
+           w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : why), "mode",
+           w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL, "ms", ms,
+           NULL);
     count_push(w->rest, &w->ans, invalid, error, w->t0);
     eb_arena_reset(w->arena);
     if (w->ing)
@@ -801,8 +799,8 @@ static const char *member_text(const json_t *obj, const char *name, char *buf, s
 
 /* The data of an interview event as an object: given, or decrypted from hex and parsed. *owned
  * is set to what the caller must json_decref. NULL with err set when it cannot be had. */
-static const json_t *interview_data(struct req *w, const json_t *root,
-                                    json_t **owned, struct eb_err *err)
+static const json_t *interview_data(struct req *w, const json_t *root, json_t **owned,
+                                    struct eb_err *err)
 {
     const json_t *data = member(root, "data");
     *owned = NULL;
@@ -968,8 +966,8 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
  * SOAP Fault for SOAP requests, {"code", "msg"} for REST and text otherwise. A push body that was
  * read is kept as a rejected push_log entry under an id of its own (never under the push id it
  * claims, which would let anyone answer for a real push), without secrets: the raw body only. */
-static void refuse(struct req *w, const struct eb_http_request *req,
-                   struct eb_http_response *resp, const struct eb_auth_result *ar)
+static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
+                   const struct eb_auth_result *ar)
 {
     int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
     const char *msg =
@@ -1069,8 +1067,7 @@ static void handle_metrics(struct eb_http_response *resp)
         set_text(resp, 500, "internal error");
 }
 
-static int handle(struct req *w, const struct eb_http_request *req,
-                  struct eb_http_response *resp);
+static int handle(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp);
 
 void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request *req,
                        struct eb_http_response *resp)
@@ -1088,8 +1085,7 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
 }
 
 /* Answers req, or returns 1 when the answer comes later (a push went to the database). */
-static int handle(struct req *w, const struct eb_http_request *req,
-                  struct eb_http_response *resp)
+static int handle(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp)
 {
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     int health = get && (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz"));
@@ -1128,7 +1124,8 @@ static int handle(struct req *w, const struct eb_http_request *req,
         else
             return handle_push(w, req, resp, req->body, req->body_len, 0);
     } else if (get) {
-        set_text(resp, 404, "not found: POST pushCandidate requests here; GET ?wsdl for the contract");
+        set_text(resp, 404,
+                 "not found: POST pushCandidate requests here; GET ?wsdl for the contract");
     } else {
         set_text(resp, 405, "method not allowed");
     }

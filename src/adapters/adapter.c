@@ -53,9 +53,9 @@ eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
     const struct eb_adapter_methods *m = eb_adapter_lookup(url);
     if (!m) {
         /* The URL may hold a password: it is not repeated. */
-        rc =
-            eb_err_set(err, EB_ERR_CONFIG, "no database adapter for this URL (known: sqlite:PATH, "
-                                           "postgresql://..., odbc:DSN=...)");
+        rc = eb_err_set(err, EB_ERR_CONFIG,
+                        "no database adapter for this URL (known: sqlite:PATH, "
+                        "postgresql://..., odbc:DSN=...)");
         goto out;
     }
     if (m->version < 1 || m->instance_size < sizeof(struct eb_adapter)) {
@@ -68,8 +68,10 @@ eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
         goto out;
     }
     if (mapping && m == &eb_adapter_noop) {
-        rc = eb_err_set(err, EB_ERR_CONFIG, "the %s adapter stores nothing: --mapping needs a "
-                                            "database", m->name);
+        rc = eb_err_set(err, EB_ERR_CONFIG,
+                        "the %s adapter stores nothing: --mapping needs a "
+                        "database",
+                        m->name);
         goto out;
     }
     a->m = m;
@@ -116,8 +118,8 @@ static eb_rc check_store(const struct eb_push *p, const struct eb_push_record *r
 }
 
 /* check_push for an interview event, which must name each of its interviews. */
-static eb_rc check_interview(const struct eb_interview_event *ev,
-                             const struct eb_push_record *rec, struct eb_err *err)
+static eb_rc check_interview(const struct eb_interview_event *ev, const struct eb_push_record *rec,
+                             struct eb_err *err)
 {
     eb_rc rc = check_push(NULL, rec, 0, err);
     if (rc)

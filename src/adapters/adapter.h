@@ -22,20 +22,20 @@ enum eb_outcome {
 
 /* The push_log row of one push: what was received and what became of it. */
 struct eb_push_record {
-    const char *push_id;        /* primary key; never NULL */
-    const char *event;          /* NULL when absent */
-    const char *triggered_at;   /* as sent; NULL when absent */
-    int64_t application_id;     /* valid when has_application_id */
-    int has_application_id;     /* 1 when application_id is known */
-    int64_t candidate_id;       /* valid when has_candidate_id */
-    int has_candidate_id;       /* 1 when candidate_id is known */
-    int64_t received_at_ms;     /* Unix time in milliseconds */
-    const char *payload;        /* the canonical XML; NULL when the body could not be canonicalized */
-    size_t payload_len;         /* bytes of payload */
-    const char *raw;            /* the raw request body; kept for pushes that were not stored */
-    size_t raw_len;             /* bytes of raw */
-    enum eb_outcome outcome;    /* what is being recorded */
-    const char *message;        /* why, for rejected and failed pushes; NULL when stored */
+    const char *push_id;      /* primary key; never NULL */
+    const char *event;        /* NULL when absent */
+    const char *triggered_at; /* as sent; NULL when absent */
+    int64_t application_id;   /* valid when has_application_id */
+    int has_application_id;   /* 1 when application_id is known */
+    int64_t candidate_id;     /* valid when has_candidate_id */
+    int has_candidate_id;     /* 1 when candidate_id is known */
+    int64_t received_at_ms;   /* Unix time in milliseconds */
+    const char *payload;      /* the canonical XML; NULL when the body could not be canonicalized */
+    size_t payload_len;       /* bytes of payload */
+    const char *raw;          /* the raw request body; kept for pushes that were not stored */
+    size_t raw_len;           /* bytes of raw */
+    enum eb_outcome outcome;  /* what is being recorded */
+    const char *message;      /* why, for rejected and failed pushes; NULL when stored */
 };
 
 /* A push_log row read back (for `ehrbridge replay`). Strings live until the callback returns. */
@@ -48,7 +48,7 @@ struct eb_logged_push {
     const char *message;      /* NULL when none */
     const char *payload;      /* canonical XML; NULL when none */
     size_t payload_len;
-    const char *raw;          /* raw body; NULL when not kept */
+    const char *raw; /* raw body; NULL when not kept */
     size_t raw_len;
 };
 
@@ -84,12 +84,12 @@ enum eb_job_kind {
  * caller keeps the job and everything it points to alive until done. */
 struct eb_push_job {
     enum eb_job_kind kind;
-    const struct eb_push *p;          /* EB_JOB_STORE: the record, or NULL (rejected) */
+    const struct eb_push *p;             /* EB_JOB_STORE: the record, or NULL (rejected) */
     const struct eb_interview_event *ev; /* EB_JOB_INTERVIEW: the event */
-    const struct eb_push_record *rec; /* the push_log row */
-    struct eb_stored out;             /* STORE and INTERVIEW: filled when rc is EB_OK */
-    struct eb_err err;                /* why, when rc is not EB_OK */
-    eb_rc rc;                         /* the result, set before done */
+    const struct eb_push_record *rec;    /* the push_log row */
+    struct eb_stored out;                /* STORE and INTERVIEW: filled when rc is EB_OK */
+    struct eb_err err;                   /* why, when rc is not EB_OK */
+    eb_rc rc;                            /* the result, set before done */
     /* Called exactly once, on any thread, possibly before eb_adapter_submit returns; may free
      * the job and may submit again, but must not call a waiting method of this adapter
      * (store_push, ...): it may run on the thread that writes for them. */
@@ -98,10 +98,11 @@ struct eb_push_job {
 };
 
 struct eb_adapter_methods {
-    int version;          /* 1; fields are only ever appended */
-    const char *name;     /* "sqlite", "postgres", "odbc", ... */
-    const char *scheme;   /* URL scheme this adapter answers to, without ':' ("sqlite") */
-    size_t instance_size; /* the core allocates and zeroes this much; starts with struct eb_adapter */
+    int version;        /* 1; fields are only ever appended */
+    const char *name;   /* "sqlite", "postgres", "odbc", ... */
+    const char *scheme; /* URL scheme this adapter answers to, without ':' ("sqlite") */
+    size_t
+        instance_size; /* the core allocates and zeroes this much; starts with struct eb_adapter */
 
     /* Connects to url (the full --db value) and creates or migrates the default schema. When
      * a->mapping is set (--mapping), also checks that the mapped tables and columns exist and
@@ -120,10 +121,12 @@ struct eb_adapter_methods {
      * On error nothing is written; err says why (EB_ERR_UNAVAILABLE when the database cannot be
      * reached, EB_ERR_DB otherwise). */
     eb_rc (*store_push)(struct eb_adapter *a, const struct eb_push *p,
-                        const struct eb_push_record *rec, struct eb_stored *out, struct eb_err *err);
+                        const struct eb_push_record *rec, struct eb_stored *out,
+                        struct eb_err *err);
     /* Best effort, own transaction: records rec (outcome "failed") unless the push id is already
      * recorded with another outcome. */
-    eb_rc (*log_failure)(struct eb_adapter *a, const struct eb_push_record *rec, struct eb_err *err);
+    eb_rc (*log_failure)(struct eb_adapter *a, const struct eb_push_record *rec,
+                         struct eb_err *err);
     /* Checks that the database answers and the schema is the one this binary knows. */
     eb_rc (*ping)(struct eb_adapter *a, struct eb_err *err);
     /* Other URL schemes this adapter answers to, without ':', NULL-terminated; NULL for none
@@ -146,8 +149,8 @@ struct eb_adapter_methods {
                                    struct eb_err *err);
     /* Lists the push_log rows matching f in received_at order (then push_id), calling fn for
      * each; read-only. Returns EB_OK, the error, or (as EB_ERR_INTERNAL) a stop asked by fn. */
-    eb_rc (*list_pushes)(struct eb_adapter *a, const struct eb_push_filter *f,
-                         eb_logged_push_fn fn, void *user, struct eb_err *err);
+    eb_rc (*list_pushes)(struct eb_adapter *a, const struct eb_push_filter *f, eb_logged_push_fn fn,
+                         void *user, struct eb_err *err);
     /* Re-stores a push already in push_log with the current mapping (`ehrbridge replay`), in one
      * transaction, returning after a durable commit; idempotent:
      * - p != NULL (valid now): when the candidate's current row comes from a push received later

@@ -52,7 +52,7 @@
 #define LONG_TEXT          4000 /* characters from which text is bound as SQL_WLONGVARCHAR */
 #define N_LOG_COLUMNS      10   /* push_log's columns */
 
-static pthread_mutex_t sqlite_lock = PTHREAD_MUTEX_INITIALIZER; /* one SQLite writer */
+static pthread_mutex_t sqlite_lock = PTHREAD_MUTEX_INITIALIZER;  /* one SQLite writer */
 static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER; /* SQLDriverConnect */
 
 /* The statements prepared on a connection. */

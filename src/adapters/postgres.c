@@ -97,19 +97,19 @@ struct pg_adapter {
     const char *vals[MAX_CONN_PARAMS + 1]; /* and values */
     long timeout_ms;                       /* statement_timeout */
     int schema_checked;                    /* 1 once the schema is known to be this binary's */
-    int64_t retry_at_ms;          /* after a failed connect: no new try before (monotonic ms) */
-    struct eb_err down;           /* and the error of that connect, answered until then */
-    struct eb_sql_schema *schema; /* the default schema in PostgreSQL's dialect */
-    char *claim_sql;              /* push_log upsert over 'failed' rows only, RETURNING push_id */
-    char *failure_sql;            /* push_log upsert over 'failed' rows only */
-    char *purge_sql;              /* deletes one application_id from every child table */
-    char *probe_sql;              /* schema_version there? an interview table missing? */
-    char *replay_sql;             /* push_log upsert over any row (replay); built on first use */
+    int64_t retry_at_ms;            /* after a failed connect: no new try before (monotonic ms) */
+    struct eb_err down;             /* and the error of that connect, answered until then */
+    struct eb_sql_schema *schema;   /* the default schema in PostgreSQL's dialect */
+    char *claim_sql;                /* push_log upsert over 'failed' rows only, RETURNING push_id */
+    char *failure_sql;              /* push_log upsert over 'failed' rows only */
+    char *purge_sql;                /* deletes one application_id from every child table */
+    char *probe_sql;                /* schema_version there? an interview table missing? */
+    char *replay_sql;               /* push_log upsert over any row (replay); built on first use */
     struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
-    struct eb_interview_sql itv;  /* the interview tables' statement text */
-    int queued;                   /* statements sent in the pipeline since its last sync */
-    int row_sends;                /* rows sent since the last pipeline sync */
-    struct pg_fail fail;          /* the first failure of the current call */
+    struct eb_interview_sql itv;    /* the interview tables' statement text */
+    int queued;                     /* statements sent in the pipeline since its last sync */
+    int row_sends;                  /* rows sent since the last pipeline sync */
+    struct pg_fail fail;            /* the first failure of the current call */
     /* one statement's parameters, filled by bind_* and used by send_prepared */
     const char *pv[EB_SQL_MAX_COLUMNS]; /* values */
     int pl[EB_SQL_MAX_COLUMNS];         /* lengths */
@@ -628,8 +628,7 @@ static char *if_not_exists(const char *ddl)
 
 /* Runs stmts[0..n) with if_not_exists(): 1 when all ran, 0 on a failure (noted), -1 when out of
  * memory. */
-static int exec_if_not_exists(struct pg_adapter *g, char *const *stmts, size_t n,
-                              const char *what)
+static int exec_if_not_exists(struct pg_adapter *g, char *const *stmts, size_t n, const char *what)
 {
     for (size_t i = 0; i < n; i++) {
         char *stmt = if_not_exists(stmts[i]);
@@ -1477,8 +1476,8 @@ static eb_rc replay_once(struct pg_adapter *g, const struct eb_push *p,
     if (!exec_ok(g, "BEGIN", "replay"))
         goto fail;
     if (!bind_str(g, 0, rec->push_id) ||
-        !exec_params(g, "SELECT \"outcome\" FROM \"push_log\" WHERE \"push_id\" = $1 FOR UPDATE",
-                     1, &r, "push_log"))
+        !exec_params(g, "SELECT \"outcome\" FROM \"push_log\" WHERE \"push_id\" = $1 FOR UPDATE", 1,
+                     &r, "push_log"))
         goto fail;
     int found = PQntuples(r) == 1;
     enum eb_outcome cur = found ? outcome_from(PQgetvalue(r, 0, 0)) : EB_OUTCOME_FAILED;

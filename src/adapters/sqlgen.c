@@ -19,7 +19,8 @@
  *     application_id INTEGER                     NULL when the push carried none
  *     candidate_id   INTEGER                     NULL when the push carried none
  *     outcome        TEXT NOT NULL               'stored' | 'rejected' | 'failed'
- *     message        TEXT                        why, for 'rejected' and 'failed'; NULL for 'stored'
+ *     message        TEXT                        why, for 'rejected' and 'failed'; NULL for
+ *                                                'stored'
  *     payload        TEXT                        the canonical XML of the push (for replay); NULL
  *                                                when the body could not be canonicalized
  *     raw            BLOB                        the raw request body (bytes, as received), kept

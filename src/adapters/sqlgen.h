@@ -26,9 +26,9 @@ struct eb_type;
 eb_rc eb_sqlgen_check_version(int64_t version, struct eb_err *err);
 
 /* Hard limits of the generated schema; eb_sqlgen_build() fails when the descriptors exceed them. */
-#define EB_SQL_MAX_DEPTH   8   /* nested objects flattened into one row; nested array levels */
-#define EB_SQL_MAX_COLUMNS 512 /* columns of one table (SQLite's default maximum is 2000) */
-#define EB_SQL_MAX_PARAMS 32766 /* parameters of one statement (SQLite's default maximum) */
+#define EB_SQL_MAX_DEPTH   8     /* nested objects flattened into one row; nested array levels */
+#define EB_SQL_MAX_COLUMNS 512   /* columns of one table (SQLite's default maximum is 2000) */
+#define EB_SQL_MAX_PARAMS  32766 /* parameters of one statement (SQLite's default maximum) */
 
 /* The small differences between SQL databases that the generated text depends on. */
 struct eb_sql_dialect {

@@ -43,11 +43,11 @@
     5000 /* default wait for another connection's transaction (busy_timeout)                       \
           */
 
-#define MAX_BATCH 64 /* most pushes written in one group-commit transaction */
-#define CKPT_SOFT 1000     /* WAL frames not yet checkpointed that wake the gate's checkpointer */
+#define MAX_BATCH    64    /* most pushes written in one group-commit transaction */
+#define CKPT_SOFT    1000  /* WAL frames not yet checkpointed that wake the gate's checkpointer */
 #define CKPT_RESTART 8000  /* WAL frames past which the WAL is to start again from its beginning */
 #define CKPT_CATCHUP 256   /* frames the writer checkpoints by itself for that restart */
-#define CKPT_LIMIT 16000   /* WAL frames at which the writer checkpoints whatever is left */
+#define CKPT_LIMIT   16000 /* WAL frames at which the writer checkpoints whatever is left */
 
 struct sqlite_adapter;
 
@@ -55,20 +55,20 @@ struct sqlite_adapter;
  * on its stack until done; a submitted one (async) is allocated by sq_submit and freed by the
  * writer, which writes rc, *out and *err before completing it. */
 struct job {
-    const struct eb_push *p;          /* the record to store; NULL for a rejected push */
+    const struct eb_push *p;             /* the record to store; NULL for a rejected push */
     const struct eb_interview_event *ev; /* an interview event to store instead; or NULL */
-    int replay;                       /* 1: `ehrbridge replay` re-stores a logged push */
-    const struct eb_push_record *rec; /* the push_log row */
-    struct eb_stored *out;            /* store_push: filled on success; NULL: a failure record */
-    struct eb_err *err;               /* why it failed */
-    int64_t received_at;              /* push_log.received_at */
-    eb_rc rc;                         /* the result, once done */
-    int taken;                        /* in the writer's batch: no longer allowed to time out */
-    int done;                         /* rc is final */
-    pthread_cond_t cv;                /* a waiting caller's: signalled when done */
-    struct eb_push_job *async;        /* submitted without waiting: completed with its done */
-    int64_t queued_ms;                /* monotonic, when queued */
-    struct job *next;                 /* in the gate's queue */
+    int replay;                          /* 1: `ehrbridge replay` re-stores a logged push */
+    const struct eb_push_record *rec;    /* the push_log row */
+    struct eb_stored *out;               /* store_push: filled on success; NULL: a failure record */
+    struct eb_err *err;                  /* why it failed */
+    int64_t received_at;                 /* push_log.received_at */
+    eb_rc rc;                            /* the result, once done */
+    int taken;                           /* in the writer's batch: no longer allowed to time out */
+    int done;                            /* rc is final */
+    pthread_cond_t cv;                   /* a waiting caller's: signalled when done */
+    struct eb_push_job *async;           /* submitted without waiting: completed with its done */
+    int64_t queued_ms;                   /* monotonic, when queued */
+    struct job *next;                    /* in the gate's queue */
 };
 
 /* The gate of one database file and one set of settings: the shared writer connection and the
@@ -87,21 +87,21 @@ struct gate {
     int refs;                      /* instances using it (guarded by gates_lock) */
     struct gate *next;             /* in the list of gates */
     /* written by the writer thread alone, read once it has ended */
-    uint64_t batches, jobs;        /* transactions written and the jobs in them */
-    uint64_t busy_ns;              /* time spent writing batches */
+    uint64_t batches, jobs; /* transactions written and the jobs in them */
+    uint64_t busy_ns;       /* time spent writing batches */
     /* The checkpointer: a thread with its own connection copies the WAL into the database
      * (PASSIVE checkpoints, with their fsyncs) outside the writer's transactions. */
-    sqlite3 *ckpt_db;              /* its connection; NULL: the writer checkpoints as usual */
-    pthread_t ckpt_thread;         /* the thread, when ckpt_db is set */
-    pthread_mutex_t ckpt_lock;     /* guards the members below */
-    pthread_cond_t ckpt_cv;        /* ckpt_want or ckpt_stop was set, or writer_ckpt cleared */
-    pthread_cond_t ckpt_idle;      /* ckpt_busy was cleared */
-    int ckpt_want, ckpt_stop;      /* a checkpoint is due; the thread must end */
-    int ckpt_busy;                 /* the checkpointer is copying */
-    int writer_ckpt;               /* the writer checkpoints at CKPT_LIMIT: the thread waits */
-    int self_ckpt;                 /* writer thread only: it checkpoints once its batch is
+    sqlite3 *ckpt_db;          /* its connection; NULL: the writer checkpoints as usual */
+    pthread_t ckpt_thread;     /* the thread, when ckpt_db is set */
+    pthread_mutex_t ckpt_lock; /* guards the members below */
+    pthread_cond_t ckpt_cv;    /* ckpt_want or ckpt_stop was set, or writer_ckpt cleared */
+    pthread_cond_t ckpt_idle;  /* ckpt_busy was cleared */
+    int ckpt_want, ckpt_stop;  /* a checkpoint is due; the thread must end */
+    int ckpt_busy;             /* the checkpointer is copying */
+    int writer_ckpt;           /* the writer checkpoints at CKPT_LIMIT: the thread waits */
+    int self_ckpt;             /* writer thread only: it checkpoints once its batch is
                                     * answered (1; 2: at CKPT_LIMIT) */
-    int ckpt_done;                 /* WAL frames the last checkpoint had copied */
+    int ckpt_done;             /* WAL frames the last checkpoint had copied */
 };
 
 static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER; /* guards gates */
@@ -122,10 +122,9 @@ static void gmetrics_register(void)
     gmetrics.transactions = eb_metrics_counter(
         "ehrbridge_sqlite_transactions_total",
         "Group-commit transactions of the SQLite writer threads (one per batch of pushes)", NULL);
-    gmetrics.pushes = eb_metrics_histogram(
-        "ehrbridge_sqlite_transaction_pushes",
-        "Pushes written per SQLite group-commit transaction", NULL, per_tx,
-        sizeof per_tx / sizeof per_tx[0]);
+    gmetrics.pushes = eb_metrics_histogram("ehrbridge_sqlite_transaction_pushes",
+                                           "Pushes written per SQLite group-commit transaction",
+                                           NULL, per_tx, sizeof per_tx / sizeof per_tx[0]);
     gmetrics.seconds = eb_metrics_histogram(
         "ehrbridge_sqlite_transaction_seconds",
         "Time to write and commit one SQLite group-commit transaction, seconds", NULL,
@@ -169,8 +168,8 @@ struct sqlite_adapter {
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
     sqlite3_stmt *itv_remove[EB_ITV_N_TABLES]; /* per interview table: delete by event_id */
-    struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
-    sqlite3_stmt **map_st;          /* and their statements, 3 per table (eb_mapping_stmt) */
+    struct eb_mapping_sql *map_sql;            /* --mapping: the mapped tables' statement text */
+    sqlite3_stmt **map_st; /* and their statements, 3 per table (eb_mapping_stmt) */
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -688,8 +687,7 @@ static void *writer_main(void *arg)
             g->head = k->next;
             if (k->async && now - k->queued_ms > g->busy_ms) {
                 k->rc = eb_err_set(k->err, EB_ERR_UNAVAILABLE,
-                                   "sqlite: the database was held for more than %d ms",
-                                   g->busy_ms);
+                                   "sqlite: the database was held for more than %d ms", g->busy_ms);
                 late[n_late++] = k;
                 continue;
             }
@@ -1203,10 +1201,10 @@ static eb_rc clear_children(struct sqlite_adapter *s, int64_t app, struct eb_err
 
 /* What the walk of replace_candidate knows about the candidate being written. */
 struct replace {
-    struct sqlite_adapter *s; /* the writer */
-    int64_t app;              /* the candidate's application_id */
-    int fresh;                /* 1: its candidate row is new, no child rows were deleted */
-    int orphans;              /* 1: a child row of a new candidate row was already there */
+    struct sqlite_adapter *s;          /* the writer */
+    int64_t app;                       /* the candidate's application_id */
+    int fresh;                         /* 1: its candidate row is new, no child rows were deleted */
+    int orphans;                       /* 1: a child row of a new candidate row was already there */
     const struct eb_sql_table *pend_t; /* the child table of the rows waiting in s->pend */
     size_t pend_n;                     /* rows waiting, fewer than MANY_ROWS */
 };
@@ -1282,8 +1280,7 @@ static eb_rc write_rows(struct replace *r, const struct eb_push *p,
                         const struct eb_push_record *rec, int64_t updated_at, struct eb_err *err)
 {
     r->pend_n = 0;
-    eb_rc rc =
-        eb_sqlgen_walk(r->s->schema, p->data, rec->push_id, updated_at, insert_row, r, err);
+    eb_rc rc = eb_sqlgen_walk(r->s->schema, p->data, rec->push_id, updated_at, insert_row, r, err);
     return !rc && r->pend_n ? flush_rows(r, err) : rc;
 }
 

@@ -26,9 +26,9 @@ struct eb_bind *eb_bind_new(void)
         free(b);
         return NULL;
     }
-    b->soap->maxlevel = 64;        /* the contract nests 6 levels; ingest bounds its input too */
-    b->soap->maxoccurs = 1000000;  /* items of one array */
-    b->soap->recv_maxlength = 0;   /* input is an in-memory document ingest bounded already */
+    b->soap->maxlevel = 64;       /* the contract nests 6 levels; ingest bounds its input too */
+    b->soap->maxoccurs = 1000000; /* items of one array */
+    b->soap->recv_maxlength = 0;  /* input is an in-memory document ingest bounded already */
     b->soap->user = b;
     return b;
 }

@@ -72,8 +72,8 @@ static void on_stored(struct eb_push_job *job)
     ans->outcome = EB_OUTCOME_FAILED;
     /* A rejected record stays rejected whatever the database does: say why it was refused. */
     set_message(ans, rec->outcome == EB_OUTCOME_REJECTED ? rec->message : db_msg);
-    eb_log(EB_LOG_ERROR, "not stored", "what", bj->noun, "push_id", rec->push_id,
-           "application_id", bj->app_id, "error", eb_strerror(rc), "detail", job->err.msg, NULL);
+    eb_log(EB_LOG_ERROR, "not stored", "what", bj->noun, "push_id", rec->push_id, "application_id",
+           bj->app_id, "error", eb_strerror(rc), "detail", job->err.msg, NULL);
     rec->outcome = EB_OUTCOME_FAILED;
     rec->message = db_msg;
     job->kind = EB_JOB_FAILURE;

@@ -11,29 +11,29 @@
 
 /* The answer for the client. */
 struct eb_answer {
-    int ok;            /* 1: answer true */
+    int ok;                  /* 1: answer true */
     enum eb_outcome outcome; /* what is recorded for the push id */
-    int duplicate;     /* 1 when the push id had been seen before */
-    char message[256]; /* for the client: names the field, never echoes personal data */
+    int duplicate;           /* 1 when the push id had been seen before */
+    char message[256];       /* for the client: names the field, never echoes personal data */
 };
 
 /* One push through the bridge without waiting for the database (eb_bridge_submit). The
  * caller sets the first block and keeps the job (and what it points to) alive until done. */
 struct eb_bridge_job {
-    struct eb_adapter *a;        /* where to store */
-    const struct eb_push *p;     /* as eb_bridge_push (the bridge reads it once) */
+    struct eb_adapter *a;                /* where to store */
+    const struct eb_push *p;             /* as eb_bridge_push (the bridge reads it once) */
     const struct eb_interview_event *ev; /* as eb_bridge_interview; NULL for a push */
-    int event;                   /* 1: an interview event (ev, or a rejected one: ev NULL) */
-    struct eb_push_record *rec;  /* as eb_bridge_push */
-    uint64_t request_id;         /* for the log lines written on the adapter's thread; 0: none */
+    int event;                  /* 1: an interview event (ev, or a rejected one: ev NULL) */
+    struct eb_push_record *rec; /* as eb_bridge_push */
+    uint64_t request_id;        /* for the log lines written on the adapter's thread; 0: none */
     void (*done)(struct eb_bridge_job *bj); /* ans is final; exactly once, on any thread */
-    void *user;                  /* the caller's */
+    void *user;                             /* the caller's */
     /* the bridge's */
-    struct eb_answer ans;        /* the answer, when done is called */
-    struct eb_push_job job;      /* the adapter's job */
-    char reason[256];            /* the adapter's reason for refusing the record */
-    const char *noun;            /* "push" or "event", for messages and the log */
-    char app_id[24];             /* for the log */
+    struct eb_answer ans;   /* the answer, when done is called */
+    struct eb_push_job job; /* the adapter's job */
+    char reason[256];       /* the adapter's reason for refusing the record */
+    const char *noun;       /* "push" or "event", for messages and the log */
+    char app_id[24];        /* for the log */
 };
 
 /* Handles one push as eb_bridge_push does, but returns as soon as it is queued where the

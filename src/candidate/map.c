@@ -105,7 +105,8 @@ static eb_rc map_owner(struct map_ctx *x, struct eb_owner *d, const struct ns1__
     return rc;
 }
 
-static eb_rc map_name_value(struct map_ctx *x, struct eb_name_value *d, const struct ns1__NameValue *s)
+static eb_rc map_name_value(struct map_ctx *x, struct eb_name_value *d,
+                            const struct ns1__NameValue *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -114,7 +115,8 @@ static eb_rc map_name_value(struct map_ctx *x, struct eb_name_value *d, const st
     return rc;
 }
 
-static eb_rc map_talent_pool(struct map_ctx *x, struct eb_talent_pool *d, const struct ns1__TalentPool *s)
+static eb_rc map_talent_pool(struct map_ctx *x, struct eb_talent_pool *d,
+                             const struct ns1__TalentPool *s)
 {
     eb_rc rc = EB_OK;
     map_i64(&d->talent_pool_id, s->talentPoolId);
@@ -132,7 +134,8 @@ static eb_rc map_source(struct map_ctx *x, struct eb_source *d, const struct ns1
     return rc;
 }
 
-static eb_rc map_education(struct map_ctx *x, struct eb_education *d, const struct ns1__Education *s)
+static eb_rc map_education(struct map_ctx *x, struct eb_education *d,
+                           const struct ns1__Education *s)
 {
     eb_rc rc = EB_OK;
     d->start_date = str(x, s->startDate);
@@ -144,7 +147,8 @@ static eb_rc map_education(struct map_ctx *x, struct eb_education *d, const stru
     return rc;
 }
 
-static eb_rc map_experience(struct map_ctx *x, struct eb_experience *d, const struct ns1__Experience *s)
+static eb_rc map_experience(struct map_ctx *x, struct eb_experience *d,
+                            const struct ns1__Experience *s)
 {
     eb_rc rc = EB_OK;
     d->start_date = str(x, s->startDate);
@@ -194,12 +198,14 @@ static eb_rc map_subject(struct map_ctx *x, struct eb_subject *d, const struct n
     d->description = str(x, s->description);
     d->result = str(x, s->result);
     d->reason = str(x, s->reason);
-    if (s->options && (rc = map_strings(x, &d->options, &d->options_n, s->options->element, s->options->__sizeelement)))
+    if (s->options && (rc = map_strings(x, &d->options, &d->options_n, s->options->element,
+                                        s->options->__sizeelement)))
         return rc;
     return rc;
 }
 
-static eb_rc map_feedback_item(struct map_ctx *x, struct eb_feedback_item *d, const struct ns1__FeedbackItem *s)
+static eb_rc map_feedback_item(struct map_ctx *x, struct eb_feedback_item *d,
+                               const struct ns1__FeedbackItem *s)
 {
     eb_rc rc = EB_OK;
     map_i64(&d->type, s->type);
@@ -213,7 +219,8 @@ static eb_rc map_feedback_item(struct map_ctx *x, struct eb_feedback_item *d, co
     return rc;
 }
 
-static eb_rc map_interviewer(struct map_ctx *x, struct eb_interviewer *d, const struct ns1__Interviewer *s)
+static eb_rc map_interviewer(struct map_ctx *x, struct eb_interviewer *d,
+                             const struct ns1__Interviewer *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -238,7 +245,8 @@ static eb_rc map_interviewer(struct map_ctx *x, struct eb_interviewer *d, const 
     d->result_name = str(x, s->resultName);
     map_i64(&d->result_type, s->resultType);
     d->feedback = str(x, s->feedback);
-    MAP_ARRAY(feedback_item, d->feedback_template_result, d->feedback_template_result_n, s->feedbackTemplateResult);
+    MAP_ARRAY(feedback_item, d->feedback_template_result, d->feedback_template_result_n,
+              s->feedbackTemplateResult);
     return rc;
 }
 
@@ -251,7 +259,8 @@ static eb_rc map_job_rank(struct map_ctx *x, struct eb_job_rank *d, const struct
     return rc;
 }
 
-static eb_rc map_headcount(struct map_ctx *x, struct eb_headcount *d, const struct ns1__Headcount *s)
+static eb_rc map_headcount(struct map_ctx *x, struct eb_headcount *d,
+                           const struct ns1__Headcount *s)
 {
     eb_rc rc = EB_OK;
     map_i64(&d->id, s->id);
@@ -261,7 +270,8 @@ static eb_rc map_headcount(struct map_ctx *x, struct eb_headcount *d, const stru
     return rc;
 }
 
-static eb_rc map_custom_field(struct map_ctx *x, struct eb_custom_field *d, const struct ns1__CustomField *s)
+static eb_rc map_custom_field(struct map_ctx *x, struct eb_custom_field *d,
+                              const struct ns1__CustomField *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -273,7 +283,8 @@ static eb_rc map_custom_field(struct map_ctx *x, struct eb_custom_field *d, cons
     return rc;
 }
 
-static eb_rc map_offer_creator(struct map_ctx *x, struct eb_offer_creator *d, const struct ns1__OfferCreator *s)
+static eb_rc map_offer_creator(struct map_ctx *x, struct eb_offer_creator *d,
+                               const struct ns1__OfferCreator *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -281,7 +292,8 @@ static eb_rc map_offer_creator(struct map_ctx *x, struct eb_offer_creator *d, co
     return rc;
 }
 
-static eb_rc map_offer_attachment(struct map_ctx *x, struct eb_offer_attachment *d, const struct ns1__OfferAttachment *s)
+static eb_rc map_offer_attachment(struct map_ctx *x, struct eb_offer_attachment *d,
+                                  const struct ns1__OfferAttachment *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -316,7 +328,8 @@ static eb_rc map_offer(struct map_ctx *x, struct eb_offer *d, const struct ns1__
     return rc;
 }
 
-static eb_rc map_attachment(struct map_ctx *x, struct eb_attachment *d, const struct ns1__Attachment *s)
+static eb_rc map_attachment(struct map_ctx *x, struct eb_attachment *d,
+                            const struct ns1__Attachment *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -336,7 +349,8 @@ static eb_rc map_link(struct map_ctx *x, struct eb_link *d, const struct ns1__Li
     return rc;
 }
 
-static eb_rc map_exam_report(struct map_ctx *x, struct eb_exam_report *d, const struct ns1__ExamReport *s)
+static eb_rc map_exam_report(struct map_ctx *x, struct eb_exam_report *d,
+                             const struct ns1__ExamReport *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -347,7 +361,8 @@ static eb_rc map_exam_report(struct map_ctx *x, struct eb_exam_report *d, const 
     return rc;
 }
 
-static eb_rc map_exam_attachment(struct map_ctx *x, struct eb_exam_attachment *d, const struct ns1__ExamAttachment *s)
+static eb_rc map_exam_attachment(struct map_ctx *x, struct eb_exam_attachment *d,
+                                 const struct ns1__ExamAttachment *s)
 {
     eb_rc rc = EB_OK;
     d->name = str(x, s->name);
@@ -400,7 +415,8 @@ static eb_rc map_remark(struct map_ctx *x, struct eb_remark *d, const struct ns1
     return rc;
 }
 
-static eb_rc map_survey_attachment(struct map_ctx *x, struct eb_survey_attachment *d, const struct ns1__SurveyAttachment *s)
+static eb_rc map_survey_attachment(struct map_ctx *x, struct eb_survey_attachment *d,
+                                   const struct ns1__SurveyAttachment *s)
 {
     eb_rc rc = EB_OK;
     d->survey_attachments_url = str(x, s->surveyAttachmentsUrl);
@@ -416,7 +432,8 @@ static eb_rc map_survey(struct map_ctx *x, struct eb_survey *d, const struct ns1
     d->result = str(x, s->result);
     d->survey_attachments_url = str(x, s->surveyAttachmentsUrl);
     d->survey_attachment_name = str(x, s->surveyAttachmentName);
-    MAP_ARRAY(survey_attachment, d->survey_attachments, d->survey_attachments_n, s->surveyAttachments);
+    MAP_ARRAY(survey_attachment, d->survey_attachments, d->survey_attachments_n,
+              s->surveyAttachments);
     return rc;
 }
 
@@ -430,7 +447,8 @@ static eb_rc map_practice(struct map_ctx *x, struct eb_practice *d, const struct
     return rc;
 }
 
-static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const struct ns1__Candidate *s)
+static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d,
+                           const struct ns1__Candidate *s)
 {
     eb_rc rc = EB_OK;
     d->application_id.v = s->applicationId;
@@ -501,12 +519,15 @@ static eb_rc map_candidate(struct map_ctx *x, struct eb_candidate *d, const stru
     MAP_ARRAY(headcount, d->headcount_info, d->headcount_info_n, s->headcountInfo);
     MAP_ARRAY(interviewer, d->interviewers, d->interviewers_n, s->interviewers);
     d->interview_feedback_url = str(x, s->interviewFeedbackUrl);
-    MAP_ARRAY(interviewer, d->extended_interviewers, d->extended_interviewers_n, s->extendedInterviewers);
+    MAP_ARRAY(interviewer, d->extended_interviewers, d->extended_interviewers_n,
+              s->extendedInterviewers);
     d->extended_interviewer_feedback_url = str(x, s->extendedInterviewerFeedbackUrl);
     MAP_ARRAY(custom_field, d->custom_fields, d->custom_fields_n, s->customFields);
     MAP_ARRAY(name_value, d->ehr_custom_fields, d->ehr_custom_fields_n, s->ehrCustomFields);
     d->ehr_candidate_external_link = str(x, s->ehrCandidateExternalLink);
-    if (s->idCardFrontList && (rc = map_strings(x, &d->id_card_front_list, &d->id_card_front_list_n, s->idCardFrontList->element, s->idCardFrontList->__sizeelement)))
+    if (s->idCardFrontList &&
+        (rc = map_strings(x, &d->id_card_front_list, &d->id_card_front_list_n,
+                          s->idCardFrontList->element, s->idCardFrontList->__sizeelement)))
         return rc;
     d->id_card_back_list = str(x, s->idCardBackList);
     d->id_card_sign_organization = str(x, s->idCardSignOrganization);

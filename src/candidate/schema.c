@@ -3,6 +3,9 @@
 #include "candidate/schema.h"
 #include "candidate/candidate.h"
 
+/* The descriptors are tables, one field per line: */
+/* clang-format off */
+
 static const struct eb_field person_fields[] = {
     {"name", "name", EB_KIND_STR, offsetof(struct eb_person, name), 0, NULL},
     {"email", "email", EB_KIND_STR, offsetof(struct eb_person, email), 0, NULL},
@@ -431,4 +434,4 @@ static const struct eb_field push_fields[] = {
 };
 const struct eb_type eb_type_push = {"pushCandidate", 0, push_fields,
                                      sizeof push_fields / sizeof push_fields[0]};
-
+/* clang-format on */

@@ -9,25 +9,25 @@
 #include <string.h>
 
 enum eb_kind {
-    EB_KIND_STR,    /* xsd:string: const char * */
-    EB_KIND_DATE,   /* a date or time in one of the vendor's formats: const char * */
-    EB_KIND_INT,    /* xsd:long: struct eb_i64 */
-    EB_KIND_DEC,    /* xsd:decimal, kept as its text: const char * */
-    EB_KIND_BOOL,   /* xsd:boolean: int, EB_BOOL_UNSET / 0 / 1 */
-    EB_KIND_ANY,    /* xsd:anyType: text, or JSON text for structured values: const char * */
-    EB_KIND_OBJ,    /* a nested object: pointer to the struct of `type`, NULL when absent */
-    EB_KIND_ARR,    /* an array of objects: pointer to `type` structs + size_t count */
-    EB_KIND_STRARR  /* an array of strings: const char ** + size_t count */
+    EB_KIND_STR,   /* xsd:string: const char * */
+    EB_KIND_DATE,  /* a date or time in one of the vendor's formats: const char * */
+    EB_KIND_INT,   /* xsd:long: struct eb_i64 */
+    EB_KIND_DEC,   /* xsd:decimal, kept as its text: const char * */
+    EB_KIND_BOOL,  /* xsd:boolean: int, EB_BOOL_UNSET / 0 / 1 */
+    EB_KIND_ANY,   /* xsd:anyType: text, or JSON text for structured values: const char * */
+    EB_KIND_OBJ,   /* a nested object: pointer to the struct of `type`, NULL when absent */
+    EB_KIND_ARR,   /* an array of objects: pointer to `type` structs + size_t count */
+    EB_KIND_STRARR /* an array of strings: const char ** + size_t count */
 };
 
 struct eb_type;
 
 struct eb_field {
-    const char *xml;            /* element name in the contract (canonical spelling) */
-    const char *column;         /* scalars: column; OBJ: column prefix; ARR/STRARR: child table suffix */
-    enum eb_kind kind;          /* what the field holds */
-    size_t offset;              /* offset of the value in the parent struct */
-    size_t count_offset;        /* ARR, STRARR: offset of the size_t element count */
+    const char *xml;     /* element name in the contract (canonical spelling) */
+    const char *column;  /* scalars: column; OBJ: column prefix; ARR/STRARR: child table suffix */
+    enum eb_kind kind;   /* what the field holds */
+    size_t offset;       /* offset of the value in the parent struct */
+    size_t count_offset; /* ARR, STRARR: offset of the size_t element count */
     const struct eb_type *type; /* OBJ, ARR: the element type; NULL otherwise */
 };
 

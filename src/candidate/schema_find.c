@@ -45,15 +45,24 @@ const struct eb_field *eb_schema_find(const struct eb_type *t, const char *name,
 const char *eb_kind_name(enum eb_kind k)
 {
     switch (k) {
-    case EB_KIND_STR: return "string";
-    case EB_KIND_DATE: return "date";
-    case EB_KIND_INT: return "number";
-    case EB_KIND_DEC: return "decimal";
-    case EB_KIND_BOOL: return "boolean";
-    case EB_KIND_ANY: return "value";
-    case EB_KIND_OBJ: return "object";
-    case EB_KIND_ARR: return "array";
-    case EB_KIND_STRARR: return "string array";
+    case EB_KIND_STR:
+        return "string";
+    case EB_KIND_DATE:
+        return "date";
+    case EB_KIND_INT:
+        return "number";
+    case EB_KIND_DEC:
+        return "decimal";
+    case EB_KIND_BOOL:
+        return "boolean";
+    case EB_KIND_ANY:
+        return "value";
+    case EB_KIND_OBJ:
+        return "object";
+    case EB_KIND_ARR:
+        return "array";
+    case EB_KIND_STRARR:
+        return "string array";
     }
     return "value";
 }

@@ -138,7 +138,8 @@ eb_rc eb_ingest_any_json(const xmlNode *n, size_t depth_left, struct eb_buf *tmp
                        eb_strerror(rc));
         goto out;
     }
-    if (json_dump_callback(v, put_chunk, &sink, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)) {
+    if (json_dump_callback(v, put_chunk, &sink,
+                           JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)) {
         rc = sink.rc ? sink.rc : EB_ERR_NOMEM;
         eb_err_set(err, rc, "cannot write the JSON text of an \"any\" value: %s", eb_strerror(rc));
         goto out;

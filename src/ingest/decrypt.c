@@ -26,8 +26,11 @@ static int plausible(const unsigned char *p, size_t n)
         return 0;
     for (i = 0; i < n;) {
         unsigned char c = p[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                   : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xE0) == 0xC0 ? 2
+                     : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4
+                                          : 0;
         if (!len || i + len > n || (len == 2 && c < 0xC2))
             return 0;
         for (size_t k = 1; k < len; k++)

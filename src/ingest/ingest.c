@@ -58,12 +58,12 @@
 
 const struct eb_ingest_limits eb_ingest_default_limits = {64, 200000, (size_t)64 * 1024 * 1024};
 
-#define SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
-#define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
+#define SOAP11_NS   "http://schemas.xmlsoap.org/soap/envelope/"
+#define SOAP12_NS   "http://www.w3.org/2003/05/soap-envelope"
 #define CONTRACT_NS "urn:ehrbridge:moka:v1"
-#define MAX_FIELDS 128 /* most fields of one contract type (Candidate has under 100) */
-#define MAX_DOCS 4     /* body, pushCandidate text, data text */
-#define NO_STRING SIZE_MAX
+#define MAX_FIELDS  128 /* most fields of one contract type (Candidate has under 100) */
+#define MAX_DOCS    4   /* body, pushCandidate text, data text */
+#define NO_STRING   SIZE_MAX
 
 /* What ingest remembers while it writes: the operation's fields (eb_type_push, in its order)
  * and data/applicationId. */
@@ -92,21 +92,21 @@ struct frame {
 
 /* Everything one eb_ingest() call uses; nothing is shared between calls. */
 struct ctx {
-    struct eb_ingest_limits lim;              /* effective limits */
-    const struct eb_ingest_decoder *decoder;  /* hook for data text, may be NULL */
-    struct eb_ingest_result *r;               /* the result being filled */
-    struct eb_err *err;                       /* never NULL */
-    struct eb_buf *out;                       /* r->doc */
-    struct eb_buf tmp;                        /* text of one node when it has several parts */
-    struct eb_buf markup;                     /* a string value given as markup */
-    struct slot *slots;                       /* stack of children being ordered */
-    size_t n_slots, cap_slots;                /* slots in use, allocated */
-    size_t nodes;                             /* elements parsed in this request */
-    struct eb_ingest_parser *parser;          /* holds the parsed documents; NULL until needed */
-    xmlDoc *docs[MAX_DOCS];                   /* parsed documents, released at the end */
-    size_t doc_base[MAX_DOCS];                /* depth of the element that held each document */
-    size_t n_docs;                            /* documents in docs */
-    size_t off[N_REMEMBERED];                 /* offsets in r->strings, NO_STRING when absent */
+    struct eb_ingest_limits lim;             /* effective limits */
+    const struct eb_ingest_decoder *decoder; /* hook for data text, may be NULL */
+    struct eb_ingest_result *r;              /* the result being filled */
+    struct eb_err *err;                      /* never NULL */
+    struct eb_buf *out;                      /* r->doc */
+    struct eb_buf tmp;                       /* text of one node when it has several parts */
+    struct eb_buf markup;                    /* a string value given as markup */
+    struct slot *slots;                      /* stack of children being ordered */
+    size_t n_slots, cap_slots;               /* slots in use, allocated */
+    size_t nodes;                            /* elements parsed in this request */
+    struct eb_ingest_parser *parser;         /* holds the parsed documents; NULL until needed */
+    xmlDoc *docs[MAX_DOCS];                  /* parsed documents, released at the end */
+    size_t doc_base[MAX_DOCS];               /* depth of the element that held each document */
+    size_t n_docs;                           /* documents in docs */
+    size_t off[N_REMEMBERED];                /* offsets in r->strings, NO_STRING when absent */
 };
 
 static eb_rc put(struct eb_buf *b, const char *s)
@@ -214,8 +214,8 @@ static size_t node_depth(const struct ctx *c, const xmlNode *n)
 static eb_rc parse(struct ctx *c, const char *text, size_t len, const char *what, int inner,
                    size_t base_depth, xmlNode **root)
 {
-    struct eb_ingest_parse p = {what, inner, base_depth, c->lim.max_depth, c->lim.max_nodes,
-                                &c->nodes, &c->r->repaired};
+    struct eb_ingest_parse p = {
+        what, inner, base_depth, c->lim.max_depth, c->lim.max_nodes, &c->nodes, &c->r->repaired};
     xmlDoc *doc = NULL;
     eb_rc rc;
 
@@ -344,8 +344,7 @@ static int parse_bool(const char *s, size_t n)
  * spelling is looked for first, from the field after the previous match on; then the case-,
  * '_'- and '-'-insensitive scan (eb_schema_find). No two fields of a type match each other in
  * that scan (test_ingest checks it), so an exact match is the field it would find. */
-static const struct eb_field *find_field(const struct eb_type *t, const xmlChar *name,
-                                         size_t *hint)
+static const struct eb_field *find_field(const struct eb_type *t, const xmlChar *name, size_t *hint)
 {
     const char *s = (const char *)name;
     size_t nf = t->n_fields, start = *hint < nf ? *hint : 0;
@@ -399,7 +398,8 @@ static eb_rc copy_element(struct ctx *c, struct eb_buf *b, const xmlNode *n, siz
                 rc = copy_element(c, b, ch, depth + 1, markup);
             else if (markup && (ch->type == XML_TEXT_NODE || ch->type == XML_CDATA_SECTION_NODE) &&
                      ch->content)
-                rc = eb_buf_xml_escape(b, (const char *)ch->content, strlen((const char *)ch->content));
+                rc = eb_buf_xml_escape(b, (const char *)ch->content,
+                                       strlen((const char *)ch->content));
             if (rc)
                 return rc;
         }
@@ -413,7 +413,8 @@ static eb_rc copy_element(struct ctx *c, struct eb_buf *b, const xmlNode *n, siz
 }
 
 /* The inner markup of n as text, trimmed, in c->markup. */
-static eb_rc inner_markup(struct ctx *c, const xmlNode *n, size_t depth, const char **v, size_t *len)
+static eb_rc inner_markup(struct ctx *c, const xmlNode *n, size_t depth, const char **v,
+                          size_t *len)
 {
     eb_rc rc = EB_OK;
     eb_buf_reset(&c->markup);
@@ -422,7 +423,7 @@ static eb_rc inner_markup(struct ctx *c, const xmlNode *n, size_t depth, const c
             rc = copy_element(c, &c->markup, ch, depth + 1, 1);
         else if ((ch->type == XML_TEXT_NODE || ch->type == XML_CDATA_SECTION_NODE) && ch->content)
             rc = eb_buf_xml_escape(&c->markup, (const char *)ch->content,
-                          strlen((const char *)ch->content));
+                                   strlen((const char *)ch->content));
         if (rc)
             return rc;
     }
@@ -620,7 +621,8 @@ static eb_rc write_object(struct ctx *c, const struct eb_type *t, const struct e
     struct frame fr = {up, f->xml, 0, 0};
     eb_rc rc;
 
-    if (t == &eb_type_push && f == &eb_type_push.fields[EB_PUSH_FIELD_DATA] && !eb_ingest_first_element(node)) {
+    if (t == &eb_type_push && f == &eb_type_push.fields[EB_PUSH_FIELD_DATA] &&
+        !eb_ingest_first_element(node)) {
         const char *text;
         size_t len;
         if ((rc = eb_ingest_node_text(node, &c->tmp, &text, &len)))
@@ -727,8 +729,8 @@ static eb_rc write_array(struct ctx *c, const struct eb_field *f, size_t i, size
 }
 
 /* All occurrences c->slots[i..j) of field f of type t. */
-static eb_rc write_field(struct ctx *c, const struct eb_type *t, const struct eb_field *f,
-                         size_t i, size_t j, const struct frame *up, size_t depth)
+static eb_rc write_field(struct ctx *c, const struct eb_type *t, const struct eb_field *f, size_t i,
+                         size_t j, const struct frame *up, size_t depth)
 {
     if (f->kind == EB_KIND_ARR || f->kind == EB_KIND_STRARR)
         return write_array(c, f, i, j, up, depth);
@@ -932,7 +934,8 @@ eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
         goto out;
     r->canon_off = c.out->len;
     if ((rc = put(c.out, "<pushCandidate xmlns=\"" CONTRACT_NS "\">")) ||
-        (rc = write_obj(&c, payload, &eb_type_push, NULL, 1)) || (rc = put(c.out, "</pushCandidate>")))
+        (rc = write_obj(&c, payload, &eb_type_push, NULL, 1)) ||
+        (rc = put(c.out, "</pushCandidate>")))
         goto out;
     r->canon_len = c.out->len - r->canon_off;
     if ((rc = put(c.out, "</SOAP-ENV:Body></SOAP-ENV:Envelope>")))

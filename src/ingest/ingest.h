@@ -18,9 +18,9 @@ enum eb_soap_version {
 };
 
 struct eb_ingest_limits {
-    size_t max_depth;   /* deepest element nesting accepted in any parsed document */
-    size_t max_nodes;   /* most elements accepted in one document */
-    size_t max_output;  /* largest canonical document */
+    size_t max_depth;  /* deepest element nesting accepted in any parsed document */
+    size_t max_nodes;  /* most elements accepted in one document */
+    size_t max_output; /* largest canonical document */
 };
 
 /* Default limits: depth 64, 200,000 elements, 64 MiB of output. With the transport's body limit
@@ -47,21 +47,21 @@ struct eb_ingest_opts {
 /* The result of one ingest; initialize with eb_ingest_result_init, release with
  * eb_ingest_result_free. Strings point into memory the result owns. */
 struct eb_ingest_result {
-    enum eb_soap_version soap; /* version of the request's envelope */
-    struct eb_buf doc;         /* the envelope for the bindings, NUL-terminated */
-    size_t canon_off;          /* offset of the canonical pushCandidate element inside doc */
-    size_t canon_len;          /* its length: this is the push log's payload */
-    const char *push_id;       /* id, trimmed; NULL when absent */
-    const char *event;         /* event; NULL when absent */
-    const char *triggered_at;  /* triggeredAt; NULL when absent */
+    enum eb_soap_version soap;  /* version of the request's envelope */
+    struct eb_buf doc;          /* the envelope for the bindings, NUL-terminated */
+    size_t canon_off;           /* offset of the canonical pushCandidate element inside doc */
+    size_t canon_len;           /* its length: this is the push log's payload */
+    const char *push_id;        /* id, trimmed; NULL when absent */
+    const char *event;          /* event; NULL when absent */
+    const char *triggered_at;   /* triggeredAt; NULL when absent */
     const char *application_id; /* data/applicationId text; NULL when absent */
-    char problem[256];         /* first malformed value ("data.birthYear: malformed number"),
+    char problem[256];          /* first malformed value ("data.birthYear: malformed number"),
                                   removed from doc; "" when none */
-    unsigned n_problems;       /* how many values were malformed */
-    unsigned n_unknown;        /* elements the contract does not know (kept in the payload) */
-    int repaired;              /* 1 when raw '&' or a margin before the XML declaration were
+    unsigned n_problems;        /* how many values were malformed */
+    unsigned n_unknown;         /* elements the contract does not know (kept in the payload) */
+    int repaired;               /* 1 when raw '&' or a margin before the XML declaration were
                                   repaired to parse the printed vendor form */
-    struct eb_buf strings;     /* storage for the strings above */
+    struct eb_buf strings;      /* storage for the strings above */
 };
 
 void eb_ingest_result_init(struct eb_ingest_result *r, size_t max_output);

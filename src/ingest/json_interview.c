@@ -135,17 +135,17 @@ enum member_kind {
 };
 
 struct member {
-    const char *key;            /* the name (compared with key_is) */
-    const char *alt;            /* another accepted name, or NULL */
+    const char *key; /* the name (compared with key_is) */
+    const char *alt; /* another accepted name, or NULL */
     enum member_kind kind;
     size_t off;                 /* the value's offset in the destination */
     size_t n_off;               /* M_IDS, M_PEOPLE: the count's offset */
     const struct member *inner; /* M_OBJECT: its members, ended by a NULL key */
 };
 
-#define PERSON(f) offsetof(struct eb_interview_person, f)
+#define PERSON(f)    offsetof(struct eb_interview_person, f)
 #define INTERVIEW(f) offsetof(struct eb_interview, f)
-#define EVENT(f) offsetof(struct eb_interview_event, f)
+#define EVENT(f)     offsetof(struct eb_interview_event, f)
 
 static const struct member person_members[] = {
     {"id", NULL, M_INT, PERSON(id), 0, NULL},
@@ -166,8 +166,7 @@ static const struct member address_members[] = {
 
 static const struct member interview_members[] = {
     {"eventId", NULL, M_STR, INTERVIEW(event_id), 0, NULL},
-    {"applicationIds", NULL, M_IDS, INTERVIEW(application_ids), INTERVIEW(application_ids_n),
-     NULL},
+    {"applicationIds", NULL, M_IDS, INTERVIEW(application_ids), INTERVIEW(application_ids_n), NULL},
     {"roundId", NULL, M_INT, INTERVIEW(round_id), 0, NULL},
     {"roundName", NULL, M_STR, INTERVIEW(round_name), 0, NULL},
     {"roomId", NULL, M_INT, INTERVIEW(room_id), 0, NULL},

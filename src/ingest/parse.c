@@ -36,12 +36,12 @@ enum failure { FAIL_NONE, FAIL_NOT_WELL_FORMED, FAIL_OTHER };
 #define MAX_DICT_NAMES 4096
 
 struct eb_ingest_parser {
-    xmlParserCtxtPtr ctxt; /* reused for every document; NULL until the first one */
+    xmlParserCtxtPtr ctxt;  /* reused for every document; NULL until the first one */
     struct eb_arena *arena; /* the tree of the document being read */
-    struct eb_buf text;    /* character data of the text node being read */
-    int busy;              /* 1 between eb_ingest_parser_get() and _put() */
-    int cached;            /* 1: the thread's own parser; 0: a private one, freed by _put() */
-    int stale;             /* 1: a parse failed; the context is recreated by _put() */
+    struct eb_buf text;     /* character data of the text node being read */
+    int busy;               /* 1 between eb_ingest_parser_get() and _put() */
+    int cached;             /* 1: the thread's own parser; 0: a private one, freed by _put() */
+    int stale;              /* 1: a parse failed; the context is recreated by _put() */
 };
 
 /* State of one parse, reached from the SAX callbacks through ctxt->_private. */
@@ -329,9 +329,9 @@ static void on_external_subset(void *ctx, const xmlChar *name, const xmlChar *ex
     on_internal_subset(ctx, name, external_id, system_id);
 }
 
-static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
 {
     xmlParserCtxtPtr ctxt = ctx;
     struct pstate *ps = ctxt->_private;
@@ -397,8 +397,8 @@ static void clean_message(char *dst, size_t cap, const char *msg)
 #define MAX_ATTRIBUTES 256
 
 /* Bytes that matter inside a tag to too_many_attributes(). */
-static const unsigned char tag_special[256] = {['"'] = 1, ['\''] = 1, ['='] = 1, ['<'] = 1,
-                                               ['>'] = 1};
+static const unsigned char tag_special[256] = {
+    ['"'] = 1, ['\''] = 1, ['='] = 1, ['<'] = 1, ['>'] = 1};
 
 /* The first occurrence of the n-byte string w in [p, end), NULL when none. */
 static const char *find_bytes(const char *p, const char *end, const char *w, size_t n)
@@ -480,8 +480,8 @@ static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t l
         goto out;
     }
     if (too_many_attributes(text, len)) {
-        rc = eb_err_set(err, EB_ERR_INVALID, "%s: an element has more than %d attributes",
-                        p->what, MAX_ATTRIBUTES);
+        rc = eb_err_set(err, EB_ERR_INVALID, "%s: an element has more than %d attributes", p->what,
+                        MAX_ATTRIBUTES);
         goto out;
     }
     if (p->inner)
@@ -531,13 +531,11 @@ static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t l
         goto out;
     }
     if (ps.too_many) {
-        rc = eb_err_set(err, EB_ERR_TOO_LARGE, "%s: more than %zu elements", p->what,
-                        p->max_nodes);
+        rc = eb_err_set(err, EB_ERR_TOO_LARGE, "%s: more than %zu elements", p->what, p->max_nodes);
         goto out;
     }
     if (ps.too_deep) {
-        rc = eb_err_set(err, EB_ERR_INVALID, "%s: nesting deeper than %zu", p->what,
-                        p->max_depth);
+        rc = eb_err_set(err, EB_ERR_INVALID, "%s: nesting deeper than %zu", p->what, p->max_depth);
         goto out;
     }
     if (ps.nomem || ctxt->errNo == XML_ERR_NO_MEMORY) {
@@ -713,7 +711,8 @@ int eb_ingest_is_nil(const xmlNode *n)
                 strcmp(href, "http://www.w3.org/1999/XMLSchema-instance") != 0)
                 continue;
         } else if (!colon) {
-            continue; /* a plain nil="..." is no xsi:nil; an undeclared xsi: prefix is read as one */
+            /* a plain nil="..." is no xsi:nil; an undeclared xsi: prefix is read as one */
+            continue;
         }
         const xmlNode *t = a->children;
         if (!t || !t->content)

@@ -65,9 +65,9 @@ struct map_conv {
     int64_t n;              /* TRUNCATE: characters; ADD: the addend */
     struct map_pair *pairs; /* MAP (owned) */
     size_t n_pairs;
-    char *otherwise;        /* MAP: value for anything else (`*=`), NULL: unchanged */
+    char *otherwise;           /* MAP: value for anything else (`*=`), NULL: unchanged */
     struct eb_sql_value value; /* DEFAULT: the value (text owned by `owned`) */
-    char *owned;            /* text owned by the conversion */
+    char *owned;               /* text owned by the conversion */
 };
 
 struct map_column {

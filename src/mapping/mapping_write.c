@@ -23,8 +23,8 @@ struct writer {
     eb_mapping_run_fn fn;
     void *user;
     struct eb_err *err;
-    struct eb_sql_value v[MAP_MAX_COLUMNS]; /* one statement's values */
-    struct eb_sql_value col[MAP_MAX_COLUMNS];  /* one row's values, column by column */
+    struct eb_sql_value v[MAP_MAX_COLUMNS];   /* one statement's values */
+    struct eb_sql_value col[MAP_MAX_COLUMNS]; /* one row's values, column by column */
 };
 
 static eb_rc nomem(struct writer *w)
@@ -366,8 +366,8 @@ static eb_rc convert(struct writer *w, const struct map_table *t, const struct m
             return EB_OK;
         }
         eb_sqlgen_text_value(v, cv->kind == CONV_AREA            ? eb_area_name(x)
-                    : cv->kind == CONV_AREA_PROVINCE ? eb_area_province(x)
-                                                     : eb_area_city(x));
+                                : cv->kind == CONV_AREA_PROVINCE ? eb_area_province(x)
+                                                                 : eb_area_city(x));
         return EB_OK;
     case CONV_MAP: {
         const char *s = as_text(v, buf, sizeof buf, &len);

@@ -15,23 +15,23 @@ struct eb_http_header {
 };
 
 struct eb_http_request {
-    const char *method;              /* "GET", "POST", ... */
-    const char *path;                /* decoded path without the query ("/pushCandidate") */
-    const char *query;               /* raw query without '?', "" when none ("wsdl", "sign=...") */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* decoded path without the query ("/pushCandidate") */
+    const char *query;  /* raw query without '?', "" when none ("wsdl", "sign=...") */
     const struct eb_http_header *headers; /* in order received */
     size_t n_headers;
-    const char *body;                /* de-chunked body, NUL-terminated; "" when none */
-    size_t body_len;                 /* bytes of body */
-    const char *peer;                /* the direct peer's address, text ("127.0.0.1", "::1") */
-    uint64_t id;                     /* request id, unique within the process (for logs) */
-    int tls;                         /* 1 when the request came over TLS (HTTPS) */
+    const char *body; /* de-chunked body, NUL-terminated; "" when none */
+    size_t body_len;  /* bytes of body */
+    const char *peer; /* the direct peer's address, text ("127.0.0.1", "::1") */
+    uint64_t id;      /* request id, unique within the process (for logs) */
+    int tls;          /* 1 when the request came over TLS (HTTPS) */
 };
 
 struct eb_http_response {
-    int status;               /* 200, 400, ... */
-    const char *content_type; /* static string; NULL for none */
-    struct eb_buf body;       /* the body; the transport writes Content-Length itself */
-    int close;                /* 1: close the connection after this response */
+    int status;                   /* 200, 400, ... */
+    const char *content_type;     /* static string; NULL for none */
+    struct eb_buf body;           /* the body; the transport writes Content-Length itself */
+    int close;                    /* 1: close the connection after this response */
     const char *www_authenticate; /* WWW-Authenticate value of a 401; NULL for none; must
                                      outlive the response (a static or long-lived string) */
 };

@@ -119,14 +119,14 @@ struct eb_server {
     int n_listeners;
     int port; /* of the first listener */
     int epfd;
-    struct src wake;          /* eventfd: responses are ready, or a stop was requested */
-    struct src sig;           /* signalfd of eb_server_run(), fd -1 otherwise */
-    int reserve_fd;           /* a spare descriptor given up to shed a connection at EMFILE */
-    atomic_int stop_requests; /* eb_server_stop() calls not yet seen by the loop */
+    struct src wake;            /* eventfd: responses are ready, or a stop was requested */
+    struct src sig;             /* signalfd of eb_server_run(), fd -1 otherwise */
+    int reserve_fd;             /* a spare descriptor given up to shed a connection at EMFILE */
+    atomic_int stop_requests;   /* eb_server_stop() calls not yet seen by the loop */
     atomic_int reload_requests; /* eb_server_reload() calls not yet seen by the loop */
-    int stopping;             /* 0 running, 1 graceful stop, 2 also drop partial requests */
-    int served;               /* eb_server_serve() was called */
-    struct eb_tls *tls;       /* the TLS context for new connections; NULL: plain HTTP */
+    int stopping;               /* 0 running, 1 graceful stop, 2 also drop partial requests */
+    int served;                 /* eb_server_serve() was called */
+    struct eb_tls *tls;         /* the TLS context for new connections; NULL: plain HTTP */
     uint64_t next_conn_id;
     struct conn *conns; /* every connection not yet closed */
     size_t n_conns;
@@ -472,8 +472,8 @@ static void conn_flush(struct conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 int tls_read = c->ssl && c->tls_want == EB_TLS_WANT_READ;
-                conn_watch(c, (tls_read ? EPOLLIN : EPOLLOUT) |
-                                  (c->state == CONN_READ ? EPOLLIN : 0));
+                conn_watch(c,
+                           (tls_read ? EPOLLIN : EPOLLOUT) | (c->state == CONN_READ ? EPOLLIN : 0));
                 return;
             }
             conn_close(c,
@@ -633,8 +633,7 @@ static void conn_on_readable(struct conn *c)
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 conn_close(c, "read failed");
             else if (c->ssl) /* OpenSSL may need to write before it can read on */
-                conn_watch(c, EPOLLIN | (c->tls_want == EB_TLS_WANT_WRITE ||
-                                                 c->out_off < c->out.len
+                conn_watch(c, EPOLLIN | (c->tls_want == EB_TLS_WANT_WRITE || c->out_off < c->out.len
                                              ? EPOLLOUT
                                              : 0));
             return;
@@ -694,8 +693,8 @@ static void conn_respond(struct conn *c)
     c->send_body = !f->is_head && !no_body;
     c->body_off = 0;
     c->state = CONN_WRITE;
-    if (put_head(&c->out, status, r->content_type, r->body.len, !no_body, c->close_after,
-                 f->http10, www_auth)) {
+    if (put_head(&c->out, status, r->content_type, r->body.len, !no_body, c->close_after, f->http10,
+                 www_auth)) {
         conn_close(c, "out of memory");
         return;
     }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK_MIN (64 * 1024)
+#define BLOCK_MIN  (64 * 1024)
 #define BLOCK_KEEP (1024 * 1024) /* largest first block a reset keeps */
 
 struct block {
@@ -17,9 +17,9 @@ struct block {
 };
 
 struct eb_arena {
-    struct block *head;  /* current block; the first block is last in the chain */
-    size_t total;        /* bytes handed out */
-    size_t max;          /* hard maximum of total */
+    struct block *head; /* current block; the first block is last in the chain */
+    size_t total;       /* bytes handed out */
+    size_t max;         /* hard maximum of total */
 };
 
 struct eb_arena *eb_arena_new(size_t max)

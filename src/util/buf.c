@@ -70,8 +70,8 @@ eb_rc eb_buf_printf(struct eb_buf *b, const char *fmt, ...)
 
 /* Bytes eb_buf_xml_escape() rewrites or drops: & < > " CR and the other controls but TAB, LF. */
 static const unsigned char xml_special[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['&'] = 1, ['<'] = 1, ['>'] = 1};
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1,         1,         1,         1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['&'] = 1, ['<'] = 1, ['>'] = 1};
 
 int eb_buf_xml_plain(const char *s, size_t n)
 {

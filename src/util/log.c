@@ -29,10 +29,14 @@ void eb_log_setup(enum eb_log_level min, enum eb_log_format fmt)
 static const char *level_name(enum eb_log_level l)
 {
     switch (l) {
-    case EB_LOG_DEBUG: return "debug";
-    case EB_LOG_INFO: return "info";
-    case EB_LOG_WARN: return "warn";
-    case EB_LOG_ERROR: return "error";
+    case EB_LOG_DEBUG:
+        return "debug";
+    case EB_LOG_INFO:
+        return "info";
+    case EB_LOG_WARN:
+        return "warn";
+    case EB_LOG_ERROR:
+        return "error";
     }
     return "info";
 }

@@ -17,8 +17,8 @@
  *                                naming "boom", and stop it
  *   BOOM_CODE                    the database's code for that error, which the adapter's message
  *                                names
- * and includes pthread.h, check.h and sample_push.h. Header-only: each test is one executable. The tests
- * run in the order below, each on what the ones before it stored. */
+ * and includes pthread.h, check.h and sample_push.h. Header-only: each test is one executable. The
+ * tests run in the order below, each on what the ones before it stored. */
 #ifndef EB_ADAPTER_TESTS_H
 #define EB_ADAPTER_TESTS_H
 
@@ -448,7 +448,8 @@ static void test_many_items(struct eb_adapter *a)
                  round);
         CHECK(q_int(db, sql) == (int64_t)sizes[round]);
         /* the tables written between and after the runs of experiences are whole too */
-        CHECK(q_int(db, "SELECT count(*) FROM candidate_education WHERE application_id = 7007") == 1);
+        CHECK(q_int(db, "SELECT count(*) FROM candidate_education WHERE application_id = 7007") ==
+              1);
         CHECK(q_int(db, "SELECT count(*) FROM candidate_interviewer_feedback_subject_option "
                         "WHERE application_id = 7007") == 2);
         peek_close(db);
@@ -459,7 +460,7 @@ static void test_many_items(struct eb_adapter *a)
 
 #define PER_THREAD 100
 #define SHARED     30
-#define HOT        4 /* applicationIds both threads keep replacing, with distinct push ids */
+#define HOT        4   /* applicationIds both threads keep replacing, with distinct push ids */
 #define HOT_SQL    "4" /* HOT, for SQL text */
 _Static_assert(HOT == 4, "HOT_SQL spells HOT");
 
@@ -551,7 +552,8 @@ static void check_writers(struct worker w[2], peek_t *db)
     CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'shared-%'") == SHARED);
     CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE last_push_id LIKE 'hot-%'") == HOT);
     CHECK(q_int(db, "SELECT count(*) FROM candidate c WHERE application_id >= 800000 AND "
-                    "application_id < 800000 + " HOT_SQL " AND (SELECT count(*) FROM candidate_experience e "
+                    "application_id < 800000 + " HOT_SQL
+                    " AND (SELECT count(*) FROM candidate_experience e "
                     "WHERE e.application_id = c.application_id) <> CASE WHEN c.last_push_id LIKE "
                     "'hot-t1-%' THEN 2 ELSE 1 END") == 0);
     /* two experiences each, one for a hot candidate that thread 2 wrote last */

@@ -264,7 +264,7 @@ static void test_garbage_with_valid_padding(void)
     key(&k, NULL);
     for (int i = 0; i < 15; i++)
         block[i] = (unsigned char)(0x80 + i * 7); /* not UTF-8, not JSON or XML */
-    block[15] = 0x01;                              /* a valid PKCS#7 pad */
+    block[15] = 0x01;                             /* a valid PKCS#7 pad */
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     EVP_EncryptInit_ex(c, EVP_aes_256_cbc(), NULL, k.key, (const unsigned char *)IV_TEXT);
     EVP_CIPHER_CTX_set_padding(c, 0);

@@ -19,12 +19,12 @@
 #include "check.h"
 #include "ingest/ingest.h"
 
-#define NS "urn:ehrbridge:moka:v1"
-#define SOAP11 "http://schemas.xmlsoap.org/soap/envelope/"
-#define SOAP12 "http://www.w3.org/2003/05/soap-envelope"
-#define XSI "http://www.w3.org/2001/XMLSchema-instance"
+#define NS        "urn:ehrbridge:moka:v1"
+#define SOAP11    "http://schemas.xmlsoap.org/soap/envelope/"
+#define SOAP12    "http://www.w3.org/2003/05/soap-envelope"
+#define XSI       "http://www.w3.org/2001/XMLSchema-instance"
 #define NAME_SHAO "\xe9\x82\xb5\xe6\x97\xad\xe5\x86\xac" /* 邵旭冬 */
-#define PUSH_ID "f353e5ce-17e0-4783-bee4-4a6b734b20fe"
+#define PUSH_ID   "f353e5ce-17e0-4783-bee4-4a6b734b20fe"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -236,6 +236,7 @@ static int valid_payload(const struct eb_ingest_result *r)
 
 /* ---- eb_schema_find ----------------------------------------------------------------------- */
 
+/* clang-format off */
 static const struct eb_type *const all_types[] = {
     &eb_type_person, &eb_type_manager, &eb_type_owner, &eb_type_name_value, &eb_type_talent_pool,
     &eb_type_source, &eb_type_education, &eb_type_experience, &eb_type_award, &eb_type_job,
@@ -245,6 +246,7 @@ static const struct eb_type *const all_types[] = {
     &eb_type_exam_report, &eb_type_exam_attachment, &eb_type_project, &eb_type_language,
     &eb_type_label, &eb_type_remark, &eb_type_survey_attachment, &eb_type_survey,
     &eb_type_practice, &eb_type_candidate};
+/* clang-format on */
 
 static const char *find_name(const struct eb_type *t, const char *name)
 {
@@ -321,7 +323,8 @@ static void test_vendor_printed(void)
     CHECK_STR(r.event, "pushCandidate");
     CHECK_STR(r.triggered_at, "1505296287");
     CHECK_STR(r.application_id, "12798");
-    CHECK(starts_with(r.doc.data, "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" SOAP11 "\"><SOAP-ENV:Body>"));
+    CHECK(starts_with(r.doc.data,
+                      "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" SOAP11 "\"><SOAP-ENV:Body>"));
     CHECK(r.doc.len > 36 &&
           strcmp(r.doc.data + r.doc.len - 36, "</SOAP-ENV:Body></SOAP-ENV:Envelope>") == 0);
     CHECK(r.canon_len > 0 &&
@@ -351,12 +354,17 @@ static void test_vendor_printed(void)
     CHECK_XP(d, "string(/m:pushCandidate/m:data/m:interviewFeedbackUrl)",
              "https://cdn.mokahr.com/e11d677-4962-4309-b507-2273bf2499c8.pdf?OSSAccessKeyId="
              "BBc12XXIQWCGUAZO&Expires=1505300229&Signature=Vdw6zpNH8HTUnu1FvhSjdXiqK6Q%3D");
-    CHECK_XP(d, "string(count(/m:pushCandidate/m:data/m:interviewers/m:element[1]"
-                "/m:feedbackTemplateResult/m:element[2]/m:subjects/m:element[1]/m:options"
-                "/m:element))", "2");
-    CHECK_XP(d, "string(/m:pushCandidate/m:data/m:interviewers/m:element[1]"
-                "/m:feedbackTemplateResult/m:element[2]/m:subjects/m:element[1]/m:options"
-                "/m:element[2])", "\xe9\x80\x89\xe9\xa1\xb9" "2"); /* 选项2 */
+    CHECK_XP(d,
+             "string(count(/m:pushCandidate/m:data/m:interviewers/m:element[1]"
+             "/m:feedbackTemplateResult/m:element[2]/m:subjects/m:element[1]/m:options"
+             "/m:element))",
+             "2");
+    CHECK_XP(d,
+             "string(/m:pushCandidate/m:data/m:interviewers/m:element[1]"
+             "/m:feedbackTemplateResult/m:element[2]/m:subjects/m:element[1]/m:options"
+             "/m:element[2])",
+             "\xe9\x80\x89\xe9\xa1\xb9"
+             "2"); /* 选项2 */
     CHECK_XP(d, "string(/m:pushCandidate/m:data/m:offer/m:salaryNumber)", "8000");
     CHECK_XP(d, "string(/m:pushCandidate/m:data/m:offer/m:creator/m:email)", "zhao@mokahr.com");
     /* contract order: id, event, triggeredAt, data although the vendor sent event first */
@@ -371,29 +379,29 @@ static void test_vendor_printed(void)
 /* ---- every shape of the same data gives the same payload ------------------------------------ */
 
 struct shape {
-    const char *file;           /* fixture in tests/fixtures/shapes */
-    enum eb_soap_version soap;  /* expected version */
-    int repaired;               /* expected r.repaired */
+    const char *file;          /* fixture in tests/fixtures/shapes */
+    enum eb_soap_version soap; /* expected version */
+    int repaired;              /* expected r.repaired */
 };
 
 static const struct shape shapes[] = {
-    {"vendor-printed.xml", EB_SOAP_NONE, 1},      /* bare <root>, margin, raw & */
-    {"soap11-string.xml", EB_SOAP_11, 1},         /* (a) escaped string under pushCandidate */
-    {"soap11-cdata.xml", EB_SOAP_11, 1},          /* (b) CDATA under pushCandidate */
-    {"soap11-arg0-string.xml", EB_SOAP_11, 1},    /* (c) escaped string under arg0 */
-    {"soap11-arg0-cdata.xml", EB_SOAP_11, 1},     /* (d) CDATA under arg0 */
-    {"soap11-root-elements.xml", EB_SOAP_11, 1},  /* (e) <root> as elements */
-    {"soap11-root-children.xml", EB_SOAP_11, 1},  /* (e) root's children under pushCandidate */
-    {"soap12-arg0-string.xml", EB_SOAP_12, 1},    /* SOAP 1.2 */
-    {"typed-qualified.xml", EB_SOAP_11, 0},       /* camelCase, tns: prefix everywhere */
-    {"typed-unqualified.xml", EB_SOAP_11, 0},     /* children without namespace */
-    {"typed-default-ns.xml", EB_SOAP_11, 0},      /* default namespace */
-    {"typed-wrong-ns.xml", EB_SOAP_11, 0},        /* another namespace */
-    {"typed-soap12.xml", EB_SOAP_12, 0},          /* SOAP 1.2 */
-    {"typed-bare.xml", EB_SOAP_NONE, 0},          /* no envelope */
-    {"typed-repeated.xml", EB_SOAP_11, 0},        /* repeated wrappers, item/Item/ITEM */
-    {"typed-snake-case.xml", EB_SOAP_11, 0},      /* application_id, Element */
-    {"typed-kebab-upper.xml", EB_SOAP_11, 0},     /* APPLICATION-ID, PUSHCANDIDATE, ELEMENT */
+    {"vendor-printed.xml", EB_SOAP_NONE, 1},     /* bare <root>, margin, raw & */
+    {"soap11-string.xml", EB_SOAP_11, 1},        /* (a) escaped string under pushCandidate */
+    {"soap11-cdata.xml", EB_SOAP_11, 1},         /* (b) CDATA under pushCandidate */
+    {"soap11-arg0-string.xml", EB_SOAP_11, 1},   /* (c) escaped string under arg0 */
+    {"soap11-arg0-cdata.xml", EB_SOAP_11, 1},    /* (d) CDATA under arg0 */
+    {"soap11-root-elements.xml", EB_SOAP_11, 1}, /* (e) <root> as elements */
+    {"soap11-root-children.xml", EB_SOAP_11, 1}, /* (e) root's children under pushCandidate */
+    {"soap12-arg0-string.xml", EB_SOAP_12, 1},   /* SOAP 1.2 */
+    {"typed-qualified.xml", EB_SOAP_11, 0},      /* camelCase, tns: prefix everywhere */
+    {"typed-unqualified.xml", EB_SOAP_11, 0},    /* children without namespace */
+    {"typed-default-ns.xml", EB_SOAP_11, 0},     /* default namespace */
+    {"typed-wrong-ns.xml", EB_SOAP_11, 0},       /* another namespace */
+    {"typed-soap12.xml", EB_SOAP_12, 0},         /* SOAP 1.2 */
+    {"typed-bare.xml", EB_SOAP_NONE, 0},         /* no envelope */
+    {"typed-repeated.xml", EB_SOAP_11, 0},       /* repeated wrappers, item/Item/ITEM */
+    {"typed-snake-case.xml", EB_SOAP_11, 0},     /* application_id, Element */
+    {"typed-kebab-upper.xml", EB_SOAP_11, 0},    /* APPLICATION-ID, PUSHCANDIDATE, ELEMENT */
 };
 
 static void test_shapes_identical(void)
@@ -441,18 +449,21 @@ static void test_soap_versions(void)
     CHECK_STR(r.push_id, "x"); /* not the Header's id */
     eb_ingest_result_free(&r);
 
-    const char *b11 = "<s:Envelope xmlns:s=\"" SOAP11 "\"><s:Body><x:PUSHCANDIDATE xmlns:x=\"urn:o\">"
-                      "<x:ID>y</x:ID></x:PUSHCANDIDATE></s:Body></s:Envelope>";
+    const char *b11 =
+        "<s:Envelope xmlns:s=\"" SOAP11 "\"><s:Body><x:PUSHCANDIDATE xmlns:x=\"urn:o\">"
+        "<x:ID>y</x:ID></x:PUSHCANDIDATE></s:Body></s:Envelope>";
     CHECK(ingest_str(b11, &r, &e) == EB_OK);
     CHECK(r.soap == EB_SOAP_11);
-    CHECK(starts_with(r.doc.data, "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" SOAP11 "\"><SOAP-ENV:Body>"));
+    CHECK(starts_with(r.doc.data,
+                      "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" SOAP11 "\"><SOAP-ENV:Body>"));
     CHECK_STR(r.push_id, "y");
     eb_ingest_result_free(&r);
 
     const char *bare = "<pushCandidate><id>z</id></pushCandidate>";
     CHECK(ingest_str(bare, &r, &e) == EB_OK);
     CHECK(r.soap == EB_SOAP_NONE);
-    CHECK(starts_with(r.doc.data, "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" SOAP11 "\"><SOAP-ENV:Body>"));
+    CHECK(starts_with(r.doc.data,
+                      "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" SOAP11 "\"><SOAP-ENV:Body>"));
     eb_ingest_result_free(&r);
 }
 
@@ -501,7 +512,8 @@ static void test_dtd(void)
         /* inside the text of pushCandidate */
         "<pushCandidate>&lt;!DOCTYPE root [&lt;!ENTITY x \"boom\"&gt;]&gt;"
         "&lt;root&gt;&lt;id&gt;&amp;x;&lt;/id&gt;&lt;/root&gt;</pushCandidate>",
-        "<pushCandidate><![CDATA[<!DOCTYPE root SYSTEM \"file:///etc/passwd\"><root><id>1</id></root>]]>"
+        "<pushCandidate><![CDATA[<!DOCTYPE root SYSTEM "
+        "\"file:///etc/passwd\"><root><id>1</id></root>]]>"
         "</pushCandidate>",
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
@@ -514,8 +526,9 @@ static void test_dtd(void)
         eb_ingest_result_free(&r);
     }
     /* in the text of data, after id was read */
-    const char *in_data = "<pushCandidate><id>p</id><data>&lt;!DOCTYPE d [&lt;!ENTITY x \"boom\"&gt;]"
-                          "&gt;&lt;d&gt;&lt;name&gt;&amp;x;&lt;/name&gt;&lt;/d&gt;</data></pushCandidate>";
+    const char *in_data =
+        "<pushCandidate><id>p</id><data>&lt;!DOCTYPE d [&lt;!ENTITY x \"boom\"&gt;]"
+        "&gt;&lt;d&gt;&lt;name&gt;&amp;x;&lt;/name&gt;&lt;/d&gt;</data></pushCandidate>";
     CHECK(ingest_str(in_data, &r, &e) == EB_ERR_INVALID);
     CHECK_STR(r.push_id, "p");
     CHECK(!contains(r.doc.data, "boom"));
@@ -594,8 +607,8 @@ static void test_limits(void)
 
 /* ---- values -------------------------------------------------------------------------------- */
 
-#define PUSH_OPEN                                                                           \
-    "<pushCandidate xmlns=\"" NS "\" xmlns:xsi=\"" XSI "\"><id>p1</id><event>pushCandidate" \
+#define PUSH_OPEN                                                                                  \
+    "<pushCandidate xmlns=\"" NS "\" xmlns:xsi=\"" XSI "\"><id>p1</id><event>pushCandidate"        \
     "</event><triggeredAt>1</triggeredAt><data>"
 #define PUSH_CLOSE "</data></pushCandidate>"
 
@@ -617,13 +630,14 @@ static void test_malformed_values(void)
 {
     struct eb_ingest_result r;
     eb_rc rc;
-    char *d = data_of("<applicationId> 12798 </applicationId><birthYear>19x2</birthYear>"
-                      "<genderCode>+007</genderCode><archived>YES</archived>"
-                      "<educationInfo><element><now>true</now></element>"
-                      "<element><now>maybe</now><school>S</school></element></educationInfo>"
-                      "<offer><salaryNumber>8,000</salaryNumber><checkinDate> </checkinDate></offer>"
-                      "<experienceInfo><element><now> No </now></element></experienceInfo>",
-                      &r, &rc);
+    char *d =
+        data_of("<applicationId> 12798 </applicationId><birthYear>19x2</birthYear>"
+                "<genderCode>+007</genderCode><archived>YES</archived>"
+                "<educationInfo><element><now>true</now></element>"
+                "<element><now>maybe</now><school>S</school></element></educationInfo>"
+                "<offer><salaryNumber>8,000</salaryNumber><checkinDate> </checkinDate></offer>"
+                "<experienceInfo><element><now> No </now></element></experienceInfo>",
+                &r, &rc);
     CHECK(rc == EB_OK);
     CHECK_STR(d, "<applicationId>12798</applicationId><genderCode>7</genderCode>"
                  "<archived>true</archived><educationInfo><element><now>true</now></element>"
@@ -703,9 +717,10 @@ static void test_source_quirk(void)
                       "<birthYear/>1990",
                       &r, &rc);
     CHECK(rc == EB_OK);
-    CHECK_STR(d, "<name>N</name><gender>M</gender><birthYear>1990</birthYear><source>Others</source>"
-                 "<sourceType>1</sourceType><location>Beijing</location><married></married>"
-                 "<job></job>");
+    CHECK_STR(d,
+              "<name>N</name><gender>M</gender><birthYear>1990</birthYear><source>Others</source>"
+              "<sourceType>1</sourceType><location>Beijing</location><married></married>"
+              "<job></job>");
     free(d);
     eb_ingest_result_free(&r);
 }
@@ -741,8 +756,9 @@ static void test_any_values(void)
     CHECK(r.n_unknown == 0);
     CHECK(r.n_problems == 0);
     xmlDoc *d = payload_doc(&r);
-    CHECK_XP(d, "string(/m:pushCandidate/m:data/m:customFields/m:element"
-                "[m:name='Internship\xe6\x9c\x9f']/m:value)", /* 期 */
+    CHECK_XP(d,
+             "string(/m:pushCandidate/m:data/m:customFields/m:element"
+             "[m:name='Internship\xe6\x9c\x9f']/m:value)", /* 期 */
              "{\"startDate\":\"2004-01\",\"endDate\":\"2005-01\"}");
     CHECK_XP(d, "string(/m:pushCandidate/m:data/m:interviewers/m:element[1]/m:roundOtherName)",
              "{\"en-US\":{\"name\":\"1st round\"}}");
@@ -938,8 +954,7 @@ static void test_bad_bodies(void)
     CHECK(contains(e.msg, "(line 3)"));
     eb_ingest_result_free(&r);
     /* invalid UTF-8 in a value: the message does not quote the bytes */
-    CHECK(ingest_str("<pushCandidate><id>\xe9\x82</id></pushCandidate>", &r, &e) ==
-          EB_ERR_INVALID);
+    CHECK(ingest_str("<pushCandidate><id>\xe9\x82</id></pushCandidate>", &r, &e) == EB_ERR_INVALID);
     CHECK(!contains(e.msg, "0xE9") && !contains(e.msg, "\xe9"));
     eb_ingest_result_free(&r);
     /* an '&' that is not a reference, outside any repair: still repaired once */
@@ -1031,8 +1046,8 @@ static void test_parser_reuse(void)
             eb_ingest_result_free(&r);
         }
         failures += ingest_opts(cdata, cdata_len, NULL, &r, &e) != EB_OK;
-        failures += r.canon_len != strlen(want) ||
-                    memcmp(r.doc.data + r.canon_off, want, r.canon_len) != 0;
+        failures +=
+            r.canon_len != strlen(want) || memcmp(r.doc.data + r.canon_off, want, r.canon_len) != 0;
         eb_ingest_result_free(&r);
         failures += ingest_str(latin1, &r, &e) != EB_OK;
         failures += !r.push_id || strcmp(r.push_id, "l\xc3\xa9t") != 0;
@@ -1095,10 +1110,10 @@ static void test_nested_ingest(void)
 }
 
 struct worker {
-    char *body[3];         /* inputs */
-    size_t len[3];         /* their lengths */
-    const char *want;      /* the expected payload */
-    int failures;          /* payloads that differed */
+    char *body[3];    /* inputs */
+    size_t len[3];    /* their lengths */
+    const char *want; /* the expected payload */
+    int failures;     /* payloads that differed */
 };
 
 static void *work(void *arg)

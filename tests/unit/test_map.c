@@ -8,8 +8,11 @@
 #include "check.h"
 #include "util/arena.h"
 
-static const char *ENV11 = "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\"><SOAP-ENV:Body>";
-static const char *ENV12 = "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://www.w3.org/2003/05/soap-envelope\"><SOAP-ENV:Body>";
+static const char *ENV11 =
+    "<SOAP-ENV:Envelope "
+    "xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\"><SOAP-ENV:Body>";
+static const char *ENV12 =
+    "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://www.w3.org/2003/05/soap-envelope\"><SOAP-ENV:Body>";
 static const char *END = "</SOAP-ENV:Body></SOAP-ENV:Envelope>";
 
 static const char *PUSH =
@@ -48,7 +51,8 @@ static void handler(void *user, const struct _ns1__pushCandidate *req, int *ok, 
     *msg = "stored";
 }
 
-static void serve(struct eb_bind *b, const char *env, const char *body, struct eb_buf *out, int *fault)
+static void serve(struct eb_bind *b, const char *env, const char *body, struct eb_buf *out,
+                  int *fault)
 {
     struct eb_buf doc;
     eb_buf_init(&doc, 1 << 20);
@@ -102,7 +106,8 @@ int main(void)
         CHECK(c->interviewers_n == 1);
         if (c->interviewers_n == 1 && c->interviewers[0].feedback_template_result_n == 1 &&
             c->interviewers[0].feedback_template_result[0].subjects_n == 1) {
-            const struct eb_subject *s = &c->interviewers[0].feedback_template_result[0].subjects[0];
+            const struct eb_subject *s =
+                &c->interviewers[0].feedback_template_result[0].subjects[0];
             CHECK(s->options_n == 2);
             CHECK(s->options_n == 2 && !strcmp(s->options[1], "选项2"));
             CHECK_STR(s->result, "1");
@@ -111,7 +116,8 @@ int main(void)
         }
         CHECK(c->custom_fields_n == 1);
         if (c->custom_fields_n == 1)
-            CHECK_STR(c->custom_fields[0].value, "{\"startDate\":\"2004-01\",\"endDate\":\"2005-01\"}");
+            CHECK_STR(c->custom_fields[0].value,
+                      "{\"startDate\":\"2004-01\",\"endDate\":\"2005-01\"}");
         CHECK(c->offer && c->offer->salary_number && !strcmp(c->offer->salary_number, "8000.50"));
         CHECK(c->offer && c->offer->creator && !strcmp(c->offer->creator->name, "赵摩卡"));
         CHECK(c->offer && c->offer->hc_info && c->offer->hc_info->id.v == 8);

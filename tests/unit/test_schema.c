@@ -9,14 +9,37 @@
 #include "check.h"
 
 static const struct eb_type *all_types[] = {
-    &eb_type_person, &eb_type_manager, &eb_type_owner, &eb_type_name_value,
-    &eb_type_talent_pool, &eb_type_source, &eb_type_education, &eb_type_experience,
-    &eb_type_award, &eb_type_job, &eb_type_subject, &eb_type_feedback_item,
-    &eb_type_interviewer, &eb_type_job_rank, &eb_type_headcount, &eb_type_custom_field,
-    &eb_type_offer_creator, &eb_type_offer_attachment, &eb_type_offer, &eb_type_attachment,
-    &eb_type_link, &eb_type_exam_report, &eb_type_exam_attachment, &eb_type_project,
-    &eb_type_language, &eb_type_label, &eb_type_remark, &eb_type_survey_attachment,
-    &eb_type_survey, &eb_type_practice, &eb_type_candidate,
+    &eb_type_person,
+    &eb_type_manager,
+    &eb_type_owner,
+    &eb_type_name_value,
+    &eb_type_talent_pool,
+    &eb_type_source,
+    &eb_type_education,
+    &eb_type_experience,
+    &eb_type_award,
+    &eb_type_job,
+    &eb_type_subject,
+    &eb_type_feedback_item,
+    &eb_type_interviewer,
+    &eb_type_job_rank,
+    &eb_type_headcount,
+    &eb_type_custom_field,
+    &eb_type_offer_creator,
+    &eb_type_offer_attachment,
+    &eb_type_offer,
+    &eb_type_attachment,
+    &eb_type_link,
+    &eb_type_exam_report,
+    &eb_type_exam_attachment,
+    &eb_type_project,
+    &eb_type_language,
+    &eb_type_label,
+    &eb_type_remark,
+    &eb_type_survey_attachment,
+    &eb_type_survey,
+    &eb_type_practice,
+    &eb_type_candidate,
 };
 
 static xmlNode *find_complex_type(xmlNode *schema, const char *name)
@@ -46,14 +69,30 @@ static void expected_type(const struct eb_field *f, char *out, size_t n)
 {
     switch (f->kind) {
     case EB_KIND_STR:
-    case EB_KIND_DATE: snprintf(out, n, "xsd:string"); break;
-    case EB_KIND_INT: snprintf(out, n, "xsd:long"); break;
-    case EB_KIND_DEC: snprintf(out, n, "xsd:decimal"); break;
-    case EB_KIND_BOOL: snprintf(out, n, "xsd:boolean"); break;
-    case EB_KIND_ANY: snprintf(out, n, "xsd:anyType"); break;
-    case EB_KIND_OBJ: snprintf(out, n, "tns:%s", f->type->name); break;
-    case EB_KIND_ARR: snprintf(out, n, "tns:%sList", f->type->name); break;
-    case EB_KIND_STRARR: snprintf(out, n, "tns:StringList"); break;
+    case EB_KIND_DATE:
+        snprintf(out, n, "xsd:string");
+        break;
+    case EB_KIND_INT:
+        snprintf(out, n, "xsd:long");
+        break;
+    case EB_KIND_DEC:
+        snprintf(out, n, "xsd:decimal");
+        break;
+    case EB_KIND_BOOL:
+        snprintf(out, n, "xsd:boolean");
+        break;
+    case EB_KIND_ANY:
+        snprintf(out, n, "xsd:anyType");
+        break;
+    case EB_KIND_OBJ:
+        snprintf(out, n, "tns:%s", f->type->name);
+        break;
+    case EB_KIND_ARR:
+        snprintf(out, n, "tns:%sList", f->type->name);
+        break;
+    case EB_KIND_STRARR:
+        snprintf(out, n, "tns:StringList");
+        break;
     }
 }
 
@@ -79,8 +118,8 @@ static void check_type(xmlNode *schema, const struct eb_type *t)
                      !strcmp((const char *)type, want);
             CHECK(ok);
             if (!ok)
-                fprintf(stderr, "%s field %zu: WSDL %s:%s, descriptor %s:%s\n", t->name, i,
-                        name, type, t->fields[i].xml, want);
+                fprintf(stderr, "%s field %zu: WSDL %s:%s, descriptor %s:%s\n", t->name, i, name,
+                        type, t->fields[i].xml, want);
         }
         xmlFree(name);
         xmlFree(type);
@@ -119,7 +158,8 @@ int main(void)
     for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++) {
         const struct eb_type *t = all_types[i];
         for (size_t k = 0; k < t->n_fields; k++) {
-            const struct eb_field *g = eb_schema_find(t, t->fields[k].xml, strlen(t->fields[k].xml));
+            const struct eb_field *g =
+                eb_schema_find(t, t->fields[k].xml, strlen(t->fields[k].xml));
             CHECK(g == &t->fields[k]);
         }
     }

@@ -23,10 +23,10 @@
 #include "util/buf.h"
 #include "util/metrics.h"
 
-#define THREADS 8
+#define THREADS    8
 #define PER_THREAD 30 /* own pushes per thread; every BOOM_EVERY-th of them fails */
 #define BOOM_EVERY 5
-#define SHARED 6      /* push ids every thread sends too: each stored exactly once */
+#define SHARED     6 /* push ids every thread sends too: each stored exactly once */
 
 #include "sqlite_peek.h"
 
@@ -63,7 +63,7 @@ static void one_init(struct one *o, const char *id, int64_t app, const char *nam
 
 struct worker {
     pthread_t th;
-    int k;               /* thread number */
+    int k; /* thread number */
     struct eb_adapter *a;
     int stored, booms, boom_msgs, other_failures;
     int shared_fresh, shared_dup;
@@ -165,7 +165,7 @@ static void async_finished(struct eb_push_job *job)
     if (boom && job->rc == EB_ERR_DB && !visible) {
         async_booms++;
     } else if (!boom && job->rc == EB_OK && job->out.outcome == EB_OUTCOME_STORED &&
-             !job->out.duplicate) {
+               !job->out.duplicate) {
         async_stored++;
         async_visible += visible;
     } else {
@@ -218,10 +218,10 @@ static void test_submitted(sqlite3 *db)
 
 /* ---- the WAL under a continuous stream ---- */
 
-#define WAL_THREADS 4
+#define WAL_THREADS    4
 #define WAL_PER_THREAD 120
-#define WAL_PAYLOAD (256 * 1024) /* 64 WAL frames per push: 120 MB in all */
-#define WAL_BOUND (100L << 20)   /* far above the restart limit (16,000 frames and a batch) */
+#define WAL_PAYLOAD    (256 * 1024) /* 64 WAL frames per push: 120 MB in all */
+#define WAL_BOUND      (100L << 20) /* far above the restart limit (16,000 frames and a batch) */
 
 static char *wal_payload;
 
@@ -353,8 +353,8 @@ int main(void)
     CHECK(booms == THREADS * (PER_THREAD / BOOM_EVERY));
     CHECK(boom_msgs == booms); /* each failed alone, with its own reason */
     CHECK(stored == own_ok);
-    CHECK(fresh == SHARED);                 /* each shared id stored once ... */
-    CHECK(dup == SHARED * (THREADS - 1));   /* ... and answered as a duplicate to the others */
+    CHECK(fresh == SHARED);               /* each shared id stored once ... */
+    CHECK(dup == SHARED * (THREADS - 1)); /* ... and answered as a duplicate to the others */
     CHECK(q_int(db, "SELECT count(*) FROM push_log") == own_ok + SHARED);
     CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE outcome = 'stored'") == own_ok + SHARED);
     CHECK(q_int(db, "SELECT count(*) FROM candidate") == own_ok + SHARED);

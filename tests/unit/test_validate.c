@@ -38,16 +38,37 @@ int main(void)
     CHECK(eb_validate_push(&push, &err) == EB_OK);
     CHECK(cand.archived == EB_BOOL_UNSET);
 
-    reset(); push.id = NULL; CHECK(rejects("push id"));
-    reset(); push.id = ""; CHECK(rejects("push id"));
-    reset(); push.event = "createInterviewsInfo"; CHECK(rejects("event"));
-    reset(); push.event = NULL; CHECK(rejects("event"));
-    reset(); push.data = NULL; CHECK(rejects("data"));
-    reset(); cand.application_id.set = 0; CHECK(rejects("data.applicationId"));
-    reset(); cand.application_id.v = 0; CHECK(rejects("data.applicationId"));
-    reset(); cand.birth_year.set = 1; cand.birth_year.v = 19920; CHECK(rejects("data.birthYear"));
-    reset(); push.triggered_at = "yesterday"; CHECK(rejects("triggeredAt"));
-    reset(); cand.birth_date = "2020-13-45"; CHECK(rejects("data.birthDate"));
+    reset();
+    push.id = NULL;
+    CHECK(rejects("push id"));
+    reset();
+    push.id = "";
+    CHECK(rejects("push id"));
+    reset();
+    push.event = "createInterviewsInfo";
+    CHECK(rejects("event"));
+    reset();
+    push.event = NULL;
+    CHECK(rejects("event"));
+    reset();
+    push.data = NULL;
+    CHECK(rejects("data"));
+    reset();
+    cand.application_id.set = 0;
+    CHECK(rejects("data.applicationId"));
+    reset();
+    cand.application_id.v = 0;
+    CHECK(rejects("data.applicationId"));
+    reset();
+    cand.birth_year.set = 1;
+    cand.birth_year.v = 19920;
+    CHECK(rejects("data.birthYear"));
+    reset();
+    push.triggered_at = "yesterday";
+    CHECK(rejects("triggeredAt"));
+    reset();
+    cand.birth_date = "2020-13-45";
+    CHECK(rejects("data.birthDate"));
 
     /* dates nested in arrays and objects are checked too, with their path */
     struct eb_experience ex[2];
@@ -68,19 +89,37 @@ int main(void)
     CHECK(rejects("data.offer.checkinDate"));
 
     /* the vendor's date formats */
-    const char *good[] = {"2018", "2018-09", "2018-9", "2018-09-27", "2018-5-3",
-                          "2018-09-27T02:00:00.000Z", "2018-4-23T09:10:26.000Z",
-                          "2020-03-30T05:53:28+08:00", "2018-09-27 10:00:00", "2018/09/27",
-                          "1505296287", "1597392000000", "2018-09-27T02:00Z"};
+    const char *good[] = {"2018",
+                          "2018-09",
+                          "2018-9",
+                          "2018-09-27",
+                          "2018-5-3",
+                          "2018-09-27T02:00:00.000Z",
+                          "2018-4-23T09:10:26.000Z",
+                          "2020-03-30T05:53:28+08:00",
+                          "2018-09-27 10:00:00",
+                          "2018/09/27",
+                          "1505296287",
+                          "1597392000000",
+                          "2018-09-27T02:00Z"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int ok = eb_validate_date(good[i]);
         CHECK(ok);
         if (!ok)
             fprintf(stderr, "rejected good date %s\n", good[i]);
     }
-    const char *bad[] = {"", "18", "2018-13", "2018-00-10", "2018-01-32", "2018-01-01T25:00",
-                         "2018-01-01T10:61", "abcd", "2018-01-01Tx", "2018-01-01+25:00",
-                         "12345", "2018-1-1-1"};
+    const char *bad[] = {"",
+                         "18",
+                         "2018-13",
+                         "2018-00-10",
+                         "2018-01-32",
+                         "2018-01-01T25:00",
+                         "2018-01-01T10:61",
+                         "abcd",
+                         "2018-01-01Tx",
+                         "2018-01-01+25:00",
+                         "12345",
+                         "2018-1-1-1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int ok = !eb_validate_date(bad[i]);
         CHECK(ok);
