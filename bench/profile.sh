@@ -53,8 +53,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-die() { echo "bench/profile.sh: $*" >&2; exit 2; }
-log() { echo "[profile $(date +%H:%M:%S)] $*" >&2; }
+ME=bench/profile.sh LOG_TAG=profile
+# shellcheck source=bench/common.sh
+. "$HERE/common.sh"
 
 if [ "$SMOKE" = 1 ]; then
   # the two profiles the report compares, small and short
@@ -88,13 +89,7 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT"/callgrind.out* "$OUT"/perf.data* "$OUT"/report.txt "$OUT"/profile.db*
 
-if [ -z "$BIN" ]; then
-  log "building ehrbridge (Release) in $BENCH_DIR"
-  cmake -S "$REPO" -B "$BENCH_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null || die "cmake failed"
-  cmake --build "$BENCH_DIR" -j"$(nproc)" --target ehrbridge >/dev/null || die "build failed"
-  BIN=$BENCH_DIR/ehrbridge
-fi
-[ -x "$BIN" ] || die "no ehrbridge binary at $BIN"
+build_ehrbridge
 
 case "$BODY" in
   small|large)
@@ -111,7 +106,7 @@ case "$DB" in
   full) dburl="sqlite:$OUT/profile.db" ;;
   noop) dburl="noop:" ;;
 esac
-while ss -ltn | grep -q ":$PORT "; do PORT=$((PORT + 1)); done
+free_port
 URL=http://127.0.0.1:$PORT/pushCandidate
 TAG=$(( $(date +%s) % 100000 ))
 

@@ -78,8 +78,9 @@ CURVE_DURATION=${CURVE_DURATION:-6s}; CURVE_CONNS=${CURVE_CONNS:-8}
 [ "$CURVE_KB" = none ] && CURVE_KB=
 OUT=${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)}
 
-die() { echo "bench/run.sh: $*" >&2; exit 2; }
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+ME=bench/run.sh LOG_TAG=bench
+# shellcheck source=bench/common.sh
+. "$HERE/common.sh"
 
 # ---- prerequisites -------------------------------------------------------------------------
 [ -f "$PEERS_DIR/run-peer.sh" ] || die "no peers at $PEERS_DIR (set PEERS_DIR)"
@@ -90,14 +91,7 @@ mkdir -p "$OUT" "$BENCH_DIR" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
-if [ -z "$BIN" ]; then
-  log "building ehrbridge (Release) in $BENCH_DIR"
-  cmake -S "$REPO" -B "$BENCH_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null || die "cmake failed"
-  cmake --build "$BENCH_DIR" -j"$(nproc)" --target ehrbridge >/dev/null || die "build failed"
-  BIN=$BENCH_DIR/ehrbridge
-fi
-[ -x "$BIN" ] || die "no ehrbridge binary at $BIN"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+build_ehrbridge
 
 # The peers' folder is read-only here and npm ci writes node_modules: a copy in BENCH_DIR
 # (refreshed when the shared folder changes) gets the dependencies, as the peers' README says.
@@ -168,7 +162,7 @@ wait_quiet() { # prints seconds waited / CPU % of the last 3 s
 
 next_port() {
   PORT=$((PORT + 1))
-  while ss -ltn | grep -q ":$PORT "; do PORT=$((PORT + 1)); done
+  free_port
 }
 
 # start_target NAME DBFILE LOG: starts the server on $PORT, sets SRV_PID, waits until it answers
