@@ -605,6 +605,49 @@ static void test_limits(void)
     free(body);
 }
 
+/* A push whose data holds <x> with n attributes a0..a(n-1) of the value v (quoted with q), and
+ * a comment of 300 '='. */
+static char *with_attributes(unsigned n, const char *v, char q)
+{
+    size_t cap = 1600 + n * (strlen(v) + 16); /* the comment takes 1,200 */
+    char *b = malloc(cap), *w = b;
+    w += sprintf(w, "<pushCandidate><id>d</id><data><!--");
+    for (int i = 0; i < 300; i++)
+        w += sprintf(w, " c=1");
+    w += sprintf(w, " --><x");
+    for (unsigned i = 0; i < n; i++)
+        w += sprintf(w, " a%u=%c%s%c", i, q, v, q);
+    sprintf(w, "/></data></pushCandidate>");
+    return b;
+}
+
+/* More than 256 attributes on one element are refused before libxml2 parses them; '=' and '>'
+ * inside quoted values, and comments, do not count. */
+static void test_attribute_limit(void)
+{
+    struct eb_ingest_result r;
+    struct eb_err e;
+    static const struct {
+        unsigned n;
+        const char *v;
+        char q;
+        int refused;
+    } cases[] = {
+        {256, "v", '"', 0},    {257, "v", '"', 1},   {257, "v", '\'', 1},   {200, "x=y", '"', 0},
+        {200, "x=y", '\'', 0}, {257, "a>b", '"', 1}, {257, "a>b", '\'', 1}, {0, "", '"', 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *body = with_attributes(cases[i].n, cases[i].v, cases[i].q);
+        eb_rc rc = ingest_str(body, &r, &e);
+        if (cases[i].refused)
+            CHECK(rc == EB_ERR_INVALID && contains(e.msg, "more than 256 attributes"));
+        else
+            CHECK(rc == EB_OK);
+        eb_ingest_result_free(&r);
+        free(body);
+    }
+}
+
 /* ---- values -------------------------------------------------------------------------------- */
 
 #define PUSH_OPEN                                                                                  \
@@ -1177,6 +1220,7 @@ int main(void)
     test_not_push();
     test_dtd();
     test_limits();
+    test_attribute_limit();
     test_malformed_values();
     test_nil_and_empty();
     test_source_quirk();
