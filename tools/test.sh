@@ -4,7 +4,8 @@
 # and runs the whole ctest suite (unit tests, generated-code freshness, integration tests with zeep
 # and npm soap against the real binary) on both builds, on SQLite and on a throwaway PostgreSQL
 # cluster (tools/pg.sh; stopped and deleted at the end, also on failure) unless EB_PG_URL already
-# names a database to use.
+# names a database to use. Then valgrind, the container, the benchmark's and the profiles' smoke
+# runs and fuzzing; first of all, the layout of the C sources.
 set -eu
 cd "$(dirname "$0")/.."
 tools/deps.sh test
