@@ -907,7 +907,8 @@ fail:
 /* ---- the URL ----------------------------------------------------------------------------- */
 
 /* "odbc:" + the connection string; remembers its password (PWD= or Password=) to keep it out of
- * messages. */
+ * messages. A password given twice is refused: drivers differ on which one they use, and only
+ * one would be kept out of messages. */
 static eb_rc parse_url(struct odbc_adapter *o, const char *url, struct eb_err *err)
 {
     if (strncasecmp(url, "odbc:", 5) != 0)
@@ -919,6 +920,7 @@ static eb_rc parse_url(struct odbc_adapter *o, const char *url, struct eb_err *e
                           "(odbc:DSN=NAME;... or odbc:DRIVER=...;...)");
     if (!(o->conn_str = strdup(cs)))
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    int password = 0; /* a PWD or Password key was seen */
     for (const char *p = cs; *p;) {
         const char *eq = strchr(p, '=');
         if (!eq)
@@ -936,9 +938,11 @@ static eb_rc parse_url(struct odbc_adapter *o, const char *url, struct eb_err *e
         }
         if ((kl == 3 && !strncasecmp(p, "PWD", 3)) || (kl == 8 && !strncasecmp(p, "Password", 8))) {
             const char *vb = v, *ve = e;
+            if (password++)
+                return eb_err_set(err, EB_ERR_CONFIG,
+                                  "the odbc connection string gives the password twice");
             if (*vb == '{' && ve > vb + 1 && ve[-1] == '}')
                 vb++, ve--;
-            free(o->secret);
             if (ve > vb && !(o->secret = strndup(vb, (size_t)(ve - vb))))
                 return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
         }

@@ -305,6 +305,11 @@ def test_odbc_errors_carry_the_sqlstate_and_no_password(tmp_path):
     assert "odbc: IM002: cannot connect: " in r.stderr and secret not in r.stderr, r.stderr
     r = run_cli("check", "--db", "odbc:")
     assert r.returncode == 1 and "connection string" in r.stderr
+    # a password given twice (the second one empty, or not) is refused before any driver sees it
+    for twice in (f"PWD={secret};PWD=", f"PWD={secret};Password={{other}}", "pwd=;PWD=x"):
+        r = run_cli("check", "--db", f"odbc:DSN=no-such-dsn;{twice}")
+        assert r.returncode == 1, (twice, r.returncode, r.stderr)
+        assert "gives the password twice" in r.stderr and secret not in r.stderr, r.stderr
 
 
 def test_odbc_database_at_version_1_is_migrated(tmp_path):
