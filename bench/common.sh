@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by bench/run.sh and bench/profile.sh, which source it after setting ME (their name,
-# for error messages) and LOG_TAG (the prefix of their progress lines); it uses REPO,
+# for error messages) and LOG_TAG (the prefix of their progress lines); build_ehrbridge uses REPO,
 # BENCH_DIR and BIN.
 
 die() { echo "$ME: $*" >&2; exit 2; }
@@ -17,6 +17,17 @@ build_ehrbridge() {
   fi
   [ -x "$BIN" ] || die "no ehrbridge binary at $BIN"
   BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+}
+
+# answering URL PID TRIES: waits (0.2 s a try) until GET URL?wsdl answers 200; fails when PID
+# ends first or after TRIES tries.
+answering() {
+  for _ in $(seq 1 "$3"); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1?wsdl")" = 200 ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
 }
 
 # free_port: moves PORT up to the first port that nothing on this machine listens on.

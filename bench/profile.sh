@@ -119,12 +119,7 @@ serve() { # serve PREFIX...: starts ehrbridge under PREFIX, waits until it answe
   "$@" "$BIN" serve --listen "127.0.0.1:$PORT" --db "$dburl" --log-level warn $EB_ARGS \
     >"$OUT/server.log" 2>&1 &
   SRV=$!
-  for _ in $(seq 1 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL?wsdl")" = 200 ] && return 0
-    kill -0 "$SRV" 2>/dev/null || break
-    sleep 0.2
-  done
-  die "ehrbridge did not start, see $OUT/server.log"
+  answering "$URL" "$SRV" 600 || die "ehrbridge did not start, see $OUT/server.log"
 }
 
 # exact COUNT TAG: COUNT pushes, each answered; fails unless every one was `true`
@@ -179,7 +174,7 @@ else
   serve
   exact "$WARM" "$((TAG * 10 + 1))"
   c0=$(awk '{print $14+$15}' "/proc/$SRV/stat")
-  perf record -F 999 -g -p "$SRV" -o "$OUT/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
+  perf record -F 999 -p "$SRV" -o "$OUT/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
   pp=$!
   r=$(BODY=$BFILE ID_MODE=unique RUN_TAG=$((TAG * 10 + 3)) wrk -t2 -c"$CONNS" -d"${SECS}s" \
       --timeout 30s -s "$PEERS_DIR/requests/wrk-post.lua" "$URL" | grep '^RESULT')
@@ -187,6 +182,10 @@ else
   c1=$(awk '{print $14+$15}' "/proc/$SRV/stat")
   stop
   completed=$(sed -n 's/.* completed=\([0-9]*\).*/\1/p' <<<"$r")
+  case " $r " in
+    *" false=0 non200=0 "*) ;;
+    *) die "not every push under load was answered true: ${r:-no result from wrk}" ;;
+  esac
   {
     describe
     echo "wrk: $r"

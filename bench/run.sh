@@ -167,7 +167,7 @@ next_port() {
 
 # start_target NAME DBFILE LOG: starts the server on $PORT, sets SRV_PID, waits until it answers
 start_target() {
-  local name=$1 db=$2 logf=$3 url
+  local name=$1 db=$2 logf=$3
   case "$name" in
     eb-normal) "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db?synchronous=normal" $EB_ARGS >"$logf" 2>&1 & ;;
     eb-full)   "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db" $EB_ARGS >"$logf" 2>&1 & ;;
@@ -176,12 +176,7 @@ start_target() {
     *) die "unknown target $name" ;;
   esac
   SRV_PID=$!
-  url=http://127.0.0.1:$PORT/pushCandidate
-  for _ in $(seq 1 150); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url?wsdl")" = 200 ] && return 0
-    kill -0 "$SRV_PID" 2>/dev/null || break
-    sleep 0.2
-  done
+  answering "http://127.0.0.1:$PORT/pushCandidate" "$SRV_PID" 150 && return 0
   echo "bench/run.sh: $name did not start, see $logf" >&2
   return 1
 }
