@@ -35,6 +35,7 @@ EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge"
 # the container image: docker/Dockerfile built with podman as ../shared/CONTAINERS.md says, run,
 # pushed to over loopback, health-checked, non-root (about 3 minutes from nothing)
 tools/container-test.sh
+tools/compose-test.sh # docker/compose.yaml up with podman-compose: PostgreSQL, 2 replicas (about 1 minute)
 # the benchmark against the node-soap and Spyne peers, in its smoke mode (about a minute, plus
 # npm ci of the node-soap peer the first time: it runs and every server stores exactly what it
 # answered `true` for; no timing is asserted)
