@@ -40,10 +40,10 @@ EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge"
 # pushed to over loopback, health-checked, non-root (about 3 minutes from nothing)
 tools/container-test.sh
 # the benchmark against the node-soap and Spyne peers of bench/peers/, in its smoke mode (about a
-# minute, plus npm ci of the node-soap peer, which compiles better-sqlite3: it runs and every
-# server stores exactly what it answered `true` for; no timing is asserted), run from a fresh
-# clone of the committed tree in a folder with nothing beside it: the repository needs no file
-# outside itself
+# minute, plus 2-4 minutes of npm ci for the node-soap peer, which compiles better-sqlite3: it
+# runs and every server stores exactly what it answered `true` for; no timing is asserted), run
+# from a fresh clone of the committed tree in a folder with nothing beside it: the repository
+# needs no file outside itself
 repo=$PWD clone_dir=$(mktemp -d)
 git clone -q . "$clone_dir/ehrbridge"
 (cd "$clone_dir/ehrbridge" && bench/run.sh --smoke --bin "$repo/build/ehrbridge") ||
