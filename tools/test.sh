@@ -36,8 +36,8 @@ EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge"
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_vendor_record.py \
   tests/integration/test_push_semantics.py tests/integration/test_faults.py
 # the container image: docker/Dockerfile built with podman as docs/container.md ("Building without
-# a Docker engine") says, run,
-# pushed to over loopback, health-checked, non-root (about 3 minutes from nothing)
+# a Docker engine") says, run, pushed to over loopback, health-checked, non-root (about 3 minutes
+# from nothing)
 tools/container-test.sh
 # the benchmark against the node-soap and Spyne peers of bench/peers/, in its smoke mode (about a
 # minute, plus 2-4 minutes of npm ci for the node-soap peer, which compiles better-sqlite3: it
