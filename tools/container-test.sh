@@ -1,9 +1,10 @@
 #!/bin/sh
-# Builds docker/Dockerfile with podman and checks the image end to end, on a machine with no
-# Docker engine that reaches no image registry (tools/container-lib.sh: a Debian 12 base image
-# made with debootstrap, its root file system cached as a tarball in the cache folder, default
-# build-container/; runc with explicit ulimits through a private containers.conf;
-# `podman build --format docker --pull=never`, the docker format keeps HEALTHCHECK). Then it runs the image with secrets given as files, and checks: the vendor
+# Builds docker/Dockerfile with podman and checks the image end to end, the way docs/container.md
+# says images are built on machines without a Docker engine that reach no image registry
+# (tools/container-lib.sh: a Debian 12 base image made with debootstrap, its root file system
+# cached as a tarball in the cache folder, default build-container/; runc with explicit ulimits
+# through a private containers.conf; `podman build --format docker --pull=never`, the docker
+# format keeps HEALTHCHECK). Then it runs the image with secrets given as files, and checks: the vendor
 # sample pushed over loopback is answered `true` (and refused with 401 without the bearer token),
 # `podman healthcheck run`, the process runs as a non-root user, the SQLite database is in the
 # volume, GET /metrics counts the push, and SIGTERM (podman stop) stops it with exit code 0; that
