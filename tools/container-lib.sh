@@ -4,7 +4,8 @@
 # registry.
 #   - podman with runc, explicit ulimits, cgroupfs and events in a file, through a private
 #     containers.conf given as CONTAINERS_CONF (podman's default runtime crun cannot start
-#     containers on hosts with hybrid cgroups where setrlimit is not permitted; there is no systemd);
+#     containers on hosts with hybrid cgroups where setrlimit is not permitted; there is no
+#     systemd);
 #     CNI networking with the dnsname plugin, so that containers find each other by name;
 #   - the base image debian:bookworm-slim made with debootstrap from the host's Debian mirror, its
 #     root file system cached as a tarball in the cache folder (build with --pull=never).

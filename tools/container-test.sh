@@ -4,12 +4,13 @@
 # (tools/container-lib.sh: a Debian 12 base image made with debootstrap, its root file system
 # cached as a tarball in the cache folder, default build-container/; runc with explicit ulimits
 # through a private containers.conf; `podman build --format docker --pull=never`, the docker
-# format keeps HEALTHCHECK). Then it runs the image with secrets given as files, and checks: the vendor
-# sample pushed over loopback is answered `true` (and refused with 401 without the bearer token),
-# `podman healthcheck run`, the process runs as a non-root user, the SQLite database is in the
-# volume, GET /metrics counts the push, and SIGTERM (podman stop) stops it with exit code 0; that
-# docker/compose.yaml builds this Dockerfile and sets only settings ehrbridge knows. Prints the
-# image size. Everything it started is removed at the end (`podman rm -f -t 0`), also on failure.
+# format keeps HEALTHCHECK). Then it runs the image with secrets given as files, and checks: the
+# vendor sample pushed over loopback is answered `true` (and refused with 401 without the bearer
+# token), `podman healthcheck run`, the process runs as a non-root user, the SQLite database is in
+# the volume, GET /metrics counts the push, and SIGTERM (podman stop) stops it with exit code 0;
+# that both replicas of docker/compose.yaml build this Dockerfile and set only settings ehrbridge
+# knows (tools/compose-test.sh runs the compose file). Prints the image size. Everything it
+# started is removed at the end (`podman rm -f -t 0`), also on failure.
 #
 #   tools/container-test.sh          everything (about 3 minutes from nothing, 30 s when cached)
 #   tools/container-test.sh base     only make the base image
