@@ -224,6 +224,10 @@ say "metrics: 3 pushes stored and 1 duplicate between the replicas"
 
 # ---- start order: the replicas wait for a database that is not there yet ----
 waiting() { pm logs "$1" 2>&1 | grep -c '"msg":"waiting for the database"' || true; }
+# (podman-compose started them a second after PostgreSQL, without waiting for its health check:
+# whether that raced depends on the machine, so it is only told; the check below makes the race)
+say "at the first start, replica 1 waited for PostgreSQL: $([ "$(waiting "$r1")" -gt 0 ] && echo yes || echo no)," \
+  "replica 2: $([ "$(waiting "$r2")" -gt 0 ] && echo yes || echo no)"
 quiet stop -t 20 "$r1" "$r2" >/dev/null
 quiet stop -t 20 "$pg" >/dev/null
 before1=$(waiting "$r1")
