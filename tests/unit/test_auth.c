@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "auth/auth.h"
+
 #include "check.h"
 #include "config.h"
 
@@ -203,6 +205,36 @@ static void test_cidrs(void)
     CHECK(eb_auth_cidrs_parse("10.0.0.0/", c, 8, why, sizeof why) == -1);
 }
 
+/* Client addresses are judged in their IPv4 form ("::ffff:192.0.2.9" is 192.0.2.9), so an
+ * IPv4-mapped range is read as the IPv4 range it names; one that reaches past the mapped block
+ * (a prefix under 96) cannot be written as IPv4 and is refused. */
+static void test_cidrs_mapped(void)
+{
+    struct eb_cidr c[4];
+    char why[160], text[64];
+    CHECK(eb_auth_cidrs_parse("::ffff:192.0.2.0/120", c, 4, why, sizeof why) == 1);
+    CHECK(c[0].family == AF_INET && c[0].prefix == 24);
+    CHECK(eb_auth_cidr_match(c, 1, "192.0.2.9"));
+    CHECK(eb_auth_cidr_match(c, 1, "::ffff:192.0.2.9"));
+    CHECK(!eb_auth_cidr_match(c, 1, "192.0.3.9"));
+    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK_STR(text, "192.0.2.0/24");
+    CHECK(eb_auth_cidrs_parse("::ffff:c000:207", c, 4, why, sizeof why) == 1); /* a bare address */
+    CHECK(c[0].family == AF_INET && c[0].prefix == 32 && eb_auth_cidr_match(c, 1, "192.0.2.7"));
+    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK_STR(text, "192.0.2.7");
+    CHECK(eb_auth_cidrs_parse("::ffff:0.0.0.0/96", c, 4, why, sizeof why) == 1);
+    CHECK(c[0].family == AF_INET && c[0].prefix == 0 && eb_auth_cidr_match(c, 1, "8.8.8.8"));
+    CHECK(eb_auth_cidrs_parse("::ffff:0.0.0.0/95", c, 4, why, sizeof why) == -1);
+    CHECK(strstr(why, "IPv4-mapped") != NULL);
+    CHECK(eb_auth_cidrs_parse("::ffff:0:0/80", c, 4, why, sizeof why) == -1);
+    /* other IPv6 ranges are kept as they are */
+    CHECK(eb_auth_cidrs_parse("2001:db8::/32", c, 4, why, sizeof why) == 1);
+    CHECK(c[0].family == AF_INET6 && c[0].prefix == 32);
+    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK_STR(text, "2001:db8::/32");
+}
+
 static void test_allow_list_and_proxies(void)
 {
     struct eb_config c;
@@ -328,6 +360,7 @@ int main(void)
     test_signature();
     test_bearer_and_basic();
     test_cidrs();
+    test_cidrs_mapped();
     test_allow_list_and_proxies();
     test_any_credential_suffices();
     test_timestamps();
