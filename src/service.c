@@ -962,9 +962,43 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
     return i < req->body_len && req->body[i] == '<';
 }
 
+/* "request refused" log lines: at most REFUSED_LOG_PER_S a second, so that a flood of refused
+ * requests (which cost the service almost nothing now) is not a flood of log lines; the lines
+ * left out are counted in the next one logged, and every refusal in the metrics. */
+#define REFUSED_LOG_PER_S 10
+static struct {
+    pthread_mutex_t mu;
+    int64_t second;           /* eb_mono_ms() / 1000 of the lines counted in n */
+    int n;                    /* lines logged in that second */
+    unsigned long suppressed; /* lines left out since the last one logged */
+} refused_log = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+
+/* 1 when a refusal may be logged now; *suppressed: how many were left out before it. */
+static int refused_log_take(unsigned long *suppressed)
+{
+    int64_t now = eb_mono_ms() / 1000;
+    int ok;
+    pthread_mutex_lock(&refused_log.mu);
+    if (now != refused_log.second) {
+        refused_log.second = now;
+        refused_log.n = 0;
+    }
+    ok = refused_log.n < REFUSED_LOG_PER_S;
+    if (ok) {
+        refused_log.n++;
+        *suppressed = refused_log.suppressed;
+        refused_log.suppressed = 0;
+    } else {
+        refused_log.suppressed++;
+    }
+    pthread_mutex_unlock(&refused_log.mu);
+    return ok;
+}
+
 /* The answer to a request authentication refused: 401 (credentials; WWW-Authenticate) or 403
  * (source address), as a SOAP Fault for SOAP requests (made with b, NULL: text), {"code",
- * "msg"} for REST and text otherwise; counted and logged (never a secret, never the body). */
+ * "msg"} for REST and text otherwise; counted, and logged at a bounded rate (never a secret,
+ * never the body). */
 static void refuse_answer(struct eb_service *s, struct eb_bind *b,
                           const struct eb_http_request *req, struct eb_http_response *resp,
                           const struct eb_auth_result *ar)
@@ -973,9 +1007,15 @@ static void refuse_answer(struct eb_service *s, struct eb_bind *b,
     const char *msg =
         status == 403 ? "forbidden: source address not allowed" : "authentication failed";
     enum eb_soap_version v;
+    unsigned long suppressed = 0;
     eb_metric_inc(metrics.refused[status == 403]);
-    eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
-           ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL, NULL);
+    if (refused_log_take(&suppressed)) {
+        char left_out[24];
+        snprintf(left_out, sizeof left_out, "%lu", suppressed);
+        eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
+               ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL,
+               "not_logged_before", suppressed ? left_out : NULL, NULL);
+    }
     eb_buf_reset(&resp->body);
     resp->status = status;
     resp->www_authenticate = status == 401 ? eb_auth_challenge(s->auth) : NULL;

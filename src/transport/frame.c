@@ -20,6 +20,9 @@
 
 #define DEFAULT_MAX_HEADER (16u * 1024u)
 #define DEFAULT_MAX_BODY   (8u * 1024u * 1024u)
+/* header fields of one request: a head of tiny fields ("a:" lines) would otherwise cost ten
+ * times its size in offsets and records before anyone is authenticated */
+#define MAX_HEADERS 100
 /* buffers larger than these are freed between requests */
 #define KEEP_HEAD_CAP (4u * 1024u)
 #define KEEP_BODY_CAP (64u * 1024u)
@@ -216,8 +219,12 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     if (f->last == 2 && end_value(f))
         return -1;
     if (f->last != 1) {
+        if (f->n_headers == MAX_HEADERS)
+            return refuse(f, 431);
         if (f->n_headers == f->cap_headers) {
             size_t cap = f->cap_headers ? f->cap_headers * 2 : 16;
+            if (cap > MAX_HEADERS)
+                cap = MAX_HEADERS;
             size_t *offs = realloc(f->offs, cap * 2 * sizeof *offs);
             if (!offs)
                 return refuse(f, 503);

@@ -27,7 +27,8 @@ enum eb_frame_status {
 
 struct eb_frame {
     http_parser parser;
-    size_t max_header;              /* request line + headers, raw bytes; over it: 431 */
+    size_t max_header;              /* request line + headers, raw bytes; over it (or over 100
+                                       header fields): 431 */
     size_t max_body;                /* decoded body bytes; over it: 413 */
     size_t max_raw;                 /* raw bytes of one request incl. chunk framing; over it: 413 */
     size_t head_seen;               /* raw bytes fed before the headers were complete */

@@ -116,6 +116,7 @@ def test_unauthenticated_bodies_are_never_buffered(make):
     pid = s.proc.pid
     n, declared = 24, 8 * MIB  # 8 MiB is the default --max-body
     rss_before = rss_kib(pid, "VmRSS")
+    t0 = time.monotonic()
 
     # clients that wait for 100 Continue, all connected at once: each gets the 401 instead
     socks = [connect(s) for _ in range(n)]
@@ -159,6 +160,13 @@ def test_unauthenticated_bodies_are_never_buffered(make):
           f"{rss_before / 1024:.1f} MiB before, peak {hwm / 1024:.1f} MiB "
           f"(growth {growth_mib:.1f} MiB; {n * declared // MIB} MiB if the bodies were buffered)")
     assert growth_mib < 16, f"RSS grew by {growth_mib:.1f} MiB"
+    # the refusals are logged at a bounded rate (10 lines a second), every one counted
+    elapsed = time.monotonic() - t0
+    lines = s.log().count("request refused")
+    print(f"{2 * n} refusals in {elapsed:.1f} s: {lines} log lines")
+    assert 1 <= lines <= 10 * (int(elapsed) + 2)
+    metrics = s.request("GET", "/metrics").body.decode()
+    assert f'ehrbridge_requests_refused_total{{status="401"}} {2 * n}' in metrics
     # nothing of a refused request is stored
     assert s.rows("SELECT count(*) AS n FROM push_log")[0]["n"] == 0
     # an authenticated push still goes through, with its 100 Continue
@@ -171,6 +179,30 @@ def test_unauthenticated_bodies_are_never_buffered(make):
     status, _, answer = r.response()
     assert status == 200 and b">true<" in answer, answer
     c.close()
+
+
+def test_what_a_connection_costs_before_its_headers_end(make):
+    """Connections that send headers and never finish them: what each costs the server."""
+    s = make(["--bearer-token", TOKEN])
+    pid = s.proc.pid
+    n = 200
+    rss_before = rss_kib(pid, "VmRSS")
+    filler = "".join(f"X-Pad-{i}: {'v' * 140}\r\n" for i in range(99))  # ~15 KiB, 100 fields
+    socks = []
+    for _ in range(n):
+        c = connect(s)
+        c.sendall(f"POST /pushCandidate HTTP/1.1\r\nHost: x\r\n{filler}".encode())
+        socks.append(c)
+    time.sleep(0.5)
+    rss_after = rss_kib(pid, "VmRSS")
+    per_conn = (rss_after - rss_before) / n
+    print(f"\n{n} connections, each with {len(filler) // 1024} KiB of unfinished headers: "
+          f"server RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB "
+          f"({per_conn:.0f} KiB a connection)")
+    assert per_conn < 128
+    for c in socks:
+        c.close()
+    assert s.request("GET", "/healthz").status == 200
 
 
 def test_refused_source_gets_403_before_its_body(make):

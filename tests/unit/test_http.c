@@ -210,6 +210,21 @@ static void test_frame_limits(void)
     CHECK(f.error_status == 431);
     eb_frame_free(&f);
 
+    /* the number of header fields is bounded too (100): 16 KiB of "a:" lines would otherwise
+     * cost ten times their size in offsets and header records */
+    char many[4096];
+    for (int k = 100; k <= 101; k++) {
+        size_t o = (size_t)snprintf(many, sizeof many, "GET / HTTP/1.1\r\nHost: x\r\n");
+        for (int i = 1; i < k; i++)
+            o += (size_t)snprintf(many + o, sizeof many - o, "a:\r\n");
+        snprintf(many + o, sizeof many - o, "\r\n");
+        eb_frame_init(&f, 0, 0);
+        enum eb_frame_status st = feed_all(&f, many, 1000, &used);
+        CHECK(k == 100 ? st == EB_FRAME_REQUEST : st == EB_FRAME_ERROR && f.error_status == 431);
+        CHECK(f.cap_headers <= 128);
+        eb_frame_free(&f);
+    }
+
     /* malformed requests */
     const char *bad[] = {
         "GARBAGE\r\n\r\n",
@@ -255,6 +270,20 @@ static void test_frame_strict(void)
         "GET / HTTP/1.1\r\nX-Host: x\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+        /* framing headers that two readers could take differently */
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5 5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5,5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+        "0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
         /* chunk framing: the CRLF after the data, the chunk size line, the trailers */
         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n",
@@ -299,6 +328,13 @@ static void test_frame_strict(void)
             eb_frame_free(&f);
         }
     }
+    /* a NUL in a header value (strlen would end the text above at it) */
+    static const char nul[] = "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n";
+    eb_frame_init(&f, 0, 0);
+    CHECK(eb_frame_feed(&f, nul, sizeof nul - 1, &used) == EB_FRAME_ERROR);
+    CHECK(f.error_status == 400);
+    eb_frame_free(&f);
+
     /* pipelined: a strict first request does not taint the second one's check */
     static const char two[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\nHost: x\n\n";
     eb_frame_init(&f, 0, 0);
