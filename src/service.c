@@ -1146,14 +1146,28 @@ static enum route route_of(const struct eb_http_request *req)
 /* What eb_service_admit() tells the worker through req->admitted. */
 enum { ADMIT_CHECK_BODY = 0, ADMIT_AUTHENTICATED = 1 };
 
+/* 1 when req announces a body (a Content-Length other than 0, or Transfer-Encoding). */
+static int announces_body(const struct eb_http_request *req)
+{
+    const char *cl = eb_http_header(req, "Content-Length");
+    return eb_http_header(req, "Transfer-Encoding") || (cl && cl[strspn(cl, "0")]);
+}
+
 /* Authentication on the headers: pushes need the allow list and a credential, every other
  * route but the health checks the allow list. A push that only the signature of its body can
- * authenticate goes on to the worker, which checks it once the body is in. */
+ * authenticate goes on to the worker, which checks it once the body is in. Only a push takes
+ * a body: the other routes need no credential, so a body sent to them would be memory held
+ * by anyone (413 at once, nothing of it read). */
 int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
                      struct eb_http_response *resp)
 {
     struct eb_auth_result ar;
     enum route r = route_of(req);
+    if (r != R_PUSH && announces_body(req)) {
+        set_text(resp, 413, "this request takes no body: only a push (POST) has one");
+        resp->close = 1;
+        return -1;
+    }
     if (r == R_PUSH)
         eb_auth_check_head(s->auth, req, &ar);
     else

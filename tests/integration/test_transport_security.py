@@ -216,6 +216,23 @@ def test_refused_source_gets_403_before_its_body(make):
     c.close()
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/metrics", "/pushCandidate?wsdl", "/nothing"])
+def test_routes_without_a_body_never_buffer_one(make, path):
+    """Only a push takes a body: GET routes need no credential (the health checks not even the
+    allow list), so a body sent to them would be memory held by anyone: 413 on the headers."""
+    s = make(["--bearer-token", TOKEN])
+    for framing in ([f"Content-Length: {4 * MIB}"], ["Transfer-Encoding: chunked"]):
+        c = connect(s)
+        c.sendall(head(path, method="GET", expect=True, extra=framing))
+        r = Reader(c)
+        status, headers, _ = r.response()
+        assert status == 413, (path, framing, status)
+        assert headers.get("connection") == "close"
+        assert r.closed()
+        c.close()
+    assert s.request("GET", path).status in (200, 404)
+
+
 def test_signature_needs_the_body_and_is_checked_then(make):
     """With only the vendor's signature configured the body must be read: it is, within the
     budget, and a wrong signature is still 401."""
