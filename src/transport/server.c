@@ -150,7 +150,8 @@ struct eb_server {
     struct timer_list t_stop;    /* READ, part of a request when the stop began: STOP_GRACE_MS */
     struct timer_list t_wait;    /* WAIT: request_timeout; also the queue of waiting requests,
                                     oldest first */
-    size_t buffered;             /* bytes of request bodies reserved, all connections */
+    atomic_size_t buffered;      /* bytes of request bodies reserved, all connections (written
+                                    by the loop only; atomic for eb_server_buffered()) */
     size_t max_buffered;         /* cfg->max_buffered */
     int waking;                  /* wake_waiters() is running */
     struct peer *peers[PEER_BUCKETS];
@@ -180,6 +181,8 @@ static struct {
     struct eb_metric *in_flight;    /* gauge: requests in workers or awaiting their answer */
     struct eb_metric *bytes;        /* counter: bytes of HTTP received (after TLS) */
     struct eb_metric *responses[5]; /* counter: responses by status class 1xx..5xx */
+    struct eb_metric *buffered;     /* gauge: bytes of request bodies reserved */
+    struct eb_metric *waiting;      /* gauge: requests waiting for that memory */
 } tmetrics;
 
 static void transport_metrics_init(void)
@@ -201,6 +204,16 @@ static void transport_metrics_init(void)
     tmetrics.bytes =
         eb_metrics_counter("ehrbridge_received_bytes_total",
                            "Bytes of HTTP requests received (after TLS decryption)", NULL);
+    tmetrics.buffered = eb_metrics_gauge(
+        "ehrbridge_request_body_bytes",
+        "Bytes of request bodies held in memory now (reserved when a request is admitted; at "
+        "most --max-buffered)",
+        NULL);
+    tmetrics.waiting = eb_metrics_gauge(
+        "ehrbridge_requests_waiting_for_memory",
+        "Admitted requests whose body waits unread because the bodies in memory are at "
+        "--max-buffered",
+        NULL);
     for (int i = 0; i < 5; i++)
         tmetrics.responses[i] = eb_metrics_counter(
             "ehrbridge_http_responses_total", "HTTP responses sent, by status class", classes[i]);
@@ -328,6 +341,8 @@ static void conn_close(struct conn *c, const char *why)
     struct eb_server *s = c->srv;
     if (c->state == CONN_CLOSED)
         return;
+    if (c->state == CONN_WAIT)
+        eb_metric_gauge_add(tmetrics.waiting, -1);
     if (why)
         conn_log(c, "connection closed", why);
     timer_stop(c);
@@ -522,6 +537,15 @@ static void conn_flush(struct conn *c)
     }
 }
 
+/* c no longer waits for memory (CONN_WAIT): it is answered, closed or resumed. */
+static void leave_wait(struct conn *c)
+{
+    if (c->state == CONN_WAIT) {
+        eb_metric_gauge_add(tmetrics.waiting, -1);
+        c->state = CONN_READ;
+    }
+}
+
 /* Answers the request being read with status and a short text, then closes. */
 static void conn_refuse(struct conn *c, int status)
 {
@@ -556,6 +580,7 @@ static void conn_refuse(struct conn *c, int status)
         break;
     }
     conn_log(c, "request refused", reason);
+    leave_wait(c);
     eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     size_t len = strlen(text);
     int head_only = c->frame.headers_done && c->frame.is_head;
@@ -633,11 +658,13 @@ static int budget_take(struct conn *c, size_t want, int behind_waiters)
 {
     struct eb_server *s = c->srv;
     size_t more = want > c->reserved ? want - c->reserved : 0;
-    if ((behind_waiters && s->t_wait.head) || more > s->max_buffered - s->buffered)
+    size_t buffered = atomic_load_explicit(&s->buffered, memory_order_relaxed);
+    if ((behind_waiters && s->t_wait.head) || more > s->max_buffered - buffered)
         return 1;
     if (eb_frame_reserve_body(&c->frame, want))
         return -1;
-    s->buffered += more;
+    atomic_store_explicit(&s->buffered, buffered + more, memory_order_relaxed);
+    eb_metric_gauge_add(tmetrics.buffered, (int64_t)more);
     c->reserved += more;
     return 0;
 }
@@ -647,6 +674,7 @@ static void conn_wait(struct conn *c, size_t want)
 {
     c->state = CONN_WAIT;
     c->wait_for = want;
+    eb_metric_gauge_add(tmetrics.waiting, 1);
     timer_start(c, &c->srv->t_wait);
     conn_watch(c, 0);
 }
@@ -663,7 +691,7 @@ static void wake_waiters(struct eb_server *s)
         int r = budget_take(c, c->wait_for, 0);
         if (r > 0)
             break;
-        c->state = CONN_READ;
+        leave_wait(c);
         timer_start(c, &s->t_request); /* off t_wait; the body has a whole timeout again */
         if (r < 0) {
             conn_refuse(c, 503);
@@ -684,7 +712,8 @@ static void budget_release(struct conn *c)
     struct eb_server *s = c->srv;
     if (!c->reserved)
         return;
-    s->buffered -= c->reserved;
+    atomic_fetch_sub_explicit(&s->buffered, c->reserved, memory_order_relaxed);
+    eb_metric_gauge_add(tmetrics.buffered, -(int64_t)c->reserved);
     c->reserved = 0;
     wake_waiters(s);
 }
@@ -1410,7 +1439,7 @@ int eb_server_port(const struct eb_server *s)
 
 size_t eb_server_buffered(const struct eb_server *s)
 {
-    return s ? s->buffered : 0;
+    return s ? atomic_load_explicit(&s->buffered, memory_order_relaxed) : 0;
 }
 
 static eb_rc serve(struct eb_server *s, struct eb_err *err)

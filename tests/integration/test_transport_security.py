@@ -276,6 +276,10 @@ def test_max_buffered_bodies_wait_then_503(make):
     # b (authenticated, 200 KiB) does not fit: no 100 Continue; after --request-timeout, 503
     b = connect(s, timeout=30)
     b.sendall(head(length=200 * 1024, expect=True, extra=auth))
+    time.sleep(0.3)
+    metrics = s.request("GET", "/metrics").body.decode()
+    assert f"\nehrbridge_request_body_bytes {len(big)}\n" in metrics
+    assert "\nehrbridge_requests_waiting_for_memory 1\n" in metrics
     rb = Reader(b)
     status, headers, body = rb.response()
     assert status == 503, (status, body)
@@ -310,6 +314,9 @@ def test_max_buffered_bodies_wait_then_503(make):
     assert Reader(d).response()[0] == 200
     c.close()
     d.close()
+    metrics = s.request("GET", "/metrics").body.decode()
+    assert "\nehrbridge_request_body_bytes 0\n" in metrics
+    assert "\nehrbridge_requests_waiting_for_memory 0\n" in metrics
 
 
 def test_max_buffered_below_max_body_is_refused(tmp_path):
