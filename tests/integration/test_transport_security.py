@@ -9,6 +9,7 @@ sockets (what a client in front of the DMZ can send):
 - the WSDL goes only to allowed sources, from any path (/healthz?wsdl included);
 - strict RFC 9112 framing: obs-fold, bare LF and a missing Host are 400;
 - an IPv4-mapped --allow range admits the IPv4 clients it names."""
+import os
 import socket
 import sqlite3
 import threading
@@ -93,6 +94,13 @@ def head(path="/pushCandidate", length=None, extra=(), method="POST", expect=Fal
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def cpu_ms(pid):
+    """User + system CPU time of a process so far, ms."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -116,6 +124,7 @@ def test_unauthenticated_bodies_are_never_buffered(make):
     pid = s.proc.pid
     n, declared = 24, 8 * MIB  # 8 MiB is the default --max-body
     rss_before = rss_kib(pid, "VmRSS")
+    cpu_before = cpu_ms(pid)
     t0 = time.monotonic()
 
     # clients that wait for 100 Continue, all connected at once: each gets the 401 instead
@@ -154,6 +163,7 @@ def test_unauthenticated_bodies_are_never_buffered(make):
     assert results == [401] * n, results
 
     hwm = rss_kib(pid, "VmHWM")
+    cpu = cpu_ms(pid) - cpu_before
     growth_mib = (hwm - rss_before) / 1024
     print(f"\n{n} unauthenticated clients x {declared // MIB} MiB declared (waiting for 100 "
           f"Continue), then {n} x {declared // MIB} MiB sent without waiting: server RSS "
@@ -163,7 +173,8 @@ def test_unauthenticated_bodies_are_never_buffered(make):
     # the refusals are logged at a bounded rate (10 lines a second), every one counted
     elapsed = time.monotonic() - t0
     lines = s.log().count("request refused")
-    print(f"{2 * n} refusals in {elapsed:.1f} s: {lines} log lines")
+    print(f"{2 * n} refusals in {elapsed:.1f} s: server CPU {cpu:.0f} ms in all (reading and "
+          f"dropping {n} x {declared // MIB} MiB included), {lines} log lines")
     assert 1 <= lines <= 10 * (int(elapsed) + 2)
     metrics = s.request("GET", "/metrics").body.decode()
     assert f'ehrbridge_requests_refused_total{{status="401"}} {2 * n}' in metrics
@@ -255,6 +266,42 @@ def test_signature_needs_the_body_and_is_checked_then(make):
 
 # ---------------------------------------------------------------------------------------------
 # Finding 2: --max-buffered
+
+def test_signed_bodies_are_bounded_by_max_buffered(make):
+    """The vendor's signature needs the body: clients that offer one (right or wrong) are the
+    only ones whose bodies are read before they are authenticated, and all such bodies together
+    stay within --max-buffered."""
+    s = make(["--sign-key", "sign-key-transport", "--max-buffered", "16M"])
+    pid = s.proc.pid
+    n, size = 24, 8 * MIB
+    payload = b"<x>" + b"a" * (size - 7) + b"</x>"
+    rss_before = rss_kib(pid, "VmRSS")
+    results = [None] * n
+
+    def signed(i):
+        c = connect(s, timeout=60)
+        try:
+            c.sendall(head("/pushCandidate?sign=" + "0" * 64, length=len(payload)) + payload)
+            results[i] = Reader(c).response()[0]
+        except OSError as e:
+            results[i] = repr(e)
+        finally:
+            c.close()
+    threads = [threading.Thread(target=signed, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    hwm = rss_kib(pid, "VmHWM")
+    growth_mib = (hwm - rss_before) / 1024
+    print(f"\n{n} clients x {size // MIB} MiB with a wrong ?sign=, --max-buffered 16M: "
+          f"{results.count(401)} x 401, {results.count(503)} x 503; server RSS "
+          f"{rss_before / 1024:.1f} MiB before, peak {hwm / 1024:.1f} MiB "
+          f"(growth {growth_mib:.1f} MiB)")
+    assert set(results) <= {401, 503}, results
+    assert results.count(401) >= 2
+    assert growth_mib < 64, f"RSS grew by {growth_mib:.1f} MiB"  # 192 MiB unbounded
+
 
 def test_max_buffered_bodies_wait_then_503(make):
     s = make(["--bearer-token", TOKEN, "--max-body", "1M", "--max-buffered", "1M",
