@@ -495,6 +495,16 @@ static int basic_ok(const struct eb_auth *a, const char *v, size_t n, const char
     return u & p;
 }
 
+/* The number of Authorization headers of req. More than one is refused: which one counts would
+ * depend on who reads the request (a proxy in front may take the last one). */
+static int authorizations(const struct eb_http_request *req)
+{
+    int n = 0;
+    for (size_t i = 0; i < req->n_headers; i++)
+        n += strcasecmp(req->headers[i].name, "Authorization") == 0;
+    return n;
+}
+
 void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
                         struct eb_auth_result *res)
 {
@@ -504,6 +514,10 @@ void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *r
     res->method = NULL;
     res->verdict = EB_AUTH_DENY_401;
     res->reason = "no credentials";
+    if (authorizations(req) > 1) {
+        res->reason = "more than one Authorization header";
+        return;
+    }
     int signed_body = a->sign_key && eb_http_query_param(req->query, "sign", NULL, 0);
     const char *h = eb_http_header(req, "Authorization");
     if (h) {
@@ -549,6 +563,10 @@ void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *r
     res->method = NULL;
     res->verdict = EB_AUTH_DENY_401;
     res->reason = "no credentials";
+    if (authorizations(req) > 1) {
+        res->reason = "more than one Authorization header";
+        return;
+    }
 
     char expected[65] = "";
     if (a->sign_key)

@@ -6,7 +6,8 @@
  * handshake (transport/tls.c).
  *
  * Semantics when several are configured: the allow list (when set) must pass, else 403; then,
- * when any credential method is configured, at least ONE of them must pass, else 401. */
+ * when any credential method is configured, at least ONE of them must pass, else 401. A request
+ * with more than one Authorization header is refused (401) whatever they hold. */
 #ifndef EB_AUTH_H
 #define EB_AUTH_H
 

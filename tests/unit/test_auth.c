@@ -379,6 +379,17 @@ static void test_check_head(void)
           EB_AUTH_DENY_401);
     eb_auth_free(a);
 
+    /* two Authorization headers: which one counts would depend on the reader (a proxy in
+     * front may take the last): refused whatever they hold */
+    a = make(&c);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer tok", "Authorization",
+                                  "Bearer nope")) == EB_AUTH_DENY_401);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer nope", "authorization",
+                                  "Bearer tok")) == EB_AUTH_DENY_401);
+    CHECK(verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer tok", "Authorization",
+                             "Basic dTpw")) == EB_AUTH_DENY_401);
+    eb_auth_free(a);
+
     /* the allow list first: a refused source is 403 whatever it carries */
     snprintf(c.allow, sizeof c.allow, "192.0.2.0/24");
     a = make(&c);
