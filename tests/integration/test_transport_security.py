@@ -101,6 +101,14 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
+def sanitized(pid):
+    """True for a build with AddressSanitizer, whose allocator keeps freed memory in quarantine:
+    its resident size says nothing about what the server holds (the figures are printed, the
+    bounds not asserted)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def rss_kib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -169,7 +177,7 @@ def test_unauthenticated_bodies_are_never_buffered(make):
           f"Continue), then {n} x {declared // MIB} MiB sent without waiting: server RSS "
           f"{rss_before / 1024:.1f} MiB before, peak {hwm / 1024:.1f} MiB "
           f"(growth {growth_mib:.1f} MiB; {n * declared // MIB} MiB if the bodies were buffered)")
-    assert growth_mib < 16, f"RSS grew by {growth_mib:.1f} MiB"
+    assert sanitized(pid) or growth_mib < 16, f"RSS grew by {growth_mib:.1f} MiB"
     # the refusals are logged at a bounded rate (10 lines a second), every one counted
     elapsed = time.monotonic() - t0
     lines = s.log().count("request refused")
@@ -210,7 +218,7 @@ def test_what_a_connection_costs_before_its_headers_end(make):
     print(f"\n{n} connections, each with {len(filler) // 1024} KiB of unfinished headers: "
           f"server RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB "
           f"({per_conn:.0f} KiB a connection)")
-    assert per_conn < 128
+    assert sanitized(pid) or per_conn < 128
     for c in socks:
         c.close()
     assert s.request("GET", "/healthz").status == 200
@@ -300,7 +308,7 @@ def test_signed_bodies_are_bounded_by_max_buffered(make):
           f"(growth {growth_mib:.1f} MiB)")
     assert set(results) <= {401, 503}, results
     assert results.count(401) >= 2
-    assert growth_mib < 64, f"RSS grew by {growth_mib:.1f} MiB"  # 192 MiB unbounded
+    assert sanitized(pid) or growth_mib < 64, f"RSS grew by {growth_mib:.1f} MiB"  # 192 unbounded
 
 
 def test_max_buffered_bodies_wait_then_503(make):
