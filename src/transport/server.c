@@ -153,6 +153,7 @@ struct eb_server {
     atomic_size_t buffered;      /* bytes of request bodies reserved, all connections (written
                                     by the loop only; atomic for eb_server_buffered()) */
     size_t max_buffered;         /* cfg->max_buffered */
+    size_t held_by_waiters;      /* of buffered, what waiting (chunked) requests hold */
     int waking;                  /* wake_waiters() is running */
     struct peer *peers[PEER_BUCKETS];
 
@@ -333,6 +334,7 @@ static void conn_log(struct conn *c, const char *msg, const char *reason)
 }
 
 static void budget_release(struct conn *c);
+static void leave_wait(struct conn *c);
 
 /* Closes the socket now; the memory is freed at the end of the loop iteration, as events for
  * the connection may still be pending in the batch. Never called in state WORKER. */
@@ -341,8 +343,7 @@ static void conn_close(struct conn *c, const char *why)
     struct eb_server *s = c->srv;
     if (c->state == CONN_CLOSED)
         return;
-    if (c->state == CONN_WAIT)
-        eb_metric_gauge_add(tmetrics.waiting, -1);
+    leave_wait(c);
     if (why)
         conn_log(c, "connection closed", why);
     timer_stop(c);
@@ -542,6 +543,7 @@ static void leave_wait(struct conn *c)
 {
     if (c->state == CONN_WAIT) {
         eb_metric_gauge_add(tmetrics.waiting, -1);
+        c->srv->held_by_waiters -= c->reserved;
         c->state = CONN_READ;
     }
 }
@@ -569,8 +571,7 @@ static void conn_refuse(struct conn *c, int status)
                  s->cfg->max_header);
         break;
     case 503:
-        reason =
-            c->state == CONN_WAIT ? "request bodies in memory at --max-buffered" : "out of memory";
+        reason = "busy: request bodies in memory at --max-buffered, or out of memory";
         snprintf(text, sizeof text, "server busy, try again later\n");
         break;
     default:
@@ -672,6 +673,15 @@ static int budget_take(struct conn *c, size_t want, int behind_waiters)
 /* c waits for want bytes of budget: out of epoll (nothing read), on t_wait. */
 static void conn_wait(struct conn *c, size_t want)
 {
+    struct eb_server *s = c->srv;
+    if (s->held_by_waiters + c->reserved ==
+        atomic_load_explicit(&s->buffered, memory_order_relaxed)) {
+        /* every reserved byte is held by requests that wait (chunked bodies that must grow):
+         * none would ever be given back before a timeout; this one gives its share back now */
+        conn_refuse(c, 503);
+        return;
+    }
+    s->held_by_waiters += c->reserved;
     c->state = CONN_WAIT;
     c->wait_for = want;
     eb_metric_gauge_add(tmetrics.waiting, 1);

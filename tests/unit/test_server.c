@@ -1076,6 +1076,57 @@ static void test_max_buffered(void)
     sem_destroy(&hold);
 }
 
+/* Sends n bytes of chunked body data in 1 KiB chunks. */
+static int send_chunks(struct client *c, size_t n)
+{
+    char chunk[1100], data[1024];
+    memset(data, 'k', sizeof data);
+    for (size_t i = 0; i < n; i += sizeof data) {
+        snprintf(chunk, sizeof chunk, "400\r\n%.*s\r\n", (int)sizeof data, data);
+        if (send_str(c, chunk))
+            return -1;
+    }
+    return 0;
+}
+
+/* Chunked bodies that each hold part of the budget and all wait to grow would wait for one
+ * another until request_timeout: the last one to wait when every reserved byte is held by
+ * waiting requests gets 503 at once, and the others go on. */
+static void test_max_buffered_chunked_standoff(void)
+{
+    struct fixture fx;
+    struct reply r;
+    fx_init(&fx);
+    fx.cfg.max_body = 128 * 1024;
+    fx.cfg.max_buffered = 128 * 1024;
+    fx.cfg.request_timeout_ms = 5000;
+    if (fx_start(&fx, &hooks)) {
+        CHECK(!"the server starts");
+        return;
+    }
+    static const char head[] =
+        "POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    struct client *a = client_open(fx.port), *b = client_open(fx.port);
+    /* each reserves its first 64 KiB: the budget is full */
+    CHECK(send_str(a, head) == 0 && send_chunks(a, 60 * 1024) == 0);
+    CHECK(send_str(b, head) == 0 && send_chunks(b, 60 * 1024) == 0);
+    for (int i = 0; i < 200 && eb_server_buffered(fx.srv) < 128 * 1024; i++)
+        usleep(5000);
+    CHECK(eb_server_buffered(fx.srv) == 128 * 1024);
+    /* a must grow: waits for b's memory; b must grow too: nothing would ever free */
+    CHECK(send_chunks(a, 10 * 1024) == 0);
+    usleep(100000);
+    CHECK(send_chunks(b, 10 * 1024) == 0);
+    set_timeout(b->fd, 3000); /* well before request_timeout */
+    CHECK(read_reply(b, &r) == 0 && r.status == 503);
+    client_close(b);
+    /* a got b's memory and finishes */
+    CHECK(send_str(a, "0\r\n\r\n") == 0);
+    CHECK(read_reply(a, &r) == 0 && r.status == 200 && strstr(r.body, "len=71680 "));
+    client_close(a);
+    fx_stop(&fx);
+}
+
 int main(void)
 {
     struct fixture fx;
@@ -1104,5 +1155,6 @@ int main(void)
     test_listen_errors();
     test_admission();
     test_max_buffered();
+    test_max_buffered_chunked_standoff();
     return check_report("test_server");
 }
