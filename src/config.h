@@ -19,6 +19,9 @@ struct eb_config {
                                      request's Host header */
     size_t max_body;               /* --max-body BYTES: 8 MiB; over it: 413 */
     size_t max_header;             /* --max-header BYTES: 16 KiB for the request line + headers */
+    size_t max_buffered;           /* --max-buffered BYTES: request bodies in memory, all
+                                     connections together; at least max_body; 0 (the default):
+                                     64 MiB, or max_body when that is larger */
     int request_timeout_ms;        /* --request-timeout SECONDS: 30 s to receive one request */
     int keepalive_timeout_ms;      /* --keepalive-timeout SECONDS: 15 s idle between requests */
     int workers;                   /* --workers N: 2 x cores, at least 4 */
