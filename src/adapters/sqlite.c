@@ -1136,8 +1136,7 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
         (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||
-        (rc = warning_table(s, err)) ||
-        (all && (rc = prepare_all(s, err))))
+        (rc = warning_table(s, err)) || (all && (rc = prepare_all(s, err))))
         goto out;
 out:
     free(u.path);
@@ -1544,8 +1543,8 @@ static eb_rc warning_write(struct sqlite_adapter *s, const struct eb_push *p, co
                            struct eb_err *err)
 {
     int code = bind_str(s->warn_remove, 1, push_id);
-    eb_rc rc = code ? fail(s, code, "push_warning", err)
-                    : run(s, s->warn_remove, "push_warning", err);
+    eb_rc rc =
+        code ? fail(s, code, "push_warning", err) : run(s, s->warn_remove, "push_warning", err);
     for (size_t i = 0; !rc && i < p->n_warnings; i++) {
         struct eb_sql_value v[EB_WARNING_SQL_COLUMNS];
         eb_warning_sql_values(p, push_id, i, v);
