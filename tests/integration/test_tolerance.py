@@ -249,3 +249,28 @@ def test_unknown_time_zone_stops_the_start(tmp_path):
     from conftest import run_cli
     r = run_cli("check", "--db", f"sqlite:{tmp_path / 'x.db'}", "--timezone", "Mars/Olympus")
     assert r.returncode == 2 and "--timezone" in r.stderr and "Mars/Olympus" in r.stderr, r
+
+
+def test_replay_stores_a_push_an_older_version_rejected(make_server):
+    """A push recorded as rejected for a date no rule read (as ehrbridge did before) is stored by
+    `ehrbridge replay`, with its warning."""
+    import sqlite3
+    import subprocess
+    from conftest import clean_env, ehrbridge_bin
+    s = make_server()
+    pid, app = helpers.new_id("tol-replay"), 5601
+    data = helpers.minimal_data(app, birthDate="2020-13-45")
+    assert helpers.push(s, helpers.minimal_push_xml(pid, app, data_fields=data))[1] == "true"
+    w = (helpers.PgConn(s.db_path) if isinstance(s.db_path, helpers.PgDatabase)
+         else sqlite3.connect(s.db_path, timeout=10, isolation_level=None))
+    w.execute("UPDATE push_log SET outcome = 'rejected', message = 'data.birthDate: malformed "
+              "date' WHERE push_id = ?", (pid,))
+    w.execute("DELETE FROM candidate WHERE application_id = ?", (app,))
+    w.execute("DELETE FROM push_warning WHERE push_id = ?", (pid,))
+    w.close()
+    r = subprocess.run([ehrbridge_bin(), "replay", "--db", s.db_url, "--outcome", "rejected"],
+                       capture_output=True, text=True, timeout=60, env=clean_env())
+    assert r.returncode == 0 and f"{pid}: stored" in r.stdout, (r.stdout, r.stderr)
+    assert warnings_of(s, pid) == {("data.birthDate", "2020-13-45", "not a date")}
+    row = one_row(s, "SELECT birth_date FROM candidate WHERE application_id = ?", app)
+    assert row == {"birth_date": None}
