@@ -274,3 +274,35 @@ def test_replay_stores_a_push_an_older_version_rejected(make_server):
     assert warnings_of(s, pid) == {("data.birthDate", "2020-13-45", "not a date")}
     row = one_row(s, "SELECT birth_date FROM candidate WHERE application_id = ?", app)
     assert row == {"birth_date": None}
+
+
+def test_push_warning_beside_the_mapped_tables(tmp_path, backend):
+    """With --mapping, push_warning is ehrbridge's own table beside push_log; the mapped row is
+    written without the value that did not fit."""
+    from conftest import Server, _stop_and_check
+    from test_mapping import MAPPING, create_legacy_tables
+    s = Server(tmp_path / "m", backend=backend)
+    create_legacy_tables(s.db_path)
+    s.args += ["--mapping", str(MAPPING)]
+    s.start()
+    try:
+        pid = helpers.new_id("tol-map")
+        req = helpers.contract_push(push_id=pid)
+        req["data"]["offer"]["salaryNumber"] = "15k"
+        req["data"]["birthDate"] = "2020/03/17"
+        _, ret, msg = helpers.push(s, helpers.contract_xml(req))
+        assert (ret, msg) == ("true", "stored; 1 field not read (see push_warning)")
+        assert warnings_of(s, pid) == {("data.offer.salaryNumber", "15k", "malformed decimal")}
+        row = one_row(s, "SELECT base_salary, birth_dt FROM employee_import")
+        assert row["base_salary"] is None and str(row["birth_dt"])[:10] == "2020-03-17"
+    finally:
+        _stop_and_check(s)
+
+
+def test_metrics_count_the_fields_not_read(make_server):
+    s = make_server()
+    data = helpers.minimal_data(5701, birthYear="x", experience="y")
+    assert helpers.push(s, helpers.minimal_push_xml(helpers.new_id("tol-m"), 5701,
+                                                    data_fields=data))[1] == "true"
+    r = helpers.http(s.base_url, "GET", "/metrics")
+    assert re.search(r"^ehrbridge_push_warnings_total 2$", r.text, re.M), r.text
