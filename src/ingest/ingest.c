@@ -31,8 +31,11 @@
  *   given as markup (element children) keeps that markup as its text. INT is written in decimal
  *   (leading '+' and zeros dropped), DEC as given, BOOL as true/false, DATE as given. Empty
  *   INT/DEC/BOOL/DATE values and xsi:nil elements are omitted. Malformed INT/DEC/BOOL (and
- *   non-string values given as markup) are omitted and counted; r->problem names the first by
- *   its path, never its value. "any" values with element children become JSON text (anyjson.c).
+ *   non-string values given as markup) are set aside (tolerance): omitted, so the strict
+ *   bindings never see them, counted, and listed in r->warnings with path, raw text and reason
+ *   (set_aside); r->problem names the first by its path, never its value. A malformed
+ *   data/applicationId, and data that cannot be read, are refusals (r->refusal) instead. "any"
+ *   values with element children become JSON text (anyjson.c).
  * - Unknown elements are kept after the known fields of their parent, with local names only,
  *   no attributes, their leaves trimmed; r->n_unknown counts each unknown subtree once.
  * - data given as text: XML when it starts with '<' (an XML declaration is dropped; the text is
