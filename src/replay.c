@@ -122,6 +122,9 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
         rc = eb_err_set(&err, EB_ERR_NOMEM, "out of memory reading the record");
     if (!rc)
         rc = eb_validate_tolerate(r->arena, &p, &err);
+    /* a push stored before keeps the warnings its request gave (values set aside at ingest are
+     * not in the payload); one never stored gets those its payload gives */
+    p.keep_warnings = row->outcome == EB_OUTCOME_STORED;
     struct eb_push_record rec = {.push_id = row->push_id,
                                  .event = row->event,
                                  .triggered_at = row->triggered_at,

@@ -1051,6 +1051,8 @@ static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
 static eb_rc write_warnings(struct odbc_adapter *o, const struct eb_push *p, const char *push_id,
                             struct eb_err *err)
 {
+    if (p->keep_warnings)
+        return EB_OK;
     eb_rc rc = bind_str(o, o->warn_del, 0, push_id, err);
     if (!rc)
         rc = execute(o, o->warn_del, "push_warning", NULL, err);

@@ -1268,6 +1268,8 @@ static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
 static eb_rc send_warnings(struct pg_adapter *g, const struct eb_push *p, const char *push_id,
                            struct eb_err *err)
 {
+    if (p->keep_warnings)
+        return EB_OK;
     if (!bind_str(g, 0, push_id) || !send_prepared(g, "eb_wrm", 1))
         return fail_rc(g, err);
     for (size_t i = 0; i < p->n_warnings; i++) {

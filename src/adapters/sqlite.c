@@ -1542,6 +1542,8 @@ static void warning_close(struct sqlite_adapter *s)
 static eb_rc warning_write(struct sqlite_adapter *s, const struct eb_push *p, const char *push_id,
                            struct eb_err *err)
 {
+    if (p->keep_warnings)
+        return EB_OK;
     int code = bind_str(s->warn_remove, 1, push_id);
     eb_rc rc =
         code ? fail(s, code, "push_warning", err) : run(s, s->warn_remove, "push_warning", err);

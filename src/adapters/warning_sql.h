@@ -11,7 +11,8 @@
  *     primary key (push_id, seq)
  * Created with CREATE TABLE IF NOT EXISTS when an adapter opens (outside the versioned schema,
  * so an existing database gains it). An adapter writes a push's rows in the push's transaction:
- * remove (every row of the push id), then insert per warning (eb_warning_sql_values). */
+ * remove (every row of the push id), then insert per warning (eb_warning_sql_values); nothing
+ * when p->keep_warnings is set (a replay of a push stored before). */
 #ifndef EB_WARNING_SQL_H
 #define EB_WARNING_SQL_H
 

@@ -453,6 +453,9 @@ struct eb_push {
     struct eb_warning *warnings; /* values not read, in the push's order; NULL when none */
     size_t n_warnings;           /* entries in warnings */
     size_t cap_warnings;         /* entries allocated (eb_push_warn) */
+    int keep_warnings;           /* 1: leave the push id's push_warning rows as they are (a
+                                    replay of a push stored before: its rows came from the
+                                    request, which held more than the payload) */
 };
 
 struct eb_arena;

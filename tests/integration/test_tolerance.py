@@ -306,3 +306,21 @@ def test_metrics_count_the_fields_not_read(make_server):
                                                     data_fields=data))[1] == "true"
     r = helpers.http(s.base_url, "GET", "/metrics")
     assert re.search(r"^ehrbridge_push_warnings_total 2$", r.text, re.M), r.text
+
+
+def test_replay_of_a_stored_push_keeps_its_warnings(make_server):
+    """The payload no longer holds a value set aside at ingest: replaying a stored push keeps
+    the warnings its request gave."""
+    import subprocess
+    from conftest import clean_env, ehrbridge_bin
+    s = make_server()
+    pid, app = helpers.new_id("tol-keep"), 5801
+    data = helpers.minimal_data(app, birthYear="1992年", birthDate="至今")
+    assert helpers.push(s, helpers.minimal_push_xml(pid, app, data_fields=data))[1] == "true"
+    want = {("data.birthYear", "1992年", "malformed number"),
+            ("data.birthDate", "至今", "not a date")}
+    assert warnings_of(s, pid) == want
+    r = subprocess.run([ehrbridge_bin(), "replay", "--db", s.db_url, "--push-id", pid],
+                       capture_output=True, text=True, timeout=60, env=clean_env())
+    assert r.returncode == 0 and f"{pid}: stored (again)" in r.stdout, (r.stdout, r.stderr)
+    assert warnings_of(s, pid) == want
