@@ -299,6 +299,18 @@ static eb_rc set_keepalive_timeout(struct eb_config *c, const char *v, const cha
     return set_duration(&c->keepalive_timeout_ms, v, src, err);
 }
 
+static eb_rc set_db_wait(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    int ms;
+    if (parse_duration(v, &ms) || ms > MAX_MS)
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "%s: must be a number of seconds up to 24h such as 60, or 0 for no "
+                          "wait (got \"%.80s\")",
+                          src, v);
+    c->db_wait_ms = ms;
+    return EB_OK;
+}
+
 static eb_rc set_int(int *dst, const char *v, const char *src, int min, int max, struct eb_err *err)
 {
     size_t digits = strspn(v, "0123456789");
@@ -640,6 +652,10 @@ static const struct setting settings[] = {
      set_db},
     {"db_file", "FILE", "read the database URL from the first line of FILE (container secrets)",
      set_db_file},
+    {"db_wait", "SECONDS",
+     "serve: at start, wait this long for a database that cannot be reached yet (default 0: "
+     "fail at once)",
+     set_db_wait},
     {"public_url", "URL",
      "the http(s) URL Moka calls, written into the WSDL (default: from the Host header)",
      set_public_url},

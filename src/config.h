@@ -12,6 +12,8 @@ struct eb_config {
     char listen_host[256];         /* --listen HOST:PORT, EHRBRIDGE_LISTEN, listen; "0.0.0.0" */
     int listen_port;               /* 8080 */
     char db_url[1024];             /* --db URL, EHRBRIDGE_DB, db; "sqlite:ehrbridge.db" */
+    int db_wait_ms;                /* --db-wait SECONDS: at start, how long serve waits for a
+                                     database it cannot reach yet; 0 (default) = not at all */
     char public_url[1024];         /* --public-url, EHRBRIDGE_PUBLIC_URL, public_url: the URL Moka
                                      calls, written into the served WSDL; "" = derived from the
                                      request's Host header */

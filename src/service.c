@@ -266,6 +266,13 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
         memcpy(s->aes.iv, cfg->aes_iv, sizeof s->aes.iv);
         s->aes.has_iv = cfg->has_aes_iv;
     }
+    if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &s->mapping, err)))
+        goto fail;
+    rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
+    if (rc)
+        goto fail;
+    /* said once the database is open: a start that waits for the database (serve --db-wait)
+     * tries this function again, and says them once */
     if (!eb_auth_has_credentials(s->auth) && !cfg->tls_client_ca[0])
         eb_log(EB_LOG_WARN, "no authentication configured: anyone who reaches the port can push",
                "hint", "--sign-key, --bearer-token, --basic-user or --tls-client-ca", NULL);
@@ -274,11 +281,6 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
                "serving plain HTTP: terminate HTTPS in front (the vendor only "
                "calls HTTPS endpoints) or set --tls-cert and --tls-key",
                NULL);
-    if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &s->mapping, err)))
-        goto fail;
-    rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
-    if (rc)
-        goto fail;
     if (cfg->public_url[0]) {
         s->wsdl = eb_service_wsdl(cfg->public_url, &s->wsdl_len);
         if (!s->wsdl) {

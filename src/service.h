@@ -13,7 +13,9 @@ struct eb_service;
 struct eb_service_worker;
 
 /* Opens the database (creating or migrating the schema) and prepares what the workers share.
- * cfg must outlive the service. Caller frees with eb_service_free(). */
+ * cfg must outlive the service. Caller frees with eb_service_free(). EB_ERR_UNAVAILABLE when the
+ * database cannot be reached: nothing is logged before the database is open, so a caller may try
+ * again. */
 eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struct eb_err *err);
 void eb_service_free(struct eb_service *s);
 
