@@ -144,6 +144,7 @@ static struct {
     struct eb_metric *duration[2];
     struct eb_metric *db_errors;
     struct eb_metric *refused[2]; /* 401, 403 */
+    struct eb_metric *warnings;   /* values of stored pushes not read (push_warning) */
 } metrics;
 
 static void metrics_init(void)
@@ -174,6 +175,10 @@ static void metrics_init(void)
     metrics.db_errors = eb_metrics_counter(
         "ehrbridge_database_errors_total",
         "Pushes not stored because the database failed, and failed readiness checks", NULL);
+    metrics.warnings = eb_metrics_counter(
+        "ehrbridge_push_warnings_total",
+        "Values of accepted pushes that were not read (stored as NULL, listed in push_warning)",
+        NULL);
     static const char refused_help[] =
         "Requests refused by authentication (401) or the source address allow list (403)";
     metrics.refused[0] =
@@ -532,6 +537,26 @@ static void keep_ingest(struct req *w)
     w->ing = NULL;
 }
 
+/* Tolerance: the values ingest set aside and those validation does not read become the push's
+ * warnings (candidate/validate.h); the push is stored without them. */
+static eb_rc tolerate(struct req *w, struct eb_push *p, struct eb_err *err)
+{
+    if (eb_ingest_copy_warnings(w->ing, w->arena, p))
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory reading the record");
+    return eb_validate_tolerate(w->arena, p, err);
+}
+
+/* The answer's text for a stored push with warnings ("stored; 2 fields not read, see
+ * push_warning"), in buf; NULL when there are none or the push was not stored. */
+static const char *warned(const struct req *w, const char *stored, char *buf, size_t n)
+{
+    if (!w->ans.ok || !w->p.n_warnings)
+        return NULL;
+    snprintf(buf, n, "%s; %zu field%s not read (see push_warning)", stored, w->p.n_warnings,
+             w->p.n_warnings == 1 ? "" : "s");
+    return buf;
+}
+
 /* The bound request: maps and validates it and hands it to the bridge, which calls
  * push_answered once the outcome is durable (on the database's writer thread, or before this
  * returns). */
@@ -545,10 +570,12 @@ static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
     eb_rc rc = eb_map_push(w->arena, preq, w->ing->application_id != NULL, p, &err);
     if (!rc && w->dec && w->dec->failed) /* data could not be decrypted or read */
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->dec->msg);
-    if (!rc && w->ing->problem[0])
-        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->ing->problem);
+    if (!rc && w->ing->refusal[0])
+        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->ing->refusal);
     if (!rc)
         rc = eb_validate_push(p, &err);
+    if (!rc)
+        rc = tolerate(w, p, &err);
     if (!rc && eb_auth_check_age(p->triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), err.msg,
                                  sizeof err.msg))
         rc = err.rc = EB_ERR_INVALID; /* the replay window (--max-age) */
@@ -617,10 +644,11 @@ static void rest_result(struct req *w, struct eb_http_response *resp)
     }
     resp->status = status;
     resp->content_type = eb_rest_content_type;
+    const char *stored = w->ans.duplicate ? "already stored" : "stored";
+    char text[160];
+    const char *with = warned(w, stored, text, sizeof text);
     if (eb_rest_answer(&resp->body, w->ans.ok ? 0 : status,
-                       w->ans.ok ? (w->ans.duplicate ? "already stored" : "stored")
-                                 : w->ans.message,
-                       pc, mobile))
+                       w->ans.ok ? (with ? with : stored) : w->ans.message, pc, mobile))
         set_text(resp, 500, "internal error");
 }
 
@@ -655,16 +683,21 @@ static void reject_unbound(struct req *w, struct eb_http_response *resp, eb_rc r
  * one. answer: what the client got (true, false, fault, error; REST: the status). */
 static void push_end(struct req *w, const char *answer, const char *why, int invalid, int error)
 {
-    char ms[32];
+    char ms[32], nwarn[24];
     snprintf(ms, sizeof ms, "%.1f", eb_mono_ms_frac() - w->t0);
+    snprintf(nwarn, sizeof nwarn, "%zu", w->p.n_warnings);
     eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push", "push_id",
            w->rec_id[0] ? w->rec_id : w->log_push_id, "application_id", w->log_app_id, "outcome",
            eb_outcome_name(w->ans.outcome), "answer", answer, "duplicate",
            w->ans.duplicate ? "yes" : "no", "message",
            w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : why), "mode",
-           w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL, "ms", ms,
-           NULL);
+           w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL, "warnings",
+           w->ans.ok && w->p.n_warnings ? nwarn : NULL, "ms", ms, NULL);
     count_push(w->rest, &w->ans, invalid, error, w->t0);
+    if (w->ans.ok && w->p.n_warnings)
+        eb_metric_add(metrics.warnings, w->p.n_warnings);
+    w->p.warnings = NULL; /* in the arena */
+    w->p.n_warnings = w->p.cap_warnings = 0;
     eb_arena_reset(w->arena);
     if (w->ing)
         eb_ingest_result_free(w->ing);
@@ -680,7 +713,7 @@ static void push_answered(struct eb_bridge_job *bj)
     struct req *w = bj->user;
     struct eb_http_response *resp = w->resp;
     struct eb_server_pending *pending = w->pending;
-    char status[16];
+    char status[16], text[160];
     const char *answer;
     struct eb_bind *b = NULL;
     eb_log_set_request(w->req->id);
@@ -696,7 +729,12 @@ static void push_answered(struct eb_bridge_job *bj)
         snprintf(status, sizeof status, "%d", resp->status);
         answer = status;
     } else if (!(b = answer_bind()) ||
-               eb_bind_answer(b, w->soap, w->ans.ok, w->ans.message, &resp->body)) {
+               eb_bind_answer(
+                   b, w->soap, w->ans.ok,
+                   warned(w, w->ans.duplicate ? "already stored" : "stored", text, sizeof text)
+                       ? text
+                       : w->ans.message,
+                   &resp->body)) {
         set_text(resp, 500, "internal error");
         answer = "error";
     } else {

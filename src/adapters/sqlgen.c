@@ -49,7 +49,8 @@
  *     the table does not have). Added in version 2: a version 1 database gains them with ALTER
  *     TABLE ... ADD COLUMN, filled from the codes of the rows already there.
  *     Kinds: integer -> INTEGER; boolean -> INTEGER 0/1; decimal -> TEXT (the exact decimal
- *     text); string, date (as sent), any (text, or JSON text for structured values) -> TEXT.
+ *     text); string, date (normalised ISO 8601 text, candidate/validate.h), any (text, or JSON
+ *     text for structured values) -> TEXT.
  *     An absent value is NULL.
  *
  * candidate_<suffix>: one table per array, one row per item, named after the descriptor's table

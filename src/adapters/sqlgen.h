@@ -52,7 +52,7 @@ extern const struct eb_sql_dialect eb_sql_dialect_postgres; /* PostgreSQL >= 9.5
 /* Column types of the default schema. */
 enum eb_sql_type {
     EB_SQL_INTEGER = 0, /* INT, BOOL (0/1), keys, Unix milliseconds */
-    EB_SQL_TEXT,        /* STR, DATE (as sent), DEC (exact decimal text), ANY (text or JSON text) */
+    EB_SQL_TEXT,        /* STR, DATE (ISO 8601 text), DEC (exact decimal text), ANY (text, JSON) */
     EB_SQL_REAL,        /* not used by the default schema; kept for dialect completeness */
     EB_SQL_BLOB         /* raw bytes: push_log.raw (a request body need not be valid UTF-8) */
 };

@@ -34,9 +34,10 @@ EXPECTED_IMPORT = {
     "src_system": "MOKA", "src_push_id": "f353e5ce-17e0-4783-bee4-4a6b734b20fe",
     "imp_status": "N", "ehr_emp_no": None,
 }
+# the first experience has now = true: its endDate is ignored (the vendor's rule), to_dt NULL
 EXPECTED_WORK = [
     {"imp_app_no": 12798, "line_no": 1, "company": "北京有利科技有限公司",
-     "job_title": "高级Java工程师", "from_dt": "2016-03-01", "to_dt": "2017-09-01"},
+     "job_title": "高级Java工程师", "from_dt": "2016-03-01", "to_dt": None},
     {"imp_app_no": 12798, "line_no": 2, "company": "北京水果电商技术有限公司",
      "job_title": "java工程师", "from_dt": "2015-05-01", "to_dt": "2016-03-01"},
 ]

@@ -118,8 +118,8 @@ def test_invalid_record_and_not_json(server):
     assert msg(r) == {"code": 400, "msg": "data.applicationId: missing"}
     row = server.rows("SELECT outcome, message, raw FROM push_log WHERE push_id = ?", pid)[0]
     assert row["outcome"] == "rejected" and row["raw"]
-    r = post(server, sh.rest_body(helpers.new_id("bad"), {"applicationId": 5, "birthYear": "19x"}))
-    assert r.status == 400 and "data.birthYear" in msg(r)["msg"]
+    r = post(server, sh.rest_body(helpers.new_id("bad"), {"applicationId": "5x", "birthYear": 1}))
+    assert r.status == 400 and "data.applicationId" in msg(r)["msg"]
     for body, want in (('{"id": "x", "data": {', "not valid JSON"),
                        ("[1, 2]", "not an object"), ('"text"', "not an object")):
         r = post(server, body)
