@@ -821,19 +821,9 @@ static const json_t *interview_data(struct req *w, const json_t *root, json_t **
                    "data: looks encrypted (hex) but no AES key is configured (--aes-key)");
         return NULL;
     }
-    struct eb_buf plain;
-    struct eb_err e;
-    eb_err_clear(&e);
-    eb_buf_init(&plain, eb_ingest_default_limits.max_output);
-    if (eb_decrypt_hex(&w->svc->aes, text, len, &plain, &e) == EB_OK)
-        *owned = eb_json_load(plain.len ? plain.data : "", plain.len, "decrypted data", NULL, &e);
-    if (plain.data)
-        memset(plain.data, 0, plain.cap);
-    eb_buf_free(&plain);
-    if (!*owned) {
-        eb_err_set(err, EB_ERR_INVALID, "data: %.240s", e.msg);
+    /* one message for every failure to decrypt or read (decrypt.h: no padding oracle) */
+    if (eb_decrypt_json(&w->svc->aes, text, len, owned, err))
         return NULL;
-    }
     return *owned;
 }
 

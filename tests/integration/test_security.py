@@ -559,13 +559,15 @@ def test_wrong_key_and_truncated_ciphertext(make):
     s = make(["--aes-key", AES_KEY])
     plain = json.dumps({"applicationId": 8300001, "name": "secret-name"})
     good = sh.node_encrypt(plain, AES_KEY)
+    # one message for every failure (no padding oracle: test_data_oracle.py)
+    want = "data: cannot be decrypted and read"
     cases = {
-        "wrong-key": (sh.node_encrypt(plain, "x" * 32), "cannot decrypt"),
-        "truncated-block": (good[:-32], "cannot decrypt"),
-        "truncated-odd": (good[:-5], "odd number of hex digits"),
-        "truncated-cut": (good[:-6], "16-byte AES blocks"),
+        "wrong-key": sh.node_encrypt(plain, "x" * 32),
+        "truncated-block": good[:-32],
+        "truncated-odd": good[:-5],
+        "truncated-cut": good[:-6],
     }
-    for name, (hex_text, want) in cases.items():
+    for name, hex_text in cases.items():
         pid = helpers.new_id(name)
         r = s.post_soap(push_xml(pid, 0, data_text=hex_text))
         ret, msg = answer(r)
