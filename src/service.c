@@ -36,6 +36,7 @@
 #include "util/arena.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/refusal.h"
 
 extern const char eb_wsdl_text[];
 extern const size_t eb_wsdl_len;
@@ -475,8 +476,9 @@ static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf, 
     rec->raw_len = w->req->body_len;
 }
 
-/* Keeps a body that never became a push (refused before it was read, or not readable): a
- * rejected push_log entry under an id of its own, prefix-<ms>-<n>, with why. */
+/* Keeps the body of an authenticated request that never became a push (not readable, or of a
+ * media type ehrbridge does not read): a rejected push_log entry under an id of its own,
+ * prefix-<ms>-<n>, with why. Never called for a request refused by authentication. */
 static void record_unread(struct req *w, const struct eb_http_request *req, const char *prefix,
                           const char *why, struct eb_answer *ans)
 {
@@ -953,9 +955,10 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
 }
 
 /* Authentication failed: 401 (credentials; WWW-Authenticate) or 403 (source address), as a
- * SOAP Fault for SOAP requests, {"code", "msg"} for REST and text otherwise. A push body that was
- * read is kept as a rejected push_log entry under an id of its own (never under the push id it
- * claims, which would let anyone answer for a real push), without secrets: the raw body only. */
+ * SOAP Fault for SOAP requests, {"code", "msg"} for REST and text otherwise. Nothing of the
+ * request is stored: a request that was not authenticated never becomes a push, in push_log or
+ * anywhere (it could be replayed, or fill the disk); the trace is one rate-limited log line
+ * (util/refusal.h), and the body is never read for it. */
 static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
                    const struct eb_auth_result *ar)
 {
@@ -963,13 +966,16 @@ static void refuse(struct req *w, const struct eb_http_request *req, struct eb_h
     const char *msg =
         status == 403 ? "forbidden: source address not allowed" : "authentication failed";
     enum eb_soap_version v;
+    const char *te = eb_http_header(req, "Transfer-Encoding");
+    struct eb_refusal trace = {.status = status,
+                               .reason = ar->reason,
+                               .peer = req->peer,
+                               .client = ar->client,
+                               .path = req->path,
+                               .content_length = eb_http_header(req, "Content-Length"),
+                               .chunked = te != NULL}; /* chunked: the only coding accepted */
     eb_metric_inc(metrics.refused[status == 403]);
-    eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
-           ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL, NULL);
-    if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
-        struct eb_answer ans;
-        record_unread(w, req, "unauthenticated", msg, &ans);
-    }
+    eb_refusal_log(&trace, eb_mono_ms());
     eb_buf_reset(&resp->body);
     resp->status = status;
     resp->www_authenticate = status == 401 ? eb_auth_challenge(w->svc->auth) : NULL;
