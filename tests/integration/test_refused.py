@@ -95,6 +95,7 @@ def forged_requests(claimed_id):
         pid = claimed_id if app == REAL_APP else helpers.new_id("forged")
         soap = soap_body(pid, app, FORGED_NAME)
         rest = rest_body(helpers.new_id("forged-rest"), app, FORGED_NAME)
+        itv = interview_body(helpers.new_id("fi"), app)
         out += [
             (f"soap {app}, no credential", soap, {}, "", 11, False),
             (f"soap {app}, wrong Bearer", soap, {"Authorization": "Bearer wrong"}, "", 11, False),
@@ -111,6 +112,8 @@ def forged_requests(claimed_id):
              "sign=" + sh.sign(SIGN_KEY, rest + " "), 11, True),
             (f"interview {app}, wrong Bearer", interview_body(helpers.new_id("fi"), app),
              {"Authorization": f"Bearer {TOKEN}x"}, "", 11, True),
+            (f"interview {app}, sign of another key", itv, {}, "sign=" + sh.sign("other", itv),
+             11, True),
         ]
     return out
 
