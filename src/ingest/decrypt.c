@@ -129,10 +129,8 @@ static eb_rc decrypt(const struct eb_aes *k, const char *text, size_t len, struc
     int n = 0;
     if (EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, k->key, k->has_iv ? k->iv : bytes) != 1 ||
         EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
-        EVP_DecryptUpdate(ctx, pl->p, &n, bytes + head, (int)nct) != 1 || (size_t)n != nct) {
-        memset(pl->p, 0, pl->cap); /* cannot happen with a valid key; read as garbage */
-        n = (int)nct;
-    }
+        EVP_DecryptUpdate(ctx, pl->p, &n, bytes + head, (int)nct) != 1 || (size_t)n != nct)
+        memset(pl->p, 0, pl->cap); /* cannot happen with a valid key: read as garbage */
     /* PKCS#7: the last byte, 1 to 16, says how many bytes of that value end the plaintext */
     unsigned pad = pl->p[nct - 1];
     unsigned good = ct_lt(0, pad) & ct_lt(pad, BLOCK + 1);
