@@ -312,7 +312,8 @@ def test_bearer_token(make):
     # SOAP 1.2 gets a 1.2 fault
     r = s.post_soap(helpers.envelope(helpers.minimal_push_xml("x12", 7100003), 12), soap=12)
     assert r.status == 401 and helpers.soap_version_of(r) == 12
-    # nothing of the refused requests is stored (test_refused.py): the one push only
+    # refused on their headers: their bodies were never read, nothing of them is stored
+    # (test_refused.py)
     assert s.rows("SELECT count(*) AS n FROM push_log")[0]["n"] == 1
     assert s.rows("SELECT count(*) AS n FROM candidate")[0]["n"] == 1
     assert not s.rows("SELECT 1 FROM push_log WHERE push_id = 'x12'")
