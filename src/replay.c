@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adapters/sqlgen.h"
 #include "bind/bind.h"
 #include "candidate/map.h"
 #include "candidate/validate.h"
@@ -166,7 +167,19 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
     *ok = 1;
 }
 
-/* One push_log row: canonicalize its payload (or its raw body), then bind. */
+/* 1 when row was recorded from a request refused by authentication (by an earlier version:
+ * sqlgen.h, EB_SQL_REFUSED_*): it was never authenticated and is never replayed. */
+static int refused_row(const struct eb_logged_push *row)
+{
+    static const char prefix[] = EB_SQL_REFUSED_ID_PREFIX;
+    return row->outcome == EB_OUTCOME_REJECTED && !row->event && row->message &&
+           !strncmp(row->push_id, prefix, sizeof prefix - 1) &&
+           (!strcmp(row->message, EB_SQL_REFUSED_MESSAGE) ||
+            !strcmp(row->message, EB_SQL_REFUSED_OLD_MESSAGE));
+}
+
+/* One push_log row: canonicalize its payload (or its raw body), then bind. Only rows of
+ * authenticated requests are replayed: a service of this version records no other. */
 static int each(void *user, const struct eb_logged_push *row)
 {
     struct replay *r = user;
@@ -178,6 +191,12 @@ static int each(void *user, const struct eb_logged_push *row)
     size_t len = row->payload ? row->payload_len : row->raw_len;
     eb_buf_init(&xml, (size_t)64 << 20);
     eb_ingest_result_init(&ing, opts.limits.max_output);
+    if (refused_row(row)) {
+        printf("%s: skipped: refused by authentication when it arrived; never replayed\n",
+               row->push_id);
+        r->skipped++;
+        goto out;
+    }
     if (row->event && strcmp(row->event, "pushCandidate") &&
         strcasecmp(row->event, "pushCandidate")) {
         printf("%s: skipped: event %s is not replayed\n", row->push_id, row->event);

@@ -36,6 +36,7 @@
 #include "util/arena.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/refusal.h"
 
 extern const char eb_wsdl_text[];
 extern const size_t eb_wsdl_len;
@@ -482,8 +483,9 @@ static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf, 
     rec->raw_len = w->req->body_len;
 }
 
-/* Keeps a body that never became a push (refused before it was read, or not readable): a
- * rejected push_log entry under an id of its own, prefix-<ms>-<n>, with why. */
+/* Keeps the body of an authenticated request that never became a push (not readable, or of a
+ * media type ehrbridge does not read): a rejected push_log entry under an id of its own,
+ * prefix-<ms>-<n>, with why. Never called for a request refused by authentication. */
 static void record_unread(struct req *w, const struct eb_http_request *req, const char *prefix,
                           const char *why, struct eb_answer *ans)
 {
@@ -861,19 +863,9 @@ static const json_t *interview_data(struct req *w, const json_t *root, json_t **
                    "data: looks encrypted (hex) but no AES key is configured (--aes-key)");
         return NULL;
     }
-    struct eb_buf plain;
-    struct eb_err e;
-    eb_err_clear(&e);
-    eb_buf_init(&plain, eb_ingest_default_limits.max_output);
-    if (eb_decrypt_hex(&w->svc->aes, text, len, &plain, &e) == EB_OK)
-        *owned = eb_json_load(plain.len ? plain.data : "", plain.len, "decrypted data", NULL, &e);
-    if (plain.data)
-        memset(plain.data, 0, plain.cap);
-    eb_buf_free(&plain);
-    if (!*owned) {
-        eb_err_set(err, EB_ERR_INVALID, "data: %.240s", e.msg);
+    /* one message for every failure to decrypt or read (decrypt.h: no padding oracle) */
+    if (eb_decrypt_json(&w->svc->aes, text, len, owned, err))
         return NULL;
-    }
     return *owned;
 }
 
@@ -1002,43 +994,10 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
     return i < req->body_len && req->body[i] == '<';
 }
 
-/* "request refused" log lines: at most REFUSED_LOG_PER_S a second, so that a flood of refused
- * requests (which cost the service almost nothing now) is not a flood of log lines; the lines
- * left out are counted in the next one logged, and every refusal in the metrics. */
-#define REFUSED_LOG_PER_S 10
-static struct {
-    pthread_mutex_t mu;
-    int64_t second;           /* eb_mono_ms() / 1000 of the lines counted in n */
-    int n;                    /* lines logged in that second */
-    unsigned long suppressed; /* lines left out since the last one logged */
-} refused_log = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
-
-/* 1 when a refusal may be logged now; *suppressed: how many were left out before it. */
-static int refused_log_take(unsigned long *suppressed)
-{
-    int64_t now = eb_mono_ms() / 1000;
-    int ok;
-    pthread_mutex_lock(&refused_log.mu);
-    if (now != refused_log.second) {
-        refused_log.second = now;
-        refused_log.n = 0;
-    }
-    ok = refused_log.n < REFUSED_LOG_PER_S;
-    if (ok) {
-        refused_log.n++;
-        *suppressed = refused_log.suppressed;
-        refused_log.suppressed = 0;
-    } else {
-        refused_log.suppressed++;
-    }
-    pthread_mutex_unlock(&refused_log.mu);
-    return ok;
-}
-
 /* The answer to a request authentication refused: 401 (credentials; WWW-Authenticate) or 403
  * (source address), as a SOAP Fault for SOAP requests (made with b, NULL: text), {"code",
- * "msg"} for REST and text otherwise; counted, and logged at a bounded rate (never a secret,
- * never the body). */
+ * "msg"} for REST and text otherwise; counted, and traced by one rate-limited log line
+ * (util/refusal.h: never a secret, never the body). Nothing of the request is stored. */
 static void refuse_answer(struct eb_service *s, struct eb_bind *b,
                           const struct eb_http_request *req, struct eb_http_response *resp,
                           const struct eb_auth_result *ar)
@@ -1047,15 +1006,16 @@ static void refuse_answer(struct eb_service *s, struct eb_bind *b,
     const char *msg =
         status == 403 ? "forbidden: source address not allowed" : "authentication failed";
     enum eb_soap_version v;
-    unsigned long suppressed = 0;
+    const char *te = eb_http_header(req, "Transfer-Encoding");
+    struct eb_refusal trace = {.status = status,
+                               .reason = ar->reason,
+                               .peer = req->peer,
+                               .client = ar->client,
+                               .path = req->path,
+                               .content_length = eb_http_header(req, "Content-Length"),
+                               .chunked = te != NULL}; /* chunked: the only coding accepted */
     eb_metric_inc(metrics.refused[status == 403]);
-    if (refused_log_take(&suppressed)) {
-        char left_out[24];
-        snprintf(left_out, sizeof left_out, "%lu", suppressed);
-        eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
-               ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL,
-               "not_logged_before", suppressed ? left_out : NULL, NULL);
-    }
+    eb_refusal_log(&trace, eb_mono_ms());
     eb_buf_reset(&resp->body);
     resp->status = status;
     resp->www_authenticate = status == 401 ? eb_auth_challenge(s->auth) : NULL;
@@ -1075,19 +1035,11 @@ static void refuse_answer(struct eb_service *s, struct eb_bind *b,
 }
 
 /* Authentication failed once the body was in (the vendor's signature does not match): as
- * refuse_answer(). A push body that was read is kept as a rejected push_log entry under an id
- * of its own (never under the push id it claims, which would let anyone answer for a real
- * push), without secrets: the raw body only. */
+ * refuse_answer(). The body read is not kept: a request that was not authenticated never
+ * becomes a push, in push_log or anywhere (it could be replayed, or fill the disk). */
 static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
                    const struct eb_auth_result *ar)
 {
-    int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
-    const char *msg =
-        status == 403 ? "forbidden: source address not allowed" : "authentication failed";
-    if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
-        struct eb_answer ans;
-        record_unread(w, req, "unauthenticated", msg, &ans);
-    }
     refuse_answer(w->svc, w->bind, req, resp, ar);
 }
 

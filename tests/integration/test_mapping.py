@@ -315,7 +315,8 @@ def test_odbc_errors_carry_the_sqlstate_and_no_password(tmp_path):
 
 def test_odbc_database_at_version_1_is_migrated(tmp_path):
     """The default schema's migrations (version 2: the area names, version 3: the index
-    push_log_received_at) through the ODBC adapter."""
+    push_log_received_at, version 4: refused rows of earlier versions emptied) through the ODBC
+    adapter."""
     from conftest import odbc_driver
     db = tmp_path / "v1.db"
     url = f"odbc:DRIVER={odbc_driver('odbc-sqlite')};Database={db}"
@@ -331,7 +332,7 @@ def test_odbc_database_at_version_1_is_migrated(tmp_path):
     r = run_cli("check", "--db", url)
     assert r.returncode == 0, r.stderr
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 3
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 4
     assert conn.execute("SELECT native_place_name FROM candidate").fetchone()[0] == "普陀District"
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
                         " AND name = 'push_log_received_at'").fetchone()[0] == 1

@@ -200,16 +200,16 @@ static void test_newer_version_refused(void)
     CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    exec_or_die(db, "UPDATE schema_version SET version = 4");
+    exec_or_die(db, "UPDATE schema_version SET version = 99");
     sqlite3_close(db);
     /* the open instance notices on ping */
     CHECK(eb_adapter_ping(a, &err) == EB_ERR_DB);
-    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
+    CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
     eb_adapter_close(a);
     /* and a new one refuses to open */
     CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
-    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
+    CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
     unlink(path);
     snprintf(path, sizeof path, "%s/newer.db-wal", dir);
     unlink(path);
