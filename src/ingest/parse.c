@@ -166,6 +166,11 @@ static int flush_text(xmlParserCtxtPtr ctxt, struct pstate *st)
     if (!st->in_text)
         return 0;
     st->in_text = 0;
+    if (++*st->p->nodes > st->p->max_nodes) { /* a text node costs what an element costs */
+        st->too_many = 1;
+        xmlStopParser(ctxt);
+        return -1;
+    }
     const struct eb_buf *text = &st->ps->text;
     xmlNode *t = eb_arena_zalloc(st->ps->arena, sizeof *t);
     if (!t || !(t->content = (xmlChar *)eb_arena_strndup(
@@ -201,6 +206,11 @@ static void add_other(xmlParserCtxtPtr ctxt, struct pstate *st, xmlElementType t
 {
     if (flush_text(ctxt, st))
         return;
+    if (++*st->p->nodes > st->p->max_nodes) { /* as many nodes as an element */
+        st->too_many = 1;
+        xmlStopParser(ctxt);
+        return;
+    }
     xmlNode *n = eb_arena_zalloc(st->ps->arena, sizeof *n);
     if (!n) {
         out_of_memory(ctxt, st);
@@ -336,8 +346,9 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 {
     xmlParserCtxtPtr ctxt = ctx;
     struct pstate *ps = ctxt->_private;
-    /* attributes and namespace declarations cost what elements cost: one budget for all */
-    *ps->p->nodes += 1 + (size_t)nb_attributes + (size_t)nb_namespaces;
+    /* one budget for every node of the tree: an attribute is two (itself and its value's text),
+     * a namespace declaration costs libxml2 what an attribute costs */
+    *ps->p->nodes += 1 + 2 * (size_t)nb_attributes + (size_t)nb_namespaces;
     if (*ps->p->nodes > ps->p->max_nodes) {
         ps->too_many = 1;
         xmlStopParser(ctxt);
@@ -538,7 +549,8 @@ static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t l
         goto out;
     }
     if (ps.too_many) {
-        rc = eb_err_set(err, EB_ERR_TOO_LARGE, "%s: more than %zu elements and attributes", p->what,
+        rc = eb_err_set(err, EB_ERR_TOO_LARGE,
+                        "%s: more than %zu nodes (elements, attributes, texts, comments)", p->what,
                         p->max_nodes);
         goto out;
     }
