@@ -609,8 +609,13 @@ static int starts_reference(const char *s, size_t n)
     return i > start && i < n && s[i] == ';';
 }
 
+/* Most raw '&' the repair writes as "&amp;": the vendor's printed example has a few (in URLs);
+ * a body of nothing but '&' would otherwise be copied at 5 times its size. */
+#define MAX_REPAIRS 65536
+
 /* The '&' repair: a copy of text with every '&' that does not start a reference written as
- * "&amp;". *fixed is NULL when there is nothing to repair; caller frees it. */
+ * "&amp;". *fixed is NULL when there is nothing to repair, or more than MAX_REPAIRS to repair
+ * (the document then stays refused as not well-formed); caller frees it. */
 static eb_rc repair_amps(const char *text, size_t len, char **fixed, size_t *fixed_len)
 {
     size_t raw = 0;
@@ -619,7 +624,7 @@ static eb_rc repair_amps(const char *text, size_t len, char **fixed, size_t *fix
     for (size_t i = 0; i < len; i++)
         if (text[i] == '&' && !starts_reference(text + i, len - i))
             raw++;
-    if (!raw)
+    if (!raw || raw > MAX_REPAIRS)
         return EB_OK;
     if (raw > (SIZE_MAX - len - 1) / 4)
         return EB_ERR_TOO_LARGE;

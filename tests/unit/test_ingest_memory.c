@@ -240,6 +240,12 @@ int main(void)
     measure("SOAP <?a?><?a?>...", b, len, 0, EB_ERR_TOO_LARGE);
     b = flood(XML_HEAD "<name><![CDATA[", "<", 0, "]]></name>" XML_TAIL, &len);
     measure("SOAP <name><![CDATA[<<<...]]></name>", b, len, 0, EB_OK);
+    b = flood(XML_HEAD "<name>", "&", 0, "</name>" XML_TAIL, &len);
+    measure("SOAP <name>&&&...</name> (the '&' repair)", b, len, 0, EB_ERR_INVALID);
+    b = flood(XML_HEAD "<name>", "&", 65000, "</name>" XML_TAIL, &len);
+    measure("SOAP <name>&&&...</name> x 65,000 (repaired)", b, len, 0, EB_OK);
+    b = flood(XML_HEAD "<name>", "\r", 0, "</name>" XML_TAIL, &len);
+    measure("SOAP <name>CR CR CR...</name>", b, len, 0, EB_OK);
     b = flood(JSON_HEAD "\"", "<", 0, "\"}}", &len);
     measure("REST {\"x\":\"<<<...\"}", b, len, 1, EB_OK);
     b = flood(JSON_HEAD "\"", "\\\"", 0, "\"}}", &len);
