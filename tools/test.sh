@@ -44,4 +44,4 @@ bench/run.sh --smoke --bin "$PWD/build/ehrbridge"
 # asserted)
 bench/profile.sh --smoke --bin "$PWD/build/ehrbridge"
 # fuzzing for a bounded time
-tools/fuzz.sh "${EB_FUZZ_SECONDS:-60}"
+tools/fuzz.sh "${EB_FUZZ_SECONDS:-30}"
