@@ -783,6 +783,25 @@ static void test_encodings(void)
         }
     }
 
+    /* a fixture in UTF-16 gives the canonical payload of its UTF-8 form */
+    char *fx = fixture("typed-bare.xml", &len);
+    CHECK(fx && ingest_opts(fx, len, NULL, &r, &e) == EB_OK);
+    char *want = payload(&r);
+    eb_ingest_result_free(&r);
+    const char *decl_end = fx ? strstr(fx, "?>") : NULL;
+    for (int big = 0; decl_end && big <= 1; big++) {
+        size_t n16 = 0;
+        char *b16 = to_utf16(decl_end + 2, big, 1, &n16);
+        CHECK(ingest_opts(b16, n16, NULL, &r, &e) == EB_OK);
+        char *got = payload(&r);
+        CHECK_STR(got, want);
+        free(got);
+        eb_ingest_result_free(&r);
+        free(b16);
+    }
+    free(want);
+    free(fx);
+
     /* GB18030 and ISO-8859-1 stay accepted */
     const char *gb = "<?xml version=\"1.0\" encoding=\"GB18030\"?><pushCandidate><id>gb</id>"
                      "<data><name>\xc9\xdb\xd0\xf1\xb6\xac</name></data></pushCandidate>";
