@@ -10,6 +10,7 @@
  * Ingest then orders the fields, checks their lexical types and trims values. */
 #include "ingest/json.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,25 @@ static inline int is_space(char c)
 /* Containers count_values() follows; deeper ones are taken for arrays (more values counted). */
 #define COUNT_DEPTH 4096
 
+/* The bytes count_values() stops at outside strings. */
+static const unsigned char json_structural[256] = {
+    ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1, [':'] = 1, [','] = 1};
+
+/* The end of the string that starts after s (the byte after its closing quote), or end. */
+static const char *skip_string(const char *s, const char *end)
+{
+    for (const char *q = s; q < end; q++) {
+        if (!(q = memchr(q, '"', (size_t)(end - q))))
+            return end;
+        size_t bs = 0; /* backslashes before the quote: an odd number escapes it */
+        while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return q + 1;
+    }
+    return end;
+}
+
 /* The values of JSON text (objects, arrays, scalars) as jansson will make them: 1 (the root) +
  * one per ':' + one per ',' inside an array + one per array that is not empty. Linear,
  * allocates nothing: it runs before jansson builds the tree. Text that is not JSON gives some
@@ -38,12 +58,14 @@ static size_t count_values(const char *text, size_t len)
     unsigned char is_obj[COUNT_DEPTH / 8] = {0}; /* bit d: the container at depth d is an object */
     const char *s = text, *end = text + len;
     size_t n = 1, depth = 0;
-    while (s < end) {
+    for (;;) {
+        while (s < end && !json_structural[(unsigned char)*s])
+            s++;
+        if (s == end)
+            return n;
         switch (*s++) {
         case '"':
-            while (s < end && *s != '"')
-                s += *s == '\\' ? 2 : 1;
-            s++;
+            s = skip_string(s, end);
             break;
         case '{':
             if (++depth < COUNT_DEPTH)
@@ -56,21 +78,17 @@ static size_t count_values(const char *text, size_t len)
                 s++;
             n += s < end && *s != ']';
             break;
-        case '}':
-        case ']':
-            depth -= depth > 0;
-            break;
         case ':':
             n++;
             break;
         case ',':
             n += depth >= COUNT_DEPTH || !(is_obj[depth / 8] & (1u << depth % 8));
             break;
-        default:
+        default: /* '}' or ']' */
+            depth -= depth > 0;
             break;
         }
     }
-    return n;
 }
 
 /* Raw control characters inside the strings of text, and the bytes their escapes add. */
