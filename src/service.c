@@ -959,6 +959,8 @@ static int handle_rest(struct req *w, const struct eb_http_request *req,
             goto out;
         }
         if (eb_json_push_xml(root, &xml, &err) == EB_OK) {
+            json_decref(root); /* the XML holds it all: not kept through ingest */
+            root = NULL;
             deferred = handle_push(w, req, resp, xml.data, xml.len, 1);
             goto out;
         }
@@ -966,13 +968,16 @@ static int handle_rest(struct req *w, const struct eb_http_request *req,
     /* Not a push at all: kept in the push log under an id of its own, answered 400. */
     {
         record_unread(w, req, "unidentified", err.msg, &w->ans);
-        resp->status = err.rc == EB_ERR_NOMEM ? 503 : 400;
+        resp->status = err.rc == EB_ERR_NOMEM ? 503 : err.rc == EB_ERR_TOO_LARGE ? 413 : 400;
         resp->content_type = eb_rest_content_type;
         if (eb_rest_answer(&resp->body, resp->status, err.msg, NULL, NULL))
             set_text(resp, 500, "internal error");
         eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer",
-               resp->status == 400 ? "400" : "503", "message", err.msg, "mode", "rest", NULL);
-        count_push(1, &w->ans, resp->status == 400, resp->status != 400, -1);
+               resp->status == 503   ? "503"
+               : resp->status == 413 ? "413"
+                                     : "400",
+               "message", err.msg, "mode", "rest", NULL);
+        count_push(1, &w->ans, resp->status != 503, resp->status == 503, -1);
     }
 out:
     eb_buf_free(&xml);

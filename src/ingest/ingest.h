@@ -19,13 +19,16 @@ enum eb_soap_version {
 
 struct eb_ingest_limits {
     size_t max_depth;  /* deepest element nesting accepted in any parsed document */
-    size_t max_nodes;  /* most elements accepted in one document */
+    size_t max_nodes;  /* most nodes (elements, attributes, namespace declarations, texts)
+                          accepted over all documents of one request */
     size_t max_output; /* largest canonical document */
 };
 
-/* Default limits: depth 64, 200,000 elements, 64 MiB of output. With the transport's body limit
- * (8 MiB by default) they bound what one request may cost: libxml2's tree of at most 200,000
- * elements (about 60 MB in the worst case) plus the output. */
+/* Default limits: depth 64, 200,000 nodes (elements, attributes and texts together), 64 MiB of
+ * output. With the transport's body limit (8 MiB by default) they bound what one request may
+ * cost: the tree of at most 200,000 nodes (about 30 MB) plus copies of the body and the output.
+ * Every limit holds in every encoding: a body that is not UTF-8 is converted to UTF-8 (with
+ * libxml2's converters) before it is read. */
 extern const struct eb_ingest_limits eb_ingest_default_limits;
 
 /* Hook for the data element's text when it is not XML (encrypted or JSON: ingest/decrypt.h):
