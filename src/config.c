@@ -494,16 +494,17 @@ static eb_rc set_basic_password_file(struct eb_config *c, const char *v, const c
 static eb_rc set_cidr_list(char *dst, size_t cap, const char *v, const char *src,
                            struct eb_err *err)
 {
-    char why[160], text[64];
+    char text[64];
     struct eb_cidr ranges[256];
+    struct eb_err why = {0};
+    size_t n;
     if (strlen(v) >= cap)
         return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);
-    int n = eb_auth_cidrs_parse(v, ranges, sizeof ranges / sizeof ranges[0], why, sizeof why);
-    if (n < 0)
-        return eb_err_set(err, EB_ERR_CONFIG, "%s: %s", src, why);
+    if (eb_auth_cidrs_parse(v, ranges, sizeof ranges / sizeof ranges[0], &n, &why))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: %s", src, why.msg);
     size_t len = 0;
     dst[0] = '\0';
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         eb_auth_cidr_text(&ranges[i], text, sizeof text);
         int k = snprintf(dst + len, cap - len, "%s%s", i ? ", " : "", text);
         if (k < 0 || (size_t)k >= cap - len)

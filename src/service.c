@@ -578,9 +578,8 @@ static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
         rc = eb_validate_push(p, &err);
     if (!rc)
         rc = tolerate(w, p, &err);
-    if (!rc && eb_auth_check_age(p->triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), err.msg,
-                                 sizeof err.msg))
-        rc = err.rc = EB_ERR_INVALID; /* the replay window (--max-age) */
+    if (!rc) /* the replay window (--max-age) */
+        rc = eb_auth_check_age(p->triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), &err);
     if (!rc && p->data && p->data->candidate_id.set) {
         rec->has_candidate_id = 1;
         rec->candidate_id = p->data->candidate_id.v;
@@ -905,9 +904,8 @@ static void handle_interview(struct req *w, const struct eb_http_request *req,
         rc = eb_json_interview(data, w->arena, &ev, &err);
     if (!rc)
         rc = eb_interview_validate(&ev, &err);
-    if (!rc && eb_auth_check_age(rec.triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), err.msg,
-                                 sizeof err.msg))
-        rc = EB_ERR_INVALID;
+    if (!rc)
+        rc = eb_auth_check_age(rec.triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), &err);
     if (rc == EB_ERR_NOMEM) {
         set_text(resp, 503, "server busy, try again later");
         count_push(1, &w->ans, 0, 1, t0);
@@ -1005,7 +1003,7 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
  * (util/refusal.h: never a secret, never the body). Nothing of the request is stored. */
 static void refuse_answer(struct eb_service *s, struct eb_bind *b,
                           const struct eb_http_request *req, struct eb_http_response *resp,
-                          const struct eb_auth_result *ar)
+                          const struct eb_auth_result *ar, const struct eb_err *why)
 {
     int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
     const char *msg =
@@ -1013,7 +1011,7 @@ static void refuse_answer(struct eb_service *s, struct eb_bind *b,
     enum eb_soap_version v;
     const char *te = eb_http_header(req, "Transfer-Encoding");
     struct eb_refusal trace = {.status = status,
-                               .reason = ar->reason,
+                               .reason = why->msg,
                                .peer = req->peer,
                                .client = ar->client,
                                .path = req->path,
@@ -1043,9 +1041,9 @@ static void refuse_answer(struct eb_service *s, struct eb_bind *b,
  * refuse_answer(). The body read is not kept: a request that was not authenticated never
  * becomes a push, in push_log or anywhere (it could be replayed, or fill the disk). */
 static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
-                   const struct eb_auth_result *ar)
+                   const struct eb_auth_result *ar, const struct eb_err *why)
 {
-    refuse_answer(w->svc, w->bind, req, resp, ar);
+    refuse_answer(w->svc, w->bind, req, resp, ar, why);
 }
 
 /* The body's media type, when ehrbridge cannot read it: NULL when it can (no Content-Type, XML,
@@ -1159,6 +1157,7 @@ int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
                      struct eb_http_response *resp)
 {
     struct eb_auth_result ar;
+    struct eb_err why = {0};
     enum route r = route_of(req);
     if (r != R_PUSH && announces_body(req)) {
         set_text(resp, 413, "this request takes no body: only a push (POST) has one");
@@ -1166,15 +1165,15 @@ int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
         return -1;
     }
     if (r == R_PUSH)
-        eb_auth_check_head(s->auth, req, &ar);
+        eb_auth_check_head(s->auth, req, &ar, &why);
     else
-        eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : s->auth, req, &ar);
+        eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : s->auth, req, &ar, &why);
     if (ar.verdict == EB_AUTH_NEED_BODY)
         return ADMIT_CHECK_BODY;
     if (ar.verdict == EB_AUTH_PASS)
         return ADMIT_AUTHENTICATED;
     eb_log_set_request(req->id);
-    refuse_answer(s, answer_bind(), req, resp, &ar);
+    refuse_answer(s, answer_bind(), req, resp, &ar, &why);
     resp->close = 1;
     eb_log_set_request(0);
     return -1;
@@ -1199,17 +1198,18 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
 static int handle(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp)
 {
     enum route r = route_of(req);
-    struct eb_auth_result ar;
     /* Admitted on its headers (eb_service_admit) with nothing left to check, or else checked
      * here before anything is parsed: a push's signature needs its body, and a server without
      * the admit hook checks everything here. */
     if (req->admitted != ADMIT_AUTHENTICATED) {
-        if (r == R_PUSH)
-            eb_auth_check_push(w->svc->auth, req, &ar);
-        else
-            eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : w->svc->auth, req, &ar);
-        if (ar.verdict != EB_AUTH_PASS) {
-            refuse(w, req, resp, &ar);
+        struct eb_auth_result ar;
+        struct eb_err denied = {0};
+        eb_rc rc = r == R_PUSH
+                       ? eb_auth_check_push(w->svc->auth, req, &ar, &denied)
+                       : eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : w->svc->auth,
+                                               req, &ar, &denied);
+        if (rc) {
+            refuse(w, req, resp, &ar, &denied);
             return 0;
         }
     }

@@ -109,7 +109,8 @@ static int parse_range(const char *item, struct eb_cidr *c, char *why, size_t wh
     return 0;
 }
 
-int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char *why, size_t whysz)
+/* The list parser: the number of ranges, or -1 with the reason in why. */
+static int parse_list(const char *text, struct eb_cidr *out, size_t max, char *why, size_t whysz)
 {
     size_t n = 0;
     const char *p = text ? text : "";
@@ -138,6 +139,18 @@ int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char 
         p += len;
     }
     return (int)n;
+}
+
+eb_rc eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, size_t *count,
+                          struct eb_err *err)
+{
+    char why[160];
+    int n = parse_list(text, out, max, why, sizeof why);
+    *count = 0;
+    if (n < 0)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s", why);
+    *count = (size_t)n;
+    return EB_OK;
 }
 
 void eb_auth_cidr_text(const struct eb_cidr *c, char *out, size_t n)
@@ -269,7 +282,7 @@ static eb_rc load_ranges(const char *text, const char *what, struct eb_cidr **ou
                          struct eb_err *err)
 {
     char why[160];
-    int k = eb_auth_cidrs_parse(text, NULL, 0, why, sizeof why);
+    int k = parse_list(text, NULL, 0, why, sizeof why);
     *out = NULL;
     *n = 0;
     if (k < 0)
@@ -279,7 +292,7 @@ static eb_rc load_ranges(const char *text, const char *what, struct eb_cidr **ou
     *out = calloc((size_t)k, sizeof **out);
     if (!*out)
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
-    *n = (size_t)eb_auth_cidrs_parse(text, *out, (size_t)k, why, sizeof why);
+    *n = (size_t)parse_list(text, *out, (size_t)k, why, sizeof why);
     return EB_OK;
 }
 
@@ -354,8 +367,9 @@ static const char *trim(const char *s, size_t *n)
     return s;
 }
 
-int eb_auth_client_address(const struct eb_auth *a, const struct eb_http_request *req, char *out,
-                           size_t outsz)
+/* eb_auth_client_address(): 0, or -1 when an entry that had to be read is not an address. */
+static int client_address(const struct eb_auth *a, const struct eb_http_request *req, char *out,
+                          size_t outsz)
 {
     const char *peer = req->peer ? req->peer : "";
     snprintf(out, outsz, "%s", peer);
@@ -416,24 +430,34 @@ int eb_auth_client_address(const struct eb_auth *a, const struct eb_http_request
     return 0;
 }
 
-void eb_auth_check_address(const struct eb_auth *a, const struct eb_http_request *req,
-                           struct eb_auth_result *res)
+eb_rc eb_auth_client_address(const struct eb_auth *a, const struct eb_http_request *req, char *out,
+                             size_t outsz, struct eb_err *err)
+{
+    if (client_address(a, req, out, outsz) < 0)
+        return eb_err_set(err, EB_ERR_INVALID,
+                          "X-Forwarded-For holds an entry that is not an address");
+    return EB_OK;
+}
+
+/* The checks below set res and, when they deny, *reason (static text, no secret). */
+static void check_address(const struct eb_auth *a, const struct eb_http_request *req,
+                          struct eb_auth_result *res, const char **reason)
 {
     memset(res, 0, sizeof *res);
     res->verdict = EB_AUTH_PASS;
     res->method = "none";
     if (!a || !a->n_allow)
         return;
-    if (eb_auth_client_address(a, req, res->client, sizeof res->client) < 0) {
+    if (client_address(a, req, res->client, sizeof res->client) < 0) {
         res->verdict = EB_AUTH_DENY_403;
         res->method = NULL;
-        res->reason = "X-Forwarded-For holds an entry that is not an address";
+        *reason = "X-Forwarded-For holds an entry that is not an address";
         return;
     }
     if (!eb_auth_cidr_match(a->allow, a->n_allow, res->client)) {
         res->verdict = EB_AUTH_DENY_403;
         res->method = NULL;
-        res->reason = "source address not in the allow list";
+        *reason = "source address not in the allow list";
     }
 }
 
@@ -507,17 +531,17 @@ static int authorizations(const struct eb_http_request *req)
     return n;
 }
 
-void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
-                        struct eb_auth_result *res)
+static void check_head(const struct eb_auth *a, const struct eb_http_request *req,
+                       struct eb_auth_result *res, const char **reason)
 {
-    eb_auth_check_address(a, req, res);
+    check_address(a, req, res, reason);
     if (res->verdict != EB_AUTH_PASS || !eb_auth_has_credentials(a))
         return;
     res->method = NULL;
     res->verdict = EB_AUTH_DENY_401;
-    res->reason = "no credentials";
+    *reason = "no credentials";
     if (authorizations(req) > 1) {
-        res->reason = "more than one Authorization header";
+        *reason = "more than one Authorization header";
         return;
     }
     int signed_body = a->sign_key && eb_http_query_param(req->query, "sign", NULL, 0);
@@ -531,42 +555,42 @@ void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *r
             if (a->bearer && eb_auth_equal(v, n, a->bearer, a->bearer_len)) {
                 res->verdict = EB_AUTH_PASS;
                 res->method = "bearer";
-                res->reason = NULL;
+                *reason = NULL;
                 return;
             }
             signed_body |= a->sign_key && n == SIGN_HEX;
-            res->reason =
+            *reason =
                 a->bearer ? "bearer token does not match" : "bearer signature is not 64 hex digits";
         } else if (hn > 6 && strncasecmp(h, "Basic ", 6) == 0 && a->basic_user) {
             size_t n = hn - 6;
             const char *v = trim(h + 6, &n);
-            if (basic_ok(a, v, n, &res->reason)) {
+            if (basic_ok(a, v, n, reason)) {
                 res->verdict = EB_AUTH_PASS;
                 res->method = "basic";
-                res->reason = NULL;
+                *reason = NULL;
                 return;
             }
         } else if (!signed_body) {
-            res->reason = "unsupported or unconfigured Authorization scheme";
+            *reason = "unsupported or unconfigured Authorization scheme";
         }
     }
     if (signed_body) {
         res->verdict = EB_AUTH_NEED_BODY;
-        res->reason = NULL;
+        *reason = NULL;
     }
 }
 
-void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
-                        struct eb_auth_result *res)
+static void check_push(const struct eb_auth *a, const struct eb_http_request *req,
+                       struct eb_auth_result *res, const char **reason)
 {
-    eb_auth_check_address(a, req, res);
+    check_address(a, req, res, reason);
     if (res->verdict != EB_AUTH_PASS || !eb_auth_has_credentials(a))
         return;
     res->method = NULL;
     res->verdict = EB_AUTH_DENY_401;
-    res->reason = "no credentials";
+    *reason = "no credentials";
     if (authorizations(req) > 1) {
-        res->reason = "more than one Authorization header";
+        *reason = "more than one Authorization header";
         return;
     }
 
@@ -583,10 +607,10 @@ void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *r
         if (signature_ok(v, n, expected)) {
             res->verdict = EB_AUTH_PASS;
             res->method = "signature";
-            res->reason = NULL;
+            *reason = NULL;
             goto out;
         }
-        res->reason = "signature does not match the body";
+        *reason = "signature does not match the body";
     }
 
     const char *h = eb_http_header(req, "Authorization");
@@ -601,22 +625,22 @@ void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *r
             if (tok || sig) {
                 res->verdict = EB_AUTH_PASS;
                 res->method = tok ? "bearer" : "signature-bearer";
-                res->reason = NULL;
+                *reason = NULL;
                 goto out;
             }
-            res->reason = a->bearer ? "bearer token does not match"
-                                    : "bearer signature does not match the body";
+            *reason = a->bearer ? "bearer token does not match"
+                                : "bearer signature does not match the body";
         } else if (hn > 6 && strncasecmp(h, "Basic ", 6) == 0 && a->basic_user) {
             size_t n = hn - 6;
             const char *v = trim(h + 6, &n);
-            if (basic_ok(a, v, n, &res->reason)) {
+            if (basic_ok(a, v, n, reason)) {
                 res->verdict = EB_AUTH_PASS;
                 res->method = "basic";
-                res->reason = NULL;
+                *reason = NULL;
                 goto out;
             }
         } else if (!a->sign_key || !eb_http_query_param(req->query, "sign", NULL, 0)) {
-            res->reason = "unsupported or unconfigured Authorization scheme";
+            *reason = "unsupported or unconfigured Authorization scheme";
         }
     }
 out:
@@ -624,35 +648,64 @@ out:
     OPENSSL_cleanse(sign, sizeof sign);
 }
 
-/* ---- the replay window ---- */
-
-int eb_auth_timestamp_ms(const char *text, int64_t *ms)
+/* A check's answer in the one convention: EB_OK when it passes (or needs the body),
+ * EB_ERR_AUTH with the reason when it denies. */
+static eb_rc verdict_rc(const struct eb_auth_result *res, const char *reason, struct eb_err *err)
 {
-    return eb_date_parse_ms(text, ms); /* the one date grammar */
+    if (res->verdict == EB_AUTH_DENY_401 || res->verdict == EB_AUTH_DENY_403)
+        return eb_err_set(err, EB_ERR_AUTH, "%s", reason ? reason : "denied");
+    eb_err_clear(err);
+    return EB_OK;
 }
 
-int eb_auth_check_age(const char *triggered_at, int max_age_s, int64_t now_ms, char *msg,
-                      size_t msgsz)
+eb_rc eb_auth_check_address(const struct eb_auth *a, const struct eb_http_request *req,
+                            struct eb_auth_result *res, struct eb_err *err)
+{
+    const char *reason = NULL;
+    check_address(a, req, res, &reason);
+    return verdict_rc(res, reason, err);
+}
+
+eb_rc eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
+                         struct eb_auth_result *res, struct eb_err *err)
+{
+    const char *reason = NULL;
+    check_head(a, req, res, &reason);
+    return verdict_rc(res, reason, err);
+}
+
+eb_rc eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
+                         struct eb_auth_result *res, struct eb_err *err)
+{
+    const char *reason = NULL;
+    check_push(a, req, res, &reason);
+    return verdict_rc(res, reason, err);
+}
+
+/* ---- the replay window ---- */
+
+eb_rc eb_auth_timestamp_ms(const char *text, int64_t *ms, struct eb_err *err)
+{
+    if (eb_date_parse_ms(text, ms)) /* the one date grammar */
+        return eb_err_set(err, EB_ERR_INVALID, "not a timestamp");
+    return EB_OK;
+}
+
+eb_rc eb_auth_check_age(const char *triggered_at, int max_age_s, int64_t now_ms, struct eb_err *err)
 {
     int64_t t;
     if (max_age_s <= 0)
-        return 0;
-    if (!triggered_at || !*triggered_at) {
-        snprintf(msg, msgsz, "triggeredAt: missing (required by --max-age)");
-        return -1;
-    }
-    if (eb_auth_timestamp_ms(triggered_at, &t)) {
-        snprintf(msg, msgsz, "triggeredAt: not a timestamp");
-        return -1;
-    }
+        return EB_OK;
+    if (!triggered_at || !*triggered_at)
+        return eb_err_set(err, EB_ERR_INVALID, "triggeredAt: missing (required by --max-age)");
+    if (eb_auth_timestamp_ms(triggered_at, &t, NULL))
+        return eb_err_set(err, EB_ERR_INVALID, "triggeredAt: not a timestamp");
     int64_t window = (int64_t)max_age_s * 1000;
-    if (now_ms - t > window) {
-        snprintf(msg, msgsz, "triggeredAt: older than %d s (--max-age)", max_age_s);
-        return -1;
-    }
-    if (t - now_ms > window) {
-        snprintf(msg, msgsz, "triggeredAt: more than %d s in the future (--max-age)", max_age_s);
-        return -1;
-    }
-    return 0;
+    if (now_ms - t > window)
+        return eb_err_set(err, EB_ERR_INVALID, "triggeredAt: older than %d s (--max-age)",
+                          max_age_s);
+    if (t - now_ms > window)
+        return eb_err_set(err, EB_ERR_INVALID,
+                          "triggeredAt: more than %d s in the future (--max-age)", max_age_s);
+    return EB_OK;
 }

@@ -7,7 +7,10 @@
  *
  * Semantics when several are configured: the allow list (when set) must pass, else 403; then,
  * when any credential method is configured, at least ONE of them must pass, else 401. A request
- * with more than one Authorization header is refused (401) whatever they hold. */
+ * with more than one Authorization header is refused (401) whatever they hold.
+ *
+ * Every call that can fail answers in the house convention: an eb_rc, and the reason in the
+ * struct eb_err it is given (NULL-safe). */
 #ifndef EB_AUTH_H
 #define EB_AUTH_H
 
@@ -27,9 +30,10 @@ struct eb_cidr {
 
 /* Parses a list of ranges separated by commas and/or blanks: "10.0.0.0/8, 192.0.2.7,
  * 2001:db8::/32" (a bare address is /32 or /128; host bits must be zero). Writes at most max
- * entries to out (out NULL: only validates). Returns the number of ranges (0 for an empty list),
- * or -1 with a one-line reason in why (whysz bytes). */
-int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char *why, size_t whysz);
+ * entries to out (out NULL: only validates) and the number of ranges in *count (0 for an empty
+ * list). EB_ERR_CONFIG with a one-line reason in err (*count 0) when the list cannot be read. */
+eb_rc eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, size_t *count,
+                          struct eb_err *err);
 
 /* Writes c as text into out (n bytes): "192.0.2.0/24", "2001:db8::/32", or the bare address
  * when the range is one address ("192.0.2.7"). */
@@ -83,7 +87,6 @@ struct eb_auth_result {
     const char *method;           /* the credential that passed: "bearer", "signature",
                                      "signature-bearer", "basic"; "none" when none is configured;
                                      NULL when denied */
-    const char *reason;           /* denied: why, for the log (static text, no secret) */
     char client[64];              /* the client address the allow list judged (peer or from
                                      X-Forwarded-For); "" when no allow list */
 };
@@ -91,13 +94,17 @@ struct eb_auth_result {
 /* The client address of req: the direct peer, unless the peer is a trusted proxy; then the
  * X-Forwarded-For entries (all such headers, in order) are read right to left and the first one
  * that is not a trusted proxy is the client (all trusted: the left-most). Writes it into out;
- * returns 0, or -1 when an entry that had to be read is not an address (out then holds "?"). */
-int eb_auth_client_address(const struct eb_auth *a, const struct eb_http_request *req, char *out,
-                           size_t outsz);
+ * EB_ERR_INVALID when an entry that had to be read is not an address (out then holds "?"). */
+eb_rc eb_auth_client_address(const struct eb_auth *a, const struct eb_http_request *req, char *out,
+                             size_t outsz, struct eb_err *err);
+
+/* The checks below fill res (verdict, method, client) and answer EB_OK when the verdict is
+ * EB_AUTH_PASS or EB_AUTH_NEED_BODY, EB_ERR_AUTH when it denies (DENY_401 / DENY_403), with
+ * the reason for the log in err (static text, never a secret). */
 
 /* Checks the allow list only (every route but the health checks). */
-void eb_auth_check_address(const struct eb_auth *a, const struct eb_http_request *req,
-                           struct eb_auth_result *res);
+eb_rc eb_auth_check_address(const struct eb_auth *a, const struct eb_http_request *req,
+                            struct eb_auth_result *res, struct eb_err *err);
 
 /* Checks a push on its headers alone, before any byte of its body is read: the allow list,
  * then the credentials carried in headers (Bearer token, Basic). PASS when the allow list and
@@ -106,27 +113,28 @@ void eb_auth_check_address(const struct eb_auth *a, const struct eb_http_request
  * NEED_BODY when only the vendor's signature can still pass: ?sign= is given, or a Bearer value
  * of 64 characters with a signing key configured. Which of these it answers depends on the
  * request and the configuration, never on a secret (comparisons in constant time). */
-void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
-                        struct eb_auth_result *res);
+eb_rc eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
+                         struct eb_auth_result *res, struct eb_err *err);
 
 /* Checks a push: the allow list, then the credentials, on the raw request (headers, query and
  * the raw body for the signature). Nothing is parsed beyond the Authorization header and the
  * sign query parameter. */
-void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
-                        struct eb_auth_result *res);
+eb_rc eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
+                         struct eb_auth_result *res, struct eb_err *err);
 
 /* The time a triggeredAt names, in Unix milliseconds, as the date grammar reads it
  * (util/date.h: Unix seconds (10 digits), Unix milliseconds (13 digits), ISO 8601 and the
- * vendor's other forms; a time without zone is in the EHR's time zone, --timezone). 0 on
- * success, -1 when the grammar does not read the text. */
-int eb_auth_timestamp_ms(const char *text, int64_t *ms);
+ * vendor's other forms; a time without zone is in the EHR's time zone, --timezone).
+ * EB_ERR_INVALID ("not a timestamp") when the grammar does not read the text. */
+eb_rc eb_auth_timestamp_ms(const char *text, int64_t *ms, struct eb_err *err);
 
-/* The replay window (--max-age): 0 when triggered_at lies within max_age_s seconds of now_ms,
- * before or after (a clock ahead by more than the window is refused too); otherwise -1 and a
- * message for the client and the push log in msg: "triggeredAt: missing (required by
- * --max-age)", "triggeredAt: not a timestamp", "triggeredAt: older than N s (--max-age)",
- * "triggeredAt: more than N s in the future (--max-age)". */
-int eb_auth_check_age(const char *triggered_at, int max_age_s, int64_t now_ms, char *msg,
-                      size_t msgsz);
+/* The replay window (--max-age): EB_OK when triggered_at lies within max_age_s seconds of
+ * now_ms, before or after (a clock ahead by more than the window is refused too), or when
+ * max_age_s is 0; otherwise EB_ERR_INVALID and a message for the client and the push log in
+ * err: "triggeredAt: missing (required by --max-age)", "triggeredAt: not a timestamp",
+ * "triggeredAt: older than N s (--max-age)", "triggeredAt: more than N s in the future
+ * (--max-age)". */
+eb_rc eb_auth_check_age(const char *triggered_at, int max_age_s, int64_t now_ms,
+                        struct eb_err *err);
 
 #endif

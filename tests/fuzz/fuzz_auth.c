@@ -45,10 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     copy[size] = '\0';
 
     struct eb_cidr cidrs[8];
-    char why[128], client[64];
+    struct eb_err why;
+    char client[64];
     int64_t ms;
-    eb_auth_cidrs_parse(copy, cidrs, 8, why, sizeof why);
-    eb_auth_timestamp_ms(copy, &ms);
+    size_t n_cidrs;
+    eb_auth_cidrs_parse(copy, cidrs, 8, &n_cidrs, &why);
+    eb_auth_timestamp_ms(copy, &ms, &why);
 
     struct eb_http_header h[3];
     struct eb_http_request req;
@@ -68,9 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.body = p;
     req.body_len = (size_t)(end - p);
     eb_auth_cidr_match(cidrs, 0, req.peer);
-    eb_auth_client_address(auth, &req, client, sizeof client);
+    eb_auth_client_address(auth, &req, client, sizeof client, &why);
     struct eb_auth_result res;
-    eb_auth_check_push(auth, &req, &res);
+    eb_auth_check_push(auth, &req, &res, &why);
     free(copy);
     return 0;
 }

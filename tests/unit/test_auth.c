@@ -52,8 +52,21 @@ static struct eb_auth *make(struct eb_config *c)
 static enum eb_auth_verdict verdict(const struct eb_auth *a, struct eb_http_request r)
 {
     struct eb_auth_result res;
-    eb_auth_check_push(a, &r, &res);
+    struct eb_err why;
+    eb_rc rc = eb_auth_check_push(a, &r, &res, &why);
+    CHECK((rc == EB_OK) == (res.verdict == EB_AUTH_PASS)); /* a denial is EB_ERR_AUTH */
+    CHECK(rc == EB_OK || rc == EB_ERR_AUTH);
     return res.verdict;
+}
+
+/* eb_auth_cidrs_parse() as a count: the number of ranges, -1 when the list is refused (the
+ * reason in why). */
+static int cidrs(const char *text, struct eb_cidr *c, size_t max, struct eb_err *why)
+{
+    size_t n;
+    eb_rc rc = eb_auth_cidrs_parse(text, c, max, &n, why);
+    CHECK(rc == EB_OK || rc == EB_ERR_CONFIG);
+    return rc ? -1 : (int)n;
 }
 
 static void test_vendor_vector(void)
@@ -109,15 +122,16 @@ static void test_signature(void)
                              NULL)) == EB_AUTH_DENY_401);
     /* the signature as the Bearer value (the vendor's SOAP mode) */
     struct eb_auth_result res;
+    struct eb_err why;
     struct eb_http_request r =
         request(NULL, "", VENDOR_BODY, "Authorization", "Bearer " VENDOR_SIGN, NULL, NULL);
-    eb_auth_check_push(a, &r, &res);
+    eb_auth_check_push(a, &r, &res, NULL);
     CHECK(res.verdict == EB_AUTH_PASS);
     CHECK_STR(res.method, "signature-bearer");
     r = request(NULL, "", VENDOR_BODY "x", "Authorization", "Bearer " VENDOR_SIGN, NULL, NULL);
-    eb_auth_check_push(a, &r, &res);
+    CHECK(eb_auth_check_push(a, &r, &res, &why) == EB_ERR_AUTH);
     CHECK(res.verdict == EB_AUTH_DENY_401);
-    CHECK(res.reason && !strstr(res.reason, VENDOR_SIGN));
+    CHECK(why.msg[0] && !strstr(why.msg, VENDOR_SIGN));
     CHECK_STR(eb_auth_challenge(a), "Bearer realm=\"ehrbridge\"");
     eb_auth_free(a);
 }
@@ -174,8 +188,8 @@ static void test_bearer_and_basic(void)
 static void test_cidrs(void)
 {
     struct eb_cidr c[8];
-    char why[160];
-    int n = eb_auth_cidrs_parse(" 10.0.0.0/8, 192.0.2.7 2001:db8::/32,::1", c, 8, why, sizeof why);
+    struct eb_err why;
+    int n = cidrs(" 10.0.0.0/8, 192.0.2.7 2001:db8::/32,::1", c, 8, &why);
     CHECK(n == 4);
     CHECK(eb_auth_cidr_match(c, 4, "10.1.2.3"));
     CHECK(eb_auth_cidr_match(c, 4, "192.0.2.7"));
@@ -188,21 +202,21 @@ static void test_cidrs(void)
     CHECK(eb_auth_cidr_match(c, 4, "::ffff:10.9.8.7")); /* IPv4-mapped */
     CHECK(!eb_auth_cidr_match(c, 4, "not-an-address"));
     CHECK(!eb_auth_cidr_match(c, 4, ""));
-    n = eb_auth_cidrs_parse("172.16.0.0/12", c, 8, why, sizeof why);
+    n = cidrs("172.16.0.0/12", c, 8, &why);
     CHECK(n == 1);
     CHECK(eb_auth_cidr_match(c, 1, "172.31.255.255") && !eb_auth_cidr_match(c, 1, "172.32.0.0"));
-    n = eb_auth_cidrs_parse("0.0.0.0/0", c, 8, why, sizeof why);
+    n = cidrs("0.0.0.0/0", c, 8, &why);
     CHECK(n == 1 && eb_auth_cidr_match(c, 1, "8.8.8.8") && !eb_auth_cidr_match(c, 1, "::2"));
-    n = eb_auth_cidrs_parse("fe80::/10", c, 8, why, sizeof why);
+    n = cidrs("fe80::/10", c, 8, &why);
     CHECK(n == 1 && eb_auth_cidr_match(c, 1, "febf::1") && !eb_auth_cidr_match(c, 1, "fec0::1"));
-    CHECK(eb_auth_cidrs_parse("", c, 8, why, sizeof why) == 0);
-    CHECK(eb_auth_cidrs_parse("10.0.0.1/8", c, 8, why, sizeof why) == -1);
-    CHECK(strstr(why, "host bits") != NULL);
-    CHECK(eb_auth_cidrs_parse("10.0.0.0/33", c, 8, why, sizeof why) == -1);
-    CHECK(eb_auth_cidrs_parse("2001:db8::/129", c, 8, why, sizeof why) == -1);
-    CHECK(eb_auth_cidrs_parse("example.com", c, 8, why, sizeof why) == -1);
-    CHECK(strstr(why, "example.com") != NULL);
-    CHECK(eb_auth_cidrs_parse("10.0.0.0/", c, 8, why, sizeof why) == -1);
+    CHECK(cidrs("", c, 8, &why) == 0);
+    CHECK(cidrs("10.0.0.1/8", c, 8, &why) == -1);
+    CHECK(strstr(why.msg, "host bits") != NULL);
+    CHECK(cidrs("10.0.0.0/33", c, 8, &why) == -1);
+    CHECK(cidrs("2001:db8::/129", c, 8, &why) == -1);
+    CHECK(cidrs("example.com", c, 8, &why) == -1);
+    CHECK(strstr(why.msg, "example.com") != NULL);
+    CHECK(cidrs("10.0.0.0/", c, 8, &why) == -1);
 }
 
 /* Client addresses are judged in their IPv4 form ("::ffff:192.0.2.9" is 192.0.2.9), so an
@@ -211,25 +225,26 @@ static void test_cidrs(void)
 static void test_cidrs_mapped(void)
 {
     struct eb_cidr c[4];
-    char why[160], text[64];
-    CHECK(eb_auth_cidrs_parse("::ffff:192.0.2.0/120", c, 4, why, sizeof why) == 1);
+    struct eb_err why;
+    char text[64];
+    CHECK(cidrs("::ffff:192.0.2.0/120", c, 4, &why) == 1);
     CHECK(c[0].family == AF_INET && c[0].prefix == 24);
     CHECK(eb_auth_cidr_match(c, 1, "192.0.2.9"));
     CHECK(eb_auth_cidr_match(c, 1, "::ffff:192.0.2.9"));
     CHECK(!eb_auth_cidr_match(c, 1, "192.0.3.9"));
     eb_auth_cidr_text(&c[0], text, sizeof text);
     CHECK_STR(text, "192.0.2.0/24");
-    CHECK(eb_auth_cidrs_parse("::ffff:c000:207", c, 4, why, sizeof why) == 1); /* a bare address */
+    CHECK(cidrs("::ffff:c000:207", c, 4, &why) == 1); /* a bare address */
     CHECK(c[0].family == AF_INET && c[0].prefix == 32 && eb_auth_cidr_match(c, 1, "192.0.2.7"));
     eb_auth_cidr_text(&c[0], text, sizeof text);
     CHECK_STR(text, "192.0.2.7");
-    CHECK(eb_auth_cidrs_parse("::ffff:0.0.0.0/96", c, 4, why, sizeof why) == 1);
+    CHECK(cidrs("::ffff:0.0.0.0/96", c, 4, &why) == 1);
     CHECK(c[0].family == AF_INET && c[0].prefix == 0 && eb_auth_cidr_match(c, 1, "8.8.8.8"));
-    CHECK(eb_auth_cidrs_parse("::ffff:0.0.0.0/95", c, 4, why, sizeof why) == -1);
-    CHECK(strstr(why, "IPv4-mapped") != NULL);
-    CHECK(eb_auth_cidrs_parse("::ffff:0:0/80", c, 4, why, sizeof why) == -1);
+    CHECK(cidrs("::ffff:0.0.0.0/95", c, 4, &why) == -1);
+    CHECK(strstr(why.msg, "IPv4-mapped") != NULL);
+    CHECK(cidrs("::ffff:0:0/80", c, 4, &why) == -1);
     /* other IPv6 ranges are kept as they are */
-    CHECK(eb_auth_cidrs_parse("2001:db8::/32", c, 4, why, sizeof why) == 1);
+    CHECK(cidrs("2001:db8::/32", c, 4, &why) == 1);
     CHECK(c[0].family == AF_INET6 && c[0].prefix == 32);
     eb_auth_cidr_text(&c[0], text, sizeof text);
     CHECK_STR(text, "2001:db8::/32");
@@ -258,32 +273,32 @@ static void test_allow_list_and_proxies(void)
     /* through a trusted proxy: the right-most untrusted address counts */
     struct eb_http_request r = request("10.1.1.1", NULL, "x", "X-Forwarded-For",
                                        "198.51.100.7, 203.0.113.9, 10.2.2.2", NULL, NULL);
-    eb_auth_check_push(a, &r, &res);
+    eb_auth_check_push(a, &r, &res, NULL);
     CHECK(res.verdict == EB_AUTH_PASS);
     CHECK_STR(res.client, "203.0.113.9");
     /* a client that puts an allowed address first cannot fool it */
     r = request("10.1.1.1", NULL, "x", "X-Forwarded-For", "203.0.113.9, 198.51.100.7", NULL, NULL);
-    eb_auth_check_push(a, &r, &res);
+    eb_auth_check_push(a, &r, &res, NULL);
     CHECK(res.verdict == EB_AUTH_DENY_403);
     CHECK_STR(res.client, "198.51.100.7");
     /* several headers are one list, in order */
     r = request("fd00::1", NULL, "x", "X-Forwarded-For", "198.51.100.7", "x-forwarded-for",
                 "2001:db8:1::9, fd00::2");
-    CHECK(eb_auth_client_address(a, &r, client, sizeof client) == 0);
+    CHECK(eb_auth_client_address(a, &r, client, sizeof client, NULL) == EB_OK);
     CHECK_STR(client, "2001:db8:1::9");
     CHECK(verdict(a, r) == EB_AUTH_PASS);
     /* a trusted proxy without the header: the proxy itself is the client */
     r = request("10.1.1.1", NULL, "x", NULL, NULL, NULL, NULL);
-    CHECK(eb_auth_client_address(a, &r, client, sizeof client) == 0);
+    CHECK(eb_auth_client_address(a, &r, client, sizeof client, NULL) == EB_OK);
     CHECK_STR(client, "10.1.1.1");
     CHECK(verdict(a, r) == EB_AUTH_DENY_403);
     /* garbage where the client should be */
     r = request("10.1.1.1", NULL, "x", "X-Forwarded-For", "203.0.113.9, unknown", NULL, NULL);
-    CHECK(eb_auth_client_address(a, &r, client, sizeof client) == -1);
+    CHECK(eb_auth_client_address(a, &r, client, sizeof client, NULL) == EB_ERR_INVALID);
     CHECK(verdict(a, r) == EB_AUTH_DENY_403);
     /* every hop trusted: the left-most */
     r = request("10.1.1.1", NULL, "x", "X-Forwarded-For", "10.3.3.3, 10.4.4.4", NULL, NULL);
-    CHECK(eb_auth_client_address(a, &r, client, sizeof client) == 0);
+    CHECK(eb_auth_client_address(a, &r, client, sizeof client, NULL) == EB_OK);
     CHECK_STR(client, "10.3.3.3");
     eb_auth_free(a);
 
@@ -326,7 +341,7 @@ static enum eb_auth_verdict head_verdict(const struct eb_auth *a, struct eb_http
     struct eb_auth_result res;
     r.body = ""; /* on the headers: no body yet */
     r.body_len = 0;
-    eb_auth_check_head(a, &r, &res);
+    eb_auth_check_head(a, &r, &res, NULL);
     return res.verdict;
 }
 
@@ -411,33 +426,37 @@ static void test_check_head(void)
 static void test_timestamps(void)
 {
     int64_t ms;
-    CHECK(eb_auth_timestamp_ms("1505296287", &ms) == 0 && ms == 1505296287000LL);
-    CHECK(eb_auth_timestamp_ms("1505296287123", &ms) == 0 && ms == 1505296287123LL);
-    CHECK(eb_auth_timestamp_ms("2017-09-13T09:51:27Z", &ms) == 0 && ms == 1505296287000LL);
-    CHECK(eb_auth_timestamp_ms("2017-09-13T09:51:27.5Z", &ms) == 0 && ms == 1505296287500LL);
-    CHECK(eb_auth_timestamp_ms("2017-09-13T17:51:27+08:00", &ms) == 0 && ms == 1505296287000LL);
-    CHECK(eb_auth_timestamp_ms("2017-09-13 17:51:27+0800", &ms) == 0 && ms == 1505296287000LL);
-    CHECK(eb_auth_timestamp_ms("2017-09-13T09:51:27", &ms) == 0 && ms == 1505296287000LL);
-    CHECK(eb_auth_timestamp_ms("2017-9-13", &ms) == 0 && ms == 1505260800000LL);
-    CHECK(eb_auth_timestamp_ms("1970-01-01T00:00:00Z", &ms) == 0 && ms == 0);
-    CHECK(eb_auth_timestamp_ms("2000-02-29T00:00:00Z", &ms) == 0 && ms == 951782400000LL);
-    CHECK(eb_auth_timestamp_ms("yesterday", &ms) == -1);
-    CHECK(eb_auth_timestamp_ms("2017-13-01", &ms) == -1);
-    CHECK(eb_auth_timestamp_ms("2017-09-13T25:00", &ms) == -1);
-    CHECK(eb_auth_timestamp_ms("", &ms) == -1);
+    CHECK(eb_auth_timestamp_ms("1505296287", &ms, NULL) == EB_OK && ms == 1505296287000LL);
+    CHECK(eb_auth_timestamp_ms("1505296287123", &ms, NULL) == EB_OK && ms == 1505296287123LL);
+    CHECK(eb_auth_timestamp_ms("2017-09-13T09:51:27Z", &ms, NULL) == EB_OK &&
+          ms == 1505296287000LL);
+    CHECK(eb_auth_timestamp_ms("2017-09-13T09:51:27.5Z", &ms, NULL) == EB_OK &&
+          ms == 1505296287500LL);
+    CHECK(eb_auth_timestamp_ms("2017-09-13T17:51:27+08:00", &ms, NULL) == EB_OK &&
+          ms == 1505296287000LL);
+    CHECK(eb_auth_timestamp_ms("2017-09-13 17:51:27+0800", &ms, NULL) == EB_OK &&
+          ms == 1505296287000LL);
+    CHECK(eb_auth_timestamp_ms("2017-09-13T09:51:27", &ms, NULL) == EB_OK && ms == 1505296287000LL);
+    CHECK(eb_auth_timestamp_ms("2017-9-13", &ms, NULL) == EB_OK && ms == 1505260800000LL);
+    CHECK(eb_auth_timestamp_ms("1970-01-01T00:00:00Z", &ms, NULL) == EB_OK && ms == 0);
+    CHECK(eb_auth_timestamp_ms("2000-02-29T00:00:00Z", &ms, NULL) == EB_OK && ms == 951782400000LL);
+    CHECK(eb_auth_timestamp_ms("yesterday", &ms, NULL) == EB_ERR_INVALID);
+    CHECK(eb_auth_timestamp_ms("2017-13-01", &ms, NULL) == EB_ERR_INVALID);
+    CHECK(eb_auth_timestamp_ms("2017-09-13T25:00", &ms, NULL) == EB_ERR_INVALID);
+    CHECK(eb_auth_timestamp_ms("", &ms, NULL) == EB_ERR_INVALID);
 
-    char msg[128];
+    struct eb_err msg;
     int64_t now = 1505296287000LL;
-    CHECK(eb_auth_check_age("1505296287", 0, now + 999999999, msg, sizeof msg) == 0); /* off */
-    CHECK(eb_auth_check_age("1505296287", 300, now + 299000, msg, sizeof msg) == 0);
-    CHECK(eb_auth_check_age("1505296287", 300, now + 301000, msg, sizeof msg) == -1);
-    CHECK_STR(msg, "triggeredAt: older than 300 s (--max-age)");
-    CHECK(eb_auth_check_age("1505296287", 300, now - 301000, msg, sizeof msg) == -1);
-    CHECK(strstr(msg, "future") != NULL);
-    CHECK(eb_auth_check_age(NULL, 300, now, msg, sizeof msg) == -1);
-    CHECK(strstr(msg, "missing") != NULL);
-    CHECK(eb_auth_check_age("soon", 300, now, msg, sizeof msg) == -1);
-    CHECK_STR(msg, "triggeredAt: not a timestamp");
+    CHECK(eb_auth_check_age("1505296287", 0, now + 999999999, &msg) == EB_OK); /* off */
+    CHECK(eb_auth_check_age("1505296287", 300, now + 299000, &msg) == EB_OK);
+    CHECK(eb_auth_check_age("1505296287", 300, now + 301000, &msg) == EB_ERR_INVALID);
+    CHECK_STR(msg.msg, "triggeredAt: older than 300 s (--max-age)");
+    CHECK(eb_auth_check_age("1505296287", 300, now - 301000, &msg) == EB_ERR_INVALID);
+    CHECK(strstr(msg.msg, "future") != NULL);
+    CHECK(eb_auth_check_age(NULL, 300, now, &msg) == EB_ERR_INVALID);
+    CHECK(strstr(msg.msg, "missing") != NULL);
+    CHECK(eb_auth_check_age("soon", 300, now, &msg) == EB_ERR_INVALID);
+    CHECK_STR(msg.msg, "triggeredAt: not a timestamp");
 }
 
 int main(void)
