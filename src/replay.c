@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "bind/bind.h"
 #include "candidate/map.h"
 #include "candidate/validate.h"

@@ -209,19 +209,6 @@ eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_int
     return rc ? rc : a->m->store_interview_event(a, ev, rec, out, err);
 }
 
-const char *eb_outcome_name(enum eb_outcome o)
-{
-    switch (o) {
-    case EB_OUTCOME_STORED:
-        return "stored";
-    case EB_OUTCOME_REJECTED:
-        return "rejected";
-    case EB_OUTCOME_FAILED:
-        return "failed";
-    }
-    return "failed";
-}
-
 eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                              eb_logged_push_fn fn, void *user, struct eb_err *err)
 {

@@ -7,18 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "candidate/outcome.h" /* enum eb_outcome, struct eb_push_filter */
 #include "util/err.h"
 
 struct eb_push;
 struct eb_interview_event;
 struct eb_mapping;
-
-/* What became of a push. The text forms ("stored", "rejected", "failed") are kept in push_log. */
-enum eb_outcome {
-    EB_OUTCOME_STORED = 0, /* the candidate is committed */
-    EB_OUTCOME_REJECTED,   /* understood but not acceptable: the record is invalid */
-    EB_OUTCOME_FAILED      /* could not be stored now (database down): the same id may be retried */
-};
 
 /* The push_log row of one push: what was received and what became of it. */
 struct eb_push_record {
@@ -50,14 +44,6 @@ struct eb_logged_push {
     size_t payload_len;
     const char *raw; /* raw body; NULL when not kept */
     size_t raw_len;
-};
-
-/* Which push_log rows to list. */
-struct eb_push_filter {
-    const char *push_id; /* exactly this push id; NULL: any */
-    int outcome;         /* an enum eb_outcome; -1: any */
-    int64_t from_ms;     /* received_at >= from_ms; 0: no lower bound */
-    int64_t to_ms;       /* received_at <= to_ms; 0: no upper bound */
 };
 
 /* Called once per listed row; a non-zero return stops the listing and is passed back. */
@@ -138,7 +124,7 @@ struct eb_adapter_methods {
      *   *out from the record, out->duplicate = 1;
      * - otherwise, for each ev->interviews[i] (keyed by its event_id): delete the event_id's rows
      *   from interview, interview_application, interview_interviewer and interview_interviewee
-     *   (adapters/interview_sql.h); unless ev->kind is EB_INTERVIEW_DELETE, insert the new rows
+     *   (sql/interview_sql.h); unless ev->kind is EB_INTERVIEW_DELETE, insert the new rows
      *   (eb_interview_sql_rows); then record rec (outcome stored) in push_log. Deleting an
      *   unknown event_id is not an error.
      * A rejected interview event is recorded with store_push(a, NULL, rec, ...). The tables are
@@ -213,9 +199,6 @@ eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_int
 /* Hands job to the adapter without waiting for its commit where the adapter can (see
  * struct eb_push_job and the submit method); job->done is always called, exactly once. */
 void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job);
-
-/* Text form of an outcome: "stored", "rejected", "failed". */
-const char *eb_outcome_name(enum eb_outcome o);
 
 extern const struct eb_adapter_methods eb_adapter_sqlite;
 /* `noop:` answers every valid push as stored and stores NOTHING: a benchmarking tool only. */

@@ -38,9 +38,9 @@
 #include <time.h>
 
 #include "adapters/adapter.h"
-#include "adapters/interview_sql.h"
-#include "adapters/warning_sql.h"
-#include "adapters/sqlgen.h"
+#include "sql/interview_sql.h"
+#include "sql/warning_sql.h"
+#include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "mapping/mapping.h"
@@ -89,7 +89,7 @@ struct odbc_adapter {
     SQLHSTMT *ins;                  /* per schema table: INSERT (candidate, children) */
     SQLHSTMT *del;                  /* per schema table: DELETE by application_id (children) */
     SQLHSTMT itv_ins[EB_ITV_N_TABLES], itv_del[EB_ITV_N_TABLES];
-    struct eb_warning_sql wsql;  /* push_warning's text (adapters/warning_sql.h) */
+    struct eb_warning_sql wsql;  /* push_warning's text (sql/warning_sql.h) */
     SQLHSTMT warn_ins, warn_del; /* its row insert, delete by push_id */
     SQLHSTMT *map_st;            /* 3 per mapped table (eb_mapping_stmt) */
     char state[6];               /* SQLSTATE of the last failure */
@@ -1047,7 +1047,7 @@ static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
     return rc ? rc : execute(o, h, eb_mapping_table_name(o->base.mapping, table), changed, err);
 }
 
-/* The push id's push_warning rows replaced by p's (adapters/warning_sql.h). */
+/* The push id's push_warning rows replaced by p's (sql/warning_sql.h). */
 static eb_rc write_warnings(struct odbc_adapter *o, const struct eb_push *p, const char *push_id,
                             struct eb_err *err)
 {

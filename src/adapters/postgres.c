@@ -25,7 +25,7 @@
  *   4. the new child rows; 5. COMMIT (durable: synchronous_commit is the server's, on by default).
  * Serialization failures and deadlocks are retried (MAX_ATTEMPTS in all).
  *
- * Interview events (store_interview_event, adapters/interview_sql.h) claim their push id the same
+ * Interview events (store_interview_event, sql/interview_sql.h) claim their push id the same
  * way; each interview then takes a transaction-level advisory lock on its event_id (two replicas
  * replacing one interview take turns), deletes the event_id's rows and, unless the event is a
  * delete, inserts the new ones. Their tables are created with the schema (IF NOT EXISTS, under
@@ -47,9 +47,9 @@
 #include <time.h>
 
 #include "adapters/adapter.h"
-#include "adapters/interview_sql.h"
-#include "adapters/warning_sql.h"
-#include "adapters/sqlgen.h"
+#include "sql/interview_sql.h"
+#include "sql/warning_sql.h"
+#include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "mapping/mapping.h"
@@ -599,7 +599,7 @@ static int prepare_all(struct pg_adapter *g)
         snprintf(name, sizeof name, "eb_irm%zu", t);
         ok = ok && prepare_one(g, name, g->itv.remove[t], 1, text1);
     }
-    /* push_warning (adapters/warning_sql.h) */
+    /* push_warning (sql/warning_sql.h) */
     ok = ok && prepare_one(g, "eb_win", g->wsql.insert, 0, NULL);
     ok = ok && prepare_one(g, "eb_wrm", g->wsql.remove, 1, text1);
     ok = ok && pipeline_sync(g, NULL, 0);
@@ -1264,7 +1264,7 @@ static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
     return EB_OK;
 }
 
-/* Sends the push id's push_warning rows, replaced by p's (adapters/warning_sql.h). */
+/* Sends the push id's push_warning rows, replaced by p's (sql/warning_sql.h). */
 static eb_rc send_warnings(struct pg_adapter *g, const struct eb_push *p, const char *push_id,
                            struct eb_err *err)
 {

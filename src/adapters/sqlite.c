@@ -30,9 +30,9 @@
 #include <time.h>
 
 #include "adapters/adapter.h"
-#include "adapters/interview_sql.h"
-#include "adapters/warning_sql.h"
-#include "adapters/sqlgen.h"
+#include "sql/interview_sql.h"
+#include "sql/warning_sql.h"
+#include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "mapping/mapping.h"
 #include "util/clock.h"
@@ -1513,7 +1513,7 @@ static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
     return rc ? rc : eb_sqlgen_check_version(version, err);
 }
 
-/* ---- push_warning (adapters/warning_sql.h) ---------------------------------------------- */
+/* ---- push_warning (sql/warning_sql.h) ---------------------------------------------- */
 
 /* Creates push_warning unless it exists (also in a database made before it). */
 static eb_rc warning_table(struct sqlite_adapter *s, struct eb_err *err)
@@ -1558,7 +1558,7 @@ static eb_rc warning_write(struct sqlite_adapter *s, const struct eb_push *p, co
     return rc;
 }
 
-/* ---- interview events (adapters/interview_sql.h) ---------------------------------------- */
+/* ---- interview events (sql/interview_sql.h) ---------------------------------------- */
 
 /* Creates the interview tables unless they exist (also in a database made before them). */
 static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err)

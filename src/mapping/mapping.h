@@ -44,7 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "util/err.h"
 
 struct eb_candidate;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "candidate/schema.h"
 #include "mapping/mapping.h"
 

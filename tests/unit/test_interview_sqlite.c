@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
-#include "adapters/interview_sql.h"
+#include "sql/interview_sql.h"
 #include "bridge/interview.h"
 #include "candidate/interview.h"
 #include "check.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "check.h"
 #include "mapping/mapping.h"

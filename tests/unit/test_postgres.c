@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
-#include "adapters/interview_sql.h"
-#include "adapters/sqlgen.h"
+#include "sql/interview_sql.h"
+#include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "check.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/schema.h"
 #include "check.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "check.h"
 #include "sample_push.h"
@@ -85,8 +85,8 @@ static void test_open_creates_schema(void)
     sqlite3 *db = peek_open();
     struct eb_sql_schema *s = NULL;
     CHECK(eb_sqlgen_build(&eb_sql_dialect_sqlite, &s, &err) == EB_OK);
-    /* the candidate schema, plus the 4 interview tables (adapters/interview_sql.h) and
-     * push_warning (adapters/warning_sql.h) */
+    /* the candidate schema, plus the 4 interview tables (sql/interview_sql.h) and
+     * push_warning (sql/warning_sql.h) */
     CHECK(s && q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ==
                    (int64_t)s->n_tables + 5);
     eb_sqlgen_free(s);

@@ -1,5 +1,5 @@
 /* Statement text and rows of the interview tables (see interview_sql.h). */
-#include "adapters/interview_sql.h"
+#include "sql/interview_sql.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* push_warning's statement text and row values (see warning_sql.h). */
-#include "adapters/warning_sql.h"
+#include "sql/warning_sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /* Database-neutral generation of the default schema from the candidate descriptors
  * (candidate/schema.h): the list of tables with their columns and types, the DDL and DML text for
  * a small set of dialect differences, and a walker that turns one struct eb_candidate into the
- * rows to insert. Shared by every SQL adapter; the schema itself is documented in sqlgen.c. */
+ * rows to insert (walk.c). Used by the SQL adapters (adapters/) and the mapping (mapping/); the
+ * schema itself is documented in sqlgen.c, the dialects are in dialect.c. */
 #ifndef EB_SQLGEN_H
 #define EB_SQLGEN_H
 

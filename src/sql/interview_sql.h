@@ -1,5 +1,5 @@
 /* The tables of the vendor's interview events and their statement text, for any SQL dialect
- * (adapters/sqlgen.h), plus the walker that turns one interview into rows. Shared by the SQL
+ * (sql/sqlgen.h), plus the walker that turns one interview into rows. Shared by the SQL
  * adapters that implement store_interview_event (adapter.h). The tables:
  *
  * interview: one row per interview (event_id), the latest create/update event for it.
@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "candidate/interview.h"
 #include "util/err.h"
 

@@ -1,4 +1,4 @@
-/* The table push_warning and its statement text, for any SQL dialect (adapters/sqlgen.h): the
+/* The table push_warning and its statement text, for any SQL dialect (sql/sqlgen.h): the
  * values of accepted pushes that were not read (candidate/candidate.h struct eb_warning). It is
  * ehrbridge's own table, beside push_log, with the default schema and with a mapping alike:
  *
@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "adapters/sqlgen.h"
+#include "sql/sqlgen.h"
 #include "util/err.h"
 
 struct eb_push;
