@@ -9,7 +9,7 @@
 
 #include "sql/sqlgen.h"
 #include "bind/bind.h"
-#include "candidate/map.h"
+#include "candidate/candidate.h"
 #include "candidate/validate.h"
 #include "ingest/ingest.h"
 #include "ingest/json.h"
@@ -106,15 +106,14 @@ static const char *verdict(const struct eb_stored *out, const struct eb_logged_p
 }
 
 /* The bound request: map, validate, re-store. */
-static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
-                    const char **message)
+static void on_push(void *user, struct eb_bind *b, int *ok, const char **message)
 {
     struct replay *r = user;
     const struct eb_logged_push *row = r->row;
     struct eb_push p;
     struct eb_err err = {0};
     struct eb_stored out;
-    eb_rc rc = eb_map_push(r->arena, req, r->ing->application_id != NULL, &p, &err);
+    eb_rc rc = eb_bind_push(b, r->arena, r->ing->application_id != NULL, &p, &err);
     if (!rc && r->ing->refusal[0])
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", r->ing->refusal);
     if (!rc)

@@ -23,7 +23,6 @@
 #include "bridge/bridge.h"
 #include "bridge/interview.h"
 #include "candidate/interview.h"
-#include "candidate/map.h"
 #include "candidate/validate.h"
 #include "ingest/decrypt.h"
 #include "ingest/ingest.h"
@@ -562,14 +561,14 @@ static const char *warned(const struct req *w, const char *stored, char *buf, si
 /* The bound request: maps and validates it and hands it to the bridge, which calls
  * push_answered once the outcome is durable (on the database's writer thread, or before this
  * returns). */
-static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
+static void submit_push(struct req *w)
 {
     struct eb_push *p = &w->p;
     struct eb_push_record *rec = &w->rec;
     struct eb_err err = {0};
     make_record(w, rec, w->idbuf, sizeof w->idbuf);
 
-    eb_rc rc = eb_map_push(w->arena, preq, w->ing->application_id != NULL, p, &err);
+    eb_rc rc = eb_bind_push(w->bind, w->arena, w->ing->application_id != NULL, p, &err);
     if (!rc && w->dec && w->dec->failed) /* data could not be decrypted or read */
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->dec->msg);
     if (!rc && w->ing->refusal[0])
@@ -598,7 +597,7 @@ static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
         rec->outcome = EB_OUTCOME_STORED;
         w->bj.p = p;
     }
-    /* the model holds copies (eb_map_push): the worker's gSOAP context is free again; the
+    /* the model holds copies (eb_bind_push): the worker's gSOAP context is free again; the
      * canonical document goes too, once what the push log and the log line need is copied */
     eb_bind_end(w->bind);
     w->bind = NULL;
@@ -776,9 +775,8 @@ static int handle_push(struct req *w, const struct eb_http_request *req,
     w->soap = w->ing->soap;
     w->log_push_id = w->ing->push_id;
     w->log_app_id = w->ing->application_id;
-    const struct _ns1__pushCandidate *preq = NULL;
-    if (!rc && eb_bind_read(w->bind, eb_buf_cstr(&w->ing->doc), &preq) == EB_OK) {
-        submit_push(w, preq);
+    if (!rc && eb_bind_read(w->bind, eb_buf_cstr(&w->ing->doc)) == EB_OK) {
+        submit_push(w);
         return 1;
     }
     const char *answer;

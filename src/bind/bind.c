@@ -1,16 +1,18 @@
 /* The generated gSOAP service (gen/soapServer.c) run over the canonical document, in memory:
- * soap->is reads the envelope ingest produced, soap->os captures the response. This file and
- * candidate/map.c are the only ones that include the generated headers. */
+ * soap->is reads the envelope ingest produced, soap->os captures the response. Only bind/ (this
+ * file and map.c, the translation into struct eb_push) includes the generated headers. */
 #include "bind/bind.h"
 
 #include <string.h>
 
+#include "bind/map.h"
 #include "soapH.h"
 #include "EhrBridgeSoap11.nsmap"
 
 struct eb_bind {
-    struct soap *soap; /* the context; its arena is freed by eb_bind_end */
-    char *yes[2];      /* the answer `true` without a message, SOAP 1.1 and 1.2, once rendered */
+    struct soap *soap;                     /* the context; its arena is freed by eb_bind_end */
+    const struct _ns1__pushCandidate *req; /* the request read; NULL after eb_bind_end */
+    char *yes[2]; /* the answer `true` without a message, SOAP 1.1 and 1.2, once rendered */
     size_t yes_len[2];
 };
 
@@ -57,10 +59,11 @@ int __ns1__pushCandidate(struct soap *soap, struct _ns1__pushCandidate *req,
     return soap->error = SOAP_NO_METHOD;
 }
 
-eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCandidate **req)
+eb_rc eb_bind_read(struct eb_bind *b, const char *doc)
 {
     struct soap *soap = b->soap;
     struct __ns1__pushCandidate in;
+    const struct _ns1__pushCandidate **req = &b->req;
     *req = NULL;
     soap->fault = NULL;
     soap->is = doc;
@@ -83,6 +86,14 @@ eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCa
     if (!soap->error)
         soap->error = SOAP_NO_METHOD; /* an empty operation element */
     return EB_ERR_NOT_PUSH;
+}
+
+eb_rc eb_bind_push(struct eb_bind *b, struct eb_arena *arena, int has_application_id,
+                   struct eb_push *dst, struct eb_err *err)
+{
+    if (!b->req)
+        return eb_err_set(err, EB_ERR_INTERNAL, "no request was read");
+    return eb_map_push(arena, b->req, has_application_id, dst, err);
 }
 
 static eb_rc render_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,
@@ -166,15 +177,14 @@ eb_rc eb_bind_serve(struct eb_bind *b, const char *doc, eb_bind_handler h, void 
                     struct eb_buf *out, int *fault)
 {
     struct soap *soap = b->soap;
-    const struct _ns1__pushCandidate *req;
-    if (eb_bind_read(b, doc, &req)) {
+    if (eb_bind_read(b, doc)) {
         *fault = 1; /* the fault the generated soap_serve sends for a request it cannot read */
         return send_fault(soap, out);
     }
     int ok = 0;
     const char *message = NULL;
     *fault = 0;
-    h(user, req, &ok, &message);
+    h(user, b, &ok, &message);
     return eb_bind_answer(b, soap->version == 2 ? EB_SOAP_12 : EB_SOAP_11, ok, message, out);
 }
 
@@ -199,6 +209,7 @@ void eb_bind_end(struct eb_bind *b)
     /* everything the request allocated; gSOAP's temporary tables (soap_end's soap_free_temp,
      * which clears its id and pointer hash tables, ~48 KB) are cleared by the next read's
      * soap_begin anyway, so not twice */
+    b->req = NULL;
     soap_destroy(b->soap);
     soap_dealloc(b->soap, NULL);
 }

@@ -1,6 +1,7 @@
 /* The generated gSOAP service over the canonical document: one gSOAP context per worker reads
- * the canonical envelope with the generated, strict bindings, calls back with the generated
- * request, and serializes the response (or a SOAP Fault) in the request's SOAP version. */
+ * the canonical envelope with the generated, strict bindings, hands out the request translated
+ * into struct eb_push (candidate/candidate.h), and serializes the response (or a SOAP Fault) in
+ * the request's SOAP version. The generated types and names (gen/) are seen by bind/ only. */
 #ifndef EB_BIND_H
 #define EB_BIND_H
 
@@ -8,23 +9,34 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+struct eb_arena;
 struct eb_bind;
-struct _ns1__pushCandidate; /* gen/soapStub.h */
+struct eb_push;
 
-/* Called once per pushCandidate request read from the document. Sets *ok and *message (which
- * must stay valid until eb_bind_serve returns; NULL for none). */
-typedef void (*eb_bind_handler)(void *user, const struct _ns1__pushCandidate *req, int *ok,
-                                const char **message);
+/* Called once per pushCandidate request read from the document; eb_bind_push(b, ...) gives the
+ * request. Sets *ok and *message (which must stay valid until eb_bind_serve returns; NULL for
+ * none). */
+typedef void (*eb_bind_handler)(void *user, struct eb_bind *b, int *ok, const char **message);
 
 /* A gSOAP context, used by one thread at a time (SOAP_C_UTFSTRING, bounded depth and occurrences).
  * NULL on allocation failure. Caller frees with eb_bind_free(). */
 struct eb_bind *eb_bind_new(void);
 void eb_bind_free(struct eb_bind *b);
 
-/* Deserializes doc (a canonical envelope from eb_ingest) into *req, which stays valid (as do
- * its strings) until eb_bind_end(). EB_ERR_NOT_PUSH when the document is not a pushCandidate
- * request the bindings can read. The context is then in the request's SOAP version. */
-eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCandidate **req);
+/* Deserializes doc (a canonical envelope from eb_ingest) into the context, where the request
+ * stays until eb_bind_end(); eb_bind_push() translates it. EB_ERR_NOT_PUSH when the document is
+ * not a pushCandidate request the bindings can read. The context is then in the request's SOAP
+ * version. */
+eb_rc eb_bind_read(struct eb_bind *b, const char *doc);
+
+/* The request the last eb_bind_read() read, translated into dst: everything, strings included,
+ * is copied into arena, so dst does not depend on the context after this returns (a push waits
+ * for its commit while the context reads the next request). has_application_id says whether
+ * data/applicationId was present (the generated type cannot tell a missing required number
+ * from 0). EB_ERR_NOMEM when the arena is exhausted; EB_ERR_INTERNAL when no request was read
+ * since the last eb_bind_end(). */
+eb_rc eb_bind_push(struct eb_bind *b, struct eb_arena *arena, int has_application_id,
+                   struct eb_push *dst, struct eb_err *err);
 
 /* Appends the pushCandidateResponse (return ok, message unless NULL or "") in SOAP version v
  * (EB_SOAP_NONE: 1.1) to out. Any context will do: the answer needs nothing of the request.

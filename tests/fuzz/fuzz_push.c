@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "bind/bind.h"
-#include "candidate/map.h"
+#include "candidate/candidate.h"
 #include "candidate/validate.h"
 #include "ingest/ingest.h"
 #include "util/arena.h"
@@ -18,12 +18,12 @@
 static struct eb_bind *bind_ctx;
 static struct eb_arena *arena;
 
-static void handler(void *user, const struct _ns1__pushCandidate *req, int *ok, const char **msg)
+static void handler(void *user, struct eb_bind *b, int *ok, const char **msg)
 {
     struct eb_push p;
     struct eb_err err = {0};
     (void)user;
-    *ok = eb_map_push(arena, req, 1, &p, &err) == EB_OK && eb_validate_push(&p, &err) == EB_OK;
+    *ok = eb_bind_push(b, arena, 1, &p, &err) == EB_OK && eb_validate_push(&p, &err) == EB_OK;
     *msg = NULL;
 }
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "bind/bind.h"
-#include "candidate/map.h"
+#include "candidate/candidate.h"
 #include "check.h"
 #include "util/arena.h"
 
@@ -41,12 +41,12 @@ static struct eb_arena *arena;
 static struct eb_push got;
 static int calls;
 
-static void handler(void *user, const struct _ns1__pushCandidate *req, int *ok, const char **msg)
+static void handler(void *user, struct eb_bind *b, int *ok, const char **msg)
 {
     struct eb_err err = {0};
     (void)user;
     calls++;
-    CHECK(eb_map_push(arena, req, 1, &got, &err) == EB_OK);
+    CHECK(eb_bind_push(b, arena, 1, &got, &err) == EB_OK);
     *ok = 1;
     *msg = "stored";
 }

@@ -1,8 +1,8 @@
 /* The one translation of the generated gSOAP types (gen/soapStub.h) into the domain model
- * (candidate/candidate.h). Everything, strings included, is copied into the caller's arena: the
+ * (candidate/candidate.h), behind eb_bind_push() (bind.h). Everything, strings included, is copied into the caller's arena: the
  * domain model outlives the gSOAP context (a push waits for its commit while the worker's
  * context reads the next request). */
-#include "candidate/map.h"
+#include "bind/map.h"
 
 #include <string.h>
 

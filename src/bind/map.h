@@ -1,4 +1,5 @@
-/* Translation of the generated request type into struct eb_push (candidate/candidate.h). */
+/* Translation of the generated request type into struct eb_push (candidate/candidate.h): inside
+ * bind/ only; the rest of the program gets the translated push from eb_bind_push() (bind.h). */
 #ifndef EB_MAP_H
 #define EB_MAP_H
 
@@ -6,7 +7,7 @@
 #include "util/err.h"
 
 struct eb_arena;
-struct _ns1__pushCandidate; /* gen/soapStub.h; only map.c and the binding see its members */
+struct _ns1__pushCandidate; /* gen/soapStub.h */
 
 /* Fills dst from src. Everything, strings included, is copied into arena: dst does not depend
  * on the gSOAP context after this returns. has_application_id says whether data/applicationId was
