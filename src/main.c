@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -92,7 +93,7 @@ static void keep_memory(void)
  * (EB_ERR_UNAVAILABLE: not up yet, its name not resolvable yet, refusing connections while it
  * starts), for at most cfg->db_wait_ms; the wait is logged once, and again when its reason changes.
  * SIGTERM or SIGINT during the wait ends it: *stopped is set to 1 and EB_OK is returned with no
- * service. SIGTERM and SIGINT stay blocked on return (eb_server_run takes them from there, one
+ * service. SIGTERM and SIGINT stay blocked on return (serve_until_signalled takes them from there, one
  * that came meanwhile included): as the first process of a container, ehrbridge would otherwise
  * not be stopped by them at all, the kernel giving its signals no default action. */
 static eb_rc service_new_waiting(const struct eb_config *cfg, struct eb_service **svc, int *stopped,
@@ -134,6 +135,67 @@ static eb_rc service_new_waiting(const struct eb_config *cfg, struct eb_service 
     return rc;
 }
 
+/* The service's workers as the server's hooks (transport/server.h). */
+static void *svc_worker_new(void *user, struct eb_err *err)
+{
+    return eb_service_worker_new(user, err);
+}
+
+static void svc_worker_free(void *w)
+{
+    eb_service_worker_free(w);
+}
+
+static void svc_handle(void *w, const struct eb_http_request *req, struct eb_http_response *resp)
+{
+    eb_service_handle(w, req, resp);
+}
+
+static int svc_admit(void *svc, const struct eb_http_request *req, struct eb_http_response *resp)
+{
+    return eb_service_admit(svc, req, resp);
+}
+
+/* Runs the server with the service's workers until SIGTERM or SIGINT (a second signal stops
+ * waiting for requests still being received); SIGHUP reloads the TLS certificate, key and
+ * client CA for new connections; SIGPIPE is ignored. EB_OK after a graceful stop; an error (err
+ * set) when it cannot listen or start. */
+static eb_rc serve_until_signalled(const struct eb_config *cfg, struct eb_service *svc,
+                                   struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    struct eb_server *s = NULL;
+    const struct eb_server_hooks hooks = {svc_worker_new, svc_worker_free, svc_handle, svc,
+                                          svc_admit};
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigset_t stop, old;
+    int sigfd = -1;
+    sigaction(SIGPIPE, &ign, NULL);
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP); /* reload, never the default "terminate" */
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    sigfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sigfd < 0) {
+        rc = eb_err_set(err, EB_ERR_INTERNAL, "signalfd: %s", strerror(errno));
+        goto out;
+    }
+    rc = eb_server_new(cfg, &hooks, &s, err);
+    if (rc)
+        goto out;
+    eb_server_signals(s, sigfd);
+    rc = eb_server_serve(s, err);
+    if (!rc)
+        eb_log(EB_LOG_INFO, "stopped", NULL);
+out:
+    eb_server_free(s);
+    if (sigfd >= 0)
+        close(sigfd);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 static int cmd_serve(const struct eb_config *cfg)
 {
     struct eb_err err = {EB_OK, ""};
@@ -153,7 +215,7 @@ static int cmd_serve(const struct eb_config *cfg)
     }
     if (stopped)
         return 0;
-    eb_rc rc = eb_server_run(cfg, svc, &err);
+    eb_rc rc = serve_until_signalled(cfg, svc, &err);
     eb_service_free(svc);
     if (rc) {
         eb_log(EB_LOG_ERROR, "cannot serve", "reason", err.msg, NULL);

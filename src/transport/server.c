@@ -45,7 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "service.h"
 #include "transport/frame.h"
 #include "transport/tls.h"
 #include "util/clock.h"
@@ -132,7 +131,7 @@ struct eb_server {
     int port; /* of the first listener */
     int epfd;
     struct src wake;            /* eventfd: responses are ready, or a stop was requested */
-    struct src sig;             /* signalfd of eb_server_run(), fd -1 otherwise */
+    struct src sig;             /* the signalfd of eb_server_signals(), fd -1 otherwise */
     int reserve_fd;             /* a spare descriptor given up to shed a connection at EMFILE */
     atomic_int stop_requests;   /* eb_server_stop() calls not yet seen by the loop */
     atomic_int reload_requests; /* eb_server_reload() calls not yet seen by the loop */
@@ -1533,6 +1532,11 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
     return rc;
 }
 
+void eb_server_signals(struct eb_server *s, int sigfd)
+{
+    s->sig.fd = sigfd;
+}
+
 eb_rc eb_server_serve(struct eb_server *s, struct eb_err *err)
 {
     return serve(s, err);
@@ -1575,61 +1579,4 @@ void eb_server_free(struct eb_server *s)
     eb_tls_free(s->tls);
     free(s->threads);
     free(s);
-}
-
-/* ---- the service as hooks ---- */
-
-static void *svc_worker_new(void *user, struct eb_err *err)
-{
-    return eb_service_worker_new(user, err);
-}
-
-static void svc_worker_free(void *w)
-{
-    eb_service_worker_free(w);
-}
-
-static void svc_handle(void *w, const struct eb_http_request *req, struct eb_http_response *resp)
-{
-    eb_service_handle(w, req, resp);
-}
-
-static int svc_admit(void *svc, const struct eb_http_request *req, struct eb_http_response *resp)
-{
-    return eb_service_admit(svc, req, resp);
-}
-
-eb_rc eb_server_run(const struct eb_config *cfg, struct eb_service *svc, struct eb_err *err)
-{
-    eb_rc rc = EB_OK;
-    struct eb_server *s = NULL;
-    const struct eb_server_hooks hooks = {svc_worker_new, svc_worker_free, svc_handle, svc,
-                                          svc_admit};
-    struct sigaction ign = {.sa_handler = SIG_IGN};
-    sigset_t stop, old;
-    int sigfd = -1;
-    sigaction(SIGPIPE, &ign, NULL);
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP); /* reload, never the default "terminate" */
-    pthread_sigmask(SIG_BLOCK, &stop, &old);
-    sigfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sigfd < 0) {
-        rc = eb_err_set(err, EB_ERR_INTERNAL, "signalfd: %s", strerror(errno));
-        goto out;
-    }
-    rc = eb_server_new(cfg, &hooks, &s, err);
-    if (rc)
-        goto out;
-    s->sig.fd = sigfd;
-    rc = serve(s, err);
-    if (!rc)
-        eb_log(EB_LOG_INFO, "stopped", NULL);
-out:
-    eb_server_free(s);
-    if (sigfd >= 0)
-        close(sigfd);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
 }

@@ -13,11 +13,10 @@
 #include "transport/http.h"
 #include "util/err.h"
 
-struct eb_service;
 struct eb_server;
 
-/* What the workers run. eb_server_run() uses the service (eb_service_worker_new/_handle/
- * _worker_free); tests pass their own. */
+/* What the workers run: the caller's handler (`ehrbridge serve` passes the service's, main.c;
+ * tests pass their own). The server knows nothing else of what it serves. */
 struct eb_server_hooks {
     /* Called once on each worker thread before it takes requests; returns the worker's state,
      * or NULL with err set, which makes the server fail to start. May be NULL (state NULL). */
@@ -85,18 +84,18 @@ eb_rc eb_server_serve(struct eb_server *s, struct eb_err *err);
  * still receiving a request. Thread-safe and async-signal-safe. */
 void eb_server_stop(struct eb_server *s);
 
-/* Asks the event loop to reload the TLS certificate, key and client CA (what SIGHUP does under
- * eb_server_run()). Thread-safe and async-signal-safe. */
+/* Asks the event loop to reload the TLS certificate, key and client CA (what SIGHUP does with
+ * eb_server_signals()). Thread-safe and async-signal-safe. */
 void eb_server_reload(struct eb_server *s);
 
 /* Closes the listening sockets and frees the server (NULL-safe). Not while serving. */
 void eb_server_free(struct eb_server *s);
 
-/* `ehrbridge serve`: runs the server with the service's workers until SIGTERM or SIGINT (a
- * second signal stops waiting for requests still being received). SIGHUP reloads the TLS
- * certificate, key and client CA for new connections (open ones keep theirs; a reload that
- * fails keeps the previous ones). SIGPIPE is ignored.
- * EB_OK after a graceful stop; an error (err set) when it cannot listen or start. */
-eb_rc eb_server_run(const struct eb_config *cfg, struct eb_service *svc, struct eb_err *err);
+/* Makes the event loop read sigfd, a non-blocking signalfd the caller opened (and closes after
+ * eb_server_free()) for SIGTERM, SIGINT and SIGHUP: SIGTERM and SIGINT act as eb_server_stop()
+ * (a second one stops waiting for requests still being received), SIGHUP as
+ * eb_server_reload() (open connections keep their certificate; a reload that fails keeps the
+ * previous one). Each signal is logged. Call before eb_server_serve(). */
+void eb_server_signals(struct eb_server *s, int sigfd);
 
 #endif
