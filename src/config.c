@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "auth/auth.h"
+#include "util/cidr.h"
 #include "util/date.h"
 
 #define KIB    ((size_t)1024)
@@ -500,12 +500,12 @@ static eb_rc set_cidr_list(char *dst, size_t cap, const char *v, const char *src
     size_t n;
     if (strlen(v) >= cap)
         return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);
-    if (eb_auth_cidrs_parse(v, ranges, sizeof ranges / sizeof ranges[0], &n, &why))
+    if (eb_cidr_parse(v, ranges, sizeof ranges / sizeof ranges[0], &n, &why))
         return eb_err_set(err, EB_ERR_CONFIG, "%s: %s", src, why.msg);
     size_t len = 0;
     dst[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        eb_auth_cidr_text(&ranges[i], text, sizeof text);
+        eb_cidr_text(&ranges[i], text, sizeof text);
         int k = snprintf(dst + len, cap - len, "%s%s", i ? ", " : "", text);
         if (k < 0 || (size_t)k >= cap - len)
             return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);

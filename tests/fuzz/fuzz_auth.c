@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char client[64];
     int64_t ms;
     size_t n_cidrs;
-    eb_auth_cidrs_parse(copy, cidrs, 8, &n_cidrs, &why);
+    eb_cidr_parse(copy, cidrs, 8, &n_cidrs, &why);
     eb_auth_timestamp_ms(copy, &ms, &why);
 
     struct eb_http_header h[3];
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.n_headers = 3;
     req.body = p;
     req.body_len = (size_t)(end - p);
-    eb_auth_cidr_match(cidrs, 0, req.peer);
+    eb_cidr_match(cidrs, 0, req.peer);
     eb_auth_client_address(auth, &req, client, sizeof client, &why);
     struct eb_auth_result res;
     eb_auth_check_push(auth, &req, &res, &why);

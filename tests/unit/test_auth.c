@@ -59,12 +59,12 @@ static enum eb_auth_verdict verdict(const struct eb_auth *a, struct eb_http_requ
     return res.verdict;
 }
 
-/* eb_auth_cidrs_parse() as a count: the number of ranges, -1 when the list is refused (the
+/* eb_cidr_parse() as a count: the number of ranges, -1 when the list is refused (the
  * reason in why). */
 static int cidrs(const char *text, struct eb_cidr *c, size_t max, struct eb_err *why)
 {
     size_t n;
-    eb_rc rc = eb_auth_cidrs_parse(text, c, max, &n, why);
+    eb_rc rc = eb_cidr_parse(text, c, max, &n, why);
     CHECK(rc == EB_OK || rc == EB_ERR_CONFIG);
     return rc ? -1 : (int)n;
 }
@@ -191,24 +191,24 @@ static void test_cidrs(void)
     struct eb_err why;
     int n = cidrs(" 10.0.0.0/8, 192.0.2.7 2001:db8::/32,::1", c, 8, &why);
     CHECK(n == 4);
-    CHECK(eb_auth_cidr_match(c, 4, "10.1.2.3"));
-    CHECK(eb_auth_cidr_match(c, 4, "192.0.2.7"));
-    CHECK(!eb_auth_cidr_match(c, 4, "192.0.2.8"));
-    CHECK(!eb_auth_cidr_match(c, 4, "11.0.0.1"));
-    CHECK(eb_auth_cidr_match(c, 4, "2001:db8:ffff::1"));
-    CHECK(!eb_auth_cidr_match(c, 4, "2001:db9::1"));
-    CHECK(eb_auth_cidr_match(c, 4, "::1"));
-    CHECK(eb_auth_cidr_match(c, 4, "[::1]"));
-    CHECK(eb_auth_cidr_match(c, 4, "::ffff:10.9.8.7")); /* IPv4-mapped */
-    CHECK(!eb_auth_cidr_match(c, 4, "not-an-address"));
-    CHECK(!eb_auth_cidr_match(c, 4, ""));
+    CHECK(eb_cidr_match(c, 4, "10.1.2.3"));
+    CHECK(eb_cidr_match(c, 4, "192.0.2.7"));
+    CHECK(!eb_cidr_match(c, 4, "192.0.2.8"));
+    CHECK(!eb_cidr_match(c, 4, "11.0.0.1"));
+    CHECK(eb_cidr_match(c, 4, "2001:db8:ffff::1"));
+    CHECK(!eb_cidr_match(c, 4, "2001:db9::1"));
+    CHECK(eb_cidr_match(c, 4, "::1"));
+    CHECK(eb_cidr_match(c, 4, "[::1]"));
+    CHECK(eb_cidr_match(c, 4, "::ffff:10.9.8.7")); /* IPv4-mapped */
+    CHECK(!eb_cidr_match(c, 4, "not-an-address"));
+    CHECK(!eb_cidr_match(c, 4, ""));
     n = cidrs("172.16.0.0/12", c, 8, &why);
     CHECK(n == 1);
-    CHECK(eb_auth_cidr_match(c, 1, "172.31.255.255") && !eb_auth_cidr_match(c, 1, "172.32.0.0"));
+    CHECK(eb_cidr_match(c, 1, "172.31.255.255") && !eb_cidr_match(c, 1, "172.32.0.0"));
     n = cidrs("0.0.0.0/0", c, 8, &why);
-    CHECK(n == 1 && eb_auth_cidr_match(c, 1, "8.8.8.8") && !eb_auth_cidr_match(c, 1, "::2"));
+    CHECK(n == 1 && eb_cidr_match(c, 1, "8.8.8.8") && !eb_cidr_match(c, 1, "::2"));
     n = cidrs("fe80::/10", c, 8, &why);
-    CHECK(n == 1 && eb_auth_cidr_match(c, 1, "febf::1") && !eb_auth_cidr_match(c, 1, "fec0::1"));
+    CHECK(n == 1 && eb_cidr_match(c, 1, "febf::1") && !eb_cidr_match(c, 1, "fec0::1"));
     CHECK(cidrs("", c, 8, &why) == 0);
     CHECK(cidrs("10.0.0.1/8", c, 8, &why) == -1);
     CHECK(strstr(why.msg, "host bits") != NULL);
@@ -229,24 +229,24 @@ static void test_cidrs_mapped(void)
     char text[64];
     CHECK(cidrs("::ffff:192.0.2.0/120", c, 4, &why) == 1);
     CHECK(c[0].family == AF_INET && c[0].prefix == 24);
-    CHECK(eb_auth_cidr_match(c, 1, "192.0.2.9"));
-    CHECK(eb_auth_cidr_match(c, 1, "::ffff:192.0.2.9"));
-    CHECK(!eb_auth_cidr_match(c, 1, "192.0.3.9"));
-    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK(eb_cidr_match(c, 1, "192.0.2.9"));
+    CHECK(eb_cidr_match(c, 1, "::ffff:192.0.2.9"));
+    CHECK(!eb_cidr_match(c, 1, "192.0.3.9"));
+    eb_cidr_text(&c[0], text, sizeof text);
     CHECK_STR(text, "192.0.2.0/24");
     CHECK(cidrs("::ffff:c000:207", c, 4, &why) == 1); /* a bare address */
-    CHECK(c[0].family == AF_INET && c[0].prefix == 32 && eb_auth_cidr_match(c, 1, "192.0.2.7"));
-    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK(c[0].family == AF_INET && c[0].prefix == 32 && eb_cidr_match(c, 1, "192.0.2.7"));
+    eb_cidr_text(&c[0], text, sizeof text);
     CHECK_STR(text, "192.0.2.7");
     CHECK(cidrs("::ffff:0.0.0.0/96", c, 4, &why) == 1);
-    CHECK(c[0].family == AF_INET && c[0].prefix == 0 && eb_auth_cidr_match(c, 1, "8.8.8.8"));
+    CHECK(c[0].family == AF_INET && c[0].prefix == 0 && eb_cidr_match(c, 1, "8.8.8.8"));
     CHECK(cidrs("::ffff:0.0.0.0/95", c, 4, &why) == -1);
     CHECK(strstr(why.msg, "IPv4-mapped") != NULL);
     CHECK(cidrs("::ffff:0:0/80", c, 4, &why) == -1);
     /* other IPv6 ranges are kept as they are */
     CHECK(cidrs("2001:db8::/32", c, 4, &why) == 1);
     CHECK(c[0].family == AF_INET6 && c[0].prefix == 32);
-    eb_auth_cidr_text(&c[0], text, sizeof text);
+    eb_cidr_text(&c[0], text, sizeof text);
     CHECK_STR(text, "2001:db8::/32");
 }
 
