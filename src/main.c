@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "replay.h"
+#include "service/replay.h"
 #include "service.h"
 #include "transport/server.h"
 #include "transport/tls.h"

@@ -28,7 +28,7 @@
 #include "ingest/ingest.h"
 #include "ingest/json.h"
 #include "mapping/mapping.h"
-#include "rest.h"
+#include "service/rest.h"
 #include "transport/server.h"
 #include "transport/tls.h"
 #include "util/clock.h"

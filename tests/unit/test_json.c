@@ -12,7 +12,7 @@
 #include "check.h"
 #include "ingest/ingest.h"
 #include "ingest/json.h"
-#include "rest.h"
+#include "service/rest.h"
 #include "util/arena.h"
 
 static char *slurp(const char *path, size_t *len)

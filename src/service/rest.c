@@ -1,5 +1,5 @@
 /* REST-mode answers and redirect templates (see rest.h). */
-#include "rest.h"
+#include "service/rest.h"
 
 #include <ctype.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /* `ehrbridge replay` (see replay.h): reads push_log rows with one connection and re-stores them
  * with another, each through ingest -> bind -> map -> validate -> adapter replay_push. */
-#include "replay.h"
+#include "service/replay.h"
 
 #include <stdio.h>
 #include <stdlib.h>
