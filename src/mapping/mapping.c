@@ -20,21 +20,9 @@
 #define MAP_MAX_FILE (1024 * 1024) /* largest mapping file */
 #define MAP_MAX_NAME 128           /* longest table or column name */
 #define MAP_MAX_LINE 4096          /* longest line */
-#define NO_PARENT    ((size_t)-1)
-
-/* The parser's state: the mapping being built and where failures are reported. */
-struct parser {
-    struct eb_mapping *m;
-    size_t cap_tables;
-    struct eb_err *err;
-    int line; /* the line being read */
-};
-
-static eb_rc fail_at(struct parser *ps, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Sets err to "mapping FILE line N: <message>" (EB_ERR_CONFIG). */
-static eb_rc fail_at(struct parser *ps, int line, const char *fmt, ...)
+eb_rc map_fail_at(struct map_parser *ps, int line, const char *fmt, ...)
 {
     char msg[200];
     va_list ap;
@@ -47,7 +35,7 @@ static eb_rc fail_at(struct parser *ps, int line, const char *fmt, ...)
     return eb_err_set(ps->err, EB_ERR_CONFIG, "mapping %.100s: %s", ps->m->file, msg);
 }
 
-static eb_rc nomem(struct parser *ps)
+eb_rc map_nomem(struct map_parser *ps)
 {
     return eb_err_set(ps->err, EB_ERR_NOMEM, "mapping: out of memory");
 }
@@ -62,7 +50,7 @@ static char *dupn(const char *s, size_t n)
     return r;
 }
 
-static const char *skip_space(const char *p)
+const char *map_skip_space(const char *p)
 {
     while (*p == ' ' || *p == '\t')
         p++;
@@ -70,7 +58,7 @@ static const char *skip_space(const char *p)
 }
 
 /* Length of s without trailing blanks. */
-static size_t trimmed_len(const char *s, size_t n)
+size_t map_trimmed_len(const char *s, size_t n)
 {
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
@@ -129,7 +117,7 @@ static int read_name(const char **p, char *sql, char *folded, int *quoted)
 
 /* ---- field paths ------------------------------------------------------------------------- */
 
-static void free_steps(struct map_step *st, size_t n)
+void map_free_steps(struct map_step *st, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(st[i].match_value);
@@ -146,8 +134,8 @@ static int is_scalar(enum eb_kind k)
 /* Parses and resolves a field path text[0..n) from the candidate: steps go to st (*n_st),
  * *seq = 1 when it ends with ".@seq" (an enclosing array's position). A path that names an
  * object, an array without selector, or a field a value does not have is refused. */
-static eb_rc parse_path(struct parser *ps, int line, const char *text, size_t n,
-                        struct map_step *st, size_t *n_st, int *seq)
+eb_rc map_parse_path(struct map_parser *ps, int line, const char *text, size_t n,
+                     struct map_step *st, size_t *n_st, int *seq)
 {
     const struct eb_type *type = &eb_type_candidate;
     const char *p = text, *end = text + n;
@@ -161,33 +149,33 @@ static eb_rc parse_path(struct parser *ps, int line, const char *text, size_t n,
                 *seq = 1;
                 return EB_OK;
             }
-            rc = fail_at(ps, line,
-                         "bad path \"%.*s\": @seq follows an array's [] "
-                         "(e.g. interviewers[].@seq)",
-                         (int)n, text);
+            rc = map_fail_at(ps, line,
+                             "bad path \"%.*s\": @seq follows an array's [] "
+                             "(e.g. interviewers[].@seq)",
+                             (int)n, text);
             goto fail;
         }
         const char *b = p;
         while (p < end && (isalnum((unsigned char)*p) || *p == '_' || *p == '-'))
             p++;
         if (p == b) {
-            rc = fail_at(ps, line, "bad path \"%.*s\": expected a field name at \"%.*s\"", (int)n,
-                         text, (int)(end - b > 20 ? 20 : end - b), b);
+            rc = map_fail_at(ps, line, "bad path \"%.*s\": expected a field name at \"%.*s\"",
+                             (int)n, text, (int)(end - b > 20 ? 20 : end - b), b);
             goto fail;
         }
         if (last_kind) {
-            rc = fail_at(ps, line, "bad path \"%.*s\": %s has no field \"%.*s\"", (int)n, text,
-                         last_kind, (int)(p - b), b);
+            rc = map_fail_at(ps, line, "bad path \"%.*s\": %s has no field \"%.*s\"", (int)n, text,
+                             last_kind, (int)(p - b), b);
             goto fail;
         }
         if (*n_st == MAP_MAX_STEPS) {
-            rc = fail_at(ps, line, "bad path \"%.*s\": too many steps", (int)n, text);
+            rc = map_fail_at(ps, line, "bad path \"%.*s\": too many steps", (int)n, text);
             goto fail;
         }
         const struct eb_field *f = eb_schema_find(type, b, (size_t)(p - b));
         if (!f) {
-            rc = fail_at(ps, line, "unknown field \"%.*s\" in %.*s (%s has no such field)",
-                         (int)(p - b), b, (int)n, text, type->name);
+            rc = map_fail_at(ps, line, "unknown field \"%.*s\" in %.*s (%s has no such field)",
+                             (int)(p - b), b, (int)n, text, type->name);
             goto fail;
         }
         struct map_step *s = &st[(*n_st)++];
@@ -195,8 +183,8 @@ static eb_rc parse_path(struct parser *ps, int line, const char *text, size_t n,
         s->f = f;
         if (p < end && *p == '[') {
             if (f->kind != EB_KIND_ARR && f->kind != EB_KIND_STRARR) {
-                rc = fail_at(ps, line, "bad path \"%.*s\": %s is not an array", (int)n, text,
-                             f->xml);
+                rc = map_fail_at(ps, line, "bad path \"%.*s\": %s is not an array", (int)n, text,
+                                 f->xml);
                 goto fail;
             }
             const char *q = ++p;
@@ -206,10 +194,10 @@ static eb_rc parse_path(struct parser *ps, int line, const char *text, size_t n,
                 char *e;
                 unsigned long v = strtoul(q, &e, 10);
                 if (e >= end || *e != ']' || v > 1000000) {
-                    rc = fail_at(ps, line,
-                                 "bad path \"%.*s\": expected [N] with N a position "
-                                 "from 0",
-                                 (int)n, text);
+                    rc = map_fail_at(ps, line,
+                                     "bad path \"%.*s\": expected [N] with N a position "
+                                     "from 0",
+                                     (int)n, text);
                     goto fail;
                 }
                 s->sel = SEL_INDEX;
@@ -221,32 +209,32 @@ static eb_rc parse_path(struct parser *ps, int line, const char *text, size_t n,
                     q++;
                 if (q == fb || q >= end || *q != '=' || q + 1 >= end || q[1] != '"' ||
                     f->kind != EB_KIND_ARR) {
-                    rc = fail_at(ps, line,
-                                 "bad path \"%.*s\": a selector is [], [N] or "
-                                 "[field=\"text\"]",
-                                 (int)n, text);
+                    rc = map_fail_at(ps, line,
+                                     "bad path \"%.*s\": a selector is [], [N] or "
+                                     "[field=\"text\"]",
+                                     (int)n, text);
                     goto fail;
                 }
                 const struct eb_field *mf = eb_schema_find(f->type, fb, (size_t)(q - fb));
                 if (!mf || !is_scalar(mf->kind) || mf->kind == EB_KIND_BOOL) {
-                    rc = fail_at(ps, line,
-                                 "unknown field \"%.*s\" in the selector of %.*s (%s "
-                                 "items have no such text field)",
-                                 (int)(q - fb), fb, (int)n, text, f->type->name);
+                    rc = map_fail_at(ps, line,
+                                     "unknown field \"%.*s\" in the selector of %.*s (%s "
+                                     "items have no such text field)",
+                                     (int)(q - fb), fb, (int)n, text, f->type->name);
                     goto fail;
                 }
                 const char *vb = q + 2, *ve = vb;
                 while (ve < end && *ve != '"')
                     ve++;
                 if (ve + 1 >= end || ve[1] != ']') {
-                    rc =
-                        fail_at(ps, line, "bad path \"%.*s\": unterminated selector", (int)n, text);
+                    rc = map_fail_at(ps, line, "bad path \"%.*s\": unterminated selector", (int)n,
+                                     text);
                     goto fail;
                 }
                 s->sel = SEL_MATCH;
                 s->match = mf;
                 if (!(s->match_value = dupn(vb, (size_t)(ve - vb)))) {
-                    rc = nomem(ps);
+                    rc = map_nomem(ps);
                     goto fail;
                 }
                 q = ve + 1;
@@ -258,16 +246,16 @@ static eb_rc parse_path(struct parser *ps, int line, const char *text, size_t n,
                 type = f->type;
         } else if (f->kind == EB_KIND_ARR || f->kind == EB_KIND_STRARR) {
             if (p < end) {
-                rc = fail_at(ps, line,
-                             "bad path \"%.*s\": %s is an array: give [], [N] or "
-                             "[field=\"text\"]",
-                             (int)n, text, f->xml);
+                rc = map_fail_at(ps, line,
+                                 "bad path \"%.*s\": %s is an array: give [], [N] or "
+                                 "[field=\"text\"]",
+                                 (int)n, text, f->xml);
                 goto fail;
             }
-            rc = fail_at(ps, line,
-                         "bad path \"%.*s\": %s is an array: use %s[] for the rows of a "
-                         "child table, or [N] / [field=\"text\"] for one item",
-                         (int)n, text, f->xml, f->xml);
+            rc = map_fail_at(ps, line,
+                             "bad path \"%.*s\": %s is an array: use %s[] for the rows of a "
+                             "child table, or [N] / [field=\"text\"] for one item",
+                             (int)n, text, f->xml, f->xml);
             goto fail;
         } else if (f->kind == EB_KIND_OBJ) {
             type = f->type;
@@ -276,31 +264,32 @@ static eb_rc parse_path(struct parser *ps, int line, const char *text, size_t n,
         }
         if (p < end) {
             if (*p != '.' || p + 1 == end) {
-                rc = fail_at(ps, line, "bad path \"%.*s\": unexpected \"%c\"", (int)n, text, *p);
+                rc =
+                    map_fail_at(ps, line, "bad path \"%.*s\": unexpected \"%c\"", (int)n, text, *p);
                 goto fail;
             }
             p++;
         }
     }
     if (!*n_st) {
-        rc = fail_at(ps, line, "bad path: empty");
+        rc = map_fail_at(ps, line, "bad path: empty");
         goto fail;
     }
     if (st[*n_st - 1].f->kind == EB_KIND_OBJ) {
-        rc = fail_at(ps, line, "bad path \"%.*s\": %s is an object: name one of its fields", (int)n,
-                     text, st[*n_st - 1].f->xml);
+        rc = map_fail_at(ps, line, "bad path \"%.*s\": %s is an object: name one of its fields",
+                         (int)n, text, st[*n_st - 1].f->xml);
         goto fail;
     }
     if (st[*n_st - 1].f->kind == EB_KIND_ARR && st[*n_st - 1].sel != SEL_EACH) {
-        rc = fail_at(ps, line,
-                     "bad path \"%.*s\": an item of %s is an object: name one of its "
-                     "fields",
-                     (int)n, text, st[*n_st - 1].f->xml);
+        rc = map_fail_at(ps, line,
+                         "bad path \"%.*s\": an item of %s is an object: name one of its "
+                         "fields",
+                         (int)n, text, st[*n_st - 1].f->xml);
         goto fail;
     }
     return EB_OK;
 fail:
-    free_steps(st, *n_st);
+    map_free_steps(st, *n_st);
     *n_st = 0;
     return rc;
 }
@@ -405,7 +394,8 @@ static int valid_date_format(const char *f, char *bad)
 }
 
 /* Parses one conversion text[0..n) ("date:%Y-%m-%d") into c. */
-static eb_rc parse_conv(struct parser *ps, int line, const char *text, size_t n, struct map_conv *c)
+static eb_rc parse_conv(struct map_parser *ps, int line, const char *text, size_t n,
+                        struct map_conv *c)
 {
     memset(c, 0, sizeof *c);
     const char *colon = memchr(text, ':', n);
@@ -428,26 +418,26 @@ static eb_rc parse_conv(struct parser *ps, int line, const char *text, size_t n,
            !(strlen(convs[k].name) == nl && !strncmp(convs[k].name, text, nl)))
         k++;
     if (k == sizeof convs / sizeof convs[0])
-        return fail_at(ps, line, "unknown conversion \"%.*s\" (known: %s)",
-                       (int)(nl > 40 ? 40 : nl), text, known_convs);
+        return map_fail_at(ps, line, "unknown conversion \"%.*s\" (known: %s)",
+                           (int)(nl > 40 ? 40 : nl), text, known_convs);
     if (convs[k].arg == 0 && colon)
-        return fail_at(ps, line, "conversion %s takes no argument", convs[k].name);
+        return map_fail_at(ps, line, "conversion %s takes no argument", convs[k].name);
     if (convs[k].arg == 1 && !colon)
-        return fail_at(ps, line, "conversion %s needs an argument (%s:...)", convs[k].name,
-                       convs[k].name);
+        return map_fail_at(ps, line, "conversion %s needs an argument (%s:...)", convs[k].name,
+                           convs[k].name);
     c->kind = convs[k].kind;
     switch (c->kind) {
     case CONV_DATE: {
         char bad = 0;
         if (!al)
-            return fail_at(ps, line, "conversion date needs a format, e.g. date:%%Y-%%m-%%d");
+            return map_fail_at(ps, line, "conversion date needs a format, e.g. date:%%Y-%%m-%%d");
         if (!(c->format = dupn(arg, al)))
-            return nomem(ps);
+            return map_nomem(ps);
         if (!valid_date_format(c->format, &bad))
-            return fail_at(ps, line,
-                           "date format \"%.60s\": unknown directive %%%c (known: %%Y "
-                           "%%m %%d %%H %%M %%S %%F %%T %%%%)",
-                           c->format, bad);
+            return map_fail_at(ps, line,
+                               "date format \"%.60s\": unknown directive %%%c (known: %%Y "
+                               "%%m %%d %%H %%M %%S %%F %%T %%%%)",
+                               c->format, bad);
         return EB_OK;
     }
     case CONV_AREA:
@@ -458,28 +448,28 @@ static eb_rc parse_conv(struct parser *ps, int line, const char *text, size_t n,
         else if (al == 4 && !strncmp(arg, "city", 4))
             c->kind = CONV_AREA_CITY;
         else
-            return fail_at(ps, line,
-                           "unknown conversion \"area:%.*s\" (known: area, "
-                           "area:province, area:city)",
-                           (int)(al > 40 ? 40 : al), arg);
+            return map_fail_at(ps, line,
+                               "unknown conversion \"area:%.*s\" (known: area, "
+                               "area:province, area:city)",
+                               (int)(al > 40 ? 40 : al), arg);
         return EB_OK;
     case CONV_TRUNCATE:
     case CONV_ADD:
         if (!parse_int(arg, al, &c->n) || (c->kind == CONV_TRUNCATE && c->n < 1))
-            return fail_at(ps, line, "conversion %s needs a whole number%s (got \"%.*s\")",
-                           convs[k].name, c->kind == CONV_TRUNCATE ? " of characters" : "",
-                           (int)(al > 40 ? 40 : al), arg);
+            return map_fail_at(ps, line, "conversion %s needs a whole number%s (got \"%.*s\")",
+                               convs[k].name, c->kind == CONV_TRUNCATE ? " of characters" : "",
+                               (int)(al > 40 ? 40 : al), arg);
         return EB_OK;
     case CONV_DEFAULT: {
         int oom = 0;
-        size_t tl = trimmed_len(arg, al);
+        size_t tl = map_trimmed_len(arg, al);
         if (!parse_literal(arg, tl, &c->value, &c->owned, &oom) || c->value.type == EB_SQL_VNULL) {
             if (oom)
-                return nomem(ps);
+                return map_nomem(ps);
             free(c->owned);
             /* anything else is text as written */
             if (!(c->owned = dupn(arg, tl)))
-                return nomem(ps);
+                return map_nomem(ps);
             c->value.type = EB_SQL_VTEXT;
             c->value.s = c->owned;
             c->value.len = tl;
@@ -493,15 +483,15 @@ static eb_rc parse_conv(struct parser *ps, int line, const char *text, size_t n,
             const char *e = comma ? comma : end;
             const char *eq = memchr(p, '=', (size_t)(e - p));
             if (!eq)
-                return fail_at(ps, line,
-                               "map: expected FROM=TO pairs separated by commas (got "
-                               "\"%.*s\")",
-                               (int)(e - p > 40 ? 40 : e - p), p);
+                return map_fail_at(ps, line,
+                                   "map: expected FROM=TO pairs separated by commas (got "
+                                   "\"%.*s\")",
+                                   (int)(e - p > 40 ? 40 : e - p), p);
             char *from = dupn(p, (size_t)(eq - p)), *to = dupn(eq + 1, (size_t)(e - eq - 1));
             if (!from || !to) {
                 free(from);
                 free(to);
-                return nomem(ps);
+                return map_nomem(ps);
             }
             if (!strcmp(from, "*")) {
                 free(from);
@@ -512,7 +502,7 @@ static eb_rc parse_conv(struct parser *ps, int line, const char *text, size_t n,
                 if (!pp) {
                     free(from);
                     free(to);
-                    return nomem(ps);
+                    return map_nomem(ps);
                 }
                 c->pairs = pp;
                 pp[c->n_pairs].from = from;
@@ -521,7 +511,7 @@ static eb_rc parse_conv(struct parser *ps, int line, const char *text, size_t n,
             p = comma ? comma + 1 : end;
         }
         if (!c->n_pairs && !c->otherwise)
-            return fail_at(ps, line, "map: no FROM=TO pair");
+            return map_fail_at(ps, line, "map: no FROM=TO pair");
         return EB_OK;
     }
     default:
@@ -553,9 +543,9 @@ static int split_bars(const char *s, const char **part, size_t *len, int max)
         if ((*p == '|' && !inq) || !*p) {
             if (n == max)
                 return max + 1;
-            const char *tb = skip_space(b);
+            const char *tb = map_skip_space(b);
             part[n] = tb;
-            len[n++] = trimmed_len(tb, (size_t)(p - tb));
+            len[n++] = map_trimmed_len(tb, (size_t)(p - tb));
             if (!*p)
                 break;
             b = p + 1;
@@ -566,35 +556,35 @@ static int split_bars(const char *s, const char **part, size_t *len, int max)
 
 /* ---- lines ------------------------------------------------------------------------------- */
 
-static struct map_table *cur_table(struct parser *ps)
+static struct map_table *cur_table(struct map_parser *ps)
 {
     return ps->m->n_tables ? &ps->m->tables[ps->m->n_tables - 1] : NULL;
 }
 
-static eb_rc add_table(struct parser *ps, const char *sql, const char *folded)
+static eb_rc add_table(struct map_parser *ps, const char *sql, const char *folded)
 {
     struct eb_mapping *m = ps->m;
     for (size_t i = 0; i < m->n_tables; i++)
         if (!strcmp(m->tables[i].folded, folded))
-            return fail_at(ps, ps->line, "table %s is declared twice (first on line %d)", sql,
-                           m->tables[i].line);
+            return map_fail_at(ps, ps->line, "table %s is declared twice (first on line %d)", sql,
+                               m->tables[i].line);
     if (m->n_tables == MAP_MAX_TABLES)
-        return fail_at(ps, ps->line, "more than %d tables", MAP_MAX_TABLES);
+        return map_fail_at(ps, ps->line, "more than %d tables", MAP_MAX_TABLES);
     if (m->n_tables == ps->cap_tables) {
         size_t cap = ps->cap_tables ? ps->cap_tables * 2 : 8;
         struct map_table *t = realloc(m->tables, cap * sizeof *t);
         if (!t)
-            return nomem(ps);
+            return map_nomem(ps);
         m->tables = t;
         ps->cap_tables = cap;
     }
     struct map_table *t = &m->tables[m->n_tables++];
     memset(t, 0, sizeof *t);
     t->line = ps->line;
-    t->parent = NO_PARENT;
+    t->parent = MAP_NO_PARENT;
     t->name = strdup(sql);
     t->folded = strdup(folded);
-    return t->name && t->folded ? EB_OK : nomem(ps);
+    return t->name && t->folded ? EB_OK : map_nomem(ps);
 }
 
 /* "+08:00", "-0530", "+08", "Z", "UTC" -> minutes east of UTC. */
@@ -623,40 +613,42 @@ static int parse_zone(const char *s, int *minutes)
 }
 
 /* A column line: name = SOURCE | CONVERSION ... */
-static eb_rc add_column(struct parser *ps, struct map_table *t, const char *sql, const char *folded,
-                        const char *value)
+static eb_rc add_column(struct map_parser *ps, struct map_table *t, const char *sql,
+                        const char *folded, const char *value)
 {
     eb_rc rc = EB_OK;
     for (size_t i = 0; i < t->n_cols; i++)
         if (!strcmp(t->cols[i].folded, folded))
-            return fail_at(ps, ps->line, "column %s of table %s is mapped twice (first on line %d)",
-                           sql, t->name, t->cols[i].line);
+            return map_fail_at(ps, ps->line,
+                               "column %s of table %s is mapped twice (first on line %d)", sql,
+                               t->name, t->cols[i].line);
     if (t->n_cols == MAP_MAX_COLUMNS)
-        return fail_at(ps, ps->line, "table %s has more than %d columns", t->name, MAP_MAX_COLUMNS);
+        return map_fail_at(ps, ps->line, "table %s has more than %d columns", t->name,
+                           MAP_MAX_COLUMNS);
     struct map_column *cols = realloc(t->cols, (t->n_cols + 1) * sizeof *cols);
     if (!cols)
-        return nomem(ps);
+        return map_nomem(ps);
     t->cols = cols;
     struct map_column *c = &cols[t->n_cols++];
     memset(c, 0, sizeof *c);
     c->line = ps->line;
     if (!(c->name = strdup(sql)) || !(c->folded = strdup(folded)))
-        return nomem(ps);
+        return map_nomem(ps);
 
     const char *part[65];
     size_t len[65];
     int n = split_bars(value, part, len, 64);
     if (n < 0)
-        return fail_at(ps, ps->line, "unterminated \"");
+        return map_fail_at(ps, ps->line, "unterminated \"");
     if (n > 64)
-        return fail_at(ps, ps->line, "too many conversions");
+        return map_fail_at(ps, ps->line, "too many conversions");
     if (!len[0])
-        return fail_at(ps, ps->line,
-                       "column %s: no source (a field path, @seq, @push_id, "
-                       "@received_at or a constant)",
-                       sql);
+        return map_fail_at(ps, ps->line,
+                           "column %s: no source (a field path, @seq, @push_id, "
+                           "@received_at or a constant)",
+                           sql);
     if (!(c->source_text = dupn(part[0], len[0])))
-        return nomem(ps);
+        return map_nomem(ps);
     const char *s = part[0];
     size_t sl = len[0];
     int oom = 0;
@@ -667,30 +659,30 @@ static eb_rc add_column(struct parser *ps, struct map_table *t, const char *sql,
     } else if (sl == 12 && !strncmp(s, "@received_at", 12)) {
         c->src = MSRC_RECEIVED_AT;
     } else if (s[0] == '@') {
-        return fail_at(ps, ps->line,
-                       "unknown source \"%.*s\" (known: @seq, @push_id, "
-                       "@received_at)",
-                       (int)(sl > 40 ? 40 : sl), s);
+        return map_fail_at(ps, ps->line,
+                           "unknown source \"%.*s\" (known: @seq, @push_id, "
+                           "@received_at)",
+                           (int)(sl > 40 ? 40 : sl), s);
     } else if (parse_literal(s, sl, &c->constant, &c->const_text, &oom)) {
         c->src = MSRC_CONST;
     } else if (oom) {
-        return nomem(ps);
+        return map_nomem(ps);
     } else if (s[0] == '"' || s[0] == '-' || isdigit((unsigned char)s[0])) {
-        return fail_at(ps, ps->line, "bad constant %.*s (\"text\", a number or null)",
-                       (int)(sl > 60 ? 60 : sl), s);
+        return map_fail_at(ps, ps->line, "bad constant %.*s (\"text\", a number or null)",
+                           (int)(sl > 60 ? 60 : sl), s);
     } else {
         int seq = 0;
-        if ((rc = parse_path(ps, ps->line, s, sl, c->steps, &c->n_steps, &seq)))
+        if ((rc = map_parse_path(ps, ps->line, s, sl, c->steps, &c->n_steps, &seq)))
             return rc;
         c->src = seq ? MSRC_SEQ : MSRC_FIELD;
     }
     if (n > 1) {
         c->convs = calloc((size_t)n - 1, sizeof *c->convs);
         if (!c->convs)
-            return nomem(ps);
+            return map_nomem(ps);
         for (int i = 1; i < n; i++) {
             if (!len[i])
-                return fail_at(ps, ps->line, "empty conversion after |");
+                return map_fail_at(ps, ps->line, "empty conversion after |");
             rc = parse_conv(ps, ps->line, part[i], len[i], &c->convs[c->n_convs]);
             c->n_convs++;
             if (rc)
@@ -701,387 +693,92 @@ static eb_rc add_column(struct parser *ps, struct map_table *t, const char *sql,
 }
 
 /* Reads one line (comments and blanks already gone). */
-static eb_rc parse_line(struct parser *ps, char *s)
+static eb_rc parse_line(struct map_parser *ps, char *s)
 {
     char sql[MAP_MAX_NAME], folded[MAP_MAX_NAME];
     int quoted = 0;
     if (*s == '[') {
         size_t n = strlen(s);
         if (s[n - 1] != ']')
-            return fail_at(ps, ps->line, "expected [TABLE]");
+            return map_fail_at(ps, ps->line, "expected [TABLE]");
         s[n - 1] = '\0';
-        const char *p = skip_space(s + 1);
-        if (!read_name(&p, sql, folded, &quoted) || *skip_space(p))
-            return fail_at(ps, ps->line,
-                           "bad table name \"%.60s\" (a SQL name, schema.table, or "
-                           "\"quoted\")",
-                           s + 1);
+        const char *p = map_skip_space(s + 1);
+        if (!read_name(&p, sql, folded, &quoted) || *map_skip_space(p))
+            return map_fail_at(ps, ps->line,
+                               "bad table name \"%.60s\" (a SQL name, schema.table, or "
+                               "\"quoted\")",
+                               s + 1);
         return add_table(ps, sql, folded);
     }
     const char *p = s;
     if (!read_name(&p, sql, folded, &quoted))
-        return fail_at(ps, ps->line, "expected NAME = VALUE or [TABLE] (got \"%.40s\")", s);
-    p = skip_space(p);
+        return map_fail_at(ps, ps->line, "expected NAME = VALUE or [TABLE] (got \"%.40s\")", s);
+    p = map_skip_space(p);
     if (*p != '=')
-        return fail_at(ps, ps->line, "expected = after %s", sql);
-    const char *value = skip_space(p + 1);
+        return map_fail_at(ps, ps->line, "expected = after %s", sql);
+    const char *value = map_skip_space(p + 1);
     struct map_table *t = cur_table(ps);
     if (!t) {
         if (!quoted && !strcmp(folded, "timezone")) {
             if (!parse_zone(value, &ps->m->tz_minutes))
-                return fail_at(ps, ps->line,
-                               "timezone: expected +HH:MM, -HH:MM or UTC (got "
-                               "\"%.20s\")",
-                               value);
+                return map_fail_at(ps, ps->line,
+                                   "timezone: expected +HH:MM, -HH:MM or UTC (got "
+                                   "\"%.20s\")",
+                                   value);
             return EB_OK;
         }
-        return fail_at(ps, ps->line,
-                       "unknown setting %s (before the first [TABLE] only "
-                       "timezone = +HH:MM is known)",
-                       sql);
+        return map_fail_at(ps, ps->line,
+                           "unknown setting %s (before the first [TABLE] only "
+                           "timezone = +HH:MM is known)",
+                           sql);
     }
     if (!quoted && !strcmp(folded, "key")) {
         if (t->key_line)
-            return fail_at(ps, ps->line, "table %s: key given twice", t->name);
+            return map_fail_at(ps, ps->line, "table %s: key given twice", t->name);
         t->key_line = ps->line;
         /* resolved once every column is known: keep the text as the rows/parent are */
         const char *q = value;
         do {
-            q = skip_space(q);
+            q = map_skip_space(q);
             char ks[MAP_MAX_NAME], kf[MAP_MAX_NAME];
             int kq;
             if (!read_name(&q, ks, kf, &kq))
-                return fail_at(ps, ps->line, "key: expected column names separated by commas");
-            q = skip_space(q);
+                return map_fail_at(ps, ps->line, "key: expected column names separated by commas");
+            q = map_skip_space(q);
             size_t *k = realloc(t->key, (t->n_key + 1) * sizeof *k);
             if (!k)
-                return nomem(ps);
+                return map_nomem(ps);
             t->key = k;
             /* store the folded name's position later: remember it through a column index of
              * SIZE_MAX and the name in a side list */
             char **names = realloc(t->key_names, (t->n_key + 1) * sizeof *names);
             if (!names)
-                return nomem(ps);
+                return map_nomem(ps);
             t->key_names = names;
             if (!(names[t->n_key] = strdup(kf)))
-                return nomem(ps);
+                return map_nomem(ps);
             k[t->n_key++] = SIZE_MAX;
         } while (*q == ',' && q++);
         if (*q)
-            return fail_at(ps, ps->line, "key: unexpected \"%.20s\"", q);
+            return map_fail_at(ps, ps->line, "key: unexpected \"%.20s\"", q);
         return EB_OK;
     }
     if (!quoted && !strcmp(folded, "rows")) {
         if (t->rows_line)
-            return fail_at(ps, ps->line, "table %s: rows given twice", t->name);
+            return map_fail_at(ps, ps->line, "table %s: rows given twice", t->name);
         t->rows_line = ps->line;
-        return (t->rows_text = strdup(value)) ? EB_OK : nomem(ps);
+        return (t->rows_text = strdup(value)) ? EB_OK : map_nomem(ps);
     }
     if (!quoted && !strcmp(folded, "parent")) {
         if (t->parent_line)
-            return fail_at(ps, ps->line, "table %s: parent given twice", t->name);
+            return map_fail_at(ps, ps->line, "table %s: parent given twice", t->name);
         const char *q = value;
-        if (!read_name(&q, sql, folded, &quoted) || *skip_space(q))
-            return fail_at(ps, ps->line, "parent: expected a table name");
+        if (!read_name(&q, sql, folded, &quoted) || *map_skip_space(q))
+            return map_fail_at(ps, ps->line, "parent: expected a table name");
         t->parent_line = ps->line;
-        return (t->parent_name = strdup(folded)) ? EB_OK : nomem(ps);
+        return (t->parent_name = strdup(folded)) ? EB_OK : map_nomem(ps);
     }
     return add_column(ps, t, sql, folded, value);
-}
-
-/* ---- checking the tables ----------------------------------------------------------------- */
-
-/* A text naming a column's source after resolution, equal for equal sources in any table:
- * "F0:applicationId", "S1", "C:text", followed by the conversions as written. */
-static void signature(const struct map_table *t, const struct map_column *c, char *out, size_t n)
-{
-    size_t o = 0;
-    (void)t;
-    switch (c->src) {
-    case MSRC_FIELD:
-        o += (size_t)snprintf(out + o, n - o, "F%zu", c->level);
-        for (size_t i = 0; i < c->n_steps && o < n; i++)
-            o += (size_t)snprintf(out + o, n - o, ".%s[%d:%zu:%s]", c->steps[i].f->xml,
-                                  (int)c->steps[i].sel, c->steps[i].index,
-                                  c->steps[i].match_value ? c->steps[i].match_value : "");
-        break;
-    case MSRC_SEQ:
-        o += (size_t)snprintf(out + o, n - o, "S%zu", c->level);
-        break;
-    case MSRC_CONST:
-        o += (size_t)snprintf(out + o, n - o, "C%d:%lld:%s", (int)c->constant.type,
-                              (long long)c->constant.i, c->const_text ? c->const_text : "");
-        break;
-    case MSRC_PUSH_ID:
-        o += (size_t)snprintf(out + o, n - o, "P");
-        break;
-    case MSRC_RECEIVED_AT:
-        o += (size_t)snprintf(out + o, n - o, "R");
-        break;
-    }
-    for (size_t i = 0; i < c->n_convs && o < n; i++)
-        o += (size_t)snprintf(out + o, n - o, "|%d:%s:%lld", (int)c->convs[i].kind,
-                              c->convs[i].format ? c->convs[i].format : "",
-                              (long long)c->convs[i].n);
-}
-
-/* Resolves table t's rows path (child tables). */
-static eb_rc resolve_rows(struct parser *ps, struct map_table *t)
-{
-    int seq = 0;
-    const char *txt = skip_space(t->rows_text);
-    size_t n = trimmed_len(txt, strlen(txt));
-    eb_rc rc = parse_path(ps, t->rows_line, txt, n, t->rows, &t->n_rows, &seq);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < t->n_rows; i++) {
-        if (t->rows[i].sel == SEL_EACH)
-            t->depth++;
-        else if (t->rows[i].sel != SEL_NONE || seq)
-            return fail_at(ps, t->rows_line,
-                           "rows: expected an array path with [] (e.g. "
-                           "experienceInfo[]), without [N] or selectors");
-    }
-    if (t->rows[t->n_rows - 1].sel != SEL_EACH)
-        return fail_at(ps, t->rows_line, "rows: the path must end with [] (e.g. %.60s[])", txt);
-    if (t->depth > MAP_MAX_DEPTH)
-        return fail_at(ps, t->rows_line, "rows: arrays nested too deep");
-    return EB_OK;
-}
-
-/* The rows level a column reads from: the longest prefix of its steps that is a prefix of the
- * table's rows ending in []; the steps after it must have no []. */
-static eb_rc resolve_level(struct parser *ps, struct map_table *t, struct map_column *c)
-{
-    if (c->src != MSRC_FIELD && c->src != MSRC_SEQ)
-        return EB_OK;
-    if (c->src == MSRC_SEQ && c->n_steps == 0) {
-        if (!t->depth)
-            return fail_at(ps, c->line,
-                           "column %s: @seq is the position of an item: only in a "
-                           "child table (with rows = ...)",
-                           c->name);
-        c->level = t->depth;
-        return EB_OK;
-    }
-    size_t cut = 0, level = 0, lv = 0;
-    for (size_t i = 0; i < c->n_steps && i < t->n_rows; i++) {
-        if (c->steps[i].f != t->rows[i].f || c->steps[i].sel != t->rows[i].sel)
-            break;
-        if (t->rows[i].sel == SEL_EACH) {
-            lv++;
-            cut = i + 1;
-            level = lv;
-        }
-    }
-    if (c->src == MSRC_SEQ) {
-        if (cut != c->n_steps)
-            return fail_at(ps, c->line,
-                           "column %s: %s is not an array of the rows of table %s "
-                           "(rows = %s)",
-                           c->name, c->source_text, t->name, t->rows_text ? t->rows_text : "none");
-        c->level = level;
-        free_steps(c->steps, c->n_steps);
-        c->n_steps = 0;
-        return EB_OK;
-    }
-    for (size_t i = cut; i < c->n_steps; i++) {
-        if (c->steps[i].sel != SEL_EACH)
-            continue;
-        if (!t->depth)
-            return fail_at(ps, c->line,
-                           "column %s: [] (every item) is for the rows of a child "
-                           "table; in table %s give one item: [N] or "
-                           "[field=\"text\"]",
-                           c->name, t->name);
-        return fail_at(ps, c->line,
-                       "column %s: %s is not along the rows of table %s (rows = "
-                       "%s): use [N] or [field=\"text\"]",
-                       c->name, c->source_text, t->name, t->rows_text);
-    }
-    /* drop the steps up to the cut: the value is read from the item of that level */
-    for (size_t i = 0; i < cut; i++)
-        free(c->steps[i].match_value);
-    memmove(c->steps, c->steps + cut, (c->n_steps - cut) * sizeof c->steps[0]);
-    c->n_steps -= cut;
-    c->level = level;
-    if (!c->n_steps && level) {
-        const struct eb_field *arr = NULL;
-        size_t lv2 = 0;
-        for (size_t i = 0; i < t->n_rows; i++)
-            if (t->rows[i].sel == SEL_EACH && ++lv2 == level)
-                arr = t->rows[i].f;
-        if (arr && arr->kind == EB_KIND_ARR)
-            return fail_at(ps, c->line,
-                           "column %s: an item of %s is an object: name one of its "
-                           "fields (%s.FIELD)",
-                           c->name, arr->xml, c->source_text);
-    }
-    return EB_OK;
-}
-
-/* 1 when table p holds the items of table t's rows: p's rows are t's rows up to its
- * second-to-last [] (p a table of candidates when t has one level). */
-static int holds(const struct map_table *p, const struct map_table *t)
-{
-    if (p->depth + 1 != t->depth)
-        return 0;
-    if (!p->depth)
-        return 1;
-    if (p->n_rows >= t->n_rows)
-        return 0;
-    for (size_t i = 0; i < p->n_rows; i++)
-        if (p->rows[i].f != t->rows[i].f || p->rows[i].sel != t->rows[i].sel)
-            return 0;
-    return 1;
-}
-
-static eb_rc check_table(struct parser *ps, size_t ti)
-{
-    struct eb_mapping *m = ps->m;
-    struct map_table *t = &m->tables[ti];
-    eb_rc rc = EB_OK;
-    if (!t->n_cols)
-        return fail_at(ps, t->line, "table %s has no columns", t->name);
-    if (t->parent_line && !t->rows_line)
-        return fail_at(ps, t->parent_line,
-                       "table %s: parent is for child tables (give rows = "
-                       "ARRAY[] too)",
-                       t->name);
-    if (t->rows_line && (rc = resolve_rows(ps, t)))
-        return rc;
-    for (size_t i = 0; i < t->n_cols; i++)
-        if ((rc = resolve_level(ps, t, &t->cols[i])))
-            return rc;
-    if (!t->key_line)
-        return fail_at(ps, t->line,
-                       "table %s has no key (add key = COLUMN[, COLUMN...]: the "
-                       "column(s) that find a candidate's row%s)",
-                       t->name, t->depth ? "s, with @seq" : "");
-    for (size_t k = 0; k < t->n_key; k++) {
-        size_t j = 0;
-        while (j < t->n_cols && strcmp(t->cols[j].folded, t->key_names[k]))
-            j++;
-        if (j == t->n_cols)
-            return fail_at(ps, t->key_line, "key: %s is not a column of table %s", t->key_names[k],
-                           t->name);
-        if (t->cols[j].is_key)
-            return fail_at(ps, t->key_line, "key: %s named twice", t->key_names[k]);
-        t->cols[j].is_key = 1;
-        t->key[k] = j;
-    }
-    return EB_OK;
-}
-
-static eb_rc relate(struct parser *ps, size_t ti)
-{
-    struct eb_mapping *m = ps->m;
-    struct map_table *t = &m->tables[ti];
-    if (!t->depth)
-        return EB_OK;
-    if (t->parent_name) {
-        size_t p = 0;
-        while (p < m->n_tables && strcmp(m->tables[p].folded, t->parent_name))
-            p++;
-        if (p == m->n_tables)
-            return fail_at(ps, t->parent_line, "parent: %s is not a table of this file",
-                           t->parent_name);
-        if (p == ti || !holds(&m->tables[p], t))
-            return fail_at(ps, t->parent_line,
-                           "parent: table %s does not hold the items of %s "
-                           "(its rows: %s)",
-                           m->tables[p].name, t->rows_text,
-                           m->tables[p].rows_text ? m->tables[p].rows_text : "the candidates");
-        t->parent = p;
-    } else {
-        size_t found = 0;
-        for (size_t p = 0; p < m->n_tables; p++) {
-            if (p != ti && holds(&m->tables[p], t)) {
-                if (found++)
-                    return fail_at(ps, t->line,
-                                   "table %s: several tables could be its parent: "
-                                   "name one (parent = TABLE)",
-                                   t->name);
-                t->parent = p;
-            }
-        }
-        if (!found)
-            return fail_at(ps, t->line,
-                           "table %s: no table of this file holds the items of %s "
-                           "(declare it, or give parent = TABLE)",
-                           t->name, t->rows_text);
-    }
-    /* the key: the parent's key (as the same sources), and something telling items apart */
-    const struct map_table *p = &m->tables[t->parent];
-    char a[512], b[512];
-    for (size_t k = 0; k < p->n_key; k++) {
-        const struct map_column *pc = &p->cols[p->key[k]];
-        signature(p, pc, a, sizeof a);
-        size_t j = 0;
-        for (; j < t->n_key; j++) {
-            signature(t, &t->cols[t->key[j]], b, sizeof b);
-            if (!strcmp(a, b))
-                break;
-        }
-        if (j == t->n_key)
-            return fail_at(ps, t->key_line,
-                           "key of table %s: must include the key of its parent "
-                           "%s: a column = %s",
-                           t->name, p->name, pc->source_text);
-    }
-    int item_level = 0;
-    for (size_t k = 0; k < t->n_key; k++) {
-        const struct map_column *c = &t->cols[t->key[k]];
-        if ((c->src == MSRC_FIELD || c->src == MSRC_SEQ) && c->level == t->depth)
-            item_level = 1;
-        if (c->src == MSRC_FIELD && c->level == 0) {
-            size_t *rk = realloc(t->remove_key, (t->n_remove_key + 1) * sizeof *rk);
-            if (!rk)
-                return nomem(ps);
-            t->remove_key = rk;
-            rk[t->n_remove_key++] = t->key[k];
-        }
-    }
-    if (!item_level)
-        return fail_at(ps, t->key_line,
-                       "key of table %s: needs @seq (or a field of %s) to tell "
-                       "the items apart",
-                       t->name, t->rows_text);
-    if (!t->n_remove_key)
-        return fail_at(ps, t->key_line,
-                       "key of table %s: needs a field of the candidate (e.g. "
-                       "applicationId) to find a candidate's rows",
-                       t->name);
-    return EB_OK;
-}
-
-/* Orders the tables by depth, keeping the file's order otherwise (parents first); parent
- * indexes follow. */
-static eb_rc order_tables(struct parser *ps)
-{
-    struct eb_mapping *m = ps->m;
-    size_t n = m->n_tables, o = 0;
-    struct map_table *sorted = malloc((n ? n : 1) * sizeof *sorted);
-    size_t *where = malloc((n ? n : 1) * sizeof *where);
-    if (!sorted || !where) {
-        free(sorted);
-        free(where);
-        return nomem(ps);
-    }
-    for (size_t d = 0; d <= MAP_MAX_DEPTH; d++)
-        for (size_t i = 0; i < n; i++)
-            if (m->tables[i].depth == d) {
-                where[i] = o;
-                sorted[o++] = m->tables[i];
-            }
-    for (size_t i = 0; i < n; i++)
-        if (sorted[i].parent != NO_PARENT)
-            sorted[i].parent = where[sorted[i].parent];
-    free(m->tables);
-    free(where);
-    m->tables = sorted;
-    ps->cap_tables = n;
-    return EB_OK;
 }
 
 /* ---- entry points ------------------------------------------------------------------------ */
@@ -1090,16 +787,16 @@ eb_rc eb_mapping_parse(const char *name, const char *text, size_t len, struct eb
                        struct eb_err *err)
 {
     eb_rc rc = EB_OK;
-    struct parser ps = {NULL, 0, err, 0};
+    struct map_parser ps = {NULL, 0, err, 0};
     char *line = NULL;
     *out = NULL;
     if (!(ps.m = calloc(1, sizeof *ps.m)) || !(ps.m->file = strdup(name ? name : "(text)")) ||
         !(line = malloc(MAP_MAX_LINE + 1))) {
-        rc = nomem(&ps);
+        rc = map_nomem(&ps);
         goto out;
     }
     if (len > MAP_MAX_FILE) {
-        rc = fail_at(&ps, 0, "larger than %d bytes", MAP_MAX_FILE);
+        rc = map_fail_at(&ps, 0, "larger than %d bytes", MAP_MAX_FILE);
         goto out;
     }
     const char *p = text, *end = text + len;
@@ -1113,18 +810,18 @@ eb_rc eb_mapping_parse(const char *name, const char *text, size_t len, struct eb
         if (n && p[n - 1] == '\r')
             n--;
         if (n > MAP_MAX_LINE) {
-            rc = fail_at(&ps, ps.line, "line longer than %d bytes", MAP_MAX_LINE);
+            rc = map_fail_at(&ps, ps.line, "line longer than %d bytes", MAP_MAX_LINE);
             goto out;
         }
         memcpy(line, p, n);
         line[n] = '\0';
         p = nl ? nl + 1 : end;
         if (memchr(line, '\0', n)) {
-            rc = fail_at(&ps, ps.line, "NUL byte");
+            rc = map_fail_at(&ps, ps.line, "NUL byte");
             goto out;
         }
         /* a comment: # or ; first, or " #" outside quotes */
-        char *s = (char *)skip_space(line);
+        char *s = (char *)map_skip_space(line);
         if (*s == '#' || *s == ';' || !*s)
             continue;
         int inq = 0;
@@ -1136,29 +833,16 @@ eb_rc eb_mapping_parse(const char *name, const char *text, size_t len, struct eb
                 break;
             }
         }
-        s[trimmed_len(s, strlen(s))] = '\0';
+        s[map_trimmed_len(s, strlen(s))] = '\0';
         if ((rc = parse_line(&ps, s)))
             goto out;
     }
     ps.line = 0;
     if (!ps.m->n_tables) {
-        rc = fail_at(&ps, 0, "no table (a mapping declares at least one [TABLE])");
+        rc = map_fail_at(&ps, 0, "no table (a mapping declares at least one [TABLE])");
         goto out;
     }
-    for (size_t i = 0; i < ps.m->n_tables; i++)
-        if ((rc = check_table(&ps, i)))
-            goto out;
-    for (size_t i = 0; i < ps.m->n_tables; i++)
-        if ((rc = relate(&ps, i)))
-            goto out;
-    int roots = 0;
-    for (size_t i = 0; i < ps.m->n_tables; i++)
-        roots += !ps.m->tables[i].depth;
-    if (!roots) {
-        rc = fail_at(&ps, 0, "no table of candidates (one without rows =)");
-        goto out;
-    }
-    if ((rc = order_tables(&ps)))
+    if ((rc = map_check_tables(&ps)))
         goto out;
     *out = ps.m;
     ps.m = NULL;
@@ -1207,7 +891,7 @@ void eb_mapping_free(struct eb_mapping *m)
             free(c->folded);
             free(c->source_text);
             free(c->const_text);
-            free_steps(c->steps, c->n_steps);
+            map_free_steps(c->steps, c->n_steps);
             for (size_t k = 0; k < c->n_convs; k++)
                 free_conv(&c->convs[k]);
             free(c->convs);
@@ -1218,7 +902,7 @@ void eb_mapping_free(struct eb_mapping *m)
         free(t->key_names);
         free(t->key);
         free(t->remove_key);
-        free_steps(t->rows, t->n_rows);
+        map_free_steps(t->rows, t->n_rows);
         free(t->rows_text);
         free(t->parent_name);
         free(t->name);

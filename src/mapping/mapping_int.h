@@ -14,6 +14,7 @@
 #define MAP_MAX_DEPTH   8  /* nested arrays of one child table's rows */
 #define MAP_MAX_TABLES  64 /* tables of one mapping */
 #define MAP_MAX_COLUMNS EB_SQL_MAX_COLUMNS
+#define MAP_NO_PARENT   ((size_t)-1) /* map_table.parent of a table of candidates */
 
 /* How a step of a path picks from an array. */
 enum map_sel {
@@ -123,5 +124,44 @@ struct map_ctx {
     const char *push_id;
     int64_t received_at_ms;
 };
+
+/* ---- reading a mapping file, shared by mapping.c and mapping_check.c ---- */
+
+/* The parser's state: the mapping being built and where failures are reported. */
+struct map_parser {
+    struct eb_mapping *m;
+    size_t cap_tables;
+    struct eb_err *err;
+    int line; /* the line being read */
+};
+
+/* Sets ps->err to "mapping FILE line N: <message>" ("mapping FILE: ..." when line is 0) and
+ * returns EB_ERR_CONFIG. */
+eb_rc map_fail_at(struct map_parser *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets ps->err to out of memory and returns EB_ERR_NOMEM. */
+eb_rc map_nomem(struct map_parser *ps);
+
+/* p after blanks and tabs. */
+const char *map_skip_space(const char *p);
+
+/* Length of s[0..n) without trailing blanks. */
+size_t map_trimmed_len(const char *s, size_t n);
+
+/* Frees the n steps of st (their match values). */
+void map_free_steps(struct map_step *st, size_t n);
+
+/* Parses and resolves a field path text[0..n) of line from the candidate: steps go to st
+ * (*n_st), *seq = 1 when it ends with ".@seq" (an enclosing array's position). A path that
+ * names an object, an array without selector, or a field a value does not have is refused
+ * (EB_ERR_CONFIG through ps). */
+eb_rc map_parse_path(struct map_parser *ps, int line, const char *text, size_t n,
+                     struct map_step *st, size_t *n_st, int *seq);
+
+/* Checks every table, relates child tables to their parents and puts the tables in write
+ * order (mapping_check.c). EB_ERR_CONFIG with the file and line in ps->err when the mapping
+ * cannot be used. */
+eb_rc map_check_tables(struct map_parser *ps);
 
 #endif
