@@ -798,74 +798,6 @@ static int handle_push(struct req *w, const struct eb_http_request *req,
     return 0;
 }
 
-/* A member of a JSON object by name, ignoring ASCII case, '_' and '-' ("triggered_at"). */
-static json_t *member(const json_t *obj, const char *name)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        const char *a = key, *b = name;
-        for (;;) {
-            while (*a == '_' || *a == '-')
-                a++;
-            while (*b == '_' || *b == '-')
-                b++;
-            if (!*a || !*b || (*a | 0x20) != (*b | 0x20))
-                break;
-            a++;
-            b++;
-        }
-        if (!*a && !*b)
-            return v;
-    }
-    return NULL;
-}
-
-/* The text of a scalar member into buf (strings longer than cap-1 are cut); NULL when absent,
- * null or not a scalar. */
-static const char *member_text(const json_t *obj, const char *name, char *buf, size_t cap)
-{
-    char num[64];
-    size_t n = 0;
-    const json_t *v = member(obj, name);
-    const char *s = v ? eb_json_scalar_text(v, num, sizeof num, &n) : NULL;
-    if (!s)
-        return NULL;
-    snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
-    return buf;
-}
-
-/* The data of an interview event as an object: given, or decrypted from hex and parsed. *owned
- * is set to what the caller must json_decref. NULL with err set when it cannot be had. */
-static const json_t *interview_data(struct req *w, const json_t *root, json_t **owned,
-                                    struct eb_err *err)
-{
-    const json_t *data = member(root, "data");
-    *owned = NULL;
-    if (!data || json_is_null(data)) {
-        eb_err_set(err, EB_ERR_INVALID, "data: missing");
-        return NULL;
-    }
-    if (!json_is_string(data))
-        return data;
-    const char *text = json_string_value(data);
-    size_t len = json_string_length(data);
-    if (!eb_decrypt_is_hex(text, len)) {
-        eb_err_set(err, EB_ERR_INVALID, "data: expected an object (or AES ciphertext in hex)");
-        return NULL;
-    }
-    if (!w->svc->has_aes) {
-        eb_err_set(err, EB_ERR_INVALID,
-                   "data: looks encrypted (hex) but no AES key is configured (--aes-key)");
-        return NULL;
-    }
-    /* one message for every failure to decrypt or read (decrypt.h: no padding oracle) */
-    if (eb_decrypt_json(&w->svc->aes, text, len, owned, err))
-        return NULL;
-    return *owned;
-}
-
 /* REST interview events (createInterviewsInfo, updateInterviewsInfo, deleteInterviewsInfo):
  * read, validate, store through the adapter, answer in JSON. */
 static void handle_interview(struct req *w, const struct eb_http_request *req,
@@ -882,11 +814,11 @@ static void handle_interview(struct req *w, const struct eb_http_request *req,
     w->req = req;
     memset(&w->ans, 0, sizeof w->ans);
     memset(&ev, 0, sizeof ev);
-    const char *push_id = member_text(root, "id", id, sizeof id);
+    const char *push_id = eb_json_member_text(root, "id", id, sizeof id);
     ev.kind = (enum eb_interview_kind)kind;
-    ev.event = member_text(root, "event", event, sizeof event);
+    ev.event = eb_json_member_text(root, "event", event, sizeof event);
     init_record(w, &rec, idbuf, sizeof idbuf, "unidentified", push_id, ev.event,
-                member_text(root, "triggeredAt", trig, sizeof trig));
+                eb_json_member_text(root, "triggeredAt", trig, sizeof trig));
     char *payload = json_dumps(root, JSON_COMPACT); /* the push log keeps the event as JSON */
     rec.payload = payload;
     rec.payload_len = payload ? strlen(payload) : 0;
@@ -895,7 +827,9 @@ static void handle_interview(struct req *w, const struct eb_http_request *req,
         rc = eb_err_set(&err, EB_ERR_INVALID, "id: missing push id");
     else if (strlen(push_id) > 255)
         rc = eb_err_set(&err, EB_ERR_INVALID, "id: longer than 255 characters");
-    const json_t *data = rc ? NULL : interview_data(w, root, &plain, &err);
+    const json_t *data =
+        rc ? NULL
+           : eb_json_interview_data(root, w->svc->has_aes ? &w->svc->aes : NULL, &plain, &err);
     if (!rc && !data)
         rc = err.rc ? err.rc : EB_ERR_INVALID;
     if (!rc)
@@ -948,7 +882,7 @@ static int handle_rest(struct req *w, const struct eb_http_request *req,
     if (root && !json_is_object(root))
         eb_err_set(&err, EB_ERR_INVALID, "the JSON body is not an object");
     if (root && json_is_object(root)) {
-        const json_t *event = member(root, "event");
+        const json_t *event = eb_json_member(root, "event");
         int kind = json_is_string(event) ? eb_interview_kind_of(json_string_value(event)) : -1;
         if (kind >= 0) {
             handle_interview(w, req, resp, root, kind);

@@ -73,6 +73,11 @@ extern const struct eb_type eb_type_candidate;
 enum { EB_PUSH_FIELD_ID, EB_PUSH_FIELD_EVENT, EB_PUSH_FIELD_TRIGGERED_AT, EB_PUSH_FIELD_DATA };
 extern const struct eb_type eb_type_push;
 
+/* 1 when name[0..len) equals the NUL-terminated canonical name ignoring ASCII case, '_' and '-'
+ * ("applicationid", "CandidateId", "application_id" all equal "applicationId"). The one
+ * comparison of the vendor's names, in XML and JSON alike. Allocates nothing. */
+int eb_schema_name_is(const char *name, size_t len, const char *canon);
+
 /* The field of type t whose contract name matches name ignoring ASCII case, '_' and '-'
  * ("applicationid", "CandidateId", "employee_id" all match). NULL when none does. */
 const struct eb_field *eb_schema_find(const struct eb_type *t, const char *name, size_t len);

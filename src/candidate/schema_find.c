@@ -1,5 +1,5 @@
 /* Lookups on the descriptors of schema.c: a field by a name spelled in any case with or without
- * '_' and '-' (eb_schema_find), and the names of the kinds for messages (eb_kind_name). */
+ * '_' and '-' (eb_schema_find, on the one comparison of such names, eb_schema_name_is), and the names of the kinds for messages (eb_kind_name). */
 #include "candidate/schema.h"
 
 static int fold(unsigned char c)
@@ -12,9 +12,7 @@ static int ignored(unsigned char c)
     return c == '_' || c == '-';
 }
 
-/* 1 when name[0..len) equals the NUL-terminated canonical name ignoring ASCII case, '_' and '-'.
- * Allocates nothing; stops at the first difference. */
-static int same_name(const char *name, size_t len, const char *canon)
+int eb_schema_name_is(const char *name, size_t len, const char *canon)
 {
     size_t i = 0;
     const unsigned char *q = (const unsigned char *)canon;
@@ -37,7 +35,7 @@ const struct eb_field *eb_schema_find(const struct eb_type *t, const char *name,
     if (!t || !name)
         return NULL;
     for (size_t k = 0; k < t->n_fields; k++)
-        if (same_name(name, len, t->fields[k].xml))
+        if (eb_schema_name_is(name, len, t->fields[k].xml))
             return &t->fields[k];
     return NULL;
 }

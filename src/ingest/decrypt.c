@@ -74,6 +74,9 @@ const char eb_decrypt_failure[] =
     "data: cannot be decrypted and read (wrong key or IV, a truncated or corrupted ciphertext, "
     "or a plaintext that is not a candidate in JSON or XML)";
 
+const char eb_decrypt_no_key[] =
+    "data: looks encrypted (hex) but no AES key is configured (--aes-key)";
+
 /* 1 when a < b, for a, b < 2^31, without a branch. */
 static unsigned ct_lt(unsigned a, unsigned b)
 {
@@ -297,8 +300,7 @@ static eb_rc decode(void *user, const char *text, size_t len, struct eb_buf *out
         return EB_ERR_NOT_PUSH;
     if (!d->aes) {
         d->failed = 1;
-        snprintf(d->msg, sizeof d->msg,
-                 "data: looks encrypted (hex) but no AES key is configured (--aes-key)");
+        snprintf(d->msg, sizeof d->msg, "%s", eb_decrypt_no_key);
         return EB_OK;
     }
     /* One path for every ciphertext: decrypted whole, read whatever the padding said, and the

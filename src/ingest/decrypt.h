@@ -32,6 +32,10 @@ int eb_decrypt_is_hex(const char *text, size_t len);
  * recovers the plaintext byte by byte. */
 extern const char eb_decrypt_failure[];
 
+/* The one message for ciphertext when no key is configured: "data: looks encrypted (hex) but no
+ * AES key is configured (--aes-key)". */
+extern const char eb_decrypt_no_key[];
+
 /* Decrypts the hex ciphertext text[0..len) (surrounding white space ignored) and appends the
  * plaintext to out. EB_ERR_NOT_PUSH when the text is not hex; EB_ERR_INVALID with
  * eb_decrypt_failure in err for every other failure (see there: no failure is told apart from

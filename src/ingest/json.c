@@ -192,6 +192,32 @@ json_t *eb_json_load(const char *text, size_t len, const char *what, int *repair
 
 /* ---- writing ---- */
 
+json_t *eb_json_member(const json_t *obj, const char *name)
+{
+    const char *key;
+    json_t *v;
+    if (!json_is_object(obj))
+        return NULL;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        if (eb_schema_name_is(key, strlen(key), name))
+            return v;
+    }
+    return NULL;
+}
+
+const char *eb_json_member_text(const json_t *obj, const char *name, char *buf, size_t cap)
+{
+    char num[64];
+    size_t n = 0;
+    const json_t *v = eb_json_member(obj, name);
+    const char *s = v ? eb_json_scalar_text(v, num, sizeof num, &n) : NULL;
+    if (!s)
+        return NULL;
+    snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
+    return buf;
+}
+
 const char *eb_json_scalar_text(const json_t *v, char *buf, size_t cap, size_t *len)
 {
     switch (json_typeof(v)) {

@@ -52,8 +52,28 @@ eb_rc eb_json_data_xml(const json_t *data, struct eb_buf *out, struct eb_err *er
  * itself for strings (then *len is its length); NULL for null, objects and arrays. */
 const char *eb_json_scalar_text(const json_t *v, char *buf, size_t cap, size_t *len);
 
+/* The member of object obj whose name matches name ignoring ASCII case, '_' and '-'
+ * (eb_schema_name_is: "triggered_at" is triggeredAt); the first such member. NULL when obj has
+ * none or is not an object. */
+json_t *eb_json_member(const json_t *obj, const char *name);
+
+/* The text of the scalar member name of obj (eb_json_member, eb_json_scalar_text) into buf,
+ * cut to cap-1 bytes; NULL when it is absent, null or not a scalar. */
+const char *eb_json_member_text(const json_t *obj, const char *name, char *buf, size_t cap);
+
+struct eb_aes;
 struct eb_arena;
 struct eb_interview_event;
+
+/* The data of an interview event whose body is root: its data member as an object, or, when
+ * data is a hex string, the object that decrypting it with aes gives (ingest/decrypt.h, on the
+ * one path and with the one message of eb_decrypt_failure for every failure to decrypt or read
+ * it). *owned is set to what the caller must json_decref (NULL when nothing was decrypted).
+ * NULL with err set (EB_ERR_INVALID; EB_ERR_NOMEM) when there is no usable data: "data:
+ * missing", "data: expected an object (or AES ciphertext in hex)", eb_decrypt_no_key when aes
+ * is NULL. */
+const json_t *eb_json_interview_data(const json_t *root, const struct eb_aes *aes, json_t **owned,
+                                     struct eb_err *err);
 
 /* Reads the data object of an interview event (the vendor's "Push interview info") into ev
  * (ev->kind and ev->event are the caller's). Member names match in any case, with or without

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "candidate/interview.h"
+#include "candidate/schema.h"
+#include "ingest/decrypt.h"
 #include "ingest/json.h"
 #include "util/arena.h"
 
@@ -24,20 +26,7 @@ struct reader {
 /* 1 when key equals canon ignoring ASCII case, '_' and '-'. */
 static int key_is(const char *key, const char *canon)
 {
-    for (;;) {
-        while (*key == '_' || *key == '-')
-            key++;
-        while (*canon == '_' || *canon == '-')
-            canon++;
-        if (!*key || !*canon)
-            return !*key && !*canon;
-        char a = *key >= 'A' && *key <= 'Z' ? (char)(*key - 'A' + 'a') : *key;
-        char b = *canon >= 'A' && *canon <= 'Z' ? (char)(*canon - 'A' + 'a') : *canon;
-        if (a != b)
-            return 0;
-        key++;
-        canon++;
-    }
+    return eb_schema_name_is(key, strlen(key), canon);
 }
 
 static eb_rc nomem(struct reader *r)
@@ -318,4 +307,31 @@ eb_rc eb_json_interview(const json_t *data, struct eb_arena *arena, struct eb_in
         }
     }
     return EB_OK;
+}
+
+const json_t *eb_json_interview_data(const json_t *root, const struct eb_aes *aes, json_t **owned,
+                                     struct eb_err *err)
+{
+    const json_t *data = eb_json_member(root, "data");
+    *owned = NULL;
+    if (!data || json_is_null(data)) {
+        eb_err_set(err, EB_ERR_INVALID, "data: missing");
+        return NULL;
+    }
+    if (!json_is_string(data))
+        return data;
+    const char *text = json_string_value(data);
+    size_t len = json_string_length(data);
+    if (!eb_decrypt_is_hex(text, len)) {
+        eb_err_set(err, EB_ERR_INVALID, "data: expected an object (or AES ciphertext in hex)");
+        return NULL;
+    }
+    if (!aes) {
+        eb_err_set(err, EB_ERR_INVALID, "%s", eb_decrypt_no_key);
+        return NULL;
+    }
+    /* one message for every failure to decrypt or read (decrypt.h: no padding oracle) */
+    if (eb_decrypt_json(aes, text, len, owned, err))
+        return NULL;
+    return *owned;
 }
