@@ -320,67 +320,6 @@ static void malformed(struct ctx *c, const struct frame *fr, enum eb_kind k, con
     set_aside(c, fr, v, n, what);
 }
 
-/* Optional sign and digits that fit int64. */
-static int parse_i64(const char *s, size_t n, long long *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    unsigned long long v = 0, limit;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    if (i == n)
-        return 0;
-    limit = neg ? (unsigned long long)INT64_MAX + 1 : (unsigned long long)INT64_MAX;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (limit - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (neg)
-        *out = v == (unsigned long long)INT64_MAX + 1 ? INT64_MIN : -(long long)v;
-    else
-        *out = (long long)v;
-    return 1;
-}
-
-/* xsd:decimal: optional sign, digits, optional fraction; at least one digit. */
-static int is_decimal(const char *s, size_t n)
-{
-    size_t i = 0, digits = 0;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        digits++;
-    if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            digits++;
-    return i == n && digits > 0;
-}
-
-static int same_word(const char *s, size_t n, const char *w)
-{
-    size_t i = 0;
-    for (; i < n && w[i]; i++) {
-        char a = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
-        if (a != w[i])
-            return 0;
-    }
-    return i == n && !w[i];
-}
-
-/* 1 true, 0 false, -1 malformed. */
-static int parse_bool(const char *s, size_t n)
-{
-    if (same_word(s, n, "true") || same_word(s, n, "1") || same_word(s, n, "yes"))
-        return 1;
-    if (same_word(s, n, "false") || same_word(s, n, "0") || same_word(s, n, "no"))
-        return 0;
-    return -1;
-}
-
 /* The field of t named name. Children usually come in contract order, with gaps: the exact
  * spelling is looked for first, from the field after the previous match on; then the case-,
  * '_'- and '-'-insensitive scan (eb_schema_find). No two fields of a type match each other in
@@ -496,7 +435,7 @@ static eb_rc put_scalar(struct ctx *c, const struct eb_type *t, const struct eb_
         long long x;
         if (!n)
             return EB_OK;
-        if (!parse_i64(v, n, &x)) {
+        if (!eb_ingest_parse_i64(v, n, &x)) {
             if (t == &eb_type_candidate && !strcmp(f->xml, "applicationId"))
                 refuse(c, fr, "malformed number"); /* the key: the push is refused */
             else
@@ -511,7 +450,7 @@ static eb_rc put_scalar(struct ctx *c, const struct eb_type *t, const struct eb_
     case EB_KIND_DEC:
         if (!n)
             return EB_OK;
-        if (!is_decimal(v, n)) {
+        if (!eb_ingest_is_decimal(v, n)) {
             malformed(c, fr, f->kind, v, n);
             return EB_OK;
         }
@@ -520,7 +459,7 @@ static eb_rc put_scalar(struct ctx *c, const struct eb_type *t, const struct eb_
         int b;
         if (!n)
             return EB_OK;
-        if ((b = parse_bool(v, n)) < 0) {
+        if ((b = eb_ingest_parse_bool(v, n)) < 0) {
             malformed(c, fr, f->kind, v, n);
             return EB_OK;
         }
@@ -1030,34 +969,4 @@ void eb_ingest_result_free(struct eb_ingest_result *r)
     r->n_warnings = 0;
     r->push_id = r->event = r->triggered_at = r->application_id = NULL;
     r->canon_off = r->canon_len = 0;
-}
-
-/* Refuses every external entity, DTD or XInclude: ingest never loads anything. */
-static xmlParserInputPtr no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
-{
-    (void)url;
-    (void)id;
-    (void)ctxt;
-    return NULL;
-}
-
-/* libxml2's process-wide error handlers. Some errors are reported outside any parser context
- * (a failed conversion from the declared encoding, for one), to handlers that print them on
- * stderr, the service's log stream, with bytes of the request in hex: personal data, and not
- * log lines. Ingest learns of every failure from the parse itself; these say nothing. */
-static void quiet_generic(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
-}
-
-void eb_ingest_global_init(void)
-{
-    xmlInitParser();
-    xmlSetExternalEntityLoader(no_loader);
-    /* the defaults of threads started later, and this thread's own */
-    xmlThrDefSetGenericErrorFunc(NULL, quiet_generic);
-    xmlThrDefSetStructuredErrorFunc(NULL, eb_ingest_quiet_error);
-    xmlSetGenericErrorFunc(NULL, quiet_generic);
-    xmlSetStructuredErrorFunc(NULL, eb_ingest_quiet_error);
 }

@@ -18,6 +18,15 @@
 void eb_ingest_quiet_error(void *user, const xmlError *e);
 #else
 void eb_ingest_quiet_error(void *user, xmlErrorPtr e);
+/* Optional sign and decimal digits that fit int64_t: 1 and *out set, else 0 (scalar.c). */
+int eb_ingest_parse_i64(const char *s, size_t n, long long *out);
+
+/* 1 when s[0..n) is an xsd:decimal: optional sign, digits, optional fraction, a digit at least. */
+int eb_ingest_is_decimal(const char *s, size_t n);
+
+/* A boolean in any case: 1 for true, 1, yes; 0 for false, 0, no; -1 otherwise. */
+int eb_ingest_parse_bool(const char *s, size_t n);
+
 #endif
 
 /* Bounds and bookkeeping of one eb_ingest_parse_xml() call. */
@@ -103,5 +112,14 @@ eb_rc eb_ingest_node_text(const xmlNode *n, struct eb_buf *tmp, const char **p, 
  * bounds the recursion (EB_ERR_INVALID past it). tmp is scratch space. */
 eb_rc eb_ingest_any_json(const xmlNode *n, size_t depth_left, struct eb_buf *tmp,
                          struct eb_buf *out, struct eb_err *err);
+
+/* Optional sign and decimal digits that fit int64_t: 1 and *out set, else 0 (scalar.c). */
+int eb_ingest_parse_i64(const char *s, size_t n, long long *out);
+
+/* 1 when s[0..n) is an xsd:decimal: optional sign, digits, optional fraction, a digit at least. */
+int eb_ingest_is_decimal(const char *s, size_t n);
+
+/* A boolean in any case: 1 for true, 1, yes; 0 for false, 0, no; -1 otherwise. */
+int eb_ingest_parse_bool(const char *s, size_t n);
 
 #endif

@@ -1,7 +1,8 @@
 /* The one way ingest parses XML (the request body and any XML text found inside it): libxml2
  * with no network, no DTD, no entity expansion, bounded depth and element count, and the two
  * repairs the vendor's printed example needs (a margin before the XML declaration, raw '&').
- * Also the small node helpers the other ingest files share.
+ * Also the small node helpers the other ingest files share, and libxml2's process-wide setup
+ * (eb_ingest_global_init: no loader, quiet error handlers).
  *
  * Cost: each thread keeps one libxml2 parser context (reset for every document, recreated when
  * its dictionary of names grows large or a parse failed) and one arena. The SAX callbacks build
@@ -900,4 +901,34 @@ eb_rc eb_ingest_node_text(const xmlNode *n, struct eb_buf *tmp, const char **p, 
     }
     eb_ingest_trim(p, len);
     return EB_OK;
+}
+
+/* Refuses every external entity, DTD or XInclude: ingest never loads anything. */
+static xmlParserInputPtr no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    (void)url;
+    (void)id;
+    (void)ctxt;
+    return NULL;
+}
+
+/* libxml2's process-wide error handlers. Some errors are reported outside any parser context
+ * (a failed conversion from the declared encoding, for one), to handlers that print them on
+ * stderr, the service's log stream, with bytes of the request in hex: personal data, and not
+ * log lines. Ingest learns of every failure from the parse itself; these say nothing. */
+static void quiet_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+void eb_ingest_global_init(void)
+{
+    xmlInitParser();
+    xmlSetExternalEntityLoader(no_loader);
+    /* the defaults of threads started later, and this thread's own */
+    xmlThrDefSetGenericErrorFunc(NULL, quiet_generic);
+    xmlThrDefSetStructuredErrorFunc(NULL, eb_ingest_quiet_error);
+    xmlSetGenericErrorFunc(NULL, quiet_generic);
+    xmlSetStructuredErrorFunc(NULL, eb_ingest_quiet_error);
 }
