@@ -1,5 +1,6 @@
-/* The HTTP server: listening sockets, the epoll event loop (accept, read and frame, write,
- * per-connection deadlines), the worker pool, connection limits and graceful shutdown.
+/* The HTTP server: listening sockets, the epoll event loop, the worker pool, connection limits
+ * and graceful shutdown. A connection's own life (reading and framing, admission, deadlines,
+ * writing) is in conn.c; what the two files share is declared in server_int.h.
  *
  * Life of a connection, all on the loop thread except the call to hooks->handle:
  *   READ    reading and framing a request (EPOLLIN); idle and partial requests have deadlines.
@@ -14,7 +15,7 @@
  *   LINGER  after a response with "Connection: close": write side shut, the rest of what the
  *           client sends is read and dropped for a short while so that it reads our answer
  *           instead of a reset
- * Socket reads and writes go through conn_recv() and conn_send() only; with a certificate
+ * Socket reads and writes go through srv_conn_recv() and srv_conn_send() only; with a certificate
  * configured they run TLS (transport/tls.c): a connection first shakes hands (non-blocking,
  * waiting on whichever direction OpenSSL asks for), and bytes OpenSSL has already decrypted
  * (SSL_pending), which epoll cannot see, are read before the loop waits again. SIGHUP reloads
@@ -46,905 +47,51 @@
 #include <unistd.h>
 
 #include "transport/frame.h"
+#include "transport/server_int.h"
 #include "transport/tls.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
-#define MAX_LISTENERS        8
-#define READ_CHUNK           16384                 /* bytes read per readiness event */
-#define MAX_IN               (4 * READ_CHUNK)      /* unparsed input kept per connection */
-#define MAX_OUT              (64 * 1024)           /* response head, 100 Continue, refusals */
-#define MAX_RESPONSE         (64u * 1024u * 1024u) /* a response body the service may build */
-#define LINGER_MS            2000                  /* reading and dropping after a final answer */
-#define LINGER_MAX           (64u * 1024u * 1024u) /* bytes read and dropped at most after it */
-#define DEFAULT_MAX_BUFFERED (64u * 1024u * 1024u) /* cfg->max_buffered 0 */
-#define CHUNK_GRANT          (64u * 1024u) /* first reservation of a chunked body; doubled */
-#define RETRY_AFTER_S        5             /* Retry-After of a 503 */
-#define STOP_GRACE_MS        5000          /* at a stop, left to requests being received */
-#define PEER_BUCKETS         1024
-#define ACCEPT_BATCH         64
-#define MAX_EVENTS           128
+atomic_uint_fast64_t srv_next_request_id;
 
-enum src_kind { SRC_LISTENER, SRC_WAKE, SRC_SIGNAL, SRC_CONN };
+struct srv_metrics srv_metrics;
 
-/* What an epoll event points to: the first member of a listener, a connection, ... */
-struct src {
-    enum src_kind kind;
-    int fd;
-};
+static void reload_tls(struct eb_server *s);
 
-/* Connections waiting on the same kind of deadline. Every list has one constant timeout, so
- * appending keeps it ordered by deadline and the head is always the next to expire. */
-struct timer_list {
-    int timeout_ms;
-    struct conn *head, *tail;
-};
-
-/* Open connections of one peer address, for max_connections_per_peer. */
-struct peer {
-    struct peer *next;
-    int count;
-    char addr[INET6_ADDRSTRLEN];
-};
-
-enum conn_state { CONN_READ, CONN_WAIT, CONN_WORKER, CONN_WRITE, CONN_LINGER, CONN_CLOSED };
-
-struct conn {
-    struct src src; /* first member: epoll data points here; src.fd the socket */
-    struct eb_server *srv;
-    uint64_t id; /* connection number, for logs */
-    enum conn_state state;
-    uint32_t events;              /* epoll interest registered; 0 = not in epoll */
-    struct peer *peer;            /* this connection counts against it */
-    char addr[INET6_ADDRSTRLEN];  /* the peer's address, text */
-    struct eb_frame frame;        /* the request being read */
-    struct eb_buf in;             /* bytes read and not yet framed (pipelined requests) */
-    struct eb_buf out;            /* bytes to write before the body: head, 100 Continue, ... */
-    size_t out_off;               /* bytes of out already written */
-    struct eb_http_response resp; /* filled by the worker */
-    size_t body_off;              /* bytes of resp.body already written */
-    int send_body;                /* resp.body goes on the wire (not for HEAD, 204, 304) */
-    int close_after;              /* close once the response is written */
-    int continue_sent;            /* 100 Continue was queued for this request */
-    size_t reserved;              /* bytes of srv->buffered this request's body holds */
-    size_t wait_for;              /* WAIT: the reservation it waits for */
-    size_t linger_left;           /* LINGER: bytes still read and dropped before closing */
-    struct timer_list *tl;        /* the deadline list the connection is on, or NULL */
-    int64_t deadline;             /* monotonic ms */
-    struct conn *tprev, *tnext;   /* in tl */
-    struct conn *prev, *next;     /* in srv->conns */
-    struct conn *qnext;           /* in the work queue, the done queue or the graveyard */
-    int deferred;                 /* the handler answers later (eb_server_defer) */
-    atomic_int holds;             /* deferred: the handler's return and eb_server_complete();
-                                     the last of the two hands the response to the loop */
-    struct ssl_st *ssl;           /* the TLS connection; NULL for plain HTTP */
-    int tls_ready;                /* the TLS handshake is done */
-    enum eb_tls_want tls_want;    /* what the last TLS read or write waits for */
-};
-
-struct eb_server {
-    const struct eb_config *cfg;
-    const struct eb_server_hooks *hooks;
-    struct src listeners[MAX_LISTENERS];
-    int n_listeners;
-    int port; /* of the first listener */
-    int epfd;
-    struct src wake;            /* eventfd: responses are ready, or a stop was requested */
-    struct src sig;             /* the signalfd of eb_server_signals(), fd -1 otherwise */
-    int reserve_fd;             /* a spare descriptor given up to shed a connection at EMFILE */
-    atomic_int stop_requests;   /* eb_server_stop() calls not yet seen by the loop */
-    atomic_int reload_requests; /* eb_server_reload() calls not yet seen by the loop */
-    int stopping;               /* 0 running, 1 graceful stop, 2 also drop partial requests */
-    int served;                 /* eb_server_serve() was called */
-    struct eb_tls *tls;         /* the TLS context for new connections; NULL: plain HTTP */
-    uint64_t next_conn_id;
-    struct conn *conns; /* every connection not yet closed */
-    size_t n_conns;
-    struct conn *graveyard;      /* closed during this loop iteration, freed at its end */
-    struct timer_list t_idle;    /* READ, nothing of a request yet: keepalive_timeout */
-    struct timer_list t_request; /* READ, part of a request: request_timeout */
-    struct timer_list t_write;   /* WRITE, since the last progress: request_timeout */
-    struct timer_list t_linger;  /* LINGER: LINGER_MS */
-    struct timer_list t_stop;    /* READ, part of a request when the stop began: STOP_GRACE_MS */
-    struct timer_list t_wait;    /* WAIT: request_timeout; also the queue of waiting requests,
-                                    oldest first */
-    atomic_size_t buffered;      /* bytes of request bodies reserved, all connections (written
-                                    by the loop only; atomic for eb_server_buffered()) */
-    size_t max_buffered;         /* cfg->max_buffered */
-    size_t held_by_waiters;      /* of buffered, what waiting (chunked) requests hold */
-    int waking;                  /* wake_waiters() is running */
-    struct peer *peers[PEER_BUCKETS];
-
-    /* the pool; mu guards everything below */
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv;       /* a request was queued, or quit */
-    pthread_cond_t start_cv;      /* a worker finished starting */
-    struct conn *q_head, *q_tail; /* requests for the workers */
-    struct conn *d_head, *d_tail; /* handled requests for the loop */
-    int quit;
-    int n_started, n_failed;
-    struct eb_err start_err; /* why the first worker failed to start */
-    atomic_int n_deferred;   /* deferred requests not yet completed */
-    pthread_t *threads;
-    int n_threads; /* threads created */
-};
-
-static atomic_uint_fast64_t next_request_id;
-
-/* The transport's metrics (util/metrics.h), registered by eb_server_new(); updated with one
- * relaxed atomic operation each, on the loop thread. */
-static struct {
-    struct eb_metric *open;         /* gauge: connections open */
-    struct eb_metric *accepted;     /* counter: connections accepted */
-    struct eb_metric *rejected;     /* counter: connections turned away at accept */
-    struct eb_metric *in_flight;    /* gauge: requests in workers or awaiting their answer */
-    struct eb_metric *bytes;        /* counter: bytes of HTTP received (after TLS) */
-    struct eb_metric *responses[5]; /* counter: responses by status class 1xx..5xx */
-    struct eb_metric *buffered;     /* gauge: bytes of request bodies reserved */
-    struct eb_metric *waiting;      /* gauge: requests waiting for that memory */
-} tmetrics;
-
+/* Registers the transport's metrics (srv_metrics). */
 static void transport_metrics_init(void)
 {
     static const char *const classes[5] = {"code=\"1xx\"", "code=\"2xx\"", "code=\"3xx\"",
                                            "code=\"4xx\"", "code=\"5xx\""};
-    tmetrics.open =
+    srv_metrics.open =
         eb_metrics_gauge("ehrbridge_connections_open", "Client connections open now", NULL);
-    tmetrics.accepted = eb_metrics_counter("ehrbridge_connections_accepted_total",
-                                           "Client connections accepted", NULL);
-    tmetrics.rejected = eb_metrics_counter(
+    srv_metrics.accepted = eb_metrics_counter("ehrbridge_connections_accepted_total",
+                                              "Client connections accepted", NULL);
+    srv_metrics.rejected = eb_metrics_counter(
         "ehrbridge_connections_rejected_total",
         "Client connections turned away (max_connections, per-peer limit, no descriptors)", NULL);
-    tmetrics.in_flight =
+    srv_metrics.in_flight =
         eb_metrics_gauge("ehrbridge_requests_in_flight",
                          "Complete requests queued for or being handled by a worker, or waiting "
                          "for their commit",
                          NULL);
-    tmetrics.bytes =
+    srv_metrics.bytes =
         eb_metrics_counter("ehrbridge_received_bytes_total",
                            "Bytes of HTTP requests received (after TLS decryption)", NULL);
-    tmetrics.buffered = eb_metrics_gauge(
+    srv_metrics.buffered = eb_metrics_gauge(
         "ehrbridge_request_body_bytes",
         "Bytes of request bodies held in memory now (reserved when a request is admitted; at "
         "most --max-buffered)",
         NULL);
-    tmetrics.waiting = eb_metrics_gauge(
+    srv_metrics.waiting = eb_metrics_gauge(
         "ehrbridge_requests_waiting_for_memory",
         "Admitted requests whose body waits unread because the bodies in memory are at "
         "--max-buffered",
         NULL);
     for (int i = 0; i < 5; i++)
-        tmetrics.responses[i] = eb_metrics_counter(
+        srv_metrics.responses[i] = eb_metrics_counter(
             "ehrbridge_http_responses_total", "HTTP responses sent, by status class", classes[i]);
-}
-
-/* ---- deadlines ---- */
-
-static void timer_stop(struct conn *c)
-{
-    struct timer_list *tl = c->tl;
-    if (!tl)
-        return;
-    if (c->tprev)
-        c->tprev->tnext = c->tnext;
-    else
-        tl->head = c->tnext;
-    if (c->tnext)
-        c->tnext->tprev = c->tprev;
-    else
-        tl->tail = c->tprev;
-    c->tprev = c->tnext = NULL;
-    c->tl = NULL;
-}
-
-static void timer_start(struct conn *c, struct timer_list *tl)
-{
-    timer_stop(c);
-    c->deadline = eb_mono_ms() + tl->timeout_ms;
-    c->tl = tl;
-    c->tprev = tl->tail;
-    if (tl->tail)
-        tl->tail->tnext = c;
-    else
-        tl->head = c;
-    tl->tail = c;
-}
-
-/* Milliseconds until the next deadline, -1 when there is none. */
-static int next_timeout(struct eb_server *s)
-{
-    struct timer_list *lists[] = {&s->t_idle,   &s->t_request, &s->t_write,
-                                  &s->t_linger, &s->t_stop,    &s->t_wait};
-    int64_t next = -1;
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-        if (lists[i]->head && (next < 0 || lists[i]->head->deadline < next))
-            next = lists[i]->head->deadline;
-    if (next < 0)
-        return -1;
-    int64_t d = next - eb_mono_ms();
-    return d < 0 ? 0 : d > 60000 ? 60000 : (int)d;
-}
-
-/* ---- peers ---- */
-
-static unsigned peer_hash(const char *addr)
-{
-    unsigned h = 2166136261u;
-    for (; *addr; addr++)
-        h = (h ^ (unsigned char)*addr) * 16777619u;
-    return h % PEER_BUCKETS;
-}
-
-/* Counts a new connection of addr; NULL when the peer is at its limit or memory is out. */
-static struct peer *peer_acquire(struct eb_server *s, const char *addr)
-{
-    unsigned h = peer_hash(addr);
-    struct peer *p = s->peers[h];
-    while (p && strcmp(p->addr, addr) != 0)
-        p = p->next;
-    if (!p) {
-        p = calloc(1, sizeof *p);
-        if (!p)
-            return NULL;
-        snprintf(p->addr, sizeof p->addr, "%s", addr);
-        p->next = s->peers[h];
-        s->peers[h] = p;
-    }
-    if (p->count >= s->cfg->max_connections_per_peer)
-        return NULL;
-    p->count++;
-    return p;
-}
-
-static void peer_release(struct eb_server *s, struct peer *p)
-{
-    if (!p || --p->count > 0)
-        return;
-    struct peer **pp = &s->peers[peer_hash(p->addr)];
-    while (*pp != p)
-        pp = &(*pp)->next;
-    *pp = p->next;
-    free(p);
-}
-
-/* ---- connections: I/O ---- */
-
-static ssize_t conn_recv(struct conn *c, void *buf, size_t n)
-{
-    if (c->ssl)
-        return eb_tls_read(c->ssl, buf, n, &c->tls_want);
-    return recv(c->src.fd, buf, n, 0);
-}
-
-static ssize_t conn_send(struct conn *c, struct iovec *iov, int n_iov)
-{
-    if (c->ssl) /* one buffer at a time: a retry after EAGAIN repeats the same bytes */
-        return eb_tls_write(c->ssl, iov[0].iov_base, iov[0].iov_len, &c->tls_want);
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n_iov};
-    return sendmsg(c->src.fd, &mh, MSG_NOSIGNAL);
-}
-
-static void conn_log(struct conn *c, const char *msg, const char *reason)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%llu", (unsigned long long)c->id);
-    eb_log(EB_LOG_DEBUG, msg, "conn", id, "reason", reason, NULL);
-}
-
-static void budget_release(struct conn *c);
-static void leave_wait(struct conn *c);
-
-/* Closes the socket now; the memory is freed at the end of the loop iteration, as events for
- * the connection may still be pending in the batch. Never called in state WORKER. */
-static void conn_close(struct conn *c, const char *why)
-{
-    struct eb_server *s = c->srv;
-    if (c->state == CONN_CLOSED)
-        return;
-    leave_wait(c);
-    if (why)
-        conn_log(c, "connection closed", why);
-    timer_stop(c);
-    close(c->src.fd);
-    c->src.fd = -1;
-    c->events = 0;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->n_conns--;
-    eb_metric_gauge_add(tmetrics.open, -1);
-    peer_release(s, c->peer);
-    c->peer = NULL;
-    c->state = CONN_CLOSED;
-    c->qnext = s->graveyard;
-    s->graveyard = c;
-    budget_release(c);
-}
-
-static void conn_free(struct conn *c)
-{
-    eb_tls_conn_free(c->ssl);
-    eb_frame_free(&c->frame);
-    eb_buf_free(&c->in);
-    eb_buf_free(&c->out);
-    eb_buf_free(&c->resp.body);
-    free(c);
-}
-
-/* Registers the epoll interest events (0: out of epoll). 0 on success; on failure the
- * connection is closed. */
-static int conn_watch(struct conn *c, uint32_t events)
-{
-    if (c->events == events)
-        return 0;
-    struct epoll_event ev = {.events = events, .data.ptr = &c->src};
-    int op = !c->events ? EPOLL_CTL_ADD : !events ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-    if (epoll_ctl(c->srv->epfd, op, c->src.fd, &ev) != 0) {
-        conn_close(c, "epoll_ctl failed");
-        return -1;
-    }
-    c->events = events;
-    return 0;
-}
-
-/* Stops the events of a connection a worker holds (input waits until its answer is out). The
- * connection is not the loop's to close meanwhile: a failure leaves it watched, and the loop
- * tries again at its next event. */
-static void conn_park(struct conn *c)
-{
-    struct epoll_event ev = {.events = 0, .data.ptr = &c->src};
-    if (c->events && epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, c->src.fd, &ev) == 0)
-        c->events = 0;
-}
-
-static void http_date(char *out, size_t n)
-{
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm;
-    time_t t = time(NULL);
-    gmtime_r(&t, &tm);
-    snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; a 503 says
- * Retry-After). */
-static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, size_t length,
-                      int with_length, int close, int http10, const char *www_auth)
-{
-    char date[64];
-    http_date(date, sizeof date);
-    eb_rc rc = eb_buf_printf(b, "HTTP/1.1 %d %s\r\nServer: ehrbridge\r\nDate: %s\r\n", status,
-                             eb_http_reason(status), date);
-    if (!rc && content_type && !strpbrk(content_type, "\r\n"))
-        rc = eb_buf_printf(b, "Content-Type: %s\r\n", content_type);
-    if (!rc && www_auth && !strpbrk(www_auth, "\r\n"))
-        rc = eb_buf_printf(b, "WWW-Authenticate: %s\r\n", www_auth);
-    if (!rc && status == 503)
-        rc = eb_buf_printf(b, "Retry-After: %d\r\n", RETRY_AFTER_S);
-    if (!rc && with_length)
-        rc = eb_buf_printf(b, "Content-Length: %zu\r\n", length);
-    if (!rc && close)
-        rc = eb_buf_puts(b, "Connection: close\r\n");
-    else if (!rc && http10)
-        rc = eb_buf_puts(b, "Connection: keep-alive\r\n");
-    if (!rc)
-        rc = eb_buf_puts(b, "\r\n");
-    return rc;
-}
-
-static void conn_flush(struct conn *c);
-static void conn_process(struct conn *c);
-static void conn_on_readable(struct conn *c);
-static void reload_tls(struct eb_server *s);
-
-/* After a response with close: shut the write side and drop what still comes. */
-static void conn_linger(struct conn *c)
-{
-    eb_tls_shutdown(c->ssl);
-    shutdown(c->src.fd, SHUT_WR);
-    c->state = CONN_LINGER;
-    eb_buf_free(&c->in);
-    c->in.len = 0;
-    /* bounded in time (LINGER_MS) and in bytes: the body the client declared (at least
-     * max_body, at most LINGER_MAX) that it sends without waiting for 100 Continue is read and
-     * dropped, never kept */
-    size_t declared =
-        c->frame.declared > c->srv->cfg->max_body ? c->frame.declared : c->srv->cfg->max_body;
-    c->linger_left = (declared < LINGER_MAX ? declared : LINGER_MAX) + MAX_IN;
-    timer_start(c, &c->srv->t_linger);
-    conn_watch(c, EPOLLIN | EPOLLRDHUP);
-}
-
-/* Everything queued was written. */
-static void conn_written(struct conn *c)
-{
-    struct eb_server *s = c->srv;
-    eb_buf_reset(&c->out);
-    c->out_off = 0;
-    if (c->state == CONN_READ) { /* a 100 Continue went out; keep reading */
-        conn_watch(c, EPOLLIN);
-        return;
-    }
-    if (c->state != CONN_WRITE)
-        return;
-    eb_buf_free(&c->resp.body);
-    if (c->close_after) {
-        conn_linger(c);
-        return;
-    }
-    eb_frame_next(&c->frame);
-    c->continue_sent = 0;
-    c->state = CONN_READ;
-    if (c->in.len) { /* a pipelined request is already here */
-        timer_start(c, &s->t_request);
-        conn_process(c);
-    } else {
-        eb_buf_free(&c->in); /* idle connections keep no buffers */
-        eb_buf_free(&c->out);
-        timer_start(c, &s->t_idle);
-    }
-    if (c->state == CONN_READ)
-        conn_watch(c, EPOLLIN | (c->out_off < c->out.len ? EPOLLOUT : 0));
-    if (c->state == CONN_READ && eb_tls_pending(c->ssl))
-        conn_on_readable(c); /* a pipelined request OpenSSL already decrypted */
-}
-
-/* Writes what is queued without blocking; waits for EPOLLOUT when the socket is full. */
-static void conn_flush(struct conn *c)
-{
-    for (;;) {
-        struct iovec iov[2];
-        int n = 0;
-        if (c->out_off < c->out.len)
-            iov[n++] = (struct iovec){c->out.data + c->out_off, c->out.len - c->out_off};
-        if (c->state == CONN_WRITE && c->send_body && c->body_off < c->resp.body.len)
-            iov[n++] =
-                (struct iovec){c->resp.body.data + c->body_off, c->resp.body.len - c->body_off};
-        if (!n) {
-            conn_written(c);
-            return;
-        }
-        ssize_t w = conn_send(c, iov, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int tls_read = c->ssl && c->tls_want == EB_TLS_WANT_READ;
-                conn_watch(c,
-                           (tls_read ? EPOLLIN : EPOLLOUT) | (c->state == CONN_READ ? EPOLLIN : 0));
-                return;
-            }
-            conn_close(c,
-                       errno == EPIPE || errno == ECONNRESET ? "client went away" : "write failed");
-            return;
-        }
-        size_t k = (size_t)w, head = c->out.len - c->out_off;
-        if (k <= head) {
-            c->out_off += k;
-        } else {
-            c->out_off = c->out.len;
-            c->body_off += k - head;
-        }
-        if (c->state == CONN_WRITE)
-            timer_start(c, &c->srv->t_write); /* the deadline counts from the last progress */
-    }
-}
-
-/* c no longer waits for memory (CONN_WAIT): it is answered, closed or resumed. */
-static void leave_wait(struct conn *c)
-{
-    if (c->state == CONN_WAIT) {
-        eb_metric_gauge_add(tmetrics.waiting, -1);
-        c->srv->held_by_waiters -= c->reserved;
-        c->state = CONN_READ;
-    }
-}
-
-/* Answers the request being read with status and a short text, then closes. */
-static void conn_refuse(struct conn *c, int status)
-{
-    struct eb_server *s = c->srv;
-    char text[160];
-    const char *reason;
-    switch (status) {
-    case 408:
-        reason = "request timeout";
-        snprintf(text, sizeof text, "request not received completely within %d ms\n",
-                 s->cfg->request_timeout_ms);
-        break;
-    case 413:
-        reason = "body too large";
-        snprintf(text, sizeof text, "request body exceeds the limit of %zu bytes\n",
-                 s->cfg->max_body);
-        break;
-    case 431:
-        reason = "header too large";
-        snprintf(text, sizeof text, "request header exceeds the limit of %zu bytes\n",
-                 s->cfg->max_header);
-        break;
-    case 503:
-        reason = "busy: request bodies in memory at --max-buffered, or out of memory";
-        snprintf(text, sizeof text, "server busy, try again later\n");
-        break;
-    default:
-        status = 400;
-        reason = "malformed request";
-        snprintf(text, sizeof text, "malformed HTTP request\n");
-        break;
-    }
-    conn_log(c, "request refused", reason);
-    leave_wait(c);
-    eb_metric_inc(tmetrics.responses[status / 100 - 1]);
-    size_t len = strlen(text);
-    int head_only = c->frame.headers_done && c->frame.is_head;
-    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL) ||
-        (!head_only && eb_buf_append(&c->out, text, len))) {
-        conn_close(c, "out of memory");
-        return;
-    }
-    c->send_body = 0;
-    c->close_after = 1;
-    c->state = CONN_WRITE;
-    timer_start(c, &s->t_write);
-    conn_flush(c);
-}
-
-/* Appends c to the queue head..tail (the work queue or the done queue; caller holds s->mu). */
-static void enqueue(struct conn **head, struct conn **tail, struct conn *c)
-{
-    c->qnext = NULL;
-    if (*tail)
-        (*tail)->qnext = c;
-    else
-        *head = c;
-    *tail = c;
-}
-
-/* An empty response for the admit hook or a worker to fill. */
-static void resp_prepare(struct conn *c)
-{
-    eb_buf_free(&c->resp.body);
-    eb_buf_init(&c->resp.body, MAX_RESPONSE);
-    c->resp.status = 500;
-    c->resp.content_type = NULL;
-    c->resp.close = 0;
-    c->resp.www_authenticate = NULL;
-}
-
-/* A complete request: park the connection and hand the request to a worker. */
-static void conn_dispatch(struct conn *c)
-{
-    struct eb_server *s = c->srv;
-    eb_metric_gauge_add(tmetrics.in_flight, 1);
-    timer_stop(c);
-    /* the connection stays in epoll: a client that waits for its answer sends nothing, and
-     * one that does (a pipelined request, a close) is taken out at its first event */
-    c->state = CONN_WORKER;
-    resp_prepare(c);
-    pthread_mutex_lock(&s->mu);
-    enqueue(&s->q_head, &s->q_tail, c);
-    pthread_cond_signal(&s->work_cv);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* ---- admission and the memory of request bodies ---- */
-
-static void conn_answer(struct conn *c);
-
-/* The reservation c's body needs next: its Content-Length, or for a chunked body the next
- * step (CHUNK_GRANT, then doubling, up to max_body). */
-static size_t body_want(const struct conn *c)
-{
-    const struct eb_frame *f = &c->frame;
-    size_t max = c->srv->cfg->max_body;
-    if (!f->chunked)
-        return f->declared;
-    if (!c->reserved)
-        return CHUNK_GRANT < max ? CHUNK_GRANT : max;
-    return c->reserved > max / 2 ? max : 2 * c->reserved;
-}
-
-/* Reserves a total of want bytes for c's body and makes room for them in its buffer: 0 when
- * granted; 1 when the budget is short (or, with behind_waiters, when requests wait already:
- * they go first); -1 when out of memory. */
-static int budget_take(struct conn *c, size_t want, int behind_waiters)
-{
-    struct eb_server *s = c->srv;
-    size_t more = want > c->reserved ? want - c->reserved : 0;
-    size_t buffered = atomic_load_explicit(&s->buffered, memory_order_relaxed);
-    if ((behind_waiters && s->t_wait.head) || more > s->max_buffered - buffered)
-        return 1;
-    if (eb_frame_reserve_body(&c->frame, want))
-        return -1;
-    atomic_store_explicit(&s->buffered, buffered + more, memory_order_relaxed);
-    eb_metric_gauge_add(tmetrics.buffered, (int64_t)more);
-    c->reserved += more;
-    return 0;
-}
-
-/* c waits for want bytes of budget: out of epoll (nothing read), on t_wait. */
-static void conn_wait(struct conn *c, size_t want)
-{
-    struct eb_server *s = c->srv;
-    if (s->held_by_waiters + c->reserved ==
-        atomic_load_explicit(&s->buffered, memory_order_relaxed)) {
-        /* every reserved byte is held by requests that wait (chunked bodies that must grow):
-         * none would ever be given back before a timeout; this one gives its share back now */
-        conn_refuse(c, 503);
-        return;
-    }
-    s->held_by_waiters += c->reserved;
-    c->state = CONN_WAIT;
-    c->wait_for = want;
-    eb_metric_gauge_add(tmetrics.waiting, 1);
-    timer_start(c, &c->srv->t_wait);
-    conn_watch(c, 0);
-}
-
-/* Waiting requests whose reservation fits now go on, oldest first; one that does not fit
- * keeps the ones behind it waiting (no overtaking, so a large body is not starved). */
-static void wake_waiters(struct eb_server *s)
-{
-    struct conn *c;
-    if (s->waking)
-        return;
-    s->waking = 1;
-    while ((c = s->t_wait.head)) {
-        int r = budget_take(c, c->wait_for, 0);
-        if (r > 0)
-            break;
-        leave_wait(c);
-        timer_start(c, &s->t_request); /* off t_wait; the body has a whole timeout again */
-        if (r < 0) {
-            conn_refuse(c, 503);
-            continue;
-        }
-        if (conn_watch(c, EPOLLIN))
-            continue;
-        conn_process(c);
-        if (c->state == CONN_READ && eb_tls_pending(c->ssl))
-            conn_on_readable(c);
-    }
-    s->waking = 0;
-}
-
-/* Gives back what c's body holds of the budget, and lets waiting requests go on. */
-static void budget_release(struct conn *c)
-{
-    struct eb_server *s = c->srv;
-    if (!c->reserved)
-        return;
-    atomic_fetch_sub_explicit(&s->buffered, c->reserved, memory_order_relaxed);
-    eb_metric_gauge_add(tmetrics.buffered, -(int64_t)c->reserved);
-    c->reserved = 0;
-    wake_waiters(s);
-}
-
-/* The headers of c's request are complete: hooks->admit decides, then the body's memory is
- * reserved. 0: go on reading the body; -1: c was answered (refused), or waits. */
-static int conn_admit(struct conn *c)
-{
-    struct eb_server *s = c->srv;
-    struct eb_frame *f = &c->frame;
-    struct eb_http_request *req = eb_frame_request(f);
-    req->peer = c->addr;
-    req->tls = c->ssl != NULL;
-    req->id = atomic_fetch_add(&next_request_id, 1) + 1;
-    if (s->hooks->admit) {
-        resp_prepare(c);
-        int v = s->hooks->admit(s->hooks->user, req, &c->resp);
-        if (v < 0) {
-            c->resp.close = 1; /* its body is not read: the connection cannot go on */
-            conn_answer(c);
-            return -1;
-        }
-        req->admitted = v;
-    }
-    if (!f->chunked && !f->declared)
-        return 0;
-    size_t want = body_want(c);
-    int r = budget_take(c, want, 1);
-    if (r < 0)
-        conn_refuse(c, 503);
-    else if (r > 0)
-        conn_wait(c, want);
-    return r ? -1 : 0;
-}
-
-/* Frames what is buffered in c->in: admits a request whose headers are complete, dispatches a
- * complete one, refuses a bad one. A chunked body is fed no more than the room its
- * reservation leaves (raw bytes are never fewer than the body bytes they carry), and grows
- * the reservation, or waits, when that is used up. */
-static void conn_process(struct conn *c)
-{
-    struct eb_frame *f = &c->frame;
-    while (c->state == CONN_READ && c->in.len > 0) {
-        size_t feed = c->in.len, used = 0;
-        if (f->chunked && f->headers_done && c->reserved < c->srv->cfg->max_body) {
-            if (c->reserved <= f->body.len) {
-                size_t want = body_want(c);
-                int r = budget_take(c, want, 0);
-                if (r) {
-                    if (r < 0)
-                        conn_refuse(c, 503);
-                    else
-                        conn_wait(c, want);
-                    return;
-                }
-            }
-            if (feed > c->reserved - f->body.len)
-                feed = c->reserved - f->body.len;
-        }
-        enum eb_frame_status st = eb_frame_feed(f, c->in.data, feed, &used);
-        memmove(c->in.data, c->in.data + used, c->in.len - used);
-        c->in.len -= used;
-        if (st == EB_FRAME_HEADERS && conn_admit(c))
-            return;
-        if (st == EB_FRAME_REQUEST)
-            conn_dispatch(c);
-        else if (st == EB_FRAME_ERROR)
-            conn_refuse(c, f->error_status);
-    }
-    if (c->state == CONN_READ && c->frame.want_continue && !c->continue_sent) {
-        c->continue_sent = 1;
-        if (eb_buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n")) {
-            conn_close(c, "out of memory");
-            return;
-        }
-        conn_flush(c);
-    }
-}
-
-static void conn_on_readable(struct conn *c)
-{
-    struct eb_server *s = c->srv;
-    char buf[READ_CHUNK];
-    if (c->state == CONN_LINGER) {
-        for (int i = 0; i < 8; i++) {
-            ssize_t n = conn_recv(c, buf, sizeof buf);
-            if (n > 0 && (size_t)n < c->linger_left) {
-                c->linger_left -= (size_t)n;
-                continue;
-            }
-            if (n > 0) {
-                conn_close(c, "client sent more than a body after the answer");
-                return;
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                return;
-            conn_close(c, NULL); /* the client closed too: done */
-            return;
-        }
-        return;
-    }
-    /* Plain sockets: one read per readiness event (epoll is level-triggered). TLS: also what
-     * OpenSSL holds decrypted already, which no event would announce. */
-    for (int round = 0; c->state == CONN_READ; round++) {
-        if (round && (!c->ssl || !eb_tls_pending(c->ssl)))
-            return;
-        ssize_t n = conn_recv(c, buf, sizeof buf);
-        if (n == 0) {
-            conn_close(c, c->frame.started ? "client closed mid-request" : NULL);
-            return;
-        }
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                conn_close(c, "read failed");
-            else if (c->ssl) /* OpenSSL may need to write before it can read on */
-                conn_watch(c, EPOLLIN | (c->tls_want == EB_TLS_WANT_WRITE || c->out_off < c->out.len
-                                             ? EPOLLOUT
-                                             : 0));
-            return;
-        }
-        eb_metric_add(tmetrics.bytes, (uint64_t)n);
-        if (c->tl != &s->t_request)
-            timer_start(c, &s->t_request); /* the first byte of a request starts its clock */
-        if (eb_buf_append(&c->in, buf, (size_t)n)) {
-            conn_close(c, "input buffer full");
-            return;
-        }
-        conn_process(c);
-    }
-}
-
-/* The TLS handshake of a new connection, driven by readiness in either direction. */
-static void conn_handshake(struct conn *c)
-{
-    char why[200] = "";
-    enum eb_tls_want want;
-    int r = eb_tls_handshake(c->ssl, &want, why, sizeof why);
-    if (r < 0) {
-        char id[24];
-        snprintf(id, sizeof id, "%llu", (unsigned long long)c->id);
-        eb_log(EB_LOG_INFO, "tls handshake failed", "conn", id, "peer", c->addr, "reason", why,
-               NULL);
-        conn_close(c, NULL);
-        return;
-    }
-    if (r == 0) {
-        conn_watch(c, want == EB_TLS_WANT_WRITE ? EPOLLOUT : EPOLLIN);
-        return;
-    }
-    c->tls_ready = 1;
-    char id[24], how[96];
-    snprintf(id, sizeof id, "%llu", (unsigned long long)c->id);
-    eb_tls_describe(c->ssl, how, sizeof how);
-    eb_log(EB_LOG_DEBUG, "tls established", "conn", id, "tls", how, NULL);
-    if (conn_watch(c, EPOLLIN))
-        return;
-    conn_on_readable(c); /* the request may have come with the handshake's last flight */
-}
-
-/* Writes c->resp: a worker's answer, or a refusal by hooks->admit. The request's body is no
- * longer needed: its memory goes back to the budget now, not when the answer is out. */
-static void conn_answer(struct conn *c)
-{
-    struct eb_server *s = c->srv;
-    struct eb_frame *f = &c->frame;
-    struct eb_http_response *r = &c->resp;
-    int status = r->status >= 200 && r->status <= 599 ? r->status : 500;
-    int no_body = status == 204 || status == 304;
-    const char *www_auth = status == 401 ? r->www_authenticate : NULL;
-    eb_metric_inc(tmetrics.responses[status / 100 - 1]);
-    c->close_after = r->close || !f->keep_alive || f->upgrade || s->stopping;
-    c->send_body = !f->is_head && !no_body;
-    c->body_off = 0;
-    c->state = CONN_WRITE;
-    if (put_head(&c->out, status, r->content_type, r->body.len, !no_body, c->close_after, f->http10,
-                 www_auth)) {
-        conn_close(c, "out of memory");
-        return;
-    }
-    timer_start(c, &s->t_write);
-    eb_frame_drop_body(f);
-    budget_release(c);
-    conn_flush(c);
-}
-
-/* A worker finished c's request: write the response. */
-static void conn_respond(struct conn *c)
-{
-    c->deferred = 0;
-    eb_metric_gauge_add(tmetrics.in_flight, -1);
-    conn_answer(c);
-}
-
-static void conn_on_timeout(struct conn *c, struct timer_list *tl)
-{
-    struct eb_server *s = c->srv;
-    if ((tl == &s->t_request || tl == &s->t_stop) && c->state == CONN_READ)
-        conn_refuse(c, 408);
-    else if (tl == &s->t_wait)
-        conn_refuse(c, 503); /* waited for the budget longer than request_timeout */
-    else if (tl == &s->t_idle)
-        conn_close(c, NULL); /* idle keep-alive: close silently */
-    else if (tl == &s->t_write)
-        conn_close(c, "write timeout");
-    else
-        conn_close(c, NULL); /* linger over */
-}
-
-static void expire_timers(struct eb_server *s)
-{
-    struct timer_list *lists[] = {&s->t_idle,   &s->t_request, &s->t_write,
-                                  &s->t_linger, &s->t_stop,    &s->t_wait};
-    int64_t now = eb_mono_ms();
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-        struct conn *c;
-        while ((c = lists[i]->head) && c->deadline <= now) {
-            timer_stop(c);
-            conn_on_timeout(c, lists[i]);
-        }
-    }
 }
 
 /* ---- accepting ---- */
@@ -974,7 +121,7 @@ static void reject(int fd, int tls)
                                  "Connection: close\r\n\r\n"
                                  "too many connections\n";
     char drop[4096];
-    eb_metric_inc(tmetrics.rejected);
+    eb_metric_inc(srv_metrics.rejected);
     if (!tls) /* a TLS client would read the plain text as a broken record */
         (void)!send(fd, answer, sizeof answer - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     shutdown(fd, SHUT_WR);
@@ -1012,12 +159,12 @@ static void on_accept(struct eb_server *s, struct src *l)
             reject(fd, s->tls != NULL);
             continue;
         }
-        struct peer *p = peer_acquire(s, addr);
+        struct peer *p = srv_peer_acquire(s, addr);
         struct conn *c = p ? calloc(1, sizeof *c) : NULL;
         if (!c) {
             eb_log(EB_LOG_DEBUG, "connection refused", "reason",
                    p ? "out of memory" : "max_connections_per_peer reached", NULL);
-            peer_release(s, p);
+            srv_peer_release(s, p);
             reject(fd, s->tls != NULL);
             continue;
         }
@@ -1037,15 +184,15 @@ static void on_accept(struct eb_server *s, struct src *l)
             s->conns->prev = c;
         s->conns = c;
         s->n_conns++;
-        eb_metric_gauge_add(tmetrics.open, 1);
-        eb_metric_inc(tmetrics.accepted);
+        eb_metric_gauge_add(srv_metrics.open, 1);
+        eb_metric_inc(srv_metrics.accepted);
         c->state = CONN_READ;
-        timer_start(c, &s->t_idle); /* the first request must start within keepalive_timeout */
+        srv_timer_start(c, &s->t_idle); /* the first request must start within keepalive_timeout */
         if (s->tls && !(c->ssl = eb_tls_conn_new(s->tls, fd))) {
-            conn_close(c, "tls: cannot start a connection");
+            srv_conn_close(c, "tls: cannot start a connection");
             continue;
         }
-        conn_watch(c, EPOLLIN);
+        srv_conn_watch(c, EPOLLIN);
     }
 }
 
@@ -1076,13 +223,13 @@ static void begin_stop(struct eb_server *s, int level)
         if (c->state == CONN_WORKER) {
             in_flight++;
         } else if (c->state == CONN_WAIT) {
-            conn_refuse(c, 503); /* its body was never read: try again elsewhere or later */
+            srv_conn_refuse(c, 503); /* its body was never read: try again elsewhere or later */
         } else if (c->state == CONN_READ && (level >= 2 || !receiving)) {
-            conn_close(c, NULL); /* idle (or, at level 2, still receiving) */
+            srv_conn_close(c, NULL); /* idle (or, at level 2, still receiving) */
         } else if (level >= 2 && c->state == CONN_LINGER) {
-            conn_close(c, NULL);
+            srv_conn_close(c, NULL);
         } else if (receiving && c->tl == &s->t_request && c->deadline > grace_end) {
-            timer_start(c, &s->t_stop); /* finish receiving soon, or get a 408 */
+            srv_timer_start(c, &s->t_stop); /* finish receiving soon, or get a 408 */
         }
     }
     char n[24];
@@ -1102,7 +249,7 @@ static void on_wake(struct eb_server *s)
         struct conn *c = done;
         done = c->qnext;
         c->qnext = NULL;
-        conn_respond(c);
+        srv_conn_respond(c);
     }
     if (atomic_exchange(&s->reload_requests, 0) > 0 && !s->stopping)
         reload_tls(s);
@@ -1157,7 +304,7 @@ static void hand_back(struct eb_server *s, struct conn *c)
 {
     pthread_mutex_lock(&s->mu);
     int wake = !s->d_head;
-    enqueue(&s->d_head, &s->d_tail, c);
+    srv_enqueue(&s->d_head, &s->d_tail, c);
     pthread_mutex_unlock(&s->mu);
     if (wake) {
         uint64_t one = 1;
@@ -1473,7 +620,7 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
         eb_log(EB_LOG_INFO, "listening", "address", where, "workers", workers, NULL);
     }
     while (!s->stopping || s->n_conns > 0) {
-        int n = epoll_wait(s->epfd, evs, MAX_EVENTS, next_timeout(s));
+        int n = epoll_wait(s->epfd, evs, MAX_EVENTS, srv_next_timeout(s));
         if (n < 0 && errno != EINTR) {
             rc = eb_err_set(err, EB_ERR_INTERNAL, "epoll_wait: %s", strerror(errno));
             break;
@@ -1490,29 +637,29 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
             } else {
                 struct conn *c = (struct conn *)src;
                 if (c->state == CONN_WORKER) {
-                    conn_park(c);
+                    srv_conn_park(c);
                     continue;
                 }
                 if (c->ssl && !c->tls_ready) {
                     if (c->state == CONN_READ)
-                        conn_handshake(c);
+                        srv_conn_handshake(c);
                     continue;
                 }
                 if (c->ssl && c->tls_want)
                     e |= EPOLLIN | EPOLLOUT; /* OpenSSL waits on the other direction: retry */
                 if ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
                     (c->state == CONN_WRITE || (c->state == CONN_READ && c->out_off < c->out.len)))
-                    conn_flush(c);
+                    srv_conn_flush(c);
                 if ((e & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) &&
                     (c->state == CONN_READ || c->state == CONN_LINGER))
-                    conn_on_readable(c);
+                    srv_conn_on_readable(c);
             }
         }
-        expire_timers(s);
+        srv_expire_timers(s);
         while (s->graveyard) {
             struct conn *c = s->graveyard;
             s->graveyard = c->qnext;
-            conn_free(c);
+            srv_conn_free(c);
         }
     }
     /* only an epoll failure leaves connections behind; workers may still hold some, and
@@ -1523,11 +670,11 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
     for (int i = 0; i < 30000 && atomic_load(&s->n_deferred) > 0; i++)
         usleep(1000);
     while (s->conns)
-        conn_close(s->conns, NULL);
+        srv_conn_close(s->conns, NULL);
     while (s->graveyard) {
         struct conn *c = s->graveyard;
         s->graveyard = c->qnext;
-        conn_free(c);
+        srv_conn_free(c);
     }
     return rc;
 }
