@@ -76,6 +76,10 @@ eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
     }
     a->m = m;
     a->mapping = mapping;
+    if (!(a->url = strdup(url))) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     if ((rc = m->open(a, url, err)))
         goto out;
     *out = a;
@@ -89,7 +93,9 @@ void eb_adapter_close(struct eb_adapter *a)
 {
     if (!a)
         return;
-    a->m->close(a);
+    if (a->m)
+        a->m->close(a);
+    free(a->url);
     free(a);
 }
 

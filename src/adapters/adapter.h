@@ -12,6 +12,7 @@
 struct eb_push;
 struct eb_interview_event;
 struct eb_mapping;
+struct eb_bridge_group;
 
 /* What became of a push. The text forms ("stored", "rejected", "failed") are kept in push_log. */
 enum eb_outcome {
@@ -97,8 +98,35 @@ struct eb_push_job {
     void *user; /* the caller's */
 };
 
+/* What log_get reads of one push_log row. */
+struct eb_log_state {
+    int found;               /* 1 when the push id is recorded */
+    enum eb_outcome outcome; /* when found: the recorded outcome */
+    char message[256];       /* when found: the recorded message ("" when none) */
+};
+
+/* What candidate_last reads: the push whose rows a candidate holds now. */
+struct eb_candidate_last {
+    int found;              /* 1 when the candidate has rows */
+    int64_t received_at_ms; /* when found: push_log.received_at of that push */
+    char *push_id;          /* when found: its id, malloc'd; the caller frees it */
+};
+
+/* How the connections of one database may share a writer (share). */
+struct eb_adapter_share {
+    char key[192]; /* equal keys: the same database, with the same settings */
+    int wait_ms;   /* how long a push may wait for the shared writer before it fails */
+};
+
+/* The table of one database. Version 1 holds the members up to submit: each adapter wrote the
+ * push rules itself (store_push, log_failure, store_interview_event, replay_push, submit).
+ * Version 2 appends the primitives below, from which the bridge (bridge/) writes the push rules
+ * once for every database: claim, duplicate, replace, supersede, retry, outcome, and group
+ * commit; a version-2 adapter leaves the version-1 rule members NULL (open, close, ping,
+ * aliases and list_pushes stay). Every primitive runs on the connection's own thread; none
+ * calls back into the bridge. */
 struct eb_adapter_methods {
-    int version;        /* 1; fields are only ever appended */
+    int version;        /* 1 or 2 (see above); fields are only ever appended */
     const char *name;   /* "sqlite", "postgres", "odbc", ... */
     const char *scheme; /* URL scheme this adapter answers to, without ':' ("sqlite") */
     size_t
@@ -169,6 +197,57 @@ struct eb_adapter_methods {
      * only writes synchronously: eb_adapter_submit then calls store_push or log_failure and
      * job->done on the caller's thread. */
     void (*submit)(struct eb_adapter *a, struct eb_push_job *job);
+
+    /* ---- version 2: the primitives. Errors: EB_ERR_UNAVAILABLE when the database cannot be
+     * reached or is busy, EB_ERR_DB otherwise, with the driver's detail in err (logs only). */
+
+    /* Starts a write transaction (SQLite: BEGIN IMMEDIATE). */
+    eb_rc (*begin)(struct eb_adapter *a, struct eb_err *err);
+    /* Commits it; returns after the commit is durable. */
+    eb_rc (*commit)(struct eb_adapter *a, struct eb_err *err);
+    /* Rolls back the open transaction; nothing when none is open (an error ended it). */
+    void (*rollback)(struct eb_adapter *a);
+    /* 1 while a transaction is open (a failed statement may have ended it by itself). */
+    int (*in_transaction)(struct eb_adapter *a);
+    /* A savepoint inside the transaction, its release, and the rollback to it (which also
+     * releases it). NULL when the database has none: the bridge then writes one push per
+     * transaction. */
+    eb_rc (*savepoint)(struct eb_adapter *a, struct eb_err *err);
+    eb_rc (*release)(struct eb_adapter *a, struct eb_err *err);
+    eb_rc (*rollback_to)(struct eb_adapter *a, struct eb_err *err);
+    /* Reads the push_log row of push_id into *out (out->found = 0 when there is none). */
+    eb_rc (*log_get)(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
+                     struct eb_err *err);
+    /* Inserts or overwrites the push_log row of rec->push_id with rec as given (message, payload
+     * and raw as they are; NULL columns for NULL), outcome and received_at_ms. */
+    eb_rc (*log_put)(struct eb_adapter *a, const struct eb_push_record *rec,
+                     enum eb_outcome outcome, int64_t received_at_ms, struct eb_err *err);
+    /* Replaces every row of p->data's applicationId with p's (the default tables, or the mapped
+     * ones when a->mapping is set), tagged with push_id and updated_at_ms. EB_ERR_INVALID when
+     * the record cannot be written as it is (a mapped key or required column without a value:
+     * err names the column, never a value). */
+    eb_rc (*candidate_write)(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
+                             int64_t updated_at_ms, struct eb_err *err);
+    /* The push whose rows the candidate of application_id holds now. */
+    eb_rc (*candidate_last)(struct eb_adapter *a, int64_t application_id,
+                            struct eb_candidate_last *out, struct eb_err *err);
+    /* Applies ev's rows: for each interview, deletes its event_id's rows from the interview
+     * tables and, unless ev->kind is EB_INTERVIEW_DELETE, inserts the new ones, tagged with
+     * push_id and at_ms. NULL when the adapter does not store interview events. */
+    eb_rc (*interview_apply)(struct eb_adapter *a, const struct eb_interview_event *ev,
+                             const char *push_id, int64_t at_ms, struct eb_err *err);
+    /* 1 when the transaction that failed last may pass if written again (a serialization
+     * failure, a deadlock); NULL: never. */
+    int (*retryable)(struct eb_adapter *a);
+    /* 1 and *out filled when other connections to the same database may hand their writes to
+     * one shared writer connection (group commit); 0 when not (an in-memory database). NULL:
+     * never. */
+    int (*share)(struct eb_adapter *a, struct eb_adapter_share *out);
+    /* Makes a the writer of its database's group (tuning, a checkpointer). NULL: nothing. */
+    eb_rc (*writer_setup)(struct eb_adapter *a, struct eb_err *err);
+    /* Called on the writer between two transactions, once the last one's pushes are answered
+     * (SQLite: a checkpoint that is due). NULL: nothing. */
+    void (*writer_idle)(struct eb_adapter *a);
 };
 
 /* First member of every adapter instance. */
@@ -176,6 +255,9 @@ struct eb_adapter {
     const struct eb_adapter_methods *m; /* the adapter's table */
     const struct eb_mapping *mapping;   /* --mapping, set before open; NULL: the default schema.
                                            Borrowed: outlives the adapter */
+    char *url;                          /* the URL it was opened with (malloc'd; may hold a
+                                           password: never logged) */
+    struct eb_bridge_group *group;      /* the bridge's (group commit); adapters never use it */
 };
 
 /* The table whose scheme matches the start of url ("sqlite:..."); NULL when none. */

@@ -9,6 +9,8 @@
 #include "adapters/adapter.h"
 #include "util/err.h"
 
+struct eb_mapping;
+
 /* The answer for the client. */
 struct eb_answer {
     int ok;                  /* 1: answer true */
@@ -41,6 +43,41 @@ struct eb_bridge_job {
  * durable. done may run before this returns, and on the adapter's writer thread, where it must
  * not wait for the database. */
 void eb_bridge_submit(struct eb_bridge_job *bj);
+
+/* Opens an adapter for url as eb_adapter_open_mapped does and, where the database allows it
+ * (a version-2 adapter with savepoints that can share), joins the group of its database: its
+ * writes then go through the group's one writer connection (group commit). Caller frees with
+ * eb_bridge_close(), never eb_adapter_close(). */
+eb_rc eb_bridge_open(const char *url, const struct eb_mapping *mapping, struct eb_adapter **out,
+                     struct eb_err *err);
+
+/* Leaves the group (the last member stops its writer) and closes a. NULL-safe. */
+void eb_bridge_close(struct eb_adapter *a);
+
+/* 1 when the adapters of m write through a shared writer without blocking their callers
+ * (group commit): a few workers are enough. */
+int eb_bridge_groups(const struct eb_adapter_methods *m);
+
+/* The push rules, with the contracts of adapter.h's version-1 store_push, log_failure,
+ * store_interview_event and replay_push (one transaction; true only after a durable commit;
+ * duplicates answered from the record; a replay superseded by a later push writes nothing),
+ * for every adapter: written here over a version-2 adapter's primitives, or passed to a
+ * version-1 adapter's own entries. */
+eb_rc eb_bridge_store_push(struct eb_adapter *a, const struct eb_push *p,
+                           const struct eb_push_record *rec, struct eb_stored *out,
+                           struct eb_err *err);
+eb_rc eb_bridge_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
+                            struct eb_err *err);
+eb_rc eb_bridge_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                      const struct eb_push_record *rec, struct eb_stored *out,
+                                      struct eb_err *err);
+eb_rc eb_bridge_replay_push(struct eb_adapter *a, const struct eb_push *p,
+                            const struct eb_push_record *rec, struct eb_stored *out,
+                            struct eb_err *err);
+
+/* Hands job to a without waiting for the commit where a can (its group's writer); job->done is
+ * always called, exactly once, possibly before this returns (contract of struct eb_push_job). */
+void eb_bridge_write(struct eb_adapter *a, struct eb_push_job *job);
 
 /* Handles one push. p is the mapped, validated push, or NULL when the push was rejected before
  * (then rec->outcome is EB_OUTCOME_REJECTED and rec->message says why). rec is completed by the

@@ -233,7 +233,7 @@ static void test_rejected(struct eb_adapter *a)
     r.raw_len = sizeof raw - 1;
     peek_t *db = peek();
     int64_t candidates = q_int(db, "SELECT count(*) FROM candidate");
-    CHECK(eb_adapter_store_push(a, NULL, &r, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_push(a, NULL, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 0);
     CHECK_STR(out.message, cut);
 #define LOG(col) q_text(db, "SELECT " col " FROM push_log WHERE push_id = 'push-bad'")
@@ -246,7 +246,7 @@ static void test_rejected(struct eb_adapter *a)
     CHECK(q_int(db, "SELECT count(*) FROM candidate") == candidates);
     /* the same id again answers the recorded rejection */
     r.message = "something else";
-    CHECK(eb_adapter_store_push(a, NULL, &r, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_push(a, NULL, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 1);
     CHECK_STR(out.message, stored);
     /* a push without applicationId is never stored */
@@ -254,7 +254,7 @@ static void test_rejected(struct eb_adapter *a)
     sample_init(&s, "push-nokey", 3003, 1, 0);
     s.c.application_id.set = 0;
     struct eb_push_record r2 = record("push-nokey", 0, 1);
-    CHECK(eb_adapter_store_push(a, &s.push, &r2, &out, &err) == EB_ERR_INVALID);
+    CHECK(eb_bridge_store_push(a, &s.push, &r2, &out, &err) == EB_ERR_INVALID);
     CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id = 'push-nokey'") == 0);
     peek_close(db);
 }
@@ -268,13 +268,13 @@ static void test_failed_then_retried(struct eb_adapter *a)
     r.outcome = EB_OUTCOME_FAILED;
     r.message = "database unavailable, push not stored; retry later";
     peek_t *db = peek();
-    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK(eb_bridge_log_failure(a, &r, &err) == EB_OK);
     CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "failed");
     CHECK_STR(q_text(db, "SELECT " SQL_HEX("raw") " FROM push_log WHERE push_id = 'push-f'"),
               "52415720424f4459"); /* RAW BODY */
     /* a second failure of the same id updates the entry */
     r.received_at_ms = 1700000000600;
-    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK(eb_bridge_log_failure(a, &r, &err) == EB_OK);
     CHECK(q_int(db, "SELECT received_at FROM push_log WHERE push_id = 'push-f'") == 1700000000600);
     CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id = 'push-f'") == 1);
     /* the retry is stored over it */
@@ -287,20 +287,20 @@ static void test_failed_then_retried(struct eb_adapter *a)
     CHECK_STR(q_text(db, "SELECT raw FROM push_log WHERE push_id = 'push-f'"), "(null)");
     CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 4004") == 2);
     /* a late failure report does not overwrite a stored push */
-    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK(eb_bridge_log_failure(a, &r, &err) == EB_OK);
     CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f'"), "stored");
     /* nor a rejected one; but a failed entry may become rejected */
     struct eb_push_record r2 = record("push-f2", 0, 1700000000800);
     r2.outcome = EB_OUTCOME_FAILED;
     r2.message = "database unavailable";
-    CHECK(eb_adapter_log_failure(a, &r2, &err) == EB_OK);
+    CHECK(eb_bridge_log_failure(a, &r2, &err) == EB_OK);
     r2.outcome = EB_OUTCOME_REJECTED;
     r2.message = "data.applicationId is required";
-    CHECK(eb_adapter_store_push(a, NULL, &r2, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_push(a, NULL, &r2, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_REJECTED && out.duplicate == 0);
     CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f2'"), "rejected");
     r2.outcome = EB_OUTCOME_FAILED;
-    CHECK(eb_adapter_log_failure(a, &r2, &err) == EB_OK);
+    CHECK(eb_bridge_log_failure(a, &r2, &err) == EB_OK);
     CHECK_STR(q_text(db, "SELECT outcome FROM push_log WHERE push_id = 'push-f2'"), "rejected");
     peek_close(db);
 }
@@ -319,7 +319,7 @@ static void test_atomic(struct eb_adapter *a)
     s.options[1] = "boom";
     s.c.name = "changed";
     struct eb_push_record r = record(s.id, 2002, 1700000000900);
-    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_DB);
+    CHECK(eb_bridge_store_push(a, &s.push, &r, &out, &err) == EB_ERR_DB);
     CHECK(strstr(err.msg, "boom") != NULL);
     CHECK(strstr(err.msg, BOOM_CODE) != NULL);
     CHECK(total_rows(db) == before);
@@ -328,7 +328,7 @@ static void test_atomic(struct eb_adapter *a)
     CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 2);
     boom_off(db);
     /* the same instance stores the retry */
-    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_push(a, &s.push, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
     CHECK_STR(q_text(db, "SELECT name FROM candidate WHERE application_id = 2002"), "changed");
     CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 1);
@@ -519,10 +519,10 @@ static int start_writers(const char *url, struct worker w[2])
     memset(w, 0, 2 * sizeof *w);
     for (int k = 0; k < 2; k++) {
         w[k].k = k + 1;
-        CHECK(eb_adapter_open(url, &w[k].a, &err) == EB_OK);
+        CHECK(eb_bridge_open(url, NULL, &w[k].a, &err) == EB_OK);
         if (!w[k].a) {
             if (k)
-                eb_adapter_close(w[0].a);
+                eb_bridge_close(w[0].a);
             return 0;
         }
     }
@@ -538,7 +538,7 @@ static void check_writers(struct worker w[2], peek_t *db)
 {
     for (int k = 0; k < 2; k++) {
         pthread_join(w[k].th, NULL);
-        eb_adapter_close(w[k].a);
+        eb_bridge_close(w[k].a);
     }
     CHECK(w[0].failures == 0 && w[1].failures == 0);
     CHECK(w[0].fresh + w[1].fresh == SHARED);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "bridge/bridge.h"
 #include "candidate/candidate.h"
 #include "candidate/schema.h"
 #include "check.h"
@@ -117,7 +118,7 @@ static void *work(void *arg)
         struct eb_stored out;
         struct eb_err err;
         memset(&err, 0, sizeof err);
-        eb_rc rc = eb_adapter_store_push(w->a, &o->push, &o->rec, &out, &err);
+        eb_rc rc = eb_bridge_store_push(w->a, &o->push, &o->rec, &out, &err);
         if (boom) {
             w->booms++;
             if (rc == EB_ERR_DB && strstr(err.msg, "boom"))
@@ -180,7 +181,7 @@ static void test_submitted(sqlite3 *db)
 {
     struct eb_adapter *a = NULL;
     struct eb_err err;
-    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
     async_peek = peek_open();
     struct async_one *all = calloc(ASYNC_N, sizeof *all);
     exec_or_die(db, "BEGIN IMMEDIATE"); /* the writer waits: the submitted pushes pile up */
@@ -193,7 +194,7 @@ static void test_submitted(sqlite3 *db)
         all[i].job.rec = &all[i].o.rec;
         all[i].job.done = async_finished;
         all[i].job.user = &all[i];
-        eb_adapter_submit(a, &all[i].job);
+        eb_bridge_write(a, &all[i].job);
     }
     pthread_mutex_lock(&async_lock);
     CHECK(async_done <= 1); /* at most the first one, which met the lock in BEGIN, is done */
@@ -211,7 +212,7 @@ static void test_submitted(sqlite3 *db)
     CHECK(async_visible == async_stored); /* done only after the commit */
     CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id LIKE 'async-%'") ==
           ASYNC_N - ASYNC_N / 10);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     sqlite3_close(async_peek);
     free(all);
 }
@@ -243,7 +244,7 @@ static void *wal_work(void *arg)
         o->rec.payload_len = WAL_PAYLOAD;
         struct eb_stored out;
         struct eb_err err;
-        if (eb_adapter_store_push(w->a, &o->push, &o->rec, &out, &err) != EB_OK)
+        if (eb_bridge_store_push(w->a, &o->push, &o->rec, &out, &err) != EB_OK)
             w->failures++;
     }
     free(o);
@@ -268,7 +269,7 @@ static void test_wal_bounded(void)
     memset(w, 0, sizeof w);
     for (int k = 0; k < WAL_THREADS; k++) {
         w[k].k = k;
-        CHECK(eb_adapter_open(u, &w[k].a, &err) == EB_OK);
+        CHECK(eb_bridge_open(u, NULL, &w[k].a, &err) == EB_OK);
     }
     for (int k = 0; k < WAL_THREADS; k++)
         pthread_create(&w[k].th, NULL, wal_work, &w[k]);
@@ -290,7 +291,7 @@ static void test_wal_bounded(void)
           WAL_THREADS * WAL_PER_THREAD);
     sqlite3_close(db);
     for (int k = 0; k < WAL_THREADS; k++)
-        eb_adapter_close(w[k].a);
+        eb_bridge_close(w[k].a);
     free(wal_payload);
     const char *files[] = {"w.db", "w.db-wal", "w.db-shm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -315,7 +316,7 @@ int main(void)
     memset(w, 0, sizeof w);
     for (int k = 0; k < THREADS; k++) {
         w[k].k = k + 1;
-        CHECK(eb_adapter_open(url, &w[k].a, &err) == EB_OK);
+        CHECK(eb_bridge_open(url, NULL, &w[k].a, &err) == EB_OK);
         if (!w[k].a)
             return check_report("test_sqlite_group");
     }
@@ -375,7 +376,7 @@ int main(void)
     test_wal_bounded();
     sqlite3_close(db);
     for (int k = 0; k < THREADS; k++)
-        eb_adapter_close(w[k].a);
+        eb_bridge_close(w[k].a);
 
     const char *files[] = {"g.db", "g.db-wal", "g.db-shm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
