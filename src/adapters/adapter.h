@@ -215,13 +215,20 @@ struct eb_adapter_methods {
     eb_rc (*savepoint)(struct eb_adapter *a, struct eb_err *err);
     eb_rc (*release)(struct eb_adapter *a, struct eb_err *err);
     eb_rc (*rollback_to)(struct eb_adapter *a, struct eb_err *err);
-    /* Reads the push_log row of push_id into *out (out->found = 0 when there is none). */
+    /* Reads the push_log row of push_id into *out (out->found = 0 when there is none) and, in
+     * a transaction, locks it against other writers until the transaction ends (where the
+     * database locks rows). */
     eb_rc (*log_get)(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
                      struct eb_err *err);
-    /* Inserts or overwrites the push_log row of rec->push_id with rec as given (message, payload
-     * and raw as they are; NULL columns for NULL), outcome and received_at_ms. */
+    /* Writes the push_log row of rec->push_id: rec as given (message, payload and raw as they
+     * are; NULL columns for NULL), outcome and received_at_ms. claim = 0: inserts or
+     * overwrites. claim = 1: inserts, or overwrites a row whose outcome is "failed", and leaves
+     * any other row as it is; *written (may be NULL) says whether it wrote. A concurrent
+     * transaction writing the same push id makes the claim wait for its end (where the
+     * database locks rows), so that one push id is claimed once. */
     eb_rc (*log_put)(struct eb_adapter *a, const struct eb_push_record *rec,
-                     enum eb_outcome outcome, int64_t received_at_ms, struct eb_err *err);
+                     enum eb_outcome outcome, int64_t received_at_ms, int claim, int *written,
+                     struct eb_err *err);
     /* Replaces every row of p->data's applicationId with p's (the default tables, or the mapped
      * ones when a->mapping is set), tagged with push_id and updated_at_ms. EB_ERR_INVALID when
      * the record cannot be written as it is (a mapped key or required column without a value:

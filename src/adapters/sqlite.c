@@ -78,6 +78,7 @@ struct sqlite_adapter {
     sqlite3_stmt *undo;           /* ROLLBACK TO push */
     sqlite3_stmt *find_log;       /* outcome and message of a push id */
     sqlite3_stmt *put_log;        /* push_log upsert (any previous outcome) */
+    sqlite3_stmt *claim_log;      /* push_log upsert that only overwrites 'failed' */
     sqlite3_stmt *add_candidate;  /* candidate insert that does nothing when the row exists */
     sqlite3_stmt *version;        /* the schema version */
     sqlite3_stmt **insert;        /* per schema table: the row insert (candidate: upsert) */
@@ -601,6 +602,7 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
     const struct eb_sql_schema *sc = s->schema;
     const struct eb_sql_table *log = &sc->tables[sc->push_log];
     struct eb_buf add_sql;
+    char *claim_sql = NULL;
     eb_buf_init(&add_sql, (size_t)1 << 20);
 
     size_t widest = 0;
@@ -613,6 +615,11 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
     s->pend = calloc(MANY_ROWS * (widest ? widest : 1), sizeof *s->pend);
     if (!s->insert || !s->insert_many || !s->remove || !s->pend) {
         rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    claim_sql = eb_sqlgen_upsert_where(sc, log, "\"push_log\".\"outcome\" = 'failed'", err);
+    if (!claim_sql) {
+        rc = err ? err->rc : EB_ERR_NOMEM;
         goto out;
     }
     if (eb_buf_puts(&add_sql, sc->tables[sc->candidate].insert_sql) ||
@@ -630,6 +637,7 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
         (rc = prepare(s, "SELECT \"outcome\", \"message\" FROM \"push_log\" WHERE \"push_id\" = ?",
                       &s->find_log, "preparing", err)) ||
         (rc = prepare(s, log->upsert_sql, &s->put_log, "preparing push_log", err)) ||
+        (rc = prepare(s, claim_sql, &s->claim_log, "preparing push_log", err)) ||
         (rc = prepare(s, eb_buf_cstr(&add_sql), &s->add_candidate, "preparing candidate", err)) ||
         (rc = interview_prepare(s, err)))
         goto out;
@@ -656,6 +664,7 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
     if (s->base.mapping)
         rc = mapped_prepare(s, err);
 out:
+    free(claim_sql);
     eb_buf_free(&add_sql);
     return rc;
 }
@@ -682,9 +691,9 @@ static void sq_close(struct eb_adapter *a)
     interview_close(s);
     mapped_close(s);
     ckpt_stop(s); /* before the connection it copies for */
-    sqlite3_stmt **one[] = {&s->begin,   &s->commit,  &s->rollback,     &s->savepoint,
-                            &s->release, &s->undo,    &s->find_log,     &s->put_log,
-                            &s->version, &s->current, &s->add_candidate};
+    sqlite3_stmt **one[] = {&s->begin,     &s->commit,  &s->rollback, &s->savepoint,
+                            &s->release,   &s->undo,    &s->find_log, &s->put_log,
+                            &s->claim_log, &s->version, &s->current,  &s->add_candidate};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         sqlite3_finalize(*one[i]);
         *one[i] = NULL;
@@ -842,11 +851,17 @@ static eb_rc sq_log_get(struct eb_adapter *a, const char *push_id, struct eb_log
 }
 
 static eb_rc sq_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
-                        enum eb_outcome outcome, int64_t received_at, struct eb_err *err)
+                        enum eb_outcome outcome, int64_t received_at, int claim, int *written,
+                        struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    eb_rc rc = bind_log(s, s->put_log, rec, outcome, received_at, err);
-    return rc ? rc : run(s, s->put_log, "push_log", err);
+    sqlite3_stmt *st = claim ? s->claim_log : s->put_log;
+    eb_rc rc = bind_log(s, st, rec, outcome, received_at, err);
+    if (!rc)
+        rc = run(s, st, "push_log", err);
+    if (!rc && written)
+        *written = sqlite3_changes(s->db) > 0;
+    return rc;
 }
 
 /* Deletes the rows of application_id app from every child table. */

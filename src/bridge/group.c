@@ -28,7 +28,7 @@
 #include "util/metrics.h"
 
 #define MAX_BATCH    64 /* most writes in one group-commit transaction */
-#define MAX_ATTEMPTS 3  /* tries of a write alone whose failure the adapter calls retryable */
+#define MAX_ATTEMPTS 4  /* tries of a write alone whose failure the adapter calls retryable */
 
 /* What the writer threads of one kind of database did, for GET /metrics
  * (ehrbridge_<adapter>_transactions_total, ...). Names are kept, not copied: static storage. */
@@ -129,7 +129,7 @@ static void run_batch(struct eb_adapter *w, struct eb_write **jobs, size_t n,
                     break;
                 continue;
             }
-            j->retry = m->retryable && m->retryable(w);
+            j->retry = j->retry || (m->retryable && m->retryable(w));
             struct eb_err uerr;
             if (!savepoints || !m->in_transaction(w) || m->rollback_to(w, &uerr))
                 lost = 1; /* the transaction is gone: write the others again */

@@ -18,8 +18,10 @@ static void answer(struct eb_stored *out, enum eb_outcome o, int duplicate, cons
     snprintf(out->message, sizeof out->message, "%s", message ? message : "");
 }
 
-/* Records rec with outcome o: a stored push keeps neither a message nor its raw body. */
-static eb_rc record(struct eb_adapter *a, const struct eb_write *w, enum eb_outcome o)
+/* Records rec with outcome o (claim: unless the push id is recorded with a final outcome;
+ * *written says whether it was). A stored push keeps neither a message nor its raw body. */
+static eb_rc record(struct eb_adapter *a, const struct eb_write *w, enum eb_outcome o, int claim,
+                    int *written)
 {
     struct eb_push_record r = *w->rec;
     if (o == EB_OUTCOME_STORED) {
@@ -27,7 +29,7 @@ static eb_rc record(struct eb_adapter *a, const struct eb_write *w, enum eb_outc
         r.raw = NULL;
         r.raw_len = 0;
     }
-    return a->m->log_put(a, &r, o, w->received_at, w->err);
+    return a->m->log_put(a, &r, o, w->received_at, claim, written, w->err);
 }
 
 /* Replay: the push that wrote the candidate's current rows is a later one (and another one). */
@@ -50,7 +52,7 @@ static eb_rc replay(struct eb_adapter *a, struct eb_write *w, const struct eb_lo
             answer(w->out, EB_OUTCOME_STORED, 0, st->message); /* replay never removes data */
             return EB_OK;
         }
-        if ((rc = record(a, w, EB_OUTCOME_REJECTED)))
+        if ((rc = record(a, w, EB_OUTCOME_REJECTED, 0, NULL)))
             return rc;
         answer(w->out, EB_OUTCOME_REJECTED, 0, w->rec->message);
         return EB_OK;
@@ -66,7 +68,7 @@ static eb_rc replay(struct eb_adapter *a, struct eb_write *w, const struct eb_lo
         return EB_OK;
     }
     if ((rc = a->m->candidate_write(a, w->p, w->rec->push_id, w->received_at, w->err)) ||
-        (rc = record(a, w, EB_OUTCOME_STORED)))
+        (rc = record(a, w, EB_OUTCOME_STORED, 0, NULL)))
         return rc;
     answer(w->out, EB_OUTCOME_STORED, 0, NULL);
     return EB_OK;
@@ -77,24 +79,31 @@ eb_rc eb_write_once(struct eb_adapter *a, struct eb_write *w)
     const struct eb_adapter_methods *m = a->m;
     const struct eb_push_record *rec = w->rec;
     struct eb_log_state st = {0};
-    eb_rc rc = m->log_get(a, rec->push_id, &st, w->err);
-    if (rc)
-        return rc;
-    int final = st.found && st.outcome != EB_OUTCOME_FAILED;
-    if (w->kind == EB_WRITE_FAILURE)
-        return final ? EB_OK : record(a, w, EB_OUTCOME_FAILED);
+    eb_rc rc = EB_OK;
+    if (w->kind == EB_WRITE_FAILURE) /* never over a final outcome */
+        return record(a, w, EB_OUTCOME_FAILED, 1, NULL);
     if (w->kind == EB_WRITE_REPLAY)
-        return replay(a, w, &st);
-    if (final) { /* the claim is taken: a duplicate writes nothing */
+        return (rc = m->log_get(a, rec->push_id, &st, w->err)) ? rc : replay(a, w, &st);
+    /* the claim: the push id's row, unless it is recorded with a final outcome */
+    enum eb_outcome o = w->p || w->ev ? EB_OUTCOME_STORED : rec->outcome;
+    int claimed = 0;
+    if ((rc = record(a, w, o, 1, &claimed)))
+        return rc;
+    if (!claimed) { /* a duplicate: answer what is recorded, write nothing */
+        if ((rc = m->log_get(a, rec->push_id, &st, w->err)))
+            return rc;
+        if (!st.found || st.outcome == EB_OUTCOME_FAILED) {
+            /* changed by another writer in between: the next try finds it settled */
+            w->retry = 1;
+            return eb_err_set(w->err, EB_ERR_UNAVAILABLE,
+                              "%s: the push id changed while it was being read", m->name);
+        }
         answer(w->out, st.outcome, 1, st.message);
         return EB_OK;
     }
-    enum eb_outcome o = w->p || w->ev ? EB_OUTCOME_STORED : rec->outcome;
     if (w->p && (rc = m->candidate_write(a, w->p, rec->push_id, w->received_at, w->err)))
         return rc;
     if (w->ev && (rc = m->interview_apply(a, w->ev, rec->push_id, w->received_at, w->err)))
-        return rc;
-    if ((rc = record(a, w, o)))
         return rc;
     answer(w->out, o, 0, o == EB_OUTCOME_STORED ? NULL : rec->message);
     return EB_OK;

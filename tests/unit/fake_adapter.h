@@ -182,7 +182,8 @@ static inline eb_rc fake_log_get(struct eb_adapter *a, const char *push_id,
 }
 
 static inline eb_rc fake_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
-                                 enum eb_outcome outcome, int64_t received_at, struct eb_err *err)
+                                 enum eb_outcome outcome, int64_t received_at, int claim,
+                                 int *written, struct eb_err *err)
 {
     struct fake_adapter *f = (struct fake_adapter *)a;
     f->puts[outcome]++;
@@ -194,8 +195,14 @@ static inline eb_rc fake_log_put(struct eb_adapter *a, const struct eb_push_reco
     if (!f->in_tx)
         return eb_err_set(err, EB_ERR_DB, "fake: write outside a transaction");
     struct fake_entry *e = fake_find(f, rec->push_id);
+    if (written)
+        *written = 0;
+    if (claim && e && e->outcome != EB_OUTCOME_FAILED)
+        return EB_OK;
     if (!e && f->st.n_log == FAKE_MAX_LOG)
         return eb_err_set(err, EB_ERR_DB, "fake: the push log is full");
+    if (written)
+        *written = 1;
     if (!e)
         e = &f->st.log[f->st.n_log++];
     snprintf(e->push_id, sizeof e->push_id, "%s", rec->push_id);
