@@ -114,7 +114,8 @@ struct eb_candidate_last {
 
 /* How the connections of one database may share a writer (share). */
 struct eb_adapter_share {
-    char key[192]; /* equal keys: the same database, with the same settings */
+    char key[512]; /* equal keys: the same database, with the same settings (may hold a
+                    * password: never logged) */
     int wait_ms;   /* how long a push may wait for the shared writer before it fails */
 };
 

@@ -302,7 +302,7 @@ static void test_open_creates_schema(void)
 {
     struct eb_adapter *a = NULL;
     struct eb_err err;
-    CHECK(eb_bridge_open(kv_url, NULL, &a, &err) == EB_OK);
+    CHECK(eb_adapter_open(kv_url, &a, &err) == EB_OK); /* the adapter alone: no writer */
     if (!a) {
         fprintf(stderr, "open: %s\n", err.msg);
         return;
@@ -327,7 +327,7 @@ static void test_open_creates_schema(void)
     /* one connection, prepared statements, the statement timeout */
     CHECK(q_int(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                    "AND application_name = 'ehrbridge'") == 1);
-    eb_bridge_close(a);
+    eb_adapter_close(a);
 
     /* a second open (URI form, statement_timeout option) finds the schema */
     CHECK(eb_bridge_open(uri_url, NULL, &a, &err) == EB_OK);
