@@ -13,6 +13,7 @@ struct eb_push;
 struct eb_interview_event;
 struct eb_mapping;
 struct eb_bridge_group;
+struct eb_adapter;
 
 /* What became of a push. The text forms ("stored", "rejected", "failed") are kept in push_log. */
 enum eb_outcome {
@@ -64,40 +65,6 @@ struct eb_push_filter {
 /* Called once per listed row; a non-zero return stops the listing and is passed back. */
 typedef int (*eb_logged_push_fn)(void *user, const struct eb_logged_push *row);
 
-/* What the database says about a push id after store_push. */
-struct eb_stored {
-    enum eb_outcome outcome; /* the outcome now recorded for this push id */
-    int duplicate;           /* 1 when the push id was already recorded and nothing was written */
-    char message[256];       /* the recorded message ("" when none) */
-};
-
-struct eb_adapter;
-
-/* What a submitted job asks for. */
-enum eb_job_kind {
-    EB_JOB_STORE = 0, /* store_push(p, rec) */
-    EB_JOB_FAILURE,   /* log_failure(rec) */
-    EB_JOB_INTERVIEW  /* store_interview_event(ev, rec) */
-};
-
-/* A push handed over without waiting (eb_adapter_submit): the adapter writes it as store_push
- * or log_failure would, and calls done once the outcome is durable or the write failed. The
- * caller keeps the job and everything it points to alive until done. */
-struct eb_push_job {
-    enum eb_job_kind kind;
-    const struct eb_push *p;             /* EB_JOB_STORE: the record, or NULL (rejected) */
-    const struct eb_interview_event *ev; /* EB_JOB_INTERVIEW: the event */
-    const struct eb_push_record *rec;    /* the push_log row */
-    struct eb_stored out;                /* STORE and INTERVIEW: filled when rc is EB_OK */
-    struct eb_err err;                   /* why, when rc is not EB_OK */
-    eb_rc rc;                            /* the result, set before done */
-    /* Called exactly once, on any thread, possibly before eb_adapter_submit returns; may free
-     * the job and may submit again, but must not call a waiting method of this adapter
-     * (store_push, ...): it may run on the thread that writes for them. */
-    void (*done)(struct eb_push_job *job);
-    void *user; /* the caller's */
-};
-
 /* What log_get reads of one push_log row. */
 struct eb_log_state {
     int found;               /* 1 when the push id is recorded */
@@ -119,15 +86,20 @@ struct eb_adapter_share {
     int wait_ms;   /* how long a push may wait for the shared writer before it fails */
 };
 
-/* The table of one database. Version 1 holds the members up to submit: each adapter wrote the
- * push rules itself (store_push, log_failure, store_interview_event, replay_push, submit).
- * Version 2 appends the primitives below, from which the bridge (bridge/) writes the push rules
- * once for every database: claim, duplicate, replace, supersede, retry, outcome, and group
- * commit; a version-2 adapter leaves the version-1 rule members NULL (open, close, ping,
- * aliases and list_pushes stay). Every primitive runs on the connection's own thread; none
- * calls back into the bridge. */
+/* The table of one database: what a database does, never a rule about pushes (the bridge, in
+ * bridge/, writes the claim of a push id, duplicates, replacement, replay's supersede rule,
+ * retries and group commit once, for every database, with these members). Every member runs on
+ * the thread that uses the connection; none calls back into the bridge.
+ *
+ * Versions. 1 (retired): open, close, ping, aliases, list_pushes, and the push rules written
+ * by each adapter (store_push, log_failure, store_interview_event, replay_push, submit).
+ * 2 (this one): open, close, ping, aliases, list_pushes, then the primitives begin, commit,
+ * rollback, in_transaction, savepoint, release, rollback_to, log_get, log_put,
+ * candidate_write, candidate_last, interview_apply, retryable, share, writer_setup and
+ * writer_idle. From version 2 on, members are only ever appended, and a NULL optional member
+ * (marked below) means the database lacks what it names. */
 struct eb_adapter_methods {
-    int version;        /* 1 or 2 (see above); fields are only ever appended */
+    int version;        /* 2 (see above) */
     const char *name;   /* "sqlite", "postgres", "odbc", ... */
     const char *scheme; /* URL scheme this adapter answers to, without ':' ("sqlite") */
     size_t
@@ -135,71 +107,22 @@ struct eb_adapter_methods {
 
     /* Connects to url (the full --db value) and creates or migrates the default schema. When
      * a->mapping is set (--mapping), also checks that the mapped tables and columns exist and
-     * prepares their statements; from then on store_push and replay_push write a candidate into
-     * the mapped tables (mapping/mapping.h: eb_mapping_write, in the push's transaction) instead
-     * of the default candidate tables. */
+     * prepares their statements; from then on candidate_write writes a candidate into the mapped
+     * tables (mapping/mapping.h: eb_mapping_write, in the push's transaction) instead of the
+     * default candidate tables. */
     eb_rc (*open)(struct eb_adapter *a, const char *url, struct eb_err *err);
     /* Disconnects; must accept a half-opened adapter. Does not free `a`. */
     void (*close)(struct eb_adapter *a);
-    /* In one transaction, returning only after a durable commit:
-     * - when rec->push_id is recorded with an outcome other than "failed": write nothing, fill
-     *   *out from the record, out->duplicate = 1;
-     * - otherwise when p != NULL (rec->outcome == EB_OUTCOME_STORED): replace every row of
-     *   p->data's applicationId with p's, record rec in push_log;
-     * - otherwise (rejected): record rec in push_log only.
-     * On error nothing is written; err says why (EB_ERR_UNAVAILABLE when the database cannot be
-     * reached, EB_ERR_DB otherwise). */
-    eb_rc (*store_push)(struct eb_adapter *a, const struct eb_push *p,
-                        const struct eb_push_record *rec, struct eb_stored *out,
-                        struct eb_err *err);
-    /* Best effort, own transaction: records rec (outcome "failed") unless the push id is already
-     * recorded with another outcome. */
-    eb_rc (*log_failure)(struct eb_adapter *a, const struct eb_push_record *rec,
-                         struct eb_err *err);
     /* Checks that the database answers and the schema is the one this binary knows. */
     eb_rc (*ping)(struct eb_adapter *a, struct eb_err *err);
     /* Other URL schemes this adapter answers to, without ':', NULL-terminated; NULL for none
      * (postgres: {"postgres", NULL} beside "postgresql"). */
     const char *const *aliases;
-    /* The vendor's interview events (candidate/interview.h), in one transaction, returning only
-     * after a durable commit; the push log works as in store_push:
-     * - when rec->push_id is recorded with an outcome other than "failed": write nothing, fill
-     *   *out from the record, out->duplicate = 1;
-     * - otherwise, for each ev->interviews[i] (keyed by its event_id): delete the event_id's rows
-     *   from interview, interview_application, interview_interviewer and interview_interviewee
-     *   (adapters/interview_sql.h); unless ev->kind is EB_INTERVIEW_DELETE, insert the new rows
-     *   (eb_interview_sql_rows); then record rec (outcome stored) in push_log. Deleting an
-     *   unknown event_id is not an error.
-     * A rejected interview event is recorded with store_push(a, NULL, rec, ...). The tables are
-     * created at open (CREATE TABLE IF NOT EXISTS, eb_interview_sql_build). Errors as store_push.
-     * NULL when the adapter does not store interview events (the wrapper then fails). */
-    eb_rc (*store_interview_event)(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                   const struct eb_push_record *rec, struct eb_stored *out,
-                                   struct eb_err *err);
     /* Lists the push_log rows matching f in received_at order (then push_id), calling fn for
      * each; read-only. Returns EB_OK, the error, or (as EB_ERR_INTERNAL) a stop asked by fn. */
     eb_rc (*list_pushes)(struct eb_adapter *a, const struct eb_push_filter *f, eb_logged_push_fn fn,
                          void *user, struct eb_err *err);
-    /* Re-stores a push already in push_log with the current mapping (`ehrbridge replay`), in one
-     * transaction, returning after a durable commit; idempotent:
-     * - p != NULL (valid now): when the candidate's current row comes from a push received later
-     *   than rec->received_at_ms, nothing is written and out->duplicate = 1 (superseded);
-     *   otherwise the candidate's rows are replaced with p's and the push_log row of
-     *   rec->push_id gets outcome stored, message NULL, payload rec->payload (raw cleared);
-     * - p == NULL (invalid now): the push_log row gets outcome rejected and rec->message, unless
-     *   it is recorded as stored (replay never removes stored data; out says stored).
-     * out->outcome is the outcome recorded afterwards. Errors as store_push. */
-    eb_rc (*replay_push)(struct eb_adapter *a, const struct eb_push *p,
-                         const struct eb_push_record *rec, struct eb_stored *out,
-                         struct eb_err *err);
-    /* Queues job (arguments already checked) and returns at once; the adapter calls job->done
-     * from its own writer thread once the job's transaction is committed durably (or failed).
-     * Jobs of several callers may share one transaction and one commit. NULL when the adapter
-     * only writes synchronously: eb_adapter_submit then calls store_push or log_failure and
-     * job->done on the caller's thread. */
-    void (*submit)(struct eb_adapter *a, struct eb_push_job *job);
-
-    /* ---- version 2: the primitives. Errors: EB_ERR_UNAVAILABLE when the database cannot be
+    /* ---- the primitives (version 2). Errors: EB_ERR_UNAVAILABLE when the database cannot be
      * reached or is busy, EB_ERR_DB otherwise, with the driver's detail in err (logs only). */
 
     /* Starts a write transaction (SQLite: BEGIN IMMEDIATE). */
@@ -283,26 +206,10 @@ eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
 /* Closes and frees (NULL-safe). */
 void eb_adapter_close(struct eb_adapter *a);
 
-eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
-                            const struct eb_push_record *rec, struct eb_stored *out,
-                            struct eb_err *err);
-eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
-                             struct eb_err *err);
 eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err);
-/* Wrappers of list_pushes / replay_push: EB_ERR_INTERNAL when the adapter lacks the method. */
+/* Wrapper of list_pushes: EB_ERR_INTERNAL when the adapter lacks the method. */
 eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                              eb_logged_push_fn fn, void *user, struct eb_err *err);
-eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
-                             const struct eb_push_record *rec, struct eb_stored *out,
-                             struct eb_err *err);
-/* store_interview_event; EB_ERR_INTERNAL when the adapter has none. */
-eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                       const struct eb_push_record *rec, struct eb_stored *out,
-                                       struct eb_err *err);
-
-/* Hands job to the adapter without waiting for its commit where the adapter can (see
- * struct eb_push_job and the submit method); job->done is always called, exactly once. */
-void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job);
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);

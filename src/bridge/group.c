@@ -378,7 +378,7 @@ static eb_rc group_join(struct eb_adapter *a, struct eb_err *err)
     const struct eb_adapter_methods *m = a->m;
     struct eb_adapter_share sh;
     memset(&sh, 0, sizeof sh);
-    if (m->version < 2 || !m->savepoint || !m->share || !m->share(a, &sh))
+    if (!m->savepoint || !m->share || !m->share(a, &sh))
         return EB_OK;
     eb_rc rc = EB_OK;
     pthread_mutex_lock(&groups_lock);
@@ -491,7 +491,7 @@ void eb_bridge_close(struct eb_adapter *a)
 
 int eb_bridge_groups(const struct eb_adapter_methods *m)
 {
-    return m && ((m->version >= 2 && m->savepoint && m->share) || m->submit);
+    return m && m->savepoint && m->share;
 }
 
 /* What every write may rely on (checked here once, not in each adapter): a push_log record with
@@ -534,19 +534,19 @@ static eb_rc check_interview(const struct eb_adapter *a, const struct eb_intervi
     return EB_OK;
 }
 
-static int v2(const struct eb_adapter *a)
+static eb_rc no_adapter(struct eb_err *err)
 {
-    return a->m->version >= 2;
+    return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
 }
 
 eb_rc eb_bridge_store_push(struct eb_adapter *a, const struct eb_push *p,
                            const struct eb_push_record *rec, struct eb_stored *out,
                            struct eb_err *err)
 {
-    if (!a || !v2(a))
-        return eb_adapter_store_push(a, p, rec, out, err);
     eb_err_clear(err);
     memset(out, 0, sizeof *out);
+    if (!a)
+        return no_adapter(err);
     eb_rc rc = check_store(p, rec, err);
     if (rc)
         return rc;
@@ -557,9 +557,9 @@ eb_rc eb_bridge_store_push(struct eb_adapter *a, const struct eb_push *p,
 eb_rc eb_bridge_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
                             struct eb_err *err)
 {
-    if (!a || !v2(a))
-        return eb_adapter_log_failure(a, rec, err);
     eb_err_clear(err);
+    if (!a)
+        return no_adapter(err);
     eb_rc rc = check_push(NULL, rec, 0, err);
     if (rc)
         return rc;
@@ -571,10 +571,10 @@ eb_rc eb_bridge_store_interview_event(struct eb_adapter *a, const struct eb_inte
                                       const struct eb_push_record *rec, struct eb_stored *out,
                                       struct eb_err *err)
 {
-    if (!a || !v2(a))
-        return eb_adapter_store_interview_event(a, ev, rec, out, err);
     eb_err_clear(err);
     memset(out, 0, sizeof *out);
+    if (!a)
+        return no_adapter(err);
     eb_rc rc = check_interview(a, ev, rec, err);
     if (rc)
         return rc;
@@ -586,10 +586,10 @@ eb_rc eb_bridge_replay_push(struct eb_adapter *a, const struct eb_push *p,
                             const struct eb_push_record *rec, struct eb_stored *out,
                             struct eb_err *err)
 {
-    if (!a || !v2(a))
-        return eb_adapter_replay_push(a, p, rec, out, err);
     eb_err_clear(err);
     memset(out, 0, sizeof *out);
+    if (!a)
+        return no_adapter(err);
     eb_rc rc = check_push(p, rec, 1, err);
     if (rc)
         return rc;
@@ -599,14 +599,11 @@ eb_rc eb_bridge_replay_push(struct eb_adapter *a, const struct eb_push *p,
 
 void eb_bridge_write(struct eb_adapter *a, struct eb_push_job *job)
 {
-    if (!a || !v2(a)) {
-        eb_adapter_submit(a, job);
-        return;
-    }
     struct eb_err *err = &job->err;
     eb_err_clear(err);
     memset(&job->out, 0, sizeof job->out);
-    job->rc = job->kind == EB_JOB_STORE       ? check_store(job->p, job->rec, err)
+    job->rc = !a                              ? no_adapter(err)
+              : job->kind == EB_JOB_STORE     ? check_store(job->p, job->rec, err)
               : job->kind == EB_JOB_INTERVIEW ? check_interview(a, job->ev, job->rec, err)
                                               : check_push(NULL, job->rec, 0, err);
     if (job->rc) {

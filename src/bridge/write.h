@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "adapters/adapter.h"
+#include "bridge/bridge.h"
 #include "util/err.h"
 
 /* What a write does (rules.c says how). */

@@ -3,7 +3,7 @@
  * alone (its batch is written again with a savepoint per push) and the others of its batch are
  * stored and answered; the same push id twice in one batch is stored once and answered as a
  * duplicate; every push answered EB_OK is in the database, and nothing of a failed one. Pushes
- * submitted without waiting (eb_adapter_submit) share transactions the same way, and each one's
+ * submitted without waiting (eb_bridge_write) share transactions the same way, and each one's
  * done comes only once its commit is visible to another connection. Under a continuous stream
  * the WAL still starts again from its beginning: its file stays bounded. */
 #include <pthread.h>
