@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <sql.h>
 #include <sqlext.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,8 @@ struct odbc_adapter {
     char *secret;                   /* its password, scrubbed from messages */
     char dbms[64];                  /* SQL_DBMS_NAME */
     int is_sqlite;                  /* the DBMS is SQLite: writes take sqlite_lock */
+    int is_mysql;                   /* MySQL or MariaDB: ANSI quotes set per connection; DDL
+                                       commits by itself, so the schema's steps can run again */
     struct eb_sql_dialect dialect;  /* types for the DBMS */
     struct eb_sql_schema *schema;   /* the default schema in that dialect */
     struct eb_interview_sql itv;    /* the interview tables' text */
@@ -356,6 +359,31 @@ static eb_rc exec_direct(struct odbc_adapter *o, const char *sql, const char *wh
     eb_rc rc =
         SQL_SUCCEEDED(r) || r == SQL_NO_DATA ? EB_OK : fail(o, SQL_HANDLE_STMT, h, what, err);
     SQLFreeHandle(SQL_HANDLE_STMT, h);
+    return rc;
+}
+
+/* Runs a step of the schema's creation or migration. Where DDL commits by itself (MySQL,
+ * MariaDB), a step interrupted half-way must be able to run again: CREATE TABLE, CREATE INDEX
+ * and ADD COLUMN get IF NOT EXISTS (MariaDB understands all three). */
+static eb_rc exec_ddl(struct odbc_adapter *o, const char *sql, const char *what, struct eb_err *err)
+{
+    static const char *const verbs[] = {"CREATE TABLE ", "CREATE INDEX ", "ADD COLUMN "};
+    const char *at = NULL;
+    size_t vlen = 0;
+    for (size_t i = 0; o->is_mysql && !at && i < sizeof verbs / sizeof verbs[0]; i++)
+        if ((at = strstr(sql, verbs[i])) && strncmp(at + strlen(verbs[i]), "IF NOT EXISTS", 13))
+            vlen = strlen(verbs[i]);
+        else
+            at = NULL;
+    if (!at)
+        return exec_direct(o, sql, what, err);
+    size_t len = strlen(sql) + sizeof "IF NOT EXISTS ";
+    char *again = malloc(len);
+    if (!again)
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    snprintf(again, len, "%.*sIF NOT EXISTS %s", (int)(at - sql + (ptrdiff_t)vlen), sql, at + vlen);
+    eb_rc rc = exec_direct(o, again, what, err);
+    free(again);
     return rc;
 }
 
@@ -659,6 +687,7 @@ static void choose_dialect(struct odbc_adapter *o)
         d->text_type = "LONGTEXT";
         d->blob_type = "LONGBLOB";
         d->real_type = "DOUBLE";
+        o->is_mysql = 1;
     }
 }
 
@@ -690,10 +719,10 @@ static eb_rc create_schema(struct odbc_adapter *o, struct eb_err *err)
     eb_rc rc = EB_OK;
     for (size_t i = 0; !rc && i < sc->n_tables; i++)
         if (!o->base.mapping || sc->tables[i].role == EB_SQL_ROLE_META)
-            rc = exec_direct(o, sc->tables[i].create_sql, "creating the schema", err);
+            rc = exec_ddl(o, sc->tables[i].create_sql, "creating the schema", err);
     /* the last DDL statements are push_log's indexes */
     for (size_t i = sc->n_ddl - sc->n_log_ddl; !rc && i < sc->n_ddl; i++)
-        rc = exec_direct(o, sc->ddl[i], "creating the schema", err);
+        rc = exec_ddl(o, sc->ddl[i], "creating the schema", err);
     char sql[96];
     snprintf(sql, sizeof sql, "INSERT INTO \"schema_version\" (\"version\") VALUES (%d)",
              EB_SQL_SCHEMA_VERSION);
@@ -711,7 +740,9 @@ static eb_rc ensure_schema(struct odbc_adapter *o, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
     int64_t v = read_version(o);
-    if (v < 0) {
+    /* where DDL commits by itself, schema_version without its row is a creation that was
+     * interrupted: its steps run again */
+    if (v < 0 || (v == 0 && o->is_mysql)) {
         if ((rc = create_schema(o, err))) {
             /* another replica may have created it meanwhile */
             if ((v = read_version(o)) < 0)
@@ -729,7 +760,7 @@ static eb_rc ensure_schema(struct odbc_adapter *o, struct eb_err *err)
         size_t n = 0;
         char *const *mig = eb_sqlgen_migrations(o->schema, v, &n);
         for (size_t i = 0; !rc && i < n; i++)
-            rc = exec_direct(o, mig[i], "migrating the schema", err);
+            rc = exec_ddl(o, mig[i], "migrating the schema", err);
         char sql[96];
         snprintf(sql, sizeof sql, "UPDATE \"schema_version\" SET \"version\" = %d",
                  EB_SQL_SCHEMA_VERSION);
@@ -898,6 +929,12 @@ static eb_rc ensure_connected(struct odbc_adapter *o, struct eb_err *err)
         snprintf(u + k, cap - k, " WHERE \"application_id\" = ?");
         o->update_cand_sql = u;
     }
+    if (o->is_mysql && ((rc = exec_direct(o,
+                                          "SET SESSION sql_mode = "
+                                          "CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES')",
+                                          "setting ANSI quotes", err)) ||
+                        (rc = end_tran(o, 1, err))))
+        goto fail;
     if (!o->schema_checked) {
         if ((rc = ensure_schema(o, err)))
             goto fail;

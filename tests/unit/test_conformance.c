@@ -1,8 +1,9 @@
 /* The conformance suite (conformance.h) against every adapter: the test double, SQLite,
  * PostgreSQL (EB_PG_URL, in a schema of its own that is dropped at the end), and ODBC with
- * Debian's SQLite and PostgreSQL drivers (libsqlite3odbc.so, psqlodbcw.so). Without EB_PG_URL
- * the PostgreSQL runs, and without a driver its ODBC run, are skipped, except in CI
- * (CI=true), where they fail. */
+ * Debian's SQLite and PostgreSQL drivers (libsqlite3odbc.so, psqlodbcw.so), and MariaDB through
+ * Debian's odbc-mariadb when EB_MARIADB_ODBC names a server (tools/mariadb.sh start). Without
+ * EB_PG_URL the PostgreSQL runs, and without a driver its ODBC run, are skipped, except in CI
+ * (CI=true), where they fail; without EB_MARIADB_ODBC the MariaDB run is skipped. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static void run_url(const char *backend, const char *url, int64_t app)
         return;
     }
     int before = check_failed;
-    conformance_run(a, prefix, app);
+    /* applicationIds of this run only: a database may outlive the run (MariaDB's) */
+    conformance_run(a, prefix, app * 10000000 + (int64_t)getpid() * 10);
     eb_bridge_close(a);
     printf("test_conformance: %s: %s\n", backend, check_failed == before ? "conforms" : "FAILS");
 }
@@ -170,6 +172,15 @@ int main(void)
         }
         snprintf(sql, sizeof sql, "DROP SCHEMA \"%s\" CASCADE", schema);
         CHECK(pg_exec(pg, sql));
+    }
+    /* MariaDB through Debian's odbc-mariadb driver, on a server from tools/mariadb.sh */
+    const char *maria = getenv("EB_MARIADB_ODBC");
+    if (maria && *maria) {
+        snprintf(url, sizeof url, "odbc:%s", maria);
+        run_url("odbc-mariadb", url, 9600);
+    } else {
+        fprintf(stderr, "test_conformance: odbc-mariadb skipped: EB_MARIADB_ODBC is not set "
+                        "(eval \"$(tools/mariadb.sh start)\")\n");
     }
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
