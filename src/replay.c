@@ -1,5 +1,5 @@
 /* `ehrbridge replay` (see replay.h): reads push_log rows with one connection and re-stores them
- * with another, each through ingest -> bind -> map -> validate -> adapter replay_push. */
+ * with another, each through ingest -> bind -> map -> validate -> the bridge's replay. */
 #include "replay.h"
 
 #include <stdio.h>

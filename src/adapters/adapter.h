@@ -1,6 +1,7 @@
 /* The database adapter table: one const table of function pointers per database (the shape of
- * SQLite's sqlite3_vfs), one file per database. Callers use the eb_adapter_* wrappers only.
- * An adapter instance is one connection; it is used by one thread at a time. */
+ * SQLite's sqlite3_vfs), one file per database. Callers use the eb_adapter_* wrappers only (the
+ * primitives' inline wrappers below are for the bridge and the conformance suite). An adapter
+ * instance is one connection; it is used by one thread at a time. */
 #ifndef EB_ADAPTER_H
 #define EB_ADAPTER_H
 
@@ -210,6 +211,94 @@ eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err);
 /* Wrapper of list_pushes: EB_ERR_INTERNAL when the adapter lacks the method. */
 eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                              eb_logged_push_fn fn, void *user, struct eb_err *err);
+
+/* ---- the primitives' wrappers (the table's contracts above), for bridge/ and the tests ---- */
+
+static inline eb_rc eb_adapter_begin(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->begin(a, err);
+}
+static inline eb_rc eb_adapter_commit(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->commit(a, err);
+}
+static inline void eb_adapter_rollback(struct eb_adapter *a)
+{
+    a->m->rollback(a);
+}
+static inline int eb_adapter_in_transaction(struct eb_adapter *a)
+{
+    return a->m->in_transaction(a);
+}
+/* 1 when the adapter has savepoints (savepoint, release, rollback_to). */
+static inline int eb_adapter_has_savepoints(const struct eb_adapter *a)
+{
+    return a->m->savepoint != NULL;
+}
+static inline eb_rc eb_adapter_savepoint(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->savepoint(a, err);
+}
+static inline eb_rc eb_adapter_release(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->release(a, err);
+}
+static inline eb_rc eb_adapter_rollback_to(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->rollback_to(a, err);
+}
+static inline eb_rc eb_adapter_log_get(struct eb_adapter *a, const char *push_id,
+                                       struct eb_log_state *out, struct eb_err *err)
+{
+    return a->m->log_get(a, push_id, out, err);
+}
+static inline eb_rc eb_adapter_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
+                                       enum eb_outcome outcome, int64_t received_at_ms, int claim,
+                                       int *written, struct eb_err *err)
+{
+    return a->m->log_put(a, rec, outcome, received_at_ms, claim, written, err);
+}
+static inline eb_rc eb_adapter_candidate_write(struct eb_adapter *a, const struct eb_push *p,
+                                               const char *push_id, int64_t updated_at_ms,
+                                               struct eb_err *err)
+{
+    return a->m->candidate_write(a, p, push_id, updated_at_ms, err);
+}
+static inline eb_rc eb_adapter_candidate_last(struct eb_adapter *a, int64_t application_id,
+                                              struct eb_candidate_last *out, struct eb_err *err)
+{
+    return a->m->candidate_last(a, application_id, out, err);
+}
+/* interview_apply; EB_ERR_INTERNAL when the adapter does not store interview events. */
+static inline eb_rc eb_adapter_interview_apply(struct eb_adapter *a,
+                                               const struct eb_interview_event *ev,
+                                               const char *push_id, int64_t at_ms,
+                                               struct eb_err *err)
+{
+    if (!a->m->interview_apply)
+        return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter does not store interview events",
+                          a->m->name);
+    return a->m->interview_apply(a, ev, push_id, at_ms, err);
+}
+static inline int eb_adapter_retryable(struct eb_adapter *a)
+{
+    return a->m->retryable && a->m->retryable(a);
+}
+/* share; 0 when the adapter has none. */
+static inline int eb_adapter_share(struct eb_adapter *a, struct eb_adapter_share *out)
+{
+    return a->m->share && a->m->share(a, out);
+}
+/* writer_setup / writer_idle; nothing when the adapter has none. */
+static inline eb_rc eb_adapter_writer_setup(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->writer_setup ? a->m->writer_setup(a, err) : EB_OK;
+}
+static inline void eb_adapter_writer_idle(struct eb_adapter *a)
+{
+    if (a->m->writer_idle)
+        a->m->writer_idle(a);
+}
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);

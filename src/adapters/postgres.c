@@ -70,7 +70,7 @@
 /* The oldest server: INSERT ... ON CONFLICT. */
 #define MIN_SERVER_VERSION 90500
 /* After a failed connect, calls fail at once for this long (ms), so that a push and its
- * log_failure do not each wait out connect_timeout on an unreachable host. */
+ * its "failed" record do not each wait out connect_timeout on an unreachable host. */
 #define RECONNECT_PAUSE_MS 500
 /* Type OIDs of the parameters (pg_type.h). */
 #define BYTEAOID 17

@@ -110,39 +110,38 @@ static struct group_metrics *metrics_for(const char *adapter)
 static void run_batch(struct eb_adapter *w, struct eb_write **jobs, size_t n,
                       struct group_metrics *met)
 {
-    const struct eb_adapter_methods *m = w->m;
     struct eb_err berr = {0};
     int savepoints = 0; /* 1 once a write of the batch has failed */
     for (size_t i = 0; i < n; i++)
         jobs[i]->rc = EB_OK;
     for (;;) {
         int lost = 0;
-        eb_rc rc = m->begin(w, &berr);
+        eb_rc rc = eb_adapter_begin(w, &berr);
         for (size_t i = 0; !rc && !lost && i < n; i++) {
             struct eb_write *j = jobs[i];
             if (j->rc)
                 continue; /* failed in an earlier attempt */
-            if (savepoints && (rc = m->savepoint(w, &berr)))
+            if (savepoints && (rc = eb_adapter_savepoint(w, &berr)))
                 break;
             if (!(j->rc = eb_write_once(w, j))) {
-                if (savepoints && (rc = m->release(w, &berr)))
+                if (savepoints && (rc = eb_adapter_release(w, &berr)))
                     break;
                 continue;
             }
-            j->retry = j->retry || (m->retryable && m->retryable(w));
+            j->retry = j->retry || eb_adapter_retryable(w);
             struct eb_err uerr;
-            if (!savepoints || !m->in_transaction(w) || m->rollback_to(w, &uerr))
+            if (!savepoints || !eb_adapter_in_transaction(w) || eb_adapter_rollback_to(w, &uerr))
                 lost = 1; /* the transaction is gone: write the others again */
         }
         size_t pending = 0;
         for (size_t i = 0; i < n; i++)
             pending += !jobs[i]->rc;
         if (!rc && !lost)
-            rc = m->commit(w, &berr);
+            rc = eb_adapter_commit(w, &berr);
         if (rc || lost)
-            m->rollback(w);
+            eb_adapter_rollback(w);
         if (lost && pending) {
-            savepoints = pending > 1 && m->savepoint;
+            savepoints = pending > 1 && eb_adapter_has_savepoints(w);
             if (met)
                 eb_metric_inc(met->rewrites);
             if (!savepoints && pending > 1) {
@@ -157,7 +156,7 @@ static void run_batch(struct eb_adapter *w, struct eb_write **jobs, size_t n,
         for (size_t i = 0; rc && i < n; i++) {
             if (!jobs[i]->rc) {
                 jobs[i]->rc = rc;
-                jobs[i]->retry = m->retryable && m->retryable(w);
+                jobs[i]->retry = eb_adapter_retryable(w);
                 if (jobs[i]->err)
                     *jobs[i]->err = berr;
             }
@@ -279,8 +278,7 @@ static void *writer_main(void *arg)
             }
             complete(g, batch, n);
         }
-        if (g->m->writer_idle)
-            g->m->writer_idle(g->writer);
+        eb_adapter_writer_idle(g->writer);
         pthread_mutex_lock(&g->lock);
     }
     pthread_mutex_unlock(&g->lock);
@@ -378,7 +376,7 @@ static eb_rc group_join(struct eb_adapter *a, struct eb_err *err)
     const struct eb_adapter_methods *m = a->m;
     struct eb_adapter_share sh;
     memset(&sh, 0, sizeof sh);
-    if (!m->savepoint || !m->share || !m->share(a, &sh))
+    if (!eb_adapter_has_savepoints(a) || !eb_adapter_share(a, &sh))
         return EB_OK;
     eb_rc rc = EB_OK;
     pthread_mutex_lock(&groups_lock);
@@ -392,7 +390,7 @@ static eb_rc group_join(struct eb_adapter *a, struct eb_err *err)
             goto out;
         }
         if ((rc = eb_adapter_open_mapped(a->url, a->mapping, &w, err)) ||
-            (m->writer_setup && (rc = m->writer_setup(w, err)))) {
+            (rc = eb_adapter_writer_setup(w, err))) {
             eb_adapter_close(w);
             free(g);
             g = NULL;

@@ -29,14 +29,14 @@ static eb_rc record(struct eb_adapter *a, const struct eb_write *w, enum eb_outc
         r.raw = NULL;
         r.raw_len = 0;
     }
-    return a->m->log_put(a, &r, o, w->received_at, claim, written, w->err);
+    return eb_adapter_log_put(a, &r, o, w->received_at, claim, written, w->err);
 }
 
 /* Replay: the push that wrote the candidate's current rows is a later one (and another one). */
 static eb_rc superseded(struct eb_adapter *a, const struct eb_write *w, int *yes)
 {
     struct eb_candidate_last last = {0};
-    eb_rc rc = a->m->candidate_last(a, w->p->data->application_id.v, &last, w->err);
+    eb_rc rc = eb_adapter_candidate_last(a, w->p->data->application_id.v, &last, w->err);
     *yes = !rc && last.found && last.received_at_ms > w->received_at &&
            (!last.push_id || strcmp(last.push_id, w->rec->push_id) != 0);
     free(last.push_id);
@@ -67,7 +67,7 @@ static eb_rc replay(struct eb_adapter *a, struct eb_write *w, const struct eb_lo
             answer(w->out, EB_OUTCOME_FAILED, 1, NULL);
         return EB_OK;
     }
-    if ((rc = a->m->candidate_write(a, w->p, w->rec->push_id, w->received_at, w->err)) ||
+    if ((rc = eb_adapter_candidate_write(a, w->p, w->rec->push_id, w->received_at, w->err)) ||
         (rc = record(a, w, EB_OUTCOME_STORED, 0, NULL)))
         return rc;
     answer(w->out, EB_OUTCOME_STORED, 0, NULL);
@@ -83,14 +83,14 @@ eb_rc eb_write_once(struct eb_adapter *a, struct eb_write *w)
     if (w->kind == EB_WRITE_FAILURE) /* never over a final outcome */
         return record(a, w, EB_OUTCOME_FAILED, 1, NULL);
     if (w->kind == EB_WRITE_REPLAY)
-        return (rc = m->log_get(a, rec->push_id, &st, w->err)) ? rc : replay(a, w, &st);
+        return (rc = eb_adapter_log_get(a, rec->push_id, &st, w->err)) ? rc : replay(a, w, &st);
     /* the claim: the push id's row, unless it is recorded with a final outcome */
     enum eb_outcome o = w->p || w->ev ? EB_OUTCOME_STORED : rec->outcome;
     int claimed = 0;
     if ((rc = record(a, w, o, 1, &claimed)))
         return rc;
     if (!claimed) { /* a duplicate: answer what is recorded, write nothing */
-        if ((rc = m->log_get(a, rec->push_id, &st, w->err)))
+        if ((rc = eb_adapter_log_get(a, rec->push_id, &st, w->err)))
             return rc;
         if (!st.found || st.outcome == EB_OUTCOME_FAILED) {
             /* changed by another writer in between: the next try finds it settled */
@@ -101,9 +101,9 @@ eb_rc eb_write_once(struct eb_adapter *a, struct eb_write *w)
         answer(w->out, st.outcome, 1, st.message);
         return EB_OK;
     }
-    if (w->p && (rc = m->candidate_write(a, w->p, rec->push_id, w->received_at, w->err)))
+    if (w->p && (rc = eb_adapter_candidate_write(a, w->p, rec->push_id, w->received_at, w->err)))
         return rc;
-    if (w->ev && (rc = m->interview_apply(a, w->ev, rec->push_id, w->received_at, w->err)))
+    if (w->ev && (rc = eb_adapter_interview_apply(a, w->ev, rec->push_id, w->received_at, w->err)))
         return rc;
     answer(w->out, o, 0, o == EB_OUTCOME_STORED ? NULL : rec->message);
     return EB_OK;

@@ -54,15 +54,14 @@ static void conf_push_init(struct conf_push *s, const char *prefix, const char *
 /* The recorded outcome of id (-1 when it has no row), read in a transaction of its own. */
 static int conf_outcome(struct eb_adapter *a, const char *id, char *message, size_t n)
 {
-    const struct eb_adapter_methods *m = a->m;
     struct eb_log_state st = {0};
     struct eb_err err;
-    if (m->begin(a, &err) || m->log_get(a, id, &st, &err)) {
+    if (eb_adapter_begin(a, &err) || eb_adapter_log_get(a, id, &st, &err)) {
         fprintf(stderr, "conformance: reading %s: %s\n", id, err.msg);
-        m->rollback(a);
+        eb_adapter_rollback(a);
         return -2;
     }
-    m->rollback(a);
+    eb_adapter_rollback(a);
     if (message)
         snprintf(message, n, "%s", st.found ? st.message : "");
     return st.found ? (int)st.outcome : -1;
@@ -71,7 +70,6 @@ static int conf_outcome(struct eb_adapter *a, const char *id, char *message, siz
 /* log_put and log_get: the claim writes over nothing or a "failed" row only. */
 static void conf_log(struct eb_adapter *a, const char *prefix)
 {
-    const struct eb_adapter_methods *m = a->m;
     struct conf_push s, f;
     struct eb_log_state st;
     struct eb_err err;
@@ -79,40 +77,41 @@ static void conf_log(struct eb_adapter *a, const char *prefix)
     int written = -1;
     conf_push_init(&s, prefix, "log-1", 1, 1700000000100);
     conf_push_init(&f, prefix, "log-2", 2, 1700000000200);
-    CHECK(m->begin(a, &err) == EB_OK);
-    CHECK(m->in_transaction(a));
-    CHECK(m->log_get(a, s.id, &st, &err) == EB_OK && !st.found);
-    CHECK(m->log_put(a, &s.rec, EB_OUTCOME_STORED, s.rec.received_at_ms, 1, &written, &err) ==
-              EB_OK &&
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_in_transaction(a));
+    CHECK(eb_adapter_log_get(a, s.id, &st, &err) == EB_OK && !st.found);
+    CHECK(eb_adapter_log_put(a, &s.rec, EB_OUTCOME_STORED, s.rec.received_at_ms, 1, &written,
+                             &err) == EB_OK &&
           written == 1);
-    CHECK(m->log_get(a, s.id, &st, &err) == EB_OK && st.found);
+    CHECK(eb_adapter_log_get(a, s.id, &st, &err) == EB_OK && st.found);
     CHECK(st.outcome == EB_OUTCOME_STORED);
     s.rec.message = "must not replace";
-    CHECK(m->log_put(a, &s.rec, EB_OUTCOME_REJECTED, s.rec.received_at_ms, 1, &written, &err) ==
-              EB_OK &&
+    CHECK(eb_adapter_log_put(a, &s.rec, EB_OUTCOME_REJECTED, s.rec.received_at_ms, 1, &written,
+                             &err) == EB_OK &&
           written == 0);
     /* a failed row, then a claim over it, then an overwrite */
     f.rec.message = "database unavailable";
-    CHECK(m->log_put(a, &f.rec, EB_OUTCOME_FAILED, f.rec.received_at_ms, 0, NULL, &err) == EB_OK);
-    CHECK(m->log_get(a, f.id, &st, &err) == EB_OK && st.found);
+    CHECK(eb_adapter_log_put(a, &f.rec, EB_OUTCOME_FAILED, f.rec.received_at_ms, 0, NULL, &err) ==
+          EB_OK);
+    CHECK(eb_adapter_log_get(a, f.id, &st, &err) == EB_OK && st.found);
     CHECK(st.outcome == EB_OUTCOME_FAILED);
     CHECK_STR(st.message, "database unavailable");
     f.rec.message = NULL;
-    CHECK(m->log_put(a, &f.rec, EB_OUTCOME_STORED, f.rec.received_at_ms, 1, &written, &err) ==
-              EB_OK &&
+    CHECK(eb_adapter_log_put(a, &f.rec, EB_OUTCOME_STORED, f.rec.received_at_ms, 1, &written,
+                             &err) == EB_OK &&
           written == 1);
-    CHECK(m->commit(a, &err) == EB_OK);
-    CHECK(!m->in_transaction(a));
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
+    CHECK(!eb_adapter_in_transaction(a));
     CHECK(conf_outcome(a, s.id, msg, sizeof msg) == EB_OUTCOME_STORED);
     CHECK_STR(msg, "");
     CHECK(conf_outcome(a, f.id, msg, sizeof msg) == EB_OUTCOME_STORED);
     CHECK_STR(msg, "");
-    CHECK(m->begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
     f.rec.message = "data.birthYear must be a number";
-    CHECK(m->log_put(a, &f.rec, EB_OUTCOME_REJECTED, f.rec.received_at_ms, 0, &written, &err) ==
-              EB_OK &&
+    CHECK(eb_adapter_log_put(a, &f.rec, EB_OUTCOME_REJECTED, f.rec.received_at_ms, 0, &written,
+                             &err) == EB_OK &&
           written == 1);
-    CHECK(m->commit(a, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
     CHECK(conf_outcome(a, f.id, msg, sizeof msg) == EB_OUTCOME_REJECTED);
     CHECK_STR(msg, "data.birthYear must be a number");
 }
@@ -126,23 +125,23 @@ static void conf_rollback(struct eb_adapter *a, const char *prefix)
     const char *names[4] = {"rb-gone", "sp-kept", "sp-undone", "sp-released"};
     for (int i = 0; i < 4; i++)
         conf_push_init(&s[i], prefix, names[i], 10 + i, 1700000000300 + i);
-    CHECK(m->begin(a, &err) == EB_OK);
-    CHECK(m->log_put(a, &s[0].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
-    m->rollback(a);
-    CHECK(!m->in_transaction(a));
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_log_put(a, &s[0].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
+    eb_adapter_rollback(a);
+    CHECK(!eb_adapter_in_transaction(a));
     CHECK(conf_outcome(a, s[0].id, NULL, 0) == -1);
     if (!m->savepoint)
         return;
-    CHECK(m->begin(a, &err) == EB_OK);
-    CHECK(m->log_put(a, &s[1].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
-    CHECK(m->savepoint(a, &err) == EB_OK);
-    CHECK(m->log_put(a, &s[2].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
-    CHECK(m->rollback_to(a, &err) == EB_OK);
-    CHECK(m->in_transaction(a));
-    CHECK(m->savepoint(a, &err) == EB_OK);
-    CHECK(m->log_put(a, &s[3].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
-    CHECK(m->release(a, &err) == EB_OK);
-    CHECK(m->commit(a, &err) == EB_OK);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_log_put(a, &s[1].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
+    CHECK(eb_adapter_savepoint(a, &err) == EB_OK);
+    CHECK(eb_adapter_log_put(a, &s[2].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
+    CHECK(eb_adapter_rollback_to(a, &err) == EB_OK);
+    CHECK(eb_adapter_in_transaction(a));
+    CHECK(eb_adapter_savepoint(a, &err) == EB_OK);
+    CHECK(eb_adapter_log_put(a, &s[3].rec, EB_OUTCOME_STORED, 1, 0, NULL, &err) == EB_OK);
+    CHECK(eb_adapter_release(a, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
     CHECK(conf_outcome(a, s[1].id, NULL, 0) == EB_OUTCOME_STORED);
     CHECK(conf_outcome(a, s[2].id, NULL, 0) == -1);
     CHECK(conf_outcome(a, s[3].id, NULL, 0) == EB_OUTCOME_STORED);
@@ -151,30 +150,31 @@ static void conf_rollback(struct eb_adapter *a, const char *prefix)
 /* candidate_write replaces, candidate_last names the push that wrote the rows. */
 static void conf_candidate(struct eb_adapter *a, const char *prefix, int64_t app)
 {
-    const struct eb_adapter_methods *m = a->m;
     struct conf_push s1, s2;
     struct eb_candidate_last last;
     struct eb_err err;
     conf_push_init(&s1, prefix, "cand-1", app, 1700000001000);
     conf_push_init(&s2, prefix, "cand-2", app, 1700000002000);
-    CHECK(m->begin(a, &err) == EB_OK);
-    CHECK(m->candidate_last(a, app, &last, &err) == EB_OK && !last.found);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_candidate_last(a, app, &last, &err) == EB_OK && !last.found);
     free(last.push_id);
-    CHECK(m->candidate_write(a, &s1.push, s1.id, s1.rec.received_at_ms, &err) == EB_OK);
-    CHECK(m->log_put(a, &s1.rec, EB_OUTCOME_STORED, s1.rec.received_at_ms, 0, NULL, &err) == EB_OK);
-    CHECK(m->commit(a, &err) == EB_OK);
-    CHECK(m->begin(a, &err) == EB_OK);
-    CHECK(m->candidate_last(a, app, &last, &err) == EB_OK && last.found);
+    CHECK(eb_adapter_candidate_write(a, &s1.push, s1.id, s1.rec.received_at_ms, &err) == EB_OK);
+    CHECK(eb_adapter_log_put(a, &s1.rec, EB_OUTCOME_STORED, s1.rec.received_at_ms, 0, NULL, &err) ==
+          EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_candidate_last(a, app, &last, &err) == EB_OK && last.found);
     CHECK(last.received_at_ms == 1700000001000);
     CHECK_STR(last.push_id, s1.id);
     free(last.push_id);
     s2.c.name = "李四";
-    CHECK(m->candidate_write(a, &s2.push, s2.id, s2.rec.received_at_ms, &err) == EB_OK);
-    CHECK(m->log_put(a, &s2.rec, EB_OUTCOME_STORED, s2.rec.received_at_ms, 0, NULL, &err) == EB_OK);
-    CHECK(m->candidate_last(a, app, &last, &err) == EB_OK && last.found);
+    CHECK(eb_adapter_candidate_write(a, &s2.push, s2.id, s2.rec.received_at_ms, &err) == EB_OK);
+    CHECK(eb_adapter_log_put(a, &s2.rec, EB_OUTCOME_STORED, s2.rec.received_at_ms, 0, NULL, &err) ==
+          EB_OK);
+    CHECK(eb_adapter_candidate_last(a, app, &last, &err) == EB_OK && last.found);
     CHECK_STR(last.push_id, s2.id);
     free(last.push_id);
-    CHECK(m->commit(a, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
 }
 
 /* An interview event's rows: created, replaced, deleted, and an unknown event_id deleted. */
@@ -193,22 +193,22 @@ static void conf_interview(struct eb_adapter *a, const char *prefix)
                                     .interviews_n = 1};
     if (!m->interview_apply)
         return;
-    CHECK(m->begin(a, &err) == EB_OK);
-    eb_rc rc = m->interview_apply(a, &ev, "p-itv", 1700000003000, &err);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    eb_rc rc = eb_adapter_interview_apply(a, &ev, "p-itv", 1700000003000, &err);
     if (rc)
         fprintf(stderr, "conformance: interview_apply: %s\n", err.msg);
     CHECK(rc == EB_OK);
-    CHECK(m->commit(a, &err) == EB_OK);
-    CHECK(m->begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
     ev.kind = EB_INTERVIEW_UPDATE;
     ev.event = "updateInterviewsInfo";
-    CHECK(m->interview_apply(a, &ev, "p-itv-2", 1700000003100, &err) == EB_OK);
+    CHECK(eb_adapter_interview_apply(a, &ev, "p-itv-2", 1700000003100, &err) == EB_OK);
     ev.kind = EB_INTERVIEW_DELETE;
     ev.event = "deleteInterviewsInfo";
-    CHECK(m->interview_apply(a, &ev, "p-itv-3", 1700000003200, &err) == EB_OK);
+    CHECK(eb_adapter_interview_apply(a, &ev, "p-itv-3", 1700000003200, &err) == EB_OK);
     iv.event_id = other;
-    CHECK(m->interview_apply(a, &ev, "p-itv-4", 1700000003300, &err) == EB_OK);
-    CHECK(m->commit(a, &err) == EB_OK);
+    CHECK(eb_adapter_interview_apply(a, &ev, "p-itv-4", 1700000003300, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
 }
 
 /* The bridge's rules over the adapter, end to end. */
@@ -257,11 +257,11 @@ static void conf_rules(struct eb_adapter *a, const char *prefix, int64_t app)
     CHECK(eb_bridge_replay_push(a, &old.push, &old.rec, &out, &err) == EB_OK);
     CHECK(out.duplicate == 1 && out.outcome == EB_OUTCOME_STORED);
     struct eb_candidate_last last = {0};
-    CHECK(a->m->begin(a, &err) == EB_OK);
-    CHECK(a->m->candidate_last(a, app, &last, &err) == EB_OK && last.found);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_candidate_last(a, app, &last, &err) == EB_OK && last.found);
     CHECK_STR(last.push_id, s.id);
     free(last.push_id);
-    a->m->rollback(a);
+    eb_adapter_rollback(a);
 }
 
 /* The whole suite on a (app: an applicationId no other run uses). */
