@@ -17,7 +17,11 @@
  *                                naming "boom", and stop it
  *   BOOM_CODE                    the database's code for that error, which the adapter's message
  *                                names
- * and includes pthread.h, check.h and sample_push.h. Header-only: each test is one executable. The
+ *   REWRITES_METRIC              the group-commit rewrites counter of the adapter's writer
+ *   void hold_writes(peek_t *), void release_writes(peek_t *)
+ *                                make the adapter's writes wait (another transaction's lock), and
+ *                                let them go
+ * and includes pthread.h, time.h, check.h and sample_push.h. Header-only: each test is one executable. The
  * tests run in the order below, each on what the ones before it stored. */
 #ifndef EB_ADAPTER_TESTS_H
 #define EB_ADAPTER_TESTS_H
@@ -332,6 +336,101 @@ static void test_atomic(struct eb_adapter *a)
     CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
     CHECK_STR(q_text(db, "SELECT name FROM candidate WHERE application_id = 2002"), "changed");
     CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 2002") == 1);
+    peek_close(db);
+}
+
+/* ---- group commit with a failure inside a batch ------------------------------------------ */
+
+enum { BATCH_N = 12 };
+
+struct batch_one {
+    struct sample s;
+    struct eb_push_record r;
+    struct eb_push_job job;
+};
+
+static pthread_mutex_t batch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t batch_cv = PTHREAD_COND_INITIALIZER;
+static int batch_done;
+
+/* The value of the sample line "name value" of GET /metrics' text; 0 when there is none. */
+static double batch_metric(const char *name)
+{
+    struct eb_buf b;
+    double v = 0;
+    eb_buf_init(&b, 1 << 20);
+    if (eb_metrics_render(&b) == EB_OK && b.data && eb_buf_append(&b, "", 1) == EB_OK) {
+        size_t n = strlen(name);
+        for (const char *l = b.data; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+            if (strncmp(l, name, n) == 0 && l[n] == ' ')
+                v = strtod(l + n + 1, NULL);
+    }
+    eb_buf_free(&b);
+    return v;
+}
+
+static void batch_finished(struct eb_push_job *job)
+{
+    (void)job;
+    pthread_mutex_lock(&batch_lock);
+    batch_done++;
+    pthread_cond_signal(&batch_cv);
+    pthread_mutex_unlock(&batch_lock);
+}
+
+/* Pushes handed over without waiting while the database is held pile up and are written
+ * together (group commit, where the adapter shares a writer); the ones that fail (boom) are
+ * rolled back alone and the others are stored, each answered after the commit. */
+static void test_batch_with_failures(struct eb_adapter *a)
+{
+    static struct batch_one all[BATCH_N];
+    peek_t *db = peek();
+    boom_on(db);
+    hold_writes(db);
+    int booms = 0;
+    double rewrites = batch_metric(REWRITES_METRIC);
+    batch_done = 0;
+    for (int i = 0; i < BATCH_N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "batch-%d", i);
+        sample_init(&all[i].s, id, 7000 + i, 1, 1);
+        if (i % 4 == 1) {
+            all[i].s.options[1] = "boom";
+            booms++;
+        }
+        all[i].r = record(all[i].s.id, 7000 + i, 1700000009000 + i);
+        memset(&all[i].job, 0, sizeof all[i].job);
+        all[i].job.kind = EB_JOB_STORE;
+        all[i].job.p = &all[i].s.push;
+        all[i].job.rec = &all[i].r;
+        all[i].job.done = batch_finished;
+        eb_bridge_write(a, &all[i].job);
+    }
+    struct timespec pause = {0, 200 * 1000000L};
+    nanosleep(&pause, NULL);
+    release_writes(db);
+    pthread_mutex_lock(&batch_lock);
+    while (batch_done < BATCH_N)
+        pthread_cond_wait(&batch_cv, &batch_lock);
+    pthread_mutex_unlock(&batch_lock);
+    int stored = 0, failed = 0;
+    for (int i = 0; i < BATCH_N; i++) {
+        if (all[i].job.rc == EB_OK && all[i].job.out.outcome == EB_OUTCOME_STORED &&
+            !all[i].job.out.duplicate)
+            stored++;
+        else if (all[i].job.rc == EB_ERR_DB && strstr(all[i].job.err.msg, "boom"))
+            failed++;
+    }
+    CHECK(stored == BATCH_N - booms);
+    CHECK(failed == booms);
+    CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id LIKE 'batch-%'") ==
+          BATCH_N - booms);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id BETWEEN 7000 AND 7011") ==
+          BATCH_N - booms);
+    /* the pushes queued behind the lock shared a transaction, which a boom made written again
+     * with savepoints */
+    CHECK(batch_metric(REWRITES_METRIC) >= rewrites + 1);
+    boom_off(db);
     peek_close(db);
 }
 

@@ -25,6 +25,8 @@
 #include "candidate/interview.h"
 #include "check.h"
 #include "sample_push.h"
+#include "util/buf.h"
+#include "util/metrics.h"
 
 static char host[256], port[16], user[128], password[128]; /* from EB_PG_URL */
 static char dbname[64];                                    /* the fresh database of this run */
@@ -234,6 +236,20 @@ static void boom_off(peek_t *c)
 {
     exec_or_die(c,
                 "ALTER TABLE candidate_interviewer_feedback_subject_option DROP CONSTRAINT boom");
+}
+
+#define REWRITES_METRIC "ehrbridge_postgres_transaction_rewrites_total"
+
+/* Holds push_log against writers (another transaction's lock), then lets it go. */
+static void hold_writes(peek_t *c)
+{
+    exec_or_die(c, "BEGIN");
+    exec_or_die(c, "LOCK TABLE push_log IN EXCLUSIVE MODE");
+}
+
+static void release_writes(peek_t *c)
+{
+    exec_or_die(c, "COMMIT");
 }
 
 #include "adapter_tests.h"
@@ -664,6 +680,7 @@ int main(void)
         test_replacement(a);
         test_rejected(a);
         test_failed_then_retried(a);
+        test_batch_with_failures(a); /* before test_atomic, which stores a 'boom' value */
         test_atomic(a);
         test_list_pages(a);
         test_many_items(a);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "adapters/adapter.h"
@@ -16,6 +17,8 @@
 #include "candidate/candidate.h"
 #include "check.h"
 #include "sample_push.h"
+#include "util/buf.h"
+#include "util/metrics.h"
 
 #include "sqlite_peek.h"
 
@@ -51,6 +54,19 @@ static void boom_on(peek_t *db)
 static void boom_off(peek_t *db)
 {
     exec_or_die(db, "DROP TRIGGER boom");
+}
+
+#define REWRITES_METRIC "ehrbridge_sqlite_transaction_rewrites_total"
+
+/* Holds the database's write lock (another connection's write transaction), then lets it go. */
+static void hold_writes(peek_t *db)
+{
+    exec_or_die(db, "BEGIN IMMEDIATE");
+}
+
+static void release_writes(peek_t *db)
+{
+    exec_or_die(db, "COMMIT");
 }
 
 #include "adapter_tests.h"
@@ -390,6 +406,7 @@ int main(void)
         test_replacement(a);
         test_rejected(a);
         test_failed_then_retried(a);
+        test_batch_with_failures(a); /* before test_atomic, which stores a 'boom' value */
         test_atomic(a);
         test_list_pages(a);
         test_many_items(a);
