@@ -1,4 +1,4 @@
-/* Tests of adapters/sqlgen: the default schema made from the descriptors (every scalar exactly
+/* Tests of sql/sqlgen: the default schema made from the descriptors (every scalar exactly
  * once, the documented table and column names, keys), the statement text (accepted by SQLite,
  * dialect placeholders) and the row walker. */
 #include <sqlite3.h>
