@@ -54,9 +54,11 @@ void eb_config_defaults(struct eb_config *c)
 
 /* ---- value parsers ---- */
 
-static eb_rc set_listen(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+/* HOST:PORT into host (cap bytes) and *port_out. */
+static eb_rc parse_hostport(const char *v, char *out_host, size_t cap, int *port_out,
+                            const char *src, struct eb_err *err)
 {
-    char host[sizeof c->listen_host];
+    char host[256];
     const char *port;
     size_t hlen;
     if (v[0] == '[') {
@@ -104,9 +106,34 @@ static eb_rc set_listen(struct eb_config *c, const char *v, const char *src, str
     if (n < 1 || n > 65535)
         return eb_err_set(err, EB_ERR_CONFIG, "%s: port must be 1-65535 (got \"%.80s\")", src,
                           port);
-    snprintf(c->listen_host, sizeof c->listen_host, "%s", host);
-    c->listen_port = (int)n;
+    if (strlen(host) >= cap)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: host is too long", src);
+    snprintf(out_host, cap, "%s", host);
+    *port_out = (int)n;
     return EB_OK;
+}
+
+static eb_rc set_listen(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port, src, err);
+}
+
+static eb_rc set_admin_listen(struct eb_config *c, const char *v, const char *src,
+                              struct eb_err *err)
+{
+    return parse_hostport(v, c->admin_listen_host, sizeof c->admin_listen_host,
+                          &c->admin_listen_port, src, err);
+}
+
+int eb_config_is_loopback(const char *host)
+{
+    struct in6_addr a6;
+    if (!strcmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    struct in_addr a4;
+    return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 static eb_rc set_db(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
@@ -486,6 +513,41 @@ static eb_rc set_allow(struct eb_config *c, const char *v, const char *src, stru
     return set_cidr_list(c->allow, sizeof c->allow, v, src, err);
 }
 
+static eb_rc set_admin_allow(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    return set_cidr_list(c->admin_allow, sizeof c->admin_allow, v, src, err);
+}
+
+static eb_rc set_admin_user(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (strchr(v, ':'))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: a Basic user name cannot contain ':'", src);
+    return set_secret(c->admin_user, sizeof c->admin_user, v, src, err);
+}
+
+static eb_rc set_admin_password_file(struct eb_config *c, const char *v, const char *src,
+                                     struct eb_err *err)
+{
+    return set_secret_file(c->admin_password, sizeof c->admin_password, v, src, err);
+}
+
+/* Host names: letters, digits, '.', '-', '_', ':' and brackets (an IPv6 literal), comma
+ * separated. */
+static eb_rc set_admin_host(struct eb_config *c, const char *v, const char *src,
+                            struct eb_err *err)
+{
+    if (strlen(v) >= sizeof c->admin_host)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src,
+                          sizeof c->admin_host - 1);
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".-_:[], ", *p))
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: not a list of host names (got \"%.80s\")",
+                              src, v);
+    snprintf(c->admin_host, sizeof c->admin_host, "%s", v);
+    return EB_OK;
+}
+
 static eb_rc set_trusted_proxy(struct eb_config *c, const char *v, const char *src,
                                struct eb_err *err)
 {
@@ -618,6 +680,15 @@ static eb_rc check_security(const struct eb_config *c, struct eb_err *err)
                           "--basic-user and --basic-password must be given together");
     if (c->has_aes_iv && !c->has_aes_key)
         return eb_err_set(err, EB_ERR_CONFIG, "--aes-iv needs --aes-key");
+    if (!c->admin_user[0] != !c->admin_password[0])
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "--admin-user and --admin-password-file must be given together");
+    if (c->admin_listen_port && !c->admin_user[0] && !eb_config_is_loopback(c->admin_listen_host))
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "--admin-listen off loopback needs --admin-user and "
+                          "--admin-password-file");
+    if (c->admin_listen_port && c->admin_listen_port == c->listen_port)
+        return eb_err_set(err, EB_ERR_CONFIG, "--admin-listen needs a port of its own");
     return EB_OK;
 }
 
@@ -681,6 +752,19 @@ static const struct setting settings[] = {
      "write candidates into the tables of a mapping file (docs/legacy-mapping.md) instead of "
      "the default schema",
      set_mapping},
+    {"admin_listen", "HOST:PORT",
+     "serve the operators' push browser, its API and /metrics here (default: off; /metrics then "
+     "leaves the public port)",
+     set_admin_listen},
+    {"admin_user", "USER", "HTTP Basic user of the admin listener (with --admin-password-file)",
+     set_admin_user},
+    {"admin_password_file", "FILE", "read the admin listener's Basic password from FILE",
+     set_admin_password_file},
+    {"admin_allow", "CIDR,...", "only these source addresses may reach the admin listener",
+     set_admin_allow},
+    {"admin_host", "NAME,...",
+     "Host header names the admin listener answers besides its own address (DNS rebinding)",
+     set_admin_host},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])

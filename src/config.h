@@ -47,6 +47,14 @@ struct eb_config {
     int max_age_s;                  /* --max-age SECONDS: oldest triggeredAt accepted; 0 = off */
     char mapping[1024];             /* --mapping FILE: write candidates into the tables a mapping
                                      file names (mapping/mapping.h); "" = the default schema */
+    /* The operator's admin listener (admin/admin.h); off while admin_listen_port is 0. */
+    char admin_listen_host[256]; /* --admin-listen HOST:PORT: the host part */
+    int admin_listen_port;       /* its port; 0 = no admin listener */
+    char admin_user[256];        /* --admin-user: HTTP Basic user of the operators */
+    char admin_password[256];    /* --admin-password-file: their password */
+    char admin_allow[4096];      /* --admin-allow CIDR,...: sources that may reach the listener */
+    char admin_host[1024];       /* --admin-host NAME,...: Host names accepted besides the
+                                    listener's own address */
 };
 
 /* Fills c with the defaults. */
@@ -66,6 +74,10 @@ eb_rc eb_config_load(struct eb_config *c, int argc, char **argv, char **envp, in
 /* Writes the options section of --help (every flag, its environment variable and file key,
  * and the config file format) to out. */
 void eb_config_usage(FILE *out);
+
+/* 1 when host (a configured listen host) names the loopback interface only ("127.x.y.z",
+ * "::1", "localhost"). */
+int eb_config_is_loopback(const char *host);
 
 /* Writes "HOST:PORT" ("[V6]:PORT" for IPv6) of c's listen address into out (n bytes). */
 void eb_config_listen_text(const struct eb_config *c, char *out, size_t n);

@@ -2,6 +2,7 @@
  * with another, each through ingest -> bind -> map -> validate -> adapter replay_push. */
 #include "replay.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,7 @@
 #include "mapping/mapping.h"
 #include "util/arena.h"
 
-/* Parses Unix ms or ISO 8601 (UTC unless a zone is given as Z). 0 on success. */
-static int parse_time(const char *s, int64_t *ms)
+int eb_replay_parse_time(const char *s, int64_t *ms)
 {
     char *end;
     long long v = strtoll(s, &end, 10);
@@ -86,7 +86,7 @@ int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o)
             }
         } else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
             int64_t *t = a[2] == 's' ? &o->filter.from_ms : &o->filter.to_ms;
-            if (parse_time(v, t)) {
+            if (eb_replay_parse_time(v, t)) {
                 fprintf(stderr,
                         "ehrbridge: replay: %s: expected Unix milliseconds or "
                         "yyyy-mm-dd[Thh:mm[:ss]][Z] (got \"%s\")\n",
@@ -122,7 +122,21 @@ struct replay {
     const struct eb_ingest_result *ing; /* its canonical form */
     int dry_run;
     unsigned stored, rejected, superseded, skipped, failed;
+    struct eb_replay_result *res; /* eb_replay_row: the line goes here instead of stdout */
 };
+
+/* One line about the current push: printed, or kept in r->res. */
+static void say(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct replay *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (r->res)
+        vsnprintf(r->res->line, sizeof r->res->line, fmt, ap);
+    else
+        vprintf(fmt, ap);
+    va_end(ap);
+}
 
 static const char *verdict(const struct eb_stored *out, const struct eb_logged_push *row)
 {
@@ -166,19 +180,24 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
     *ok = 0;
     *message = NULL;
     if (r->dry_run) {
-        printf("%s: would be %s%s%s\n", row->push_id, rc ? "rejected: " : "stored",
-               rc ? err.msg : "", "");
+        say(r, "%s: would be %s%s%s\n", row->push_id, rc ? "rejected: " : "stored",
+            rc ? err.msg : "", "");
         return;
     }
     struct eb_err werr = {0};
     if (eb_adapter_replay_push(r->writer, rc ? NULL : &p, &rec, &out, &werr)) {
-        printf("%s: failed: %s\n", row->push_id, werr.msg);
+        say(r, "%s: failed: %s\n", row->push_id, werr.msg);
         r->failed++;
         return;
     }
-    printf("%s: %s%s%s\n", row->push_id, verdict(&out, row),
-           out.outcome == EB_OUTCOME_REJECTED && out.message[0] ? ": " : "",
-           out.outcome == EB_OUTCOME_REJECTED ? out.message : "");
+    say(r, "%s: %s%s%s\n", row->push_id, verdict(&out, row),
+        out.outcome == EB_OUTCOME_REJECTED && out.message[0] ? ": " : "",
+        out.outcome == EB_OUTCOME_REJECTED ? out.message : "");
+    if (r->res) {
+        r->res->outcome = out.outcome;
+        r->res->superseded = out.duplicate;
+        snprintf(r->res->message, sizeof r->res->message, "%s", out.message);
+    }
     if (out.duplicate)
         r->superseded++;
     else if (out.outcome == EB_OUTCOME_STORED)
@@ -202,12 +221,12 @@ static int each(void *user, const struct eb_logged_push *row)
     eb_ingest_result_init(&ing, opts.limits.max_output);
     if (row->event && strcmp(row->event, "pushCandidate") &&
         strcasecmp(row->event, "pushCandidate")) {
-        printf("%s: skipped: event %s is not replayed\n", row->push_id, row->event);
+        say(r, "%s: skipped: event %s is not replayed\n", row->push_id, row->event);
         r->skipped++;
         goto out;
     }
     if (!text) {
-        printf("%s: skipped: nothing kept to replay\n", row->push_id);
+        say(r, "%s: skipped: nothing kept to replay\n", row->push_id);
         r->skipped++;
         goto out;
     }
@@ -219,7 +238,7 @@ static int each(void *user, const struct eb_logged_push *row)
         eb_rc jrc = root ? eb_json_push_xml(root, &xml, &err) : EB_ERR_INVALID;
         json_decref(root);
         if (jrc) {
-            printf("%s: skipped: %s\n", row->push_id, err.msg);
+            say(r, "%s: skipped: %s\n", row->push_id, err.msg);
             r->skipped++;
             goto out;
         }
@@ -227,7 +246,7 @@ static int each(void *user, const struct eb_logged_push *row)
         len = xml.len;
     }
     if (eb_ingest(text, len, &opts, &ing, &err)) {
-        printf("%s: skipped: %s\n", row->push_id, err.msg);
+        say(r, "%s: skipped: %s\n", row->push_id, err.msg);
         r->skipped++;
         goto out;
     }
@@ -237,7 +256,7 @@ static int each(void *user, const struct eb_logged_push *row)
     int fault = 0;
     eb_buf_init(&answer, (size_t)1 << 20);
     if (eb_bind_serve(r->bind, eb_buf_cstr(&ing.doc), on_push, r, &answer, &fault) || fault) {
-        printf("%s: skipped: the canonical document did not bind\n", row->push_id);
+        say(r, "%s: skipped: the canonical document did not bind\n", row->push_id);
         r->skipped++;
     }
     eb_buf_free(&answer);
@@ -282,4 +301,26 @@ out:
     eb_adapter_close(reader);
     eb_mapping_free(map);
     return status;
+}
+
+int eb_replay_row(struct eb_adapter *writer, const struct eb_logged_push *row,
+                  struct eb_replay_result *res)
+{
+    struct replay r = {.writer = writer, .res = res};
+    memset(res, 0, sizeof *res);
+    res->outcome = row->outcome;
+    if (!(r.bind = eb_bind_new()) || !(r.arena = eb_arena_new((size_t)256 << 20))) {
+        snprintf(res->line, sizeof res->line, "%s: failed: out of memory\n", row->push_id);
+        r.failed = 1;
+    } else {
+        each(&r, row);
+    }
+    eb_bind_free(r.bind);
+    eb_arena_free(r.arena);
+    size_t n = strlen(res->line);
+    if (n && res->line[n - 1] == '\n')
+        res->line[n - 1] = '\0';
+    res->skipped = r.skipped > 0;
+    res->failed = r.failed > 0;
+    return r.failed || r.skipped ? 1 : 0;
 }

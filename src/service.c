@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "admin/admin.h"
 #include "auth/auth.h"
 #include "bind/bind.h"
 #include "bridge/bridge.h"
@@ -59,6 +60,7 @@ struct eb_service {
     struct eb_auth *auth;          /* who may push (auth/auth.h) */
     struct eb_aes aes;             /* the data key (--aes-key), when has_aes */
     int has_aes;
+    struct eb_admin *adm; /* the admin listener's state; NULL when it is off */
 };
 
 /* The state of one request, from the worker that takes it to its answer. A push that goes to
@@ -271,6 +273,8 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
                NULL);
     if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &s->mapping, err)))
         goto fail;
+    if (cfg->admin_listen_port && (rc = eb_admin_new(cfg, &s->adm, err)))
+        goto fail;
     rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
     if (rc)
         goto fail;
@@ -302,6 +306,7 @@ void eb_service_free(struct eb_service *s)
     eb_adapter_close(s->admin);
     eb_mapping_free(s->mapping);
     eb_auth_free(s->auth);
+    eb_admin_free(s->adm);
     memset(&s->aes, 0, sizeof s->aes);
     free(s->wsdl);
     free(s);
@@ -1073,7 +1078,9 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
                        struct eb_http_response *resp)
 {
     eb_log_set_request(req->id); /* every line logged for this request carries its id */
-    if (!w->r && !(w->r = req_take(w->svc))) {
+    if (req->listener == EB_LISTENER_ADMIN && w->svc->adm)
+        eb_admin_handle(w->svc->adm, w->db, req, resp);
+    else if (!w->r && !(w->r = req_take(w->svc))) {
         set_text(resp, 503, "server busy, try again later");
     } else {
         w->r->db = w->db;
@@ -1113,7 +1120,7 @@ static int handle(struct req *w, const struct eb_http_request *req, struct eb_ht
         } else {
             set_text(resp, 200, "ready");
         }
-    } else if (get && !strcmp(req->path, "/metrics")) {
+    } else if (get && !strcmp(req->path, "/metrics") && !w->svc->cfg->admin_listen_port) {
         handle_metrics(resp);
     } else if (!strcmp(req->method, "POST")) {
         const char *why = unsupported_media(req);

@@ -247,3 +247,41 @@ eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
     eb_rc rc = check_push(p, rec, 1, err);
     return rc ? rc : a->m->replay_push(a, p, rec, out, err);
 }
+
+/* The adapter's table is older than the reads of the admin listener. */
+static eb_rc no_reads(struct eb_adapter *a, struct eb_err *err)
+{
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter cannot read the push log for the "
+                      "admin listener", a->m->name);
+}
+
+eb_rc eb_adapter_push_page(struct eb_adapter *a, const struct eb_push_query *q,
+                           eb_push_summary_fn fn, void *user, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!a || a->m->version < 2 || !a->m->push_page)
+        return no_reads(a, err);
+    return a->m->push_page(a, q, fn, user, err);
+}
+
+eb_rc eb_adapter_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                          void *user, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!a || a->m->version < 2 || !a->m->push_get)
+        return no_reads(a, err);
+    return a->m->push_get(a, push_id, fn, user, err);
+}
+
+eb_rc eb_adapter_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                             eb_push_count_fn fn, void *user, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!a || a->m->version < 2 || !a->m->push_counts)
+        return no_reads(a, err);
+    if (bucket_ms < 1)
+        return eb_err_set(err, EB_ERR_INVALID, "push counts: the bucket must be positive");
+    return a->m->push_counts(a, since_ms, bucket_ms, fn, user, err);
+}

@@ -72,6 +72,54 @@ struct eb_stored {
 
 struct eb_adapter;
 
+/* ---- reads of the push log for the admin listener (admin/), table version 2 ---- */
+
+/* Which push_log rows a page of the push browser lists, newest first. */
+struct eb_push_query {
+    int outcome;              /* an enum eb_outcome; -1: any */
+    const char *q;            /* NULL: any; else the push id is q, or the applicationId is q_app
+                                 (when has_q_app), or the candidate's name starts with q (not
+                                 with a mapping: there is no candidate table to search) */
+    int64_t q_app;            /* q as a number */
+    int has_q_app;            /* 1 when q is a number */
+    int64_t application_id;   /* valid when has_application_id: only this applicationId */
+    int has_application_id;   /* 1: filter on application_id */
+    int64_t since_ms;         /* received_at >= since_ms; 0: no lower bound */
+    int64_t until_ms;         /* received_at <= until_ms; 0: no upper bound */
+    const char *after_id;     /* keyset cursor: rows before (after_ms, after_id) in the listing
+                                 order; NULL: the first page */
+    int64_t after_ms;         /* the cursor's received_at */
+    unsigned limit;           /* rows at most (1..1000) */
+};
+
+/* One push_log row as the push browser shows it. Strings live until the callback returns. */
+struct eb_push_summary {
+    const char *push_id;      /* never NULL */
+    const char *event;        /* NULL when absent */
+    const char *triggered_at; /* NULL when absent */
+    int64_t received_at_ms;   /* Unix ms */
+    int64_t application_id;   /* valid when has_application_id */
+    int has_application_id;
+    int64_t candidate_id; /* push_get only; valid when has_candidate_id */
+    int has_candidate_id;
+    enum eb_outcome outcome;
+    const char *message;     /* NULL when none */
+    const char *name;        /* the candidate's current name; NULL when unknown or mapped */
+    const char *payload;     /* push_get only: the canonical XML; NULL when none */
+    size_t payload_len;      /* bytes of payload */
+    const char *raw;         /* push_get only: the raw body when kept; NULL otherwise */
+    size_t raw_len;          /* bytes of raw */
+    const char *replaced_by; /* push_get only: the push whose data the candidate holds now,
+                                when another one; NULL otherwise */
+};
+
+/* Called once per row; a non-zero return stops the read (EB_ERR_INTERNAL). */
+typedef int (*eb_push_summary_fn)(void *user, const struct eb_push_summary *row);
+
+/* Called once per (bucket, outcome) with pushes: bucket is the bucket's number counted from
+ * the window's start; a non-zero return stops the read. */
+typedef int (*eb_push_count_fn)(void *user, int64_t bucket, enum eb_outcome outcome, int64_t n);
+
 /* What a submitted job asks for. */
 enum eb_job_kind {
     EB_JOB_STORE = 0, /* store_push(p, rec) */
@@ -169,6 +217,20 @@ struct eb_adapter_methods {
      * only writes synchronously: eb_adapter_submit then calls store_push or log_failure and
      * job->done on the caller's thread. */
     void (*submit)(struct eb_adapter *a, struct eb_push_job *job);
+
+    /* Version 2: reads for the admin listener, on this instance's own connection, read-only.
+     * NULL when the adapter has none (the wrappers then fail with EB_ERR_INTERNAL). */
+    /* Lists at most q->limit push_log rows q selects, newest first (received_at, then push_id,
+     * descending), each with the candidate's current name when there is a candidate table. */
+    eb_rc (*push_page)(struct eb_adapter *a, const struct eb_push_query *q, eb_push_summary_fn fn,
+                       void *user, struct eb_err *err);
+    /* Reads the row of push_id with its payload, raw body and replaced_by; fn is not called
+     * when the push id is unknown. */
+    eb_rc (*push_get)(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                      void *user, struct eb_err *err);
+    /* Counts the pushes received since since_ms by outcome, in buckets of bucket_ms. */
+    eb_rc (*push_counts)(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                         eb_push_count_fn fn, void *user, struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -213,6 +275,15 @@ eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_int
 /* Hands job to the adapter without waiting for its commit where the adapter can (see
  * struct eb_push_job and the submit method); job->done is always called, exactly once. */
 void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job);
+
+/* Wrappers of push_page, push_get and push_counts: EB_ERR_INTERNAL when the adapter lacks the
+ * method (an adapter of version 1). */
+eb_rc eb_adapter_push_page(struct eb_adapter *a, const struct eb_push_query *q,
+                           eb_push_summary_fn fn, void *user, struct eb_err *err);
+eb_rc eb_adapter_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                          void *user, struct eb_err *err);
+eb_rc eb_adapter_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                             eb_push_count_fn fn, void *user, struct eb_err *err);
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);

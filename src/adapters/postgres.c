@@ -48,6 +48,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/pushread.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
@@ -1645,10 +1646,102 @@ static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     return rc;
 }
 
+/* ---- reads for the admin listener (pushread.h) ----------------------------------------- */
+
+/* Runs a read of pushread.h on this instance's connection; results in binary, which for the
+ * text columns (every column of these reads but raw, cast to text) is their bytes. */
+static eb_rc read_rows(struct pg_adapter *g, struct eb_pushread_sql *q,
+                       int (*row_fn)(void *ctx, const char *const *col, const size_t *len),
+                       void *ctx, struct eb_err *err)
+{
+    eb_rc rc = ensure_connected(g, err);
+    if (rc) {
+        eb_pushread_free(q);
+        return rc;
+    }
+    g->fail.set = 0;
+    const char *vals[EB_PUSHREAD_PARAMS];
+    char num[EB_PUSHREAD_PARAMS][24];
+    for (size_t i = 0; i < q->n_param; i++) {
+        const struct eb_sql_value *v = &q->param[i];
+        vals[i] = v->type == EB_SQL_VTEXT ? v->s : NULL;
+        if (v->type == EB_SQL_VINT) {
+            snprintf(num[i], sizeof num[i], "%lld", (long long)v->i);
+            vals[i] = num[i];
+        }
+    }
+    PGresult *r = PQexecParams(g->conn, q->sql, (int)q->n_param, NULL, vals, NULL, NULL, 1);
+    eb_pushread_free(q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        note_result(g, r, "reading push_log");
+        PQclear(r);
+        return fail_rc(g, err);
+    }
+    int n = PQnfields(r);
+    for (int row = 0; !rc && row < PQntuples(r); row++) {
+        const char *col[EB_PUSHREAD_COLUMNS] = {0};
+        size_t len[EB_PUSHREAD_COLUMNS] = {0};
+        for (int i = 0; i < n && i < EB_PUSHREAD_COLUMNS; i++) {
+            col[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+            len[i] = col[i] ? (size_t)PQgetlength(r, row, i) : 0;
+        }
+        if (row_fn(ctx, col, len))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "reading push_log stopped");
+    }
+    PQclear(r);
+    return rc;
+}
+
+struct summary_ctx {
+    eb_push_summary_fn fn;
+    eb_push_count_fn count_fn;
+    void *user;
+};
+
+static int summary_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    return eb_pushread_row(col, len, c->fn, c->user);
+}
+
+static int count_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_count_row(col, c->count_fn, c->user);
+}
+
+static eb_rc pg_push_page(struct eb_adapter *a, const struct eb_push_query *q,
+                          eb_push_summary_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {fn, NULL, user};
+    eb_rc rc = eb_pushread_page(&eb_sql_dialect_postgres, q, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc pg_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {fn, NULL, user};
+    eb_rc rc = eb_pushread_get(&eb_sql_dialect_postgres, push_id, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc pg_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                            eb_push_count_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {NULL, fn, user};
+    eb_rc rc = eb_pushread_counts(&eb_sql_dialect_postgres, since_ms, bucket_ms, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, count_row, &c, err);
+}
+
 static const char *const pg_aliases[] = {"postgres", NULL};
 
 const struct eb_adapter_methods eb_adapter_postgres = {
-    .version = 1,
+    .version = 2,
     .name = "postgres",
     .scheme = "postgresql",
     .instance_size = sizeof(struct pg_adapter),
@@ -1661,4 +1754,7 @@ const struct eb_adapter_methods eb_adapter_postgres = {
     .store_interview_event = pg_store_interview_event,
     .list_pushes = pg_list_pushes,
     .replay_push = pg_replay_push,
+    .push_page = pg_push_page,
+    .push_get = pg_push_get,
+    .push_counts = pg_push_counts,
 };

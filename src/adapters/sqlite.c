@@ -31,6 +31,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/pushread.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "mapping/mapping.h"
@@ -1656,8 +1657,87 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     return rc;
 }
 
+/* ---- reads for the admin listener (pushread.h) ----------------------------------------- */
+
+/* Runs a read of pushread.h on this instance's connection, one row at a time to row_fn (the
+ * columns as text, raw as its bytes); one read transaction. */
+static eb_rc read_rows(struct sqlite_adapter *s, struct eb_pushread_sql *q,
+                       int (*row_fn)(void *ctx, const char *const *col, const size_t *len),
+                       void *ctx, struct eb_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = prepare(s, q->sql, &st, "reading push_log", err);
+    if (!rc)
+        rc = bind_values(s, st, 1, q->param, q->n_param, "reading push_log", err);
+    int code = SQLITE_DONE;
+    while (!rc && (code = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *col[EB_PUSHREAD_COLUMNS] = {0};
+        size_t len[EB_PUSHREAD_COLUMNS] = {0};
+        int n = sqlite3_column_count(st);
+        for (int i = 0; i < n && i < EB_PUSHREAD_COLUMNS; i++) {
+            col[i] = sqlite3_column_type(st, i) == SQLITE_BLOB
+                         ? (const char *)sqlite3_column_blob(st, i)
+                         : (const char *)sqlite3_column_text(st, i);
+            len[i] = (size_t)sqlite3_column_bytes(st, i);
+        }
+        if (row_fn(ctx, col, len))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "reading push_log stopped");
+    }
+    if (!rc && code != SQLITE_DONE)
+        rc = fail(s, code, "reading push_log", err);
+    sqlite3_finalize(st);
+    eb_pushread_free(q);
+    return rc;
+}
+
+struct summary_ctx {
+    eb_push_summary_fn fn;
+    eb_push_count_fn count_fn;
+    void *user;
+};
+
+static int summary_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    return eb_pushread_row(col, len, c->fn, c->user);
+}
+
+static int count_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_count_row(col, c->count_fn, c->user);
+}
+
+static eb_rc sq_push_page(struct eb_adapter *a, const struct eb_push_query *q,
+                          eb_push_summary_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {fn, NULL, user};
+    eb_rc rc = eb_pushread_page(&eb_sql_dialect_sqlite, q, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc sq_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {fn, NULL, user};
+    eb_rc rc = eb_pushread_get(&eb_sql_dialect_sqlite, push_id, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc sq_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                            eb_push_count_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {NULL, fn, user};
+    eb_rc rc = eb_pushread_counts(&eb_sql_dialect_sqlite, since_ms, bucket_ms, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, count_row, &c, err);
+}
+
 const struct eb_adapter_methods eb_adapter_sqlite = {
-    .version = 1,
+    .version = 2,
     .name = "sqlite",
     .scheme = "sqlite",
     .instance_size = sizeof(struct sqlite_adapter),
@@ -1670,4 +1750,7 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .list_pushes = sq_list_pushes,
     .replay_push = sq_replay_push,
     .submit = sq_submit,
+    .push_page = sq_push_page,
+    .push_get = sq_push_get,
+    .push_counts = sq_push_counts,
 };
