@@ -6,7 +6,7 @@
 #                    [--pushes N] [--seconds S] [--out DIR] [--bin PATH] [--smoke]
 #
 # --tool callgrind (default)  runs ehrbridge under valgrind's callgrind, sends WARM pushes with
-#             instrumentation off, then exactly N pushes (the peers' check-exact.js: every one
+#             instrumentation off, then exactly N pushes (bench/peers/requests/exact.py: every one
 #             answered, every one `true`) with it on, and writes instructions per push: by
 #             thread (event loop, workers, SQLite writer, checkpointer), by stage of the push
 #             path (ingest, gSOAP bindings, mapping, validation, the database's batch, its WAL
@@ -16,13 +16,13 @@
 #             figures do not; they leave out the kernel and waiting (perf shows those).
 #             Threads run one at a time under valgrind, so the writer batches fewer pushes per
 #             transaction than at full speed (the report gives the pushes per transaction).
-# --tool perf  loads ehrbridge with wrk (the peers' wrk-post.lua, CONNS connections) for S
+# --tool perf  loads ehrbridge with wrk (bench/peers/requests/load.lua, CONNS connections) for S
 #             seconds while `perf record` samples it, and writes the server's CPU per request
 #             and the shares of its CPU by thread, by thread and library, by library (kernel
 #             included) and by symbol. Needs perf (Debian's linux-perf package), which
 #             tools/deps.sh does not install.
-# --body      small (2.4 KB, default) or large (105 KB): the peers' bodies as bench/run.sh
-#             sends them; or a body file with the same two placeholders
+# --body      small (2.3 KB, default) or large (105 KB): the bodies of bench/peers/requests/
+#             bodies.py, as bench/run.sh sends them; or a body file with the same two placeholders
 # --db        normal: sqlite ?synchronous=normal (default, the peers' durability); full: sqlite
 #             with fsync-durable commits; noop: the no-op adapter (the ceiling)
 # --pushes N  pushes measured with callgrind (default 2000 small / 200 large)
@@ -32,7 +32,7 @@
 # --smoke     a short callgrind run (200 small pushes with SQLite, then with noop:) that checks
 #             that the profile and its report are made; no figure is asserted
 #
-# Environment: BENCH_DIR [repo/build-bench-rel], PEERS_DIR [repo/../shared/bench/peers],
+# Environment: BENCH_DIR [repo/build-bench-rel], PEERS_DIR [repo/bench/peers],
 #   WARM [200 small / 40 large], CONNS [32], PORT [19090], EB_ARGS [""] (extra serve flags)
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,10 +72,10 @@ fi
 case "$TOOL" in callgrind|perf) ;; *) die "--tool is callgrind or perf" ;; esac
 case "$DB" in normal|full|noop) ;; *) die "--db is normal, full or noop" ;; esac
 BENCH_DIR=${BENCH_DIR:-$REPO/build-bench-rel}
-PEERS_DIR=${PEERS_DIR:-$REPO/../shared/bench/peers}
+PEERS_DIR=${PEERS_DIR:-$HERE/peers}
 CONNS=${CONNS:-32} PORT=${PORT:-19090} EB_ARGS=${EB_ARGS:-}
-[ -f "$PEERS_DIR/requests/check-exact.js" ] || die "no peers at $PEERS_DIR (set PEERS_DIR)"
-need="node curl /usr/bin/python3"
+[ -f "$PEERS_DIR/requests/exact.py" ] || die "no peers at $PEERS_DIR (set PEERS_DIR)"
+need="curl /usr/bin/python3"
 [ "$TOOL" = callgrind ] && need="$need valgrind callgrind_control callgrind_annotate"
 [ "$TOOL" = perf ] && need="$need perf wrk"
 for t in $need; do
@@ -93,7 +93,7 @@ build_ehrbridge
 
 case "$BODY" in
   small|large)
-    /usr/bin/python3 "$HERE/gen-body.py" "$PEERS_DIR" "$OUT/bodies" >/dev/null || die "gen-body.py failed"
+    /usr/bin/python3 "$PEERS_DIR/requests/bodies.py" "$OUT/bodies" >/dev/null || die "bodies.py failed"
     BFILE=$OUT/bodies/$BODY.xml ;;
   *) [ -f "$BODY" ] || die "no body file $BODY"; BFILE=$BODY ;;
 esac
@@ -125,8 +125,8 @@ serve() { # serve PREFIX...: starts ehrbridge under PREFIX, waits until it answe
 # exact COUNT TAG: COUNT pushes, each answered; fails unless every one was `true`
 exact() {
   local r
-  r=$(node "$PEERS_DIR/requests/check-exact.js" "$URL" "$BFILE" "$1" "$CONNS" unique 100 "$2") ||
-    die "check-exact.js failed: $r"
+  r=$(/usr/bin/python3 "$PEERS_DIR/requests/exact.py" "$URL" "$BFILE" "$1" "$CONNS" unique 100 "$2") ||
+    die "exact.py failed: $r"
   case " $r " in *" true=$1 "*) ;; *) die "not every push was answered true: $r" ;; esac
 }
 
@@ -177,7 +177,7 @@ else
   perf record -F 999 -p "$SRV" -o "$OUT/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
   pp=$!
   r=$(BODY=$BFILE ID_MODE=unique RUN_TAG=$((TAG * 10 + 3)) wrk -t2 -c"$CONNS" -d"${SECS}s" \
-      --timeout 30s -s "$PEERS_DIR/requests/wrk-post.lua" "$URL" | grep '^RESULT')
+      --timeout 30s -s "$PEERS_DIR/requests/load.lua" "$URL" | grep '^RESULT')
   wait "$pp"
   c1=$(awk '{print $14+$15}' "/proc/$SRV/stat")
   stop

@@ -16,7 +16,7 @@ LABEL = {
     "eb-full": "ehrbridge (sqlite, synchronous=full: fsync)",
     "eb-noop": "ehrbridge (noop: adapter, stores nothing)",
     "node-soap": "node-soap + better-sqlite3",
-    "spyne": "Spyne (twisted) + sqlite3",
+    "spyne": "Spyne (WSGI in Twisted) + sqlite3",
 }
 
 
@@ -111,11 +111,11 @@ def main():
     runs = sorted({r["run"] for r in main_rows}, key=int)
 
     print("## Results\n")
-    print("wrk -t THREADS -c CONNS with the peers' wrk-post.lua; p50/p99 from wrk's latency "
+    print("wrk -t THREADS -c CONNS with bench/peers/requests/load.lua; p50/p99 from wrk's latency "
           "histogram; peak RSS = VmHWM of the server process; CPU/req = server CPU time "
           "(user + system) / completed requests. Rows: the database holds exactly one row per "
           "`true` (never fewer, at most the requests wrk left in flight more, children = rows x "
-          "items), and the warm-up with check-exact.js stored exactly N. Others = cores used by "
+          "items), and the warm-up with exact.py stored exactly N. Others = cores used by "
           "other processes of the (shared) machine during the wrk run; ⚠ marks measurements "
           f"where they took more than {BUSY_CORES} cores, and ratios that involve one.\n")
     for body, mode in groups:

@@ -1,7 +1,8 @@
 #!/bin/bash
-# ehrbridge side by side with the pushCandidate peers of ../shared/bench/peers (node-soap, Spyne)
-# on loopback, loaded with wrk through the peers' own wrk-post.lua, counted exactly with their
-# check-exact.js. Writes results.tsv, curve.tsv and report.md into the output folder.
+# ehrbridge side by side with the pushCandidate peers of bench/peers (node-soap, Spyne) on
+# loopback, loaded with wrk through bench/peers/requests/load.lua, counted exactly with
+# bench/peers/requests/exact.py, on the bodies of bench/peers/requests/bodies.py. Writes
+# results.tsv, curve.tsv and report.md into the output folder.
 #
 #   bench/run.sh [--smoke] [--out DIR] [--bin PATH]
 #
@@ -19,7 +20,7 @@
 #   eb-noop     ehrbridge, noop: adapter (stores nothing): the ceiling of parsing + mapping
 #   node-soap   npm soap + better-sqlite3 (WAL + NORMAL)
 #   spyne       Debian python3-spyne + sqlite3 (WAL + NORMAL)
-# Each measurement: start the server, warm up with check-exact.js (exactly N requests, every one
+# Each measurement: start the server, warm up with exact.py (exactly N requests, every one
 # answered: rows must equal N, or the number of distinct ids in repeat mode), wait for a quiet
 # machine (it is shared), wrk for DURATION, then peak RSS (VmHWM), server CPU, wrk CPU, the CPU
 # of everything else, and the row deltas (never fewer rows than `true` answers, never more than
@@ -28,9 +29,9 @@
 # CURVE_KB kilobytes.
 #
 # Environment (defaults in brackets):
-#   BENCH_DIR [repo/build-bench-rel]   build folder, the copy of the peers (npm ci needs a
-#                                      writable folder), results
-#   PEERS_DIR [repo/../shared/bench/peers]
+#   BENCH_DIR [repo/build-bench-rel]   build folder, the copy of the peers (npm ci writes
+#                                      node_modules there, not in the source tree), results
+#   PEERS_DIR [repo/bench/peers]
 #   TARGETS ["eb-normal eb-full eb-noop node-soap spyne"]  BODIES ["small large"]
 #   MODES ["unique repeat"]  RUNS [2]  DURATION [10s]  THREADS [2]  CONNS [32]  REPEAT_N [100]
 #   WARM_SMALL [500]  WARM_LARGE [100]  TIMEOUT [30s]  PORT_BASE [19100]
@@ -57,7 +58,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 BENCH_DIR=${BENCH_DIR:-$REPO/build-bench-rel}
-PEERS_DIR=${PEERS_DIR:-$REPO/../shared/bench/peers}
+PEERS_DIR=${PEERS_DIR:-$HERE/peers}
 if [ "$SMOKE" = 1 ]; then
   RUNS=${RUNS:-1}; DURATION=${DURATION:-1s}; WARM_SMALL=${WARM_SMALL:-100}
   WARM_LARGE=${WARM_LARGE:-20}; QUIET_MAX=${QUIET_MAX:-0}; CURVE_KB=${CURVE_KB:-"2 64"}
@@ -84,7 +85,7 @@ ME=bench/run.sh LOG_TAG=bench
 
 # ---- prerequisites -------------------------------------------------------------------------
 [ -f "$PEERS_DIR/run-peer.sh" ] || die "no peers at $PEERS_DIR (set PEERS_DIR)"
-for t in wrk node sqlite3 curl /usr/bin/python3 /usr/bin/time; do
+for t in wrk node npm sqlite3 curl ss /usr/bin/python3 /usr/bin/time; do
   command -v "$t" >/dev/null 2>&1 || die "missing $t (tools/deps.sh test installs it)"
 done
 mkdir -p "$OUT" "$BENCH_DIR" || die "cannot create $OUT"
@@ -93,8 +94,8 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 build_ehrbridge
 
-# The peers' folder is read-only here and npm ci writes node_modules: a copy in BENCH_DIR
-# (refreshed when the shared folder changes) gets the dependencies, as the peers' README says.
+# npm ci writes node_modules: it runs in a copy of the peers in BENCH_DIR (refreshed when a file
+# of bench/peers changes), so that the source tree stays as it was checked out.
 PEERS=$BENCH_DIR/peers
 stamp=$(cd "$PEERS_DIR" && find . -path ./node-soap/node_modules -prune -o -type f -print0 |
         sort -z | xargs -0 cat | md5sum | cut -d' ' -f1)
@@ -116,9 +117,9 @@ case " $TARGETS " in *" spyne "*)
 esac
 
 BODYDIR=$OUT/bodies
-/usr/bin/python3 "$HERE/gen-body.py" "$PEERS_DIR" "$BODYDIR" $CURVE_KB > "$OUT/bodies.txt" || die "gen-body.py failed"
-WRK_LUA=$PEERS_DIR/requests/wrk-post.lua
-EXACT_JS=$PEERS_DIR/requests/check-exact.js
+/usr/bin/python3 "$PEERS/requests/bodies.py" "$BODYDIR" $CURVE_KB > "$OUT/bodies.txt" || die "bodies.py failed"
+WRK_LUA=$PEERS/requests/load.lua
+EXACT_PY=$PEERS/requests/exact.py
 
 # ---- machine -------------------------------------------------------------------------------
 {
@@ -199,7 +200,7 @@ rows() {
   case "$1" in
     eb-noop) echo "0 0 0 0 0" ;;
     eb-*) sqlite3 "$2" "select (select count(*) from push_log where outcome='stored'),(select count(*) from candidate),(select count(*) from candidate_education),(select count(*) from candidate_experience),(select count(distinct push_id) from push_log where outcome='stored')" | tr '|' ' ' ;;
-    *) sqlite3 "$2" "select (select count(*) from webhook_event),(select count(*) from candidate),(select count(*) from education),(select count(*) from experience),(select count(distinct id) from webhook_event)" | tr '|' ' ' ;;
+    *) sqlite3 "$2" "select (select count(*) from push_log),(select count(*) from candidate),(select count(*) from candidate_education),(select count(*) from candidate_experience),(select count(distinct push_id) from push_log)" | tr '|' ' ' ;;
   esac
 }
 
@@ -217,7 +218,7 @@ measure() {
   tag=$(( $(date +%s) % 100000 * 10 + run ))
   db=$OUT/db/$name.db; mkdir -p "$OUT/db" "$OUT/log"; rm -f "$db" "$db-wal" "$db-shm"
   url=http://127.0.0.1:$PORT/pushCandidate
-  edu=$(grep -c '<m:school>' "$bfile"); exp=$(grep -c '<m:company>' "$bfile")
+  edu=$(grep -o '<p:school>' "$bfile" | wc -l); exp=$(grep -o '<p:company>' "$bfile" | wc -l)
   log "$name (port $PORT)"
   if ! start_target "$target" "$db" "$OUT/log/$name.server.log"; then
     stop_target; FAILED=1; drop_db "$db"
@@ -225,7 +226,7 @@ measure() {
     return
   fi
   # warm-up + exact count: every request answered before the rows are counted
-  ex=$(node "$EXACT_JS" "$url" "$bfile" "$wn" "$conns" "$mode" "$REPEAT_N" "$((tag + 5))")
+  ex=$(/usr/bin/python3 "$EXACT_PY" "$url" "$bfile" "$wn" "$conns" "$mode" "$REPEAT_N" "$((tag + 5))")
   echo "$ex" > "$OUT/log/$name.exact.txt"
   read -r e0 c0 ed0 ex0 dist0 <<<"$(rows "$target" "$db")"
   want=$([ "$mode" = repeat ] && echo $((wn < REPEAT_N ? wn : REPEAT_N)) || echo "$wn")

@@ -382,7 +382,7 @@ static eb_rc set_log_format(struct eb_config *c, const char *v, const char *src,
     return EB_OK;
 }
 
-/* ---- security and REST settings (README "Security"); secrets are never echoed ---- */
+/* ---- security and REST settings (docs/security.md); secrets are never echoed ---- */
 
 static eb_rc set_file(char *dst, size_t cap, const char *v, const char *src, struct eb_err *err)
 {

@@ -26,7 +26,7 @@ struct eb_config {
     enum eb_log_level log_level;   /* --log-level debug|info|warn|error: info */
     enum eb_log_format log_format; /* --log-format text|json: text */
     char config_file[1024];        /* --config FILE, EHRBRIDGE_CONFIG; "" = none */
-    /* Security and REST mode (README "Security"). Secrets are never written to logs or
+    /* Security and REST mode (docs/security.md). Secrets are never written to logs or
      * messages; the *_file settings read them from the file's content. "" = not configured. */
     char tls_cert[1024];        /* --tls-cert FILE: PEM certificate chain; with tls_key: HTTPS */
     char tls_key[1024];         /* --tls-key FILE: PEM private key of tls_cert */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds docker/Dockerfile with podman and checks the image end to end, the way
-# ../shared/CONTAINERS.md says images are built on these machines (no Docker engine, no Docker
+# docs/container.md says images are built on machines without a Docker engine (no Docker
 # Hub): a Debian 12 base image made with debootstrap (its root file system cached as a tarball in
 # the cache folder, default build-container/), runc with explicit ulimits through a private
 # containers.conf (CONTAINERS_CONF), `podman build --format docker --pull=never` (the docker format
@@ -33,7 +33,7 @@ fail() { printf 'container-test: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # ---- tools ----
 missing=
-# podman with runc and CNI networking (what CONTAINERS.md describes; crun is not used), debootstrap
+# podman with runc and CNI networking (what docs/container.md describes; crun is not used), debootstrap
 # for the base image, curl and python3-yaml for the checks
 for p in podman runc containernetworking-plugins iptables debootstrap curl python3-yaml; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

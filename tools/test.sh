@@ -4,8 +4,9 @@
 # and runs the whole ctest suite (unit tests, generated-code freshness, integration tests with zeep
 # and npm soap against the real binary) on both builds, on SQLite and on a throwaway PostgreSQL
 # cluster (tools/pg.sh; stopped and deleted at the end, also on failure) unless EB_PG_URL already
-# names a database to use. Then valgrind, the container, the benchmark's and the profiles' smoke
-# runs and fuzzing; first of all, the layout of the C sources.
+# names a database to use. Then the manual page, valgrind, the container, the benchmark's (from a
+# fresh clone with nothing beside it) and the profiles' smoke runs and fuzzing; first of all, the
+# layout of the C sources. docs/testing.md lists the steps and says how long they take.
 set -eu
 cd "$(dirname "$0")/.."
 tools/deps.sh test
@@ -23,6 +24,8 @@ find src tests -name '*.[ch]' -exec clang-format --dry-run --Werror {} +
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
+# the manual page: groff reads it without a warning and it describes every option of --help
+tools/check-man.sh build/ehrbridge
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -32,13 +35,20 @@ cmake --build build-asan -j"$jobs"
 EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_vendor_record.py \
   tests/integration/test_push_semantics.py tests/integration/test_faults.py
-# the container image: docker/Dockerfile built with podman as ../shared/CONTAINERS.md says, run,
-# pushed to over loopback, health-checked, non-root (about 3 minutes from nothing)
+# the container image: docker/Dockerfile built with podman as docs/container.md ("Building without
+# a Docker engine") says, run, pushed to over loopback, health-checked, non-root (about 3 minutes
+# from nothing)
 tools/container-test.sh
-# the benchmark against the node-soap and Spyne peers, in its smoke mode (about a minute, plus
-# npm ci of the node-soap peer the first time: it runs and every server stores exactly what it
-# answered `true` for; no timing is asserted)
-bench/run.sh --smoke --bin "$PWD/build/ehrbridge"
+# the benchmark against the node-soap and Spyne peers of bench/peers/, in its smoke mode (about a
+# minute, plus 2-4 minutes of npm ci for the node-soap peer, which compiles better-sqlite3: it
+# runs and every server stores exactly what it answered `true` for; no timing is asserted), run
+# from a fresh clone of the committed tree in a folder with nothing beside it: the repository
+# needs no file outside itself
+repo=$PWD clone_dir=$(mktemp -d)
+git clone -q . "$clone_dir/ehrbridge"
+(cd "$clone_dir/ehrbridge" && bench/run.sh --smoke --bin "$repo/build/ehrbridge") ||
+  { rm -rf "$clone_dir"; exit 1; }
+rm -rf "$clone_dir"
 # the profiles behind bench/RESULTS.md, in their smoke mode (callgrind over 200 small pushes with
 # SQLite and with noop:, ~15 s: every push answered `true` and the report written; no figure is
 # asserted)

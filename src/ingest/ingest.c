@@ -1,7 +1,7 @@
 /* Ingest: every shape of pushCandidate request the vendor may send becomes ONE canonical
  * document, written straight into an eb_buf in one walk over the parsed request (no second DOM).
  *
- * Decisions (the README repeats them):
+ * Decisions (docs/soap.md repeats them):
  * - Envelope: a root named Envelope in the SOAP 1.2 namespace is SOAP 1.2; any other Envelope is
  *   read as SOAP 1.1. The Header is ignored; the first element child of Body is the operation and
  *   must be named pushCandidate (ASCII case-insensitive), otherwise EB_ERR_NOT_PUSH. A bare

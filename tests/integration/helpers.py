@@ -451,7 +451,7 @@ def dump_all_text(path):
 
 
 def snake(name):
-    """Contract name -> column name (the DESIGN's snake_case): officeweb365PrintUrl ->
+    """Contract name -> column name (docs/architecture.md's snake_case): officeweb365PrintUrl ->
     officeweb365_print_url, moved_at -> moved_at."""
     s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
     return s.lower()

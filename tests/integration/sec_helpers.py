@@ -54,7 +54,7 @@ def run(args, **kw):
 # Certificates
 
 class Certs:
-    """Server certificates A (RSA, made with the README's command) and B (EC P-256), a client CA
+    """Server certificates A (RSA, made with the command of docs/security.md) and B (EC P-256), a client CA
     with a client certificate, and a rogue CA with a client certificate it signed."""
 
     def __init__(self, folder):

@@ -1,5 +1,5 @@
 """The systemd deployment (deploy/ehrbridge.service, deploy/ehrbridge.env): the unit is hardened as
-the README says, `systemd-analyze verify` accepts it without a single warning and `systemd-analyze
+docs/operations.md says, `systemd-analyze verify` accepts it without a single warning and `systemd-analyze
 security` rates it OK (both when systemd-analyze is installed; the static checks always run), and
 the example environment file is one ehrbridge accepts."""
 import re
@@ -14,7 +14,7 @@ from conftest import ehrbridge_bin, run_cli
 UNIT = helpers.REPO / "deploy" / "ehrbridge.service"
 ENV_FILE = helpers.REPO / "deploy" / "ehrbridge.env"
 
-REQUIRED = {  # directive: value (the README's promises)
+REQUIRED = {  # directive: value (the promises of docs/operations.md)
     "DynamicUser": "yes", "StateDirectory": "ehrbridge", "ProtectSystem": "strict",
     "ProtectHome": "yes", "PrivateTmp": "yes", "NoNewPrivileges": "yes",
     "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",

@@ -2,6 +2,7 @@
 or 4xx quickly, memory stays bounded, the server keeps serving others, and nothing is stored but
 the push log entry of a body that was read."""
 import gzip
+import re
 import socket
 import threading
 import time
@@ -186,24 +187,37 @@ def test_idle_and_trickling_clients_do_not_delay_a_push(make_server):
 
 
 def test_connections_per_peer_are_capped(make_server):
+    """The 21st connection of one address is answered 503 and closed at once, without sending
+    anything; a server that accepted it would wait for a request instead, and the read below
+    would time out, which fails the test."""
     s = make_server(["--max-connections-per-peer", "20"])
+    before = helpers.http(s.base_url, "GET", "/metrics").text
     socks = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(20)]
     try:
         time.sleep(0.3)
-        extra = socket.create_connection(("127.0.0.1", s.port), timeout=5)
-        extra.settimeout(5)
-        data = b""
-        try:
-            data = extra.recv(200)
-        except OSError:
-            pass
-        extra.close()
-        assert data == b"" or data.startswith(b"HTTP/1.1 503"), data
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as extra:
+            extra.settimeout(5)
+            data = b""
+            try:
+                while chunk := extra.recv(4096):  # until the server closes the connection
+                    data += chunk
+            except socket.timeout:
+                pytest.fail(f"the connection over the cap was kept open (read so far: {data!r})")
+        assert data.startswith(b"HTTP/1.1 503 "), data
+        assert data.endswith(b"\r\n\r\ntoo many connections\n"), data
+        # the 20 connections under the cap are served
+        socks[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert socks[0].recv(4096).startswith(b"HTTP/1.1 200 "), "a connection under the cap"
     finally:
         for c in socks:
             c.close()
     time.sleep(0.3)
     assert helpers.http(s.base_url, "GET", "/healthz").status == 200
+    after = helpers.http(s.base_url, "GET", "/metrics").text
+
+    def rejected(text):
+        return float(re.search(r"^ehrbridge_connections_rejected_total (\S+)$", text, re.M).group(1))
+    assert rejected(after) - rejected(before) == 1
 
 
 def test_gzip_bomb_is_refused_unread(server):

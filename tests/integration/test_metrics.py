@@ -7,10 +7,13 @@ import concurrent.futures
 import json
 import re
 import socket
+import sqlite3
+import time
 
 import pytest
 
 import helpers
+from conftest import Server, _stop_and_check
 
 SAMPLE_LINE = re.compile(
     r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? '
@@ -110,35 +113,109 @@ def test_pushes_are_counted_by_mode_and_outcome(make_server):
     assert responses['{code="2xx"}'] >= 5 and responses['{code="5xx"}'] >= 1, responses
 
 
-def test_sqlite_group_commit_is_measured(make_server, backend):
-    """On SQLite, the writer thread's transactions: every stored push is in one of them, and
-    concurrent pushes share them."""
-    if backend != "sqlite":
-        pytest.skip("the group-commit writer is SQLite's")
-    s = make_server()
-    before = metrics(s)
-    n = 40
-    bodies = [helpers.envelope(helpers.minimal_push_xml(helpers.new_id("metrics-gc"), 9310000 + i))
-              for i in range(n)]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        answers = list(pool.map(lambda b: helpers.parse_push_answer(helpers.post_soap(s, b))[0],
-                                bodies))
-    assert answers == ["true"] * n
-    after = metrics(s)
+SQLITE_FAMILIES = ("ehrbridge_sqlite_transactions_total", "ehrbridge_sqlite_transaction_pushes",
+                   "ehrbridge_sqlite_transaction_seconds",
+                   "ehrbridge_sqlite_transaction_rewrites_total")
 
-    def delta(name):
-        return after[(name, "")] - before[(name, "")]
-    tx = delta("ehrbridge_sqlite_transactions_total")
-    assert 1 <= tx <= n
-    assert delta("ehrbridge_sqlite_transaction_pushes_count") == tx
+
+def families(samples):
+    return {re.sub(r"_(bucket|sum|count)$", "", name) for name, _ in samples}
+
+
+def push_one_at_a_time(s, n, app_base):
+    """n pushes, each sent after the answer to the one before: no two can share a commit."""
+    for i in range(n):
+        body = helpers.envelope(helpers.minimal_push_xml(helpers.new_id("metrics-seq"), app_base + i))
+        assert helpers.parse_push_answer(helpers.post_soap(s, body))[0] == "true"
+
+
+def assert_counted_without_sqlite_writer(s):
+    """A database without SQLite's group-commit writer: every push counted once as stored, in
+    the duration histogram and nowhere else; the writer's families are not exported at all."""
+    before = metrics(s)
+    n = 12
+    push_one_at_a_time(s, n, 9320000)
+    after = metrics(s)
+    assert pushes(after, "soap", "stored") - pushes(before, "soap", "stored") == n
+    assert (after[("ehrbridge_push_duration_seconds_count", '{mode="soap"}')]
+            - before[("ehrbridge_push_duration_seconds_count", '{mode="soap"}')]) == n
+    assert after[("ehrbridge_database_errors_total", "")] == 0
+    assert not families(after) & set(SQLITE_FAMILIES), sorted(families(after) & set(SQLITE_FAMILIES))
+
+
+def test_transactions_are_counted_exactly(make_server, backend):
+    """Pushes sent one at a time are one transaction each; pushes that queue behind a held
+    database lock share at most two (the one the writer had begun, and all the others). On the
+    other backends no SQLite writer runs and its metrics are absent."""
+    s = make_server()
+    if backend != "sqlite":
+        assert_counted_without_sqlite_writer(s)
+        return
+
+    def delta(name, labels=""):
+        return after[(name, labels)] - before[(name, labels)]
+
+    # one at a time: exactly one transaction of one push per push
+    before = metrics(s)
+    n = 12
+    push_one_at_a_time(s, n, 9310000)
+    after = metrics(s)
+    assert delta("ehrbridge_sqlite_transactions_total") == n
+    assert delta("ehrbridge_sqlite_transaction_pushes_count") == n
     assert delta("ehrbridge_sqlite_transaction_pushes_sum") == n
-    assert delta("ehrbridge_sqlite_transaction_seconds_count") == tx
+    assert delta("ehrbridge_sqlite_transaction_pushes_bucket", '{le="1"}') == n
+    assert delta("ehrbridge_sqlite_transaction_seconds_count") == n
     assert delta("ehrbridge_sqlite_transaction_seconds_sum") > 0
     assert delta("ehrbridge_sqlite_transaction_rewrites_total") == 0
+    assert pushes(after, "soap", "stored") - pushes(before, "soap", "stored") == n
+
+    # m pushes at once while this test holds the database's write lock: the writer waits in its
+    # first transaction (begun with whatever had arrived), the rest queue; once the lock is
+    # released they are written together
+    m = 24
+    before = metrics(s)
+    bodies = [helpers.envelope(helpers.minimal_push_xml(helpers.new_id("metrics-gc"), 9311000 + i))
+              for i in range(m)]
+    lock = sqlite3.connect(s.db_path, timeout=10, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=m) as pool:
+            answers = pool.map(lambda b: helpers.parse_push_answer(helpers.post_soap(s, b))[0],
+                               bodies)
+            # every push has arrived and waits for its commit (+1: the /metrics request itself)
+            for _ in range(500):
+                if metrics(s)[("ehrbridge_requests_in_flight", "")] == m + 1:
+                    break
+                time.sleep(0.01)
+            else:
+                pytest.fail("the pushes did not all arrive")
+            lock.execute("COMMIT")
+            assert list(answers) == ["true"] * m
+    finally:
+        lock.close()
+    after = metrics(s)
+    tx = delta("ehrbridge_sqlite_transactions_total")
+    assert tx in (1, 2), f"{m} queued pushes took {tx} transactions"
+    assert delta("ehrbridge_sqlite_transaction_pushes_count") == tx
+    assert delta("ehrbridge_sqlite_transaction_pushes_sum") == m
+    assert delta("ehrbridge_sqlite_transaction_seconds_count") == tx
+    assert delta("ehrbridge_sqlite_transaction_rewrites_total") == 0
+    assert pushes(after, "soap", "stored") - pushes(before, "soap", "stored") == m
     buckets = [v for (name, _), v in after.items()
                if name == "ehrbridge_sqlite_transaction_pushes_bucket"]
     assert buckets == sorted(buckets) and buckets[-1] == after[
         ("ehrbridge_sqlite_transaction_pushes_count", "")]
+
+
+def test_noop_counts_pushes_and_no_transactions(tmp_path):
+    """noop: stores nothing: the pushes are counted, and no writer metric exists."""
+    s = Server(tmp_path / "noop")
+    s.args += ["--db", "noop:"]  # the last --db is the one used
+    s.start()
+    try:
+        assert_counted_without_sqlite_writer(s)
+    finally:
+        _stop_and_check(s)
 
 
 def test_refused_requests_and_connections_are_counted(make_server):

@@ -1,4 +1,4 @@
-"""What a push means (DESIGN "bridge"): idempotency by push id, replacement by applicationId,
+"""What a push means (docs/architecture.md, "bridge"): idempotency by push id, replacement by applicationId,
 invalid records answered false with a message naming the field and recorded as rejected, unknown
 elements kept in the push log."""
 import re

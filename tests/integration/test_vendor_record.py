@@ -267,7 +267,7 @@ def test_remarks(pushed):
     assert rs[0]["is_private"] == 1
 
 
-ARRAY_TABLES = {  # contract array -> child table (DESIGN: candidate_<name without Info/List>)
+ARRAY_TABLES = {  # contract array -> child table (docs/architecture.md: candidate_<name without Info/List>)
     "educationInfo": "candidate_education",
     "experienceInfo": "candidate_experience",
     "projectInfo": "candidate_project",
