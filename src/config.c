@@ -534,8 +534,7 @@ static eb_rc set_admin_password_file(struct eb_config *c, const char *v, const c
 
 /* Host names: letters, digits, '.', '-', '_', ':' and brackets (an IPv6 literal), comma
  * separated. */
-static eb_rc set_admin_host(struct eb_config *c, const char *v, const char *src,
-                            struct eb_err *err)
+static eb_rc set_admin_host(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
 {
     if (strlen(v) >= sizeof c->admin_host)
         return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src,

@@ -253,8 +253,10 @@ static eb_rc no_reads(struct eb_adapter *a, struct eb_err *err)
 {
     if (!a)
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter cannot read the push log for the "
-                      "admin listener", a->m->name);
+    return eb_err_set(err, EB_ERR_INTERNAL,
+                      "the %s adapter cannot read the push log for the "
+                      "admin listener",
+                      a->m->name);
 }
 
 eb_rc eb_adapter_push_page(struct eb_adapter *a, const struct eb_push_query *q,

@@ -76,20 +76,20 @@ struct eb_adapter;
 
 /* Which push_log rows a page of the push browser lists, newest first. */
 struct eb_push_query {
-    int outcome;              /* an enum eb_outcome; -1: any */
-    const char *q;            /* NULL: any; else the push id is q, or the applicationId is q_app
+    int outcome;            /* an enum eb_outcome; -1: any */
+    const char *q;          /* NULL: any; else the push id is q, or the applicationId is q_app
                                  (when has_q_app), or the candidate's name starts with q (not
                                  with a mapping: there is no candidate table to search) */
-    int64_t q_app;            /* q as a number */
-    int has_q_app;            /* 1 when q is a number */
-    int64_t application_id;   /* valid when has_application_id: only this applicationId */
-    int has_application_id;   /* 1: filter on application_id */
-    int64_t since_ms;         /* received_at >= since_ms; 0: no lower bound */
-    int64_t until_ms;         /* received_at <= until_ms; 0: no upper bound */
-    const char *after_id;     /* keyset cursor: rows before (after_ms, after_id) in the listing
+    int64_t q_app;          /* q as a number */
+    int has_q_app;          /* 1 when q is a number */
+    int64_t application_id; /* valid when has_application_id: only this applicationId */
+    int has_application_id; /* 1: filter on application_id */
+    int64_t since_ms;       /* received_at >= since_ms; 0: no lower bound */
+    int64_t until_ms;       /* received_at <= until_ms; 0: no upper bound */
+    const char *after_id;   /* keyset cursor: rows before (after_ms, after_id) in the listing
                                  order; NULL: the first page */
-    int64_t after_ms;         /* the cursor's received_at */
-    unsigned limit;           /* rows at most (1..1000) */
+    int64_t after_ms;       /* the cursor's received_at */
+    unsigned limit;         /* rows at most (1..1000) */
 };
 
 /* One push_log row as the push browser shows it. Strings live until the callback returns. */
@@ -226,8 +226,8 @@ struct eb_adapter_methods {
                        void *user, struct eb_err *err);
     /* Reads the row of push_id with its payload, raw body and replaced_by; fn is not called
      * when the push id is unknown. */
-    eb_rc (*push_get)(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
-                      void *user, struct eb_err *err);
+    eb_rc (*push_get)(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn, void *user,
+                      struct eb_err *err);
     /* Counts the pushes received since since_ms by outcome, in buckets of bucket_ms. */
     eb_rc (*push_counts)(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                          eb_push_count_fn fn, void *user, struct eb_err *err);

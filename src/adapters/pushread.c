@@ -192,8 +192,7 @@ static enum eb_outcome outcome_of(const char *s)
     return EB_OUTCOME_FAILED;
 }
 
-int eb_pushread_row(const char *const *col, const size_t *len, eb_push_summary_fn fn,
-                    void *user)
+int eb_pushread_row(const char *const *col, const size_t *len, eb_push_summary_fn fn, void *user)
 {
     struct eb_push_summary row = {
         .push_id = col[0],

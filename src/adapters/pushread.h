@@ -11,8 +11,8 @@
 
 /* A statement and the values of its placeholders, in order. */
 struct eb_pushread_sql {
-    char *sql;                                      /* malloc'd */
-    struct eb_sql_value param[EB_PUSHREAD_PARAMS];  /* texts borrowed from the query */
+    char *sql;                                     /* malloc'd */
+    struct eb_sql_value param[EB_PUSHREAD_PARAMS]; /* texts borrowed from the query */
     size_t n_param;
     char like[512]; /* the LIKE pattern of q, escaped */
 };
@@ -39,8 +39,7 @@ void eb_pushread_free(struct eb_pushread_sql *s);
 
 /* Decodes one row of a page or get query (col[i] NULL for NULL; len[i] its bytes) and calls
  * fn; returns what fn returned (1 also when a number does not read). */
-int eb_pushread_row(const char *const *col, const size_t *len, eb_push_summary_fn fn,
-                    void *user);
+int eb_pushread_row(const char *const *col, const size_t *len, eb_push_summary_fn fn, void *user);
 
 /* Decodes one row of a counts query and calls fn; returns what fn returned. */
 int eb_pushread_count_row(const char *const *col, eb_push_count_fn fn, void *user);

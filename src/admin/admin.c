@@ -38,11 +38,11 @@ extern const size_t eb_admin_js_len;
 
 #define MAX_CIDRS   64
 #define MAX_HOSTS   16
-#define PAGE_LIMIT  50   /* rows per page unless limit= says otherwise */
-#define MAX_LIMIT   500  /* limit= at most */
-#define MAX_CURSOR  600  /* bytes of a cursor */
+#define PAGE_LIMIT  50  /* rows per page unless limit= says otherwise */
+#define MAX_LIMIT   500 /* limit= at most */
+#define MAX_CURSOR  600 /* bytes of a cursor */
 #define MAX_PAYLOAD ((size_t)16 << 20)
-#define XML_DEPTH   64   /* nesting of a payload turned into JSON */
+#define XML_DEPTH   64 /* nesting of a payload turned into JSON */
 
 /* Sent with every answer of the listener: nothing inline runs, nothing frames the page, nothing
  * is cached (the answers hold personal data), nothing is sniffed or referred. */
@@ -262,9 +262,8 @@ static json_t *summary_json(const struct eb_push_summary *row)
     json_object_set_new(o, "triggered_at", text_or_null(row->triggered_at));
     json_object_set_new(o, "received_at", ms_json(row->received_at_ms));
     json_object_set_new(o, "received_at_ms", json_integer(row->received_at_ms));
-    json_object_set_new(o, "application_id", row->has_application_id
-                                                 ? json_integer(row->application_id)
-                                                 : json_null());
+    json_object_set_new(o, "application_id",
+                        row->has_application_id ? json_integer(row->application_id) : json_null());
     json_object_set_new(o, "outcome", json_string(eb_outcome_name(row->outcome)));
     json_object_set_new(o, "message", text_or_null(row->message));
     json_object_set_new(o, "name", text_or_null(row->name));
@@ -476,8 +475,8 @@ static json_t *candidate_json(const char *payload, size_t len)
 /* A copy of one push_log row (push_get's strings live only during its callback). */
 struct one {
     int found;
-    json_t *detail;                /* the answer of GET /api/pushes/{id} */
-    struct eb_logged_push row;     /* for replay */
+    json_t *detail;            /* the answer of GET /api/pushes/{id} */
+    struct eb_logged_push row; /* for replay */
     char *push_id, *event, *triggered_at, *message, *payload, *raw;
     int oom;
 };
@@ -694,8 +693,7 @@ static void route(struct eb_admin *a, struct eb_adapter *db, const struct eb_htt
     if (!get)
         return answer_error(resp, post ? 404 : 405, post ? "not found" : "method not allowed");
     if (!strcmp(req->path, "/") || !strcmp(req->path, "/index.html"))
-        return answer(resp, 200, "text/html; charset=utf-8", eb_admin_html_text,
-                      eb_admin_html_len);
+        return answer(resp, 200, "text/html; charset=utf-8", eb_admin_html_text, eb_admin_html_len);
     if (!strcmp(req->path, "/app.css"))
         return answer(resp, 200, "text/css; charset=utf-8", eb_admin_css_text, eb_admin_css_len);
     if (!strcmp(req->path, "/app.js"))
@@ -750,9 +748,9 @@ void eb_admin_handle(struct eb_admin *a, struct eb_adapter *db, const struct eb_
     /* the access log: who read which push id; never a query string, never what it holds */
     char status[8];
     snprintf(status, sizeof status, "%d", resp->status);
-    const char *path = push_id[0] ? (strstr(req->path, "/replay") ? "/api/pushes/{id}/replay"
-                                                                  : "/api/pushes/{id}")
-                                  : req->path;
+    const char *path =
+        push_id[0] ? (strstr(req->path, "/replay") ? "/api/pushes/{id}/replay" : "/api/pushes/{id}")
+                   : req->path;
     if (strlen(path) > 64)
         path = "(long path)";
     eb_log(refused ? EB_LOG_WARN : EB_LOG_INFO, refused ? "admin request refused" : "admin access",
