@@ -8,7 +8,8 @@ BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite
   libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev"
 TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev clang-format curl
   postgresql python3-psycopg2 openssl python3-requests odbc-postgresql libsqliteodbc
-  wrk python3-spyne python3-lxml python3-twisted groff-base"
+  wrk python3-spyne python3-lxml python3-twisted groff-base
+  chromium chromium-driver python3-selenium fonts-wqy-microhei"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=
