@@ -233,6 +233,20 @@ static int basic_ok(const struct eb_admin *a, const struct eb_http_request *req,
     return ok;
 }
 
+/* Answers a read that failed: 400 for a query the database cannot take, 501 when the adapter
+ * has no reads for this listener (ODBC), 503 when the database cannot be reached. */
+static void read_failed(struct eb_http_response *resp, const struct eb_err *err, int oom)
+{
+    if (oom)
+        return answer_error(resp, 500, "out of memory");
+    eb_log(EB_LOG_WARN, "admin: reading the push log failed", "error", err->msg, NULL);
+    if (err->rc == EB_ERR_INVALID)
+        return answer_error(resp, 400, err->msg);
+    if (err->rc == EB_ERR_INTERNAL)
+        return answer_error(resp, 501, "this database adapter cannot read the push log here");
+    answer_error(resp, 503, "database unavailable");
+}
+
 /* ---- the push list ---- */
 
 static json_t *ms_json(int64_t ms)
@@ -386,15 +400,9 @@ static void list_pushes(struct eb_adapter *db, const struct eb_http_request *req
     struct eb_err err = {0};
     if (!pg.rows)
         return answer_error(resp, 500, "out of memory");
-    if (eb_adapter_push_page(db, &q, page_row, &pg, &err)) {
+    if (eb_adapter_push_page(db, &q, page_row, &pg, &err) || pg.oom) {
         json_decref(pg.rows);
-        eb_log(EB_LOG_WARN, "admin: reading the push log failed", "error", err.msg, NULL);
-        return answer_error(resp, err.rc == EB_ERR_INVALID ? 400 : 503,
-                            err.rc == EB_ERR_INVALID ? err.msg : "database unavailable");
-    }
-    if (pg.oom) {
-        json_decref(pg.rows);
-        return answer_error(resp, 500, "out of memory");
+        return read_failed(resp, &err, pg.oom);
     }
     json_t *o = json_object();
     json_object_set_new(o, "pushes", pg.rows);
@@ -551,16 +559,8 @@ static int read_one(struct eb_adapter *db, const char *push_id, struct one *o,
 {
     struct eb_err err = {0};
     memset(o, 0, sizeof *o);
-    if (eb_adapter_push_get(db, push_id, one_row, o, &err)) {
-        if (!o->oom) {
-            eb_log(EB_LOG_WARN, "admin: reading a push failed", "push_id", push_id, "error",
-                   err.msg, NULL);
-            answer_error(resp, 503, "database unavailable");
-            return -1;
-        }
-    }
-    if (o->oom) {
-        answer_error(resp, 500, "out of memory");
+    if (eb_adapter_push_get(db, push_id, one_row, o, &err) || o->oom) {
+        read_failed(resp, &err, o->oom);
         return -1;
     }
     if (!o->found) {
@@ -640,8 +640,7 @@ static void stats(struct eb_adapter *db, const struct eb_http_request *req,
     struct eb_err err = {0};
     if (!st.buckets || eb_adapter_push_counts(db, since, bucket_ms, stats_row, &st, &err)) {
         json_decref(st.buckets);
-        eb_log(EB_LOG_WARN, "admin: counting pushes failed", "error", err.msg, NULL);
-        return answer_error(resp, 503, "database unavailable");
+        return read_failed(resp, &err, !st.buckets);
     }
     answer_json(resp, 200,
                 json_pack("{s:s,s:I,s:I,s:o}", "window", w, "bucket_ms", (json_int_t)bucket_ms,

@@ -274,3 +274,53 @@ def test_admin_settings_are_checked(tmp_path):
     r = run_cli("check", "--db", f"sqlite:{tmp_path}/c.db", "--admin-listen", "0.0.0.0:9999",
                 "--admin-user", "ops", "--admin-password-file", str(pw))
     assert r.returncode == 0, r
+
+
+def test_admin_listener_over_tls_asks_no_client_certificate(tmp_path):
+    """With --tls-cert/--tls-key the admin listener speaks HTTPS too; --tls-client-ca binds the
+    vendor's port only: operators show no client certificate."""
+    import http.client as httpclient
+    import ssl
+
+    import sec_helpers as sh
+    certs = sh.Certs(tmp_path / "certs")
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD)
+    port = free_port()
+    s = sh.SecServer(tmp_path / "s", ["--admin-listen", f"127.0.0.1:{port}", "--admin-user", USER,
+                                      "--admin-password-file", str(pw)],
+                     crt=certs.a_crt, key=certs.a_key, client_ca=certs.ca_crt)
+    s.client_cert = (certs.client_crt, certs.client_key)
+    s.start()
+    try:
+        def admin(path, headers):
+            ctx = ssl.create_default_context(cafile=str(certs.a_crt))
+            conn = httpclient.HTTPSConnection("127.0.0.1", port, timeout=30, context=ctx)
+            try:
+                conn.request("GET", path, headers=headers)
+                r = conn.getresponse()
+                return r.status, r.read()
+            finally:
+                conn.close()
+        status, body = admin("/api/pushes", {"Authorization": auth()})
+        assert status == 200 and json.loads(body)["pushes"] == []
+        assert admin("/api/pushes", {})[0] == 401
+        with pytest.raises((ssl.SSLError, OSError)):  # plain HTTP is not spoken there
+            helpers.http(f"http://127.0.0.1:{port}", "GET", "/healthz", timeout=5)
+        with pytest.raises((ssl.SSLError, OSError)):  # the vendor's port still wants its cert
+            r = s.request("GET", "/healthz", cert=None)
+            assert r.status != 200
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("backend", ["odbc-sqlite"], indirect=True, scope="module")
+def test_odbc_has_no_reads_and_says_so(make_server, tmp_path):
+    """ODBC reaches databases whose SQL differs too much for one query text (paging, row values):
+    the push log cannot be browsed there; the API says so and the rest keeps working."""
+    s, url = start_admin(make_server, tmp_path)
+    push(s, "odbc-a", 9001)
+    for path in ("/api/pushes", "/api/pushes/odbc-a", "/api/stats"):
+        r = get(url, path)
+        assert r.status == 501 and "cannot read the push log" in json.loads(r.body)["error"], r
+    assert get(url, "/").status == 200 and get(url, "/metrics").status == 200
