@@ -513,6 +513,11 @@ static eb_rc set_allow(struct eb_config *c, const char *v, const char *src, stru
     return set_cidr_list(c->allow, sizeof c->allow, v, src, err);
 }
 
+static eb_rc set_retention(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_int(&c->retention_days, v, src, 0, 100 * 366, err);
+}
+
 static eb_rc set_admin_allow(struct eb_config *c, const char *v, const char *src,
                              struct eb_err *err)
 {
@@ -751,6 +756,10 @@ static const struct setting settings[] = {
      "write candidates into the tables of a mapping file (docs/legacy-mapping.md) instead of "
      "the default schema",
      set_mapping},
+    {"retention", "DAYS",
+     "purge the payload and raw body of pushes older than DAYS, keeping their outcome row "
+     "(default 0: keep)",
+     set_retention},
     {"admin_listen", "HOST:PORT",
      "serve the operators' push browser, its API and /metrics here (default: off; /metrics then "
      "leaves the public port)",

@@ -53,6 +53,7 @@ struct eb_config {
     char admin_user[256];        /* --admin-user: HTTP Basic user of the operators */
     char admin_password[256];    /* --admin-password-file: their password */
     char admin_allow[4096];      /* --admin-allow CIDR,...: sources that may reach the listener */
+    int retention_days;          /* --retention DAYS: purge payloads older than that; 0 = off */
     char admin_host[1024];       /* --admin-host NAME,...: Host names accepted besides the
                                     listener's own address */
 };

@@ -226,7 +226,8 @@ static int each(void *user, const struct eb_logged_push *row)
         goto out;
     }
     if (!text) {
-        say(r, "%s: skipped: nothing kept to replay\n", row->push_id);
+        say(r, "%s: skipped: nothing kept to replay (its payload was purged by --retention)\n",
+            row->push_id);
         r->skipped++;
         goto out;
     }

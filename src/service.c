@@ -31,6 +31,7 @@
 #include "ingest/json.h"
 #include "mapping/mapping.h"
 #include "rest.h"
+#include "retention.h"
 #include "transport/server.h"
 #include "transport/tls.h"
 #include "util/clock.h"
@@ -60,7 +61,8 @@ struct eb_service {
     struct eb_auth *auth;          /* who may push (auth/auth.h) */
     struct eb_aes aes;             /* the data key (--aes-key), when has_aes */
     int has_aes;
-    struct eb_admin *adm; /* the admin listener's state; NULL when it is off */
+    struct eb_admin *adm;           /* the admin listener's state; NULL when it is off */
+    struct eb_retention *retention; /* --retention's thread; NULL when it is off */
 };
 
 /* The state of one request, from the worker that takes it to its answer. A push that goes to
@@ -278,6 +280,8 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
     rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
     if (rc)
         goto fail;
+    if (cfg->retention_days && (rc = eb_retention_start(cfg, s->mapping, &s->retention, err)))
+        goto fail;
     if (cfg->public_url[0]) {
         s->wsdl = eb_service_wsdl(cfg->public_url, &s->wsdl_len);
         if (!s->wsdl) {
@@ -301,6 +305,7 @@ void eb_service_free(struct eb_service *s)
         s->pool = r->next;
         req_free(r);
     }
+    eb_retention_stop(s->retention);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->waiting_cv);
     eb_adapter_close(s->admin);

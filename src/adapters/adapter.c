@@ -287,3 +287,15 @@ eb_rc eb_adapter_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t buc
         return eb_err_set(err, EB_ERR_INVALID, "push counts: the bucket must be positive");
     return a->m->push_counts(a, since_ms, bucket_ms, fn, user, err);
 }
+
+eb_rc eb_adapter_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                                int64_t *purged, struct eb_err *err)
+{
+    eb_err_clear(err);
+    *purged = 0;
+    if (!a || a->m->version < 2 || !a->m->purge_payloads)
+        return no_reads(a, err);
+    if (!max_rows)
+        return eb_err_set(err, EB_ERR_INVALID, "purge: the batch must hold a row");
+    return a->m->purge_payloads(a, before_ms, max_rows, purged, err);
+}

@@ -231,6 +231,12 @@ struct eb_adapter_methods {
     /* Counts the pushes received since since_ms by outcome, in buckets of bucket_ms. */
     eb_rc (*push_counts)(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                          eb_push_count_fn fn, void *user, struct eb_err *err);
+    /* Retention (--retention): clears payload and raw of at most max_rows push_log rows
+     * received before before_ms that still hold either, oldest first, in one transaction of
+     * its own; the rest of the row stays. *purged gets the rows cleared (fewer than max_rows:
+     * nothing older is left). An adapter that cannot bound a batch may clear them all. */
+    eb_rc (*purge_payloads)(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                            int64_t *purged, struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -284,6 +290,10 @@ eb_rc eb_adapter_push_get(struct eb_adapter *a, const char *push_id, eb_push_sum
                           void *user, struct eb_err *err);
 eb_rc eb_adapter_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                              eb_push_count_fn fn, void *user, struct eb_err *err);
+
+/* purge_payloads; EB_ERR_INTERNAL when the adapter has none. */
+eb_rc eb_adapter_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                                int64_t *purged, struct eb_err *err);
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);

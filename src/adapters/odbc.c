@@ -39,6 +39,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/pushread.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
@@ -1423,8 +1424,36 @@ out:
     return rc;
 }
 
+/* Retention on ODBC: every DBMS spells a bounded batch differently (LIMIT, TOP, FETCH FIRST), so
+ * one statement clears every row past the limit, in one transaction. */
+static eb_rc od_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                               int64_t *purged, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    struct eb_pushread_sql sql;
+    SQLHSTMT h = NULL;
+    (void)max_rows;
+    eb_rc rc = ensure_connected(o, err);
+    if (rc)
+        return rc;
+    if ((rc = eb_pushread_purge(&o->dialect, before_ms, 0, &sql, err)))
+        return rc;
+    if (!(rc = prepare(o, sql.sql, &h, "purging push_log", err)) &&
+        !(rc = bind_int(o, h, 0, before_ms, err)) &&
+        !(rc = execute(o, h, "purging push_log", purged, err)))
+        rc = end_tran(o, 1, err);
+    if (rc) {
+        rollback(o);
+        if (lost_state(o->state))
+            disconnect(o);
+    }
+    free_stmt(&h);
+    eb_pushread_free(&sql);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_odbc = {
-    .version = 1,
+    .version = 2,
     .name = "odbc",
     .scheme = "odbc",
     .instance_size = sizeof(struct odbc_adapter),
@@ -1436,4 +1465,5 @@ const struct eb_adapter_methods eb_adapter_odbc = {
     .store_interview_event = od_store_interview_event,
     .list_pushes = od_list_pushes,
     .replay_push = od_replay_push,
+    .purge_payloads = od_purge_payloads,
 };

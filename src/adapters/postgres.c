@@ -1738,6 +1738,34 @@ static eb_rc pg_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t buck
     return rc ? rc : read_rows((struct pg_adapter *)a, &sql, count_row, &c, err);
 }
 
+static eb_rc pg_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                               int64_t *purged, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    struct eb_pushread_sql sql;
+    eb_rc rc = eb_pushread_purge(&eb_sql_dialect_postgres, before_ms, max_rows, &sql, err);
+    if (!rc)
+        rc = ensure_connected(g, err);
+    if (rc) {
+        eb_pushread_free(&sql);
+        return rc;
+    }
+    g->fail.set = 0;
+    char before[24];
+    snprintf(before, sizeof before, "%lld", (long long)before_ms);
+    const char *vals[1] = {before};
+    PGresult *r = PQexecParams(g->conn, sql.sql, 1, NULL, vals, NULL, NULL, 0);
+    eb_pushread_free(&sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        note_result(g, r, "purging push_log");
+        PQclear(r);
+        return fail_rc(g, err);
+    }
+    *purged = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return EB_OK;
+}
+
 static const char *const pg_aliases[] = {"postgres", NULL};
 
 const struct eb_adapter_methods eb_adapter_postgres = {
@@ -1757,4 +1785,5 @@ const struct eb_adapter_methods eb_adapter_postgres = {
     .push_page = pg_push_page,
     .push_get = pg_push_get,
     .push_counts = pg_push_counts,
+    .purge_payloads = pg_purge_payloads,
 };

@@ -166,6 +166,21 @@ eb_rc eb_pushread_counts(const struct eb_sql_dialect *d, int64_t since_ms, int64
     return finish(d, &t, out, err);
 }
 
+eb_rc eb_pushread_purge(const struct eb_sql_dialect *d, int64_t before_ms, unsigned max_rows,
+                        struct eb_pushread_sql *out, struct eb_err *err)
+{
+    struct text t = {.len = 0};
+    memset(out, 0, sizeof *out);
+    put(&t, "UPDATE \"push_log\" SET \"payload\" = NULL, \"raw\" = NULL WHERE ");
+    if (max_rows)
+        put(&t, "\"push_id\" IN (SELECT \"push_id\" FROM \"push_log\" WHERE ");
+    put(&t, "\"received_at\" < ? AND (\"payload\" IS NOT NULL OR \"raw\" IS NOT NULL)");
+    if (max_rows)
+        put(&t, " ORDER BY \"received_at\" LIMIT %u)", max_rows);
+    add_int(out, before_ms);
+    return finish(d, &t, out, err);
+}
+
 void eb_pushread_free(struct eb_pushread_sql *s)
 {
     free(s->sql);

@@ -35,6 +35,12 @@ eb_rc eb_pushread_get(const struct eb_sql_dialect *d, const char *push_id, int w
 eb_rc eb_pushread_counts(const struct eb_sql_dialect *d, int64_t since_ms, int64_t bucket_ms,
                          struct eb_pushread_sql *out, struct eb_err *err);
 
+/* The statement of purge_payloads (adapter.h): clears payload and raw of at most max_rows rows
+ * received before before_ms, oldest first (max_rows 0: all of them, for databases whose LIMIT
+ * is spelled otherwise). */
+eb_rc eb_pushread_purge(const struct eb_sql_dialect *d, int64_t before_ms, unsigned max_rows,
+                        struct eb_pushread_sql *out, struct eb_err *err);
+
 void eb_pushread_free(struct eb_pushread_sql *s);
 
 /* Decodes one row of a page or get query (col[i] NULL for NULL; len[i] its bytes) and calls

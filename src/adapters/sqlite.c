@@ -1736,6 +1736,26 @@ static eb_rc sq_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t buck
     return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, count_row, &c, err);
 }
 
+/* Runs on this instance's own connection, beside the gate's writer: a batch waits for it like
+ * a writer of another process (busy timeout). */
+static eb_rc sq_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                               int64_t *purged, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    struct eb_pushread_sql sql;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = eb_pushread_purge(&eb_sql_dialect_sqlite, before_ms, max_rows, &sql, err);
+    if (!rc)
+        rc = prepare(s, sql.sql, &st, "purging push_log", err);
+    if (!rc)
+        rc = bind_values(s, st, 1, sql.param, sql.n_param, "purging push_log", err);
+    if (!rc && !(rc = run(s, st, "purging push_log", err)))
+        *purged = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    eb_pushread_free(&sql);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_sqlite = {
     .version = 2,
     .name = "sqlite",
@@ -1753,4 +1773,5 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .push_page = sq_push_page,
     .push_get = sq_push_get,
     .push_counts = sq_push_counts,
+    .purge_payloads = sq_purge_payloads,
 };

@@ -548,6 +548,8 @@ static int one_row(void *user, const struct eb_push_summary *row)
     json_t *r = row->raw ? json_stringn(row->raw, row->raw_len) : NULL; /* NULL: not UTF-8 */
     json_object_set_new(d, "raw", r ? r : json_null());
     json_object_set_new(d, "payload_kept", json_boolean(row->payload || row->raw));
+    /* every recorded push keeps its payload or its raw body until --retention clears both */
+    json_object_set_new(d, "payload_purged", json_boolean(!row->payload && !row->raw));
     json_object_set_new(d, "attachments", json_array());
     o->detail = d;
     return 0;

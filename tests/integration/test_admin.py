@@ -324,3 +324,67 @@ def test_odbc_has_no_reads_and_says_so(make_server, tmp_path):
         r = get(url, path)
         assert r.status == 501 and "cannot read the push log" in json.loads(r.body)["error"], r
     assert get(url, "/").status == 200 and get(url, "/metrics").status == 200
+
+
+def age_pushes(server, days, *push_ids):
+    """Moves the received_at of push_ids back by days (as if they had come that long ago)."""
+    import sqlite3
+    ms = days * 24 * 3600 * 1000
+    for pid in push_ids:
+        sql = "UPDATE push_log SET received_at = received_at - ? WHERE push_id = ?"
+        if isinstance(server.db_path, helpers.PgDatabase):
+            conn = helpers.db_connect(server.db_path)
+            conn.execute(sql, (ms, pid))
+            conn.close()
+        else:
+            with sqlite3.connect(server.db_path, timeout=10) as conn:
+                conn.execute(sql, (ms, pid))
+
+
+@both
+def test_retention_purges_old_payloads_and_keeps_the_outcome_row(backend, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD)
+
+    def start(workdir, db_url, extra=()):
+        port = free_port()
+        srv = Server(workdir, backend=backend)
+        srv.args = ["serve", "--listen", f"127.0.0.1:{srv.port}", "--db", db_url or srv.db_url,
+                    "--admin-listen", f"127.0.0.1:{port}", "--admin-user", USER,
+                    "--admin-password-file", str(pw), *extra]
+        return srv.start(), f"http://127.0.0.1:{port}"
+
+    s, url = start(tmp_path / "k1", None)
+    db_url = s.args[s.args.index("--db") + 1]
+    try:
+        push(s, "ret-old", 9101, name=NAME)
+        push_bad(s, "ret-old-bad", 9102)
+        push(s, "ret-new", 9103)
+    finally:
+        assert s.stop() == 0
+    age_pushes(s, 40, "ret-old", "ret-old-bad")
+    # after a restart with --retention 30, the thread's first round purges them
+    s2, url2 = start(tmp_path / "k2", db_url, ["--retention", "30"])
+    try:
+        import time
+        deadline = time.monotonic() + 15
+        while get_json(url2, "/api/pushes/ret-old")["payload"] is not None:
+            assert time.monotonic() < deadline, s2.log()
+            time.sleep(0.05)
+        while not get_json(url2, "/api/pushes/ret-old-bad")["payload_purged"]:
+            assert time.monotonic() < deadline, s2.log()
+            time.sleep(0.05)
+        old = get_json(url2, "/api/pushes/ret-old")
+        assert old["payload_purged"] and old["candidate"] is None and old["raw"] is None
+        assert old["outcome"] == "stored" and old["application_id"] == 9101  # the row stays
+        bad = get_json(url2, "/api/pushes/ret-old-bad")
+        assert bad["outcome"] == "rejected" and "birthYear" in bad["message"]
+        new = get_json(url2, "/api/pushes/ret-new")
+        assert not new["payload_purged"] and new["candidate"]["applicationId"] == "9103"
+        assert "retention: payloads purged" in s2.log() and "pushes=2" in s2.log()
+        r = json.loads(post(url2, "/api/pushes/ret-old/replay", csrf=csrf(url2)).body)
+        assert r["skipped"] and "purged" in r["result"] and r["outcome"] == "stored", r
+        cli = run_cli("replay", "--push-id", "ret-old-bad", "--db", db_url)
+        assert "purged" in cli.stdout, cli
+    finally:
+        assert s2.stop() == 0

@@ -156,11 +156,13 @@ function section(title, value) {
   return s;
 }
 
-function renderCandidate(c) {
+function renderCandidate(c, purged) {
   const box = $('candidate');
   box.replaceChildren();
   if (!c || typeof c !== 'object') {
-    box.append(el('p', { class: 'muted', text: 'The payload of this push is not kept, or carries no candidate.' }));
+    box.append(el('p', { class: 'note', id: 'purged', text: purged
+      ? 'The payload of this push was purged (--retention): only its outcome row is kept.'
+      : 'The payload of this push carries no candidate.' }));
     return;
   }
   const person = scalarList(c);
@@ -205,7 +207,7 @@ async function showPush(id) {
     rep.append('A later push has replaced this candidate: ',
       el('a', { href: '#/push/' + encodeURIComponent(p.replaced_by), text: p.replaced_by }));
   }
-  renderCandidate(p.candidate);
+  renderCandidate(p.candidate, p.payload_purged);
   $('attachments').textContent = p.attachments && p.attachments.length ? '' : 'none';
   $('payload').textContent = p.payload ? prettyXml(p.payload) : (p.raw || '(not kept)');
   $('replay').disabled = !p.payload_kept;
