@@ -2,8 +2,9 @@
  * shared by the SQLite and PostgreSQL adapters. Every query seeks an index: the page by
  * push_log_received_at (received_at, push_id) walked backwards from the cursor, a push id by the
  * primary key, the counts by a range of push_log_received_at; none counts the whole table. A
- * search (q) is an OR of terms on push_log's own columns (push_id, application_id, application_id
- * IN the candidates whose name starts so), which the databases answer with one index seek each. */
+ * search (q) is the union of its terms' push ids (push_id, application_id, application_id IN the
+ * candidates whose name starts so), each an index seek of push_log (the names: one pass over the
+ * candidate table, which has no index on name), then the page of those rows. */
 #include "adapters/pushread.h"
 
 #include <errno.h>
@@ -105,11 +106,12 @@ eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_quer
         add_int(out, q->until_ms);
         and = " AND ";
     }
-    if (q->q) {
-        put(&t, "%s(l.\"push_id\" = ?", and);
+    if (q->q) { /* one index seek per term, the union of their push ids, then the page */
+        put(&t, "%sl.\"push_id\" IN (SELECT \"push_id\" FROM \"push_log\" WHERE \"push_id\" = ?",
+            and);
         add_text(out, q->q);
         if (q->has_q_app) {
-            put(&t, " OR l.\"application_id\" = ?");
+            put(&t, " UNION ALL SELECT \"push_id\" FROM \"push_log\" WHERE \"application_id\" = ?");
             add_int(out, q->q_app);
         }
         if (with_names) {
@@ -123,9 +125,9 @@ eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_quer
             }
             out->like[o++] = '%';
             out->like[o] = '\0';
-            /* IN (...) on l's own column: each term of the OR seeks an index of push_log */
-            put(&t, " OR l.\"application_id\" IN (SELECT n.\"application_id\" FROM"
-                    " \"candidate\" n WHERE n.\"name\" LIKE ? ESCAPE '\\')");
+            put(&t, " UNION ALL SELECT p.\"push_id\" FROM \"push_log\" p WHERE p.\"application_id\""
+                    " IN (SELECT n.\"application_id\" FROM \"candidate\" n"
+                    " WHERE n.\"name\" LIKE ? ESCAPE '\\')");
             add_text(out, out->like);
         }
         put(&t, ")");

@@ -388,3 +388,37 @@ def test_retention_purges_old_payloads_and_keeps_the_outcome_row(backend, tmp_pa
         assert "purged" in cli.stdout, cli
     finally:
         assert s2.stop() == 0
+
+
+@pytest.mark.parametrize("backend", ["odbc-sqlite"], indirect=True, scope="module")
+def test_retention_on_odbc(backend, tmp_path):
+    """ODBC purges in one statement (no bounded batch there); the outcome row stays."""
+    import sqlite3
+    import time
+    s = Server(tmp_path / "o1", backend=backend)
+    s.start()
+    try:
+        push(s, "odbc-old", 9201)
+        push(s, "odbc-new", 9202)
+    finally:
+        assert s.stop() == 0
+    age_pushes(s, 40, "odbc-old")
+    s2 = Server(tmp_path / "o2", backend=backend)
+    s2.args = ["serve", "--listen", f"127.0.0.1:{s2.port}", "--db", s.db_url, "--retention", "30"]
+    s2.start()
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with sqlite3.connect(s.db_path, timeout=10) as conn:
+                got = dict(conn.execute("SELECT push_id, payload IS NULL AND raw IS NULL"
+                                        " FROM push_log").fetchall())
+            if got["odbc-old"]:
+                break
+            assert time.monotonic() < deadline, s2.log()
+            time.sleep(0.05)
+        assert got == {"odbc-old": 1, "odbc-new": 0}
+        with sqlite3.connect(s.db_path, timeout=10) as conn:
+            assert conn.execute("SELECT outcome, application_id FROM push_log WHERE push_id ="
+                                " 'odbc-old'").fetchone() == ("stored", 9201)
+    finally:
+        assert s2.stop() == 0

@@ -3,7 +3,7 @@ python3-selenium. The operators' Basic credentials go with every request of the 
 DevTools protocol sets the header). It lists the pushed candidates, filters to rejected, opens
 one, replays it after a setting changed so that it is now accepted, sees its outcome change and
 reloads on the deep link; the console stays free of errors (the CSP refusing anything counts).
-Screenshots of the list and of a push page go to the test run's output folder (EB_TEST_OUTPUT,
+Screenshots of the list and of a push page (laptop and phone sizes) go to the test run's output folder (EB_TEST_OUTPUT,
 else build/test-output/), which the test prints."""
 import os
 import shutil
@@ -149,6 +149,16 @@ def test_push_browser_in_chromium(tmp_path, capsys):
 
         d.get(url + "/#/?q=" + "张")  # a search by the start of a name
         wait_for("the name search", lambda: [r[0] for r in rows(d)] == ["br-1"])
+
+        d.set_window_size(390, 844)  # a phone: one column, no table header
+        d.get(url + "/#/push/br-1")
+        wait_for("the push page on a phone",
+                 lambda: "br-1" in d.find_element(By.ID, "push-title").text)
+        d.save_screenshot(str(out / "phone-push.png"))
+        d.get(url + "/")
+        wait_for("the list on a phone", lambda: len(rows(d)) == 3)
+        assert not d.find_element(By.CSS_SELECTOR, "#pushes thead").is_displayed()
+        d.save_screenshot(str(out / "phone-list.png"))
 
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
