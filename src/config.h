@@ -12,11 +12,16 @@ struct eb_config {
     char listen_host[256];         /* --listen HOST:PORT, EHRBRIDGE_LISTEN, listen; "0.0.0.0" */
     int listen_port;               /* 8080 */
     char db_url[1024];             /* --db URL, EHRBRIDGE_DB, db; "sqlite:ehrbridge.db" */
+    int db_wait_ms;                /* --db-wait SECONDS: at start, how long serve waits for a
+                                     database it cannot reach yet; 0 (default) = not at all */
     char public_url[1024];         /* --public-url, EHRBRIDGE_PUBLIC_URL, public_url: the URL Moka
                                      calls, written into the served WSDL; "" = derived from the
                                      request's Host header */
     size_t max_body;               /* --max-body BYTES: 8 MiB; over it: 413 */
     size_t max_header;             /* --max-header BYTES: 16 KiB for the request line + headers */
+    size_t max_buffered;           /* --max-buffered BYTES: request bodies in memory, all
+                                     connections together; at least max_body; 0 (the default):
+                                     64 MiB, or max_body when that is larger */
     int request_timeout_ms;        /* --request-timeout SECONDS: 30 s to receive one request */
     int keepalive_timeout_ms;      /* --keepalive-timeout SECONDS: 15 s idle between requests */
     int workers;                   /* --workers N: 2 x cores, at least 4 */

@@ -265,6 +265,17 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
         memcpy(s->aes.iv, cfg->aes_iv, sizeof s->aes.iv);
         s->aes.has_iv = cfg->has_aes_iv;
     }
+    if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &s->mapping, err)))
+        goto fail;
+    rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
+    if (rc)
+        goto fail;
+    if (cfg->admin_listen_port && (rc = eb_admin_new(cfg, &s->adm, err)))
+        goto fail;
+    if (cfg->retention_days && (rc = eb_retention_start(cfg, s->mapping, &s->retention, err)))
+        goto fail;
+    /* said once the database is open: a start that waits for the database (serve --db-wait)
+     * tries this function again, and says them once */
     if (!eb_auth_has_credentials(s->auth) && !cfg->tls_client_ca[0])
         eb_log(EB_LOG_WARN, "no authentication configured: anyone who reaches the port can push",
                "hint", "--sign-key, --bearer-token, --basic-user or --tls-client-ca", NULL);
@@ -273,15 +284,6 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
                "serving plain HTTP: terminate HTTPS in front (the vendor only "
                "calls HTTPS endpoints) or set --tls-cert and --tls-key",
                NULL);
-    if (cfg->mapping[0] && (rc = eb_mapping_load(cfg->mapping, &s->mapping, err)))
-        goto fail;
-    if (cfg->admin_listen_port && (rc = eb_admin_new(cfg, &s->adm, err)))
-        goto fail;
-    rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
-    if (rc)
-        goto fail;
-    if (cfg->retention_days && (rc = eb_retention_start(cfg, s->mapping, &s->retention, err)))
-        goto fail;
     if (cfg->public_url[0]) {
         s->wsdl = eb_service_wsdl(cfg->public_url, &s->wsdl_len);
         if (!s->wsdl) {
@@ -972,40 +974,93 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
     return i < req->body_len && req->body[i] == '<';
 }
 
-/* Authentication failed: 401 (credentials; WWW-Authenticate) or 403 (source address), as a
- * SOAP Fault for SOAP requests, {"code", "msg"} for REST and text otherwise. A push body that was
- * read is kept as a rejected push_log entry under an id of its own (never under the push id it
- * claims, which would let anyone answer for a real push), without secrets: the raw body only. */
-static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
-                   const struct eb_auth_result *ar)
+/* "request refused" log lines: at most REFUSED_LOG_PER_S a second, so that a flood of refused
+ * requests (which cost the service almost nothing now) is not a flood of log lines; the lines
+ * left out are counted in the next one logged, and every refusal in the metrics. */
+#define REFUSED_LOG_PER_S 10
+static struct {
+    pthread_mutex_t mu;
+    int64_t second;           /* eb_mono_ms() / 1000 of the lines counted in n */
+    int n;                    /* lines logged in that second */
+    unsigned long suppressed; /* lines left out since the last one logged */
+} refused_log = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+
+/* 1 when a refusal may be logged now; *suppressed: how many were left out before it. */
+static int refused_log_take(unsigned long *suppressed)
+{
+    int64_t now = eb_mono_ms() / 1000;
+    int ok;
+    pthread_mutex_lock(&refused_log.mu);
+    if (now != refused_log.second) {
+        refused_log.second = now;
+        refused_log.n = 0;
+    }
+    ok = refused_log.n < REFUSED_LOG_PER_S;
+    if (ok) {
+        refused_log.n++;
+        *suppressed = refused_log.suppressed;
+        refused_log.suppressed = 0;
+    } else {
+        refused_log.suppressed++;
+    }
+    pthread_mutex_unlock(&refused_log.mu);
+    return ok;
+}
+
+/* The answer to a request authentication refused: 401 (credentials; WWW-Authenticate) or 403
+ * (source address), as a SOAP Fault for SOAP requests (made with b, NULL: text), {"code",
+ * "msg"} for REST and text otherwise; counted, and logged at a bounded rate (never a secret,
+ * never the body). */
+static void refuse_answer(struct eb_service *s, struct eb_bind *b,
+                          const struct eb_http_request *req, struct eb_http_response *resp,
+                          const struct eb_auth_result *ar)
 {
     int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
     const char *msg =
         status == 403 ? "forbidden: source address not allowed" : "authentication failed";
     enum eb_soap_version v;
+    unsigned long suppressed = 0;
     eb_metric_inc(metrics.refused[status == 403]);
-    eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
-           ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL, NULL);
-    if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
-        struct eb_answer ans;
-        record_unread(w, req, "unauthenticated", msg, &ans);
+    if (refused_log_take(&suppressed)) {
+        char left_out[24];
+        snprintf(left_out, sizeof left_out, "%lu", suppressed);
+        eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
+               ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL,
+               "not_logged_before", suppressed ? left_out : NULL, NULL);
     }
     eb_buf_reset(&resp->body);
     resp->status = status;
-    resp->www_authenticate = status == 401 ? eb_auth_challenge(w->svc->auth) : NULL;
+    resp->www_authenticate = status == 401 ? eb_auth_challenge(s->auth) : NULL;
     if (eb_rest_is_json(req)) {
         resp->content_type = eb_rest_content_type;
         if (!eb_rest_answer(&resp->body, status, msg, NULL, NULL))
             return;
-    } else if (soap_like(req, &v)) {
-        eb_rc rc = eb_bind_fault(w->bind, v, 1, msg, &resp->body);
-        eb_bind_end(w->bind);
+    } else if (b && soap_like(req, &v)) {
+        eb_rc rc = eb_bind_fault(b, v, 1, msg, &resp->body);
+        eb_bind_end(b);
         if (!rc) {
             resp->content_type = soap_content_type(v);
             return;
         }
     }
     set_text(resp, status, msg);
+}
+
+/* Authentication failed once the body was in (the vendor's signature does not match): as
+ * refuse_answer(). A push body that was read is kept as a rejected push_log entry under an id
+ * of its own (never under the push id it claims, which would let anyone answer for a real
+ * push), without secrets: the raw body only. */
+static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
+                   const struct eb_auth_result *ar)
+{
+    int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
+    const char *msg =
+        status == 403 ? "forbidden: source address not allowed" : "authentication failed";
+    if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
+        struct eb_answer ans;
+        record_unread(w, req, "unauthenticated", msg, &ans);
+    }
+    refuse_answer(w->svc, w->bind, req, resp, ar);
 }
 
 /* The body's media type, when ehrbridge cannot read it: NULL when it can (no Content-Type, XML,
@@ -1079,6 +1134,69 @@ static void handle_metrics(struct eb_http_response *resp)
 
 static int handle(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp);
 
+/* The routes, matched on method and path first; ?wsdl with GET or HEAD is the contract from any
+ * path (health checks included: it is not one). */
+enum route { R_PUSH, R_WSDL, R_HEALTH, R_READY, R_METRICS, R_NOT_FOUND, R_METHOD };
+
+static enum route route_of(const struct eb_http_request *req)
+{
+    if (!strcmp(req->method, "POST"))
+        return R_PUSH;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+        return R_METHOD;
+    if (eb_http_query_param(req->query, "wsdl", NULL, 0))
+        return R_WSDL;
+    if (!strcmp(req->path, "/healthz"))
+        return R_HEALTH;
+    if (!strcmp(req->path, "/readyz"))
+        return R_READY;
+    if (!strcmp(req->path, "/metrics"))
+        return R_METRICS;
+    return R_NOT_FOUND;
+}
+
+/* What eb_service_admit() tells the worker through req->admitted. */
+enum { ADMIT_CHECK_BODY = 0, ADMIT_AUTHENTICATED = 1 };
+
+/* 1 when req announces a body (a Content-Length other than 0, or Transfer-Encoding). */
+static int announces_body(const struct eb_http_request *req)
+{
+    const char *cl = eb_http_header(req, "Content-Length");
+    return eb_http_header(req, "Transfer-Encoding") || (cl && cl[strspn(cl, "0")]);
+}
+
+/* Authentication on the headers: pushes need the allow list and a credential, every other
+ * route but the health checks the allow list. A push that only the signature of its body can
+ * authenticate goes on to the worker, which checks it once the body is in. Only a push takes
+ * a body: the other routes need no credential, so a body sent to them would be memory held
+ * by anyone (413 at once, nothing of it read). */
+int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
+                     struct eb_http_response *resp)
+{
+    struct eb_auth_result ar;
+    enum route r = route_of(req);
+    if (req->listener == EB_LISTENER_ADMIN && s->adm) /* its own policy (admin/admin.h) */
+        return eb_admin_admit(s->adm, req, resp, announces_body(req));
+    if (r != R_PUSH && announces_body(req)) {
+        set_text(resp, 413, "this request takes no body: only a push (POST) has one");
+        resp->close = 1;
+        return -1;
+    }
+    if (r == R_PUSH)
+        eb_auth_check_head(s->auth, req, &ar);
+    else
+        eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : s->auth, req, &ar);
+    if (ar.verdict == EB_AUTH_NEED_BODY)
+        return ADMIT_CHECK_BODY;
+    if (ar.verdict == EB_AUTH_PASS)
+        return ADMIT_AUTHENTICATED;
+    eb_log_set_request(req->id);
+    refuse_answer(s, answer_bind(), req, resp, &ar);
+    resp->close = 1;
+    eb_log_set_request(0);
+    return -1;
+}
+
 void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request *req,
                        struct eb_http_response *resp)
 {
@@ -1099,24 +1217,26 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
 /* Answers req, or returns 1 when the answer comes later (a push went to the database). */
 static int handle(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp)
 {
-    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
-    int health = get && (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz"));
+    enum route r = route_of(req);
     struct eb_auth_result ar;
-    /* Before anything is parsed: pushes need the allow list and the credentials, every other
-     * route but the health checks the allow list. */
-    if (!strcmp(req->method, "POST"))
-        eb_auth_check_push(w->svc->auth, req, &ar);
-    else
-        eb_auth_check_address(health ? NULL : w->svc->auth, req, &ar);
-    if (ar.verdict != EB_AUTH_PASS) {
-        refuse(w, req, resp, &ar);
-        return 0;
+    /* Admitted on its headers (eb_service_admit) with nothing left to check, or else checked
+     * here before anything is parsed: a push's signature needs its body, and a server without
+     * the admit hook checks everything here. */
+    if (req->admitted != ADMIT_AUTHENTICATED) {
+        if (r == R_PUSH)
+            eb_auth_check_push(w->svc->auth, req, &ar);
+        else
+            eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : w->svc->auth, req, &ar);
+        if (ar.verdict != EB_AUTH_PASS) {
+            refuse(w, req, resp, &ar);
+            return 0;
+        }
     }
-    if (get && eb_http_query_param(req->query, "wsdl", NULL, 0)) {
+    if (r == R_WSDL) {
         handle_wsdl(w, req, resp);
-    } else if (get && !strcmp(req->path, "/healthz")) {
+    } else if (r == R_HEALTH) {
         set_text(resp, 200, "ok");
-    } else if (get && !strcmp(req->path, "/readyz")) {
+    } else if (r == R_READY) {
         struct eb_err err = {0};
         if (eb_adapter_ping(w->db, &err)) {
             eb_metric_inc(metrics.db_errors);
@@ -1125,9 +1245,9 @@ static int handle(struct req *w, const struct eb_http_request *req, struct eb_ht
         } else {
             set_text(resp, 200, "ready");
         }
-    } else if (get && !strcmp(req->path, "/metrics") && !w->svc->cfg->admin_listen_port) {
+    } else if (r == R_METRICS && !w->svc->cfg->admin_listen_port) {
         handle_metrics(resp);
-    } else if (!strcmp(req->method, "POST")) {
+    } else if (r == R_PUSH) {
         const char *why = unsupported_media(req);
         if (why)
             refuse_media(w, req, resp, why);
@@ -1135,7 +1255,7 @@ static int handle(struct req *w, const struct eb_http_request *req, struct eb_ht
             return handle_rest(w, req, resp);
         else
             return handle_push(w, req, resp, req->body, req->body_len, 0);
-    } else if (get) {
+    } else if (r == R_NOT_FOUND || r == R_METRICS) { /* /metrics: on --admin-listen */
         set_text(resp, 404,
                  "not found: POST pushCandidate requests here; GET ?wsdl for the contract");
     } else {

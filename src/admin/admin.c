@@ -727,26 +727,31 @@ static void route(struct eb_admin *a, struct eb_adapter *db, const struct eb_htt
     answer_error(resp, 404, "not found");
 }
 
-void eb_admin_handle(struct eb_admin *a, struct eb_adapter *db, const struct eb_http_request *req,
-                     struct eb_http_response *resp)
+/* The access policy: NULL when req may go on (user gets the Basic user, "-" without), else
+ * why it was refused, with resp filled. */
+static const char *policy(struct eb_admin *a, const struct eb_http_request *req,
+                          struct eb_http_response *resp, char *user, size_t usz)
 {
-    char user[256] = "-", push_id[300] = "";
-    const char *refused = NULL;
-    resp->headers = security_headers;
     if (a->n_allow && !eb_auth_cidr_match(a->allow, (size_t)a->n_allow, req->peer)) {
-        refused = "source address not allowed";
         answer_error(resp, 403, "forbidden");
-    } else if (!host_ok(a, req)) {
-        refused = "Host header not accepted";
+        return "source address not allowed";
+    }
+    if (!host_ok(a, req)) {
         answer_error(resp, 403, "this listener does not answer that Host name");
-    } else if (!basic_ok(a, req, user, sizeof user)) {
-        refused = "wrong or missing credentials";
+        return "Host header not accepted";
+    }
+    if (!basic_ok(a, req, user, usz)) {
         answer_error(resp, 401, "authentication required");
         resp->www_authenticate = challenge;
-    } else {
-        route(a, db, req, resp, user, push_id, sizeof push_id);
+        return "wrong or missing credentials";
     }
-    /* the access log: who read which push id; never a query string, never what it holds */
+    return NULL;
+}
+
+/* The access log: who read which push id; never a query string, never what it holds. */
+static void access_log(const struct eb_http_request *req, const struct eb_http_response *resp,
+                       const char *user, const char *push_id, const char *refused)
+{
     char status[8];
     snprintf(status, sizeof status, "%d", resp->status);
     const char *path =
@@ -757,4 +762,34 @@ void eb_admin_handle(struct eb_admin *a, struct eb_adapter *db, const struct eb_
     eb_log(refused ? EB_LOG_WARN : EB_LOG_INFO, refused ? "admin request refused" : "admin access",
            "user", user, "peer", req->peer, "method", req->method, "path", path, "push_id",
            push_id[0] ? push_id : NULL, "status", status, "reason", refused, NULL);
+}
+
+int eb_admin_admit(struct eb_admin *a, const struct eb_http_request *req,
+                   struct eb_http_response *resp, int has_body)
+{
+    char user[256] = "-";
+    const char *refused = policy(a, req, resp, user, sizeof user);
+    if (!refused && has_body) {
+        refused = "a body was sent";
+        answer_error(resp, 413, "this listener takes no request body");
+    }
+    if (!refused)
+        return 1;
+    eb_log_set_request(req->id);
+    access_log(req, resp, user, "", refused);
+    eb_log_set_request(0);
+    resp->close = 1;
+    return -1;
+}
+
+void eb_admin_handle(struct eb_admin *a, struct eb_adapter *db, const struct eb_http_request *req,
+                     struct eb_http_response *resp)
+{
+    char user[256] = "-", push_id[300] = "";
+    resp->headers = security_headers;
+    /* again here: a server without the admit hook (or a request it let through) is checked */
+    const char *refused = policy(a, req, resp, user, sizeof user);
+    if (!refused)
+        route(a, db, req, resp, user, push_id, sizeof push_id);
+    access_log(req, resp, user, push_id, refused);
 }

@@ -23,6 +23,13 @@ eb_rc eb_admin_new(const struct eb_config *cfg, struct eb_admin **out, struct eb
 /* NULL-safe. */
 void eb_admin_free(struct eb_admin *a);
 
+/* The admit hook of the admin listener (transport/server.h), on the request's headers: the
+ * source address, the Host header and the Basic credentials; a request that announces a body
+ * (has_body: none of the listener's routes takes one) is refused with 413. Returns 1 when the
+ * request may go on, -1 after filling resp with the refusal (and logging it). */
+int eb_admin_admit(struct eb_admin *a, const struct eb_http_request *req,
+                   struct eb_http_response *resp, int has_body);
+
 /* Answers one request of the admin listener, reading and replaying through db (the calling
  * worker's connection). Never defers. */
 void eb_admin_handle(struct eb_admin *a, struct eb_adapter *db, const struct eb_http_request *req,

@@ -82,6 +82,22 @@ static int parse_range(const char *item, struct eb_cidr *c, char *why, size_t wh
         }
         c->prefix = (unsigned)atoi(p);
     }
+    /* Client addresses are judged in their IPv4 form, so an IPv4-mapped range
+     * (::ffff:0:0/96) is kept as the IPv4 range it names; written as IPv6 it would match no one.
+     * A shorter prefix reaches past the mapped block and has no IPv4 form. */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (c->family == AF_INET6 && !memcmp(c->addr, mapped, sizeof mapped)) {
+        if (c->prefix < 96) {
+            set_why(why, whysz, "IPv4-mapped range with a prefix under 96 (write it as IPv4)",
+                    item);
+            return -1;
+        }
+        memmove(c->addr, c->addr + 12, 4);
+        memset(c->addr + 4, 0, 12);
+        c->family = AF_INET;
+        c->prefix -= 96;
+        max = 32;
+    }
     for (unsigned bit = c->prefix; bit < max; bit++) {
         if (c->addr[bit / 8] & (0x80u >> (bit % 8))) {
             set_why(why, whysz, "host bits set (write the network address)", item);
@@ -120,6 +136,17 @@ int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char 
         p += len;
     }
     return (int)n;
+}
+
+void eb_auth_cidr_text(const struct eb_cidr *c, char *out, size_t n)
+{
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned max = c->family == AF_INET ? 32 : 128;
+    inet_ntop(c->family, c->addr, addr, sizeof addr);
+    if (c->prefix == max)
+        snprintf(out, n, "%s", addr);
+    else
+        snprintf(out, n, "%s/%u", addr, c->prefix);
 }
 
 /* Parses a textual address into family and 16 bytes; IPv4-mapped IPv6 becomes IPv4. */
@@ -448,6 +475,85 @@ static int base64_decode(const char *in, size_t n, unsigned char *out, size_t ca
     return k - (int)eq;
 }
 
+/* Checks the Basic credentials of an Authorization value v (n bytes, after "Basic "): 1 when
+ * they match. *reason is set when they do not. */
+static int basic_ok(const struct eb_auth *a, const char *v, size_t n, const char **reason)
+{
+    unsigned char dec[800];
+    int k = base64_decode(v, n, dec, sizeof dec - 1);
+    const unsigned char *colon = k > 0 ? memchr(dec, ':', (size_t)k) : NULL;
+    if (!colon) {
+        *reason = "malformed basic credentials";
+        return 0;
+    }
+    size_t ulen = (size_t)(colon - dec), plen = (size_t)k - ulen - 1;
+    int u = eb_auth_equal(dec, ulen, a->basic_user, a->basic_user_len);
+    int p = eb_auth_equal(colon + 1, plen, a->basic_password, a->basic_password_len);
+    OPENSSL_cleanse(dec, sizeof dec);
+    if (!(u & p))
+        *reason = "basic credentials do not match";
+    return u & p;
+}
+
+/* The number of Authorization headers of req. More than one is refused: which one counts would
+ * depend on who reads the request (a proxy in front may take the last one). */
+static int authorizations(const struct eb_http_request *req)
+{
+    int n = 0;
+    for (size_t i = 0; i < req->n_headers; i++)
+        n += strcasecmp(req->headers[i].name, "Authorization") == 0;
+    return n;
+}
+
+void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
+                        struct eb_auth_result *res)
+{
+    eb_auth_check_address(a, req, res);
+    if (res->verdict != EB_AUTH_PASS || !eb_auth_has_credentials(a))
+        return;
+    res->method = NULL;
+    res->verdict = EB_AUTH_DENY_401;
+    res->reason = "no credentials";
+    if (authorizations(req) > 1) {
+        res->reason = "more than one Authorization header";
+        return;
+    }
+    int signed_body = a->sign_key && eb_http_query_param(req->query, "sign", NULL, 0);
+    const char *h = eb_http_header(req, "Authorization");
+    if (h) {
+        size_t hn = strlen(h);
+        h = trim(h, &hn);
+        if (hn > 7 && strncasecmp(h, "Bearer ", 7) == 0 && (a->bearer || a->sign_key)) {
+            size_t n = hn - 7;
+            const char *v = trim(h + 7, &n);
+            if (a->bearer && eb_auth_equal(v, n, a->bearer, a->bearer_len)) {
+                res->verdict = EB_AUTH_PASS;
+                res->method = "bearer";
+                res->reason = NULL;
+                return;
+            }
+            signed_body |= a->sign_key && n == SIGN_HEX;
+            res->reason =
+                a->bearer ? "bearer token does not match" : "bearer signature is not 64 hex digits";
+        } else if (hn > 6 && strncasecmp(h, "Basic ", 6) == 0 && a->basic_user) {
+            size_t n = hn - 6;
+            const char *v = trim(h + 6, &n);
+            if (basic_ok(a, v, n, &res->reason)) {
+                res->verdict = EB_AUTH_PASS;
+                res->method = "basic";
+                res->reason = NULL;
+                return;
+            }
+        } else if (!signed_body) {
+            res->reason = "unsupported or unconfigured Authorization scheme";
+        }
+    }
+    if (signed_body) {
+        res->verdict = EB_AUTH_NEED_BODY;
+        res->reason = NULL;
+    }
+}
+
 void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
                         struct eb_auth_result *res)
 {
@@ -457,6 +563,10 @@ void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *r
     res->method = NULL;
     res->verdict = EB_AUTH_DENY_401;
     res->reason = "no credentials";
+    if (authorizations(req) > 1) {
+        res->reason = "more than one Authorization header";
+        return;
+    }
 
     char expected[65] = "";
     if (a->sign_key)
@@ -497,23 +607,11 @@ void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *r
         } else if (hn > 6 && strncasecmp(h, "Basic ", 6) == 0 && a->basic_user) {
             size_t n = hn - 6;
             const char *v = trim(h + 6, &n);
-            unsigned char dec[800];
-            int k = base64_decode(v, n, dec, sizeof dec - 1);
-            const unsigned char *colon = k > 0 ? memchr(dec, ':', (size_t)k) : NULL;
-            if (colon) {
-                size_t ulen = (size_t)(colon - dec), plen = (size_t)k - ulen - 1;
-                int u = eb_auth_equal(dec, ulen, a->basic_user, a->basic_user_len);
-                int p = eb_auth_equal(colon + 1, plen, a->basic_password, a->basic_password_len);
-                OPENSSL_cleanse(dec, sizeof dec);
-                if (u & p) {
-                    res->verdict = EB_AUTH_PASS;
-                    res->method = "basic";
-                    res->reason = NULL;
-                    goto out;
-                }
-                res->reason = "basic credentials do not match";
-            } else {
-                res->reason = "malformed basic credentials";
+            if (basic_ok(a, v, n, &res->reason)) {
+                res->verdict = EB_AUTH_PASS;
+                res->method = "basic";
+                res->reason = NULL;
+                goto out;
             }
         } else if (!a->sign_key || !eb_http_query_param(req->query, "sign", NULL, 0)) {
             res->reason = "unsupported or unconfigured Authorization scheme";

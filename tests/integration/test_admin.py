@@ -175,6 +175,10 @@ def test_access_policy_and_security_headers(make_server, tmp_path):
     assert get(url, "/api/pushes", headers={}).status == 200
     assert helpers.http(url, "DELETE", "/api/pushes/acc-a",
                         headers={"Authorization": auth()}).status in (403, 405)
+    # no route takes a body: one is refused on the headers, unread
+    r = helpers.http(url, "POST", "/api/pushes/acc-a/replay", body=b"x" * 1000,
+                     headers={"Authorization": auth(), "X-CSRF-Token": token})
+    assert r.status == 413, r
 
 
 @both

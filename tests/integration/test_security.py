@@ -312,12 +312,8 @@ def test_bearer_token(make):
     # SOAP 1.2 gets a 1.2 fault
     r = s.post_soap(helpers.envelope(helpers.minimal_push_xml("x12", 7100003), 12), soap=12)
     assert r.status == 401 and helpers.soap_version_of(r) == 12
-    # nothing stored but the push log entries of the refused bodies, under ids of their own
-    rows = s.rows("SELECT push_id, outcome, message, payload, raw FROM push_log "
-                  "WHERE push_id LIKE 'unauthenticated-%'")
-    assert len(rows) == 5 and all(r["outcome"] == "rejected" and r["payload"] is None and
-                                  r["message"] == "authentication failed" and r["raw"]
-                                  for r in rows)
+    # refused on their headers: their bodies were never read, nothing of them is stored
+    assert s.rows("SELECT count(*) AS n FROM push_log")[0]["n"] == 1
     assert s.rows("SELECT count(*) AS n FROM candidate")[0]["n"] == 1
     # a refused body never takes the push id it claims
     assert not s.rows("SELECT 1 FROM push_log WHERE push_id = 'x12'")
