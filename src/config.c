@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "util/date.h"
 
 #define KIB    ((size_t)1024)
 #define MIB    (KIB * 1024)
@@ -702,6 +703,15 @@ static eb_rc set_max_age(struct eb_config *c, const char *v, const char *src, st
     return set_int(&c->max_age_s, v, src, 0, 10 * 366 * 24 * 3600, err);
 }
 
+static eb_rc set_timezone(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    struct eb_err why = {0};
+    if (eb_date_zone_check(v, &why))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: %s", src, why.msg);
+    snprintf(c->timezone, sizeof c->timezone, "%s", v);
+    return EB_OK;
+}
+
 /* Settings that only make sense together. */
 static eb_rc check_security(const struct eb_config *c, struct eb_err *err)
 {
@@ -795,6 +805,10 @@ static const struct setting settings[] = {
      set_redirect_mobile_url},
     {"max_age", "SECONDS", "refuse pushes whose triggeredAt is older (default 0: off)",
      set_max_age},
+    {"timezone", "ZONE",
+     "the EHR's time zone (IANA name, default UTC): dates accurate to the day that arrive as a "
+     "time become the date there; times without a zone are read there",
+     set_timezone},
     {"mapping", "FILE",
      "write candidates into the tables of a mapping file (docs/legacy-mapping.md) instead of "
      "the default schema",

@@ -50,6 +50,7 @@ struct eb_config {
     char redirect_pc_url[1024]; /* --redirect-pc-url TEMPLATE: REST answer redirectUrl.pcUrl */
     char redirect_mobile_url[1024]; /* --redirect-mobile-url TEMPLATE: redirectUrl.mobileUrl */
     int max_age_s;                  /* --max-age SECONDS: oldest triggeredAt accepted; 0 = off */
+    char timezone[128];             /* --timezone ZONE: the EHR's time zone (IANA); "" = UTC */
     char mapping[1024];             /* --mapping FILE: write candidates into the tables a mapping
                                      file names (mapping/mapping.h); "" = the default schema */
     /* The operator's admin listener (admin/admin.h); off while admin_listen_port is 0. */

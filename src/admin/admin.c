@@ -25,6 +25,7 @@
 #include "auth/auth.h"
 #include "replay.h"
 #include "util/clock.h"
+#include "util/date.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -381,11 +382,15 @@ static void list_pushes(struct eb_adapter *db, const struct eb_http_request *req
         q.has_application_id = 1;
     }
     if (eb_http_query_param(req->query, "since", v, sizeof v) && v[0] &&
-        eb_replay_parse_time(v, &q.since_ms))
-        return answer_error(resp, 400, "since: expected Unix ms or yyyy-mm-dd[Thh:mm[:ss]][Z]");
+        eb_date_parse_ms(v, &q.since_ms))
+        return answer_error(
+            resp, 400,
+            "since: expected a date or time (yyyy-MM-dd, yyyy-MM-ddTHH:mm[:ss][Z], Unix s or ms)");
     if (eb_http_query_param(req->query, "until", v, sizeof v) && v[0] &&
-        eb_replay_parse_time(v, &q.until_ms))
-        return answer_error(resp, 400, "until: expected Unix ms or yyyy-mm-dd[Thh:mm[:ss]][Z]");
+        eb_date_parse_ms(v, &q.until_ms))
+        return answer_error(
+            resp, 400,
+            "until: expected a date or time (yyyy-MM-dd, yyyy-MM-ddTHH:mm[:ss][Z], Unix s or ms)");
     if (eb_http_query_param(req->query, "limit", v, sizeof v) && v[0]) {
         if (read_int(v, &n) || n < 1 || n > MAX_LIMIT)
             return answer_error(resp, 400, "limit must be 1-500");

@@ -18,6 +18,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "util/date.h"
+
 #define MAX_RANGES 256  /* ranges of one list */
 #define MAX_XFF    4096 /* bytes of X-Forwarded-For considered */
 #define SIGN_HEX   64   /* hex digits of an HMAC-SHA256 */
@@ -624,106 +626,9 @@ out:
 
 /* ---- the replay window ---- */
 
-/* Reads 1..max digits at *p; returns how many. */
-static int digits(const char **p, int max, int *v)
-{
-    int n = 0;
-    *v = 0;
-    while (n < max && **p >= '0' && **p <= '9') {
-        *v = *v * 10 + (**p - '0');
-        (*p)++;
-        n++;
-    }
-    return n;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int eb_auth_timestamp_ms(const char *text, int64_t *ms)
 {
-    const char *p = text;
-    size_t len;
-    int y, mo = 1, d = 1, h = 0, mi = 0, sec = 0, frac_ms = 0, zone_min = 0;
-    if (!text)
-        return -1;
-    while (*p == ' ')
-        p++;
-    len = strlen(p);
-    while (len && p[len - 1] == ' ')
-        len--;
-    if (len && len <= 13 && strspn(p, "0123456789") == len) {
-        int64_t v = 0;
-        for (size_t i = 0; i < len; i++)
-            v = v * 10 + (p[i] - '0');
-        *ms = len <= 11 ? v * 1000 : v;
-        return 0;
-    }
-    const char *end = p + len;
-    if (digits(&p, 4, &y) != 4)
-        return -1;
-    if (p < end) {
-        char sep = *p;
-        if (sep != '-' && sep != '/' && sep != '.')
-            return -1;
-        p++;
-        if (!digits(&p, 2, &mo) || mo < 1 || mo > 12)
-            return -1;
-        if (p < end) {
-            if (*p++ != sep || !digits(&p, 2, &d) || d < 1 || d > 31)
-                return -1;
-        }
-    }
-    if (p < end && (*p == 'T' || *p == 't' || *p == ' ')) {
-        p++;
-        if (!digits(&p, 2, &h) || h > 23 || *p++ != ':' || digits(&p, 2, &mi) != 2 || mi > 59)
-            return -1;
-        if (p < end && *p == ':') {
-            p++;
-            if (digits(&p, 2, &sec) != 2 || sec > 60)
-                return -1;
-            if (p < end && (*p == '.' || *p == ',')) {
-                p++;
-                int n = 0, scale = 100;
-                while (p < end && *p >= '0' && *p <= '9') {
-                    if (n++ < 3) {
-                        frac_ms += (*p - '0') * scale;
-                        scale /= 10;
-                    }
-                    p++;
-                }
-                if (!n)
-                    return -1;
-            }
-        }
-    }
-    if (p < end) {
-        if ((*p == 'Z' || *p == 'z') && p + 1 == end) {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p++ == '-' ? -1 : 1, zh, zm = 0;
-            if (digits(&p, 2, &zh) != 2 || zh > 23)
-                return -1;
-            if (p < end && *p == ':')
-                p++;
-            if (p < end && (digits(&p, 2, &zm) != 2 || zm > 59))
-                return -1;
-            zone_min = sign * (zh * 60 + zm);
-        }
-        if (p != end)
-            return -1;
-    }
-    int64_t days = days_from_civil(y, mo, d);
-    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)zone_min * 60) * 1000 + frac_ms;
-    return 0;
+    return eb_date_parse_ms(text, ms); /* the one date grammar */
 }
 
 int eb_auth_check_age(const char *triggered_at, int max_age_s, int64_t now_ms, char *msg,

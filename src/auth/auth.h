@@ -115,11 +115,10 @@ void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *r
 void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
                         struct eb_auth_result *res);
 
-/* The time a triggeredAt names, in Unix milliseconds: Unix seconds (up to 11 digits), Unix
- * milliseconds (12 or 13 digits), or a date in the vendor's forms, ISO 8601 among them:
- * yyyy-M-d (also with '/' or '.'), optionally followed by 'T' or a space, H:mm[:ss[.fraction]]
- * and a zone (Z, +08:00, +0800); without a zone the time is UTC. 0 on success, -1 when the text
- * is none of these. */
+/* The time a triggeredAt names, in Unix milliseconds, as the date grammar reads it
+ * (util/date.h: Unix seconds (10 digits), Unix milliseconds (13 digits), ISO 8601 and the
+ * vendor's other forms; a time without zone is in the EHR's time zone, --timezone). 0 on
+ * success, -1 when the grammar does not read the text. */
 int eb_auth_timestamp_ms(const char *text, int64_t *ms);
 
 /* The replay window (--max-age): 0 when triggered_at lies within max_age_s seconds of now_ms,

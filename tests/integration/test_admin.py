@@ -26,11 +26,9 @@ def push(server, push_id, app, **data):
 
 
 def push_bad(server, push_id, app, bad=True):
-    """A push the server answers false: a malformed birthYear (or, bad=False, a valid one that
-    a setting such as --max-age refuses)."""
-    xml = helpers.minimal_push_xml(push_id, app, data_extra_xml="")
-    if bad:
-        xml = xml.replace("<birthYear>1992</birthYear>", "<birthYear>19x2</birthYear>")
+    """A push the server answers false: without its applicationId (or, bad=False, a valid one
+    that a setting such as --max-age refuses)."""
+    xml = helpers.minimal_push_xml(push_id, app, omit=("applicationId",) if bad else ())
     r, ret, _ = helpers.push(server, xml)
     assert r.status == 200 and ret == "false", r
     return ret
@@ -57,7 +55,7 @@ def test_push_list_filters_pages_and_errors(make_server, tmp_path):
     assert everything["next_cursor"] is None
     row = {p["push_id"]: p for p in everything["pushes"]}
     assert row["adm-b"]["outcome"] == "rejected"
-    assert "birthYear" in row["adm-b"]["message"]
+    assert "applicationId" in row["adm-b"]["message"]
     assert row["adm-c"]["name"] == NAME and row["adm-c"]["application_id"] == 2003
 
     assert ids(get_json(url, q(outcome="rejected"))) == ["adm-b"]
@@ -382,7 +380,7 @@ def test_retention_purges_old_payloads_and_keeps_the_outcome_row(backend, tmp_pa
         assert old["payload_purged"] and old["candidate"] is None and old["raw"] is None
         assert old["outcome"] == "stored" and old["application_id"] == 9101  # the row stays
         bad = get_json(url2, "/api/pushes/ret-old-bad")
-        assert bad["outcome"] == "rejected" and "birthYear" in bad["message"]
+        assert bad["outcome"] == "rejected" and "applicationId" in bad["message"]
         new = get_json(url2, "/api/pushes/ret-new")
         assert not new["payload_purged"] and new["candidate"]["applicationId"] == "9103"
         assert "retention: payloads purged" in s2.log() and "pushes=2" in s2.log()
