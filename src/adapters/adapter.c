@@ -299,3 +299,12 @@ eb_rc eb_adapter_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigne
         return eb_err_set(err, EB_ERR_INVALID, "purge: the batch must hold a row");
     return a->m->purge_payloads(a, before_ms, max_rows, purged, err);
 }
+
+eb_rc eb_adapter_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                               void *user, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!a || a->m->version < 2 || !a->m->push_warnings)
+        return no_reads(a, err);
+    return a->m->push_warnings(a, push_id, fn, user, err);
+}

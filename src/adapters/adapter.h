@@ -116,6 +116,11 @@ struct eb_push_summary {
 /* Called once per row; a non-zero return stops the read (EB_ERR_INTERNAL). */
 typedef int (*eb_push_summary_fn)(void *user, const struct eb_push_summary *row);
 
+/* Called once per push_warning row of a push, in order (value NULL once --retention purged
+ * it); a non-zero return stops the read. */
+typedef int (*eb_push_warning_fn)(void *user, const char *field, const char *value,
+                                  const char *reason);
+
 /* Called once per (bucket, outcome) with pushes: bucket is the bucket's number counted from
  * the window's start; a non-zero return stops the read. */
 typedef int (*eb_push_count_fn)(void *user, int64_t bucket, enum eb_outcome outcome, int64_t n);
@@ -231,12 +236,16 @@ struct eb_adapter_methods {
     /* Counts the pushes received since since_ms by outcome, in buckets of bucket_ms. */
     eb_rc (*push_counts)(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                          eb_push_count_fn fn, void *user, struct eb_err *err);
-    /* Retention (--retention): clears payload and raw of at most max_rows push_log rows
+    /* Retention (--retention): clears the values of the push_warning rows of every push
+     * received before before_ms, and payload and raw of at most max_rows push_log rows
      * received before before_ms that still hold either, oldest first, in one transaction of
-     * its own; the rest of the row stays. *purged gets the rows cleared (fewer than max_rows:
+     * its own; the rest of the rows stays. *purged gets the rows cleared (fewer than max_rows:
      * nothing older is left). An adapter that cannot bound a batch may clear them all. */
     eb_rc (*purge_payloads)(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
                             int64_t *purged, struct eb_err *err);
+    /* Reads the push_warning rows of push_id in their order (none: fn is not called). */
+    eb_rc (*push_warnings)(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                           void *user, struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -290,6 +299,10 @@ eb_rc eb_adapter_push_get(struct eb_adapter *a, const char *push_id, eb_push_sum
                           void *user, struct eb_err *err);
 eb_rc eb_adapter_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                              eb_push_count_fn fn, void *user, struct eb_err *err);
+
+/* push_warnings; EB_ERR_INTERNAL when the adapter has none. */
+eb_rc eb_adapter_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                               void *user, struct eb_err *err);
 
 /* purge_payloads; EB_ERR_INTERNAL when the adapter has none. */
 eb_rc eb_adapter_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,

@@ -1463,7 +1463,8 @@ out:
 }
 
 /* Retention on ODBC: every DBMS spells a bounded batch differently (LIMIT, TOP, FETCH FIRST), so
- * one statement clears every row past the limit, in one transaction. */
+ * one statement clears every push_log row past the limit (after the warnings' values), in one
+ * transaction. */
 static eb_rc od_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
                                int64_t *purged, struct eb_err *err)
 {
@@ -1474,9 +1475,16 @@ static eb_rc od_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned
     eb_rc rc = ensure_connected(o, err);
     if (rc)
         return rc;
-    if ((rc = eb_pushread_purge(&o->dialect, before_ms, 0, &sql, err)))
+    int64_t n = 0;
+    if ((rc = eb_pushread_purge_warnings(&o->dialect, before_ms, &sql, err)))
         return rc;
-    if (!(rc = prepare(o, sql.sql, &h, "purging push_log", err)) &&
+    if (!(rc = prepare(o, sql.sql, &h, "purging push_warning", err)) &&
+        !(rc = bind_int(o, h, 0, before_ms, err)))
+        rc = execute(o, h, "purging push_warning", &n, err);
+    free_stmt(&h);
+    eb_pushread_free(&sql);
+    if (!rc && !(rc = eb_pushread_purge(&o->dialect, before_ms, 0, &sql, err)) &&
+        !(rc = prepare(o, sql.sql, &h, "purging push_log", err)) &&
         !(rc = bind_int(o, h, 0, before_ms, err)) &&
         !(rc = execute(o, h, "purging push_log", purged, err)))
         rc = end_tran(o, 1, err);

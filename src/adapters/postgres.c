@@ -1734,7 +1734,15 @@ struct summary_ctx {
     eb_push_summary_fn fn;
     eb_push_count_fn count_fn;
     void *user;
+    eb_push_warning_fn warning_fn;
 };
+
+static int warning_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_warning_row(col, c->warning_fn, c->user);
+}
 
 static int summary_row(void *ctx, const char *const *col, const size_t *len)
 {
@@ -1753,7 +1761,7 @@ static eb_rc pg_push_page(struct eb_adapter *a, const struct eb_push_query *q,
                           eb_push_summary_fn fn, void *user, struct eb_err *err)
 {
     struct eb_pushread_sql sql;
-    struct summary_ctx c = {fn, NULL, user};
+    struct summary_ctx c = {.fn = fn, .user = user};
     eb_rc rc = eb_pushread_page(&eb_sql_dialect_postgres, q, !a->mapping, &sql, err);
     return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
 }
@@ -1762,7 +1770,7 @@ static eb_rc pg_push_get(struct eb_adapter *a, const char *push_id, eb_push_summ
                          void *user, struct eb_err *err)
 {
     struct eb_pushread_sql sql;
-    struct summary_ctx c = {fn, NULL, user};
+    struct summary_ctx c = {.fn = fn, .user = user};
     eb_rc rc = eb_pushread_get(&eb_sql_dialect_postgres, push_id, !a->mapping, &sql, err);
     return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
 }
@@ -1771,37 +1779,75 @@ static eb_rc pg_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t buck
                             eb_push_count_fn fn, void *user, struct eb_err *err)
 {
     struct eb_pushread_sql sql;
-    struct summary_ctx c = {NULL, fn, user};
+    struct summary_ctx c = {.count_fn = fn, .user = user};
     eb_rc rc = eb_pushread_counts(&eb_sql_dialect_postgres, since_ms, bucket_ms, &sql, err);
     return rc ? rc : read_rows((struct pg_adapter *)a, &sql, count_row, &c, err);
+}
+
+static eb_rc pg_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                              void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.user = user, .warning_fn = fn};
+    eb_rc rc = eb_pushread_warnings(&eb_sql_dialect_postgres, push_id, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, warning_row, &c, err);
+}
+
+/* Runs a statement of pushread.h that changes rows; *changed gets how many. */
+static eb_rc pg_change(struct pg_adapter *g, struct eb_pushread_sql *sql, int64_t *changed,
+                       struct eb_err *err)
+{
+    char before[24];
+    snprintf(before, sizeof before, "%lld", (long long)sql->param[0].i);
+    const char *vals[1] = {before};
+    PGresult *r = PQexecParams(g->conn, sql->sql, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        note_result(g, r, "purging push_log");
+        PQclear(r);
+        return fail_rc(g, err);
+    }
+    *changed = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return EB_OK;
 }
 
 static eb_rc pg_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
                                int64_t *purged, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
-    struct eb_pushread_sql sql;
-    eb_rc rc = eb_pushread_purge(&eb_sql_dialect_postgres, before_ms, max_rows, &sql, err);
+    struct eb_pushread_sql sql[2];
+    int64_t n = 0;
+    memset(sql, 0, sizeof sql);
+    eb_rc rc = eb_pushread_purge_warnings(&eb_sql_dialect_postgres, before_ms, &sql[0], err);
+    if (!rc)
+        rc = eb_pushread_purge(&eb_sql_dialect_postgres, before_ms, max_rows, &sql[1], err);
     if (!rc)
         rc = ensure_connected(g, err);
-    if (rc) {
-        eb_pushread_free(&sql);
-        return rc;
-    }
-    g->fail.set = 0;
-    char before[24];
-    snprintf(before, sizeof before, "%lld", (long long)before_ms);
-    const char *vals[1] = {before};
-    PGresult *r = PQexecParams(g->conn, sql.sql, 1, NULL, vals, NULL, NULL, 0);
-    eb_pushread_free(&sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        note_result(g, r, "purging push_log");
+    if (!rc) {
+        g->fail.set = 0;
+        PGresult *r = PQexec(g->conn, "BEGIN");
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            note_result(g, r, "purging push_log");
         PQclear(r);
-        return fail_rc(g, err);
+        if (!ok)
+            rc = fail_rc(g, err);
     }
-    *purged = strtoll(PQcmdTuples(r), NULL, 10);
-    PQclear(r);
-    return EB_OK;
+    if (!rc && !(rc = pg_change(g, &sql[0], &n, err)) && !(rc = pg_change(g, &sql[1], &n, err))) {
+        PGresult *r = PQexec(g->conn, "COMMIT");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            note_result(g, r, "purging push_log");
+            rc = fail_rc(g, err);
+        }
+        PQclear(r);
+    }
+    if (rc && g->conn)
+        PQclear(PQexec(g->conn, "ROLLBACK"));
+    else if (!rc)
+        *purged = n;
+    eb_pushread_free(&sql[0]);
+    eb_pushread_free(&sql[1]);
+    return rc;
 }
 
 static const char *const pg_aliases[] = {"postgres", NULL};
@@ -1824,4 +1870,5 @@ const struct eb_adapter_methods eb_adapter_postgres = {
     .push_get = pg_push_get,
     .push_counts = pg_push_counts,
     .purge_payloads = pg_purge_payloads,
+    .push_warnings = pg_push_warnings,
 };

@@ -187,6 +187,33 @@ eb_rc eb_pushread_purge(const struct eb_sql_dialect *d, int64_t before_ms, unsig
     return finish(d, &t, out, err);
 }
 
+eb_rc eb_pushread_purge_warnings(const struct eb_sql_dialect *d, int64_t before_ms,
+                                 struct eb_pushread_sql *out, struct eb_err *err)
+{
+    struct text t = {.len = 0};
+    memset(out, 0, sizeof *out);
+    put(&t, "UPDATE \"push_warning\" SET \"value\" = NULL WHERE \"value\" IS NOT NULL AND"
+            " \"push_id\" IN (SELECT \"push_id\" FROM \"push_log\" WHERE \"received_at\" < ?)");
+    add_int(out, before_ms);
+    return finish(d, &t, out, err);
+}
+
+eb_rc eb_pushread_warnings(const struct eb_sql_dialect *d, const char *push_id,
+                           struct eb_pushread_sql *out, struct eb_err *err)
+{
+    struct text t = {.len = 0};
+    memset(out, 0, sizeof *out);
+    put(&t, "SELECT \"field\", \"value\", \"reason\" FROM \"push_warning\""
+            " WHERE \"push_id\" = ? ORDER BY \"seq\"");
+    add_text(out, push_id);
+    return finish(d, &t, out, err);
+}
+
+int eb_pushread_warning_row(const char *const *col, eb_push_warning_fn fn, void *user)
+{
+    return fn(user, col[0] ? col[0] : "", col[1], col[2] ? col[2] : "");
+}
+
 void eb_pushread_free(struct eb_pushread_sql *s)
 {
     free(s->sql);

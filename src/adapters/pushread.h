@@ -41,11 +41,23 @@ eb_rc eb_pushread_counts(const struct eb_sql_dialect *d, int64_t since_ms, int64
 eb_rc eb_pushread_purge(const struct eb_sql_dialect *d, int64_t before_ms, unsigned max_rows,
                         struct eb_pushread_sql *out, struct eb_err *err);
 
+/* The statement clearing the values of the push_warning rows of the pushes received before
+ * before_ms (the first half of purge_payloads). */
+eb_rc eb_pushread_purge_warnings(const struct eb_sql_dialect *d, int64_t before_ms,
+                                 struct eb_pushread_sql *out, struct eb_err *err);
+
+/* The query reading the push_warning rows of push_id: columns field, value, reason. */
+eb_rc eb_pushread_warnings(const struct eb_sql_dialect *d, const char *push_id,
+                           struct eb_pushread_sql *out, struct eb_err *err);
+
 void eb_pushread_free(struct eb_pushread_sql *s);
 
 /* Decodes one row of a page or get query (col[i] NULL for NULL; len[i] its bytes) and calls
  * fn; returns what fn returned (1 also when a number does not read). */
 int eb_pushread_row(const char *const *col, const size_t *len, eb_push_summary_fn fn, void *user);
+
+/* Decodes one row of a warnings query and calls fn; returns what fn returned. */
+int eb_pushread_warning_row(const char *const *col, eb_push_warning_fn fn, void *user);
 
 /* Decodes one row of a counts query and calls fn; returns what fn returned. */
 int eb_pushread_count_row(const char *const *col, eb_push_count_fn fn, void *user);

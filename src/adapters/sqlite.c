@@ -1750,7 +1750,15 @@ struct summary_ctx {
     eb_push_summary_fn fn;
     eb_push_count_fn count_fn;
     void *user;
+    eb_push_warning_fn warning_fn;
 };
+
+static int warning_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_warning_row(col, c->warning_fn, c->user);
+}
 
 static int summary_row(void *ctx, const char *const *col, const size_t *len)
 {
@@ -1769,7 +1777,7 @@ static eb_rc sq_push_page(struct eb_adapter *a, const struct eb_push_query *q,
                           eb_push_summary_fn fn, void *user, struct eb_err *err)
 {
     struct eb_pushread_sql sql;
-    struct summary_ctx c = {fn, NULL, user};
+    struct summary_ctx c = {.fn = fn, .user = user};
     eb_rc rc = eb_pushread_page(&eb_sql_dialect_sqlite, q, !a->mapping, &sql, err);
     return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, summary_row, &c, err);
 }
@@ -1778,7 +1786,7 @@ static eb_rc sq_push_get(struct eb_adapter *a, const char *push_id, eb_push_summ
                          void *user, struct eb_err *err)
 {
     struct eb_pushread_sql sql;
-    struct summary_ctx c = {fn, NULL, user};
+    struct summary_ctx c = {.fn = fn, .user = user};
     eb_rc rc = eb_pushread_get(&eb_sql_dialect_sqlite, push_id, !a->mapping, &sql, err);
     return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, summary_row, &c, err);
 }
@@ -1787,7 +1795,7 @@ static eb_rc sq_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t buck
                             eb_push_count_fn fn, void *user, struct eb_err *err)
 {
     struct eb_pushread_sql sql;
-    struct summary_ctx c = {NULL, fn, user};
+    struct summary_ctx c = {.count_fn = fn, .user = user};
     eb_rc rc = eb_pushread_counts(&eb_sql_dialect_sqlite, since_ms, bucket_ms, &sql, err);
     return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, count_row, &c, err);
 }
@@ -1798,18 +1806,39 @@ static eb_rc sq_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned
                                int64_t *purged, struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    struct eb_pushread_sql sql;
+    struct eb_pushread_sql sql[2];
     sqlite3_stmt *st = NULL;
-    eb_rc rc = eb_pushread_purge(&eb_sql_dialect_sqlite, before_ms, max_rows, &sql, err);
+    int64_t changed = 0;
+    memset(sql, 0, sizeof sql);
+    eb_rc rc = eb_pushread_purge_warnings(&eb_sql_dialect_sqlite, before_ms, &sql[0], err);
     if (!rc)
-        rc = prepare(s, sql.sql, &st, "purging push_log", err);
+        rc = eb_pushread_purge(&eb_sql_dialect_sqlite, before_ms, max_rows, &sql[1], err);
     if (!rc)
-        rc = bind_values(s, st, 1, sql.param, sql.n_param, "purging push_log", err);
-    if (!rc && !(rc = run(s, st, "purging push_log", err)))
-        *purged = sqlite3_changes(s->db);
-    sqlite3_finalize(st);
-    eb_pushread_free(&sql);
+        rc = exec(s, "BEGIN IMMEDIATE", "purging push_log", err);
+    for (int i = 0; !rc && i < 2; i++) {
+        if (!(rc = prepare(s, sql[i].sql, &st, "purging push_log", err)) &&
+            !(rc = bind_values(s, st, 1, sql[i].param, sql[i].n_param, "purging push_log", err)) &&
+            !(rc = run(s, st, "purging push_log", err)))
+            changed = sqlite3_changes(s->db);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (!rc && !(rc = exec(s, "COMMIT", "purging push_log", err)))
+        *purged = changed;
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    eb_pushread_free(&sql[0]);
+    eb_pushread_free(&sql[1]);
     return rc;
+}
+
+static eb_rc sq_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                              void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.user = user, .warning_fn = fn};
+    eb_rc rc = eb_pushread_warnings(&eb_sql_dialect_sqlite, push_id, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, warning_row, &c, err);
 }
 
 const struct eb_adapter_methods eb_adapter_sqlite = {
@@ -1830,4 +1859,5 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .push_get = sq_push_get,
     .push_counts = sq_push_counts,
     .purge_payloads = sq_purge_payloads,
+    .push_warnings = sq_push_warnings,
 };

@@ -577,12 +577,27 @@ static int read_one(struct eb_adapter *db, const char *push_id, struct one *o,
     return 0;
 }
 
+static int warning_row(void *user, const char *field, const char *value, const char *reason)
+{
+    json_t *o =
+        json_pack("{s:s,s:o,s:s}", "field", field, "value", text_or_null(value), "reason", reason);
+    return !o || json_array_append_new(user, o);
+}
+
 static void show_push(struct eb_adapter *db, const char *push_id, struct eb_http_response *resp)
 {
     struct one o;
+    struct eb_err err = {0};
     if (read_one(db, push_id, &o, resp) == 0) {
-        answer_json(resp, 200, o.detail);
-        o.detail = NULL;
+        json_t *w = json_array();
+        if (!w || eb_adapter_push_warnings(db, push_id, warning_row, w, &err)) {
+            json_decref(w);
+            read_failed(resp, &err, !w);
+        } else {
+            json_object_set_new(o.detail, "warnings", w);
+            answer_json(resp, 200, o.detail);
+            o.detail = NULL;
+        }
     }
     one_free(&o);
 }

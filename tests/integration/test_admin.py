@@ -25,6 +25,15 @@ def push(server, push_id, app, **data):
     return ret
 
 
+def push_warned(server, push_id, app):
+    """A push stored with a warning: its birthYear does not read as a number."""
+    xml = helpers.minimal_push_xml(push_id, app).replace("<birthYear>1992</birthYear>",
+                                                          "<birthYear>19x2</birthYear>")
+    r, ret, _ = helpers.push(server, xml)
+    assert r.status == 200 and ret == "true", r
+    return ret
+
+
 def push_bad(server, push_id, app, bad=True):
     """A push the server answers false: without its applicationId (or, bad=False, a valid one
     that a setting such as --max-age refuses)."""
@@ -108,8 +117,14 @@ def test_one_push_candidate_replacement_and_unknown_id(make_server, tmp_path):
     assert a["replaced_by"] == "one-b"      # a later push holds the candidate now
     assert NAME in a["payload"] and a["payload"].startswith("<pushCandidate")
     assert a["attachments"] == []
+    assert a["warnings"] == []
     b = get_json(url, "/api/pushes/one-b")
     assert b["replaced_by"] is None and b["candidate"]["name"] == helpers.PII[0]
+    push_warned(s, "one-w", 3002)
+    w = get_json(url, "/api/pushes/one-w")
+    assert w["outcome"] == "stored"
+    assert w["warnings"] == [{"field": "data.birthYear", "value": "19x2",
+                              "reason": "malformed number"}], w["warnings"]
     r = get(url, "/api/pushes/no-such-push")
     assert r.status == 404 and json.loads(r.body)["error"] == "no such push"
     r = get(url, "/api/attachments/1")
@@ -362,9 +377,11 @@ def test_retention_purges_old_payloads_and_keeps_the_outcome_row(backend, tmp_pa
         push(s, "ret-old", 9101, name=NAME)
         push_bad(s, "ret-old-bad", 9102)
         push(s, "ret-new", 9103)
+        push_warned(s, "ret-old-warned", 9104)
+        push_warned(s, "ret-new-warned", 9105)
     finally:
         assert s.stop() == 0
-    age_pushes(s, 40, "ret-old", "ret-old-bad")
+    age_pushes(s, 40, "ret-old", "ret-old-bad", "ret-old-warned")
     # after a restart with --retention 30, the thread's first round purges them
     s2, url2 = start(tmp_path / "k2", db_url, ["--retention", "30"])
     try:
@@ -383,7 +400,13 @@ def test_retention_purges_old_payloads_and_keeps_the_outcome_row(backend, tmp_pa
         assert bad["outcome"] == "rejected" and "applicationId" in bad["message"]
         new = get_json(url2, "/api/pushes/ret-new")
         assert not new["payload_purged"] and new["candidate"]["applicationId"] == "9103"
-        assert "retention: payloads purged" in s2.log() and "pushes=2" in s2.log()
+        while not get_json(url2, "/api/pushes/ret-old-warned")["payload_purged"]:
+            assert time.monotonic() < deadline, s2.log()
+            time.sleep(0.05)
+        assert get_json(url2, "/api/pushes/ret-old-warned")["warnings"] == [
+            {"field": "data.birthYear", "value": None, "reason": "malformed number"}]
+        assert get_json(url2, "/api/pushes/ret-new-warned")["warnings"][0]["value"] == "19x2"
+        assert "retention: payloads purged" in s2.log() and "pushes=3" in s2.log()
         r = json.loads(post(url2, "/api/pushes/ret-old/replay", csrf=csrf(url2)).body)
         assert r["skipped"] and "purged" in r["result"] and r["outcome"] == "stored", r
         cli = run_cli("replay", "--push-id", "ret-old-bad", "--db", db_url)

@@ -72,8 +72,10 @@ def start(workdir, pw, db_url=None, extra=()):
     return s.start(), f"http://127.0.0.1:{port}"
 
 
-def push(server, push_id, app, **data):
+def push(server, push_id, app, birth_year=None, **data):
     xml = helpers.minimal_push_xml(push_id, app, data_fields=helpers.minimal_data(app, **data))
+    if birth_year:  # a value that does not read: stored, with a warning
+        xml = xml.replace("<birthYear>1992</birthYear>", f"<birthYear>{birth_year}</birthYear>")
     r, ret, _ = helpers.push(server, xml)
     assert r.status == 200, r
     return ret
@@ -98,7 +100,7 @@ def test_push_browser_in_chromium(tmp_path, capsys):
     db_url = s.args[s.args.index("--db") + 1]
     try:
         assert push(s, "br-1", 8001, name=NAME) == "true"
-        assert push(s, "br-2", 8002, name="李娜") == "true"
+        assert push(s, "br-2", 8002, name="李娜", birth_year="19x2") == "true"
     finally:
         assert s.stop() == 0
     s, _ = start(tmp_path / "b", pw, db_url, ["--max-age", "60"])
@@ -146,6 +148,12 @@ def test_push_browser_in_chromium(tmp_path, capsys):
         assert "王芳" in d.find_element(By.ID, "candidate").text
         d.find_element(By.CSS_SELECTOR, "#payload-box summary").click()
         assert "<pushCandidate" in d.find_element(By.ID, "payload").text
+
+        d.get(url + "/#/push/br-2")  # a push stored with a warning shows it
+        wait_for("the warnings", lambda: d.find_element(By.ID, "warnings-box").is_displayed())
+        assert "data.birthYear" in d.find_element(By.ID, "warnings").text
+        assert "19x2" in d.find_element(By.ID, "warnings").text
+        assert not d.find_element(By.ID, "replaced").is_displayed()
 
         d.get(url + "/#/?q=" + "张")  # a search by the start of a name
         wait_for("the name search", lambda: [r[0] for r in rows(d)] == ["br-1"])

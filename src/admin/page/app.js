@@ -208,6 +208,13 @@ async function showPush(id) {
       el('a', { href: '#/push/' + encodeURIComponent(p.replaced_by), text: p.replaced_by }));
   }
   renderCandidate(p.candidate, p.payload_purged);
+  const wb = $('warnings').tBodies[0];
+  wb.replaceChildren();
+  for (const w of p.warnings || []) {
+    wb.append(el('tr', {}, el('td', { text: w.field }),
+      el('td', { text: w.value == null ? '(purged)' : w.value }), el('td', { text: w.reason })));
+  }
+  $('warnings-box').hidden = !wb.rows.length;
   $('attachments').textContent = p.attachments && p.attachments.length ? '' : 'none';
   $('payload').textContent = p.payload ? prettyXml(p.payload) : (p.raw || '(not kept)');
   $('replay').disabled = !p.payload_kept;
