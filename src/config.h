@@ -47,6 +47,13 @@ struct eb_config {
     int max_age_s;                  /* --max-age SECONDS: oldest triggeredAt accepted; 0 = off */
     char mapping[1024];             /* --mapping FILE: write candidates into the tables a mapping
                                      file names (mapping/mapping.h); "" = the default schema */
+    /* The archive of the record's download links (archive/archive.h). */
+    char attachments[1100]; /* --attachments db|off|dir:PATH: where fetched files go ("db") */
+    char fetch_allow[4096]; /* --fetch-allow PATTERN,...: scheme://host[:port], *.domain */
+    char fetch_proxy[1024]; /* --fetch-proxy URL: the proxy fetches go through; "" = none */
+    char fetch_ca[1024];    /* --fetch-ca FILE: PEM CAs trusted beside the system's */
+    size_t max_attachment;  /* --max-attachment BYTES: 64 MiB; larger files are not kept */
+    int fetch_timeout_ms;   /* --fetch-timeout SECONDS: 300 s for one whole download */
 };
 
 /* Fills c with the defaults. */

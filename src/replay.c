@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive/archive.h"
 #include "bind/bind.h"
 #include "candidate/map.h"
 #include "candidate/validate.h"
@@ -264,6 +265,8 @@ int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
         fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
         goto out;
     }
+    /* the replayed push's download links go back to the queue unless stored */
+    r.writer->queue_links = eb_archive_enabled(cfg);
     if (!(r.bind = eb_bind_new()) || !(r.arena = eb_arena_new((size_t)256 << 20))) {
         fprintf(stderr, "ehrbridge: replay: out of memory\n");
         goto out;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "archive/archive.h"
 #include "auth/auth.h"
 #include "bind/bind.h"
 #include "bridge/bridge.h"
@@ -57,6 +58,7 @@ struct eb_service {
     size_t wsdl_len;
     atomic_uint_fast64_t unparsed; /* counter for ids of bodies that had no push id */
     struct eb_auth *auth;          /* who may push (auth/auth.h) */
+    struct eb_archive *archive;    /* the download links' fetcher; NULL with --attachments off */
     struct eb_aes aes;             /* the data key (--aes-key), when has_aes */
     int has_aes;
 };
@@ -274,6 +276,8 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
     rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
     if (rc)
         goto fail;
+    if ((rc = eb_archive_start(cfg, s->mapping, &s->archive, err)))
+        goto fail;
     if (cfg->public_url[0]) {
         s->wsdl = eb_service_wsdl(cfg->public_url, &s->wsdl_len);
         if (!s->wsdl) {
@@ -299,6 +303,7 @@ void eb_service_free(struct eb_service *s)
     }
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->waiting_cv);
+    eb_archive_stop(s->archive);
     eb_adapter_close(s->admin);
     eb_mapping_free(s->mapping);
     eb_auth_free(s->auth);
@@ -371,6 +376,7 @@ struct eb_service_worker *eb_service_worker_new(struct eb_service *s, struct eb_
     w->svc = s;
     if (eb_adapter_open_mapped(s->cfg->db_url, s->mapping, &w->db, err))
         goto fail;
+    w->db->queue_links = eb_archive_enabled(s->cfg);
     if (!(w->r = req_take(s)) || !(w->bind = eb_bind_new())) {
         eb_err_set(err, EB_ERR_NOMEM, "out of memory");
         goto fail;

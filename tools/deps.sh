@@ -5,7 +5,7 @@ set -eu
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite3-dev
-  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev"
+  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev libcurl4-openssl-dev"
 TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev clang-format curl
   postgresql python3-psycopg2 openssl python3-requests odbc-postgresql libsqliteodbc
   wrk python3-spyne python3-lxml python3-twisted groff-base"

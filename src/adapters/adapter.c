@@ -247,3 +247,89 @@ eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
     eb_rc rc = check_push(p, rec, 1, err);
     return rc ? rc : a->m->replay_push(a, p, rec, out, err);
 }
+
+/* ---- the attachment queue ---------------------------------------------------------------- */
+
+static const char *const att_names[EB_ATT_N_STATUS] = {"pending", "stored", "failed", "expired",
+                                                       "refused"};
+
+const char *eb_att_status_name(enum eb_att_status s)
+{
+    return (unsigned)s < EB_ATT_N_STATUS ? att_names[s] : "failed";
+}
+
+int eb_att_status_from(const char *text)
+{
+    for (int i = 0; text && i < EB_ATT_N_STATUS; i++)
+        if (!strcmp(text, att_names[i]))
+            return i;
+    return -1;
+}
+
+int eb_adapter_has_queue(const struct eb_adapter *a)
+{
+    return a && a->m->version >= 2 && a->m->att_claim && a->m->att_finish && a->m->att_list;
+}
+
+static eb_rc no_queue(struct eb_adapter *a, struct eb_err *err)
+{
+    if (!a)
+        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
+    return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter keeps no attachment queue", a->m->name);
+}
+
+eb_rc eb_adapter_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms,
+                           int64_t lease_ms, struct eb_att_claim *out, int *found,
+                           struct eb_err *err)
+{
+    eb_err_clear(err);
+    *found = 0;
+    if (!eb_adapter_has_queue(a))
+        return no_queue(a, err);
+    return a->m->att_claim(a, owner, now_ms, lease_ms, out, found, err);
+}
+
+eb_rc eb_adapter_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                           size_t len, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!eb_adapter_has_queue(a) || !a->m->att_chunk)
+        return no_queue(a, err);
+    return a->m->att_chunk(a, id, attempt, seq, data, len, err);
+}
+
+eb_rc eb_adapter_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                            const struct eb_att_result *r, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!eb_adapter_has_queue(a))
+        return no_queue(a, err);
+    return a->m->att_finish(a, id, owner, attempt, r, err);
+}
+
+eb_rc eb_adapter_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                          void *user, struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!eb_adapter_has_queue(a))
+        return no_queue(a, err);
+    return a->m->att_list(a, f, fn, user, err);
+}
+
+eb_rc eb_adapter_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                          struct eb_err *err)
+{
+    eb_err_clear(err);
+    if (!eb_adapter_has_queue(a) || !a->m->att_read)
+        return no_queue(a, err);
+    return a->m->att_read(a, id, fn, user, err);
+}
+
+eb_rc eb_adapter_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err)
+{
+    eb_err_clear(err);
+    memset(out, 0, sizeof *out);
+    if (!eb_adapter_has_queue(a) || !a->m->att_stats)
+        return no_queue(a, err);
+    return a->m->att_stats(a, out, err);
+}

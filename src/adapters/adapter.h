@@ -97,8 +97,77 @@ struct eb_push_job {
     void *user; /* the caller's */
 };
 
+/* ---- the attachment queue (archive/): table attachment, one row per download link ---------- */
+
+/* The state of one link. Text forms: "pending", "stored", "failed", "expired", "refused". */
+enum eb_att_status {
+    EB_ATT_PENDING = 0, /* to be fetched (again) at next_ms */
+    EB_ATT_STORED,      /* the content is stored */
+    EB_ATT_FAILED,      /* given up for a reason a retry would not change (too large) */
+    EB_ATT_EXPIRED,     /* failed after the link expired */
+    EB_ATT_REFUSED      /* not allowed (--fetch-allow, an address, a redirect) */
+};
+#define EB_ATT_N_STATUS 5
+
+/* One link claimed for fetching (att_claim). */
+struct eb_att_claim {
+    int64_t id;         /* attachment.id */
+    int attempt;        /* this attempt's number (attempts after the claim), 1 for the first */
+    int64_t expires_ms; /* when the link stops working (Unix ms) */
+    char field[256];    /* vendor path */
+    char url[8192];     /* the link */
+};
+
+/* What became of an attempt (att_finish). */
+struct eb_att_result {
+    enum eb_att_status status; /* PENDING: retry at next_ms */
+    const char *error;         /* NULL when stored */
+    int64_t next_ms;           /* PENDING: not before (Unix ms) */
+    int64_t size;              /* STORED: bytes */
+    const char *sha256;        /* STORED: 64 hex digits */
+    const char *content_type;  /* STORED: as served, or NULL */
+    const char *file_name;     /* STORED: from Content-Disposition or the URL path, or NULL */
+    int in_db;                 /* STORED: 1 in attachment_chunk, 0 in a directory */
+};
+
+/* One attachment row read back (att_list). Strings live until the callback returns. */
+struct eb_att_row {
+    int64_t id;
+    const char *push_id;
+    int64_t application_id;
+    const char *field;
+    const char *url; /* whole, query included: callers that print it cut the query */
+    enum eb_att_status status;
+    int attempts;
+    const char *error;        /* NULL when none */
+    int64_t size;             /* -1 when not stored */
+    const char *sha256;       /* NULL when not stored */
+    const char *content_type; /* NULL when unknown */
+    const char *file_name;    /* NULL when unknown */
+    int64_t created_ms;       /* when queued */
+    int64_t expires_ms;       /* when the link expires */
+};
+
+/* Which rows att_list lists. */
+struct eb_att_filter {
+    int status;             /* an enum eb_att_status; -1: any */
+    int64_t application_id; /* when has_application_id */
+    int has_application_id;
+    int64_t id; /* exactly this id; 0: any */
+};
+
+/* The queue at a glance (att_stats), for /metrics. */
+struct eb_att_stats {
+    int64_t count[EB_ATT_N_STATUS]; /* rows per status */
+    int64_t oldest_pending_ms;      /* created_ms of the oldest pending row; 0: none */
+};
+
+typedef int (*eb_att_row_fn)(void *user, const struct eb_att_row *row);
+/* Receives a stored file's content chunk by chunk, in order; non-zero stops. */
+typedef int (*eb_att_chunk_fn)(void *user, const void *data, size_t len);
+
 struct eb_adapter_methods {
-    int version;        /* 1; fields are only ever appended */
+    int version;        /* 1, 2 (the attachment queue); fields are only ever appended */
     const char *name;   /* "sqlite", "postgres", "odbc", ... */
     const char *scheme; /* URL scheme this adapter answers to, without ':' ("sqlite") */
     size_t
@@ -169,6 +238,37 @@ struct eb_adapter_methods {
      * only writes synchronously: eb_adapter_submit then calls store_push or log_failure and
      * job->done on the caller's thread. */
     void (*submit)(struct eb_adapter *a, struct eb_push_job *job);
+
+    /* ---- version 2: the attachment queue. Each is NULL when the adapter keeps no queue (the
+     * wrappers then fail with EB_ERR_INTERNAL). The queue's rows are written by store_push
+     * (new rows, status pending, in the push's transaction, when a->queue_links is set) and
+     * replay_push (the same, then the push's rows not stored go back to pending). Each method
+     * below is its own transaction. */
+
+    /* Claims the due pending row (next_ms <= now_ms, no live lease) with the smallest next_ms:
+     * its lease goes to owner until now_ms + lease_ms and its attempts grow by one; another
+     * caller (any replica) cannot claim it until the lease lapses. *found = 0 when none is due. */
+    eb_rc (*att_claim)(struct eb_adapter *a, const char *owner, int64_t now_ms, int64_t lease_ms,
+                       struct eb_att_claim *out, int *found, struct eb_err *err);
+    /* Stores chunk seq (0, 1, ...) of attempt `attempt` of row id (committed at once). */
+    eb_rc (*att_chunk)(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                       size_t len, struct eb_err *err);
+    /* Records the result of attempt `attempt` of row id when owner still holds its lease
+     * (otherwise nothing is written), and releases the lease. STORED: the attempt's chunks
+     * become the content and other attempts' chunks are deleted; otherwise this attempt's
+     * chunks are deleted. */
+    eb_rc (*att_finish)(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                        const struct eb_att_result *r, struct eb_err *err);
+    /* Lists the rows matching f in id order. Returns EB_OK, the error, or (EB_ERR_INTERNAL) a
+     * stop asked by fn. */
+    eb_rc (*att_list)(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                      void *user, struct eb_err *err);
+    /* Passes the stored content of row id to fn chunk by chunk (one chunk in memory at a time);
+     * EB_ERR_INVALID when the row is not stored in the database. */
+    eb_rc (*att_read)(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                      struct eb_err *err);
+    /* Counts the rows by status and finds the oldest pending one. */
+    eb_rc (*att_stats)(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -176,6 +276,8 @@ struct eb_adapter {
     const struct eb_adapter_methods *m; /* the adapter's table */
     const struct eb_mapping *mapping;   /* --mapping, set before open; NULL: the default schema.
                                            Borrowed: outlives the adapter */
+    int queue_links;                    /* 1: store_push and replay_push queue the record's
+                                           download links (table attachment); set before use */
 };
 
 /* The table whose scheme matches the start of url ("sqlite:..."); NULL when none. */
@@ -216,6 +318,26 @@ void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job);
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);
+
+/* ---- the attachment queue: wrappers of the version 2 methods (EB_ERR_INTERNAL when the
+ * adapter has none) ---- */
+eb_rc eb_adapter_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms,
+                           int64_t lease_ms, struct eb_att_claim *out, int *found,
+                           struct eb_err *err);
+eb_rc eb_adapter_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                           size_t len, struct eb_err *err);
+eb_rc eb_adapter_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                            const struct eb_att_result *r, struct eb_err *err);
+eb_rc eb_adapter_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                          void *user, struct eb_err *err);
+eb_rc eb_adapter_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                          struct eb_err *err);
+eb_rc eb_adapter_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
+/* 1 when the adapter keeps the attachment queue. NULL-safe. */
+int eb_adapter_has_queue(const struct eb_adapter *a);
+/* Text form of a status ("pending", ...); eb_att_status_from: -1 when text names none. */
+const char *eb_att_status_name(enum eb_att_status s);
+int eb_att_status_from(const char *text);
 
 extern const struct eb_adapter_methods eb_adapter_sqlite;
 /* `noop:` answers every valid push as stored and stores NOTHING: a benchmarking tool only. */

@@ -33,6 +33,7 @@
 #include "adapters/interview_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
+#include "candidate/links.h"
 #include "mapping/mapping.h"
 #include "util/clock.h"
 #include "util/buf.h"
@@ -68,6 +69,7 @@ struct job {
     pthread_cond_t cv;                   /* a waiting caller's: signalled when done */
     struct eb_push_job *async;           /* submitted without waiting: completed with its done */
     int64_t queued_ms;                   /* monotonic, when queued */
+    int links;                           /* 1: queue p's download links (table attachment) */
     struct job *next;                    /* in the gate's queue */
 };
 
@@ -169,7 +171,9 @@ struct sqlite_adapter {
     sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
     sqlite3_stmt *itv_remove[EB_ITV_N_TABLES]; /* per interview table: delete by event_id */
     struct eb_mapping_sql *map_sql;            /* --mapping: the mapped tables' statement text */
-    sqlite3_stmt **map_st; /* and their statements, 3 per table (eb_mapping_stmt) */
+    sqlite3_stmt **map_st;   /* and their statements, 3 per table (eb_mapping_stmt) */
+    sqlite3_stmt *att_put;   /* writer: queues one link (attachment), prepared on first use */
+    sqlite3_stmt *att_again; /* writer: a replayed push's links not stored back to pending */
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -315,6 +319,9 @@ static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview
                              const struct eb_push_record *rec, int64_t at, struct eb_err *err);
 static eb_rc mapped_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void mapped_close(struct sqlite_adapter *s);
+static eb_rc att_tables(struct sqlite_adapter *s, struct eb_err *err);
+static eb_rc att_queue(struct sqlite_adapter *w, const struct eb_push *p, const char *push_id,
+                       int64_t at, int again, struct eb_err *err);
 static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
                         const struct eb_sql_value *v, size_t n, int64_t *changed,
                         struct eb_err *err);
@@ -1058,7 +1065,8 @@ static void sq_close(struct eb_adapter *a)
     mapped_close(s);
     sqlite3_stmt **one[] = {&s->begin,       &s->commit,        &s->rollback, &s->savepoint,
                             &s->release,     &s->undo,          &s->find_log, &s->put_log,
-                            &s->put_failure, &s->add_candidate, &s->version,  &s->current};
+                            &s->put_failure, &s->add_candidate, &s->version,  &s->current,
+                            &s->att_put,     &s->att_again};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         sqlite3_finalize(*one[i]);
         *one[i] = NULL;
@@ -1127,7 +1135,7 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
         (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||
-        (all && (rc = prepare_all(s, err))))
+        (rc = att_tables(s, err)) || (all && (rc = prepare_all(s, err))))
         goto out;
 out:
     free(u.path);
@@ -1410,6 +1418,7 @@ static eb_rc replay_one(struct sqlite_adapter *w, struct job *j)
         return EB_OK;
     }
     if ((rc = replace_candidate(w, j->p, rec, j->received_at, j->err)) ||
+        (j->links && (rc = att_queue(w, j->p, rec->push_id, eb_now_ms(), 1, j->err))) ||
         (rc = bind_log(w, w->put_log, rec, EB_OUTCOME_STORED, j->received_at, j->err)) ||
         (rc = run(w, w->put_log, "push_log", j->err)))
         return rc;
@@ -1438,6 +1447,8 @@ static eb_rc push_one(struct sqlite_adapter *w, struct job *j)
         return rc; /* a duplicate writes nothing */
     if (j->p && (rc = replace_candidate(w, j->p, rec, j->received_at, j->err)))
         return rc;
+    if (j->p && j->links && (rc = att_queue(w, j->p, rec->push_id, j->received_at, 0, j->err)))
+        return rc;
     if (j->ev && (rc = interview_apply(w, j->ev, rec, j->received_at, j->err)))
         return rc;
     if ((rc = bind_log(w, w->put_log, rec, outcome, j->received_at, j->err)) ||
@@ -1455,7 +1466,7 @@ static eb_rc sq_store_push(struct eb_adapter *a, const struct eb_push *p,
                            struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    struct job j = {.p = p, .rec = rec, .out = out, .err = err};
+    struct job j = {.p = p, .rec = rec, .out = out, .err = err, .links = s->base.queue_links};
     j.received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
     return submit(s, &j);
 }
@@ -1485,6 +1496,7 @@ static void sq_submit(struct eb_adapter *a, struct eb_push_job *job)
     if (job->kind == EB_JOB_STORE) {
         j->p = job->p;
         j->out = &job->out;
+        j->links = s->base.queue_links;
     } else if (job->kind == EB_JOB_INTERVIEW) {
         j->ev = job->ev;
         j->out = &job->out;
@@ -1588,7 +1600,8 @@ static eb_rc sq_replay_push(struct eb_adapter *a, const struct eb_push *p,
                             struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    struct job j = {.p = p, .rec = rec, .out = out, .err = err, .replay = 1};
+    struct job j = {
+        .p = p, .rec = rec, .out = out, .err = err, .replay = 1, .links = s->base.queue_links};
     j.received_at = rec->received_at_ms;
     return submit(s, &j);
 }
@@ -1656,8 +1669,339 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     return rc;
 }
 
+/* ---- the attachment queue (adapter.h, version 2) ----------------------------------------- */
+
+static const char *const att_ddl[] = {
+    "CREATE TABLE IF NOT EXISTS \"attachment\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "\"push_id\" TEXT NOT NULL, \"application_id\" INTEGER, \"field\" TEXT NOT NULL, "
+    "\"url\" TEXT NOT NULL, \"status\" TEXT NOT NULL DEFAULT 'pending', "
+    "\"attempts\" INTEGER NOT NULL DEFAULT 0, \"error\" TEXT, \"size\" INTEGER, "
+    "\"sha256\" TEXT, \"content_type\" TEXT, \"file_name\" TEXT, "
+    "\"created_at\" INTEGER NOT NULL, \"expires_at\" INTEGER NOT NULL, "
+    "\"next_at\" INTEGER NOT NULL, \"lease_owner\" TEXT, \"lease_until\" INTEGER, "
+    "\"stored_attempt\" INTEGER, \"stored_in\" TEXT, UNIQUE (\"push_id\", \"field\"))",
+    "CREATE INDEX IF NOT EXISTS \"attachment_due\" ON \"attachment\" (\"status\", \"next_at\")",
+    "CREATE INDEX IF NOT EXISTS \"attachment_application\" ON \"attachment\" "
+    "(\"application_id\")",
+    "CREATE TABLE IF NOT EXISTS \"attachment_chunk\" (\"attachment_id\" INTEGER NOT NULL, "
+    "\"attempt\" INTEGER NOT NULL, \"seq\" INTEGER NOT NULL, \"data\" BLOB NOT NULL, "
+    "PRIMARY KEY (\"attachment_id\", \"attempt\", \"seq\"))",
+};
+
+/* Creates the attachment tables unless they exist (also in a database made before them). */
+static eb_rc att_tables(struct sqlite_adapter *s, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    for (size_t i = 0; !rc && i < sizeof att_ddl / sizeof att_ddl[0]; i++)
+        rc = exec(s, att_ddl[i], "creating the attachment tables", err);
+    return rc;
+}
+
+struct att_ctx {
+    struct sqlite_adapter *w;
+    const char *push_id;
+    int64_t app, at;
+    eb_rc rc;
+    struct eb_err *err;
+};
+
+static int att_one(void *user, const struct eb_link_ref *l)
+{
+    struct att_ctx *c = user;
+    sqlite3_stmt *st = c->w->att_put;
+    size_t len = strlen(l->url);
+    int code = bind_str(st, 1, c->push_id);
+    if (!code)
+        code = sqlite3_bind_int64(st, 2, c->app);
+    if (!code)
+        code = bind_str(st, 3, l->field);
+    if (!code)
+        code = bind_text(st, 4, l->url, len < EB_LINK_URL_MAX ? len : EB_LINK_URL_MAX);
+    if (!code)
+        code = sqlite3_bind_int64(st, 5, c->at);
+    if (!code)
+        code = sqlite3_bind_int64(st, 6, eb_link_expires_ms(l->url, l->lifetime_ms, c->at));
+    if (code) {
+        c->rc = fail(c->w, code, "binding attachment", c->err);
+        return 1;
+    }
+    c->rc = run(c->w, st, "queueing a download link", c->err);
+    return c->rc != EB_OK;
+}
+
+/* In the push's transaction: one pending row per download link of p (kept when the push id and
+ * field are already queued); again (replay): then the push's rows that are neither stored nor
+ * pending go back to pending, due now. */
+static eb_rc att_queue(struct sqlite_adapter *w, const struct eb_push *p, const char *push_id,
+                       int64_t at, int again, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    if (!w->att_put &&
+        (rc =
+             prepare(w,
+                     "INSERT INTO \"attachment\" (\"push_id\", \"application_id\", \"field\", "
+                     "\"url\", \"created_at\", \"expires_at\", \"next_at\") VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?5) ON CONFLICT (\"push_id\", \"field\") DO NOTHING",
+                     &w->att_put, "preparing attachment", err)))
+        return rc;
+    struct att_ctx c = {w, push_id, p->data->application_id.v, at, EB_OK, err};
+    if (eb_links_each(p, att_one, &c))
+        return c.rc ? c.rc : eb_err_set(err, EB_ERR_INTERNAL, "queueing the download links");
+    if (!again)
+        return EB_OK;
+    if (!w->att_again &&
+        (rc = prepare(w,
+                      "UPDATE \"attachment\" SET \"status\" = 'pending', \"next_at\" = ?2 "
+                      "WHERE \"push_id\" = ?1 AND \"status\" NOT IN ('stored', 'pending')",
+                      &w->att_again, "preparing attachment", err)))
+        return rc;
+    int code = bind_str(w->att_again, 1, push_id);
+    if (!code)
+        code = sqlite3_bind_int64(w->att_again, 2, at);
+    return code ? fail(w, code, "binding attachment", err)
+                : run(w, w->att_again, "queueing the download links again", err);
+}
+
+/* A statement of the queue methods: prepared per call (they are rare next to pushes). */
+static eb_rc att_prepare(struct sqlite_adapter *s, const char *sql, sqlite3_stmt **st,
+                         struct eb_err *err)
+{
+    int code = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    return code == SQLITE_OK ? EB_OK : fail(s, code, "preparing an attachment statement", err);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static eb_rc sq_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms, int64_t lease_ms,
+                          struct eb_att_claim *out, int *found, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = att_prepare(
+        s,
+        "UPDATE \"attachment\" SET \"attempts\" = \"attempts\" + 1, \"lease_owner\" = ?1, "
+        "\"lease_until\" = ?2 WHERE \"id\" = (SELECT \"id\" FROM \"attachment\" WHERE "
+        "\"status\" = 'pending' AND \"next_at\" <= ?3 AND (\"lease_until\" IS NULL OR "
+        "\"lease_until\" < ?3) ORDER BY \"next_at\", \"id\" LIMIT 1) "
+        "RETURNING \"id\", \"attempts\", \"expires_at\", \"field\", \"url\"",
+        &st, err);
+    if (rc)
+        return rc;
+    *found = 0;
+    bind_str(st, 1, owner);
+    sqlite3_bind_int64(st, 2, now_ms + lease_ms);
+    sqlite3_bind_int64(st, 3, now_ms);
+    int code = sqlite3_step(st);
+    if (code == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(st, 0);
+        out->attempt = sqlite3_column_int(st, 1);
+        out->expires_ms = sqlite3_column_int64(st, 2);
+        snprintf(out->field, sizeof out->field, "%s", col_text(st, 3) ? col_text(st, 3) : "");
+        snprintf(out->url, sizeof out->url, "%s", col_text(st, 4) ? col_text(st, 4) : "");
+        *found = 1;
+        code = sqlite3_step(st);
+    }
+    if (code != SQLITE_DONE)
+        rc = fail(s, code, "claiming a download", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                          size_t len, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = att_prepare(s,
+                           "INSERT OR REPLACE INTO \"attachment_chunk\" (\"attachment_id\", "
+                           "\"attempt\", \"seq\", \"data\") VALUES (?1, ?2, ?3, ?4)",
+                           &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, attempt);
+    sqlite3_bind_int(st, 3, seq);
+    sqlite3_bind_blob64(st, 4, data ? data : "", len, SQLITE_STATIC);
+    rc = run(s, st, "storing a chunk of a download", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                           const struct eb_att_result *r, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *up = NULL, *del = NULL;
+    int stored = r->status == EB_ATT_STORED;
+    eb_rc rc = exec(s, "BEGIN IMMEDIATE", "recording a download", err);
+    if (rc)
+        return rc;
+    if ((rc = att_prepare(s,
+                          "UPDATE \"attachment\" SET \"status\" = ?3, \"error\" = ?4, "
+                          "\"next_at\" = ?5, \"size\" = ?6, \"sha256\" = ?7, "
+                          "\"content_type\" = ?8, \"file_name\" = ?9, \"stored_attempt\" = ?10, "
+                          "\"stored_in\" = ?11, \"lease_owner\" = NULL, \"lease_until\" = NULL "
+                          "WHERE \"id\" = ?1 AND \"lease_owner\" = ?2",
+                          &up, err)))
+        goto out;
+    sqlite3_bind_int64(up, 1, id);
+    bind_str(up, 2, owner);
+    bind_str(up, 3, eb_att_status_name(r->status));
+    bind_str(up, 4, r->error);
+    sqlite3_bind_int64(up, 5, r->next_ms);
+    bind_opt_int(up, 6, stored, r->size);
+    bind_str(up, 7, stored ? r->sha256 : NULL);
+    bind_str(up, 8, stored ? r->content_type : NULL);
+    bind_str(up, 9, stored ? r->file_name : NULL);
+    bind_opt_int(up, 10, stored, attempt);
+    bind_str(up, 11, stored ? (r->in_db ? "db" : "dir") : NULL);
+    if ((rc = run(s, up, "recording a download", err)))
+        goto out;
+    int mine = sqlite3_changes(s->db) == 1;
+    if ((rc = att_prepare(s,
+                          mine && stored
+                              ? "DELETE FROM \"attachment_chunk\" WHERE \"attachment_id\" = ?1 "
+                                "AND \"attempt\" <> ?2"
+                              : "DELETE FROM \"attachment_chunk\" WHERE \"attachment_id\" = ?1 "
+                                "AND \"attempt\" = ?2",
+                          &del, err)))
+        goto out;
+    sqlite3_bind_int64(del, 1, id);
+    sqlite3_bind_int(del, 2, attempt);
+    if ((rc = run(s, del, "deleting the chunks of a download", err)))
+        goto out;
+    rc = exec(s, "COMMIT", "recording a download", err);
+out:
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(up);
+    sqlite3_finalize(del);
+    return rc;
+}
+
+static eb_rc sq_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = att_prepare(
+        s,
+        "SELECT \"id\", \"push_id\", \"application_id\", \"field\", \"url\", \"status\", "
+        "\"attempts\", \"error\", \"size\", \"sha256\", \"content_type\", \"file_name\", "
+        "\"created_at\", \"expires_at\" FROM \"attachment\" WHERE (?1 IS NULL OR \"status\" = ?1) "
+        "AND (?2 IS NULL OR \"application_id\" = ?2) AND (?3 IS NULL OR \"id\" = ?3) "
+        "ORDER BY \"id\"",
+        &st, err);
+    if (rc)
+        return rc;
+    bind_str(st, 1, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL);
+    bind_opt_int(st, 2, f && f->has_application_id, f ? f->application_id : 0);
+    bind_opt_int(st, 3, f && f->id, f ? f->id : 0);
+    int code;
+    while (!rc && (code = sqlite3_step(st)) == SQLITE_ROW) {
+        int status = eb_att_status_from(col_text(st, 5));
+        struct eb_att_row row = {
+            .id = sqlite3_column_int64(st, 0),
+            .push_id = col_text(st, 1),
+            .application_id = sqlite3_column_int64(st, 2),
+            .field = col_text(st, 3),
+            .url = col_text(st, 4),
+            .status = status < 0 ? EB_ATT_FAILED : (enum eb_att_status)status,
+            .attempts = sqlite3_column_int(st, 6),
+            .error = col_text(st, 7),
+            .size = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8),
+            .sha256 = col_text(st, 9),
+            .content_type = col_text(st, 10),
+            .file_name = col_text(st, 11),
+            .created_ms = sqlite3_column_int64(st, 12),
+            .expires_ms = sqlite3_column_int64(st, 13),
+        };
+        if (fn(user, &row))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+    }
+    if (!rc && code != SQLITE_DONE)
+        rc = fail(s, code, "listing attachments", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                         struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    int attempt = -1;
+    eb_rc rc = att_prepare(s,
+                           "SELECT \"stored_attempt\" FROM \"attachment\" WHERE \"id\" = ?1 AND "
+                           "\"status\" = 'stored' AND \"stored_in\" = 'db'",
+                           &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int code = sqlite3_step(st);
+    if (code == SQLITE_ROW)
+        attempt = sqlite3_column_int(st, 0);
+    else if (code != SQLITE_DONE)
+        rc = fail(s, code, "reading an attachment", err);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!rc && attempt < 0)
+        rc = eb_err_set(err, EB_ERR_INVALID, "attachment %lld is not stored in the database",
+                        (long long)id);
+    if (rc || (rc = att_prepare(s,
+                                "SELECT \"data\" FROM \"attachment_chunk\" WHERE "
+                                "\"attachment_id\" = ?1 AND \"attempt\" = ?2 AND \"seq\" = ?3",
+                                &st, err)))
+        return rc;
+    for (int seq = 0; !rc; seq++) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, attempt);
+        sqlite3_bind_int(st, 3, seq);
+        code = sqlite3_step(st);
+        if (code == SQLITE_DONE) {
+            sqlite3_reset(st);
+            break;
+        }
+        if (code != SQLITE_ROW)
+            rc = fail(s, code, "reading an attachment", err);
+        else if (fn(user, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "reading stopped");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = att_prepare(s,
+                           "SELECT \"status\", count(*), min(\"created_at\") FROM \"attachment\" "
+                           "GROUP BY \"status\"",
+                           &st, err);
+    if (rc)
+        return rc;
+    int code;
+    while ((code = sqlite3_step(st)) == SQLITE_ROW) {
+        int status = eb_att_status_from(col_text(st, 0));
+        if (status < 0)
+            continue;
+        out->count[status] = sqlite3_column_int64(st, 1);
+        if (status == EB_ATT_PENDING)
+            out->oldest_pending_ms = sqlite3_column_int64(st, 2);
+    }
+    if (code != SQLITE_DONE)
+        rc = fail(s, code, "counting attachments", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_sqlite = {
-    .version = 1,
+    .version = 2,
     .name = "sqlite",
     .scheme = "sqlite",
     .instance_size = sizeof(struct sqlite_adapter),
@@ -1670,4 +2014,10 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .list_pushes = sq_list_pushes,
     .replay_push = sq_replay_push,
     .submit = sq_submit,
+    .att_claim = sq_att_claim,
+    .att_chunk = sq_att_chunk,
+    .att_finish = sq_att_finish,
+    .att_list = sq_att_list,
+    .att_read = sq_att_read,
+    .att_stats = sq_att_stats,
 };
