@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -656,7 +657,13 @@ eb_rc eb_archive_start(const struct eb_config *cfg, const struct eb_mapping *map
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->cv, NULL);
-    if (pthread_create(&a->thread, NULL, run, a)) {
+    /* the thread takes no signal: SIGTERM and SIGINT belong to the server's own handling */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int failed = pthread_create(&a->thread, NULL, run, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (failed) {
         pthread_mutex_destroy(&a->lock);
         pthread_cond_destroy(&a->cv);
         free(a);
