@@ -594,6 +594,12 @@ static void *run(void *arg)
         if (!a->db && eb_adapter_open_mapped(a->cfg->db_url, a->mapping, &a->db, &err)) {
             if (!warned++)
                 eb_log(EB_LOG_WARN, "archive: cannot open the database", "reason", err.msg, NULL);
+        } else if (!eb_adapter_has_queue(a->db)) {
+            eb_log(EB_LOG_WARN,
+                   "archive: this database adapter keeps no attachment queue; "
+                   "download links are not fetched",
+                   "adapter", a->db->m->name, NULL);
+            break;
         } else if (eb_mono_ms() >= stats_at) {
             stats_refresh(a);
             stats_at = eb_mono_ms() + STATS_MS;
