@@ -1672,7 +1672,7 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
 /* ---- the attachment queue (adapter.h, version 2) ----------------------------------------- */
 
 static const char *const att_ddl[] = {
-    "CREATE TABLE IF NOT EXISTS \"attachment\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "CREATE TABLE IF NOT EXISTS \"attachment\" (\"id\" INTEGER PRIMARY KEY, "
     "\"push_id\" TEXT NOT NULL, \"application_id\" INTEGER, \"field\" TEXT NOT NULL, "
     "\"url\" TEXT NOT NULL, \"status\" TEXT NOT NULL DEFAULT 'pending', "
     "\"attempts\" INTEGER NOT NULL DEFAULT 0, \"error\" TEXT, \"size\" INTEGER, "
