@@ -594,12 +594,6 @@ static void *run(void *arg)
         if (!a->db && eb_adapter_open_mapped(a->cfg->db_url, a->mapping, &a->db, &err)) {
             if (!warned++)
                 eb_log(EB_LOG_WARN, "archive: cannot open the database", "reason", err.msg, NULL);
-        } else if (!eb_adapter_has_queue(a->db)) {
-            eb_log(EB_LOG_WARN,
-                   "archive: this database adapter keeps no attachment queue; "
-                   "download links are not fetched",
-                   "adapter", a->db->m->name, NULL);
-            break;
         } else if (eb_mono_ms() >= stats_at) {
             stats_refresh(a);
             stats_at = eb_mono_ms() + STATS_MS;
@@ -635,6 +629,14 @@ eb_rc eb_archive_start(const struct eb_config *cfg, const struct eb_mapping *map
     *out = NULL;
     if (!eb_archive_enabled(cfg))
         return EB_OK;
+    const struct eb_adapter_methods *am = eb_adapter_lookup(cfg->db_url);
+    if (am && (am->version < 2 || !am->att_claim)) {
+        eb_log(EB_LOG_WARN,
+               "archive: this database adapter keeps no attachment queue; download links are "
+               "not fetched",
+               "adapter", am->name, NULL);
+        return EB_OK;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT))
         return eb_err_set(err, EB_ERR_INTERNAL, "libcurl cannot start");
     pthread_once(&metrics_once, metrics_register);

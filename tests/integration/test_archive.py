@@ -181,7 +181,7 @@ def make_server(tmp_path):
 
     def make(args_extra=()):
         s = Server(tmp_path / f"s{len(made)}", backend="sqlite")
-        s.args = s.args + list(args_extra)
+        s.args = on(s.args) + list(args_extra)
         made.append(s.start())
         return s
     yield make
@@ -269,6 +269,11 @@ def wait_rows(server, pred, what, timeout=WAIT):
 
 def settled(rows):
     return all(r["status"] != "pending" for r in rows)
+
+
+def on(args):
+    """A Server's default command line with the archive on (conftest turns it off)."""
+    return [a for a in args if a != "--attachments" and a != "off"]
 
 
 def archive_args(fs, certs, *extra, allow=None):
@@ -401,10 +406,13 @@ def test_kill9_during_download_resumes(tmp_path, files, certs):
     store = tmp_path / "files"
     files.drip.set()
     s = Server(tmp_path / "s", backend="sqlite")
-    s.args += archive_args(files, certs, "--fetch-timeout", "3", "--attachments", f"dir:{store}")
+    s.args = on(s.args) + archive_args(files, certs, "--fetch-timeout", "3", "--attachments",
+                                       f"dir:{store}")
     s.start()
     try:
         post(s, minimal("arch-kill-1", 910301, resumeUrl=files.url("/drip/k.doc")))
+        # queued in the push's own transaction: there when the answer is
+        assert [r["field"] for r in att_rows(s)] == ["data.resumeUrl"]
         assert files.drip_started.wait(WAIT), s.log()
         time.sleep(0.3)
         s.proc.send_signal(signal.SIGKILL)
@@ -431,7 +439,7 @@ def test_off_and_replay_requeues(tmp_path, files, certs):
     """--attachments off queues nothing; a link refused by the allow list is refused without a
     request; `ehrbridge replay` with the allow list fixed queues it again and it is stored."""
     s = Server(tmp_path / "s", backend="sqlite")
-    base = list(s.args)
+    base = on(s.args)
     s.args = base + ["--attachments", "off"]
     s.start()
     post(s, minimal("arch-off-1", 910401, resumeUrl=files.url("/files/resume-off.doc")))
