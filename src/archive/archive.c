@@ -393,7 +393,10 @@ static enum verdict fetch_one(struct eb_archive *a, const struct eb_att_claim *c
                 v = rv > 0 ? V_REFUSED : V_RETRY;
                 goto out;
             }
-            pins = curl_slist_append(NULL, pin);
+            /* a name is pinned to the addresses checked; an address written out is itself */
+            unsigned char ip[16];
+            if (inet_pton(AF_INET, host, ip) != 1 && inet_pton(AF_INET6, host, ip) != 1)
+                pins = curl_slist_append(NULL, pin);
         }
         int64_t left = deadline - eb_mono_ms();
         curl_easy_reset(h);

@@ -10,7 +10,8 @@
 #include "candidate/candidate.h"
 
 #define HOUR_MS    (3600LL * 1000)
-#define DEFAULT_MS (48 * HOUR_MS) /* when neither the link nor the vendor says */
+#define DEFAULT_MS (48 * HOUR_MS)     /* when neither the link nor the vendor says */
+#define LONGEST_MS (7 * 24 * HOUR_MS) /* an Expires= further away than this is not believed */
 
 static int one(eb_link_fn fn, void *user, const char *field, const char *url, int64_t life)
 {
@@ -99,8 +100,10 @@ int64_t eb_link_expires_ms(const char *url, int64_t lifetime_ms, int64_t queued_
         if (!strncmp(q, "Expires=", 8)) {
             const char *d = q + 8;
             size_t n = strspn(d, "0123456789");
-            if (n >= 1 && n <= 12 && (d[n] == '\0' || d[n] == '&' || d[n] == '#'))
-                return strtoll(d, NULL, 10) * 1000;
+            if (n >= 1 && n <= 12 && (d[n] == '\0' || d[n] == '&' || d[n] == '#')) {
+                int64_t at = strtoll(d, NULL, 10) * 1000;
+                return at < queued_ms + LONGEST_MS ? at : queued_ms + LONGEST_MS;
+            }
         }
         q = strchr(q, '&');
     }

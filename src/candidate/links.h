@@ -29,7 +29,8 @@ typedef int (*eb_link_fn)(void *user, const struct eb_link_ref *link);
 int eb_links_each(const struct eb_push *p, eb_link_fn fn, void *user);
 
 /* When url's link stops working, Unix ms: its `Expires=` query parameter (Unix seconds) when
- * present, else queued_ms + lifetime_ms, else queued_ms + 48 hours. */
+ * present (at most queued_ms + 7 days), else queued_ms + lifetime_ms, else queued_ms + 48
+ * hours. */
 int64_t eb_link_expires_ms(const char *url, int64_t lifetime_ms, int64_t queued_ms);
 
 #endif

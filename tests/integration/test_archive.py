@@ -488,6 +488,12 @@ def test_two_replicas_on_postgres_fetch_once(tmp_path, files, certs):
             assert files.count(f"/files/portrait-rep{k}.jpg") == 1
         assert files.count() == 2 * n
         assert all(r["attempts"] == 1 for r in rows)
+        # read back from PostgreSQL's chunks (the resume spans three)
+        resume = next(r for r in rows if r["field"] == "data.resumeUrl")
+        got = tmp_path / "resume.out"
+        r = run_cli("attachments", "get", str(resume["id"]), "-o", str(got), "--db", str(db))
+        assert r.returncode == 0, r.stderr
+        assert hashlib.sha256(got.read_bytes()).hexdigest() == resume["sha256"]
         # both replicas did some of the work (the log says who stored what)
         assert all("archive: download" in s.log() for s in servers)
     finally:

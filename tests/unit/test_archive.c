@@ -106,8 +106,10 @@ static void test_url_safe_and_backoff(void)
     CHECK(eb_archive_backoff_ms(1000, 1) == 11000);
     CHECK(eb_archive_backoff_ms(1000, 2) == 21000);
     CHECK(eb_archive_backoff_ms(0, 50) == 30 * 60 * 1000);
-    CHECK(eb_link_expires_ms("https://a/x?OSSAccessKeyId=K&Expires=1540374892&Signature=S", 0, 5) ==
-          1540374892000LL);
+    CHECK(eb_link_expires_ms("https://a/x?OSSAccessKeyId=K&Expires=1540374892&Signature=S", 0,
+                             1540000000000LL) == 1540374892000LL);
+    CHECK(eb_link_expires_ms("https://a/x?Expires=9999999999", 0, 1000) ==
+          1000 + 7LL * 24 * 3600 * 1000); /* not believed beyond a week */
     CHECK(eb_link_expires_ms("https://a/x?Expires=12x", 3600000, 1000) == 3601000);
     CHECK(eb_link_expires_ms("https://a/x", 0, 1000) == 1000 + 48LL * 3600 * 1000);
 }
