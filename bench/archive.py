@@ -84,7 +84,8 @@ def main():
                 raise SystemExit(f"push {k} was not answered 2xx")
             (with_link if link else without).append(ms)
         started = fs.count()
-        print(f"push answer time, ms, SQLite synchronous=full, one client, {a.n} pushes")
+        kind = "SQLite synchronous=full" if a.db == "sqlite" else "PostgreSQL"
+        print(f"push answer time, ms, {kind}, one client, {a.n} pushes")
         print(f"  without a link:       {summary(without)}")
         print(f"  with a resume link:   {summary(with_link)}")
         print(f"  resume downloads started by the time the last answer came: {started} of "
