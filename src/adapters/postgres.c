@@ -1993,7 +1993,8 @@ static eb_rc pg_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct
     struct pg_adapter *g = (struct pg_adapter *)a;
     PGresult *r = NULL;
     eb_rc rc = att_exec(g,
-                        "SELECT \"status\", count(*), min(\"created_at\") FROM \"attachment\" "
+                        "SELECT \"status\", count(*), (SELECT min(\"created_at\") FROM "
+                        "\"attachment\" WHERE \"status\" = 'pending') FROM \"attachment\" "
                         "GROUP BY \"status\"",
                         0, 0, &r, "counting attachments", err);
     if (rc)

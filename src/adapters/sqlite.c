@@ -1979,8 +1979,10 @@ static eb_rc sq_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     sqlite3_stmt *st = NULL;
+    /* counted on the index attachment_due; the oldest of the pending rows alone */
     eb_rc rc = att_prepare(s,
-                           "SELECT \"status\", count(*), min(\"created_at\") FROM \"attachment\" "
+                           "SELECT \"status\", count(*), (SELECT min(\"created_at\") FROM "
+                           "\"attachment\" WHERE \"status\" = 'pending') FROM \"attachment\" "
                            "GROUP BY \"status\"",
                            &st, err);
     if (rc)

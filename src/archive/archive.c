@@ -49,7 +49,7 @@
 #define MAX_REDIRECTS   5
 #define LEASE_MARGIN_MS 10000 /* a lease outlives the longest download by this much */
 #define IDLE_MS         1000  /* the pause when nothing is due */
-#define STATS_MS        2000  /* how often /metrics' queue figures are refreshed */
+#define STATS_MS        5000  /* how often /metrics' queue figures are refreshed */
 #define CONNECT_MS      10000 /* connection timeout, within --fetch-timeout */
 #define OPEN_RETRY_MS   5000  /* a database that cannot be opened is tried again after this */
 
@@ -590,7 +590,7 @@ static void *run(void *arg)
     struct eb_archive *a = arg;
     struct eb_err err = {EB_OK, ""};
     int64_t lease = (int64_t)a->cfg->fetch_timeout_ms + LEASE_MARGIN_MS, stats_at = 0;
-    int warned = 0;
+    int warned = 0, failing = 0;
     while (!stopping(a)) {
         int found = 0;
         struct eb_att_claim c;
@@ -601,11 +601,17 @@ static void *run(void *arg)
             stats_refresh(a);
             stats_at = eb_mono_ms() + STATS_MS;
         }
-        if (a->db && eb_adapter_att_claim(a->db, a->owner, eb_now_ms(), lease, &c, &found, &err))
-            eb_log(EB_LOG_WARN, "archive: cannot claim a download", "reason", err.msg, NULL);
+        if (a->db) { /* one line when claims start failing, one when they work again */
+            if (eb_adapter_att_claim(a->db, a->owner, eb_now_ms(), lease, &c, &found, &err)) {
+                if (!failing++)
+                    eb_log(EB_LOG_WARN, "archive: cannot claim downloads", "reason", err.msg, NULL);
+            } else if (failing) {
+                failing = 0;
+                eb_log(EB_LOG_INFO, "archive: claiming downloads again", NULL);
+            }
+        }
         if (found) {
             attempt(a, &c);
-            stats_at = 0;
             continue;
         }
         struct timespec until;
