@@ -179,8 +179,8 @@ def make_server(tmp_path):
     log lines."""
     made = []
 
-    def make(args_extra=()):
-        s = Server(tmp_path / f"s{len(made)}", backend="sqlite")
+    def make(args_extra=(), env=None):
+        s = Server(tmp_path / f"s{len(made)}", backend="sqlite", env=env)
         s.args = on(s.args) + list(args_extra)
         made.append(s.start())
         return s
@@ -330,11 +330,20 @@ def test_vendor_links_stored_in_db(tmp_path, files, certs, make_server):
     assert files.count() == len(EXPECTED_FIELDS)
 
 
+# a proxy that is not there, for every scheme and without exceptions: a fetch that took it
+# from the environment would fail
+DEAD_PROXY_ENV = {k: "http://127.0.0.1:9" for k in (
+    "http_proxy", "https_proxy", "all_proxy", "HTTPS_PROXY", "ALL_PROXY")}
+DEAD_PROXY_ENV.update({"no_proxy": "", "NO_PROXY": ""})
+
+
 def test_dir_store_content_addressed(tmp_path, files, certs, make_server):
     """--attachments dir:PATH: each file is PATH/<sha256>, nothing left in the temporary
-    folder, and `attachments get` reads it from there."""
+    folder, and `attachments get` reads it from there. The environment names a proxy (that is
+    not there): fetches do not use it."""
     store = tmp_path / "files"
-    s = make_server(archive_args(files, certs, "--attachments", f"dir:{store}"))
+    s = make_server(archive_args(files, certs, "--attachments", f"dir:{store}"),
+                    env=DEAD_PROXY_ENV)
     post(s, minimal("arch-dir-1", 910101, resumeUrl=files.url("/files/resume-dir.doc"),
                     portraitUrl=files.url("/files/portrait-dir.jpg")))
     rows = wait_rows(s, lambda rs: len(rs) == 2 and settled(rs), "stored in the directory")
