@@ -508,3 +508,34 @@ def test_two_replicas_on_postgres_fetch_once(tmp_path, files, certs):
     finally:
         for s in servers:
             s.stop()
+
+
+def test_bad_settings_refused():
+    """A bad allow list or store setting stops ehrbridge with exit 2 and one line naming it."""
+    for args, name in ((["--fetch-allow", "https://*"], "--fetch-allow"),
+                       (["--fetch-allow", "https://files.example.com/path"], "--fetch-allow"),
+                       (["--fetch-allow", "ftp://files.example.com"], "--fetch-allow"),
+                       (["--attachments", "disk"], "--attachments"),
+                       (["--max-attachment", "0"], "--max-attachment"),
+                       (["--fetch-proxy", "proxy:3128"], "--fetch-proxy")):
+        r = run_cli("check", "--db", "sqlite::memory:", *args)
+        assert r.returncode == 2 and name in r.stderr, (args, r.returncode, r.stderr)
+
+
+def test_replay_requeues_on_postgres(tmp_path, files, certs):
+    """On PostgreSQL too: a refused link goes back to pending when its push is replayed, and
+    the push's transaction queued it (the row is there when the answer is)."""
+    s = Server(tmp_path / "pg", backend="postgres")
+    s.args = on(s.args)  # the default allow list does not name the file server
+    s.start()
+    try:
+        post(s, minimal("arch-pg-replay-1", 910601, resumeUrl=files.url("/files/resume-pg.doc")))
+        assert len(att_rows(s)) == 1
+        rows = wait_rows(s, settled, "refused")
+        assert [r["status"] for r in rows] == ["refused"] and files.count() == 0
+    finally:
+        assert s.stop() == 0
+    r = run_cli("replay", "--push-id", "arch-pg-replay-1", "--db", s.db_url)
+    assert r.returncode == 0, r.stderr
+    assert [x["status"] for x in att_rows(s)] == ["pending"]
+
