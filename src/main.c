@@ -5,6 +5,8 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "transport/server.h"
 #include "transport/tls.h"
 #include "util/clock.h"
+#include "util/date.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -87,6 +90,55 @@ static void keep_memory(void)
         eb_log(EB_LOG_DEBUG, "malloc settings not taken", NULL);
 }
 
+/* How often serve tries again to reach a database it cannot reach at start (ms). */
+#define DB_RETRY_MS 1000
+
+/* eb_service_new, tried again every DB_RETRY_MS while the database cannot be reached
+ * (EB_ERR_UNAVAILABLE: not up yet, its name not resolvable yet, refusing connections while it
+ * starts), for at most cfg->db_wait_ms; the wait is logged once, and again when its reason changes.
+ * SIGTERM or SIGINT during the wait ends it: *stopped is set to 1 and EB_OK is returned with no
+ * service. SIGTERM and SIGINT stay blocked on return (eb_server_run takes them from there, one
+ * that came meanwhile included): as the first process of a container, ehrbridge would otherwise
+ * not be stopped by them at all, the kernel giving its signals no default action. */
+static eb_rc service_new_waiting(const struct eb_config *cfg, struct eb_service **svc, int *stopped,
+                                 struct eb_err *err)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    *stopped = 0;
+    int64_t until = eb_mono_ms() + cfg->db_wait_ms;
+    char told[sizeof err->msg] = "";
+    eb_rc rc;
+    while ((rc = eb_service_new(cfg, svc, err)) == EB_ERR_UNAVAILABLE) {
+        int64_t left = until - eb_mono_ms();
+        if (left <= 0)
+            break;
+        if (strcmp(told, err->msg)) {
+            char secs[32];
+            snprintf(secs, sizeof secs, "%.1f", (double)left / 1000);
+            eb_log(EB_LOG_WARN, "waiting for the database", "reason", err->msg, "seconds_left",
+                   secs, NULL);
+            snprintf(told, sizeof told, "%s", err->msg);
+        }
+        if (left > DB_RETRY_MS)
+            left = DB_RETRY_MS;
+        struct timespec pause = {left / 1000, (left % 1000) * 1000000L};
+        int sig = sigtimedwait(&stop, NULL, &pause);
+        if (sig == SIGTERM || sig == SIGINT) {
+            eb_log(EB_LOG_INFO, "stopped while waiting for the database", "signal",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+            *stopped = 1;
+            return EB_OK;
+        }
+    }
+    if (!rc && told[0])
+        eb_log(EB_LOG_INFO, "the database is reachable", NULL);
+    return rc;
+}
+
 static int cmd_serve(const struct eb_config *cfg)
 {
     struct eb_err err = {EB_OK, ""};
@@ -99,10 +151,13 @@ static int cmd_serve(const struct eb_config *cfg)
     snprintf(workers, sizeof workers, "%d", cfg->workers);
     eb_log(EB_LOG_INFO, "starting", "version", EB_VERSION, "listen", listen, "db", scheme,
            "workers", workers, "public_url", cfg->public_url[0] ? cfg->public_url : NULL, NULL);
-    if (eb_service_new(cfg, &svc, &err)) {
+    int stopped = 0;
+    if (service_new_waiting(cfg, &svc, &stopped, &err)) {
         eb_log(EB_LOG_ERROR, "cannot start", "reason", err.msg, NULL);
         return 1;
     }
+    if (stopped)
+        return 0;
     eb_rc rc = eb_server_run(cfg, svc, &err);
     eb_service_free(svc);
     if (rc) {
@@ -297,6 +352,10 @@ int main(int argc, char **argv)
             return 2;
         }
         eb_log_setup(cfg.log_level, cfg.log_format);
+        if (eb_date_zone_set(cfg.timezone, &err)) {
+            fprintf(stderr, "ehrbridge: --timezone: %s\n", err.msg);
+            return 2;
+        }
         return eb_replay_run(&cfg, &ro);
     }
     if (!strcmp(cmd, "attachments")) {
@@ -324,6 +383,10 @@ int main(int argc, char **argv)
     }
     if (eb_config_load(&cfg, argc - 2, argv + 2, environ, NULL, &err)) {
         fprintf(stderr, "ehrbridge: %s\n", err.msg);
+        return 2;
+    }
+    if (eb_date_zone_set(cfg.timezone, &err)) { /* before any thread reads a date */
+        fprintf(stderr, "ehrbridge: --timezone: %s\n", err.msg);
         return 2;
     }
     eb_service_auto_workers(&cfg);

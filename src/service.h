@@ -13,7 +13,9 @@ struct eb_service;
 struct eb_service_worker;
 
 /* Opens the database (creating or migrating the schema) and prepares what the workers share.
- * cfg must outlive the service. Caller frees with eb_service_free(). */
+ * cfg must outlive the service. Caller frees with eb_service_free(). EB_ERR_UNAVAILABLE when the
+ * database cannot be reached: nothing is logged before the database is open, so a caller may try
+ * again. */
 eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struct eb_err *err);
 void eb_service_free(struct eb_service *s);
 
@@ -26,6 +28,15 @@ void eb_service_worker_free(struct eb_service_worker *w);
  * (resp->body is initialized by the caller). Never fails: errors become HTTP answers. */
 void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request *req,
                        struct eb_http_response *resp);
+
+/* Decides on a request's headers, before its body is read (the server's admit hook, on the
+ * event loop thread; quick, never blocks, touches no database): the allow list for every route
+ * but the health checks (?wsdl is not one, from any path), and for a push also the
+ * credentials carried in headers (Bearer, Basic; a client certificate was checked at the
+ * handshake). < 0: refused, resp holds the 401 or 403 (with Connection: close). >= 0: goes on;
+ * eb_service_handle() then checks only what needs the body (the vendor's signature). */
+int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
+                     struct eb_http_response *resp);
 
 /* The full WSDL (SOAP 1.1 and 1.2 ports) with every address set to public_url; caller frees. */
 char *eb_service_wsdl(const char *public_url, size_t *len);

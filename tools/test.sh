@@ -39,6 +39,7 @@ EHRBRIDGE_BIN="$PWD/tools/valgrind-ehrbridge" EB_REAL_BIN="$PWD/build/ehrbridge"
 # a Docker engine") says, run, pushed to over loopback, health-checked, non-root (about 3 minutes
 # from nothing)
 tools/container-test.sh
+tools/compose-test.sh # docker/compose.yaml up with podman-compose: PostgreSQL, 2 replicas (about 1 minute)
 # the benchmark against the node-soap and Spyne peers of bench/peers/, in its smoke mode (about a
 # minute, plus 2-4 minutes of npm ci for the node-soap peer, which compiles better-sqlite3: it
 # runs and every server stores exactly what it answered `true` for; no timing is asserted), run
@@ -54,4 +55,4 @@ rm -rf "$clone_dir"
 # asserted)
 bench/profile.sh --smoke --bin "$PWD/build/ehrbridge"
 # fuzzing for a bounded time
-tools/fuzz.sh "${EB_FUZZ_SECONDS:-60}"
+tools/fuzz.sh "${EB_FUZZ_SECONDS:-30}"
