@@ -639,7 +639,7 @@ eb_rc eb_archive_start(const struct eb_config *cfg, const struct eb_mapping *map
     if (!eb_archive_enabled(cfg))
         return EB_OK;
     const struct eb_adapter_methods *am = eb_adapter_lookup(cfg->db_url);
-    if (am && (am->version < 2 || !am->att_claim)) {
+    if (am && (am->version < 3 || !am->att_claim)) {
         eb_log(EB_LOG_WARN,
                "archive: this database adapter keeps no attachment queue; download links are "
                "not fetched",

@@ -1,7 +1,8 @@
 /* The record's download links: every URL field the vendor documents as a file to download
  * (resume, portrait, interview feedback, attachments, offer and exam attachments), with its
- * vendor path and the lifetime the vendor gives it. Used by the adapters (queued in the push's
- * transaction) and by archive/ (the expiry of a link). */
+ * vendor path and the lifetime the vendor gives it. Used by the bridge (which queues them in the
+ * push's transaction through the adapter's att_enqueue) and by archive/ (the expiry of a
+ * link). */
 #ifndef EB_LINKS_H
 #define EB_LINKS_H
 

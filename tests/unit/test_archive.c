@@ -315,7 +315,7 @@ static void test_sqlite_queue(void)
 
     /* replay: the refused row goes back to pending; stored stays stored */
     struct eb_push_record rec = record("q-on", 72, 2000);
-    CHECK(eb_adapter_replay_push(a, &L.s.push, &rec, &out, &err) == EB_OK);
+    CHECK(eb_bridge_replay_push(a, &L.s.push, &rec, &out, &err) == EB_OK);
     CHECK(eb_adapter_att_stats(a, &st, &err) == EB_OK);
     CHECK(st.count[EB_ATT_STORED] == 1 && st.count[EB_ATT_REFUSED] == 0 &&
           st.count[EB_ATT_PENDING] == 6);
