@@ -1,10 +1,12 @@
 /* Unit tests of the archive's rules (archive/policy.h: the allow list, the address check, the
  * backoff, the URL shown in logs), the record's download links (candidate/links.h) and the
- * attachment queue of the SQLite adapter (queued in the push's transaction only when asked,
+ * attachment queue of the SQLite adapter (queued by the bridge in the push's transaction only
+ * when asked, each URL as sent, a link that cannot be written failing its whole push,
  * claimed under a lease, chunks, finish by the lease holder only, replay's requeue). The
  * PostgreSQL queue is exercised by tests/integration/test_archive.py (two replicas). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +217,30 @@ static struct rows list(struct eb_adapter *a, int status)
     return rs;
 }
 
+/* The URL of the row of one field (att_list). */
+struct url_of {
+    const char *field;
+    char url[128];
+};
+
+static int find_url(void *user, const struct eb_att_row *r)
+{
+    struct url_of *u = user;
+    if (r->field && !strcmp(r->field, u->field))
+        snprintf(u->url, sizeof u->url, "%s", r->url ? r->url : "");
+    return 0;
+}
+
+/* The rows of application_id. */
+static int count_app(struct eb_adapter *a, int64_t app)
+{
+    struct rows rs = {0};
+    struct eb_att_filter f = {.status = -1, .application_id = app, .has_application_id = 1};
+    struct eb_err err;
+    CHECK(eb_adapter_att_list(a, &f, keep, &rs, &err) == EB_OK);
+    return rs.n;
+}
+
 struct got {
     char buf[64];
     size_t len;
@@ -261,6 +287,14 @@ static void test_sqlite_queue(void)
     CHECK(store(a, &L.s, 2000, &out) == EB_OK && out.duplicate);
     struct rows rs = list(a, EB_ATT_PENDING);
     CHECK(rs.n == 7);
+    /* each URL as sent, also those read from customAttachmentList's JSON text */
+    struct url_of u = {.field = "data.customAttachmentList.customUpload9[0].downloadUrl"};
+    struct eb_att_filter any = {.status = -1};
+    CHECK(eb_adapter_att_list(a, &any, find_url, &u, &err) == EB_OK);
+    CHECK_STR(u.url, "https://cdn.mokahr.com/c");
+    u = (struct url_of){.field = "data.examAttachments[0].url"};
+    CHECK(eb_adapter_att_list(a, &any, find_url, &u, &err) == EB_OK);
+    CHECK_STR(u.url, "https://cdn.mokahr.com/e.pdf");
 
     /* claims: each row to one owner; a live lease is not claimed again */
     struct eb_att_claim c1, c2;
@@ -319,6 +353,30 @@ static void test_sqlite_queue(void)
     CHECK(eb_adapter_att_stats(a, &st, &err) == EB_OK);
     CHECK(st.count[EB_ATT_STORED] == 1 && st.count[EB_ATT_REFUSED] == 0 &&
           st.count[EB_ATT_PENDING] == 6);
+
+    /* a link that cannot be written fails its push: neither the push nor its rows nor any of
+     * its links are kept (one transaction); once it can be, the push stores them all */
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TRIGGER att_no BEFORE INSERT ON attachment WHEN NEW.field = "
+                       "'data.examAttachments[0].url' BEGIN SELECT RAISE(ABORT, 'no'); END",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    struct linked F;
+    linked_init(&F, "q-fail", 73);
+    CHECK(store(a, &F.s, 2500, &out) != EB_OK);
+    struct eb_candidate_last last = {0};
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_candidate_last(a, 73, &last, &err) == EB_OK && !last.found);
+    struct eb_log_state ls = {0};
+    CHECK(eb_adapter_log_get(a, "q-fail", &ls, &err) == EB_OK && !ls.found);
+    eb_adapter_rollback(a);
+    free(last.push_id);
+    CHECK(count_app(a, 73) == 0);
+    CHECK(sqlite3_exec(db, "DROP TRIGGER att_no", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(store(a, &F.s, 2500, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    CHECK(count_app(a, 73) == 7);
 done:
     eb_adapter_close(b);
     eb_adapter_close(a);
