@@ -758,7 +758,15 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, struct eb_err 
     sqlite3_stmt *st = NULL;
     if ((rc = prepare(s, "PRAGMA journal_mode = WAL", &st, "setting WAL mode", err)))
         goto out;
-    code = sqlite3_step(st);
+    /* Changing the journal mode needs the database to itself, and SQLite answers SQLITE_BUSY at
+     * once, without its busy handler, while another connection (another process starting, or
+     * this process's writer and checkpointer) holds a lock: wait here as the handler would. */
+    for (int waited_ms = 0;
+         ((code = sqlite3_step(st)) & 0xff) == SQLITE_BUSY && waited_ms < u.busy_ms;
+         waited_ms += 5) {
+        sqlite3_reset(st);
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+    }
     if (code != SQLITE_ROW) {
         rc = fail(s, code, "setting WAL mode", err);
         sqlite3_finalize(st);
