@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "archive/policy.h"
 #include "auth/auth.h"
 #include "util/date.h"
 
@@ -51,6 +52,10 @@ void eb_config_defaults(struct eb_config *c)
     c->max_connections_per_peer = 256;
     c->log_level = EB_LOG_INFO;
     c->log_format = EB_LOG_TEXT;
+    snprintf(c->attachments, sizeof c->attachments, "db");
+    snprintf(c->fetch_allow, sizeof c->fetch_allow, "%s", EB_ARCHIVE_DEFAULT_ALLOW);
+    c->max_attachment = 64 * MIB;
+    c->fetch_timeout_ms = 300 * 1000;
 }
 
 /* ---- value parsers ---- */
@@ -703,6 +708,62 @@ static eb_rc set_max_age(struct eb_config *c, const char *v, const char *src, st
     return set_int(&c->max_age_s, v, src, 0, 10 * 366 * 24 * 3600, err);
 }
 
+static eb_rc set_attachments(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    if (strcmp(v, "db") && strcmp(v, "off") && (strncmp(v, "dir:", 4) || !v[4]))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: must be db, off or dir:PATH (got \"%.80s\")",
+                          src, v);
+    if (strlen(v) >= sizeof c->attachments)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: path too long", src);
+    snprintf(c->attachments, sizeof c->attachments, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_fetch_allow(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    struct eb_allow_list *l = malloc(sizeof *l);
+    if (!l)
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_rc rc = strlen(v) >= sizeof c->fetch_allow
+                   ? eb_err_set(err, EB_ERR_CONFIG, "%s: list too long", src)
+                   : eb_allow_parse(v, l, err);
+    free(l);
+    if (rc)
+        return rc;
+    snprintf(c->fetch_allow, sizeof c->fetch_allow, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_fetch_proxy(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    if (v[0] && !strstr(v, "://"))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: must be a URL such as http://proxy:3128", src);
+    if (strlen(v) >= sizeof c->fetch_proxy)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: URL too long", src);
+    snprintf(c->fetch_proxy, sizeof c->fetch_proxy, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_fetch_ca(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_file(c->fetch_ca, sizeof c->fetch_ca, v, src, err);
+}
+
+static eb_rc set_max_attachment(struct eb_config *c, const char *v, const char *src,
+                                struct eb_err *err)
+{
+    return set_size(&c->max_attachment, v, src, 1, 16 * GIB, "1 byte and 16G", err);
+}
+
+static eb_rc set_fetch_timeout(struct eb_config *c, const char *v, const char *src,
+                               struct eb_err *err)
+{
+    return set_duration(&c->fetch_timeout_ms, v, src, err);
+}
+
 static eb_rc set_timezone(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
 {
     struct eb_err why = {0};
@@ -830,6 +891,19 @@ static const struct setting settings[] = {
     {"admin_host", "NAME,...",
      "Host header names the admin listener answers besides its own address (DNS rebinding)",
      set_admin_host},
+    {"attachments", "db|off|dir:PATH",
+     "keep the record's downloaded files in the database, a directory, or not at all (default db)",
+     set_attachments},
+    {"fetch_allow", "PATTERN,...",
+     "download links only from scheme://host[:port] (*.domain allowed; default "
+     "https://*.mokahr.com,https://*.aliyuncs.com)",
+     set_fetch_allow},
+    {"fetch_proxy", "URL", "fetch download links through this proxy (default: none)",
+     set_fetch_proxy},
+    {"fetch_ca", "FILE", "PEM CAs trusted for download links beside the system's", set_fetch_ca},
+    {"max_attachment", "BYTES", "largest file kept from a download link (default 64M)",
+     set_max_attachment},
+    {"fetch_timeout", "SECONDS", "time for one whole download (default 300)", set_fetch_timeout},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])

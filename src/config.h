@@ -62,6 +62,13 @@ struct eb_config {
     int retention_days;          /* --retention DAYS: purge payloads older than that; 0 = off */
     char admin_host[1024];       /* --admin-host NAME,...: Host names accepted besides the
                                     listener's own address */
+    /* The archive of the record's download links (archive/archive.h). */
+    char attachments[1100]; /* --attachments db|off|dir:PATH: where fetched files go ("db") */
+    char fetch_allow[4096]; /* --fetch-allow PATTERN,...: scheme://host[:port], *.domain */
+    char fetch_proxy[1024]; /* --fetch-proxy URL: the proxy fetches go through; "" = none */
+    char fetch_ca[1024];    /* --fetch-ca FILE: PEM CAs trusted beside the system's */
+    size_t max_attachment;  /* --max-attachment BYTES: 64 MiB; larger files are not kept */
+    int fetch_timeout_ms;   /* --fetch-timeout SECONDS: 300 s for one whole download */
 };
 
 /* Fills c with the defaults. */

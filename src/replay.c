@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "adapters/sqlgen.h"
+#include "archive/archive.h"
 #include "bind/bind.h"
 #include "candidate/map.h"
 #include "candidate/validate.h"
@@ -283,6 +284,8 @@ int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
         fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
         goto out;
     }
+    /* the replayed push's download links go back to the queue unless stored */
+    r.writer->queue_links = eb_archive_enabled(cfg);
     if (!(r.bind = eb_bind_new()) || !(r.arena = eb_arena_new((size_t)256 << 20))) {
         fprintf(stderr, "ehrbridge: replay: out of memory\n");
         goto out;

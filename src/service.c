@@ -19,6 +19,7 @@
 
 #include "adapters/adapter.h"
 #include "admin/admin.h"
+#include "archive/archive.h"
 #include "auth/auth.h"
 #include "bind/bind.h"
 #include "bridge/bridge.h"
@@ -60,6 +61,7 @@ struct eb_service {
     size_t wsdl_len;
     atomic_uint_fast64_t unparsed; /* counter for ids of bodies that had no push id */
     struct eb_auth *auth;          /* who may push (auth/auth.h) */
+    struct eb_archive *archive;    /* the download links' fetcher; NULL with --attachments off */
     struct eb_aes aes;             /* the data key (--aes-key), when has_aes */
     int has_aes;
     struct eb_admin *adm;           /* the admin listener's state; NULL when it is off */
@@ -290,6 +292,8 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
                "serving plain HTTP: terminate HTTPS in front (the vendor only "
                "calls HTTPS endpoints) or set --tls-cert and --tls-key",
                NULL);
+    if ((rc = eb_archive_start(cfg, s->mapping, &s->archive, err)))
+        goto fail;
     if (cfg->public_url[0]) {
         s->wsdl = eb_service_wsdl(cfg->public_url, &s->wsdl_len);
         if (!s->wsdl) {
@@ -316,6 +320,7 @@ void eb_service_free(struct eb_service *s)
     eb_retention_stop(s->retention);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->waiting_cv);
+    eb_archive_stop(s->archive);
     eb_adapter_close(s->admin);
     eb_mapping_free(s->mapping);
     eb_auth_free(s->auth);
@@ -389,6 +394,7 @@ struct eb_service_worker *eb_service_worker_new(struct eb_service *s, struct eb_
     w->svc = s;
     if (eb_bridge_open(s->cfg->db_url, s->mapping, &w->db, err))
         goto fail;
+    w->db->queue_links = eb_archive_enabled(s->cfg);
     if (!(w->r = req_take(s)) || !(w->bind = eb_bind_new())) {
         eb_err_set(err, EB_ERR_NOMEM, "out of memory");
         goto fail;

@@ -5,7 +5,7 @@ set -eu
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite3-dev
-  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev"
+  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev libcurl4-openssl-dev"
 # chromium, chromium-driver, python3-selenium and a CJK font run the push browser's test
 # (tests/integration/test_admin_browser.py). TEST ends with the container tests'
 # (tools/container-test.sh, tools/compose-test.sh): podman with runc and CNI networking,
