@@ -33,7 +33,10 @@
 # --smoke    200 pushes, both targets: checks that the report is made; no figure is asserted
 #
 # Environment: BENCH_DIR [repo/build-bench-rel], PEERS_DIR [repo/bench/peers], WARM [500],
-#   NB [200], CONNS [16], PORT [19290], EB_ARGS [""] (extra `ehrbridge serve` flags)
+#   NB [200], CONNS [16], PORT [19290], EB_ARGS [""] (extra `ehrbridge serve` flags),
+#   AFTER_WARM_SQL [""]: SQL run on the target's database after the warm-up (its tables exist
+#   then), to measure a change of the schema before it is made in the code, e.g.
+#   "ALTER TABLE push_log SET (toast_tuple_target = 128)"
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$REPO/bench
@@ -176,6 +179,10 @@ for target in $TARGETS; do
   start_server "$target" "$url" "$slog"
   send "$WARM" "$((tag + 1))" >/dev/null
   stop_server
+  if [ -n "${AFTER_WARM_SQL:-}" ]; then
+    pg_sql "$url" "$AFTER_WARM_SQL" >/dev/null || die "AFTER_WARM_SQL failed"
+    echo "AFTER_WARM_SQL ($target): $AFTER_WARM_SQL" >> "$OUT/report.txt"
+  fi
   sleep 1
   read -r xc0 xr0 wr0 wf0 wb0 ww0 ws0 <<<"$(stats "$db")"
   start_server "$target" "$url" "$slog"
@@ -231,6 +238,8 @@ def lsn(v):
 s0 = [float(x) for x in s0.split()]; s1 = [float(x) for x in s1.split()]
 d = [b - a for a, b in zip(s0, s1)]
 print(f"\n== {target} ==")
+print("(pg_stat_statements' times are wall-clock: on a loaded machine they include waiting for a "
+      "core; the CPU figures are from /proc)")
 print(f"{n} pushes in {float(secs):.2f} s ({n / float(secs):.0f}/s under this client)")
 print(f"CPU per push: database {int(dbt) / hz * 1e6 / n:.0f} µs, server ({target}) "
       f"{int(srvt) / hz * 1e6 / n:.0f} µs")
