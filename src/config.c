@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "util/date.h"
 
 #define KIB    ((size_t)1024)
 #define MIB    (KIB * 1024)
@@ -236,6 +237,12 @@ static eb_rc set_size(size_t *dst, const char *v, const char *src, size_t min, s
 static eb_rc set_max_body(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
 {
     return set_size(&c->max_body, v, src, KIB, GIB, "1K and 1G", err);
+}
+
+static eb_rc set_max_buffered(struct eb_config *c, const char *v, const char *src,
+                              struct eb_err *err)
+{
+    return set_size(&c->max_buffered, v, src, KIB, 64 * GIB, "1K and 64G", err);
 }
 
 static eb_rc set_max_header(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
@@ -481,15 +488,28 @@ static eb_rc set_basic_password_file(struct eb_config *c, const char *v, const c
     return set_secret_file(c->basic_password, sizeof c->basic_password, v, src, err);
 }
 
+/* An address list, stored as the ranges it was read as: an IPv4-mapped range in its IPv4 form
+ * ("::ffff:192.0.2.0/120" is kept as "192.0.2.0/24"), so that what the settings show is what
+ * client addresses are compared with. */
 static eb_rc set_cidr_list(char *dst, size_t cap, const char *v, const char *src,
                            struct eb_err *err)
 {
-    char why[160];
+    char why[160], text[64];
+    struct eb_cidr ranges[256];
     if (strlen(v) >= cap)
         return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);
-    if (eb_auth_cidrs_parse(v, NULL, 0, why, sizeof why) < 0)
+    int n = eb_auth_cidrs_parse(v, ranges, sizeof ranges / sizeof ranges[0], why, sizeof why);
+    if (n < 0)
         return eb_err_set(err, EB_ERR_CONFIG, "%s: %s", src, why);
-    snprintf(dst, cap, "%s", v);
+    size_t len = 0;
+    dst[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        eb_auth_cidr_text(&ranges[i], text, sizeof text);
+        int k = snprintf(dst + len, cap - len, "%s%s", i ? ", " : "", text);
+        if (k < 0 || (size_t)k >= cap - len)
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src, cap - 1);
+        len += (size_t)k;
+    }
     return EB_OK;
 }
 
@@ -617,6 +637,15 @@ static eb_rc set_max_age(struct eb_config *c, const char *v, const char *src, st
     return set_int(&c->max_age_s, v, src, 0, 10 * 366 * 24 * 3600, err);
 }
 
+static eb_rc set_timezone(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    struct eb_err why = {0};
+    if (eb_date_zone_check(v, &why))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: %s", src, why.msg);
+    snprintf(c->timezone, sizeof c->timezone, "%s", v);
+    return EB_OK;
+}
+
 /* Settings that only make sense together. */
 static eb_rc check_security(const struct eb_config *c, struct eb_err *err)
 {
@@ -630,6 +659,10 @@ static eb_rc check_security(const struct eb_config *c, struct eb_err *err)
                           "--basic-user and --basic-password must be given together");
     if (c->has_aes_iv && !c->has_aes_key)
         return eb_err_set(err, EB_ERR_CONFIG, "--aes-iv needs --aes-key");
+    if (c->max_buffered && c->max_buffered < c->max_body)
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "--max-buffered (%zu bytes) must be at least --max-body (%zu bytes)",
+                          c->max_buffered, c->max_body);
     return EB_OK;
 }
 
@@ -650,6 +683,10 @@ static const struct setting settings[] = {
      "the http(s) URL Moka calls, written into the WSDL (default: from the Host header)",
      set_public_url},
     {"max_body", "BYTES", "largest request body, K/M suffixes allowed (default 8M)", set_max_body},
+    {"max_buffered", "BYTES",
+     "request bodies held in memory, all connections together; beyond it bodies wait unread, "
+     "and 503 after --request-timeout (default 64M, or --max-body when larger)",
+     set_max_buffered},
     {"max_header", "BYTES", "largest request line and headers (default 16K)", set_max_header},
     {"request_timeout", "SECONDS", "time to receive one whole request (default 30)",
      set_request_timeout},
@@ -693,6 +730,10 @@ static const struct setting settings[] = {
      set_redirect_mobile_url},
     {"max_age", "SECONDS", "refuse pushes whose triggeredAt is older (default 0: off)",
      set_max_age},
+    {"timezone", "ZONE",
+     "the EHR's time zone (IANA name, default UTC): dates accurate to the day that arrive as a "
+     "time become the date there; times without a zone are read there",
+     set_timezone},
     {"mapping", "FILE",
      "write candidates into the tables of a mapping file (docs/legacy-mapping.md) instead of "
      "the default schema",

@@ -19,6 +19,9 @@ struct eb_config {
                                      request's Host header */
     size_t max_body;               /* --max-body BYTES: 8 MiB; over it: 413 */
     size_t max_header;             /* --max-header BYTES: 16 KiB for the request line + headers */
+    size_t max_buffered;           /* --max-buffered BYTES: request bodies in memory, all
+                                     connections together; at least max_body; 0 (the default):
+                                     64 MiB, or max_body when that is larger */
     int request_timeout_ms;        /* --request-timeout SECONDS: 30 s to receive one request */
     int keepalive_timeout_ms;      /* --keepalive-timeout SECONDS: 15 s idle between requests */
     int workers;                   /* --workers N: 2 x cores, at least 4 */
@@ -47,6 +50,7 @@ struct eb_config {
     char redirect_pc_url[1024]; /* --redirect-pc-url TEMPLATE: REST answer redirectUrl.pcUrl */
     char redirect_mobile_url[1024]; /* --redirect-mobile-url TEMPLATE: redirectUrl.mobileUrl */
     int max_age_s;                  /* --max-age SECONDS: oldest triggeredAt accepted; 0 = off */
+    char timezone[128];             /* --timezone ZONE: the EHR's time zone (IANA); "" = UTC */
     char mapping[1024];             /* --mapping FILE: write candidates into the tables a mapping
                                      file names (mapping/mapping.h); "" = the default schema */
 };

@@ -22,6 +22,7 @@
 #include "transport/server.h"
 #include "transport/tls.h"
 #include "util/clock.h"
+#include "util/date.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -346,6 +347,10 @@ int main(int argc, char **argv)
             return 2;
         }
         eb_log_setup(cfg.log_level, cfg.log_format);
+        if (eb_date_zone_set(cfg.timezone, &err)) {
+            fprintf(stderr, "ehrbridge: --timezone: %s\n", err.msg);
+            return 2;
+        }
         return eb_replay_run(&cfg, &ro);
     }
     int (*run)(const struct eb_config *) = !strcmp(cmd, "serve")    ? cmd_serve
@@ -365,6 +370,10 @@ int main(int argc, char **argv)
     }
     if (eb_config_load(&cfg, argc - 2, argv + 2, environ, NULL, &err)) {
         fprintf(stderr, "ehrbridge: %s\n", err.msg);
+        return 2;
+    }
+    if (eb_date_zone_set(cfg.timezone, &err)) { /* before any thread reads a date */
+        fprintf(stderr, "ehrbridge: --timezone: %s\n", err.msg);
         return 2;
     }
     eb_service_auto_workers(&cfg);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adapters/sqlgen.h"
 #include "bind/bind.h"
 #include "candidate/map.h"
 #include "candidate/validate.h"
@@ -14,44 +15,13 @@
 #include "ingest/json.h"
 #include "mapping/mapping.h"
 #include "util/arena.h"
+#include "util/date.h"
 
-/* Parses Unix ms or ISO 8601 (UTC unless a zone is given as Z). 0 on success. */
+/* --since/--until: the date grammar (util/date.h); a day or a time without zone is in the
+ * EHR's time zone. 0 on success. */
 static int parse_time(const char *s, int64_t *ms)
 {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (*s && !*end) {
-        *ms = v;
-        return 0;
-    }
-    struct tm tm = {0};
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
-        return -1;
-    const char *p = s + n;
-    if (*p == 'T' || *p == ' ') {
-        int k = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) != 2)
-            return -1;
-        p += 1 + k;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%2d%n", &sec, &k) != 1)
-                return -1;
-            p += 1 + k;
-        }
-    }
-    if (*p == 'Z')
-        p++;
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *ms = (int64_t)timegm(&tm) * 1000;
-    return 0;
+    return eb_date_parse_ms(s, ms);
 }
 
 int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o)
@@ -86,10 +56,12 @@ int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o)
             }
         } else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
             int64_t *t = a[2] == 's' ? &o->filter.from_ms : &o->filter.to_ms;
+            *(a[2] == 's' ? &o->since : &o->until) = v; /* read again in the EHR's zone */
             if (parse_time(v, t)) {
                 fprintf(stderr,
-                        "ehrbridge: replay: %s: expected Unix milliseconds or "
-                        "yyyy-mm-dd[Thh:mm[:ss]][Z] (got \"%s\")\n",
+                        "ehrbridge: replay: %s: expected a date or time (yyyy-MM-dd, "
+                        "yyyy-MM-ddTHH:mm[:ss][Z], Unix seconds (10 digits) or milliseconds "
+                        "(13 digits)) (got \"%s\")\n",
                         a, v);
                 return 2;
             }
@@ -143,10 +115,17 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
     struct eb_err err = {0};
     struct eb_stored out;
     eb_rc rc = eb_map_push(r->arena, req, r->ing->application_id != NULL, &p, &err);
-    if (!rc && r->ing->problem[0])
-        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", r->ing->problem);
+    if (!rc && r->ing->refusal[0])
+        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", r->ing->refusal);
     if (!rc)
         rc = eb_validate_push(&p, &err);
+    if (!rc && eb_ingest_copy_warnings(r->ing, r->arena, &p))
+        rc = eb_err_set(&err, EB_ERR_NOMEM, "out of memory reading the record");
+    if (!rc)
+        rc = eb_validate_tolerate(r->arena, &p, &err);
+    /* a push stored before keeps the warnings its request gave (values set aside at ingest are
+     * not in the payload); one never stored gets those its payload gives */
+    p.keep_warnings = row->outcome == EB_OUTCOME_STORED;
     struct eb_push_record rec = {.push_id = row->push_id,
                                  .event = row->event,
                                  .triggered_at = row->triggered_at,
@@ -188,7 +167,19 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
     *ok = 1;
 }
 
-/* One push_log row: canonicalize its payload (or its raw body), then bind. */
+/* 1 when row was recorded from a request refused by authentication (by an earlier version:
+ * sqlgen.h, EB_SQL_REFUSED_*): it was never authenticated and is never replayed. */
+static int refused_row(const struct eb_logged_push *row)
+{
+    static const char prefix[] = EB_SQL_REFUSED_ID_PREFIX;
+    return row->outcome == EB_OUTCOME_REJECTED && !row->event && row->message &&
+           !strncmp(row->push_id, prefix, sizeof prefix - 1) &&
+           (!strcmp(row->message, EB_SQL_REFUSED_MESSAGE) ||
+            !strcmp(row->message, EB_SQL_REFUSED_OLD_MESSAGE));
+}
+
+/* One push_log row: canonicalize its payload (or its raw body), then bind. Only rows of
+ * authenticated requests are replayed: a service of this version records no other. */
 static int each(void *user, const struct eb_logged_push *row)
 {
     struct replay *r = user;
@@ -200,6 +191,12 @@ static int each(void *user, const struct eb_logged_push *row)
     size_t len = row->payload ? row->payload_len : row->raw_len;
     eb_buf_init(&xml, (size_t)64 << 20);
     eb_ingest_result_init(&ing, opts.limits.max_output);
+    if (refused_row(row)) {
+        printf("%s: skipped: refused by authentication when it arrived; never replayed\n",
+               row->push_id);
+        r->skipped++;
+        goto out;
+    }
     if (row->event && strcmp(row->event, "pushCandidate") &&
         strcasecmp(row->event, "pushCandidate")) {
         printf("%s: skipped: event %s is not replayed\n", row->push_id, row->event);
@@ -268,7 +265,12 @@ int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
         fprintf(stderr, "ehrbridge: replay: out of memory\n");
         goto out;
     }
-    if (eb_adapter_list_pushes(reader, &o->filter, each, &r, &err)) {
+    struct eb_push_filter filter = o->filter;
+    if (o->since)
+        parse_time(o->since, &filter.from_ms); /* read by eb_replay_args: in the zone now set */
+    if (o->until)
+        parse_time(o->until, &filter.to_ms);
+    if (eb_adapter_list_pushes(reader, &filter, each, &r, &err)) {
         fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
         goto out;
     }

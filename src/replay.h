@@ -11,10 +11,12 @@ struct eb_replay_opts {
     struct eb_push_filter filter; /* which push_log rows */
     int all;                      /* --all: no filter was given on purpose */
     int dry_run;                  /* --dry-run: print what would happen, write nothing */
+    const char *since;            /* --since text (argv), read in the EHR's zone at run */
+    const char *until;            /* --until text (argv) */
 };
 
 /* Takes the replay options (--push-id ID, --outcome stored|rejected|failed, --since TIME,
- * --until TIME, --all, --dry-run; TIME is Unix ms or ISO 8601 yyyy-mm-dd[Thh:mm[:ss]][Z]) out of
+ * --until TIME, --all, --dry-run; TIME as the date grammar reads it, util/date.h) out of
  * argv[0..*argc), leaving the other arguments in order for the configuration. Returns 0, or 2
  * after printing a one-line error. */
 int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o);

@@ -36,6 +36,7 @@
 #include "util/arena.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/refusal.h"
 
 extern const char eb_wsdl_text[];
 extern const size_t eb_wsdl_len;
@@ -144,6 +145,7 @@ static struct {
     struct eb_metric *duration[2];
     struct eb_metric *db_errors;
     struct eb_metric *refused[2]; /* 401, 403 */
+    struct eb_metric *warnings;   /* values of stored pushes not read (push_warning) */
 } metrics;
 
 static void metrics_init(void)
@@ -174,6 +176,10 @@ static void metrics_init(void)
     metrics.db_errors = eb_metrics_counter(
         "ehrbridge_database_errors_total",
         "Pushes not stored because the database failed, and failed readiness checks", NULL);
+    metrics.warnings = eb_metrics_counter(
+        "ehrbridge_push_warnings_total",
+        "Values of accepted pushes that were not read (stored as NULL, listed in push_warning)",
+        NULL);
     static const char refused_help[] =
         "Requests refused by authentication (401) or the source address allow list (403)";
     metrics.refused[0] =
@@ -477,8 +483,9 @@ static void init_record(struct req *w, struct eb_push_record *rec, char *idbuf, 
     rec->raw_len = w->req->body_len;
 }
 
-/* Keeps a body that never became a push (refused before it was read, or not readable): a
- * rejected push_log entry under an id of its own, prefix-<ms>-<n>, with why. */
+/* Keeps the body of an authenticated request that never became a push (not readable, or of a
+ * media type ehrbridge does not read): a rejected push_log entry under an id of its own,
+ * prefix-<ms>-<n>, with why. Never called for a request refused by authentication. */
 static void record_unread(struct req *w, const struct eb_http_request *req, const char *prefix,
                           const char *why, struct eb_answer *ans)
 {
@@ -532,6 +539,26 @@ static void keep_ingest(struct req *w)
     w->ing = NULL;
 }
 
+/* Tolerance: the values ingest set aside and those validation does not read become the push's
+ * warnings (candidate/validate.h); the push is stored without them. */
+static eb_rc tolerate(struct req *w, struct eb_push *p, struct eb_err *err)
+{
+    if (eb_ingest_copy_warnings(w->ing, w->arena, p))
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory reading the record");
+    return eb_validate_tolerate(w->arena, p, err);
+}
+
+/* The answer's text for a stored push with warnings ("stored; 2 fields not read, see
+ * push_warning"), in buf; NULL when there are none or the push was not stored. */
+static const char *warned(const struct req *w, const char *stored, char *buf, size_t n)
+{
+    if (!w->ans.ok || !w->p.n_warnings)
+        return NULL;
+    snprintf(buf, n, "%s; %zu field%s not read (see push_warning)", stored, w->p.n_warnings,
+             w->p.n_warnings == 1 ? "" : "s");
+    return buf;
+}
+
 /* The bound request: maps and validates it and hands it to the bridge, which calls
  * push_answered once the outcome is durable (on the database's writer thread, or before this
  * returns). */
@@ -545,10 +572,12 @@ static void submit_push(struct req *w, const struct _ns1__pushCandidate *preq)
     eb_rc rc = eb_map_push(w->arena, preq, w->ing->application_id != NULL, p, &err);
     if (!rc && w->dec && w->dec->failed) /* data could not be decrypted or read */
         rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->dec->msg);
-    if (!rc && w->ing->problem[0])
-        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->ing->problem);
+    if (!rc && w->ing->refusal[0])
+        rc = eb_err_set(&err, EB_ERR_INVALID, "%s", w->ing->refusal);
     if (!rc)
         rc = eb_validate_push(p, &err);
+    if (!rc)
+        rc = tolerate(w, p, &err);
     if (!rc && eb_auth_check_age(p->triggered_at, w->svc->cfg->max_age_s, eb_now_ms(), err.msg,
                                  sizeof err.msg))
         rc = err.rc = EB_ERR_INVALID; /* the replay window (--max-age) */
@@ -617,10 +646,11 @@ static void rest_result(struct req *w, struct eb_http_response *resp)
     }
     resp->status = status;
     resp->content_type = eb_rest_content_type;
+    const char *stored = w->ans.duplicate ? "already stored" : "stored";
+    char text[160];
+    const char *with = warned(w, stored, text, sizeof text);
     if (eb_rest_answer(&resp->body, w->ans.ok ? 0 : status,
-                       w->ans.ok ? (w->ans.duplicate ? "already stored" : "stored")
-                                 : w->ans.message,
-                       pc, mobile))
+                       w->ans.ok ? (with ? with : stored) : w->ans.message, pc, mobile))
         set_text(resp, 500, "internal error");
 }
 
@@ -655,16 +685,21 @@ static void reject_unbound(struct req *w, struct eb_http_response *resp, eb_rc r
  * one. answer: what the client got (true, false, fault, error; REST: the status). */
 static void push_end(struct req *w, const char *answer, const char *why, int invalid, int error)
 {
-    char ms[32];
+    char ms[32], nwarn[24];
     snprintf(ms, sizeof ms, "%.1f", eb_mono_ms_frac() - w->t0);
+    snprintf(nwarn, sizeof nwarn, "%zu", w->p.n_warnings);
     eb_log(w->ans.outcome == EB_OUTCOME_FAILED ? EB_LOG_WARN : EB_LOG_INFO, "push", "push_id",
            w->rec_id[0] ? w->rec_id : w->log_push_id, "application_id", w->log_app_id, "outcome",
            eb_outcome_name(w->ans.outcome), "answer", answer, "duplicate",
            w->ans.duplicate ? "yes" : "no", "message",
            w->ans.ok ? NULL : (w->ans.message[0] ? w->ans.message : why), "mode",
-           w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL, "ms", ms,
-           NULL);
+           w->rest ? "rest" : "soap", "encrypted", w->dec->decrypted ? "yes" : NULL, "warnings",
+           w->ans.ok && w->p.n_warnings ? nwarn : NULL, "ms", ms, NULL);
     count_push(w->rest, &w->ans, invalid, error, w->t0);
+    if (w->ans.ok && w->p.n_warnings)
+        eb_metric_add(metrics.warnings, w->p.n_warnings);
+    w->p.warnings = NULL; /* in the arena */
+    w->p.n_warnings = w->p.cap_warnings = 0;
     eb_arena_reset(w->arena);
     if (w->ing)
         eb_ingest_result_free(w->ing);
@@ -680,7 +715,7 @@ static void push_answered(struct eb_bridge_job *bj)
     struct req *w = bj->user;
     struct eb_http_response *resp = w->resp;
     struct eb_server_pending *pending = w->pending;
-    char status[16];
+    char status[16], text[160];
     const char *answer;
     struct eb_bind *b = NULL;
     eb_log_set_request(w->req->id);
@@ -696,7 +731,12 @@ static void push_answered(struct eb_bridge_job *bj)
         snprintf(status, sizeof status, "%d", resp->status);
         answer = status;
     } else if (!(b = answer_bind()) ||
-               eb_bind_answer(b, w->soap, w->ans.ok, w->ans.message, &resp->body)) {
+               eb_bind_answer(
+                   b, w->soap, w->ans.ok,
+                   warned(w, w->ans.duplicate ? "already stored" : "stored", text, sizeof text)
+                       ? text
+                       : w->ans.message,
+                   &resp->body)) {
         set_text(resp, 500, "internal error");
         answer = "error";
     } else {
@@ -823,19 +863,9 @@ static const json_t *interview_data(struct req *w, const json_t *root, json_t **
                    "data: looks encrypted (hex) but no AES key is configured (--aes-key)");
         return NULL;
     }
-    struct eb_buf plain;
-    struct eb_err e;
-    eb_err_clear(&e);
-    eb_buf_init(&plain, eb_ingest_default_limits.max_output);
-    if (eb_decrypt_hex(&w->svc->aes, text, len, &plain, &e) == EB_OK)
-        *owned = eb_json_load(plain.len ? plain.data : "", plain.len, "decrypted data", NULL, &e);
-    if (plain.data)
-        memset(plain.data, 0, plain.cap);
-    eb_buf_free(&plain);
-    if (!*owned) {
-        eb_err_set(err, EB_ERR_INVALID, "data: %.240s", e.msg);
+    /* one message for every failure to decrypt or read (decrypt.h: no padding oracle) */
+    if (eb_decrypt_json(&w->svc->aes, text, len, owned, err))
         return NULL;
-    }
     return *owned;
 }
 
@@ -929,6 +959,8 @@ static int handle_rest(struct req *w, const struct eb_http_request *req,
             goto out;
         }
         if (eb_json_push_xml(root, &xml, &err) == EB_OK) {
+            json_decref(root); /* the XML holds it all: not kept through ingest */
+            root = NULL;
             deferred = handle_push(w, req, resp, xml.data, xml.len, 1);
             goto out;
         }
@@ -936,13 +968,16 @@ static int handle_rest(struct req *w, const struct eb_http_request *req,
     /* Not a push at all: kept in the push log under an id of its own, answered 400. */
     {
         record_unread(w, req, "unidentified", err.msg, &w->ans);
-        resp->status = err.rc == EB_ERR_NOMEM ? 503 : 400;
+        resp->status = err.rc == EB_ERR_NOMEM ? 503 : err.rc == EB_ERR_TOO_LARGE ? 413 : 400;
         resp->content_type = eb_rest_content_type;
         if (eb_rest_answer(&resp->body, resp->status, err.msg, NULL, NULL))
             set_text(resp, 500, "internal error");
         eb_log(EB_LOG_INFO, "push", "push_id", w->rec_id, "outcome", "rejected", "answer",
-               resp->status == 400 ? "400" : "503", "message", err.msg, "mode", "rest", NULL);
-        count_push(1, &w->ans, resp->status == 400, resp->status != 400, -1);
+               resp->status == 503   ? "503"
+               : resp->status == 413 ? "413"
+                                     : "400",
+               "message", err.msg, "mode", "rest", NULL);
+        count_push(1, &w->ans, resp->status != 503, resp->status == 503, -1);
     }
 out:
     eb_buf_free(&xml);
@@ -964,40 +999,53 @@ static int soap_like(const struct eb_http_request *req, enum eb_soap_version *v)
     return i < req->body_len && req->body[i] == '<';
 }
 
-/* Authentication failed: 401 (credentials; WWW-Authenticate) or 403 (source address), as a
- * SOAP Fault for SOAP requests, {"code", "msg"} for REST and text otherwise. A push body that was
- * read is kept as a rejected push_log entry under an id of its own (never under the push id it
- * claims, which would let anyone answer for a real push), without secrets: the raw body only. */
-static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
-                   const struct eb_auth_result *ar)
+/* The answer to a request authentication refused: 401 (credentials; WWW-Authenticate) or 403
+ * (source address), as a SOAP Fault for SOAP requests (made with b, NULL: text), {"code",
+ * "msg"} for REST and text otherwise; counted, and traced by one rate-limited log line
+ * (util/refusal.h: never a secret, never the body). Nothing of the request is stored. */
+static void refuse_answer(struct eb_service *s, struct eb_bind *b,
+                          const struct eb_http_request *req, struct eb_http_response *resp,
+                          const struct eb_auth_result *ar)
 {
     int status = ar->verdict == EB_AUTH_DENY_403 ? 403 : 401;
     const char *msg =
         status == 403 ? "forbidden: source address not allowed" : "authentication failed";
     enum eb_soap_version v;
+    const char *te = eb_http_header(req, "Transfer-Encoding");
+    struct eb_refusal trace = {.status = status,
+                               .reason = ar->reason,
+                               .peer = req->peer,
+                               .client = ar->client,
+                               .path = req->path,
+                               .content_length = eb_http_header(req, "Content-Length"),
+                               .chunked = te != NULL}; /* chunked: the only coding accepted */
     eb_metric_inc(metrics.refused[status == 403]);
-    eb_log(EB_LOG_WARN, "request refused", "status", status == 403 ? "403" : "401", "reason",
-           ar->reason, "peer", req->peer, "client", ar->client[0] ? ar->client : NULL, NULL);
-    if (status == 401 && !strcmp(req->method, "POST") && req->body_len) {
-        struct eb_answer ans;
-        record_unread(w, req, "unauthenticated", msg, &ans);
-    }
+    eb_refusal_log(&trace, eb_mono_ms());
     eb_buf_reset(&resp->body);
     resp->status = status;
-    resp->www_authenticate = status == 401 ? eb_auth_challenge(w->svc->auth) : NULL;
+    resp->www_authenticate = status == 401 ? eb_auth_challenge(s->auth) : NULL;
     if (eb_rest_is_json(req)) {
         resp->content_type = eb_rest_content_type;
         if (!eb_rest_answer(&resp->body, status, msg, NULL, NULL))
             return;
-    } else if (soap_like(req, &v)) {
-        eb_rc rc = eb_bind_fault(w->bind, v, 1, msg, &resp->body);
-        eb_bind_end(w->bind);
+    } else if (b && soap_like(req, &v)) {
+        eb_rc rc = eb_bind_fault(b, v, 1, msg, &resp->body);
+        eb_bind_end(b);
         if (!rc) {
             resp->content_type = soap_content_type(v);
             return;
         }
     }
     set_text(resp, status, msg);
+}
+
+/* Authentication failed once the body was in (the vendor's signature does not match): as
+ * refuse_answer(). The body read is not kept: a request that was not authenticated never
+ * becomes a push, in push_log or anywhere (it could be replayed, or fill the disk). */
+static void refuse(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
+                   const struct eb_auth_result *ar)
+{
+    refuse_answer(w->svc, w->bind, req, resp, ar);
 }
 
 /* The body's media type, when ehrbridge cannot read it: NULL when it can (no Content-Type, XML,
@@ -1071,6 +1119,67 @@ static void handle_metrics(struct eb_http_response *resp)
 
 static int handle(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp);
 
+/* The routes, matched on method and path first; ?wsdl with GET or HEAD is the contract from any
+ * path (health checks included: it is not one). */
+enum route { R_PUSH, R_WSDL, R_HEALTH, R_READY, R_METRICS, R_NOT_FOUND, R_METHOD };
+
+static enum route route_of(const struct eb_http_request *req)
+{
+    if (!strcmp(req->method, "POST"))
+        return R_PUSH;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+        return R_METHOD;
+    if (eb_http_query_param(req->query, "wsdl", NULL, 0))
+        return R_WSDL;
+    if (!strcmp(req->path, "/healthz"))
+        return R_HEALTH;
+    if (!strcmp(req->path, "/readyz"))
+        return R_READY;
+    if (!strcmp(req->path, "/metrics"))
+        return R_METRICS;
+    return R_NOT_FOUND;
+}
+
+/* What eb_service_admit() tells the worker through req->admitted. */
+enum { ADMIT_CHECK_BODY = 0, ADMIT_AUTHENTICATED = 1 };
+
+/* 1 when req announces a body (a Content-Length other than 0, or Transfer-Encoding). */
+static int announces_body(const struct eb_http_request *req)
+{
+    const char *cl = eb_http_header(req, "Content-Length");
+    return eb_http_header(req, "Transfer-Encoding") || (cl && cl[strspn(cl, "0")]);
+}
+
+/* Authentication on the headers: pushes need the allow list and a credential, every other
+ * route but the health checks the allow list. A push that only the signature of its body can
+ * authenticate goes on to the worker, which checks it once the body is in. Only a push takes
+ * a body: the other routes need no credential, so a body sent to them would be memory held
+ * by anyone (413 at once, nothing of it read). */
+int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
+                     struct eb_http_response *resp)
+{
+    struct eb_auth_result ar;
+    enum route r = route_of(req);
+    if (r != R_PUSH && announces_body(req)) {
+        set_text(resp, 413, "this request takes no body: only a push (POST) has one");
+        resp->close = 1;
+        return -1;
+    }
+    if (r == R_PUSH)
+        eb_auth_check_head(s->auth, req, &ar);
+    else
+        eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : s->auth, req, &ar);
+    if (ar.verdict == EB_AUTH_NEED_BODY)
+        return ADMIT_CHECK_BODY;
+    if (ar.verdict == EB_AUTH_PASS)
+        return ADMIT_AUTHENTICATED;
+    eb_log_set_request(req->id);
+    refuse_answer(s, answer_bind(), req, resp, &ar);
+    resp->close = 1;
+    eb_log_set_request(0);
+    return -1;
+}
+
 void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request *req,
                        struct eb_http_response *resp)
 {
@@ -1089,24 +1198,26 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
 /* Answers req, or returns 1 when the answer comes later (a push went to the database). */
 static int handle(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp)
 {
-    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
-    int health = get && (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz"));
+    enum route r = route_of(req);
     struct eb_auth_result ar;
-    /* Before anything is parsed: pushes need the allow list and the credentials, every other
-     * route but the health checks the allow list. */
-    if (!strcmp(req->method, "POST"))
-        eb_auth_check_push(w->svc->auth, req, &ar);
-    else
-        eb_auth_check_address(health ? NULL : w->svc->auth, req, &ar);
-    if (ar.verdict != EB_AUTH_PASS) {
-        refuse(w, req, resp, &ar);
-        return 0;
+    /* Admitted on its headers (eb_service_admit) with nothing left to check, or else checked
+     * here before anything is parsed: a push's signature needs its body, and a server without
+     * the admit hook checks everything here. */
+    if (req->admitted != ADMIT_AUTHENTICATED) {
+        if (r == R_PUSH)
+            eb_auth_check_push(w->svc->auth, req, &ar);
+        else
+            eb_auth_check_address(r == R_HEALTH || r == R_READY ? NULL : w->svc->auth, req, &ar);
+        if (ar.verdict != EB_AUTH_PASS) {
+            refuse(w, req, resp, &ar);
+            return 0;
+        }
     }
-    if (get && eb_http_query_param(req->query, "wsdl", NULL, 0)) {
+    if (r == R_WSDL) {
         handle_wsdl(w, req, resp);
-    } else if (get && !strcmp(req->path, "/healthz")) {
+    } else if (r == R_HEALTH) {
         set_text(resp, 200, "ok");
-    } else if (get && !strcmp(req->path, "/readyz")) {
+    } else if (r == R_READY) {
         struct eb_err err = {0};
         if (eb_adapter_ping(w->db, &err)) {
             eb_metric_inc(metrics.db_errors);
@@ -1115,9 +1226,9 @@ static int handle(struct req *w, const struct eb_http_request *req, struct eb_ht
         } else {
             set_text(resp, 200, "ready");
         }
-    } else if (get && !strcmp(req->path, "/metrics")) {
+    } else if (r == R_METRICS) {
         handle_metrics(resp);
-    } else if (!strcmp(req->method, "POST")) {
+    } else if (r == R_PUSH) {
         const char *why = unsupported_media(req);
         if (why)
             refuse_media(w, req, resp, why);
@@ -1125,7 +1236,7 @@ static int handle(struct req *w, const struct eb_http_request *req, struct eb_ht
             return handle_rest(w, req, resp);
         else
             return handle_push(w, req, resp, req->body, req->body_len, 0);
-    } else if (get) {
+    } else if (r == R_NOT_FOUND) {
         set_text(resp, 404,
                  "not found: POST pushCandidate requests here; GET ?wsdl for the contract");
     } else {

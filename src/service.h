@@ -29,6 +29,15 @@ void eb_service_worker_free(struct eb_service_worker *w);
 void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request *req,
                        struct eb_http_response *resp);
 
+/* Decides on a request's headers, before its body is read (the server's admit hook, on the
+ * event loop thread; quick, never blocks, touches no database): the allow list for every route
+ * but the health checks (?wsdl is not one, from any path), and for a push also the
+ * credentials carried in headers (Bearer, Basic; a client certificate was checked at the
+ * handshake). < 0: refused, resp holds the 401 or 403 (with Connection: close). >= 0: goes on;
+ * eb_service_handle() then checks only what needs the body (the vendor's signature). */
+int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
+                     struct eb_http_response *resp);
+
 /* The full WSDL (SOAP 1.1 and 1.2 ports) with every address set to public_url; caller frees. */
 char *eb_service_wsdl(const char *public_url, size_t *len);
 

@@ -55,4 +55,4 @@ rm -rf "$clone_dir"
 # asserted)
 bench/profile.sh --smoke --bin "$PWD/build/ehrbridge"
 # fuzzing for a bounded time
-tools/fuzz.sh "${EB_FUZZ_SECONDS:-60}"
+tools/fuzz.sh "${EB_FUZZ_SECONDS:-30}"

@@ -39,6 +39,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/warning_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
@@ -88,8 +89,10 @@ struct odbc_adapter {
     SQLHSTMT *ins;                  /* per schema table: INSERT (candidate, children) */
     SQLHSTMT *del;                  /* per schema table: DELETE by application_id (children) */
     SQLHSTMT itv_ins[EB_ITV_N_TABLES], itv_del[EB_ITV_N_TABLES];
-    SQLHSTMT *map_st; /* 3 per mapped table (eb_mapping_stmt) */
-    char state[6];    /* SQLSTATE of the last failure */
+    struct eb_warning_sql wsql;  /* push_warning's text (adapters/warning_sql.h) */
+    SQLHSTMT warn_ins, warn_del; /* its row insert, delete by push_id */
+    SQLHSTMT *map_st;            /* 3 per mapped table (eb_mapping_stmt) */
+    char state[6];               /* SQLSTATE of the last failure */
     /* parameter buffers of one execution */
     SQLWCHAR *wbuf[EB_SQL_MAX_COLUMNS]; /* UTF-16 text */
     size_t wcap[EB_SQL_MAX_COLUMNS];    /* units allocated in wbuf[i] */
@@ -292,6 +295,8 @@ static void free_statements(struct odbc_adapter *o)
         free_stmt(&o->itv_ins[i]);
         free_stmt(&o->itv_del[i]);
     }
+    free_stmt(&o->warn_ins);
+    free_stmt(&o->warn_del);
     for (size_t i = 0; o->map_st && o->map_sql && i < o->map_sql->n_tables * 3; i++)
         free_stmt(&o->map_st[i]);
 }
@@ -748,6 +753,11 @@ static eb_rc ensure_schema(struct odbc_adapter *o, struct eb_err *err)
             return rc;
         }
     }
+    if ((rc = exec_direct(o, o->wsql.ddl, "creating push_warning", err)) ||
+        (rc = end_tran(o, 1, err))) {
+        rollback(o);
+        return rc;
+    }
     return EB_OK;
 }
 
@@ -767,6 +777,8 @@ static eb_rc prepare_all(struct odbc_adapter *o, struct eb_err *err)
     for (size_t t = 0; !rc && t < EB_ITV_N_TABLES; t++)
         if (!(rc = prepare(o, o->itv.insert[t], &o->itv_ins[t], o->itv.name[t], err)))
             rc = prepare(o, o->itv.remove[t], &o->itv_del[t], o->itv.name[t], err);
+    if (!rc && !(rc = prepare(o, o->wsql.insert, &o->warn_ins, "push_warning", err)))
+        rc = prepare(o, o->wsql.remove, &o->warn_del, "push_warning", err);
     if (rc)
         return rc;
     if (o->base.mapping) {
@@ -856,6 +868,7 @@ static eb_rc ensure_connected(struct odbc_adapter *o, struct eb_err *err)
         choose_dialect(o);
         if ((rc = eb_sqlgen_build(&o->dialect, &o->schema, err)) ||
             (rc = eb_interview_sql_build(&o->dialect, &o->itv, err)) ||
+            (rc = eb_warning_sql_build(&o->dialect, &o->wsql, err)) ||
             (o->base.mapping &&
              (rc = eb_mapping_sql_build(o->base.mapping, &o->dialect, &o->map_sql, err))))
             goto fail;
@@ -975,6 +988,7 @@ static void od_close(struct eb_adapter *a)
     eb_mapping_sql_free(o->map_sql);
     o->map_sql = NULL;
     eb_interview_sql_free(&o->itv);
+    eb_warning_sql_free(&o->wsql);
     eb_sqlgen_free(o->schema);
     o->schema = NULL;
     free(o->update_cand_sql);
@@ -1033,14 +1047,36 @@ static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
     return rc ? rc : execute(o, h, eb_mapping_table_name(o->base.mapping, table), changed, err);
 }
 
+/* The push id's push_warning rows replaced by p's (adapters/warning_sql.h). */
+static eb_rc write_warnings(struct odbc_adapter *o, const struct eb_push *p, const char *push_id,
+                            struct eb_err *err)
+{
+    if (p->keep_warnings)
+        return EB_OK;
+    eb_rc rc = bind_str(o, o->warn_del, 0, push_id, err);
+    if (!rc)
+        rc = execute(o, o->warn_del, "push_warning", NULL, err);
+    for (size_t i = 0; !rc && i < p->n_warnings; i++) {
+        struct eb_sql_value v[EB_WARNING_SQL_COLUMNS];
+        eb_warning_sql_values(p, push_id, i, v);
+        for (int k = 0; !rc && k < EB_WARNING_SQL_COLUMNS; k++)
+            rc = bind_value(o, o->warn_ins, k, &v[k], err);
+        if (!rc)
+            rc = execute(o, o->warn_ins, "push_warning", NULL, err);
+    }
+    return rc;
+}
+
 /* Replaces the candidate's rows: through the mapping, or the default schema's child rows
- * deleted and every row written. */
+ * deleted and every row written; then the push's warnings. */
 static eb_rc write_candidate(struct odbc_adapter *o, const struct eb_push *p, const char *push_id,
                              int64_t at, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
-    if (o->base.mapping)
-        return eb_mapping_write(o->base.mapping, p->data, push_id, at, mapped_run, o, err);
+    if (o->base.mapping) {
+        rc = eb_mapping_write(o->base.mapping, p->data, push_id, at, mapped_run, o, err);
+        return rc ? rc : write_warnings(o, p, push_id, err);
+    }
     size_t n;
     const struct eb_sql_table *children = eb_sqlgen_child_tables(o->schema, &n);
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1048,7 +1084,9 @@ static eb_rc write_candidate(struct odbc_adapter *o, const struct eb_push *p, co
         if (!(rc = bind_int(o, h, 0, p->data->application_id.v, err)))
             rc = execute(o, h, children[i].name, NULL, err);
     }
-    return rc ? rc : eb_sqlgen_walk(o->schema, p->data, push_id, at, write_row, o, err);
+    if (!rc)
+        rc = eb_sqlgen_walk(o->schema, p->data, push_id, at, write_row, o, err);
+    return rc ? rc : write_warnings(o, p, push_id, err);
 }
 
 /* ---- transactions ------------------------------------------------------------------------ */

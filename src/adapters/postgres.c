@@ -48,6 +48,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/warning_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
@@ -107,6 +108,7 @@ struct pg_adapter {
     char *replay_sql;               /* push_log upsert over any row (replay); built on first use */
     struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
     struct eb_interview_sql itv;    /* the interview tables' statement text */
+    struct eb_warning_sql wsql;     /* push_warning's statement text */
     int queued;                     /* statements sent in the pipeline since its last sync */
     int row_sends;                  /* rows sent since the last pipeline sync */
     struct pg_fail fail;            /* the first failure of the current call */
@@ -597,6 +599,9 @@ static int prepare_all(struct pg_adapter *g)
         snprintf(name, sizeof name, "eb_irm%zu", t);
         ok = ok && prepare_one(g, name, g->itv.remove[t], 1, text1);
     }
+    /* push_warning (adapters/warning_sql.h) */
+    ok = ok && prepare_one(g, "eb_win", g->wsql.insert, 0, NULL);
+    ok = ok && prepare_one(g, "eb_wrm", g->wsql.remove, 1, text1);
     ok = ok && pipeline_sync(g, NULL, 0);
     if (ok && (PQexitPipelineMode(g->conn) != 1)) {
         note_result(g, NULL, "leaving pipeline mode");
@@ -709,6 +714,8 @@ static eb_rc create_schema(struct pg_adapter *g, int64_t *version, struct eb_err
     for (size_t i = 0; i < g->itv.n_ddl; i++)
         if (!exec_ok(g, g->itv.ddl[i], "creating the interview tables"))
             goto fail;
+    if (!exec_ok(g, g->wsql.ddl, "creating push_warning"))
+        goto fail;
     if (!exec_ok(g, "COMMIT", "committing the schema"))
         goto fail;
     if (*version < EB_SQL_SCHEMA_VERSION) {
@@ -1030,6 +1037,7 @@ static void pg_close(struct eb_adapter *a)
     free(g->replay_sql);
     g->replay_sql = NULL;
     eb_interview_sql_free(&g->itv);
+    eb_warning_sql_free(&g->wsql);
     eb_mapping_sql_free(g->map_sql);
     g->map_sql = NULL;
     eb_sqlgen_free(g->schema);
@@ -1084,6 +1092,8 @@ static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
         int len = snprintf(part, sizeof part, " OR to_regclass('\"%s\"') IS NULL", g->itv.name[t]);
         ok = len > 0 && (size_t)len < sizeof part && append(&probe, &n, part, (size_t)len);
     }
+    static const char probe_warning[] = " OR to_regclass('\"push_warning\"') IS NULL";
+    ok = ok && append(&probe, &n, probe_warning, sizeof probe_warning - 1);
     if (!ok) {
         free(probe);
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory building the schema probe");
@@ -1099,6 +1109,7 @@ static eb_rc pg_open(struct eb_adapter *a, const char *url, struct eb_err *err)
     if ((rc = parse_url(g, url, err)) ||
         (rc = eb_sqlgen_build(&eb_sql_dialect_postgres, &g->schema, err)) ||
         (rc = eb_interview_sql_build(&eb_sql_dialect_postgres, &g->itv, err)) ||
+        (rc = eb_warning_sql_build(&eb_sql_dialect_postgres, &g->wsql, err)) ||
         (rc = build_sql(g, err)) ||
         (a->mapping &&
          (rc = eb_mapping_sql_build(a->mapping, &eb_sql_dialect_postgres, &g->map_sql, err))) ||
@@ -1253,18 +1264,45 @@ static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
     return EB_OK;
 }
 
+/* Sends the push id's push_warning rows, replaced by p's (adapters/warning_sql.h). */
+static eb_rc send_warnings(struct pg_adapter *g, const struct eb_push *p, const char *push_id,
+                           struct eb_err *err)
+{
+    if (p->keep_warnings)
+        return EB_OK;
+    if (!bind_str(g, 0, push_id) || !send_prepared(g, "eb_wrm", 1))
+        return fail_rc(g, err);
+    for (size_t i = 0; i < p->n_warnings; i++) {
+        struct eb_sql_value v[EB_WARNING_SQL_COLUMNS];
+        eb_warning_sql_values(p, push_id, i, v);
+        if (!bind_text(g, 0, v[0].s, v[0].len))
+            return fail_rc(g, err);
+        bind_int(g, 1, v[1].i);
+        for (int k = 2; k < EB_WARNING_SQL_COLUMNS; k++)
+            if (!bind_text(g, k, v[k].s, v[k].len))
+                return fail_rc(g, err);
+        if (!send_prepared(g, "eb_win", EB_WARNING_SQL_COLUMNS))
+            return fail_rc(g, err);
+    }
+    return EB_OK;
+}
+
 /* Sends the rows of p's candidate into the pipeline: the default schema's (sqlgen), or with a
- * mapping the mapped tables' after the candidate's lock. */
+ * mapping the mapped tables' after the candidate's lock; then its push_warning rows. */
 static eb_rc write_candidate(struct pg_adapter *g, const struct eb_push *p, const char *push_id,
                              int64_t at, struct eb_err *err)
 {
-    if (!g->map_sql)
-        return eb_sqlgen_walk(g->schema, p->data, push_id, at, send_row, g, err);
-    char app[24];
-    snprintf(app, sizeof app, "%lld", (long long)p->data->application_id.v);
-    if (!bind_str(g, 0, app) || !send_prepared(g, "eb_mlock", 1))
-        return fail_rc(g, err);
-    return eb_mapping_write(g->base.mapping, p->data, push_id, at, mapped_run, g, err);
+    eb_rc rc;
+    if (!g->map_sql) {
+        rc = eb_sqlgen_walk(g->schema, p->data, push_id, at, send_row, g, err);
+    } else {
+        char app[24];
+        snprintf(app, sizeof app, "%lld", (long long)p->data->application_id.v);
+        if (!bind_str(g, 0, app) || !send_prepared(g, "eb_mlock", 1))
+            return fail_rc(g, err);
+        rc = eb_mapping_write(g->base.mapping, p->data, push_id, at, mapped_run, g, err);
+    }
+    return rc ? rc : send_warnings(g, p, push_id, err);
 }
 
 /* One try of store_push. *retry = 1 when trying again may succeed (a serialization failure, a

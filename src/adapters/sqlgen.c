@@ -1,17 +1,19 @@
 /* Generation of the default schema from the candidate descriptors, for any SQL dialect, and the
  * walker that turns one candidate into the rows to insert.
  *
- * THE DEFAULT SCHEMA (version 3)
+ * THE DEFAULT SCHEMA (version 4)
  *
  * All identifiers are written double-quoted ("index", "type", "level", "option", "number" are
  * keywords somewhere). Types: INTEGER (the dialect's 64-bit integer) and TEXT.
  *
  * schema_version (version INTEGER NOT NULL)
- *     One row: the version of this schema (3). A database with a newer version is refused; one
+ *     One row: the version of this schema (4). A database with a newer version is refused; one
  *     with an older version is migrated (eb_sqlgen_migrations): version 2 added the area names,
- *     version 3 the index push_log_received_at.
+ *     version 3 the index push_log_received_at, version 4 removed the bodies of the rows earlier
+ *     versions recorded from requests refused by authentication (sqlgen.h, EB_SQL_REFUSED_*).
  *
- * push_log: one row per received push id.
+ * push_log: one row per push id received in an authenticated request (a request refused by
+ *     authentication or the allow list is never recorded).
  *     push_id        TEXT NOT NULL PRIMARY KEY  the push id (idempotency key)
  *     event          TEXT                        as sent ("pushCandidate")
  *     triggered_at   TEXT                        as sent (Unix s, Unix ms or ISO 8601)
@@ -49,7 +51,8 @@
  *     the table does not have). Added in version 2: a version 1 database gains them with ALTER
  *     TABLE ... ADD COLUMN, filled from the codes of the rows already there.
  *     Kinds: integer -> INTEGER; boolean -> INTEGER 0/1; decimal -> TEXT (the exact decimal
- *     text); string, date (as sent), any (text, or JSON text for structured values) -> TEXT.
+ *     text); string, date (normalised ISO 8601 text, candidate/validate.h), any (text, or JSON
+ *     text for structured values) -> TEXT.
  *     An absent value is NULL.
  *
  * candidate_<suffix>: one table per array, one row per item, named after the descriptor's table
@@ -599,8 +602,21 @@ static eb_rc add_migration(struct eb_sql_schema *s, struct eb_buf *sb, int v)
     return rc;
 }
 
+/* Version 4: the rows earlier versions recorded from requests refused by authentication
+ * (sqlgen.h, EB_SQL_REFUSED_*) lose their body and are marked, so that nothing of a request that
+ * was never authenticated can be replayed. Recognized by what those versions wrote and only
+ * they: the push id prefix (never given to a request that passed), outcome rejected, no event and
+ * no applicationId. The message, TEXT (a CLOB on some ODBC databases), is only assigned, never
+ * compared. Idempotent: run again, it finds the same rows and writes the same values. */
+static const char refused_rows_sql[] =
+    "UPDATE \"push_log\" SET \"payload\" = NULL, \"raw\" = NULL, \"message\" = "
+    "'" EB_SQL_REFUSED_MESSAGE "' WHERE \"push_id\" LIKE '" EB_SQL_REFUSED_ID_PREFIX
+    "%' AND \"outcome\" = 'rejected' AND "
+    "\"event\" IS NULL AND \"application_id\" IS NULL";
+
 /* Version 2: the area name columns of the candidate table, added and filled from the codes
- * (one CASE over the vendor's table: the database needs no table of its own for it). */
+ * (one CASE over the vendor's table: the database needs no table of its own for it). Then the
+ * indexes of later versions, and version 4 (refused_rows_sql). */
 static eb_rc build_migrations(struct eb_sql_schema *s, struct eb_buf *sb)
 {
     eb_rc rc = EB_OK;
@@ -631,6 +647,8 @@ static eb_rc build_migrations(struct eb_sql_schema *s, struct eb_buf *sb)
     for (size_t i = 0; !rc && i < N_LOG_INDEXES; i++)
         if (log_indexes[i].since > 1 && !(rc = eb_buf_puts(sb, log_indexes[i].sql)))
             rc = add_migration(s, sb, log_indexes[i].since);
+    if (!rc && !(rc = eb_buf_puts(sb, refused_rows_sql)))
+        rc = add_migration(s, sb, 4);
     return rc;
 }
 

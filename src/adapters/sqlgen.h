@@ -17,9 +17,20 @@ struct eb_type;
 
 /* The schema version this binary creates and understands (table schema_version). Version 2
  * added candidate.native_place_name and candidate.nationality_name (the area code names),
- * version 3 the index push_log_received_at; a database at an older version is migrated with
- * eb_sqlgen_migrations(). */
-#define EB_SQL_SCHEMA_VERSION 3
+ * version 3 the index push_log_received_at, version 4 emptied the push_log rows that earlier
+ * versions recorded from requests refused by authentication (see below); a database at an older
+ * version is migrated with eb_sqlgen_migrations(). */
+#define EB_SQL_SCHEMA_VERSION 4
+
+/* Earlier versions recorded the body of a request refused by authentication (401) as a push_log
+ * row: push id EB_SQL_REFUSED_ID_PREFIX<ms>-<n>, outcome 'rejected', message
+ * EB_SQL_REFUSED_OLD_MESSAGE, no event, no applicationId, no payload, the raw body. Such a row
+ * was never authenticated and must never be replayed. The migration to version 4 removes its
+ * body and marks it with EB_SQL_REFUSED_MESSAGE; replay skips both forms (a replica of an earlier
+ * version may still write the old one during a rolling upgrade). */
+#define EB_SQL_REFUSED_ID_PREFIX   "unauthenticated-"
+#define EB_SQL_REFUSED_OLD_MESSAGE "authentication failed"
+#define EB_SQL_REFUSED_MESSAGE     "refused: authentication failed; body removed, never replayed"
 
 /* EB_OK when version (read from schema_version after any migration) is EB_SQL_SCHEMA_VERSION;
  * EB_ERR_DB "database schema version N is newer than this ehrbridge (M)" or "... is unknown". */
@@ -52,7 +63,7 @@ extern const struct eb_sql_dialect eb_sql_dialect_postgres; /* PostgreSQL >= 9.5
 /* Column types of the default schema. */
 enum eb_sql_type {
     EB_SQL_INTEGER = 0, /* INT, BOOL (0/1), keys, Unix milliseconds */
-    EB_SQL_TEXT,        /* STR, DATE (as sent), DEC (exact decimal text), ANY (text or JSON text) */
+    EB_SQL_TEXT,        /* STR, DATE (ISO 8601 text), DEC (exact decimal text), ANY (text, JSON) */
     EB_SQL_REAL,        /* not used by the default schema; kept for dialect completeness */
     EB_SQL_BLOB         /* raw bytes: push_log.raw (a request body need not be valid UTF-8) */
 };

@@ -31,6 +31,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/warning_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "mapping/mapping.h"
@@ -168,6 +169,8 @@ struct sqlite_adapter {
     struct eb_interview_sql itv;  /* the interview tables' statement text */
     sqlite3_stmt *itv_insert[EB_ITV_N_TABLES]; /* per interview table: the row insert */
     sqlite3_stmt *itv_remove[EB_ITV_N_TABLES]; /* per interview table: delete by event_id */
+    struct eb_warning_sql wsql;                /* push_warning's statement text */
+    sqlite3_stmt *warn_insert, *warn_remove;   /* its row insert, delete by push_id */
     struct eb_mapping_sql *map_sql;            /* --mapping: the mapped tables' statement text */
     sqlite3_stmt **map_st; /* and their statements, 3 per table (eb_mapping_stmt) */
 };
@@ -311,6 +314,11 @@ static void *writer_main(void *arg);
 static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err);
 static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void interview_close(struct sqlite_adapter *s);
+static eb_rc warning_table(struct sqlite_adapter *s, struct eb_err *err);
+static eb_rc warning_prepare(struct sqlite_adapter *s, struct eb_err *err);
+static void warning_close(struct sqlite_adapter *s);
+static eb_rc warning_write(struct sqlite_adapter *s, const struct eb_push *p, const char *push_id,
+                           struct eb_err *err);
 static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview_event *ev,
                              const struct eb_push_record *rec, int64_t at, struct eb_err *err);
 static eb_rc mapped_prepare(struct sqlite_adapter *s, struct eb_err *err);
@@ -1005,7 +1013,7 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
         (rc = prepare(s, log->upsert_sql, &s->put_log, "preparing push_log", err)) ||
         (rc = prepare(s, failure_sql, &s->put_failure, "preparing push_log", err)) ||
         (rc = prepare(s, eb_buf_cstr(&add_sql), &s->add_candidate, "preparing candidate", err)) ||
-        (rc = interview_prepare(s, err)))
+        (rc = interview_prepare(s, err)) || (rc = warning_prepare(s, err)))
         goto out;
     for (size_t i = sc->candidate; i < sc->n_tables; i++) {
         const struct eb_sql_table *t = &sc->tables[i];
@@ -1055,6 +1063,7 @@ static void sq_close(struct eb_adapter *a)
     s->insert = s->insert_many = s->remove = NULL;
     s->pend = NULL;
     interview_close(s);
+    warning_close(s);
     mapped_close(s);
     sqlite3_stmt **one[] = {&s->begin,       &s->commit,        &s->rollback, &s->savepoint,
                             &s->release,     &s->undo,          &s->find_log, &s->put_log,
@@ -1127,7 +1136,7 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
         (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||
-        (all && (rc = prepare_all(s, err))))
+        (rc = warning_table(s, err)) || (all && (rc = prepare_all(s, err))))
         goto out;
 out:
     free(u.path);
@@ -1410,6 +1419,7 @@ static eb_rc replay_one(struct sqlite_adapter *w, struct job *j)
         return EB_OK;
     }
     if ((rc = replace_candidate(w, j->p, rec, j->received_at, j->err)) ||
+        (rc = warning_write(w, j->p, rec->push_id, j->err)) ||
         (rc = bind_log(w, w->put_log, rec, EB_OUTCOME_STORED, j->received_at, j->err)) ||
         (rc = run(w, w->put_log, "push_log", j->err)))
         return rc;
@@ -1436,7 +1446,8 @@ static eb_rc push_one(struct sqlite_adapter *w, struct job *j)
     int found = 0;
     if ((rc = find_final(w, rec->push_id, out, &found, j->err)) || found)
         return rc; /* a duplicate writes nothing */
-    if (j->p && (rc = replace_candidate(w, j->p, rec, j->received_at, j->err)))
+    if (j->p && ((rc = replace_candidate(w, j->p, rec, j->received_at, j->err)) ||
+                 (rc = warning_write(w, j->p, rec->push_id, j->err))))
         return rc;
     if (j->ev && (rc = interview_apply(w, j->ev, rec, j->received_at, j->err)))
         return rc;
@@ -1500,6 +1511,51 @@ static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
     int64_t version = 0;
     eb_rc rc = read_version(s, s->version, &version, err);
     return rc ? rc : eb_sqlgen_check_version(version, err);
+}
+
+/* ---- push_warning (adapters/warning_sql.h) ---------------------------------------------- */
+
+/* Creates push_warning unless it exists (also in a database made before it). */
+static eb_rc warning_table(struct sqlite_adapter *s, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    if (!s->wsql.ddl && (rc = eb_warning_sql_build(&eb_sql_dialect_sqlite, &s->wsql, err)))
+        return rc;
+    return exec(s, s->wsql.ddl, "creating push_warning", err);
+}
+
+static eb_rc warning_prepare(struct sqlite_adapter *s, struct eb_err *err)
+{
+    eb_rc rc = prepare(s, s->wsql.insert, &s->warn_insert, "push_warning", err);
+    return rc ? rc : prepare(s, s->wsql.remove, &s->warn_remove, "push_warning", err);
+}
+
+static void warning_close(struct sqlite_adapter *s)
+{
+    sqlite3_finalize(s->warn_insert);
+    sqlite3_finalize(s->warn_remove);
+    s->warn_insert = s->warn_remove = NULL;
+    eb_warning_sql_free(&s->wsql);
+}
+
+/* In the push's transaction: the push id's warnings replaced by p's. */
+static eb_rc warning_write(struct sqlite_adapter *s, const struct eb_push *p, const char *push_id,
+                           struct eb_err *err)
+{
+    if (p->keep_warnings)
+        return EB_OK;
+    int code = bind_str(s->warn_remove, 1, push_id);
+    eb_rc rc =
+        code ? fail(s, code, "push_warning", err) : run(s, s->warn_remove, "push_warning", err);
+    for (size_t i = 0; !rc && i < p->n_warnings; i++) {
+        struct eb_sql_value v[EB_WARNING_SQL_COLUMNS];
+        eb_warning_sql_values(p, push_id, i, v);
+        sqlite3_clear_bindings(s->warn_insert);
+        if (!(rc = bind_values(s, s->warn_insert, 1, v, EB_WARNING_SQL_COLUMNS, "push_warning",
+                               err)))
+            rc = run(s, s->warn_insert, "push_warning", err);
+    }
+    return rc;
 }
 
 /* ---- interview events (adapters/interview_sql.h) ---------------------------------------- */

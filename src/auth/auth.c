@@ -18,6 +18,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "util/date.h"
+
 #define MAX_RANGES 256  /* ranges of one list */
 #define MAX_XFF    4096 /* bytes of X-Forwarded-For considered */
 #define SIGN_HEX   64   /* hex digits of an HMAC-SHA256 */
@@ -82,6 +84,22 @@ static int parse_range(const char *item, struct eb_cidr *c, char *why, size_t wh
         }
         c->prefix = (unsigned)atoi(p);
     }
+    /* Client addresses are judged in their IPv4 form, so an IPv4-mapped range
+     * (::ffff:0:0/96) is kept as the IPv4 range it names; written as IPv6 it would match no one.
+     * A shorter prefix reaches past the mapped block and has no IPv4 form. */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (c->family == AF_INET6 && !memcmp(c->addr, mapped, sizeof mapped)) {
+        if (c->prefix < 96) {
+            set_why(why, whysz, "IPv4-mapped range with a prefix under 96 (write it as IPv4)",
+                    item);
+            return -1;
+        }
+        memmove(c->addr, c->addr + 12, 4);
+        memset(c->addr + 4, 0, 12);
+        c->family = AF_INET;
+        c->prefix -= 96;
+        max = 32;
+    }
     for (unsigned bit = c->prefix; bit < max; bit++) {
         if (c->addr[bit / 8] & (0x80u >> (bit % 8))) {
             set_why(why, whysz, "host bits set (write the network address)", item);
@@ -120,6 +138,17 @@ int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char 
         p += len;
     }
     return (int)n;
+}
+
+void eb_auth_cidr_text(const struct eb_cidr *c, char *out, size_t n)
+{
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned max = c->family == AF_INET ? 32 : 128;
+    inet_ntop(c->family, c->addr, addr, sizeof addr);
+    if (c->prefix == max)
+        snprintf(out, n, "%s", addr);
+    else
+        snprintf(out, n, "%s/%u", addr, c->prefix);
 }
 
 /* Parses a textual address into family and 16 bytes; IPv4-mapped IPv6 becomes IPv4. */
@@ -448,6 +477,85 @@ static int base64_decode(const char *in, size_t n, unsigned char *out, size_t ca
     return k - (int)eq;
 }
 
+/* Checks the Basic credentials of an Authorization value v (n bytes, after "Basic "): 1 when
+ * they match. *reason is set when they do not. */
+static int basic_ok(const struct eb_auth *a, const char *v, size_t n, const char **reason)
+{
+    unsigned char dec[800];
+    int k = base64_decode(v, n, dec, sizeof dec - 1);
+    const unsigned char *colon = k > 0 ? memchr(dec, ':', (size_t)k) : NULL;
+    if (!colon) {
+        *reason = "malformed basic credentials";
+        return 0;
+    }
+    size_t ulen = (size_t)(colon - dec), plen = (size_t)k - ulen - 1;
+    int u = eb_auth_equal(dec, ulen, a->basic_user, a->basic_user_len);
+    int p = eb_auth_equal(colon + 1, plen, a->basic_password, a->basic_password_len);
+    OPENSSL_cleanse(dec, sizeof dec);
+    if (!(u & p))
+        *reason = "basic credentials do not match";
+    return u & p;
+}
+
+/* The number of Authorization headers of req. More than one is refused: which one counts would
+ * depend on who reads the request (a proxy in front may take the last one). */
+static int authorizations(const struct eb_http_request *req)
+{
+    int n = 0;
+    for (size_t i = 0; i < req->n_headers; i++)
+        n += strcasecmp(req->headers[i].name, "Authorization") == 0;
+    return n;
+}
+
+void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
+                        struct eb_auth_result *res)
+{
+    eb_auth_check_address(a, req, res);
+    if (res->verdict != EB_AUTH_PASS || !eb_auth_has_credentials(a))
+        return;
+    res->method = NULL;
+    res->verdict = EB_AUTH_DENY_401;
+    res->reason = "no credentials";
+    if (authorizations(req) > 1) {
+        res->reason = "more than one Authorization header";
+        return;
+    }
+    int signed_body = a->sign_key && eb_http_query_param(req->query, "sign", NULL, 0);
+    const char *h = eb_http_header(req, "Authorization");
+    if (h) {
+        size_t hn = strlen(h);
+        h = trim(h, &hn);
+        if (hn > 7 && strncasecmp(h, "Bearer ", 7) == 0 && (a->bearer || a->sign_key)) {
+            size_t n = hn - 7;
+            const char *v = trim(h + 7, &n);
+            if (a->bearer && eb_auth_equal(v, n, a->bearer, a->bearer_len)) {
+                res->verdict = EB_AUTH_PASS;
+                res->method = "bearer";
+                res->reason = NULL;
+                return;
+            }
+            signed_body |= a->sign_key && n == SIGN_HEX;
+            res->reason =
+                a->bearer ? "bearer token does not match" : "bearer signature is not 64 hex digits";
+        } else if (hn > 6 && strncasecmp(h, "Basic ", 6) == 0 && a->basic_user) {
+            size_t n = hn - 6;
+            const char *v = trim(h + 6, &n);
+            if (basic_ok(a, v, n, &res->reason)) {
+                res->verdict = EB_AUTH_PASS;
+                res->method = "basic";
+                res->reason = NULL;
+                return;
+            }
+        } else if (!signed_body) {
+            res->reason = "unsupported or unconfigured Authorization scheme";
+        }
+    }
+    if (signed_body) {
+        res->verdict = EB_AUTH_NEED_BODY;
+        res->reason = NULL;
+    }
+}
+
 void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
                         struct eb_auth_result *res)
 {
@@ -457,6 +565,10 @@ void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *r
     res->method = NULL;
     res->verdict = EB_AUTH_DENY_401;
     res->reason = "no credentials";
+    if (authorizations(req) > 1) {
+        res->reason = "more than one Authorization header";
+        return;
+    }
 
     char expected[65] = "";
     if (a->sign_key)
@@ -497,23 +609,11 @@ void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *r
         } else if (hn > 6 && strncasecmp(h, "Basic ", 6) == 0 && a->basic_user) {
             size_t n = hn - 6;
             const char *v = trim(h + 6, &n);
-            unsigned char dec[800];
-            int k = base64_decode(v, n, dec, sizeof dec - 1);
-            const unsigned char *colon = k > 0 ? memchr(dec, ':', (size_t)k) : NULL;
-            if (colon) {
-                size_t ulen = (size_t)(colon - dec), plen = (size_t)k - ulen - 1;
-                int u = eb_auth_equal(dec, ulen, a->basic_user, a->basic_user_len);
-                int p = eb_auth_equal(colon + 1, plen, a->basic_password, a->basic_password_len);
-                OPENSSL_cleanse(dec, sizeof dec);
-                if (u & p) {
-                    res->verdict = EB_AUTH_PASS;
-                    res->method = "basic";
-                    res->reason = NULL;
-                    goto out;
-                }
-                res->reason = "basic credentials do not match";
-            } else {
-                res->reason = "malformed basic credentials";
+            if (basic_ok(a, v, n, &res->reason)) {
+                res->verdict = EB_AUTH_PASS;
+                res->method = "basic";
+                res->reason = NULL;
+                goto out;
             }
         } else if (!a->sign_key || !eb_http_query_param(req->query, "sign", NULL, 0)) {
             res->reason = "unsupported or unconfigured Authorization scheme";
@@ -526,106 +626,9 @@ out:
 
 /* ---- the replay window ---- */
 
-/* Reads 1..max digits at *p; returns how many. */
-static int digits(const char **p, int max, int *v)
-{
-    int n = 0;
-    *v = 0;
-    while (n < max && **p >= '0' && **p <= '9') {
-        *v = *v * 10 + (**p - '0');
-        (*p)++;
-        n++;
-    }
-    return n;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int eb_auth_timestamp_ms(const char *text, int64_t *ms)
 {
-    const char *p = text;
-    size_t len;
-    int y, mo = 1, d = 1, h = 0, mi = 0, sec = 0, frac_ms = 0, zone_min = 0;
-    if (!text)
-        return -1;
-    while (*p == ' ')
-        p++;
-    len = strlen(p);
-    while (len && p[len - 1] == ' ')
-        len--;
-    if (len && len <= 13 && strspn(p, "0123456789") == len) {
-        int64_t v = 0;
-        for (size_t i = 0; i < len; i++)
-            v = v * 10 + (p[i] - '0');
-        *ms = len <= 11 ? v * 1000 : v;
-        return 0;
-    }
-    const char *end = p + len;
-    if (digits(&p, 4, &y) != 4)
-        return -1;
-    if (p < end) {
-        char sep = *p;
-        if (sep != '-' && sep != '/' && sep != '.')
-            return -1;
-        p++;
-        if (!digits(&p, 2, &mo) || mo < 1 || mo > 12)
-            return -1;
-        if (p < end) {
-            if (*p++ != sep || !digits(&p, 2, &d) || d < 1 || d > 31)
-                return -1;
-        }
-    }
-    if (p < end && (*p == 'T' || *p == 't' || *p == ' ')) {
-        p++;
-        if (!digits(&p, 2, &h) || h > 23 || *p++ != ':' || digits(&p, 2, &mi) != 2 || mi > 59)
-            return -1;
-        if (p < end && *p == ':') {
-            p++;
-            if (digits(&p, 2, &sec) != 2 || sec > 60)
-                return -1;
-            if (p < end && (*p == '.' || *p == ',')) {
-                p++;
-                int n = 0, scale = 100;
-                while (p < end && *p >= '0' && *p <= '9') {
-                    if (n++ < 3) {
-                        frac_ms += (*p - '0') * scale;
-                        scale /= 10;
-                    }
-                    p++;
-                }
-                if (!n)
-                    return -1;
-            }
-        }
-    }
-    if (p < end) {
-        if ((*p == 'Z' || *p == 'z') && p + 1 == end) {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p++ == '-' ? -1 : 1, zh, zm = 0;
-            if (digits(&p, 2, &zh) != 2 || zh > 23)
-                return -1;
-            if (p < end && *p == ':')
-                p++;
-            if (p < end && (digits(&p, 2, &zm) != 2 || zm > 59))
-                return -1;
-            zone_min = sign * (zh * 60 + zm);
-        }
-        if (p != end)
-            return -1;
-    }
-    int64_t days = days_from_civil(y, mo, d);
-    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)zone_min * 60) * 1000 + frac_ms;
-    return 0;
+    return eb_date_parse_ms(text, ms); /* the one date grammar */
 }
 
 int eb_auth_check_age(const char *triggered_at, int max_age_s, int64_t now_ms, char *msg,

@@ -6,7 +6,8 @@
  * handshake (transport/tls.c).
  *
  * Semantics when several are configured: the allow list (when set) must pass, else 403; then,
- * when any credential method is configured, at least ONE of them must pass, else 401. */
+ * when any credential method is configured, at least ONE of them must pass, else 401. A request
+ * with more than one Authorization header is refused (401) whatever they hold. */
 #ifndef EB_AUTH_H
 #define EB_AUTH_H
 
@@ -29,6 +30,10 @@ struct eb_cidr {
  * entries to out (out NULL: only validates). Returns the number of ranges (0 for an empty list),
  * or -1 with a one-line reason in why (whysz bytes). */
 int eb_auth_cidrs_parse(const char *text, struct eb_cidr *out, size_t max, char *why, size_t whysz);
+
+/* Writes c as text into out (n bytes): "192.0.2.0/24", "2001:db8::/32", or the bare address
+ * when the range is one address ("192.0.2.7"). */
+void eb_auth_cidr_text(const struct eb_cidr *c, char *out, size_t n);
 
 /* 1 when the textual address addr (IPv4 or IPv6; "::ffff:a.b.c.d" counts as a.b.c.d) is inside
  * one of the n ranges; 0 otherwise, also when addr is not an address. */
@@ -67,7 +72,10 @@ const char *eb_auth_challenge(const struct eb_auth *a);
 enum eb_auth_verdict {
     EB_AUTH_PASS = 0, /* go on */
     EB_AUTH_DENY_401, /* no or wrong credentials */
-    EB_AUTH_DENY_403  /* the source address is not allowed */
+    EB_AUTH_DENY_403, /* the source address is not allowed */
+    EB_AUTH_NEED_BODY /* eb_auth_check_head() only: no credential in the headers passed, but a
+                          signature of the body was offered: eb_auth_check_push() decides once
+                          the body is in */
 };
 
 struct eb_auth_result {
@@ -91,17 +99,26 @@ int eb_auth_client_address(const struct eb_auth *a, const struct eb_http_request
 void eb_auth_check_address(const struct eb_auth *a, const struct eb_http_request *req,
                            struct eb_auth_result *res);
 
+/* Checks a push on its headers alone, before any byte of its body is read: the allow list,
+ * then the credentials carried in headers (Bearer token, Basic). PASS when the allow list and
+ * one of them pass (or no credential is configured): the push is authenticated, nothing more
+ * to check. DENY_403 / DENY_401 as eb_auth_check_push() would answer whatever the body.
+ * NEED_BODY when only the vendor's signature can still pass: ?sign= is given, or a Bearer value
+ * of 64 characters with a signing key configured. Which of these it answers depends on the
+ * request and the configuration, never on a secret (comparisons in constant time). */
+void eb_auth_check_head(const struct eb_auth *a, const struct eb_http_request *req,
+                        struct eb_auth_result *res);
+
 /* Checks a push: the allow list, then the credentials, on the raw request (headers, query and
  * the raw body for the signature). Nothing is parsed beyond the Authorization header and the
  * sign query parameter. */
 void eb_auth_check_push(const struct eb_auth *a, const struct eb_http_request *req,
                         struct eb_auth_result *res);
 
-/* The time a triggeredAt names, in Unix milliseconds: Unix seconds (up to 11 digits), Unix
- * milliseconds (12 or 13 digits), or a date in the vendor's forms, ISO 8601 among them:
- * yyyy-M-d (also with '/' or '.'), optionally followed by 'T' or a space, H:mm[:ss[.fraction]]
- * and a zone (Z, +08:00, +0800); without a zone the time is UTC. 0 on success, -1 when the text
- * is none of these. */
+/* The time a triggeredAt names, in Unix milliseconds, as the date grammar reads it
+ * (util/date.h: Unix seconds (10 digits), Unix milliseconds (13 digits), ISO 8601 and the
+ * vendor's other forms; a time without zone is in the EHR's time zone, --timezone). 0 on
+ * success, -1 when the grammar does not read the text. */
 int eb_auth_timestamp_ms(const char *text, int64_t *ms);
 
 /* The replay window (--max-age): 0 when triggered_at lies within max_age_s seconds of now_ms,

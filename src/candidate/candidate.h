@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/err.h"
+
 /* An optional integer (xsd:long). */
 struct eb_i64 {
     int64_t v; /* the value when set */
@@ -434,13 +436,34 @@ struct eb_candidate {
     size_t survey_n;
 };
 
+/* A value of a push that was not read (tolerance): the push is stored without it (its column
+ * NULL) and the warning is kept in push_warning. */
+struct eb_warning {
+    const char *field;  /* vendor path: "data.educationInfo[0].endDate" */
+    const char *value;  /* the raw text as sent ("" when it was markup) */
+    const char *reason; /* "not a date", "malformed number", ... */
+};
+
 /* One push as Moka sends it: the envelope fields and the candidate record. */
 struct eb_push {
-    const char *id;            /* push id: the idempotency key */
-    const char *event;         /* "pushCandidate" */
-    const char *triggered_at;  /* as sent: Unix seconds, Unix milliseconds or ISO 8601 */
-    struct eb_candidate *data; /* the record; NULL when absent */
+    const char *id;              /* push id: the idempotency key */
+    const char *event;           /* "pushCandidate" */
+    const char *triggered_at;    /* as sent: Unix seconds, Unix milliseconds or ISO 8601 */
+    struct eb_candidate *data;   /* the record; NULL when absent */
+    struct eb_warning *warnings; /* values not read, in the push's order; NULL when none */
+    size_t n_warnings;           /* entries in warnings */
+    size_t cap_warnings;         /* entries allocated (eb_push_warn) */
+    int keep_warnings;           /* 1: leave the push id's push_warning rows as they are (a
+                                    replay of a push stored before: its rows came from the
+                                    request, which held more than the payload) */
 };
+
+struct eb_arena;
+
+/* Appends a warning to p, copying field, value and reason into arena. EB_ERR_NOMEM when the
+ * arena is exhausted. */
+eb_rc eb_push_warn(struct eb_arena *arena, struct eb_push *p, const char *field, const char *value,
+                   const char *reason);
 
 /* Sets every boolean field of a freshly zeroed struct of the given type (one of the eb_type_*
  * of candidate/schema.h) to EB_BOOL_UNSET. Nested structs are initialized when allocated. */

@@ -556,6 +556,9 @@ eb_rc eb_map_push(struct eb_arena *arena, const struct _ns1__pushCandidate *src,
     dst->event = str(&x, src->event);
     dst->triggered_at = str(&x, src->triggeredAt);
     dst->data = NULL;
+    dst->warnings = NULL;
+    dst->n_warnings = dst->cap_warnings = 0;
+    dst->keep_warnings = 0;
     if (!src->data)
         return x.nomem ? eb_err_set(err, EB_ERR_NOMEM, "out of memory mapping the push") : EB_OK;
     if (!(dst->data = eb_arena_zalloc(arena, sizeof *dst->data)))

@@ -1,155 +1,24 @@
-/* Validation of a mapped push (see validate.h). Dates are checked generically by walking the
- * schema descriptors, so every EB_KIND_DATE field of the contract is covered. */
+/* Validation of a mapped push (see validate.h): the few checks that refuse a push, and the
+ * tolerance pass that normalises what can be read and sets aside what cannot. Dates are found
+ * generically by walking the schema descriptors, so every EB_KIND_DATE field of the contract is
+ * covered; they are read by the one date grammar (util/date.h). */
 #include "candidate/validate.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "candidate/schema.h"
+#include "util/arena.h"
+#include "util/date.h"
 
 #define MAX_ID_LEN 255
-
-/* Reads 1..max digits at *p into *v; returns the number of digits read. */
-static int digits(const char **p, int max, int *v)
-{
-    int n = 0;
-    *v = 0;
-    while (n < max && isdigit((unsigned char)**p)) {
-        *v = *v * 10 + (**p - '0');
-        (*p)++;
-        n++;
-    }
-    return n;
-}
-
-static int valid_zone(const char *p)
-{
-    int h, m;
-    if (*p == 'Z' || *p == 'z')
-        return p[1] == '\0';
-    if (*p != '+' && *p != '-')
-        return 0;
-    p++;
-    if (digits(&p, 2, &h) != 2 || h > 23)
-        return 0;
-    if (*p == ':')
-        p++;
-    if (*p == '\0')
-        return 1;
-    return digits(&p, 2, &m) == 2 && m <= 59 && *p == '\0';
-}
-
-static int valid_time(const char *p)
-{
-    int h, m, s;
-    if (!digits(&p, 2, &h) || h > 23 || *p++ != ':' || digits(&p, 2, &m) != 2 || m > 59)
-        return 0;
-    if (*p == ':') {
-        p++;
-        if (digits(&p, 2, &s) != 2 || s > 60)
-            return 0;
-        if (*p == '.' || *p == ',') {
-            p++;
-            int f, n = digits(&p, 9, &f);
-            if (n == 0)
-                return 0;
-        }
-    }
-    return *p == '\0' || valid_zone(p);
-}
+#define MAX_PATH   256
 
 int eb_validate_date(const char *s)
 {
-    const char *p = s;
-    int y, mo, d;
-    size_t len = strlen(s);
-    if (len >= 9 && len <= 13 && strspn(s, "0123456789") == len)
-        return 1; /* Unix seconds or milliseconds */
-    if (digits(&p, 4, &y) != 4)
-        return 0;
-    if (*p == '\0')
-        return 1;
-    char sep = *p;
-    if (sep != '-' && sep != '/' && sep != '.')
-        return 0;
-    p++;
-    if (!digits(&p, 2, &mo) || mo < 1 || mo > 12)
-        return 0;
-    if (*p == '\0')
-        return 1;
-    if (*p++ != sep || !digits(&p, 2, &d) || d < 1 || d > 31)
-        return 0;
-    if (*p == '\0')
-        return 1;
-    if (*p == 'T' || *p == 't' || *p == ' ')
-        return valid_time(p + 1);
-    return valid_zone(p);
-}
-
-/* Appends ".name" (name != NULL) or "[i]" to the path; keeps it NUL-terminated within size. */
-static size_t path_push(char *path, size_t len, size_t size, const char *name, size_t i)
-{
-    int n = name ? snprintf(path + len, size - len, ".%s", name)
-                 : snprintf(path + len, size - len, "[%zu]", i);
-    if (n < 0 || (size_t)n >= size - len)
-        return size - 1;
-    return len + (size_t)n;
-}
-
-/* Puts ".name" (name != NULL) or "[i]" in front of the path[0..*len) built so far; what does
- * not fit in size is cut from the end. */
-static void path_prepend(char *path, size_t *len, size_t size, const char *name, size_t i)
-{
-    char step[128];
-    size_t n = path_push(step, 0, sizeof step, name, i);
-    if (n > size - 1)
-        n = size - 1;
-    size_t keep = *len > size - 1 - n ? size - 1 - n : *len;
-    memmove(path + n, path, keep);
-    memcpy(path, step, n);
-    *len = n + keep;
-    path[*len] = '\0';
-}
-
-/* Checks every date below rec. The path to the value ("data.educationInfo[3].startDate") is
- * only written once a malformed date is found: each frame of the recursion then adds its step
- * as it returns (steps are prepended), so valid records cost no formatting. */
-static eb_rc check_dates(const struct eb_type *t, const void *rec, char *path, size_t *len,
-                         size_t size, int depth)
-{
-    if (depth > 16)
-        return EB_OK;
-    const char *base = rec;
-    for (size_t i = 0; i < t->n_fields; i++) {
-        const struct eb_field *f = &t->fields[i];
-        const void *v = base + f->offset;
-        if (f->kind == EB_KIND_DATE) {
-            const char *s = *(const char *const *)v;
-            if (s && *s && !eb_validate_date(s)) {
-                *len = path_push(path, 0, size, f->xml, 0);
-                return EB_ERR_INVALID;
-            }
-        } else if (f->kind == EB_KIND_OBJ) {
-            const void *child = *(const void *const *)v;
-            if (child && check_dates(f->type, child, path, len, size, depth + 1)) {
-                path_prepend(path, len, size, f->xml, 0);
-                return EB_ERR_INVALID;
-            }
-        } else if (f->kind == EB_KIND_ARR) {
-            const char *items = *(const char *const *)v;
-            size_t n = *(const size_t *)(base + f->count_offset);
-            for (size_t k = 0; k < n; k++) {
-                if (check_dates(f->type, items + k * f->type->size, path, len, size, depth + 1)) {
-                    path_prepend(path, len, size, NULL, k);
-                    path_prepend(path, len, size, f->xml, 0);
-                    return EB_ERR_INVALID;
-                }
-            }
-        }
-    }
-    return EB_OK;
+    struct eb_date d;
+    return s && eb_date_parse(s, strlen(s), &d) == 0;
 }
 
 eb_rc eb_validate_push(const struct eb_push *p, struct eb_err *err)
@@ -162,8 +31,6 @@ eb_rc eb_validate_push(const struct eb_push *p, struct eb_err *err)
         return eb_err_set(err, EB_ERR_INVALID, "event: missing");
     if (strcasecmp(p->event, "pushCandidate") != 0)
         return eb_err_set(err, EB_ERR_INVALID, "event: expected pushCandidate");
-    if (p->triggered_at && *p->triggered_at && !eb_validate_date(p->triggered_at))
-        return eb_err_set(err, EB_ERR_INVALID, "triggeredAt: malformed timestamp");
     const struct eb_candidate *c = p->data;
     if (!c)
         return eb_err_set(err, EB_ERR_INVALID, "data: missing");
@@ -171,13 +38,213 @@ eb_rc eb_validate_push(const struct eb_push *p, struct eb_err *err)
         return eb_err_set(err, EB_ERR_INVALID, "data.applicationId: missing");
     if (c->application_id.v <= 0)
         return eb_err_set(err, EB_ERR_INVALID, "data.applicationId: must be a positive number");
-    if (c->birth_year.set && (c->birth_year.v < 1900 || c->birth_year.v > 2100))
-        return eb_err_set(err, EB_ERR_INVALID, "data.birthYear: out of range 1900-2100");
-    if (c->experience.set && c->experience.v < -1)
-        return eb_err_set(err, EB_ERR_INVALID, "data.experience: must be -1 or more");
-    char path[256] = "";
-    size_t len = 0;
-    if (check_dates(&eb_type_candidate, c, path, &len, sizeof path, 0))
-        return eb_err_set(err, EB_ERR_INVALID, "data%s: malformed date", path);
+    return EB_OK;
+}
+
+/* ---- tolerance ---------------------------------------------------------------------------- */
+
+/* The walk's state: the push, where copies go, the path of the current value. */
+struct walk {
+    struct eb_push *p;
+    struct eb_arena *arena;
+    char path[MAX_PATH]; /* "data.educationInfo[0]" so far */
+    size_t len;          /* its length */
+};
+
+/* Appends ".name" or "[i]" to the path; returns the length to come back to. */
+static size_t step(struct walk *w, const char *name, size_t i)
+{
+    size_t before = w->len;
+    int n = name ? snprintf(w->path + w->len, sizeof w->path - w->len, ".%s", name)
+                 : snprintf(w->path + w->len, sizeof w->path - w->len, "[%zu]", i);
+    if (n > 0)
+        w->len = (size_t)n >= sizeof w->path - w->len ? sizeof w->path - 1 : w->len + (size_t)n;
+    return before;
+}
+
+static void unstep(struct walk *w, size_t before)
+{
+    w->len = before;
+    w->path[before] = '\0';
+}
+
+static eb_rc warn(struct walk *w, const char *field, const char *value, const char *reason)
+{
+    size_t before = step(w, field, 0);
+    eb_rc rc = eb_push_warn(w->arena, w->p, w->path, value, reason);
+    unstep(w, before);
+    return rc;
+}
+
+/* The fields the vendor gives accurate to the day (its "Day yyyy-MM-dd" format): a time there
+ * is converted to its date in the EHR's time zone. */
+static int day_only(const struct eb_type *t, const struct eb_field *f)
+{
+    return (t == &eb_type_candidate && !strcmp(f->xml, "birthDate")) ||
+           (t == &eb_type_offer && !strcmp(f->xml, "checkinDate")) ||
+           (t == &eb_type_survey && !strcmp(f->xml, "date"));
+}
+
+/* 1 when rec (of type t) has a boolean field now that is true: the vendor's "to date" rule. */
+static int is_now(const struct eb_type *t, const char *rec)
+{
+    for (size_t i = 0; i < t->n_fields; i++)
+        if (t->fields[i].kind == EB_KIND_BOOL && !strcmp(t->fields[i].xml, "now"))
+            return *(const int *)(rec + t->fields[i].offset) == 1;
+    return 0;
+}
+
+/* Skips one JSON value at *p (compact JSON as ingest writes it) up to the ',', ':', '}' or ']'
+ * that follows it; 0 when the text ends first. */
+static int skip_json(const char **p)
+{
+    const char *s = *p;
+    int depth = 0;
+    for (;;) {
+        if (*s == '"') {
+            for (s++; *s && *s != '"'; s++)
+                if (*s == '\\' && s[1])
+                    s++;
+            if (!*s)
+                return 0;
+            s++;
+        } else if (*s == '{' || *s == '[') {
+            depth++;
+            s++;
+        } else if ((*s == '}' || *s == ']' || *s == ',' || *s == ':') && !depth) {
+            break;
+        } else if (*s == '}' || *s == ']') {
+            depth--;
+            s++;
+        } else if (*s) {
+            s++;
+        } else {
+            return 0;
+        }
+    }
+    *p = s;
+    return 1;
+}
+
+/* A time-period custom field with now = true: its JSON value with the member endDate null
+ * ({"startDate":"2004-01","endDate":null}); v itself when it has no such member. NULL when the
+ * arena is exhausted. */
+static const char *without_end_date(struct eb_arena *a, const char *v)
+{
+    static const char key[] = "\"endDate\":";
+    const char *s = v;
+    if (*s++ != '{')
+        return v;
+    while (*s && *s != '}') {
+        const char *member = s;
+        if (*s != '"' || !skip_json(&s) || *s != ':')
+            return v;
+        s++;
+        const char *value = s;
+        if (!skip_json(&s))
+            return v;
+        if ((size_t)(value - member) == sizeof key - 1 && !memcmp(member, key, sizeof key - 1)) {
+            size_t head = (size_t)(value - v), tail = strlen(s);
+            char *out = eb_arena_alloc(a, head + 4 + tail + 1);
+            if (!out)
+                return NULL;
+            memcpy(out, v, head);
+            memcpy(out + head, "null", 4);
+            memcpy(out + head + 4, s, tail + 1);
+            return out;
+        }
+        if (*s == ',')
+            s++;
+    }
+    return v;
+}
+
+/* One date field: the now rule, then the grammar; the value becomes its normalised text, or
+ * NULL with a warning. */
+static eb_rc tolerate_date(struct walk *w, const struct eb_type *t, const struct eb_field *f,
+                           const char **v, int now)
+{
+    if (!*v)
+        return EB_OK;
+    if (now && !strcmp(f->xml, "endDate")) {
+        *v = NULL; /* "when now=true ... just ignore endDate" */
+        return EB_OK;
+    }
+    struct eb_date d;
+    if (!**v || eb_date_parse(*v, strlen(*v), &d)) {
+        eb_rc rc = **v ? warn(w, f->xml, *v, "not a date") : EB_OK;
+        *v = NULL;
+        return rc;
+    }
+    char text[EB_DATE_TEXT_MAX];
+    size_t n = eb_date_format(&d, day_only(t, f), text);
+    if (n != strlen(*v) || memcmp(text, *v, n)) {
+        char *copy = eb_arena_strndup(w->arena, text, n);
+        if (!copy)
+            return EB_ERR_NOMEM;
+        *v = copy;
+    }
+    return EB_OK;
+}
+
+static eb_rc tolerate(struct walk *w, const struct eb_type *t, char *rec, int depth)
+{
+    eb_rc rc = EB_OK;
+    if (depth > 16)
+        return EB_OK;
+    int now = is_now(t, rec);
+    for (size_t i = 0; !rc && i < t->n_fields; i++) {
+        const struct eb_field *f = &t->fields[i];
+        void *v = rec + f->offset;
+        if (f->kind == EB_KIND_DATE) {
+            rc = tolerate_date(w, t, f, (const char **)v, now);
+        } else if (f->kind == EB_KIND_ANY && now && !strcmp(f->xml, "value") && *(const char **)v) {
+            const char *nv = without_end_date(w->arena, *(const char **)v);
+            if (!nv)
+                return EB_ERR_NOMEM;
+            *(const char **)v = nv;
+        } else if (f->kind == EB_KIND_OBJ && *(char **)v) {
+            size_t before = step(w, f->xml, 0);
+            rc = tolerate(w, f->type, *(char **)v, depth + 1);
+            unstep(w, before);
+        } else if (f->kind == EB_KIND_ARR) {
+            char *items = *(char **)v;
+            size_t n = *(const size_t *)(rec + f->count_offset);
+            size_t before = step(w, f->xml, 0);
+            for (size_t k = 0; !rc && k < n; k++) {
+                size_t at = step(w, NULL, k);
+                rc = tolerate(w, f->type, items + k * f->type->size, depth + 1);
+                unstep(w, at);
+            }
+            unstep(w, before);
+        }
+    }
+    return rc;
+}
+
+eb_rc eb_validate_tolerate(struct eb_arena *arena, struct eb_push *p, struct eb_err *err)
+{
+    struct walk w = {p, arena, "data", 4};
+    struct eb_candidate *c = p->data;
+    eb_rc rc = EB_OK;
+    struct eb_date d;
+    char num[32];
+    if (p->triggered_at && *p->triggered_at &&
+        eb_date_parse(p->triggered_at, strlen(p->triggered_at), &d))
+        rc = eb_push_warn(arena, p, "triggeredAt", p->triggered_at, "not a timestamp");
+    if (!rc && c && c->birth_year.set && (c->birth_year.v < 1900 || c->birth_year.v > 2100)) {
+        snprintf(num, sizeof num, "%lld", (long long)c->birth_year.v);
+        c->birth_year.set = 0;
+        rc = warn(&w, "birthYear", num, "out of range 1900-2100");
+    }
+    if (!rc && c && c->experience.set && c->experience.v < -1) {
+        snprintf(num, sizeof num, "%lld", (long long)c->experience.v);
+        c->experience.set = 0;
+        rc = warn(&w, "experience", num, "must be -1 or more");
+    }
+    if (!rc && c)
+        rc = tolerate(&w, &eb_type_candidate, (char *)c, 0);
+    if (rc)
+        return eb_err_set(err, rc, "out of memory reading the record");
     return EB_OK;
 }

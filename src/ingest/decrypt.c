@@ -1,5 +1,6 @@
 /* AES-256-CBC decryption of the data field (OpenSSL EVP) and the data decoder ingest calls
- * (see decrypt.h). Messages name what is wrong, never a byte of the key or the plaintext. */
+ * (see decrypt.h). Every failure to decrypt or read encrypted data gives one message and takes
+ * one path (no padding oracle); messages never hold a byte of the key or the plaintext. */
 #include "ingest/decrypt.h"
 
 #include <stdio.h>
@@ -9,8 +10,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "util/buf.h"
+#include "ingest/ingest_int.h"
 #include "ingest/json.h"
+#include "util/buf.h"
 
 #define BLOCK 16
 
@@ -68,69 +70,134 @@ int eb_decrypt_is_hex(const char *text, size_t len)
     return 1;
 }
 
+const char eb_decrypt_failure[] =
+    "data: cannot be decrypted and read (wrong key or IV, a truncated or corrupted ciphertext, "
+    "or a plaintext that is not a candidate in JSON or XML)";
+
+/* 1 when a < b, for a, b < 2^31, without a branch. */
+static unsigned ct_lt(unsigned a, unsigned b)
+{
+    return (a - b) >> (sizeof(unsigned) * 8 - 1);
+}
+
+/* 1 when a == b, for a, b < 2^31, without a branch. */
+static unsigned ct_eq(unsigned a, unsigned b)
+{
+    return ((a ^ b) - 1) >> (sizeof(unsigned) * 8 - 1);
+}
+
+/* The plaintext of a ciphertext, and whether it may be read. */
+struct plain {
+    unsigned char *p; /* the decrypted blocks; NULL when the ciphertext held none */
+    size_t cap;       /* bytes at p (wiped when freed) */
+    size_t len;       /* the plaintext without its padding (all blocks when it is bad) */
+    unsigned ok;      /* 1 when the ciphertext was well formed and the padding checked out */
+};
+
+static void plain_free(struct plain *pl)
+{
+    if (pl->p)
+        OPENSSL_cleanse(pl->p, pl->cap);
+    free(pl->p);
+    pl->p = NULL;
+}
+
+/* Decrypts the hex text[0..len) (trimmed, all hex digits) into pl. Every whole block there is
+ * is decrypted, whatever is wrong with the length; the padding is checked without a branch on
+ * the plaintext, so that a bad padding takes the same path and the same time as a good one.
+ * EB_OK (pl->ok says whether it may be read), or EB_ERR_NOMEM. */
+static eb_rc decrypt(const struct eb_aes *k, const char *text, size_t len, struct plain *pl)
+{
+    eb_rc rc = EB_OK;
+    size_t nbytes = len / 2, head = k->has_iv ? 0 : BLOCK;
+    size_t nct = nbytes >= head ? (nbytes - head) / BLOCK * BLOCK : 0;
+    unsigned char *bytes = NULL;
+    EVP_CIPHER_CTX *ctx = NULL;
+    memset(pl, 0, sizeof *pl);
+    unsigned ok = !(len % 2) && !(nbytes % BLOCK) && nct >= BLOCK;
+    if (!nct)
+        return EB_OK; /* not one block: nothing to decrypt, pl->ok is 0 */
+    pl->cap = nct + BLOCK;
+    if (!(bytes = malloc(head + nct)) || !(pl->p = malloc(pl->cap)) ||
+        !(ctx = EVP_CIPHER_CTX_new())) {
+        rc = EB_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < head + nct; i++)
+        bytes[i] = (unsigned char)(eb_hex_digit((unsigned char)text[2 * i]) << 4 |
+                                   eb_hex_digit((unsigned char)text[2 * i + 1]));
+    int n = 0;
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, k->key, k->has_iv ? k->iv : bytes) != 1 ||
+        EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+        EVP_DecryptUpdate(ctx, pl->p, &n, bytes + head, (int)nct) != 1 || (size_t)n != nct)
+        memset(pl->p, 0, pl->cap); /* cannot happen with a valid key: read as garbage */
+    /* PKCS#7: the last byte, 1 to 16, says how many bytes of that value end the plaintext */
+    unsigned pad = pl->p[nct - 1];
+    unsigned good = ct_lt(0, pad) & ct_lt(pad, BLOCK + 1);
+    for (unsigned i = 0; i < BLOCK; i++)
+        good &= (1u ^ ct_lt(i, pad)) | ct_eq(pl->p[nct - 1 - i], pad);
+    pl->len = nct - (pad & (0u - good));
+    pl->ok = ok & good;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    if (bytes)
+        OPENSSL_cleanse(bytes, head + nct);
+    free(bytes);
+    if (rc)
+        plain_free(pl);
+    return rc;
+}
+
+/* Trims text and checks that it is hex: EB_ERR_NOT_PUSH when it is not. */
+static eb_rc hex_text(const char **text, size_t *len, struct eb_err *err)
+{
+    trim(text, len);
+    if (!eb_decrypt_is_hex(*text, *len))
+        return eb_err_set(err, EB_ERR_NOT_PUSH, "not hex");
+    return EB_OK;
+}
+
 eb_rc eb_decrypt_hex(const struct eb_aes *k, const char *text, size_t len, struct eb_buf *out,
                      struct eb_err *err)
 {
-    eb_rc rc = EB_OK;
-    unsigned char *bytes = NULL, *plain = NULL;
-    size_t nbytes, nplain = 0;
-    EVP_CIPHER_CTX *ctx = NULL;
-
-    trim(&text, &len);
-    if (!eb_decrypt_is_hex(text, len))
-        return eb_err_set(err, EB_ERR_NOT_PUSH, "not hex");
-    if (len % 2)
-        return eb_err_set(err, EB_ERR_INVALID, "ciphertext has an odd number of hex digits");
-    nbytes = len / 2;
-    if (nbytes % BLOCK)
-        return eb_err_set(err, EB_ERR_INVALID,
-                          "ciphertext is not a whole number of 16-byte AES blocks (%zu bytes: "
-                          "truncated?)",
-                          nbytes);
-    if (nbytes < (k->has_iv ? BLOCK : 2 * BLOCK))
-        return eb_err_set(err, EB_ERR_INVALID, "ciphertext too short (%zu bytes)%s", nbytes,
-                          k->has_iv ? "" : ": without --aes-iv it starts with a 16-byte IV");
-    if (!(bytes = malloc(nbytes)) || !(plain = malloc(nbytes + BLOCK)) ||
-        !(ctx = EVP_CIPHER_CTX_new())) {
-        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory decrypting");
-        goto out;
-    }
-    for (size_t i = 0; i < nbytes; i++)
-        bytes[i] = (unsigned char)(eb_hex_digit((unsigned char)text[2 * i]) << 4 |
-                                   eb_hex_digit((unsigned char)text[2 * i + 1]));
-    const unsigned char *iv = k->has_iv ? k->iv : bytes;
-    const unsigned char *ct = k->has_iv ? bytes : bytes + BLOCK;
-    size_t nct = k->has_iv ? nbytes : nbytes - BLOCK;
-    int n1 = 0, n2 = 0;
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, k->key, iv) != 1 ||
-        EVP_DecryptUpdate(ctx, plain, &n1, ct, (int)nct) != 1) {
-        rc = eb_err_set(err, EB_ERR_INTERNAL, "AES-256-CBC decryption failed");
-        goto out;
-    }
-    if (EVP_DecryptFinal_ex(ctx, plain + n1, &n2) != 1) {
-        rc = eb_err_set(err, EB_ERR_INVALID,
-                        "cannot decrypt: the padding does not check out (wrong key or IV, or a "
-                        "corrupted ciphertext)");
-        goto out;
-    }
-    nplain = (size_t)n1 + (size_t)n2;
-    /* A wrong key still passes the padding check once in 256: the plaintext must look like what
-     * the vendor encrypts (UTF-8 JSON or XML) before it is read as such. */
-    if (!plausible(plain, nplain)) {
-        rc = eb_err_set(err, EB_ERR_INVALID,
-                        "cannot decrypt: the plaintext is neither JSON nor XML (wrong key or IV, "
-                        "or a corrupted ciphertext)");
-        goto out;
-    }
-    rc = eb_buf_append(out, plain, nplain);
+    struct plain pl;
+    eb_rc rc = hex_text(&text, &len, err);
     if (rc)
-        eb_err_set(err, rc, "decrypted data too large");
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    if (plain)
-        OPENSSL_cleanse(plain, nbytes + BLOCK);
-    free(plain);
-    free(bytes);
+        return rc;
+    if ((rc = decrypt(k, text, len, &pl)))
+        return eb_err_set(err, rc, "out of memory decrypting");
+    /* A wrong key still passes the padding check once in 256: the plaintext must look like what
+     * the vendor encrypts (UTF-8 JSON or XML) too. Checked whatever the padding said. */
+    unsigned ok = pl.ok & (unsigned)plausible(pl.p, pl.len);
+    if (ok && (rc = eb_buf_append(out, pl.p, pl.len)) == EB_ERR_NOMEM)
+        eb_err_set(err, rc, "out of memory decrypting");
+    else if (!ok || rc)
+        rc = eb_err_set(err, EB_ERR_INVALID, "%s", eb_decrypt_failure);
+    plain_free(&pl);
+    return rc;
+}
+
+eb_rc eb_decrypt_json(const struct eb_aes *k, const char *text, size_t len, json_t **out,
+                      struct eb_err *err)
+{
+    struct plain pl;
+    struct eb_err e;
+    *out = NULL;
+    eb_rc rc = hex_text(&text, &len, err);
+    if (rc)
+        return rc;
+    if ((rc = decrypt(k, text, len, &pl)))
+        return eb_err_set(err, rc, "out of memory decrypting");
+    /* parsed whatever the padding said: a bad padding takes the path of a good one */
+    unsigned ok = pl.ok & (unsigned)plausible(pl.p, pl.len);
+    json_t *v = pl.p ? eb_json_load((const char *)pl.p, pl.len, "decrypted data", NULL, &e) : NULL;
+    if (ok && json_is_object(v)) {
+        *out = v;
+    } else {
+        json_decref(v);
+        rc = eb_err_set(err, EB_ERR_INVALID, "%s", eb_decrypt_failure);
+    }
+    plain_free(&pl);
     return rc;
 }
 
@@ -151,10 +218,75 @@ static void from_json(struct eb_data_decoder *d, const char *text, size_t len, c
     snprintf(d->msg, sizeof d->msg, "data: %.240s", e.msg[0] ? e.msg : "cannot read JSON");
 }
 
+/* Levels of nesting kept for what surrounds the data element (envelope, body, operation, a
+ * wrapper) when decrypted XML is checked: ingest counts depth from the body's root. */
+#define DATA_BASE_DEPTH 8
+
+/* 1 when the XML text p[0..n) reads as ingest reads data given as XML text: without its XML
+ * declaration, inside a <data> wrapper, with ingest's parser (no DTD, no entities, the '&'
+ * repair) and its limits. */
+static int xml_reads(const char *p, size_t n)
+{
+    struct eb_buf wrapped;
+    struct eb_err e;
+    size_t nodes = 0;
+    int repaired = 0, ok = 0;
+    xmlDoc *doc = NULL;
+    eb_ingest_trim(&p, &n);
+    if (n >= 5 && memcmp(p, "<?xml", 5) == 0) {
+        for (size_t i = 5; i + 1 < n; i++)
+            if (p[i] == '?' && p[i + 1] == '>') {
+                p += i + 2;
+                n -= i + 2;
+                break;
+            }
+    }
+    struct eb_ingest_parse how = {.what = "decrypted data",
+                                  .inner = 1,
+                                  .base_depth = DATA_BASE_DEPTH,
+                                  .max_depth = eb_ingest_default_limits.max_depth,
+                                  .max_nodes = eb_ingest_default_limits.max_nodes,
+                                  .nodes = &nodes,
+                                  .repaired = &repaired};
+    struct eb_ingest_parser *ps = eb_ingest_parser_get();
+    eb_buf_init(&wrapped, SIZE_MAX / 2);
+    eb_err_clear(&e);
+    if (ps && !eb_buf_puts(&wrapped, "<data>") && !eb_buf_append(&wrapped, p, n) &&
+        !eb_buf_puts(&wrapped, "</data>"))
+        ok = eb_ingest_parse_xml(ps, wrapped.data, wrapped.len, &how, &doc, &e) == EB_OK;
+    eb_ingest_parser_put(ps);
+    if (wrapped.data)
+        OPENSSL_cleanse(wrapped.data, wrapped.cap);
+    eb_buf_free(&wrapped);
+    return ok;
+}
+
+/* Reads the plaintext p[0..n) into out as data (JSON converted, XML checked and copied);
+ * 1 when it reads. */
+static int read_plain(const unsigned char *p, size_t n, struct eb_buf *out)
+{
+    const char *s = p ? (const char *)p : "";
+    int ok = plausible(p, n);
+    trim(&s, &n);
+    if (n && s[0] == '{') {
+        struct eb_err e;
+        eb_err_clear(&e);
+        json_t *v = eb_json_load(s, n, "decrypted data", NULL, &e);
+        ok &= v && eb_json_data_xml(v, out, &e) == EB_OK;
+        json_decref(v);
+    } else if (n && s[0] == '<') {
+        ok &= xml_reads(s, n) && eb_buf_append(out, s, n) == EB_OK;
+    } else {
+        ok = 0;
+    }
+    return ok;
+}
+
 static eb_rc decode(void *user, const char *text, size_t len, struct eb_buf *out,
                     struct eb_err *err)
 {
     struct eb_data_decoder *d = user;
+    struct plain pl;
     (void)err;
     trim(&text, &len);
     if (len && text[0] == '{') {
@@ -169,39 +301,20 @@ static eb_rc decode(void *user, const char *text, size_t len, struct eb_buf *out
                  "data: looks encrypted (hex) but no AES key is configured (--aes-key)");
         return EB_OK;
     }
-    struct eb_buf plain;
-    struct eb_err e;
-    eb_err_clear(&e);
-    eb_buf_init(&plain, out->max);
-    eb_rc rc = eb_decrypt_hex(d->aes, text, len, &plain, &e);
-    if (rc) {
-        d->failed = 1;
-        snprintf(d->msg, sizeof d->msg, "data: %.240s", e.msg);
-        goto out;
-    }
-    d->decrypted = 1;
-    const char *p = plain.len ? plain.data : "";
-    size_t n = plain.len;
-    trim(&p, &n);
-    if (n && p[0] == '{') {
-        from_json(d, p, n, "decrypted data", out);
-    } else if (n && p[0] == '<') {
-        if ((rc = eb_buf_append(out, p, n))) { /* XML: ingest reads it as data text */
-            d->failed = 1;
-            snprintf(d->msg, sizeof d->msg, "data: decrypted data too large");
-            rc = EB_OK;
-        }
+    /* One path for every ciphertext: decrypted whole, read whatever the padding said, and the
+     * verdict taken at the end. */
+    unsigned ok = decrypt(d->aes, text, len, &pl) == EB_OK;
+    ok &= pl.ok & (unsigned)read_plain(pl.p, pl.len, out);
+    plain_free(&pl);
+    if (ok) {
+        d->decrypted = 1;
     } else {
         d->failed = 1;
-        snprintf(d->msg, sizeof d->msg,
-                 "data: the decrypted text is neither JSON nor XML (wrong key or IV?)");
-    }
-out:
-    if (plain.data)
-        OPENSSL_cleanse(plain.data, plain.cap);
-    eb_buf_free(&plain);
-    if (d->failed)
+        snprintf(d->msg, sizeof d->msg, "%s", eb_decrypt_failure);
+        if (out->data)
+            OPENSSL_cleanse(out->data, out->cap);
         eb_buf_reset(out);
+    }
     return EB_OK;
 }
 

@@ -31,8 +31,11 @@
  *   given as markup (element children) keeps that markup as its text. INT is written in decimal
  *   (leading '+' and zeros dropped), DEC as given, BOOL as true/false, DATE as given. Empty
  *   INT/DEC/BOOL/DATE values and xsi:nil elements are omitted. Malformed INT/DEC/BOOL (and
- *   non-string values given as markup) are omitted and counted; r->problem names the first by
- *   its path, never its value. "any" values with element children become JSON text (anyjson.c).
+ *   non-string values given as markup) are set aside (tolerance): omitted, so the strict
+ *   bindings never see them, counted, and listed in r->warnings with path, raw text and reason
+ *   (set_aside); r->problem names the first by its path, never its value. A malformed
+ *   data/applicationId, and data that cannot be read, are refusals (r->refusal) instead. "any"
+ *   values with element children become JSON text (anyjson.c).
  * - Unknown elements are kept after the known fields of their parent, with local names only,
  *   no attributes, their leaves trimmed; r->n_unknown counts each unknown subtree once.
  * - data given as text: XML when it starts with '<' (an XML declaration is dropped; the text is
@@ -272,11 +275,49 @@ static void problem(struct ctx *c, const struct frame *fr, const char *what)
     }
 }
 
-static void malformed(struct ctx *c, const struct frame *fr, enum eb_kind k)
+/* Sets aside a value that does not fit its field's type (tolerance): the value is left out of
+ * the canonical document, so the strict bindings never see it, and recorded in r->warnings as
+ * path, raw text (at most EB_INGEST_WARNING_VALUE_MAX bytes) and reason; it also counts as a
+ * problem (r->problem names the first). */
+static void set_aside(struct ctx *c, const struct frame *fr, const char *v, size_t n,
+                      const char *reason)
+{
+    char path[160];
+    struct eb_buf *w = &c->r->warnings;
+    size_t mark = w->len;
+    problem(c, fr, reason);
+    render_path(fr, path, sizeof path);
+    if (v && n > EB_INGEST_WARNING_VALUE_MAX) {
+        n = EB_INGEST_WARNING_VALUE_MAX;
+        while (n && ((unsigned char)v[n] & 0xC0) == 0x80)
+            n--; /* never cut a UTF-8 character: v[n] would continue the one before */
+    }
+    if (eb_buf_append(w, path, strlen(path) + 1) || eb_buf_append(w, v ? v : "", v ? n : 0) ||
+        eb_buf_append(w, "", 1) || eb_buf_append(w, reason, strlen(reason) + 1)) {
+        w->len = mark; /* out of room: counted as a problem, not listed */
+        return;
+    }
+    c->r->n_warnings++;
+}
+
+/* A problem the push cannot be stored with (its key unreadable, data unreadable): recorded as a
+ * problem and in r->refusal (the first such). */
+static void refuse(struct ctx *c, const struct frame *fr, const char *what)
+{
+    problem(c, fr, what);
+    if (!c->r->refusal[0]) {
+        char path[160];
+        render_path(fr, path, sizeof path);
+        snprintf(c->r->refusal, sizeof c->r->refusal, "%.159s: %.80s", path, what);
+    }
+}
+
+static void malformed(struct ctx *c, const struct frame *fr, enum eb_kind k, const char *v,
+                      size_t n)
 {
     char what[40];
     snprintf(what, sizeof what, "malformed %s", eb_kind_name(k));
-    problem(c, fr, what);
+    set_aside(c, fr, v, n, what);
 }
 
 /* Optional sign and digits that fit int64. */
@@ -456,7 +497,10 @@ static eb_rc put_scalar(struct ctx *c, const struct eb_type *t, const struct eb_
         if (!n)
             return EB_OK;
         if (!parse_i64(v, n, &x)) {
-            malformed(c, fr, f->kind);
+            if (t == &eb_type_candidate && !strcmp(f->xml, "applicationId"))
+                refuse(c, fr, "malformed number"); /* the key: the push is refused */
+            else
+                malformed(c, fr, f->kind, v, n);
             return EB_OK;
         }
         snprintf(num, sizeof num, "%lld", x);
@@ -468,7 +512,7 @@ static eb_rc put_scalar(struct ctx *c, const struct eb_type *t, const struct eb_
         if (!n)
             return EB_OK;
         if (!is_decimal(v, n)) {
-            malformed(c, fr, f->kind);
+            malformed(c, fr, f->kind, v, n);
             return EB_OK;
         }
         break;
@@ -477,7 +521,7 @@ static eb_rc put_scalar(struct ctx *c, const struct eb_type *t, const struct eb_
         if (!n)
             return EB_OK;
         if ((b = parse_bool(v, n)) < 0) {
-            malformed(c, fr, f->kind);
+            malformed(c, fr, f->kind, v, n);
             return EB_OK;
         }
         v = b ? "true" : "false";
@@ -516,7 +560,7 @@ static eb_rc write_scalar(struct ctx *c, const struct eb_type *t, const struct e
                 return rc;
             break;
         default:
-            malformed(c, &fr, f->kind);
+            malformed(c, &fr, f->kind, NULL, 0);
             return EB_OK;
         }
     } else {
@@ -553,7 +597,7 @@ static eb_rc write_data_text(struct ctx *c, const struct eb_field *f, const xmlN
     eb_buf_init(&wrapped, SIZE_MAX / 2);
     if (text[0] != '<') {
         if (!c->decoder || !c->decoder->decode) {
-            problem(c, fr, "neither XML nor a known encoding");
+            refuse(c, fr, "neither XML nor a known encoding");
             goto out;
         }
         struct eb_err derr;
@@ -561,7 +605,7 @@ static eb_rc write_data_text(struct ctx *c, const struct eb_field *f, const xmlN
         rc = c->decoder->decode(c->decoder->user, text, len, &decoded, &derr);
         if (rc == EB_ERR_NOT_PUSH) {
             rc = EB_OK;
-            problem(c, fr, "neither XML nor a known encoding");
+            refuse(c, fr, "neither XML nor a known encoding");
             goto out;
         }
         if (rc) {
@@ -916,8 +960,11 @@ eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
         r->strings.max = c.lim.max_output;
     r->canon_off = r->canon_len = 0;
     r->push_id = r->event = r->triggered_at = r->application_id = NULL;
-    r->problem[0] = '\0';
-    r->n_problems = r->n_unknown = 0;
+    r->problem[0] = r->refusal[0] = '\0';
+    r->n_problems = r->n_unknown = r->n_warnings = 0;
+    eb_buf_reset(&r->warnings);
+    if (!r->warnings.max || r->warnings.max > c.lim.max_output)
+        r->warnings.max = c.lim.max_output;
     r->repaired = 0;
 
     if (!body || !len) {
@@ -970,6 +1017,7 @@ void eb_ingest_result_init(struct eb_ingest_result *r, size_t max_output)
     r->soap = EB_SOAP_NONE;
     eb_buf_init(&r->doc, max_output);
     eb_buf_init(&r->strings, max_output);
+    eb_buf_init(&r->warnings, max_output);
 }
 
 void eb_ingest_result_free(struct eb_ingest_result *r)
@@ -978,6 +1026,8 @@ void eb_ingest_result_free(struct eb_ingest_result *r)
         return;
     eb_buf_free(&r->doc);
     eb_buf_free(&r->strings);
+    eb_buf_free(&r->warnings);
+    r->n_warnings = 0;
     r->push_id = r->event = r->triggered_at = r->application_id = NULL;
     r->canon_off = r->canon_len = 0;
 }

@@ -19,13 +19,16 @@ enum eb_soap_version {
 
 struct eb_ingest_limits {
     size_t max_depth;  /* deepest element nesting accepted in any parsed document */
-    size_t max_nodes;  /* most elements accepted in one document */
+    size_t max_nodes;  /* most nodes (elements, attributes, namespace declarations, texts)
+                          accepted over all documents of one request */
     size_t max_output; /* largest canonical document */
 };
 
-/* Default limits: depth 64, 200,000 elements, 64 MiB of output. With the transport's body limit
- * (8 MiB by default) they bound what one request may cost: libxml2's tree of at most 200,000
- * elements (about 60 MB in the worst case) plus the output. */
+/* Default limits: depth 64, 200,000 nodes (elements, attributes and texts together), 64 MiB of
+ * output. With the transport's body limit (8 MiB by default) they bound what one request may
+ * cost: the tree of at most 200,000 nodes (about 30 MB) plus copies of the body and the output.
+ * Every limit holds in every encoding: a body that is not UTF-8 is converted to UTF-8 (with
+ * libxml2's converters) before it is read. */
 extern const struct eb_ingest_limits eb_ingest_default_limits;
 
 /* Hook for the data element's text when it is not XML (encrypted or JSON: ingest/decrypt.h):
@@ -58,11 +61,35 @@ struct eb_ingest_result {
     char problem[256];          /* first malformed value ("data.birthYear: malformed number"),
                                   removed from doc; "" when none */
     unsigned n_problems;        /* how many values were malformed */
+    char refusal[256];          /* the first problem the push cannot be stored with (its
+                                  data/applicationId or data unreadable); "" when none */
+    struct eb_buf warnings;     /* values set aside (tolerance): n_warnings records, each three
+                                  NUL-terminated strings: the vendor path
+                                  ("data.educationInfo[0].endDate"), the raw text (cut at
+                                  EB_INGEST_WARNING_VALUE_MAX bytes), the reason ("malformed
+                                  number"); read them with eb_ingest_warning_next */
+    unsigned n_warnings;        /* records in warnings (each also counted in n_problems) */
     unsigned n_unknown;         /* elements the contract does not know (kept in the payload) */
     int repaired;               /* 1 when raw '&' or a margin before the XML declaration were
                                   repaired to parse the printed vendor form */
     struct eb_buf strings;      /* storage for the strings above */
 };
+
+/* Longest raw text a warning keeps (longer values are cut at a character boundary). */
+#define EB_INGEST_WARNING_VALUE_MAX 1024
+
+/* Reads the warning at *off of r->warnings (start with *off = 0) into field, value and reason
+ * (pointing into r) and advances *off. 1 when one was read, 0 at the end. */
+int eb_ingest_warning_next(const struct eb_ingest_result *r, size_t *off, const char **field,
+                           const char **value, const char **reason);
+
+struct eb_arena;
+struct eb_push;
+
+/* Appends every warning of r to p->warnings (eb_push_warn: copies in arena), in order.
+ * EB_ERR_NOMEM when the arena is exhausted. */
+eb_rc eb_ingest_copy_warnings(const struct eb_ingest_result *r, struct eb_arena *arena,
+                              struct eb_push *p);
 
 void eb_ingest_result_init(struct eb_ingest_result *r, size_t max_output);
 void eb_ingest_result_free(struct eb_ingest_result *r);

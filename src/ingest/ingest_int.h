@@ -26,8 +26,9 @@ struct eb_ingest_parse {
     int inner;         /* 1: text taken out of a parsed document: UTF-8, encoding hint ignored */
     size_t base_depth; /* nesting depth of the element that held the text (0 for the body) */
     size_t max_depth;  /* deepest element nesting accepted, counted from the body's root */
-    size_t max_nodes;  /* most elements accepted over all documents of one request */
-    size_t *nodes;     /* elements parsed so far in this request; incremented */
+    size_t max_nodes;  /* most nodes (elements, attributes, texts) over all documents of one
+                          request */
+    size_t *nodes;     /* nodes parsed so far in this request; incremented */
     int *repaired;     /* set to 1 when a margin or a raw '&' had to be repaired */
 };
 
@@ -47,8 +48,11 @@ void eb_ingest_parser_put(struct eb_ingest_parser *ps);
  * EB_ERR_INVALID "DTDs are not accepted"), no entity expansion, CDATA merged into text.
  * White space before the first '<' is skipped; a document that is not well-formed is retried
  * once with every '&' that does not start a predefined or character reference written as
- * "&amp;". Depth beyond p->max_depth: EB_ERR_INVALID; elements beyond p->max_nodes:
- * EB_ERR_TOO_LARGE. On EB_OK *doc is the document, held by ps (never pass it to xmlFreeDoc):
+ * "&amp;". A body (!p->inner) in another encoding than UTF-8 (byte order mark, libxml2's
+ * detection of the first bytes, or the declaration) is converted to UTF-8 first; an encoding
+ * libxml2 does not know, or bytes not of the encoding: EB_ERR_INVALID. More than 256 attributes
+ * on one element: EB_ERR_INVALID. Depth beyond p->max_depth: EB_ERR_INVALID; nodes (elements,
+ * attributes, namespace declarations, texts) beyond p->max_nodes: EB_ERR_TOO_LARGE. On EB_OK *doc is the document, held by ps (never pass it to xmlFreeDoc):
  * its nodes carry type, name, ns, parent, children, last, next, prev, doc, content (text) and
  * properties (attributes, each with one text child); comments and processing instructions are
  * nodes without content. */

@@ -10,6 +10,7 @@
  * Ingest then orders the fields, checks their lexical types and trims values. */
 #include "ingest/json.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,102 @@
 
 #include "candidate/schema.h"
 
+/* JSON's white space. */
+static inline int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* ---- loading ---- */
+
+/* Containers count_values() follows; deeper ones are taken for arrays (more values counted). */
+#define COUNT_DEPTH 4096
+
+/* The bytes count_values() stops at outside strings. */
+static const unsigned char json_structural[256] = {
+    ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1, [':'] = 1, [','] = 1};
+
+/* The end of the string that starts after s (the byte after its closing quote), or end. */
+static const char *skip_string(const char *s, const char *end)
+{
+    for (const char *q = s; q < end; q++) {
+        if (!(q = memchr(q, '"', (size_t)(end - q))))
+            return end;
+        size_t bs = 0; /* backslashes before the quote: an odd number escapes it */
+        while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return q + 1;
+    }
+    return end;
+}
+
+/* The values of JSON text (objects, arrays, scalars) as jansson will make them: 1 (the root) +
+ * one per ':' + one per ',' inside an array + one per array that is not empty. Linear,
+ * allocates nothing: it runs before jansson builds the tree. Text that is not JSON gives some
+ * count, and jansson refuses it. */
+static size_t count_values(const char *text, size_t len)
+{
+    unsigned char is_obj[COUNT_DEPTH / 8] = {0}; /* bit d: the container at depth d is an object */
+    const char *s = text, *end = text + len;
+    size_t n = 1, depth = 0;
+    for (;;) {
+        while (s < end && !json_structural[(unsigned char)*s])
+            s++;
+        if (s == end)
+            return n;
+        switch (*s++) {
+        case '"':
+            s = skip_string(s, end);
+            break;
+        case '{':
+            if (++depth < COUNT_DEPTH)
+                is_obj[depth / 8] |= (unsigned char)(1u << depth % 8);
+            break;
+        case '[':
+            if (++depth < COUNT_DEPTH)
+                is_obj[depth / 8] &= (unsigned char)~(1u << depth % 8);
+            while (s < end && is_space(*s))
+                s++;
+            n += s < end && *s != ']';
+            break;
+        case ':':
+            n++;
+            break;
+        case ',':
+            n += depth >= COUNT_DEPTH || !(is_obj[depth / 8] & (1u << depth % 8));
+            break;
+        default: /* '}' or ']' */
+            depth -= depth > 0;
+            break;
+        }
+    }
+}
+
+/* Raw control characters inside the strings of text, and the bytes their escapes add. */
+static size_t escape_growth(const char *text, size_t len)
+{
+    size_t grow = 0;
+    int in_string = 0, escaped = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (in_string && !escaped && c < 0x20)
+            grow += c == '\n' || c == '\r' || c == '\t' ? 1 : 5;
+        else if (escaped)
+            escaped = 0;
+        else if (in_string && c == '\\')
+            escaped = 1;
+        else if (c == '"')
+            in_string = !in_string;
+    }
+    return grow;
+}
 
 /* A copy of text in which raw control characters inside strings are escaped; NULL on
  * allocation failure. */
 static char *escape_controls(const char *text, size_t len, size_t *outlen)
 {
-    char *out = malloc(len * 6 + 1);
+    char *out = malloc(len + escape_growth(text, len) + 1);
     size_t n = 0;
     int in_string = 0, escaped = 0;
     if (!out)
@@ -70,6 +160,10 @@ json_t *eb_json_load(const char *text, size_t len, const char *what, int *repair
     json_error_t je;
     if (repaired)
         *repaired = 0;
+    if (count_values(text, len) > EB_JSON_MAX_VALUES) {
+        eb_err_set(err, EB_ERR_TOO_LARGE, "%s: more than %d JSON values", what, EB_JSON_MAX_VALUES);
+        return NULL;
+    }
     json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &je);
     if (v)
         return v;

@@ -15,13 +15,19 @@
 /* Deepest nesting of arrays and objects accepted (the contract nests 6 levels). */
 #define EB_JSON_MAX_DEPTH 64
 
+/* Most values (objects, arrays, scalars) one JSON text may hold: ingest's budget of elements
+ * (eb_ingest_default_limits.max_nodes), applied before jansson builds the tree, which costs
+ * about 100 to 300 bytes a value. */
+#define EB_JSON_MAX_VALUES 200000
+
 /* Parses text[0..len) as one JSON value (RFC 8259; a duplicated key keeps its last value, as
  * ingest does with repeated XML elements). One leniency, because the vendor's own REST example
  * needs it: when the text is refused for a raw control character inside a string (the example's
  * jobDescription spans lines), it is read once more with every raw control character inside
  * strings taken as its escape (\n, \r, \t, \u00XX); *repaired (NULL-safe) is then 1. Text that
  * is still not JSON: NULL and EB_ERR_INVALID "... is not valid JSON (line L, column C)" (what
- * names the text: "request body", "data text"). Caller frees with json_decref(). */
+ * names the text: "request body", "data text"). More than EB_JSON_MAX_VALUES values: NULL and
+ * EB_ERR_TOO_LARGE, before anything is allocated. Caller frees with json_decref(). */
 json_t *eb_json_load(const char *text, size_t len, const char *what, int *repaired,
                      struct eb_err *err);
 

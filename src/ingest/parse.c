@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <libxml/SAX2.h>
+#include <libxml/encoding.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlversion.h>
@@ -165,6 +166,11 @@ static int flush_text(xmlParserCtxtPtr ctxt, struct pstate *st)
     if (!st->in_text)
         return 0;
     st->in_text = 0;
+    if (++*st->p->nodes > st->p->max_nodes) { /* a text node costs what an element costs */
+        st->too_many = 1;
+        xmlStopParser(ctxt);
+        return -1;
+    }
     const struct eb_buf *text = &st->ps->text;
     xmlNode *t = eb_arena_zalloc(st->ps->arena, sizeof *t);
     if (!t || !(t->content = (xmlChar *)eb_arena_strndup(
@@ -200,6 +206,11 @@ static void add_other(xmlParserCtxtPtr ctxt, struct pstate *st, xmlElementType t
 {
     if (flush_text(ctxt, st))
         return;
+    if (++*st->p->nodes > st->p->max_nodes) { /* as many nodes as an element */
+        st->too_many = 1;
+        xmlStopParser(ctxt);
+        return;
+    }
     xmlNode *n = eb_arena_zalloc(st->ps->arena, sizeof *n);
     if (!n) {
         out_of_memory(ctxt, st);
@@ -335,7 +346,10 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 {
     xmlParserCtxtPtr ctxt = ctx;
     struct pstate *ps = ctxt->_private;
-    if (++*ps->p->nodes > ps->p->max_nodes) {
+    /* one budget for every node of the tree: an attribute is two (itself and its value's text),
+     * a namespace declaration costs libxml2 what an attribute costs */
+    *ps->p->nodes += 1 + 2 * (size_t)nb_attributes + (size_t)nb_namespaces;
+    if (*ps->p->nodes > ps->p->max_nodes) {
         ps->too_many = 1;
         xmlStopParser(ctxt);
         return;
@@ -393,7 +407,10 @@ static void clean_message(char *dst, size_t cap, const char *msg)
 
 /* Most attributes (namespace declarations included) one element may have. libxml2 2.9 checks
  * attribute names for duplicates pairwise, so a start tag with 100,000 attributes costs seconds
- * of CPU before any SAX callback could stop it: such tags are refused by a linear pre-scan. */
+ * of CPU before any SAX callback could stop it: such tags are refused by a linear pre-scan of
+ * the text the parser reads, which is always UTF-8 (a body in another encoding is converted
+ * first, and the parser ignores encoding declarations), so that no encoding hides a '>'. The
+ * total of a document is bounded with its elements (max_nodes, counted by on_start). */
 #define MAX_ATTRIBUTES 256
 
 /* Bytes that matter inside a tag to too_many_attributes(). */
@@ -484,8 +501,9 @@ static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t l
                         MAX_ATTRIBUTES);
         goto out;
     }
-    if (p->inner)
-        options |= XML_PARSE_IGNORE_ENC;
+    /* text is UTF-8 (eb_ingest_parse_xml transcoded it): an encoding declaration must not make
+     * libxml2 read other characters than the attribute scan above read */
+    options |= XML_PARSE_IGNORE_ENC;
     if (!psr->ctxt && !(psr->ctxt = xmlNewParserCtxt())) {
         rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory creating an XML parser");
         goto out;
@@ -531,7 +549,9 @@ static eb_rc parse_once(struct eb_ingest_parser *psr, const char *text, size_t l
         goto out;
     }
     if (ps.too_many) {
-        rc = eb_err_set(err, EB_ERR_TOO_LARGE, "%s: more than %zu elements", p->what, p->max_nodes);
+        rc = eb_err_set(err, EB_ERR_TOO_LARGE,
+                        "%s: more than %zu nodes (elements, attributes, texts, comments)", p->what,
+                        p->max_nodes);
         goto out;
     }
     if (ps.too_deep) {
@@ -589,8 +609,13 @@ static int starts_reference(const char *s, size_t n)
     return i > start && i < n && s[i] == ';';
 }
 
+/* Most raw '&' the repair writes as "&amp;": the vendor's printed example has a few (in URLs);
+ * a body of nothing but '&' would otherwise be copied at 5 times its size. */
+#define MAX_REPAIRS 65536
+
 /* The '&' repair: a copy of text with every '&' that does not start a reference written as
- * "&amp;". *fixed is NULL when there is nothing to repair; caller frees it. */
+ * "&amp;". *fixed is NULL when there is nothing to repair, or more than MAX_REPAIRS to repair
+ * (the document then stays refused as not well-formed); caller frees it. */
 static eb_rc repair_amps(const char *text, size_t len, char **fixed, size_t *fixed_len)
 {
     size_t raw = 0;
@@ -599,7 +624,7 @@ static eb_rc repair_amps(const char *text, size_t len, char **fixed, size_t *fix
     for (size_t i = 0; i < len; i++)
         if (text[i] == '&' && !starts_reference(text + i, len - i))
             raw++;
-    if (!raw)
+    if (!raw || raw > MAX_REPAIRS)
         return EB_OK;
     if (raw > (SIZE_MAX - len - 1) / 4)
         return EB_ERR_TOO_LARGE;
@@ -620,19 +645,135 @@ static eb_rc repair_amps(const char *text, size_t len, char **fixed, size_t *fix
     return EB_OK;
 }
 
+/* The encoding the XML declaration at the start of text names, copied into name (NUL-terminated);
+ * 0 when there is no declaration, it names none, or the name does not fit. */
+static int declared_encoding(const char *text, size_t len, char *name, size_t cap)
+{
+    if (len < 6 || memcmp(text, "<?xml", 5) != 0 || !eb_ingest_is_space((unsigned char)text[5]))
+        return 0;
+    const char *end = find_bytes(text, text + (len < 512 ? len : 512), "?>", 2);
+    const char *s = end ? find_bytes(text + 5, end, "encoding", 8) : NULL;
+    if (!s || !eb_ingest_is_space((unsigned char)s[-1]))
+        return 0;
+    for (s += 8; s < end && eb_ingest_is_space((unsigned char)*s); s++)
+        ;
+    if (s == end || *s++ != '=')
+        return 0;
+    while (s < end && eb_ingest_is_space((unsigned char)*s))
+        s++;
+    if (s == end || (*s != '"' && *s != '\''))
+        return 0;
+    const char *q = memchr(s + 1, *s, (size_t)(end - s - 1));
+    if (!q || q == s + 1 || (size_t)(q - s - 1) >= cap)
+        return 0;
+    memcpy(name, s + 1, (size_t)(q - s - 1));
+    name[q - s - 1] = '\0';
+    return 1;
+}
+
+/* Converts text[0..len) with h into *out (UTF-8, NUL-terminated, without a byte order mark;
+ * caller frees with xmlFree). EB_ERR_INVALID when text is not in h's encoding. */
+static eb_rc transcode(xmlCharEncodingHandlerPtr h, const char *text, size_t len, char **out,
+                       size_t *out_len)
+{
+    eb_rc rc = EB_OK;
+    xmlBufferPtr in = xmlBufferCreateStatic((void *)text, len);
+    xmlBufferPtr o = xmlBufferCreateSize(len + len / 2 + 64);
+    *out = NULL;
+    *out_len = 0;
+    if (!in || !o) {
+        rc = EB_ERR_NOMEM;
+        goto out;
+    }
+    while (xmlBufferLength(in) > 0) {
+        int left = xmlBufferLength(in), r = xmlCharEncInFunc(h, o, in);
+        if (r == -2 || xmlBufferLength(in) == left) {
+            rc = EB_ERR_INVALID; /* a sequence that is not of the encoding, or cut short */
+            goto out;
+        }
+    }
+    size_t n = (size_t)xmlBufferLength(o),
+           bom = n >= 3 && !memcmp(xmlBufferContent(o), "\xEF\xBB\xBF", 3) ? 3 : 0;
+    if (!(*out = (char *)xmlBufferDetach(o))) {
+        rc = EB_ERR_NOMEM;
+        goto out;
+    }
+    memmove(*out, *out + bom, n - bom + 1);
+    *out_len = n - bom;
+out:
+    xmlBufferFree(in);
+    xmlBufferFree(o);
+    return rc;
+}
+
+/* The body's text as UTF-8, which is what the attribute scan and the parser read: *utf8 is NULL
+ * when text is UTF-8 already (no declaration, or one naming UTF-8, and no byte order mark or
+ * first characters of another encoding: libxml2's own detection), else a converted copy
+ * (caller frees with xmlFree). Every encoding libxml2 reads is converted with libxml2's own
+ * converters, so the same documents are accepted. */
+static eb_rc body_to_utf8(const char *text, size_t len, const struct eb_ingest_parse *p,
+                          char **utf8, size_t *utf8_len, struct eb_err *err)
+{
+    xmlCharEncodingHandlerPtr h = NULL;
+    xmlCharEncoding enc =
+        xmlDetectCharEncoding((const unsigned char *)text, len < 4 ? (int)len : 4);
+    char name[64];
+    eb_rc rc;
+
+    *utf8 = NULL;
+    *utf8_len = 0;
+    if (len > INT_MAX / 4)
+        return eb_err_set(err, EB_ERR_TOO_LARGE, "%s is too large to parse", p->what);
+    if (enc != XML_CHAR_ENCODING_NONE && enc != XML_CHAR_ENCODING_UTF8) {
+        if (!(h = xmlGetCharEncodingHandler(enc)))
+            return eb_err_set(err, EB_ERR_INVALID, "%s: unsupported encoding", p->what);
+    } else if (declared_encoding(text, len, name, sizeof name)) {
+        if (!xmlStrcasecmp((const xmlChar *)name, (const xmlChar *)"UTF-8") ||
+            !xmlStrcasecmp((const xmlChar *)name, (const xmlChar *)"UTF8"))
+            return EB_OK;
+        if (!xmlStrcasecmp((const xmlChar *)name, (const xmlChar *)"UTF-16") ||
+            !xmlStrcasecmp((const xmlChar *)name, (const xmlChar *)"UTF16"))
+            return eb_err_set(err, EB_ERR_INVALID, "%s is labelled UTF-16 but is not UTF-16",
+                              p->what);
+        if (!(h = xmlFindCharEncodingHandler(name)))
+            return eb_err_set(err, EB_ERR_INVALID, "%s: unsupported encoding", p->what);
+    } else {
+        return EB_OK;
+    }
+    rc = transcode(h, text, len, utf8, utf8_len);
+    xmlCharEncCloseFunc(h);
+    if (rc == EB_ERR_INVALID)
+        return eb_err_set(err, rc, "%s is not in the encoding it declares", p->what);
+    if (rc)
+        return eb_err_set(err, rc, "out of memory converting %s to UTF-8", p->what);
+    return EB_OK;
+}
+
 eb_rc eb_ingest_parse_xml(struct eb_ingest_parser *ps, const char *text, size_t len,
                           const struct eb_ingest_parse *p, xmlDoc **doc, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
     enum failure why = FAIL_NONE;
-    char *fixed = NULL;
-    size_t fixed_len = 0, skip = 0, nodes_before = *p->nodes;
+    char *fixed = NULL, *utf8 = NULL;
+    size_t fixed_len = 0, skip = 0, nodes_before = *p->nodes, utf8_len = 0;
 
     *doc = NULL;
     while (skip < len && eb_ingest_is_space((unsigned char)text[skip]))
         skip++;
     text += skip;
     len -= skip;
+    if (!p->inner && len) {
+        if ((rc = body_to_utf8(text, len, p, &utf8, &utf8_len, err)))
+            goto out;
+        if (utf8) {
+            text = utf8;
+            len = utf8_len;
+            while (len && eb_ingest_is_space((unsigned char)*text)) {
+                text++;
+                len--;
+            }
+        }
+    }
     if (len == 0) {
         rc = eb_err_set(err, EB_ERR_INVALID, "%s is empty", p->what);
         goto out;
@@ -660,6 +801,7 @@ eb_rc eb_ingest_parse_xml(struct eb_ingest_parser *ps, const char *text, size_t 
     }
 out:
     free(fixed);
+    xmlFree(utf8);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "mapping/mapping.h"
 #include "mapping/mapping_int.h"
 #include "util/arena.h"
+#include "util/date.h"
 
 #define WRITE_ARENA_MAX ((size_t)64 * 1024 * 1024)
 
@@ -116,129 +117,23 @@ struct civil {
     int mo, d, h, mi, s;
 };
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_seconds(int64_t t, struct civil *c)
-{
-    int64_t z = (t >= 0 ? t : t - 86399) / 86400;
-    int64_t secs = t - z * 86400;
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    c->d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    c->mo = (int)(mp < 10 ? mp + 3 : mp - 9);
-    c->y = yoe + era * 400 + (c->mo <= 2);
-    c->h = (int)(secs / 3600);
-    c->mi = (int)(secs / 60 % 60);
-    c->s = (int)(secs % 60);
-}
-
-static int num(const char **p, int min, int max, int *v)
-{
-    int n = 0, x = 0;
-    while (isdigit((unsigned char)**p) && n < max) {
-        x = x * 10 + (**p - '0');
-        (*p)++;
-        n++;
-    }
-    if (n < min)
-        return 0;
-    *v = x;
-    return 1;
-}
-
-/* Reads a date in the vendor's formats (candidate/validate.h) into c, in the mapping's zone:
- * Unix timestamps and zoned times are moved to tz_minutes east of UTC; times without a zone are
- * taken as written; missing month, day and time are 1, 1 and 00:00:00. 0 when not a date. */
+/* Reads a date by the date grammar (util/date.h) into c, in the mapping's zone: Unix timestamps
+ * and zoned times are moved to tz_minutes east of UTC; times without a zone are taken as
+ * written; missing month, day and time are 1, 1 and 00:00:00. 0 when not a date. */
 static int parse_date(const char *s, size_t len, int tz_minutes, struct civil *c)
 {
+    struct eb_date d;
     memset(c, 0, sizeof *c);
-    c->mo = c->d = 1;
-    size_t dig = 0;
-    while (dig < len && isdigit((unsigned char)s[dig]))
-        dig++;
-    if (dig == len && dig >= 9 && dig <= 13) {
-        int64_t t = 0;
-        for (size_t i = 0; i < len; i++)
-            t = t * 10 + (s[i] - '0');
-        if (dig > 10)
-            t /= 1000;
-        civil_from_seconds(t + (int64_t)tz_minutes * 60, c);
-        return 1;
-    }
-    char buf[64];
-    if (len >= sizeof buf)
+    if (eb_date_parse(s, len, &d))
         return 0;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    const char *p = buf;
-    int y, v;
-    if (!num(&p, 4, 4, &y))
-        return 0;
-    c->y = y;
-    if (*p == '-' || *p == '/' || *p == '.') {
-        char sep = *p++;
-        if (!num(&p, 1, 2, &c->mo) || c->mo < 1 || c->mo > 12)
-            return 0;
-        if (*p == sep) {
-            p++;
-            if (!num(&p, 1, 2, &c->d) || c->d < 1 || c->d > 31)
-                return 0;
-        }
-    }
-    if (!*p)
-        return 1;
-    if (*p != 'T' && *p != ' ')
-        return 0;
-    p++;
-    if (!num(&p, 1, 2, &c->h) || *p++ != ':' || !num(&p, 2, 2, &c->mi) || c->h > 23 || c->mi > 59)
-        return 0;
-    if (*p == ':') {
-        p++;
-        if (!num(&p, 2, 2, &c->s) || c->s > 60)
-            return 0;
-        if (*p == '.' || *p == ',') {
-            p++;
-            if (!num(&p, 1, 9, &v))
-                return 0;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
-    }
-    if (!*p)
-        return 1;
-    int zone;
-    if (*p == 'Z' && !p[1]) {
-        zone = 0;
-    } else if (*p == '+' || *p == '-') {
-        int zh = 0, zm = 0;
-        const char *q = p + 1;
-        if (!num(&q, 2, 2, &zh))
-            return 0;
-        if (*q == ':')
-            q++;
-        if (*q && !num(&q, 2, 2, &zm))
-            return 0;
-        if (*q || zh > 14 || zm > 59)
-            return 0;
-        zone = (*p == '-' ? -1 : 1) * (zh * 60 + zm);
-    } else {
-        return 0;
-    }
-    int64_t t = days_from_civil(c->y, c->mo, c->d) * 86400 + c->h * 3600 + c->mi * 60 + c->s;
-    civil_from_seconds(t - (int64_t)zone * 60 + (int64_t)tz_minutes * 60, c);
+    if (d.kind == EB_DATE_INSTANT)
+        eb_date_civil(d.unix_ms, tz_minutes, &d);
+    c->y = d.y;
+    c->mo = d.mo;
+    c->d = d.d;
+    c->h = d.h;
+    c->mi = d.mi;
+    c->s = d.s;
     return 1;
 }
 

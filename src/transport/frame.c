@@ -1,7 +1,16 @@
 /* HTTP/1.1 request framing on top of http-parser: collects the url, the headers and the
  * de-chunked body of one request into a struct eb_frame and enforces the size limits while
- * the bytes arrive. The parser is paused at the end of each message, so bytes of a pipelined
- * next request are left to the caller. */
+ * the bytes arrive. The parser is paused when the headers are complete (the caller decides
+ * about the body) and at the end of each message, so bytes of a pipelined next request are
+ * left to the caller.
+ *
+ * Debian's http-parser is built lenient (HTTP_PARSER_STRICT=0): it takes a bare LF or CR as a
+ * line end, folds continuation lines into the header before them (obs-fold), and takes any two
+ * bytes after a chunk's data as its CRLF. A proxy in front that reads such bytes differently
+ * would frame a different request than ehrbridge, which is how a second request is smuggled.
+ * So every byte the parser consumes of the head and of chunk framing also goes through a
+ * small strict checker (check_framing, RFC 9112 2.2, 5.2, 7.1), and the parser only ever sees
+ * requests whose every line the checker accepts. Content-Length bodies are not scanned. */
 #include "transport/frame.h"
 
 #include <stdint.h>
@@ -11,6 +20,9 @@
 
 #define DEFAULT_MAX_HEADER (16u * 1024u)
 #define DEFAULT_MAX_BODY   (8u * 1024u * 1024u)
+/* header fields of one request: a head of tiny fields ("a:" lines) would otherwise cost ten
+ * times its size in offsets and records before anyone is authenticated */
+#define MAX_HEADERS 100
 /* buffers larger than these are freed between requests */
 #define KEEP_HEAD_CAP (4u * 1024u)
 #define KEEP_BODY_CAP (64u * 1024u)
@@ -46,6 +58,142 @@ static int end_value(struct eb_frame *f)
     return head_append(f, "", 1);
 }
 
+/* States of the strict-framing checker (f->line). */
+enum {
+    L_START = 0,  /* before the request line (empty lines may come first) */
+    L_START_CR,   /* a CR before the request line */
+    L_TEXT,       /* inside the request line or a header line */
+    L_CR,         /* a CR ending such a line */
+    L_LINE_START, /* at the start of a header line */
+    L_END_CR,     /* the CR of the empty line that ends the head */
+    L_BODY,       /* a Content-Length body, or none: not scanned */
+    L_SIZE_START, /* the first hex digit of a chunk size */
+    L_SIZE,       /* the chunk size */
+    L_EXT,        /* a chunk extension, up to the CR */
+    L_SIZE_CR,    /* the CR ending the chunk size line */
+    L_DATA,       /* chunk data: f->chunk_left bytes */
+    L_DATA_CR,    /* the CRLF after chunk data */
+    L_DATA_LF,
+    L_TRAILER_START, /* at the start of a trailer line (after the last chunk) */
+    L_TRAILER,       /* inside a trailer line */
+    L_TRAILER_CR,
+    L_TRAILER_END_CR, /* the CR of the empty line that ends the message */
+    L_DONE
+};
+
+/* Checks n bytes of framing the parser consumed; -1 at the first byte RFC 9112 does not allow
+ * there: a LF without CR before it, a CR without LF after it, NUL in the head, a line that
+ * starts with a blank (obs-fold), a chunk line that is not hex digits, an extension and CRLF. */
+static int check_framing(struct eb_frame *f, const unsigned char *p, size_t n)
+{
+    const unsigned char *end = p + n;
+    int st = f->line;
+    while (p < end) {
+        unsigned char c = *p++;
+        switch (st) {
+        case L_START:
+            if (c == '\n' || c == ' ' || c == '\t' || c == 0)
+                return -1;
+            st = c == '\r' ? L_START_CR : L_TEXT;
+            break;
+        case L_START_CR:
+        case L_CR:
+        case L_SIZE_CR:
+        case L_DATA_LF:
+        case L_TRAILER_CR:
+            if (c != '\n')
+                return -1;
+            st = st == L_START_CR     ? L_START
+                 : st == L_CR         ? L_LINE_START
+                 : st == L_DATA_LF    ? L_SIZE_START
+                 : st == L_TRAILER_CR ? L_TRAILER_START
+                                      : (f->chunk_left ? L_DATA : L_TRAILER_START);
+            break;
+        case L_TEXT:
+            /* the common case: run to the end of the line */
+            while (c != '\r' && c != '\n' && c != 0 && p < end)
+                c = *p++;
+            if (c == '\n' || c == 0)
+                return -1;
+            if (c == '\r')
+                st = L_CR;
+            break;
+        case L_LINE_START:
+            if (c == ' ' || c == '\t' || c == '\n' || c == 0)
+                return -1; /* obs-fold, or a bare LF */
+            st = c == '\r' ? L_END_CR : L_TEXT;
+            break;
+        case L_END_CR:
+            if (c != '\n')
+                return -1;
+            st = f->chunked ? L_SIZE_START : L_BODY;
+            f->chunk_left = 0;
+            break;
+        case L_BODY:
+        case L_DONE:
+            f->line = st; /* nothing after the framing is checked */
+            return 0;
+        case L_SIZE_START:
+        case L_SIZE: {
+            int d = eb_hex_digit(c);
+            if (d >= 0) {
+                if (f->chunk_left > (UINT64_MAX >> 4))
+                    return -1;
+                f->chunk_left = f->chunk_left * 16 + (uint64_t)d;
+                st = L_SIZE;
+            } else if (st == L_SIZE && c == '\r') {
+                st = L_SIZE_CR;
+            } else if (st == L_SIZE && (c == ';' || c == ' ' || c == '\t')) {
+                st = L_EXT;
+            } else {
+                return -1;
+            }
+            break;
+        }
+        case L_EXT:
+            if (c == '\r')
+                st = L_SIZE_CR;
+            else if (c == '\n' || c < 0x20 || c == 0x7f)
+                return -1;
+            break;
+        case L_DATA: {
+            size_t avail = (size_t)(end - p) + 1;
+            uint64_t take = f->chunk_left < avail ? f->chunk_left : avail;
+            p += take - 1;
+            f->chunk_left -= take;
+            if (!f->chunk_left)
+                st = L_DATA_CR;
+            break;
+        }
+        case L_DATA_CR:
+            if (c != '\r')
+                return -1;
+            st = L_DATA_LF;
+            break;
+        case L_TRAILER_START:
+            if (c == ' ' || c == '\t' || c == '\n' || c == 0)
+                return -1;
+            st = c == '\r' ? L_TRAILER_END_CR : L_TRAILER;
+            break;
+        case L_TRAILER:
+            if (c == '\n' || c == 0)
+                return -1;
+            if (c == '\r')
+                st = L_TRAILER_CR;
+            break;
+        case L_TRAILER_END_CR:
+            if (c != '\n')
+                return -1;
+            st = L_DONE;
+            break;
+        default:
+            return -1;
+        }
+    }
+    f->line = st;
+    return 0;
+}
+
 static int on_message_begin(http_parser *p)
 {
     frame_of(p)->started = 1;
@@ -71,8 +219,12 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     if (f->last == 2 && end_value(f))
         return -1;
     if (f->last != 1) {
+        if (f->n_headers == MAX_HEADERS)
+            return refuse(f, 431);
         if (f->n_headers == f->cap_headers) {
             size_t cap = f->cap_headers ? f->cap_headers * 2 : 16;
+            if (cap > MAX_HEADERS)
+                cap = MAX_HEADERS;
             size_t *offs = realloc(f->offs, cap * 2 * sizeof *offs);
             if (!offs)
                 return refuse(f, 503);
@@ -162,6 +314,7 @@ static int on_headers_complete(http_parser *p)
     if (f->last == 2 && end_value(f))
         return -1;
     f->headers_done = 1;
+    int hosts = 0;
     if (f->n_headers) {
         struct eb_http_header *h = realloc(f->headers, f->cap_headers * sizeof *h);
         if (!h)
@@ -172,6 +325,7 @@ static int on_headers_complete(http_parser *p)
             h[i].value = f->head.data + f->offs[2 * i + 1];
             if (!is_token(h[i].name))
                 return refuse(f, 400);
+            hosts += strcasecmp(h[i].name, "Host") == 0;
         }
     }
     f->req.headers = f->headers;
@@ -180,16 +334,24 @@ static int on_headers_complete(http_parser *p)
     f->is_head = p->method == HTTP_HEAD;
     f->http10 = p->http_major < 1 || (p->http_major == 1 && p->http_minor == 0);
     f->upgrade = p->upgrade;
+    /* RFC 9112 3.2: exactly one Host in HTTP/1.1, never two in any version */
+    if (hosts > 1 || (hosts == 0 && !f->http10))
+        return refuse(f, 400);
     if (split_url(f))
         return -1;
 
     int chunked = (p->flags & F_CHUNKED) != 0;
     int has_length = !chunked && p->content_length != UINT64_MAX && p->content_length > 0;
+    f->chunked = chunked;
+    f->declared = !has_length                    ? 0
+                  : p->content_length > SIZE_MAX ? SIZE_MAX
+                                                 : (size_t)p->content_length;
     if (has_length && p->content_length > f->max_body)
         return refuse(f, 413);
     const char *expect = eb_http_header(&f->req, "Expect");
     if (expect && !f->http10 && strcasecmp(expect, "100-continue") == 0 && (chunked || has_length))
         f->want_continue = 1;
+    http_parser_pause(p, 1); /* stop before the body: eb_frame_feed() says EB_FRAME_HEADERS */
     return 0;
 }
 
@@ -263,16 +425,30 @@ enum eb_frame_status eb_frame_feed(struct eb_frame *f, const char *data, size_t 
                 n = f->max_header - f->head_seen;
         }
         size_t got = http_parser_execute(&f->parser, &settings, data + off, n);
+        enum http_errno e = HTTP_PARSER_ERRNO(&f->parser);
+        if (f->line < L_BODY || (f->line > L_BODY && f->line < L_DONE)) {
+            /* what the parser read of the head or of chunk framing; on an error, also the
+             * byte it stopped at, so that a lenient acceptance never hides a framing error */
+            size_t check = got + (e != HPE_OK && e != HPE_PAUSED && got < n);
+            if (check_framing(f, (const unsigned char *)data + off, check))
+                return fail(f, 400);
+        }
         if (!headers_were_done)
             f->head_seen += got;
         f->raw_seen += got;
         off += got;
         *used = off;
-        enum http_errno e = HTTP_PARSER_ERRNO(&f->parser);
         if (e == HPE_PAUSED)
             http_parser_pause(&f->parser, 0);
         else if (e != HPE_OK)
             return fail(f, e == HPE_HEADER_OVERFLOW ? 431 : 400);
+        if (!headers_were_done && f->headers_done && !f->complete) {
+            /* paused at the byte after the head's last CR, which the lenient parser did not
+             * check: it must be the LF (it is consumed, and checked, with the body) */
+            if (off >= len || data[off] != '\n')
+                return fail(f, 400);
+            return EB_FRAME_HEADERS;
+        }
         if (f->complete) {
             f->status = EB_FRAME_REQUEST;
             return f->status;
@@ -314,8 +490,27 @@ void eb_frame_next(struct eb_frame *f)
     f->http10 = 0;
     f->upgrade = 0;
     f->error_status = 0;
+    f->chunked = 0;
+    f->declared = 0;
+    f->line = L_START;
+    f->chunk_left = 0;
     f->status = EB_FRAME_MORE;
     memset(&f->req, 0, sizeof f->req);
+}
+
+void eb_frame_drop_body(struct eb_frame *f)
+{
+    if (f->body.cap > KEEP_BODY_CAP)
+        eb_buf_free(&f->body);
+    else
+        eb_buf_reset(&f->body);
+    f->req.body = "";
+    f->req.body_len = 0;
+}
+
+eb_rc eb_frame_reserve_body(struct eb_frame *f, size_t n)
+{
+    return n > f->body.len ? eb_buf_reserve(&f->body, n - f->body.len) : EB_OK;
 }
 
 void eb_frame_free(struct eb_frame *f)

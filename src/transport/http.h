@@ -25,6 +25,8 @@ struct eb_http_request {
     const char *peer; /* the direct peer's address, text ("127.0.0.1", "::1") */
     uint64_t id;      /* request id, unique within the process (for logs) */
     int tls;          /* 1 when the request came over TLS (HTTPS) */
+    int admitted;     /* what the server's admit hook answered for it when the headers were
+                         complete (0 when there is none) */
 };
 
 struct eb_http_response {

@@ -2,7 +2,12 @@
  * per-connection deadlines), the worker pool, connection limits and graceful shutdown.
  *
  * Life of a connection, all on the loop thread except the call to hooks->handle:
- *   READ    reading and framing a request (EPOLLIN); idle and partial requests have deadlines
+ *   READ    reading and framing a request (EPOLLIN); idle and partial requests have deadlines.
+ *           When its headers are complete, hooks->admit runs; a refused request is answered
+ *           at once (WRITE, then LINGER); an admitted one reserves its body's memory
+ *   WAIT    admitted, but the bodies in memory are at cfg->max_buffered: out of epoll, nothing
+ *           of the body read and no 100 Continue, until memory frees (then READ again) or
+ *           request_timeout passes (503 with Retry-After)
  *   WORKER  a complete request is queued or being handled by a worker; the socket is out of
  *           epoll, nothing is read (pipelined bytes wait in the kernel or in c->in)
  *   WRITE   the response is being written (EPOLLOUT while the socket is full)
@@ -47,16 +52,20 @@
 #include "util/log.h"
 #include "util/metrics.h"
 
-#define MAX_LISTENERS 8
-#define READ_CHUNK    16384                 /* bytes read per readiness event */
-#define MAX_IN        (4 * READ_CHUNK)      /* unparsed input kept per connection */
-#define MAX_OUT       (64 * 1024)           /* response head, 100 Continue, refusals */
-#define MAX_RESPONSE  (64u * 1024u * 1024u) /* a response body the service may build */
-#define LINGER_MS     2000                  /* reading and dropping after a final answer */
-#define STOP_GRACE_MS 5000                  /* at a stop, left to requests being received */
-#define PEER_BUCKETS  1024
-#define ACCEPT_BATCH  64
-#define MAX_EVENTS    128
+#define MAX_LISTENERS        8
+#define READ_CHUNK           16384                 /* bytes read per readiness event */
+#define MAX_IN               (4 * READ_CHUNK)      /* unparsed input kept per connection */
+#define MAX_OUT              (64 * 1024)           /* response head, 100 Continue, refusals */
+#define MAX_RESPONSE         (64u * 1024u * 1024u) /* a response body the service may build */
+#define LINGER_MS            2000                  /* reading and dropping after a final answer */
+#define LINGER_MAX           (64u * 1024u * 1024u) /* bytes read and dropped at most after it */
+#define DEFAULT_MAX_BUFFERED (64u * 1024u * 1024u) /* cfg->max_buffered 0 */
+#define CHUNK_GRANT          (64u * 1024u) /* first reservation of a chunked body; doubled */
+#define RETRY_AFTER_S        5             /* Retry-After of a 503 */
+#define STOP_GRACE_MS        5000          /* at a stop, left to requests being received */
+#define PEER_BUCKETS         1024
+#define ACCEPT_BATCH         64
+#define MAX_EVENTS           128
 
 enum src_kind { SRC_LISTENER, SRC_WAKE, SRC_SIGNAL, SRC_CONN };
 
@@ -80,7 +89,7 @@ struct peer {
     char addr[INET6_ADDRSTRLEN];
 };
 
-enum conn_state { CONN_READ, CONN_WORKER, CONN_WRITE, CONN_LINGER, CONN_CLOSED };
+enum conn_state { CONN_READ, CONN_WAIT, CONN_WORKER, CONN_WRITE, CONN_LINGER, CONN_CLOSED };
 
 struct conn {
     struct src src; /* first member: epoll data points here; src.fd the socket */
@@ -99,6 +108,9 @@ struct conn {
     int send_body;                /* resp.body goes on the wire (not for HEAD, 204, 304) */
     int close_after;              /* close once the response is written */
     int continue_sent;            /* 100 Continue was queued for this request */
+    size_t reserved;              /* bytes of srv->buffered this request's body holds */
+    size_t wait_for;              /* WAIT: the reservation it waits for */
+    size_t linger_left;           /* LINGER: bytes still read and dropped before closing */
     struct timer_list *tl;        /* the deadline list the connection is on, or NULL */
     int64_t deadline;             /* monotonic ms */
     struct conn *tprev, *tnext;   /* in tl */
@@ -136,6 +148,13 @@ struct eb_server {
     struct timer_list t_write;   /* WRITE, since the last progress: request_timeout */
     struct timer_list t_linger;  /* LINGER: LINGER_MS */
     struct timer_list t_stop;    /* READ, part of a request when the stop began: STOP_GRACE_MS */
+    struct timer_list t_wait;    /* WAIT: request_timeout; also the queue of waiting requests,
+                                    oldest first */
+    atomic_size_t buffered;      /* bytes of request bodies reserved, all connections (written
+                                    by the loop only; atomic for eb_server_buffered()) */
+    size_t max_buffered;         /* cfg->max_buffered */
+    size_t held_by_waiters;      /* of buffered, what waiting (chunked) requests hold */
+    int waking;                  /* wake_waiters() is running */
     struct peer *peers[PEER_BUCKETS];
 
     /* the pool; mu guards everything below */
@@ -163,6 +182,8 @@ static struct {
     struct eb_metric *in_flight;    /* gauge: requests in workers or awaiting their answer */
     struct eb_metric *bytes;        /* counter: bytes of HTTP received (after TLS) */
     struct eb_metric *responses[5]; /* counter: responses by status class 1xx..5xx */
+    struct eb_metric *buffered;     /* gauge: bytes of request bodies reserved */
+    struct eb_metric *waiting;      /* gauge: requests waiting for that memory */
 } tmetrics;
 
 static void transport_metrics_init(void)
@@ -184,6 +205,16 @@ static void transport_metrics_init(void)
     tmetrics.bytes =
         eb_metrics_counter("ehrbridge_received_bytes_total",
                            "Bytes of HTTP requests received (after TLS decryption)", NULL);
+    tmetrics.buffered = eb_metrics_gauge(
+        "ehrbridge_request_body_bytes",
+        "Bytes of request bodies held in memory now (reserved when a request is admitted; at "
+        "most --max-buffered)",
+        NULL);
+    tmetrics.waiting = eb_metrics_gauge(
+        "ehrbridge_requests_waiting_for_memory",
+        "Admitted requests whose body waits unread because the bodies in memory are at "
+        "--max-buffered",
+        NULL);
     for (int i = 0; i < 5; i++)
         tmetrics.responses[i] = eb_metrics_counter(
             "ehrbridge_http_responses_total", "HTTP responses sent, by status class", classes[i]);
@@ -224,7 +255,8 @@ static void timer_start(struct conn *c, struct timer_list *tl)
 /* Milliseconds until the next deadline, -1 when there is none. */
 static int next_timeout(struct eb_server *s)
 {
-    struct timer_list *lists[] = {&s->t_idle, &s->t_request, &s->t_write, &s->t_linger, &s->t_stop};
+    struct timer_list *lists[] = {&s->t_idle,   &s->t_request, &s->t_write,
+                                  &s->t_linger, &s->t_stop,    &s->t_wait};
     int64_t next = -1;
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         if (lists[i]->head && (next < 0 || lists[i]->head->deadline < next))
@@ -301,6 +333,9 @@ static void conn_log(struct conn *c, const char *msg, const char *reason)
     eb_log(EB_LOG_DEBUG, msg, "conn", id, "reason", reason, NULL);
 }
 
+static void budget_release(struct conn *c);
+static void leave_wait(struct conn *c);
+
 /* Closes the socket now; the memory is freed at the end of the loop iteration, as events for
  * the connection may still be pending in the batch. Never called in state WORKER. */
 static void conn_close(struct conn *c, const char *why)
@@ -308,6 +343,7 @@ static void conn_close(struct conn *c, const char *why)
     struct eb_server *s = c->srv;
     if (c->state == CONN_CLOSED)
         return;
+    leave_wait(c);
     if (why)
         conn_log(c, "connection closed", why);
     timer_stop(c);
@@ -327,6 +363,7 @@ static void conn_close(struct conn *c, const char *why)
     c->state = CONN_CLOSED;
     c->qnext = s->graveyard;
     s->graveyard = c;
+    budget_release(c);
 }
 
 static void conn_free(struct conn *c)
@@ -377,7 +414,8 @@ static void http_date(char *out, size_t n)
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL). */
+/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; a 503 says
+ * Retry-After). */
 static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, size_t length,
                       int with_length, int close, int http10, const char *www_auth)
 {
@@ -389,6 +427,8 @@ static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, si
         rc = eb_buf_printf(b, "Content-Type: %s\r\n", content_type);
     if (!rc && www_auth && !strpbrk(www_auth, "\r\n"))
         rc = eb_buf_printf(b, "WWW-Authenticate: %s\r\n", www_auth);
+    if (!rc && status == 503)
+        rc = eb_buf_printf(b, "Retry-After: %d\r\n", RETRY_AFTER_S);
     if (!rc && with_length)
         rc = eb_buf_printf(b, "Content-Length: %zu\r\n", length);
     if (!rc && close)
@@ -413,6 +453,12 @@ static void conn_linger(struct conn *c)
     c->state = CONN_LINGER;
     eb_buf_free(&c->in);
     c->in.len = 0;
+    /* bounded in time (LINGER_MS) and in bytes: the body the client declared (at least
+     * max_body, at most LINGER_MAX) that it sends without waiting for 100 Continue is read and
+     * dropped, never kept */
+    size_t declared =
+        c->frame.declared > c->srv->cfg->max_body ? c->frame.declared : c->srv->cfg->max_body;
+    c->linger_left = (declared < LINGER_MAX ? declared : LINGER_MAX) + MAX_IN;
     timer_start(c, &c->srv->t_linger);
     conn_watch(c, EPOLLIN | EPOLLRDHUP);
 }
@@ -492,6 +538,16 @@ static void conn_flush(struct conn *c)
     }
 }
 
+/* c no longer waits for memory (CONN_WAIT): it is answered, closed or resumed. */
+static void leave_wait(struct conn *c)
+{
+    if (c->state == CONN_WAIT) {
+        eb_metric_gauge_add(tmetrics.waiting, -1);
+        c->srv->held_by_waiters -= c->reserved;
+        c->state = CONN_READ;
+    }
+}
+
 /* Answers the request being read with status and a short text, then closes. */
 static void conn_refuse(struct conn *c, int status)
 {
@@ -515,7 +571,7 @@ static void conn_refuse(struct conn *c, int status)
                  s->cfg->max_header);
         break;
     case 503:
-        reason = "out of memory";
+        reason = "busy: request bodies in memory at --max-buffered, or out of memory";
         snprintf(text, sizeof text, "server busy, try again later\n");
         break;
     default:
@@ -525,6 +581,7 @@ static void conn_refuse(struct conn *c, int status)
         break;
     }
     conn_log(c, "request refused", reason);
+    leave_wait(c);
     eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     size_t len = strlen(text);
     int head_only = c->frame.headers_done && c->frame.is_head;
@@ -551,45 +608,190 @@ static void enqueue(struct conn **head, struct conn **tail, struct conn *c)
     *tail = c;
 }
 
-/* A complete request: park the connection and hand the request to a worker. */
-static void conn_dispatch(struct conn *c)
+/* An empty response for the admit hook or a worker to fill. */
+static void resp_prepare(struct conn *c)
 {
-    struct eb_server *s = c->srv;
-    struct eb_http_request *req = eb_frame_request(&c->frame);
-    req->peer = c->addr;
-    req->tls = c->ssl != NULL;
-    req->id = atomic_fetch_add(&next_request_id, 1) + 1;
-    eb_metric_gauge_add(tmetrics.in_flight, 1);
-    timer_stop(c);
-    /* the connection stays in epoll: a client that waits for its answer sends nothing, and
-     * one that does (a pipelined request, a close) is taken out at its first event */
-    c->state = CONN_WORKER;
     eb_buf_free(&c->resp.body);
     eb_buf_init(&c->resp.body, MAX_RESPONSE);
     c->resp.status = 500;
     c->resp.content_type = NULL;
     c->resp.close = 0;
     c->resp.www_authenticate = NULL;
+}
+
+/* A complete request: park the connection and hand the request to a worker. */
+static void conn_dispatch(struct conn *c)
+{
+    struct eb_server *s = c->srv;
+    eb_metric_gauge_add(tmetrics.in_flight, 1);
+    timer_stop(c);
+    /* the connection stays in epoll: a client that waits for its answer sends nothing, and
+     * one that does (a pipelined request, a close) is taken out at its first event */
+    c->state = CONN_WORKER;
+    resp_prepare(c);
     pthread_mutex_lock(&s->mu);
     enqueue(&s->q_head, &s->q_tail, c);
     pthread_cond_signal(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Frames what is buffered in c->in: dispatches a complete request, refuses a bad one. */
+/* ---- admission and the memory of request bodies ---- */
+
+static void conn_answer(struct conn *c);
+
+/* The reservation c's body needs next: its Content-Length, or for a chunked body the next
+ * step (CHUNK_GRANT, then doubling, up to max_body). */
+static size_t body_want(const struct conn *c)
+{
+    const struct eb_frame *f = &c->frame;
+    size_t max = c->srv->cfg->max_body;
+    if (!f->chunked)
+        return f->declared;
+    if (!c->reserved)
+        return CHUNK_GRANT < max ? CHUNK_GRANT : max;
+    return c->reserved > max / 2 ? max : 2 * c->reserved;
+}
+
+/* Reserves a total of want bytes for c's body and makes room for them in its buffer: 0 when
+ * granted; 1 when the budget is short (or, with behind_waiters, when requests wait already:
+ * they go first); -1 when out of memory. */
+static int budget_take(struct conn *c, size_t want, int behind_waiters)
+{
+    struct eb_server *s = c->srv;
+    size_t more = want > c->reserved ? want - c->reserved : 0;
+    size_t buffered = atomic_load_explicit(&s->buffered, memory_order_relaxed);
+    if ((behind_waiters && s->t_wait.head) || more > s->max_buffered - buffered)
+        return 1;
+    if (eb_frame_reserve_body(&c->frame, want))
+        return -1;
+    atomic_store_explicit(&s->buffered, buffered + more, memory_order_relaxed);
+    eb_metric_gauge_add(tmetrics.buffered, (int64_t)more);
+    c->reserved += more;
+    return 0;
+}
+
+/* c waits for want bytes of budget: out of epoll (nothing read), on t_wait. */
+static void conn_wait(struct conn *c, size_t want)
+{
+    struct eb_server *s = c->srv;
+    if (s->held_by_waiters + c->reserved ==
+        atomic_load_explicit(&s->buffered, memory_order_relaxed)) {
+        /* every reserved byte is held by requests that wait (chunked bodies that must grow):
+         * none would ever be given back before a timeout; this one gives its share back now */
+        conn_refuse(c, 503);
+        return;
+    }
+    s->held_by_waiters += c->reserved;
+    c->state = CONN_WAIT;
+    c->wait_for = want;
+    eb_metric_gauge_add(tmetrics.waiting, 1);
+    timer_start(c, &c->srv->t_wait);
+    conn_watch(c, 0);
+}
+
+/* Waiting requests whose reservation fits now go on, oldest first; one that does not fit
+ * keeps the ones behind it waiting (no overtaking, so a large body is not starved). */
+static void wake_waiters(struct eb_server *s)
+{
+    struct conn *c;
+    if (s->waking)
+        return;
+    s->waking = 1;
+    while ((c = s->t_wait.head)) {
+        int r = budget_take(c, c->wait_for, 0);
+        if (r > 0)
+            break;
+        leave_wait(c);
+        timer_start(c, &s->t_request); /* off t_wait; the body has a whole timeout again */
+        if (r < 0) {
+            conn_refuse(c, 503);
+            continue;
+        }
+        if (conn_watch(c, EPOLLIN))
+            continue;
+        conn_process(c);
+        if (c->state == CONN_READ && eb_tls_pending(c->ssl))
+            conn_on_readable(c);
+    }
+    s->waking = 0;
+}
+
+/* Gives back what c's body holds of the budget, and lets waiting requests go on. */
+static void budget_release(struct conn *c)
+{
+    struct eb_server *s = c->srv;
+    if (!c->reserved)
+        return;
+    atomic_fetch_sub_explicit(&s->buffered, c->reserved, memory_order_relaxed);
+    eb_metric_gauge_add(tmetrics.buffered, -(int64_t)c->reserved);
+    c->reserved = 0;
+    wake_waiters(s);
+}
+
+/* The headers of c's request are complete: hooks->admit decides, then the body's memory is
+ * reserved. 0: go on reading the body; -1: c was answered (refused), or waits. */
+static int conn_admit(struct conn *c)
+{
+    struct eb_server *s = c->srv;
+    struct eb_frame *f = &c->frame;
+    struct eb_http_request *req = eb_frame_request(f);
+    req->peer = c->addr;
+    req->tls = c->ssl != NULL;
+    req->id = atomic_fetch_add(&next_request_id, 1) + 1;
+    if (s->hooks->admit) {
+        resp_prepare(c);
+        int v = s->hooks->admit(s->hooks->user, req, &c->resp);
+        if (v < 0) {
+            c->resp.close = 1; /* its body is not read: the connection cannot go on */
+            conn_answer(c);
+            return -1;
+        }
+        req->admitted = v;
+    }
+    if (!f->chunked && !f->declared)
+        return 0;
+    size_t want = body_want(c);
+    int r = budget_take(c, want, 1);
+    if (r < 0)
+        conn_refuse(c, 503);
+    else if (r > 0)
+        conn_wait(c, want);
+    return r ? -1 : 0;
+}
+
+/* Frames what is buffered in c->in: admits a request whose headers are complete, dispatches a
+ * complete one, refuses a bad one. A chunked body is fed no more than the room its
+ * reservation leaves (raw bytes are never fewer than the body bytes they carry), and grows
+ * the reservation, or waits, when that is used up. */
 static void conn_process(struct conn *c)
 {
+    struct eb_frame *f = &c->frame;
     while (c->state == CONN_READ && c->in.len > 0) {
-        size_t used = 0;
-        enum eb_frame_status st = eb_frame_feed(&c->frame, c->in.data, c->in.len, &used);
+        size_t feed = c->in.len, used = 0;
+        if (f->chunked && f->headers_done && c->reserved < c->srv->cfg->max_body) {
+            if (c->reserved <= f->body.len) {
+                size_t want = body_want(c);
+                int r = budget_take(c, want, 0);
+                if (r) {
+                    if (r < 0)
+                        conn_refuse(c, 503);
+                    else
+                        conn_wait(c, want);
+                    return;
+                }
+            }
+            if (feed > c->reserved - f->body.len)
+                feed = c->reserved - f->body.len;
+        }
+        enum eb_frame_status st = eb_frame_feed(f, c->in.data, feed, &used);
         memmove(c->in.data, c->in.data + used, c->in.len - used);
         c->in.len -= used;
+        if (st == EB_FRAME_HEADERS && conn_admit(c))
+            return;
         if (st == EB_FRAME_REQUEST)
             conn_dispatch(c);
         else if (st == EB_FRAME_ERROR)
-            conn_refuse(c, c->frame.error_status);
-        else
-            break;
+            conn_refuse(c, f->error_status);
     }
     if (c->state == CONN_READ && c->frame.want_continue && !c->continue_sent) {
         c->continue_sent = 1;
@@ -608,8 +810,14 @@ static void conn_on_readable(struct conn *c)
     if (c->state == CONN_LINGER) {
         for (int i = 0; i < 8; i++) {
             ssize_t n = conn_recv(c, buf, sizeof buf);
-            if (n > 0)
+            if (n > 0 && (size_t)n < c->linger_left) {
+                c->linger_left -= (size_t)n;
                 continue;
+            }
+            if (n > 0) {
+                conn_close(c, "client sent more than a body after the answer");
+                return;
+            }
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -677,8 +885,9 @@ static void conn_handshake(struct conn *c)
     conn_on_readable(c); /* the request may have come with the handshake's last flight */
 }
 
-/* A worker finished c's request: write the response. */
-static void conn_respond(struct conn *c)
+/* Writes c->resp: a worker's answer, or a refusal by hooks->admit. The request's body is no
+ * longer needed: its memory goes back to the budget now, not when the answer is out. */
+static void conn_answer(struct conn *c)
 {
     struct eb_server *s = c->srv;
     struct eb_frame *f = &c->frame;
@@ -686,8 +895,6 @@ static void conn_respond(struct conn *c)
     int status = r->status >= 200 && r->status <= 599 ? r->status : 500;
     int no_body = status == 204 || status == 304;
     const char *www_auth = status == 401 ? r->www_authenticate : NULL;
-    c->deferred = 0;
-    eb_metric_gauge_add(tmetrics.in_flight, -1);
     eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     c->close_after = r->close || !f->keep_alive || f->upgrade || s->stopping;
     c->send_body = !f->is_head && !no_body;
@@ -699,7 +906,17 @@ static void conn_respond(struct conn *c)
         return;
     }
     timer_start(c, &s->t_write);
+    eb_frame_drop_body(f);
+    budget_release(c);
     conn_flush(c);
+}
+
+/* A worker finished c's request: write the response. */
+static void conn_respond(struct conn *c)
+{
+    c->deferred = 0;
+    eb_metric_gauge_add(tmetrics.in_flight, -1);
+    conn_answer(c);
 }
 
 static void conn_on_timeout(struct conn *c, struct timer_list *tl)
@@ -707,6 +924,8 @@ static void conn_on_timeout(struct conn *c, struct timer_list *tl)
     struct eb_server *s = c->srv;
     if ((tl == &s->t_request || tl == &s->t_stop) && c->state == CONN_READ)
         conn_refuse(c, 408);
+    else if (tl == &s->t_wait)
+        conn_refuse(c, 503); /* waited for the budget longer than request_timeout */
     else if (tl == &s->t_idle)
         conn_close(c, NULL); /* idle keep-alive: close silently */
     else if (tl == &s->t_write)
@@ -717,7 +936,8 @@ static void conn_on_timeout(struct conn *c, struct timer_list *tl)
 
 static void expire_timers(struct eb_server *s)
 {
-    struct timer_list *lists[] = {&s->t_idle, &s->t_request, &s->t_write, &s->t_linger, &s->t_stop};
+    struct timer_list *lists[] = {&s->t_idle,   &s->t_request, &s->t_write,
+                                  &s->t_linger, &s->t_stop,    &s->t_wait};
     int64_t now = eb_mono_ms();
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         struct conn *c;
@@ -856,6 +1076,8 @@ static void begin_stop(struct eb_server *s, int level)
         int receiving = c->state == CONN_READ && (c->frame.started || c->in.len);
         if (c->state == CONN_WORKER) {
             in_flight++;
+        } else if (c->state == CONN_WAIT) {
+            conn_refuse(c, 503); /* its body was never read: try again elsewhere or later */
         } else if (c->state == CONN_READ && (level >= 2 || !receiving)) {
             conn_close(c, NULL); /* idle (or, at level 2, still receiving) */
         } else if (level >= 2 && c->state == CONN_LINGER) {
@@ -1169,6 +1391,8 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
         cfg->request_timeout_ms < 1 || cfg->keepalive_timeout_ms < 1 || !cfg->max_body ||
         !cfg->max_header)
         return eb_err_set(err, EB_ERR_CONFIG, "server: limits must be positive");
+    if (cfg->max_buffered && cfg->max_buffered < cfg->max_body)
+        return eb_err_set(err, EB_ERR_CONFIG, "server: max_buffered must be at least max_body");
     s = calloc(1, sizeof *s);
     if (!s)
         return eb_err_set(err, EB_ERR_NOMEM, "server: out of memory");
@@ -1182,6 +1406,10 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
     s->t_write.timeout_ms = cfg->request_timeout_ms;
     s->t_linger.timeout_ms = LINGER_MS;
     s->t_stop.timeout_ms = STOP_GRACE_MS;
+    s->t_wait.timeout_ms = cfg->request_timeout_ms;
+    s->max_buffered = cfg->max_buffered ? cfg->max_buffered : DEFAULT_MAX_BUFFERED;
+    if (s->max_buffered < cfg->max_body)
+        s->max_buffered = cfg->max_body; /* the default follows a larger max_body */
     atomic_init(&s->stop_requests, 0);
     atomic_init(&s->reload_requests, 0);
     pthread_mutex_init(&s->mu, NULL);
@@ -1217,6 +1445,11 @@ out:
 int eb_server_port(const struct eb_server *s)
 {
     return s ? s->port : 0;
+}
+
+size_t eb_server_buffered(const struct eb_server *s)
+{
+    return s ? atomic_load_explicit(&s->buffered, memory_order_relaxed) : 0;
 }
 
 static eb_rc serve(struct eb_server *s, struct eb_err *err)
@@ -1287,6 +1520,7 @@ static eb_rc serve(struct eb_server *s, struct eb_err *err)
      * deferred requests are answered from other threads: wait for those (bounded) */
     close_listeners(s);
     stop_workers(s);
+    s->waking = 1; /* nothing is resumed any more: the workers are gone */
     for (int i = 0; i < 30000 && atomic_load(&s->n_deferred) > 0; i++)
         usleep(1000);
     while (s->conns)
@@ -1360,11 +1594,17 @@ static void svc_handle(void *w, const struct eb_http_request *req, struct eb_htt
     eb_service_handle(w, req, resp);
 }
 
+static int svc_admit(void *svc, const struct eb_http_request *req, struct eb_http_response *resp)
+{
+    return eb_service_admit(svc, req, resp);
+}
+
 eb_rc eb_server_run(const struct eb_config *cfg, struct eb_service *svc, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
     struct eb_server *s = NULL;
-    const struct eb_server_hooks hooks = {svc_worker_new, svc_worker_free, svc_handle, svc};
+    const struct eb_server_hooks hooks = {svc_worker_new, svc_worker_free, svc_handle, svc,
+                                          svc_admit};
     struct sigaction ign = {.sa_handler = SIG_IGN};
     sigset_t stop, old;
     int sigfd = -1;

@@ -1,8 +1,11 @@
 /* The HTTP server: one epoll event-loop thread that accepts, reads and frames whole requests
  * and writes responses, and a fixed pool of worker threads that only ever see complete
- * requests. Idle keep-alive connections and slow clients hold no worker. Limits (header and
- * body size, request and keep-alive timeouts, connections in total and per peer address) come
- * from struct eb_config. */
+ * requests. Idle keep-alive connections and slow clients hold no worker. Every request is
+ * admitted (hooks->admit) when its headers are complete, before 100 Continue and before any
+ * byte of its body is read; a refused one is answered at once and its body never buffered.
+ * Limits (header and body size, the memory of all bodies in flight together, request and
+ * keep-alive timeouts, connections in total and per peer address) come from struct
+ * eb_config. */
 #ifndef EB_SERVER_H
 #define EB_SERVER_H
 
@@ -25,7 +28,15 @@ struct eb_server_hooks {
     /* Answers one complete request (resp->body is initialized, resp->status is 500 until
      * set). req and everything it points to are valid only during the call. Required. */
     void (*handle)(void *worker, const struct eb_http_request *req, struct eb_http_response *resp);
-    void *user; /* passed to worker_new */
+    void *user; /* passed to worker_new and admit */
+    /* Called on the event loop thread when a request's headers are complete (req has method,
+     * path, query, headers, peer, tls and id; no body yet), before 100 Continue and before any
+     * byte of the body is read; must be quick and never block. < 0: the request is refused
+     * with resp (filled like handle's; resp->body is initialized, status 500 until set): it is
+     * answered at once, nothing of its body is kept, and the connection closes after a short,
+     * bounded drain of what the client already sent. >= 0: the request goes on, and the value
+     * reaches handle as req->admitted. May be NULL (every request goes on, admitted 0). */
+    int (*admit)(void *user, const struct eb_http_request *req, struct eb_http_response *resp);
 };
 
 /* A request whose answer comes later (eb_server_defer). */
@@ -42,6 +53,12 @@ struct eb_server_pending *eb_server_defer(struct eb_http_response *resp);
  * it. Thread-safe; exactly once per eb_server_defer(); may come before handle returns. */
 void eb_server_complete(struct eb_server_pending *p);
 
+/* The memory of request bodies (cfg->max_buffered): a request with a body reserves it when it
+ * is admitted (its Content-Length, or a chunked body in growing steps) and gives it back when
+ * its answer is written. Beyond the budget the request waits, its body unread and without
+ * 100 Continue, in arrival order, while headers of other requests are still read; one that
+ * waits longer than cfg->request_timeout_ms is answered 503 with Retry-After. */
+
 /* Creates a server and binds its listening sockets (cfg->listen_host, cfg->listen_port; port 0
  * binds an ephemeral port, see eb_server_port()); with cfg->tls_cert it serves HTTPS only
  * (EB_ERR_CONFIG when the certificate, key or client CA cannot be used) and sets SIGPIPE to be
@@ -49,6 +66,10 @@ void eb_server_complete(struct eb_server_pending *p);
  * must outlive the server. Caller frees with eb_server_free(). */
 eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *hooks,
                     struct eb_server **out, struct eb_err *err);
+
+/* Bytes of request bodies the server holds reserved now (for tests and metrics; approximate
+ * when read from another thread than the loop's). */
+size_t eb_server_buffered(const struct eb_server *s);
 
 /* The port the first listening socket is bound to (the real one when 0 was configured). */
 int eb_server_port(const struct eb_server *s);

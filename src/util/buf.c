@@ -33,6 +33,21 @@ static eb_rc reserve(struct eb_buf *b, size_t extra)
     return EB_OK;
 }
 
+eb_rc eb_buf_reserve(struct eb_buf *b, size_t n)
+{
+    if (n > b->max || b->len > b->max - n)
+        return EB_ERR_TOO_LARGE;
+    size_t need = b->len + n + 1;
+    if (need <= b->cap)
+        return EB_OK;
+    char *p = realloc(b->data, need);
+    if (!p)
+        return EB_ERR_NOMEM;
+    b->data = p;
+    b->cap = need;
+    return EB_OK;
+}
+
 eb_rc eb_buf_append(struct eb_buf *b, const void *p, size_t n)
 {
     eb_rc rc = reserve(b, n);

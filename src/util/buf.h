@@ -19,6 +19,11 @@ void eb_buf_init(struct eb_buf *b, size_t max);
 /* Appends n bytes. EB_ERR_TOO_LARGE past the maximum (the buffer is unchanged), EB_ERR_NOMEM. */
 eb_rc eb_buf_append(struct eb_buf *b, const void *p, size_t n);
 
+/* Makes room for n more bytes (and the NUL): when the buffer must grow, one allocation of
+ * exactly that size, so that appends up to it never reallocate. EB_ERR_TOO_LARGE past the
+ * maximum, EB_ERR_NOMEM. */
+eb_rc eb_buf_reserve(struct eb_buf *b, size_t n);
+
 /* Appends a NUL-terminated string. */
 eb_rc eb_buf_puts(struct eb_buf *b, const char *s);
 

@@ -477,6 +477,8 @@ def expected_text(v):
 
 
 def same_value(db_value, expected):
+    if expected is None:
+        return db_value is None
     got = db_text(db_value)
     exp = expected_text(expected)
     if got == exp or (exp == "" and got is None):

@@ -37,9 +37,19 @@ def stored_push(server, pid):
 
 
 def rejected_push(server, pid):
-    fields = helpers.minimal_data(9100001, birthYear="abc", birthDate=helpers.PII[3] + "X")
-    _, ret, _ = r = helpers.push(server, helpers.minimal_push_xml(pid, 9100001, data_fields=fields))
+    """No applicationId (refused), personal data in a date."""
+    fields = helpers.minimal_data(9100001, birthDate=helpers.PII[3] + "X")
+    _, ret, _ = r = helpers.push(server, helpers.minimal_push_xml(pid, 9100001, data_fields=fields,
+                                                                  omit=("applicationId",)))
     assert ret == "false", r[0]
+    return r
+
+
+def tolerated_push(server, pid):
+    """Two values that do not fit (stored without them), one of them personal data."""
+    fields = helpers.minimal_data(9100003, birthYear="abc", birthDate=helpers.PII[3] + "X")
+    _, ret, _ = r = helpers.push(server, helpers.minimal_push_xml(pid, 9100003, data_fields=fields))
+    assert ret == "true", r[0]
     return r
 
 
@@ -78,6 +88,7 @@ def wrong_encoding_request(server, pid):
 REQUESTS = {  # name: (send, outcome word, whether the push id must be in the line)
     "stored": (stored_push, "stored", True),
     "rejected": (rejected_push, "rejected", True),
+    "stored-with-warnings": (tolerated_push, "warnings=2", True),
     "stored-soap12": (stored12_push, "stored", True),
     "not-a-push": (fault_request, "fault", False),
     "malformed": (malformed_request, "fault", False),

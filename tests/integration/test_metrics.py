@@ -83,7 +83,7 @@ def test_pushes_are_counted_by_mode_and_outcome(make_server):
     assert helpers.parse_push_answer(helpers.post_soap(s, body))[0] == "true"      # stored
     assert helpers.parse_push_answer(helpers.post_soap(s, body))[0] == "true"      # duplicate
     bad = helpers.minimal_push_xml(helpers.new_id("metrics-bad"), 9300002,
-                                   data_fields=helpers.minimal_data(9300002, birthYear="abc"))
+                                   data_fields=helpers.minimal_data(9300002, applicationId="abc"))
     assert helpers.push(s, bad)[1] == "false"                                       # rejected
     assert helpers.post_soap(s, "<not-xml").status == 500                           # invalid
     rest = {"id": helpers.new_id("metrics-rest"), "event": "pushCandidate",

@@ -88,10 +88,10 @@ def test_replay_never_lets_an_older_push_overwrite_a_newer_one(make_server):
 
 def test_replay_keeps_rejected_pushes_rejected_and_filters_by_time(make_server):
     s = make_server()
-    ret, msg = push(s, "bad-1", 701, birthDate="2020-13-45")
-    assert ret == "false" and "birthDate" in msg
+    ret, msg = push(s, "bad-1", 701, applicationId="701x")
+    assert ret == "false" and "applicationId" in msg
     r = replay(s, "--outcome", "rejected")
-    assert r.returncode == 0 and "bad-1: rejected: data.birthDate: malformed date" in r.stdout, r.stdout
+    assert r.returncode == 0 and "bad-1: rejected: data.applicationId" in r.stdout, r.stdout
     # a time range that excludes everything replays nothing
     r = replay(s, "--until", "2001-01-01")
     assert r.returncode == 0 and "replayed: 0 stored, 0 rejected" in r.stdout, r.stdout
@@ -141,9 +141,12 @@ def test_replay_reads_long_text_with_non_bmp_characters_back_unchanged(make_serv
 def test_replay_selects_by_time_range_and_outcome_in_received_order(make_server):
     """--since/--until bound received_at on both sides (Unix ms or dates), alone or with
     --outcome and --push-id; the pushes replay oldest first (push id breaking ties), whatever
-    order the database holds them in."""
+    order the database holds them in. Times are read by the date grammar: Unix milliseconds
+    have 13 digits (T + n below); T is 2017-07-14T02:40:00Z."""
     s = make_server()
-    times = {"tr-c": 3000, "tr-a": 1000, "tr-b": 2000, "tr-b2": 2000, "tr-d": 4000}
+    T = 1500000000000
+    times = {"tr-c": T + 3000, "tr-a": T + 1000, "tr-b": T + 2000, "tr-b2": T + 2000,
+             "tr-d": T + 4000}
     for i, pid in enumerate(times):
         assert push(s, pid, 900 + i)[0] == "true"
     w = writable(s)
@@ -158,12 +161,12 @@ def test_replay_selects_by_time_range_and_outcome_in_received_order(make_server)
         return [line.split(":")[0] for line in r.stdout.splitlines() if line.startswith("tr-")]
 
     assert listed("--all") == ["tr-a", "tr-b", "tr-b2", "tr-c", "tr-d"]
-    assert listed("--since", "1500") == ["tr-b", "tr-b2", "tr-c", "tr-d"]
-    assert listed("--until", "2000") == ["tr-a", "tr-b", "tr-b2"]
-    assert listed("--since", "2000", "--until", "3000") == ["tr-b", "tr-b2", "tr-c"]
-    assert listed("--since", "1001", "--until", "1999") == []
-    assert listed("--since", "1500", "--outcome", "rejected") == ["tr-d"]
-    assert listed("--since", "1500", "--outcome", "failed") == ["tr-b", "tr-b2", "tr-c"]
-    assert listed("--push-id", "tr-c", "--since", "2500") == ["tr-c"]
-    assert listed("--push-id", "tr-c", "--until", "2500") == []
-    assert listed("--since", "1970-01-01T00:00:02") == ["tr-b", "tr-b2", "tr-c", "tr-d"]
+    assert listed("--since", str(T + 1500)) == ["tr-b", "tr-b2", "tr-c", "tr-d"]
+    assert listed("--until", str(T + 2000)) == ["tr-a", "tr-b", "tr-b2"]
+    assert listed("--since", str(T + 2000), "--until", str(T + 3000)) == ["tr-b", "tr-b2", "tr-c"]
+    assert listed("--since", str(T + 1001), "--until", str(T + 1999)) == []
+    assert listed("--since", str(T + 1500), "--outcome", "rejected") == ["tr-d"]
+    assert listed("--since", str(T + 1500), "--outcome", "failed") == ["tr-b", "tr-b2", "tr-c"]
+    assert listed("--push-id", "tr-c", "--since", str(T + 2500)) == ["tr-c"]
+    assert listed("--push-id", "tr-c", "--until", str(T + 2500)) == []
+    assert listed("--since", "2017-07-14T02:40:02") == ["tr-b", "tr-b2", "tr-c", "tr-d"]

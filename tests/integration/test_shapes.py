@@ -53,7 +53,7 @@ def check_printed_candidate(server):
         assert c["source"] == "Others", c["source"]
         assert c["job_title"] == "java工程师"
         assert helpers.db_text(c["offer_salary_number"]) == "8000"
-        assert c["offer_checkin_date"] == "2018-5-3"
+        assert c["offer_checkin_date"] == "2018-05-03"  # sent as 2018-5-3: normalised
         assert c["offer_last_company"] == "郑州麦田伙伴科技有限公司"
         assert "&Expires=1505300229&Signature=" in c["resume_url"], c["resume_url"]
         exp = helpers.rows(conn, "SELECT company FROM candidate_experience WHERE application_id = 12798 ORDER BY seq")

@@ -80,7 +80,8 @@ def test_project_is_a_soapui_project_of_the_contract():
         assert [(o.get("name"), o.get("action")) for o in ops] == [("pushCandidate", "pushCandidate")]
     cases = [c.get("name") for c in root.iterfind("con:testSuite/con:testCase", NS)]
     assert cases == ["Vendor sample (SOAP 1.1)", "SOAP 1.2", "Repeat of the same push id",
-                     "Invalid record", "Without credentials", "Malformed request"]
+                     "Values that do not fit, and a record that cannot be stored",
+                     "Without credentials", "Malformed request"]
     for step in root.iterfind(".//con:testStep", NS):
         assert step.get("type") == "request"
         assert step.findtext("con:config/con:interface", namespaces=NS) in ifaces
@@ -107,7 +108,8 @@ def test_the_pushes_are_stored(soapui_server):
         got = {row["push_id"]: row["outcome"] for row in db.execute(
             "SELECT push_id, outcome FROM push_log WHERE push_id LIKE ?", (run_id + "-%",))}
     assert got == {f"{run_id}-vendor-sample": "stored", f"{run_id}-soap12": "stored",
-                   f"{run_id}-repeat": "stored", f"{run_id}-invalid": "rejected"}, got
+                   f"{run_id}-repeat": "stored", f"{run_id}-tolerated": "stored",
+                   f"{run_id}-invalid": "rejected"}, got
 
 
 def test_wrong_credentials_fail_the_run(soapui_server):

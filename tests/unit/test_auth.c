@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "auth/auth.h"
+
 #include "check.h"
 #include "config.h"
 
@@ -203,6 +205,36 @@ static void test_cidrs(void)
     CHECK(eb_auth_cidrs_parse("10.0.0.0/", c, 8, why, sizeof why) == -1);
 }
 
+/* Client addresses are judged in their IPv4 form ("::ffff:192.0.2.9" is 192.0.2.9), so an
+ * IPv4-mapped range is read as the IPv4 range it names; one that reaches past the mapped block
+ * (a prefix under 96) cannot be written as IPv4 and is refused. */
+static void test_cidrs_mapped(void)
+{
+    struct eb_cidr c[4];
+    char why[160], text[64];
+    CHECK(eb_auth_cidrs_parse("::ffff:192.0.2.0/120", c, 4, why, sizeof why) == 1);
+    CHECK(c[0].family == AF_INET && c[0].prefix == 24);
+    CHECK(eb_auth_cidr_match(c, 1, "192.0.2.9"));
+    CHECK(eb_auth_cidr_match(c, 1, "::ffff:192.0.2.9"));
+    CHECK(!eb_auth_cidr_match(c, 1, "192.0.3.9"));
+    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK_STR(text, "192.0.2.0/24");
+    CHECK(eb_auth_cidrs_parse("::ffff:c000:207", c, 4, why, sizeof why) == 1); /* a bare address */
+    CHECK(c[0].family == AF_INET && c[0].prefix == 32 && eb_auth_cidr_match(c, 1, "192.0.2.7"));
+    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK_STR(text, "192.0.2.7");
+    CHECK(eb_auth_cidrs_parse("::ffff:0.0.0.0/96", c, 4, why, sizeof why) == 1);
+    CHECK(c[0].family == AF_INET && c[0].prefix == 0 && eb_auth_cidr_match(c, 1, "8.8.8.8"));
+    CHECK(eb_auth_cidrs_parse("::ffff:0.0.0.0/95", c, 4, why, sizeof why) == -1);
+    CHECK(strstr(why, "IPv4-mapped") != NULL);
+    CHECK(eb_auth_cidrs_parse("::ffff:0:0/80", c, 4, why, sizeof why) == -1);
+    /* other IPv6 ranges are kept as they are */
+    CHECK(eb_auth_cidrs_parse("2001:db8::/32", c, 4, why, sizeof why) == 1);
+    CHECK(c[0].family == AF_INET6 && c[0].prefix == 32);
+    eb_auth_cidr_text(&c[0], text, sizeof text);
+    CHECK_STR(text, "2001:db8::/32");
+}
+
 static void test_allow_list_and_proxies(void)
 {
     struct eb_config c;
@@ -289,6 +321,93 @@ static void test_any_credential_suffices(void)
     eb_auth_free(a);
 }
 
+static enum eb_auth_verdict head_verdict(const struct eb_auth *a, struct eb_http_request r)
+{
+    struct eb_auth_result res;
+    r.body = ""; /* on the headers: no body yet */
+    r.body_len = 0;
+    eb_auth_check_head(a, &r, &res);
+    return res.verdict;
+}
+
+/* On the headers alone: Bearer and Basic decide at once, the allow list too; only a request
+ * that offers the body's signature (?sign=, or a 64-character Bearer with a signing key) waits
+ * for its body; without a signing key such a request is refused at once. */
+static void test_check_head(void)
+{
+    struct eb_config c;
+    eb_config_defaults(&c);
+    snprintf(c.bearer_token, sizeof c.bearer_token, "tok");
+    snprintf(c.basic_user, sizeof c.basic_user, "u");
+    snprintf(c.basic_password, sizeof c.basic_password, "p");
+    struct eb_auth *a = make(&c);
+    unsigned long before = eb_auth_compare_count();
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer tok", NULL, NULL)) ==
+          EB_AUTH_PASS);
+    CHECK(eb_auth_compare_count() > before); /* compared in constant time */
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Basic dTpw", NULL, NULL)) ==
+          EB_AUTH_PASS);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, NULL, NULL, NULL, NULL)) == EB_AUTH_DENY_401);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer tox", NULL, NULL)) ==
+          EB_AUTH_DENY_401);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Basic dTpx", NULL, NULL)) ==
+          EB_AUTH_DENY_401);
+    /* no signing key: ?sign= or a 64-character Bearer cannot pass, refused at once */
+    CHECK(head_verdict(a, request(NULL, "sign=" VENDOR_SIGN, NULL, NULL, NULL, NULL, NULL)) ==
+          EB_AUTH_DENY_401);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer " VENDOR_SIGN, NULL,
+                                  NULL)) == EB_AUTH_DENY_401);
+    eb_auth_free(a);
+
+    snprintf(c.sign_key, sizeof c.sign_key, "qwer");
+    a = make(&c);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer tok", NULL, NULL)) ==
+          EB_AUTH_PASS);
+    CHECK(head_verdict(a, request(NULL, "sign=" VENDOR_SIGN, NULL, NULL, NULL, NULL, NULL)) ==
+          EB_AUTH_NEED_BODY);
+    CHECK(head_verdict(a, request(NULL, "sign=x", NULL, "Authorization", "Bearer no", NULL,
+                                  NULL)) == EB_AUTH_NEED_BODY);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer " VENDOR_SIGN, NULL,
+                                  NULL)) == EB_AUTH_NEED_BODY);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer short", NULL, NULL)) ==
+          EB_AUTH_DENY_401);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, NULL, NULL, NULL, NULL)) == EB_AUTH_DENY_401);
+    /* what the head let through is decided on the body: the vendor's own vector */
+    CHECK(verdict(a, request(NULL, "sign=" VENDOR_SIGN, VENDOR_BODY, NULL, NULL, NULL, NULL)) ==
+          EB_AUTH_PASS);
+    CHECK(verdict(a, request(NULL, "sign=" VENDOR_SIGN, VENDOR_BODY "x", NULL, NULL, NULL, NULL)) ==
+          EB_AUTH_DENY_401);
+    eb_auth_free(a);
+
+    /* two Authorization headers: which one counts would depend on the reader (a proxy in
+     * front may take the last): refused whatever they hold */
+    a = make(&c);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer tok", "Authorization",
+                                  "Bearer nope")) == EB_AUTH_DENY_401);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer nope", "authorization",
+                                  "Bearer tok")) == EB_AUTH_DENY_401);
+    CHECK(verdict(a, request(NULL, NULL, NULL, "Authorization", "Bearer tok", "Authorization",
+                             "Basic dTpw")) == EB_AUTH_DENY_401);
+    eb_auth_free(a);
+
+    /* the allow list first: a refused source is 403 whatever it carries */
+    snprintf(c.allow, sizeof c.allow, "192.0.2.0/24");
+    a = make(&c);
+    CHECK(head_verdict(a, request("198.51.100.1", NULL, NULL, "Authorization", "Bearer tok", NULL,
+                                  NULL)) == EB_AUTH_DENY_403);
+    CHECK(head_verdict(a, request("198.51.100.1", "sign=" VENDOR_SIGN, NULL, NULL, NULL, NULL,
+                                  NULL)) == EB_AUTH_DENY_403);
+    CHECK(head_verdict(a, request("192.0.2.9", NULL, NULL, "Authorization", "Bearer tok", NULL,
+                                  NULL)) == EB_AUTH_PASS);
+    eb_auth_free(a);
+
+    /* nothing configured: everyone passes on the headers */
+    eb_config_defaults(&c);
+    a = make(&c);
+    CHECK(head_verdict(a, request(NULL, NULL, NULL, NULL, NULL, NULL, NULL)) == EB_AUTH_PASS);
+    eb_auth_free(a);
+}
+
 static void test_timestamps(void)
 {
     int64_t ms;
@@ -328,6 +447,8 @@ int main(void)
     test_signature();
     test_bearer_and_basic();
     test_cidrs();
+    test_cidrs_mapped();
+    test_check_head();
     test_allow_list_and_proxies();
     test_any_credential_suffices();
     test_timestamps();

@@ -55,6 +55,7 @@ static void test_defaults(void)
     CHECK_STR(c.public_url, "");
     CHECK(c.max_body == 8u * 1024 * 1024);
     CHECK(c.max_header == 16u * 1024);
+    CHECK(c.max_buffered == 0); /* 64 MiB, or max_body when larger (transport/server.h) */
     CHECK(c.request_timeout_ms == 30000);
     CHECK(c.keepalive_timeout_ms == 15000);
     CHECK(c.workers >= 4);
@@ -169,6 +170,20 @@ static void test_values(void)
     CHECK(load(&c, f6, NULL, &err) == EB_OK);
     CHECK(c.max_body == 1024u * 1024 * 1024);
     CHECK(c.max_header == 64u * 1024);
+    CHECK(c.max_buffered == 0); /* the default follows a larger max_body */
+
+    /* the memory of bodies in flight: flag, environment, never below max_body */
+    const char *fb[] = {"--max-buffered", "256M", NULL};
+    CHECK(load(&c, fb, NULL, &err) == EB_OK);
+    CHECK(c.max_buffered == 256u * 1024 * 1024);
+    const char *eb[] = {"EHRBRIDGE_MAX_BUFFERED=8M", NULL};
+    CHECK(load(&c, NULL, eb, &err) == EB_OK);
+    CHECK(c.max_buffered == 8u * 1024 * 1024);
+    const char *fb2[] = {"--max-body", "16M", "--max-buffered", "8M", NULL};
+    expect_error(fb2, NULL,
+                 "--max-buffered (8388608 bytes) must be at least --max-body (16777216 bytes)");
+    const char *fb3[] = {"--max-buffered", "0", NULL};
+    expect_error(fb3, NULL, "--max-buffered: must be between 1K and 64G (got \"0\")");
 
     /* durations: seconds, fractions, ms, s, m */
     const char *f7[] = {"--request-timeout", "45", "--keepalive-timeout", "0.5", NULL};
@@ -332,10 +347,13 @@ static void test_usage(void)
     FILE *f = open_memstream(&text, &len);
     eb_config_usage(f);
     fclose(f);
-    const char *words[] = {
-        "--listen",     "EHRBRIDGE_LISTEN",     "--db",         "EHRBRIDGE_DB",
-        "--public-url", "EHRBRIDGE_PUBLIC_URL", "--max-body",   "max_connections_per_peer",
-        "--config",     "EHRBRIDGE_CONFIG",     "--log-format", "key = value"};
+    const char *words[] = {"--listen",       "EHRBRIDGE_LISTEN",
+                           "--db",           "EHRBRIDGE_DB",
+                           "--public-url",   "EHRBRIDGE_PUBLIC_URL",
+                           "--max-body",     "max_connections_per_peer",
+                           "--max-buffered", "EHRBRIDGE_MAX_BUFFERED",
+                           "--config",       "EHRBRIDGE_CONFIG",
+                           "--log-format",   "key = value"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         CHECK(text && strstr(text, words[i]));
     free(text);

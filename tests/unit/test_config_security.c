@@ -175,6 +175,17 @@ static void test_lists_and_templates(void)
     CHECK_STR(c.trusted_proxy, "10.0.0.1");
     CHECK_STR(c.redirect_mobile_url, "https://m.example.com/{candidateId}");
     CHECK(c.max_age_s == 600);
+    /* an IPv4-mapped range is stored in its IPv4 form (client addresses are compared so) */
+    const char *mapped[] = {"--allow", "::ffff:192.0.2.0/120, 2001:db8::/32", "--trusted-proxy",
+                            "::ffff:10.0.0.1", NULL};
+    CHECK(load(&c, mapped, NULL, &err) == EB_OK);
+    CHECK_STR(c.allow, "192.0.2.0/24, 2001:db8::/32");
+    CHECK_STR(c.trusted_proxy, "10.0.0.1");
+    const char *mapped_env[] = {"EHRBRIDGE_ALLOW=::ffff:198.51.100.0/121", NULL};
+    CHECK(load(&c, NULL, mapped_env, &err) == EB_OK);
+    CHECK_STR(c.allow, "198.51.100.0/25");
+    const char *mapped_wide[] = {"--allow", "::ffff:0:0/64", NULL};
+    expect_error(mapped_wide, NULL, "--allow: IPv4-mapped range with a prefix under 96", NULL);
     const char *bad_cidr[] = {"--allow", "10.0.0.1/8", NULL};
     expect_error(bad_cidr, NULL, "--allow: host bits set", NULL);
     const char *bad_name[] = {"--trusted-proxy", "proxy.local", NULL};

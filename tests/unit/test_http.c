@@ -79,16 +79,20 @@ static void test_percent_decode(void)
     CHECK_STR(inplace, "/xA%");
 }
 
-/* Feeds text in pieces of step bytes; returns the final status and the bytes consumed. */
+/* Feeds text in pieces of step bytes, going on past EB_FRAME_HEADERS (which must come once,
+ * before the body); returns the final status and the bytes consumed. */
 static enum eb_frame_status feed_all(struct eb_frame *f, const char *text, size_t step,
                                      size_t *consumed)
 {
     size_t len = strlen(text), off = 0;
     enum eb_frame_status st = EB_FRAME_MORE;
-    while (off < len && st == EB_FRAME_MORE) {
+    int headers = 0;
+    while (off < len && (st == EB_FRAME_MORE || st == EB_FRAME_HEADERS)) {
         size_t n = len - off < step ? len - off : step, used = 0;
         st = eb_frame_feed(f, text + off, n, &used);
         off += used;
+        if (st == EB_FRAME_HEADERS && (headers++ || f->body.len))
+            return EB_FRAME_ERROR;
         if (st == EB_FRAME_MORE && used != n)
             return EB_FRAME_ERROR;
     }
@@ -129,13 +133,13 @@ static void test_frame_basic(void)
 
 static void test_frame_pipelining_and_next(void)
 {
-    static const char two[] =
-        "GET /a HTTP/1.1\r\n\r\nGET /b?q HTTP/1.1\r\nConnection: close\r\n\r\n";
+    static const char two[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b?q HTTP/1.1\r\nHost: "
+                              "x\r\nConnection: close\r\n\r\n";
     struct eb_frame f;
     size_t used = 0;
     eb_frame_init(&f, 0, 0);
-    CHECK(eb_frame_feed(&f, two, strlen(two), &used) == EB_FRAME_REQUEST);
-    CHECK(used == strlen("GET /a HTTP/1.1\r\n\r\n"));
+    CHECK(feed_all(&f, two, strlen(two), &used) == EB_FRAME_REQUEST);
+    CHECK(used == strlen("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
     CHECK_STR(eb_frame_request(&f)->path, "/a");
     CHECK_STR(eb_frame_request(&f)->body, "");
     size_t again = 99;
@@ -143,7 +147,7 @@ static void test_frame_pipelining_and_next(void)
     CHECK(again == 0);
     eb_frame_next(&f);
     size_t used2 = 0;
-    CHECK(eb_frame_feed(&f, two + used, strlen(two) - used, &used2) == EB_FRAME_REQUEST);
+    CHECK(feed_all(&f, two + used, strlen(two) - used, &used2) == EB_FRAME_REQUEST);
     CHECK(used + used2 == strlen(two));
     CHECK_STR(eb_frame_request(&f)->path, "/b");
     CHECK_STR(eb_frame_request(&f)->query, "q");
@@ -153,7 +157,7 @@ static void test_frame_pipelining_and_next(void)
 
 static void test_frame_chunked(void)
 {
-    static const char text[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+    static const char text[] = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                                "Expect: 100-continue\r\n\r\n"
                                "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
     struct eb_frame f;
@@ -161,20 +165,21 @@ static void test_frame_chunked(void)
     eb_frame_init(&f, 0, 0);
     const char *body_start = strstr(text, "\r\n\r\n") + 4;
     size_t head = (size_t)(body_start - text);
-    CHECK(eb_frame_feed(&f, text, head, &used) == EB_FRAME_MORE);
-    CHECK(f.want_continue == 1);
-    CHECK(feed_all(&f, body_start, 3, &used) == EB_FRAME_REQUEST);
+    CHECK(eb_frame_feed(&f, text, head, &used) == EB_FRAME_HEADERS);
+    CHECK(used == head - 1); /* the head's last LF is read with the body */
+    CHECK(f.want_continue == 1 && f.chunked == 1 && f.body.len == 0);
+    CHECK(feed_all(&f, body_start - 1, 3, &used) == EB_FRAME_REQUEST);
     CHECK(f.want_continue == 0);
     CHECK_STR(eb_frame_request(&f)->body, "hello world");
-    CHECK(eb_frame_request(&f)->n_headers == 2); /* the trailer is not a header */
+    CHECK(eb_frame_request(&f)->n_headers == 3); /* the trailer is not a header */
     eb_frame_free(&f);
 
     /* a chunked body growing past max_body */
     eb_frame_init(&f, 0, 8);
-    CHECK(feed_all(
-              &f,
-              "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n",
-              1000, &used) == EB_FRAME_ERROR);
+    CHECK(feed_all(&f,
+                   "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                   "chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n",
+                   1000, &used) == EB_FRAME_ERROR);
     CHECK(f.error_status == 413);
     eb_frame_free(&f);
 }
@@ -185,17 +190,17 @@ static void test_frame_limits(void)
     size_t used;
     /* Content-Length over max_body: refused as soon as the headers are in */
     eb_frame_init(&f, 0, 100);
-    CHECK(eb_frame_feed(&f, "POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 40, &used) ==
-          EB_FRAME_ERROR);
+    CHECK(eb_frame_feed(&f, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n", 49,
+                        &used) == EB_FRAME_ERROR);
     CHECK(f.error_status == 413);
     eb_frame_free(&f);
     eb_frame_init(&f, 0, 100);
-    CHECK(feed_all(&f, "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n", 1000, &used) ==
+    CHECK(feed_all(&f, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", 1000, &used) ==
           EB_FRAME_MORE);
     eb_frame_free(&f);
 
     /* the header limit is exact: a head of exactly max_header bytes passes, one more fails */
-    static const char head[] = "GET / HTTP/1.1\r\nX-A: 0123456789\r\n\r\n";
+    static const char head[] = "GET / HTTP/1.1\r\nHost: x\r\nX-A: 0123456789\r\n\r\n";
     size_t n = strlen(head);
     eb_frame_init(&f, n, 0);
     CHECK(feed_all(&f, head, 5, &used) == EB_FRAME_REQUEST);
@@ -204,6 +209,21 @@ static void test_frame_limits(void)
     CHECK(feed_all(&f, head, 5, &used) == EB_FRAME_ERROR);
     CHECK(f.error_status == 431);
     eb_frame_free(&f);
+
+    /* the number of header fields is bounded too (100): 16 KiB of "a:" lines would otherwise
+     * cost ten times their size in offsets and header records */
+    char many[4096];
+    for (int k = 100; k <= 101; k++) {
+        size_t o = (size_t)snprintf(many, sizeof many, "GET / HTTP/1.1\r\nHost: x\r\n");
+        for (int i = 1; i < k; i++)
+            o += (size_t)snprintf(many + o, sizeof many - o, "a:\r\n");
+        snprintf(many + o, sizeof many - o, "\r\n");
+        eb_frame_init(&f, 0, 0);
+        enum eb_frame_status st = feed_all(&f, many, 1000, &used);
+        CHECK(k == 100 ? st == EB_FRAME_REQUEST : st == EB_FRAME_ERROR && f.error_status == 431);
+        CHECK(f.cap_headers <= 128);
+        eb_frame_free(&f);
+    }
 
     /* malformed requests */
     const char *bad[] = {
@@ -221,6 +241,138 @@ static void test_frame_limits(void)
     }
 }
 
+/* RFC 9112: line ends are CRLF (a bare LF or CR is refused, 2.2), no line folding (5.2), one
+ * Host in every HTTP/1.1 request (3.2), strict chunk framing (7.1): each of these is a 400,
+ * so that a proxy in front that reads such a request differently can never smuggle a second
+ * one past ehrbridge. */
+static void test_frame_strict(void)
+{
+    struct eb_frame f;
+    size_t used;
+    const char *bad[] = {
+        /* obs-fold: a framing header folded onto the next line */
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\t5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n ,chunked\r\n\r\n0\r\n\r\n",
+        /* obs-fold of any header */
+        "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+        /* bare LF: everywhere, in one header line, ending the head, in the request line */
+        "GET / HTTP/1.1\nHost: x\n\n",
+        "GET / HTTP/1.1\r\nHost: x\nX-A: y\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\n\n",
+        "GET / HTTP/1.1\nHost: x\r\n\r\n",
+        "\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        /* a bare CR */
+        "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\n\rX",
+        /* HTTP/1.1 without Host, or with two */
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nX-Host: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+        /* framing headers that two readers could take differently */
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5 5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5,5\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+        "0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nhello",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+        /* chunk framing: the CRLF after the data, the chunk size line, the trailers */
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\rXhello\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nT: "
+        "x\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nT: "
+        "x\r\n y\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\n",
+    };
+    size_t steps[] = {1, 1000};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (size_t k = 0; k < 2; k++) {
+            eb_frame_init(&f, 0, 0);
+            enum eb_frame_status st = feed_all(&f, bad[i], steps[k], &used);
+            if (st != EB_FRAME_ERROR || f.error_status != 400)
+                fprintf(stderr, "accepted (step %zu): %s\n", steps[k], bad[i]);
+            CHECK(st == EB_FRAME_ERROR);
+            CHECK(f.error_status == 400);
+            eb_frame_free(&f);
+        }
+    }
+    const char *good[] = {
+        "GET / HTTP/1.0\r\n\r\n",                /* HTTP/1.0 needs no Host */
+        "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", /* an empty line first is ignored */
+        "GET / HTTP/1.1\r\nHost:\r\n\r\n",       /* empty Host: allowed */
+        "GET / HTTP/1.1\r\nX-A: a b\tc\r\nHost: x\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;a=b\r\nhello\r\nA\r\n0123456789\r\n0\r\nT: x\r\nU: y\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        for (size_t k = 0; k < 2; k++) {
+            eb_frame_init(&f, 0, 0);
+            enum eb_frame_status st = feed_all(&f, good[i], steps[k], &used);
+            if (st != EB_FRAME_REQUEST || used != strlen(good[i]))
+                fprintf(stderr, "refused (step %zu): %s\n", steps[k], good[i]);
+            CHECK(st == EB_FRAME_REQUEST);
+            CHECK(used == strlen(good[i]));
+            eb_frame_free(&f);
+        }
+    }
+    /* a NUL in a header value (strlen would end the text above at it) */
+    static const char nul[] = "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n";
+    eb_frame_init(&f, 0, 0);
+    CHECK(eb_frame_feed(&f, nul, sizeof nul - 1, &used) == EB_FRAME_ERROR);
+    CHECK(f.error_status == 400);
+    eb_frame_free(&f);
+
+    /* pipelined: a strict first request does not taint the second one's check */
+    static const char two[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\nHost: x\n\n";
+    eb_frame_init(&f, 0, 0);
+    CHECK(feed_all(&f, two, 1000, &used) == EB_FRAME_REQUEST);
+    eb_frame_next(&f);
+    CHECK(feed_all(&f, two + used, 1000, &used) == EB_FRAME_ERROR);
+    CHECK(f.error_status == 400);
+    eb_frame_free(&f);
+}
+
+/* As the event loop feeds: what arrives is appended to what was not consumed, and the rest is
+ * fed again after EB_FRAME_HEADERS. */
+static void test_frame_as_fed_by_the_loop(void)
+{
+    const char *parts[] = {"POST /p HTTP/1.1\r\nHost: x\r\nCont", "ent-Length: 5\r\n\r\nab", "cde"};
+    struct eb_frame f;
+    char in[256];
+    size_t inlen = 0;
+    enum eb_frame_status st = EB_FRAME_MORE;
+    int headers = 0;
+    eb_frame_init(&f, 0, 0);
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(in + inlen, parts[i], strlen(parts[i]));
+        inlen += strlen(parts[i]);
+        do {
+            size_t used = 0;
+            st = eb_frame_feed(&f, in, inlen, &used);
+            memmove(in, in + used, inlen - used);
+            inlen -= used;
+            headers += st == EB_FRAME_HEADERS;
+        } while (st == EB_FRAME_HEADERS);
+    }
+    CHECK(headers == 1);
+    CHECK(st == EB_FRAME_REQUEST && inlen == 0);
+    CHECK_STR(eb_frame_request(&f)->body, "abcde");
+    eb_frame_free(&f);
+}
+
 static void test_frame_versions_and_forms(void)
 {
     struct eb_frame f;
@@ -236,18 +388,18 @@ static void test_frame_versions_and_forms(void)
     CHECK_STR(eb_frame_request(&f)->method, "HEAD");
     eb_frame_free(&f);
     eb_frame_init(&f, 0, 0);
-    CHECK(feed_all(&f, "GET http://host:8080/p/q?wsdl HTTP/1.1\r\n\r\n", 100, &used) ==
-          EB_FRAME_REQUEST);
+    CHECK(feed_all(&f, "GET http://host:8080/p/q?wsdl HTTP/1.1\r\nHost: host:8080\r\n\r\n", 100,
+                   &used) == EB_FRAME_REQUEST);
     CHECK_STR(eb_frame_request(&f)->path, "/p/q");
     CHECK_STR(eb_frame_request(&f)->query, "wsdl");
     eb_frame_free(&f);
     eb_frame_init(&f, 0, 0);
-    CHECK(feed_all(&f, "DELETE /x HTTP/1.1\r\n\r\n", 100, &used) == EB_FRAME_REQUEST);
+    CHECK(feed_all(&f, "DELETE /x HTTP/1.1\r\nHost: x\r\n\r\n", 100, &used) == EB_FRAME_REQUEST);
     CHECK_STR(eb_frame_request(&f)->method, "DELETE");
     eb_frame_free(&f);
     eb_frame_init(&f, 0, 0);
-    CHECK(feed_all(&f, "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 100,
-                   &used) == EB_FRAME_REQUEST);
+    CHECK(feed_all(&f, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+                   100, &used) == EB_FRAME_REQUEST);
     CHECK(f.upgrade == 1);
     eb_frame_free(&f);
 }
@@ -263,5 +415,7 @@ int main(void)
     test_frame_chunked();
     test_frame_limits();
     test_frame_versions_and_forms();
+    test_frame_strict();
+    test_frame_as_fed_by_the_loop();
     return check_report("test_http");
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -171,6 +172,14 @@ static void check_xp(xmlDoc *d, const char *expr, const char *want, int line)
     xmlFree(got);
 }
 #define CHECK_XP(d, expr, want) check_xp((d), (expr), (want), __LINE__)
+
+/* Seconds on the monotonic clock, for the figures the tests print. */
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int contains(const char *hay, const char *needle)
 {
@@ -589,7 +598,7 @@ static void test_limits(void)
     const char *many = "<pushCandidate><id>1</id><data><a/><a/><a/><a/><a/><a/><a/><a/><a/><a/>"
                        "</data></pushCandidate>";
     CHECK(ingest_opts(many, strlen(many), &few, &r, &e) == EB_ERR_TOO_LARGE);
-    CHECK(contains(e.msg, "more than 10 elements"));
+    CHECK(contains(e.msg, "more than 10 nodes"));
     eb_ingest_result_free(&r);
 
     /* output size: id and event are known although the document does not fit */
@@ -646,6 +655,180 @@ static void test_attribute_limit(void)
         eb_ingest_result_free(&r);
         free(body);
     }
+}
+
+/* ---- encodings ------------------------------------------------------------------------------ */
+
+static void put16(unsigned char *b, size_t *o, unsigned cp, int big)
+{
+    b[(*o)++] = (unsigned char)(big ? cp >> 8 : cp & 0xFF);
+    b[(*o)++] = (unsigned char)(big ? cp & 0xFF : cp >> 8);
+}
+
+/* text (UTF-8, code points below U+10000) in UTF-16, big-endian when big, after a byte order
+ * mark when bom; *len is its length in bytes. */
+static char *to_utf16(const char *text, int big, int bom, size_t *len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = strlen(text), o = 0;
+    unsigned char *b = malloc(2 * n + 2);
+    if (!b)
+        abort();
+    if (bom)
+        put16(b, &o, 0xFEFF, big);
+    for (size_t i = 0; i < n;) {
+        unsigned cp;
+        if (s[i] < 0x80) {
+            cp = s[i++];
+        } else if (s[i] < 0xE0) {
+            cp = (unsigned)(s[i] & 0x1F) << 6 | (s[i + 1] & 0x3Fu);
+            i += 2;
+        } else {
+            cp = (unsigned)(s[i] & 0x0F) << 12 | (unsigned)(s[i + 1] & 0x3F) << 6 |
+                 (s[i + 2] & 0x3Fu);
+            i += 3;
+        }
+        put16(b, &o, cp, big);
+    }
+    *len = o;
+    return (char *)b;
+}
+
+#define DECL16 "<?xml version=\"1.0\" encoding=\"UTF-16\"?>"
+#define U4E3E  "\xe4\xb8\xbe" /* 举: bytes 3E 4E in UTF-16LE, 4E 3E in UTF-16BE */
+
+/* A UTF-8 push (after the XML declaration decl) whose data holds n_el elements x举 with n_attr
+ * attributes each. */
+static char *attr_flood(const char *decl, unsigned n_el, unsigned n_attr)
+{
+    size_t cap = 200 + (size_t)n_el * (16 + (size_t)n_attr * 16);
+    char *b = malloc(cap), *w = b;
+    if (!b)
+        abort();
+    w += sprintf(w, "%s<pushCandidate><id>d</id><data>", decl);
+    for (unsigned e = 0; e < n_el; e++) {
+        w += sprintf(w, "<x" U4E3E);
+        for (unsigned i = 0; i < n_attr; i++)
+            w += sprintf(w, " a%u=\"v\"", i);
+        w += sprintf(w, "/>");
+    }
+    sprintf(w, "</data></pushCandidate>");
+    return b;
+}
+
+/* Every parse limit holds for every encoding libxml2 reads, and those encodings stay accepted.
+ * In UTF-16 an element name holding U+4E3E carries the byte of '>': a start tag of 160,000
+ * attributes after it is refused all the same, quickly (libxml2 2.9 checks the names of one
+ * start tag pairwise: seconds of CPU when it gets to parse it). */
+static void test_encodings(void)
+{
+    struct eb_ingest_result r;
+    struct eb_err e;
+    size_t len = 0;
+
+    for (int big = 0; big <= 1; big++) {
+        char *utf8 = attr_flood(DECL16, 1, 160000);
+        char *body = to_utf16(utf8, big, !big, &len);
+        double t0 = now_seconds();
+        eb_rc rc = ingest_opts(body, len, NULL, &r, &e);
+        printf("UTF-16%s flood of 160,000 attributes in one start tag (%zu bytes): %s in %.3f s\n",
+               big ? "BE" : "LE", len, eb_strerror(rc), now_seconds() - t0);
+        CHECK(rc == EB_ERR_INVALID && contains(e.msg, "more than 256 attributes"));
+        eb_ingest_result_free(&r);
+        free(body);
+        free(utf8);
+
+        /* the per-element limit, on both sides */
+        for (unsigned n = 256; n <= 257; n++) {
+            utf8 = attr_flood(DECL16, 1, n);
+            body = to_utf16(utf8, big, big, &len);
+            rc = ingest_opts(body, len, NULL, &r, &e);
+            if (n == 256)
+                CHECK(rc == EB_OK);
+            else
+                CHECK(rc == EB_ERR_INVALID && contains(e.msg, "more than 256 attributes"));
+            eb_ingest_result_free(&r);
+            free(body);
+            free(utf8);
+        }
+
+        /* attributes count against the document's budget of elements */
+        struct eb_ingest_opts few = {{64, 1000, 1 << 20}, NULL};
+        utf8 = attr_flood(DECL16, 10, 100);
+        body = to_utf16(utf8, big, 1, &len);
+        rc = ingest_opts(body, len, &few, &r, &e);
+        CHECK(rc == EB_ERR_TOO_LARGE && contains(e.msg, "more than 1000 nodes"));
+        eb_ingest_result_free(&r);
+        free(body);
+        free(utf8);
+        utf8 = attr_flood("", 10, 100);
+        rc = ingest_opts(utf8, strlen(utf8), &few, &r, &e);
+        CHECK(rc == EB_ERR_TOO_LARGE && contains(e.msg, "more than 1000 nodes"));
+        eb_ingest_result_free(&r);
+        free(utf8);
+
+        /* a legitimate UTF-16 push, with and without a byte order mark */
+        for (int bom = 0; bom <= 1; bom++) {
+            body = to_utf16("<?xml version=\"1.0\" encoding=\"UTF-16\"?>"
+                            "<pushCandidate><id>u16</id><data><name>" NAME_SHAO "</name><x" U4E3E
+                            " a=\"1 &amp; 2\">a &amp; b</x" U4E3E "></data></pushCandidate>",
+                            big, bom, &len);
+            CHECK(ingest_opts(body, len, NULL, &r, &e) == EB_OK);
+            CHECK_STR(r.push_id, "u16");
+            char *d = data_part(&r);
+            CHECK(contains(d, "<name>" NAME_SHAO "</name>"));
+            free(d);
+            eb_ingest_result_free(&r);
+            free(body);
+        }
+    }
+
+    /* a fixture in UTF-16 gives the canonical payload of its UTF-8 form */
+    char *fx = fixture("typed-bare.xml", &len);
+    CHECK(fx && ingest_opts(fx, len, NULL, &r, &e) == EB_OK);
+    char *want = payload(&r);
+    eb_ingest_result_free(&r);
+    const char *decl_end = fx ? strstr(fx, "?>") : NULL;
+    for (int big = 0; decl_end && big <= 1; big++) {
+        size_t n16 = 0;
+        char *b16 = to_utf16(decl_end + 2, big, 1, &n16);
+        CHECK(ingest_opts(b16, n16, NULL, &r, &e) == EB_OK);
+        char *got = payload(&r);
+        CHECK_STR(got, want);
+        free(got);
+        eb_ingest_result_free(&r);
+        free(b16);
+    }
+    free(want);
+    free(fx);
+
+    /* GB18030 and ISO-8859-1 stay accepted */
+    const char *gb = "<?xml version=\"1.0\" encoding=\"GB18030\"?><pushCandidate><id>gb</id>"
+                     "<data><name>\xc9\xdb\xd0\xf1\xb6\xac</name></data></pushCandidate>";
+    CHECK(ingest_str(gb, &r, &e) == EB_OK);
+    CHECK_STR(r.push_id, "gb");
+    char *d = data_part(&r);
+    CHECK(contains(d, "<name>" NAME_SHAO "</name>"));
+    free(d);
+    eb_ingest_result_free(&r);
+    const char *latin1 = "<?xml version='1.0' encoding='iso-8859-1'?><pushCandidate><id>l\xe9t"
+                         "</id><data><name>Jos\xe9</name></data></pushCandidate>";
+    CHECK(ingest_str(latin1, &r, &e) == EB_OK);
+    CHECK_STR(r.push_id, "l\xc3\xa9t");
+    d = data_part(&r);
+    CHECK(contains(d, "<name>Jos\xc3\xa9</name>"));
+    free(d);
+    eb_ingest_result_free(&r);
+
+    /* UTF-8 labelled UTF-16 is refused, as libxml2 refuses it */
+    CHECK(ingest_str(DECL16 "<pushCandidate><id>1</id></pushCandidate>", &r, &e) == EB_ERR_INVALID);
+    eb_ingest_result_free(&r);
+
+    /* an encoding libxml2 does not know is refused as before */
+    CHECK(ingest_str("<?xml version=\"1.0\" encoding=\"X-NO-SUCH\"?><pushCandidate><id>1</id>"
+                     "</pushCandidate>",
+                     &r, &e) == EB_ERR_INVALID);
+    eb_ingest_result_free(&r);
 }
 
 /* ---- values -------------------------------------------------------------------------------- */
@@ -1221,6 +1404,7 @@ int main(void)
     test_dtd();
     test_limits();
     test_attribute_limit();
+    test_encodings();
     test_malformed_values();
     test_nil_and_empty();
     test_source_quirk();

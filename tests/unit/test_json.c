@@ -367,11 +367,54 @@ static void test_rest(void)
     CHECK(!eb_rest_is_json(&r));
 }
 
+/* The budget of values: an array of n items holds n + 1 values; text inside strings (commas,
+ * colons, brackets, escaped quotes and backslashes) is no value; more than EB_JSON_MAX_VALUES is
+ * refused before jansson builds anything. */
+static char *json_array_of(size_t n, const char *item)
+{
+    size_t il = strlen(item);
+    char *b = malloc(n * (il + 1) + 3), *w = b;
+    *w++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        memcpy(w, item, il);
+        w += il;
+        *w++ = ',';
+    }
+    if (n)
+        w--;
+    *w++ = ']';
+    *w = '\0';
+    return b;
+}
+
+static void test_value_budget(void)
+{
+    static const char *const items[] = {"1", "{}", "[]", "\"a,b:{[\\\"]}\\\\\"", "{\"k\":[]}"};
+    static const size_t per_item[] = {1, 1, 1, 1, 2};
+    struct eb_err err;
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        size_t fit = (EB_JSON_MAX_VALUES - 1) / per_item[i];
+        char *ok = json_array_of(fit, items[i]);
+        json_t *v = eb_json_load(ok, strlen(ok), "body", NULL, &err);
+        CHECK(v != NULL);
+        CHECK(v && json_array_size(v) == fit);
+        json_decref(v);
+        free(ok);
+        char *over = json_array_of(fit + 1, items[i]);
+        v = eb_json_load(over, strlen(over), "body", NULL, &err);
+        CHECK(v == NULL && err.rc == EB_ERR_TOO_LARGE);
+        CHECK_STR(err.msg, "body: more than 200000 JSON values");
+        json_decref(v);
+        free(over);
+    }
+}
+
 int main(void)
 {
     test_rest_example_equals_xml_form();
     test_conversion();
     test_interview();
     test_rest();
+    test_value_budget();
     return check_report("test_json");
 }

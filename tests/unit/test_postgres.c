@@ -310,8 +310,9 @@ static void test_open_creates_schema(void)
     PGconn *c = peek();
     struct eb_sql_schema *s = NULL;
     CHECK(eb_sqlgen_build(&eb_sql_dialect_postgres, &s, &err) == EB_OK);
-    CHECK(s && q_int(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                        "'public'") == (int64_t)s->n_tables + EB_ITV_N_TABLES);
+    CHECK(s &&
+          q_int(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                   "'public'") == (int64_t)s->n_tables + EB_ITV_N_TABLES + 1); /* + push_warning */
     eb_sqlgen_free(s);
     CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
@@ -428,12 +429,12 @@ static void test_versions(void)
     CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 'push_log_received_at'") ==
           1);
 
-    exec_or_die(c, "UPDATE schema_version SET version = 4");
+    exec_or_die(c, "UPDATE schema_version SET version = 99");
     CHECK(a && eb_adapter_ping(a, &err) == EB_ERR_DB);
-    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
+    CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
     CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
-    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
+    CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
     eb_adapter_close(a);
     PQfinish(c);
     drop_db(db);

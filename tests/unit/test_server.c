@@ -1,12 +1,15 @@
 /* Unit tests of transport/server.c: a server with test hooks on an ephemeral loopback port,
  * driven by plain blocking sockets. Round trips, keep-alive, pipelining, chunked bodies,
  * 100-continue, every limit (413, 431, 408, keep-alive timeout, connection caps), idle
- * connections holding no worker, and a graceful stop with a request in flight. */
+ * connections holding no worker, a graceful stop with a request in flight, admission on the
+ * headers (a refused request is answered before 100 Continue and its body never reaches a
+ * worker) and the memory budget of bodies in flight (--max-buffered). */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +28,8 @@
 /* ---- the hooks: an echo service ---- */
 
 static atomic_int workers_created, workers_freed, workers_unblocked, in_handler, handled;
+static atomic_int admitted;
+static sem_t hold; /* ?hold: the handler waits for the test to post it */
 static int worker_token;
 
 static void *t_worker_new(void *user, struct eb_err *err)
@@ -92,19 +97,40 @@ static void t_handle(void *w, const struct eb_http_request *req, struct eb_http_
     }
     if (eb_http_query_param(req->query, "sleep", v, sizeof v))
         usleep((useconds_t)atoi(v) * 1000);
+    if (eb_http_query_param(req->query, "hold", NULL, 0))
+        sem_wait(&hold);
     resp->status = 200;
     if (eb_http_query_param(req->query, "status", v, sizeof v))
         resp->status = atoi(v);
     if (eb_http_query_param(req->query, "close", NULL, 0))
         resp->close = 1;
     resp->content_type = "text/plain";
+    if (!strcmp(req->path, "/admitted"))
+        eb_buf_printf(&resp->body, "admitted=%d ", req->admitted);
     eb_buf_printf(&resp->body, "%s %s ?%s id=%llu peer=%s len=%zu body=%.200s", req->method,
                   req->path, req->query, (unsigned long long)req->id, req->peer, req->body_len,
                   req->body);
     atomic_fetch_add(&handled, 1);
 }
 
-static const struct eb_server_hooks hooks = {t_worker_new, t_worker_free, t_handle, NULL};
+static const struct eb_server_hooks hooks = {t_worker_new, t_worker_free, t_handle, NULL, NULL};
+
+/* Refuses paths under /deny with a 401 on the headers; admits the others with 7. */
+static int t_admit(void *user, const struct eb_http_request *req, struct eb_http_response *resp)
+{
+    (void)user;
+    atomic_fetch_add(&admitted, 1);
+    if (strncmp(req->path, "/deny", 5) != 0)
+        return 7;
+    resp->status = 401;
+    resp->content_type = "text/plain";
+    resp->www_authenticate = "Bearer realm=\"t\"";
+    eb_buf_printf(&resp->body, "denied %s id=%llu", req->path, (unsigned long long)req->id);
+    return -1;
+}
+
+static const struct eb_server_hooks admit_hooks = {t_worker_new, t_worker_free, t_handle, NULL,
+                                                   t_admit};
 
 static void *t_worker_fail(void *user, struct eb_err *err)
 {
@@ -113,7 +139,8 @@ static void *t_worker_fail(void *user, struct eb_err *err)
     return NULL;
 }
 
-static const struct eb_server_hooks failing_hooks = {t_worker_fail, t_worker_free, t_handle, NULL};
+static const struct eb_server_hooks failing_hooks = {t_worker_fail, t_worker_free, t_handle, NULL,
+                                                     NULL};
 
 /* ---- a server in a thread ---- */
 
@@ -881,6 +908,225 @@ static void test_listen_errors(void)
     }
 }
 
+/* Reads the next response on c and says whether it is a 100 Continue (consumed) (1), or a
+ * final one (0, in r), or nothing (-1). */
+static int read_interim_or_reply(struct client *c, struct reply *r)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    while (c->len < sizeof cont - 1 && memcmp(c->buf, cont, c->len) == 0)
+        if (fill(c) <= 0)
+            return -1;
+    if (!memcmp(c->buf, cont, sizeof cont - 1)) {
+        memmove(c->buf, c->buf + sizeof cont - 1, c->len - (sizeof cont - 1));
+        c->len -= sizeof cont - 1;
+        return 1;
+    }
+    return read_reply(c, r) == 0 ? 0 : -1;
+}
+
+/* The admit hook runs when the headers are complete: a refused request gets its answer at
+ * once, before 100 Continue and before its body is read; nothing of it reaches a worker; a
+ * client that sends its whole body without waiting still reads the answer, not a reset. */
+static void test_admission(void)
+{
+    struct fixture fx;
+    struct reply r;
+    char v[64];
+    fx_init(&fx);
+    fx.cfg.max_body = 1024 * 1024;
+    if (fx_start(&fx, &admit_hooks)) {
+        CHECK(!"the server starts");
+        return;
+    }
+    size_t big = fx.cfg.max_body;
+    char *body = malloc(big), head[300];
+    memset(body, 'b', big);
+    int before = atomic_load(&handled);
+
+    /* waits for 100 Continue: gets the 401 instead, and the connection closes */
+    struct client *c = client_open(fx.port);
+    snprintf(head, sizeof head,
+             "POST /deny/a HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             big);
+    CHECK(send_str(c, head) == 0);
+    CHECK(read_interim_or_reply(c, &r) == 0); /* no 100 Continue first */
+    CHECK(r.status == 401);
+    CHECK(strncmp(r.body, "denied /deny/a id=", 18) == 0);
+    CHECK_STR(header_of(&r, "Connection", v, sizeof v), "close");
+    CHECK_STR(header_of(&r, "WWW-Authenticate", v, sizeof v), "Bearer realm=\"t\"");
+    CHECK(wait_closed(c, 4000) == 1);
+    client_close(c);
+
+    /* does not wait: head and the whole body at once, then reads: the 401, not a reset */
+    c = client_open(fx.port);
+    snprintf(head, sizeof head, "POST /deny/b HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+             big);
+    CHECK(send_str(c, head) == 0);
+    CHECK(send_all(c, body, big) == 0);
+    CHECK(read_reply(c, &r) == 0);
+    CHECK(r.status == 401);
+    CHECK(wait_closed(c, 4000) == 1);
+    client_close(c);
+
+    /* chunked, and a pipelined request behind a refused one: never served */
+    c = client_open(fx.port);
+    CHECK(send_str(c, "POST /deny/c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n0\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    CHECK(read_reply(c, &r) == 0);
+    CHECK(r.status == 401);
+    CHECK(wait_closed(c, 4000) == 1);
+    client_close(c);
+    CHECK(atomic_load(&handled) == before); /* no refused request reached a worker */
+    CHECK(eb_server_buffered(fx.srv) == 0);
+
+    /* an admitted request carries the hook's answer to the handler */
+    c = client_open(fx.port);
+    CHECK(get(c, "/admitted", &r) == 0);
+    CHECK(r.status == 200 && strncmp(r.body, "admitted=7 GET /admitted", 24) == 0);
+    client_close(c);
+    free(body);
+    fx_stop(&fx);
+}
+
+/* --max-buffered: a body that does not fit waits, unread and without 100 Continue, until
+ * memory frees; one that waits longer than request_timeout gets 503 with Retry-After; chunked
+ * bodies grow their reservation step by step. */
+static void test_max_buffered(void)
+{
+    struct fixture fx;
+    struct reply r;
+    char v[64], head[300];
+    fx_init(&fx);
+    fx.cfg.max_body = 256 * 1024;
+    fx.cfg.max_buffered = 256 * 1024;
+    fx.cfg.request_timeout_ms = 400;
+    sem_init(&hold, 0, 0);
+    if (fx_start(&fx, &hooks)) {
+        CHECK(!"the server starts");
+        return;
+    }
+    size_t big = fx.cfg.max_body;
+    char *body = malloc(big);
+    memset(body, 'q', big);
+
+    /* a holds the whole budget in a worker */
+    struct client *a = client_open(fx.port);
+    snprintf(head, sizeof head, "POST /a?hold HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+             big);
+    CHECK(send_str(a, head) == 0 && send_all(a, body, big) == 0);
+    for (int i = 0; i < 200 && eb_server_buffered(fx.srv) < big; i++)
+        usleep(5000);
+    CHECK(eb_server_buffered(fx.srv) == big);
+
+    /* b waits: no 100 Continue while a holds the memory ... */
+    struct client *b = client_open(fx.port);
+    CHECK(send_str(b, "POST /b HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                      "Content-Length: 4\r\n\r\n") == 0);
+    /* ... while requests without a body still pass */
+    struct client *g = client_open(fx.port);
+    CHECK(get(g, "/nobody", &r) == 0 && r.status == 200);
+    client_close(g);
+    set_timeout(b->fd, 150);
+    CHECK(fill(b) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    set_timeout(b->fd, 5000);
+    /* ... and goes on once a's answer is made */
+    sem_post(&hold);
+    CHECK(read_reply(a, &r) == 0 && r.status == 200);
+    CHECK(read_interim_or_reply(b, &r) == 1);
+    CHECK(send_str(b, "data") == 0);
+    CHECK(read_reply(b, &r) == 0 && r.status == 200 && strstr(r.body, "len=4 body=data"));
+    client_close(b);
+
+    /* c waits longer than request_timeout: 503 with Retry-After, its body never read */
+    snprintf(head, sizeof head, "POST /a2?hold HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+             big);
+    CHECK(send_str(a, head) == 0 && send_all(a, body, big) == 0);
+    for (int i = 0; i < 200 && eb_server_buffered(fx.srv) < big; i++)
+        usleep(5000);
+    struct client *c = client_open(fx.port);
+    CHECK(send_str(c, "POST /c HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                      "Content-Length: 10\r\n\r\n") == 0);
+    CHECK(read_interim_or_reply(c, &r) == 0);
+    CHECK(r.status == 503);
+    CHECK_STR(header_of(&r, "Retry-After", v, sizeof v), "5");
+    CHECK_STR(header_of(&r, "Connection", v, sizeof v), "close");
+    client_close(c);
+    sem_post(&hold);
+    CHECK(read_reply(a, &r) == 0 && r.status == 200 && strstr(r.body, "POST /a2"));
+    client_close(a);
+
+    /* a chunked body of 200 KiB grows its reservation (64K, 128K, 256K) and goes through */
+    c = client_open(fx.port);
+    CHECK(send_str(c, "POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+          0);
+    for (int i = 0; i < 200; i++) {
+        char chunk[1100];
+        snprintf(chunk, sizeof chunk, "400\r\n%.*s\r\n", 1024, body);
+        CHECK(send_str(c, chunk) == 0);
+    }
+    CHECK(send_str(c, "0\r\n\r\n") == 0);
+    CHECK(read_reply(c, &r) == 0 && r.status == 200 && strstr(r.body, "len=204800 body=qqq"));
+    client_close(c);
+    for (int i = 0; i < 200 && eb_server_buffered(fx.srv); i++)
+        usleep(5000);
+    CHECK(eb_server_buffered(fx.srv) == 0);
+    free(body);
+    fx_stop(&fx);
+    sem_destroy(&hold);
+}
+
+/* Sends n bytes of chunked body data in 1 KiB chunks. */
+static int send_chunks(struct client *c, size_t n)
+{
+    char chunk[1100], data[1024];
+    memset(data, 'k', sizeof data);
+    for (size_t i = 0; i < n; i += sizeof data) {
+        snprintf(chunk, sizeof chunk, "400\r\n%.*s\r\n", (int)sizeof data, data);
+        if (send_str(c, chunk))
+            return -1;
+    }
+    return 0;
+}
+
+/* Chunked bodies that each hold part of the budget and all wait to grow would wait for one
+ * another until request_timeout: the last one to wait when every reserved byte is held by
+ * waiting requests gets 503 at once, and the others go on. */
+static void test_max_buffered_chunked_standoff(void)
+{
+    struct fixture fx;
+    struct reply r;
+    fx_init(&fx);
+    fx.cfg.max_body = 128 * 1024;
+    fx.cfg.max_buffered = 128 * 1024;
+    fx.cfg.request_timeout_ms = 5000;
+    if (fx_start(&fx, &hooks)) {
+        CHECK(!"the server starts");
+        return;
+    }
+    static const char head[] =
+        "POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    struct client *a = client_open(fx.port), *b = client_open(fx.port);
+    /* each reserves its first 64 KiB: the budget is full */
+    CHECK(send_str(a, head) == 0 && send_chunks(a, 60 * 1024) == 0);
+    CHECK(send_str(b, head) == 0 && send_chunks(b, 60 * 1024) == 0);
+    for (int i = 0; i < 200 && eb_server_buffered(fx.srv) < 128 * 1024; i++)
+        usleep(5000);
+    CHECK(eb_server_buffered(fx.srv) == 128 * 1024);
+    /* a must grow: waits for b's memory; b must grow too: nothing would ever free */
+    CHECK(send_chunks(a, 10 * 1024) == 0);
+    usleep(100000);
+    CHECK(send_chunks(b, 10 * 1024) == 0);
+    set_timeout(b->fd, 3000); /* well before request_timeout */
+    CHECK(read_reply(b, &r) == 0 && r.status == 503);
+    client_close(b);
+    /* a got b's memory and finishes */
+    CHECK(send_str(a, "0\r\n\r\n") == 0);
+    CHECK(read_reply(a, &r) == 0 && r.status == 200 && strstr(r.body, "len=71680 "));
+    client_close(a);
+    fx_stop(&fx);
+}
+
 int main(void)
 {
     struct fixture fx;
@@ -907,5 +1153,8 @@ int main(void)
     test_graceful_stop();
     test_worker_start_failure();
     test_listen_errors();
+    test_admission();
+    test_max_buffered();
+    test_max_buffered_chunked_standoff();
     return check_report("test_server");
 }

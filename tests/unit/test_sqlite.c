@@ -85,9 +85,10 @@ static void test_open_creates_schema(void)
     sqlite3 *db = peek_open();
     struct eb_sql_schema *s = NULL;
     CHECK(eb_sqlgen_build(&eb_sql_dialect_sqlite, &s, &err) == EB_OK);
-    /* the candidate schema, plus the 4 interview tables (adapters/interview_sql.h) */
+    /* the candidate schema, plus the 4 interview tables (adapters/interview_sql.h) and
+     * push_warning (adapters/warning_sql.h) */
     CHECK(s && q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ==
-                   (int64_t)s->n_tables + 4);
+                   (int64_t)s->n_tables + 5);
     eb_sqlgen_free(s);
     CHECK(q_int(db, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
@@ -199,16 +200,16 @@ static void test_newer_version_refused(void)
     CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    exec_or_die(db, "UPDATE schema_version SET version = 4");
+    exec_or_die(db, "UPDATE schema_version SET version = 99");
     sqlite3_close(db);
     /* the open instance notices on ping */
     CHECK(eb_adapter_ping(a, &err) == EB_ERR_DB);
-    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
+    CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
     eb_adapter_close(a);
     /* and a new one refuses to open */
     CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
-    CHECK_STR(err.msg, "database schema version 4 is newer than this ehrbridge (3)");
+    CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
     unlink(path);
     snprintf(path, sizeof path, "%s/newer.db-wal", dir);
     unlink(path);

@@ -50,7 +50,8 @@ static void one_init(struct one *o, const char *id, int64_t app, const char *nam
     o->exp[0].company = "ACME";
     o->c.experience_info = o->exp;
     o->c.experience_info_n = 1;
-    o->push = (struct eb_push){o->id, "pushCandidate", "1700000000000", &o->c};
+    o->push = (struct eb_push){
+        .id = o->id, .event = "pushCandidate", .triggered_at = "1700000000000", .data = &o->c};
     o->rec.push_id = o->id;
     o->rec.event = "pushCandidate";
     o->rec.application_id = app;

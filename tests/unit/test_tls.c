@@ -112,7 +112,7 @@ static void t_handle(void *w, const struct eb_http_request *req, struct eb_http_
                   req->body_len, req->body);
 }
 
-static const struct eb_server_hooks hooks = {NULL, NULL, t_handle, NULL};
+static const struct eb_server_hooks hooks = {NULL, NULL, t_handle, NULL, NULL};
 
 struct fixture {
     struct eb_config cfg;
