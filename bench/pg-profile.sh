@@ -203,16 +203,18 @@ for target in $TARGETS; do
     where d.datname = '$db' order by s.total_exec_time + s.total_plan_time desc" \
     > "$OUT/$target.statements.txt"
   # the round trips and WAL flushes: strace over every server process of the cluster
+  attach=()
+  for pid in $(cluster_pids); do attach+=(-p "$pid"); done
   strace -f -c -U calls,name -e trace=sendto,recvfrom,fdatasync,fsync,pwrite64 \
-    -o "$OUT/$target.strace.txt" $(cluster_pids | sed 's/[0-9]\+/-p &/g') 2>/dev/null &
+    -o "$OUT/$target.strace.txt" "${attach[@]}" 2>/dev/null &
   STRACE_PID=$!
   sleep 1
   send "$NB" "$((tag + 4))" >/dev/null
   kill -INT "$STRACE_PID" 2>/dev/null; wait "$STRACE_PID" 2>/dev/null; STRACE_PID=
   if [ "$PERF" = 1 ]; then
     log "$target: perf over $N pushes"
-    perf record -q -g -F 1999 -o "$OUT/$target.perf.data" $(cluster_pids | tr ' ' '\n' | sed '/^$/d' | paste -sd, | sed 's/^/-p /') \
-      >/dev/null 2>&1 &
+    perf record -q -g -F 1999 -o "$OUT/$target.perf.data" \
+      -p "$(cluster_pids | tr -s ' \n' ',' | sed 's/^,//; s/,$//')" >/dev/null 2>&1 &
     PERF_PID=$!
     sleep 1
     send "$N" "$((tag + 5))" >/dev/null

@@ -152,7 +152,7 @@ EXACT_PY=$PEERS/requests/exact.py
 } > "$OUT/machine.txt"
 
 # ---- helpers -------------------------------------------------------------------------------
-SRV_PID= PG_DURABLE_DIR= PG_DURABLE_URL= PG_FAST_DIR= PG_FAST_URL= PG_N=0
+SRV_PID='' PG_DURABLE_DIR='' PG_DURABLE_URL='' PG_FAST_DIR='' PG_FAST_URL='' PG_N=0
 cleanup() {
   [ -n "$SRV_PID" ] && kill -TERM "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
   pg_cluster_stop "$PG_DURABLE_DIR"
