@@ -208,10 +208,11 @@ static void http_date(char *out, size_t n)
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; a 503 says
- * Retry-After). */
+/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; extra: header
+ * lines "Name: value\r\n" as the handler gave them, or NULL; a 503 says Retry-After). */
 static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, size_t length,
-                      int with_length, int close, int http10, const char *www_auth)
+                      int with_length, int close, int http10, const char *www_auth,
+                      const char *extra)
 {
     char date[64];
     http_date(date, sizeof date);
@@ -221,6 +222,8 @@ static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, si
         rc = eb_buf_printf(b, "Content-Type: %s\r\n", content_type);
     if (!rc && www_auth && !strpbrk(www_auth, "\r\n"))
         rc = eb_buf_printf(b, "WWW-Authenticate: %s\r\n", www_auth);
+    if (!rc && extra)
+        rc = eb_buf_puts(b, extra);
     if (!rc && status == 503)
         rc = eb_buf_printf(b, "Retry-After: %d\r\n", RETRY_AFTER_S);
     if (!rc && with_length)
@@ -372,7 +375,7 @@ void srv_conn_refuse(struct conn *c, int status)
     eb_metric_inc(srv_metrics.responses[status / 100 - 1]);
     size_t len = strlen(text);
     int head_only = c->frame.headers_done && c->frame.is_head;
-    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL) ||
+    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL, NULL) ||
         (!head_only && eb_buf_append(&c->out, text, len))) {
         srv_conn_close(c, "out of memory");
         return;
@@ -403,6 +406,7 @@ static void resp_prepare(struct conn *c)
     c->resp.content_type = NULL;
     c->resp.close = 0;
     c->resp.www_authenticate = NULL;
+    c->resp.headers = NULL;
 }
 
 /* A complete request: park the connection and hand the request to a worker. */
@@ -521,6 +525,7 @@ static int conn_admit(struct conn *c)
     struct eb_http_request *req = eb_frame_request(f);
     req->peer = c->addr;
     req->tls = c->ssl != NULL;
+    req->listener = c->listener;
     req->id = atomic_fetch_add(&srv_next_request_id, 1) + 1;
     if (s->hooks->admit) {
         resp_prepare(c);
@@ -685,7 +690,7 @@ static void conn_answer(struct conn *c)
     c->body_off = 0;
     c->state = CONN_WRITE;
     if (put_head(&c->out, status, r->content_type, r->body.len, !no_body, c->close_after, f->http10,
-                 www_auth)) {
+                 www_auth, r->headers)) {
         srv_conn_close(c, "out of memory");
         return;
     }

@@ -132,6 +132,8 @@ static void reject(int fd, int tls)
 
 static void on_accept(struct eb_server *s, struct src *l)
 {
+    int kind = s->listener_kind[l - s->listeners];
+    struct eb_tls *tls = kind == EB_LISTENER_ADMIN ? s->admin_tls : s->tls;
     for (int i = 0; i < ACCEPT_BATCH && l->fd >= 0; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
@@ -144,7 +146,7 @@ static void on_accept(struct eb_server *s, struct src *l)
                 close(s->reserve_fd);
                 fd = accept(l->fd, NULL, NULL);
                 if (fd >= 0)
-                    reject(fd, s->tls != NULL);
+                    reject(fd, tls != NULL);
                 s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 eb_log(EB_LOG_WARN, "out of file descriptors: connection refused", NULL);
             } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -156,7 +158,7 @@ static void on_accept(struct eb_server *s, struct src *l)
         peer_text(&ss, addr, sizeof addr);
         if (s->n_conns >= (size_t)s->cfg->max_connections) {
             eb_log(EB_LOG_DEBUG, "connection refused", "reason", "max_connections reached", NULL);
-            reject(fd, s->tls != NULL);
+            reject(fd, tls != NULL);
             continue;
         }
         struct peer *p = srv_peer_acquire(s, addr);
@@ -165,13 +167,14 @@ static void on_accept(struct eb_server *s, struct src *l)
             eb_log(EB_LOG_DEBUG, "connection refused", "reason",
                    p ? "out of memory" : "max_connections_per_peer reached", NULL);
             srv_peer_release(s, p);
-            reject(fd, s->tls != NULL);
+            reject(fd, tls != NULL);
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->src = (struct src){SRC_CONN, fd};
         c->srv = s;
+        c->listener = kind;
         c->id = ++s->next_conn_id;
         c->peer = p;
         snprintf(c->addr, sizeof c->addr, "%s", addr);
@@ -188,7 +191,7 @@ static void on_accept(struct eb_server *s, struct src *l)
         eb_metric_inc(srv_metrics.accepted);
         c->state = CONN_READ;
         srv_timer_start(c, &s->t_idle); /* the first request must start within keepalive_timeout */
-        if (s->tls && !(c->ssl = eb_tls_conn_new(s->tls, fd))) {
+        if (tls && !(c->ssl = eb_tls_conn_new(tls, fd))) {
             srv_conn_close(c, "tls: cannot start a connection");
             continue;
         }
@@ -267,7 +270,7 @@ static void reload_tls(struct eb_server *s)
         eb_log(EB_LOG_INFO, "SIGHUP: no TLS certificate configured, nothing to reload", NULL);
         return;
     }
-    if (eb_tls_reload(s->tls, &err))
+    if (eb_tls_reload(s->tls, &err) || (s->admin_tls && eb_tls_reload(s->admin_tls, &err)))
         eb_log(EB_LOG_ERROR, "SIGHUP: TLS reload failed, the previous certificate stays in use",
                "reason", err.msg, NULL);
     else
@@ -438,23 +441,25 @@ static void addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_
     snprintf(out, n, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
-static eb_rc listen_all(struct eb_server *s, struct eb_err *err)
+/* Binds the addresses of host_text:port_num for listener kind (EB_LISTENER_*). */
+static eb_rc listen_all(struct eb_server *s, const char *host_text, int port_num, int kind,
+                        struct eb_err *err)
 {
     eb_rc rc = EB_OK;
-    const struct eb_config *cfg = s->cfg;
-    const char *host = cfg->listen_host[0] && strcmp(cfg->listen_host, "*") != 0
-                           ? cfg->listen_host
+    int first = s->n_listeners;
+    const char *host = host_text[0] && strcmp(host_text, "*") != 0
+                           ? host_text
                            : NULL; /* "*": every address, IPv4 and IPv6 */
     char port[8];
-    snprintf(port, sizeof port, "%d", cfg->listen_port);
+    snprintf(port, sizeof port, "%d", port_num);
     struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
                              .ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int g = getaddrinfo(host, port, &hints, &res);
     if (g)
-        return eb_err_set(err, EB_ERR_CONFIG, "cannot resolve listen address %s: %s",
-                          cfg->listen_host, gai_strerror(g));
+        return eb_err_set(err, EB_ERR_CONFIG, "cannot resolve listen address %s: %s", host_text,
+                          gai_strerror(g));
     int n_addrs = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
         n_addrs++;
@@ -485,20 +490,22 @@ static eb_rc listen_all(struct eb_server *s, struct eb_err *err)
         }
         struct src *l = &s->listeners[s->n_listeners];
         *l = (struct src){SRC_LISTENER, fd};
+        s->listener_kind[s->n_listeners] = kind;
         s->n_listeners++;
         if (epoll_add(s, l)) {
             rc = eb_err_set(err, EB_ERR_INTERNAL, "epoll_ctl: %s", strerror(errno));
             goto out;
         }
-        if (s->n_listeners == 1) {
+        if (s->n_listeners == first + 1) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
             if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-                s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                         : ((struct sockaddr_in *)&ss)->sin_port);
+                *(kind == EB_LISTENER_ADMIN ? &s->admin_port : &s->port) =
+                    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
         }
     }
-    if (!s->n_listeners)
+    if (s->n_listeners == first)
         rc = eb_err_set(err, EB_ERR_UNAVAILABLE, "%s",
                         last_err[0] ? last_err : "no address to listen on");
 out:
@@ -579,7 +586,19 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
         struct sigaction ign = {.sa_handler = SIG_IGN};
         sigaction(SIGPIPE, &ign, NULL);
     }
-    rc = listen_all(s, err);
+    if (!rc && cfg->admin_listen_port && s->tls) { /* operators show no client certificate */
+        if (!(s->admin_cfg = malloc(sizeof *s->admin_cfg))) {
+            rc = eb_err_set(err, EB_ERR_NOMEM, "server: out of memory");
+            goto out;
+        }
+        *s->admin_cfg = *cfg;
+        s->admin_cfg->tls_client_ca[0] = '\0';
+        if ((rc = eb_tls_new(s->admin_cfg, &s->admin_tls, err)))
+            goto out;
+    }
+    rc = listen_all(s, cfg->listen_host, cfg->listen_port, EB_LISTENER_PUBLIC, err);
+    if (!rc && cfg->admin_listen_port)
+        rc = listen_all(s, cfg->admin_listen_host, cfg->admin_listen_port, EB_LISTENER_ADMIN, err);
 out:
     if (rc)
         eb_server_free(s);
@@ -591,6 +610,11 @@ out:
 int eb_server_port(const struct eb_server *s)
 {
     return s ? s->port : 0;
+}
+
+int eb_server_admin_port(const struct eb_server *s)
+{
+    return s ? s->admin_port : 0;
 }
 
 size_t eb_server_buffered(const struct eb_server *s)
@@ -724,6 +748,8 @@ void eb_server_free(struct eb_server *s)
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->start_cv);
     eb_tls_free(s->tls);
+    eb_tls_free(s->admin_tls);
+    free(s->admin_cfg);
     free(s->threads);
     free(s);
 }

@@ -61,7 +61,8 @@ enum conn_state { CONN_READ, CONN_WAIT, CONN_WORKER, CONN_WRITE, CONN_LINGER, CO
 struct conn {
     struct src src; /* first member: epoll data points here; src.fd the socket */
     struct eb_server *srv;
-    uint64_t id; /* connection number, for logs */
+    int listener; /* EB_LISTENER_PUBLIC or EB_LISTENER_ADMIN: the listener that accepted it */
+    uint64_t id;  /* connection number, for logs */
     enum conn_state state;
     uint32_t events;              /* epoll interest registered; 0 = not in epoll */
     struct peer *peer;            /* this connection counts against it */
@@ -95,17 +96,21 @@ struct eb_server {
     const struct eb_config *cfg;
     const struct eb_server_hooks *hooks;
     struct src listeners[MAX_LISTENERS];
+    int listener_kind[MAX_LISTENERS]; /* per listening socket: EB_LISTENER_* */
     int n_listeners;
-    int port; /* of the first listener */
+    int port;       /* of the first listener */
+    int admin_port; /* of the admin listener; 0: none */
     int epfd;
-    struct src wake;            /* eventfd: responses are ready, or a stop was requested */
-    struct src sig;             /* the signalfd of eb_server_signals(), fd -1 otherwise */
-    int reserve_fd;             /* a spare descriptor given up to shed a connection at EMFILE */
-    atomic_int stop_requests;   /* eb_server_stop() calls not yet seen by the loop */
-    atomic_int reload_requests; /* eb_server_reload() calls not yet seen by the loop */
-    int stopping;               /* 0 running, 1 graceful stop, 2 also drop partial requests */
-    int served;                 /* eb_server_serve() was called */
-    struct eb_tls *tls;         /* the TLS context for new connections; NULL: plain HTTP */
+    struct src wake;             /* eventfd: responses are ready, or a stop was requested */
+    struct src sig;              /* the signalfd of eb_server_signals(), fd -1 otherwise */
+    int reserve_fd;              /* a spare descriptor given up to shed a connection at EMFILE */
+    atomic_int stop_requests;    /* eb_server_stop() calls not yet seen by the loop */
+    atomic_int reload_requests;  /* eb_server_reload() calls not yet seen by the loop */
+    int stopping;                /* 0 running, 1 graceful stop, 2 also drop partial requests */
+    int served;                  /* eb_server_serve() was called */
+    struct eb_tls *tls;          /* the TLS context for new connections; NULL: plain HTTP */
+    struct eb_tls *admin_tls;    /* the admin listener's: the same certificate, no client CA */
+    struct eb_config *admin_cfg; /* cfg without the client CA, for admin_tls */
     uint64_t next_conn_id;
     struct conn *conns; /* every connection not yet closed */
     size_t n_conns;

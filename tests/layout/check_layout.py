@@ -28,10 +28,14 @@ import tempfile
 # The allowed include edges between rooms: ROOM -> the rooms it may include. Keep equal to
 # docs/architecture.md ("Allowed include edges").
 ALLOWED = {
-    "main": {"config", "service", "transport", "util"},
+    "main": {"archive", "config", "replay", "service", "transport", "util"},
     "config": {"util"},
-    "service": {"adapters", "auth", "bind", "bridge", "candidate", "config", "ingest", "mapping",
-                "sql", "transport", "util"},
+    "service": {"adapters", "admin", "archive", "auth", "bind", "bridge", "candidate", "config",
+                "ingest", "mapping", "sql", "transport", "util"},
+    "admin": {"adapters", "auth", "config", "replay", "transport", "util"},
+    "replay": {"adapters", "archive", "bind", "bridge", "candidate", "config", "ingest", "mapping",
+               "sql", "util"},
+    "archive": {"adapters", "config", "util"},
     "transport": {"config", "util"},
     "auth": {"config", "transport", "util"},
     "bind": {"candidate", "gen", "ingest", "util"},

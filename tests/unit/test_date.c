@@ -13,7 +13,7 @@
 #include "candidate/validate.h"
 #include "check.h"
 #include "mapping/mapping.h"
-#include "service/replay.h"
+#include "replay/replay.h"
 #include "util/arena.h"
 #include "util/date.h"
 
