@@ -20,7 +20,7 @@
 #include "archive/archive.h"
 #include "config.h"
 #include "replay/replay.h"
-#include "service.h"
+#include "service/service.h"
 #include "transport/server.h"
 #include "transport/tls.h"
 #include "util/clock.h"

@@ -6,7 +6,7 @@
  * answered in JSON (rest.c); the REST interview events take their own short path to the
  * adapter (bridge/interview.c). GET: ?wsdl, /healthz, /readyz, /metrics (util/metrics.h).
  * Every log line of a request carries its id (eb_log_set_request). */
-#include "service.h"
+#include "service/service.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
