@@ -2,7 +2,8 @@
 """The folder graph of src/ and where gSOAP's generated names may appear.
 
 Every folder of src/ is a room; a file directly in src/ is a room of its own, named after it
-without the extension (main.c is "main", config.c and config.h are "config"); gen/ (the gSOAP
+without the extension and what follows a '_' (main.c is "main"; config.c, config.h and
+config_load.c are "config"); gen/ (the gSOAP
 tool output) is the room "gen". This check fails when:
 
   1. a file of src/ includes ("#include "...") a file of another room along an edge that is not in
@@ -68,7 +69,7 @@ def room_of(rel):
     parts = rel.split("/")
     if len(parts) > 1:
         return parts[0]
-    return os.path.splitext(parts[0])[0]
+    return os.path.splitext(parts[0])[0].split("_")[0]
 
 
 def source_files(src):
