@@ -18,11 +18,16 @@
  * (group commit, each push in its own savepoint after a failure), sent as a libpq pipeline (a
  * few round trips instead of one per row):
  *   1. the claim, INSERT INTO push_log ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome =
- *      'failed' RETURNING push_id: a concurrent transaction holding the same id makes this wait
- *      for its end; when the id is then recorded with a final outcome nothing is returned;
+ *      'failed' RETURNING push_id and whether the candidate row exists: a concurrent transaction
+ *      holding the same id makes this wait for its end; when the id is then recorded with a
+ *      final outcome nothing is returned;
  *   2. the candidate row upsert: takes the row lock on the applicationId, so that two pushes for
  *      one candidate replace it one after the other, never interleaved;
  *   3. one statement deleting the candidate's rows from every child table (data-modifying CTEs);
+ *      for a candidate whose row did not exist at the claim (the usual push), 2 and 3 are one
+ *      INSERT ... ON CONFLICT DO NOTHING RETURNING 1 instead, checked: when it inserts nothing,
+ *      or a child row's key is taken, the write is rolled back and done again with 2 and 3
+ *      (pg_candidate_write);
  *   4. the new child rows; then, with the document archive, the record's download links as
  *      pending attachment rows; 5. COMMIT (durable: synchronous_commit is the server's, on by
  *      default).
@@ -106,9 +111,13 @@ struct pg_adapter {
     int64_t retry_at_ms;            /* after a failed connect: no new try before (monotonic ms) */
     struct eb_err down;             /* and the error of that connect, answered until then */
     struct eb_sql_schema *schema;   /* the default schema in PostgreSQL's dialect */
-    char *claim_sql;                /* push_log upsert over 'failed' rows only, RETURNING push_id */
+    char *claim_sql;                /* push_log upsert over 'failed' rows only, RETURNING push_id
+                                     * and, with the default tables, whether the candidate row of
+                                     * its application_id exists */
     char *failure_sql;              /* push_log upsert over 'failed' rows only */
     char *purge_sql;                /* deletes one application_id from every child table */
+    char *fresh_sql;                /* the candidate row's INSERT ... ON CONFLICT DO NOTHING
+                                     * RETURNING 1: the row of a candidate thought new */
     char *probe_sql;                /* schema_version there? an interview table missing? */
     char *put_sql;                  /* push_log upsert over any row */
     struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
@@ -120,6 +129,16 @@ struct pg_adapter {
     int tx_had_conn;                /* the transaction began on a connection already open */
     int retry;                      /* the last failure may pass on a new try (retryable) */
     int att_ready;                  /* 1 once the attachment tables are known to exist */
+    /* The claim's word on the candidate to be written next (pg_log_put, pg_candidate_write) */
+    int hint_set;         /* 1: hint_app and hint_exists are from this transaction's last claim */
+    int hint_exists;      /* the candidate row of hint_app existed when the claim ran */
+    int64_t hint_app;     /* the claim's application_id */
+    int fresh;            /* the candidate being written is sent as new: no purge */
+    int watch_at;         /* 1 + the index (since the last sync) of the statement whose result
+                            * pipeline_sync keeps in watched; 0: none */
+    PGresult *watched;    /* that result (caller clears) */
+    int64_t purge_app[8]; /* applicationIds always purged: a write as new found rows there */
+    unsigned n_purge_app; /* entries written to purge_app (ring) */
     /* one statement's parameters, filled by bind_* and used by send_prepared */
     const char *pv[EB_SQL_MAX_COLUMNS]; /* values */
     int pl[EB_SQL_MAX_COLUMNS];         /* lengths */
@@ -373,10 +392,11 @@ static int send_prepared(struct pg_adapter *g, const char *name, int n)
  * NULL when the statement did not run). Returns 1 when every statement succeeded. */
 static int pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
 {
-    int ok = 1, n = g->queued;
+    int ok = 1, n = g->queued, watch = g->watch_at - 1;
     for (int i = 0; i < n_keep; i++)
         keep[i] = NULL;
     g->queued = 0;
+    g->watch_at = 0;
     g->row_sends = 0;
     if (PQpipelineSync(g->conn) != 1) {
         note_result(g, NULL, "pipeline sync");
@@ -396,6 +416,8 @@ static int pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
             }
             if (i < n_keep && !keep[i] && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
                 keep[i] = r;
+            else if (i == watch && !g->watched && st == PGRES_TUPLES_OK)
+                g->watched = r;
             else
                 PQclear(r);
         }
@@ -419,6 +441,7 @@ static int pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
 static void pipeline_leave(struct pg_adapter *g)
 {
     release_params(g);
+    g->hint_set = 0;
     if (!g->conn)
         return;
     if (PQpipelineStatus(g->conn) != PQ_PIPELINE_OFF) {
@@ -573,6 +596,11 @@ static int prepare_all(struct pg_adapter *g)
          prepare_one(g, "eb_version",
                      "SELECT coalesce(max(\"version\"), 0) FROM \"schema_version\"", 0, NULL) &&
          prepare_one(g, "eb_purge", g->purge_sql, 1, int1);
+    if (ok && g->fresh_sql) {
+        column_types(&sc->tables[sc->candidate], types);
+        ok = prepare_one(g, "eb_fresh", g->fresh_sql, (int)sc->tables[sc->candidate].n_columns,
+                         types);
+    }
     for (size_t i = sc->candidate; ok && i < sc->n_tables; i++) {
         const struct eb_sql_table *t = &sc->tables[i];
         column_types(t, types);
@@ -1047,6 +1075,7 @@ static void pg_close(struct eb_adapter *a)
     free(g->claim_sql);
     free(g->failure_sql);
     free(g->purge_sql);
+    free(g->fresh_sql);
     free(g->probe_sql);
     free(g->put_sql);
     g->put_sql = NULL;
@@ -1056,7 +1085,7 @@ static void pg_close(struct eb_adapter *a)
     g->map_sql = NULL;
     eb_sqlgen_free(g->schema);
     g->conninfo = g->secret[0] = g->secret[1] = NULL;
-    g->claim_sql = g->failure_sql = g->purge_sql = g->probe_sql = NULL;
+    g->claim_sql = g->failure_sql = g->purge_sql = g->fresh_sql = g->probe_sql = NULL;
     g->schema = NULL;
 }
 
@@ -1072,11 +1101,28 @@ static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
     g->failure_sql = up;
     size_t n = 0;
     char *claim = NULL;
-    if (!append(&claim, &n, up, strlen(up)) || !append(&claim, &n, " RETURNING \"push_id\"", 20)) {
+    const struct eb_sql_table *cand = &sc->tables[sc->candidate];
+    char exists[160];
+    /* with the default tables: whether the candidate row of the claim's application_id ($5)
+     * exists, so that a new candidate's write skips the purge of its child tables */
+    int elen =
+        snprintf(exists, sizeof exists,
+                 ", EXISTS (SELECT 1 FROM \"%s\" WHERE \"application_id\" = $5)", cand->name);
+    if (elen < 0 || (size_t)elen >= sizeof exists || g->base.mapping)
+        elen = 0;
+    if (!append(&claim, &n, up, strlen(up)) || !append(&claim, &n, " RETURNING \"push_id\"", 20) ||
+        !append(&claim, &n, exists, (size_t)elen)) {
         free(claim);
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     }
     g->claim_sql = claim;
+    if (elen) {
+        static const char tail[] = " ON CONFLICT (\"application_id\") DO NOTHING RETURNING 1";
+        n = 0;
+        if (!append(&g->fresh_sql, &n, cand->insert_sql, strlen(cand->insert_sql)) ||
+            !append(&g->fresh_sql, &n, tail, sizeof tail - 1))
+            return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    }
     if (!(g->put_sql = eb_sqlgen_upsert_where(sc, log, NULL, err)))
         return err ? err->rc : EB_ERR_NOMEM;
 
@@ -1145,8 +1191,9 @@ static enum eb_outcome outcome_from(const char *text)
     return EB_OUTCOME_FAILED;
 }
 
-/* eb_sqlgen_row_fn: sends one row's insert (the candidate's upsert, then the purge of its
- * children) into the pipeline. */
+/* eb_sqlgen_row_fn: sends one row's insert into the pipeline. The candidate's row: with g->fresh
+ * its INSERT ... ON CONFLICT DO NOTHING RETURNING 1, whose result pipeline_sync keeps in
+ * g->watched; otherwise its upsert, then the purge of its children. */
 static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
                       struct eb_err *err)
 {
@@ -1167,10 +1214,14 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
             break;
         }
     }
-    table_stmt_name(name, sizeof name, t->index);
-    if (!send_prepared(g, name, (int)t->n_columns))
+    int fresh = t->role == EB_SQL_ROLE_CANDIDATE && g->fresh;
+    if (fresh)
+        g->watch_at = g->queued + 1;
+    else
+        table_stmt_name(name, sizeof name, t->index);
+    if (!send_prepared(g, fresh ? "eb_fresh" : name, (int)t->n_columns))
         return fail_rc(g, err);
-    if (t->role == EB_SQL_ROLE_CANDIDATE) {
+    if (t->role == EB_SQL_ROLE_CANDIDATE && !fresh) {
         bind_int(g, 0, v[0].i); /* application_id is the candidate's first column */
         if (!send_prepared(g, "eb_purge", 1))
             return fail_rc(g, err);
@@ -1413,6 +1464,7 @@ static eb_rc pg_begin(struct eb_adapter *a, struct eb_err *err)
     if (rc)
         return rc; /* cannot connect: down; no retry */
     g->fail.set = 0;
+    g->hint_set = 0;
     if (!pipeline_enter(g) || !send_text(g, "BEGIN"))
         return tx_fail(g, err);
     return EB_OK;
@@ -1460,6 +1512,7 @@ static eb_rc pg_rollback_to(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     g->fail.set = 0;
+    g->hint_set = 0;
     release_params(g);
     if (!g->conn || !send_text(g, "ROLLBACK TO SAVEPOINT eb_push") ||
         !send_text(g, "RELEASE SAVEPOINT eb_push") || !pipeline_sync(g, NULL, 0))
@@ -1491,7 +1544,9 @@ static eb_rc pg_log_get(struct eb_adapter *a, const char *push_id, struct eb_log
 
 /* The claim is INSERT ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome = 'failed'
  * RETURNING push_id: a concurrent transaction holding the same id makes it wait for that one's
- * end, and a row recorded with a final outcome returns nothing. */
+ * end, and a row recorded with a final outcome returns nothing. With the default tables it also
+ * returns whether the candidate row of the push's applicationId exists, kept for the
+ * candidate_write that follows (only a hint: pg_candidate_write checks it under the row's lock). */
 static eb_rc pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
                         enum eb_outcome outcome, int64_t received_at, int claim, int *written,
                         struct eb_err *err)
@@ -1509,24 +1564,74 @@ static eb_rc pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
     }
     if (written)
         *written = !claim || PQntuples(r) == 1;
+    g->hint_set = claim && rec->has_application_id && PQntuples(r) == 1 && PQnfields(r) == 2;
+    if (g->hint_set) {
+        g->hint_app = rec->application_id;
+        g->hint_exists = strcmp(PQgetvalue(r, 0, 1), "f") != 0;
+    }
     PQclear(r);
     return EB_OK;
 }
 
-/* The candidate row's upsert takes its row lock (two pushes for one candidate replace it one
- * after the other); then one statement deletes its rows from every child table, and the new
- * rows follow, all in the pipeline. */
+/* 1 when a write of app as a new candidate found rows there lately. */
+static int purge_always(const struct pg_adapter *g, int64_t app)
+{
+    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
+    for (size_t i = 0; i < n && i < g->n_purge_app; i++)
+        if (g->purge_app[i] == app)
+            return 1;
+    return 0;
+}
+
+static void purge_always_add(struct pg_adapter *g, int64_t app)
+{
+    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
+    if (!purge_always(g, app))
+        g->purge_app[g->n_purge_app++ % n] = app;
+}
+
+/* The candidate's rows, all in the pipeline. A candidate row that exists (or may: no hint, a
+ * replay) is upserted, which takes its row lock (two pushes for one candidate replace it one
+ * after the other, whichever version of ehrbridge or replica wrote it before), then one
+ * statement deletes its rows from every child table, and the new rows follow.
+ *
+ * A candidate whose row did not exist when the claim ran (the usual push) skips that purge, a
+ * statement over every child table that deletes nothing for a new candidate but costs the
+ * database more than the rest of a small push: its row is inserted with ON CONFLICT DO NOTHING
+ * RETURNING 1, then its child rows. The hint is checked under the row's lock: when the INSERT
+ * inserted nothing (another replica stored the candidate after the claim's read) or a child
+ * row's key was taken (rows left by a candidate row deleted by hand), nothing of the try is
+ * kept: the write fails as retryable (the bridge rolls it back and writes it again), and this
+ * applicationId is purged on every later write of this connection. */
 static eb_rc pg_candidate_write(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
                                 int64_t updated_at, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
+    int64_t app = p->data->application_id.v;
     g->fail.set = 0;
+    g->fresh = !g->map_sql && g->fresh_sql && g->hint_set && g->hint_app == app &&
+               !g->hint_exists && !purge_always(g, app);
+    g->hint_set = 0;
+    g->watch_at = 0;
     if (!g->conn)
         return tx_fail(g, err);
     eb_rc rc = write_candidate(g, p, push_id, updated_at, err);
+    int ok = !rc && pipeline_sync(g, NULL, 0), fresh = g->fresh;
+    int inserted = g->watched && PQntuples(g->watched) == 1;
+    PQclear(g->watched);
+    g->watched = NULL;
+    g->watch_at = 0;
+    g->fresh = 0;
     if (rc && !g->fail.set)
         return rc; /* the walk itself refused (a mapped key without a value) */
-    if (rc || !pipeline_sync(g, NULL, 0))
+    if (fresh && (ok ? !inserted : !strcmp(g->fail.state, "23505"))) {
+        purge_always_add(g, app);
+        g->retry = 1;
+        return eb_err_set(err, EB_ERR_UNAVAILABLE,
+                          "postgres: the candidate had rows when it was written as new; "
+                          "writing it again");
+    }
+    if (!ok)
         return tx_fail(g, err);
     return EB_OK;
 }
