@@ -65,6 +65,7 @@
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "mapping/mapping.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -72,6 +73,10 @@
 #define STATEMENT_TIMEOUT_MS 10000
 /* Statements sent into the pipeline before their results are read. */
 #define PIPELINE_CHUNK 256
+/* Consecutive child rows of one table sent as one INSERT ... SELECT FROM unnest(arrays) from
+ * this many (fewer: one INSERT each), and at most this many in one statement. */
+#define MANY_MIN 4
+#define MANY_MAX 1000
 /* pg_advisory_xact_lock(bigint) key of schema creation ("ehrbridg"). */
 #define SCHEMA_LOCK_KEY 0x6568726272696467LL
 /* First key of pg_advisory_xact_lock(int, int) of an interview: (this, hashtext(event_id)). */
@@ -88,6 +93,10 @@
 #define BYTEAOID 17
 #define INT8OID  20
 #define TEXTOID  25
+/* and of their arrays */
+#define BYTEAARRAYOID 1001
+#define TEXTARRAYOID  1009
+#define INT8ARRAYOID  1016
 /* Connection parameters given to PQconnectdbParams. */
 #define MAX_CONN_PARAMS 12
 
@@ -108,27 +117,32 @@ struct pg_adapter {
     const char *vals[MAX_CONN_PARAMS + 1]; /* and values */
     long timeout_ms;                       /* statement_timeout */
     int schema_checked;                    /* 1 once the schema is known to be this binary's */
-    int64_t retry_at_ms;            /* after a failed connect: no new try before (monotonic ms) */
-    struct eb_err down;             /* and the error of that connect, answered until then */
-    struct eb_sql_schema *schema;   /* the default schema in PostgreSQL's dialect */
-    char *claim_sql;                /* push_log upsert over 'failed' rows only, RETURNING push_id
+    int64_t retry_at_ms;          /* after a failed connect: no new try before (monotonic ms) */
+    struct eb_err down;           /* and the error of that connect, answered until then */
+    struct eb_sql_schema *schema; /* the default schema in PostgreSQL's dialect */
+    char *claim_sql;              /* push_log upsert over 'failed' rows only, RETURNING push_id
                                      * and, with the default tables, whether the candidate row of
                                      * its application_id exists */
-    char *failure_sql;              /* push_log upsert over 'failed' rows only */
-    char *purge_sql;                /* deletes one application_id from every child table */
-    char *fresh_sql;                /* the candidate row's INSERT ... ON CONFLICT DO NOTHING
+    char *failure_sql;            /* push_log upsert over 'failed' rows only */
+    char *purge_sql;              /* deletes one application_id from every child table */
+    char *fresh_sql;              /* the candidate row's INSERT ... ON CONFLICT DO NOTHING
                                      * RETURNING 1: the row of a candidate thought new */
-    char *probe_sql;                /* schema_version there? an interview table missing? */
-    char *put_sql;                  /* push_log upsert over any row */
-    struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
-    struct eb_interview_sql itv;    /* the interview tables' statement text */
-    struct eb_warning_sql wsql;     /* push_warning's statement text */
-    int queued;                     /* statements sent in the pipeline since its last sync */
-    int row_sends;                  /* rows sent since the last pipeline sync */
-    struct pg_fail fail;            /* the first failure of the current call */
-    int tx_had_conn;                /* the transaction began on a connection already open */
-    int retry;                      /* the last failure may pass on a new try (retryable) */
-    int att_ready;                  /* 1 once the attachment tables are known to exist */
+    char **many_sql; /* per table index: a child table's INSERT ... SELECT FROM unnest($1, ...)
+                      * of one array per column; NULL for the other tables */
+    const struct eb_sql_table *pend_t; /* the child table of the rows waiting in pend */
+    struct eb_sql_value *pend;         /* child rows waiting to be sent, pend_t's columns each */
+    size_t pend_n, pend_cap;           /* rows waiting, and room in pend (values) */
+    char *probe_sql;                   /* schema_version there? an interview table missing? */
+    char *put_sql;                     /* push_log upsert over any row */
+    struct eb_mapping_sql *map_sql;    /* --mapping: the mapped tables' statement text */
+    struct eb_interview_sql itv;       /* the interview tables' statement text */
+    struct eb_warning_sql wsql;        /* push_warning's statement text */
+    int queued;                        /* statements sent in the pipeline since its last sync */
+    int row_sends;                     /* rows sent since the last pipeline sync */
+    struct pg_fail fail;               /* the first failure of the current call */
+    int tx_had_conn;                   /* the transaction began on a connection already open */
+    int retry;                         /* the last failure may pass on a new try (retryable) */
+    int att_ready;                     /* 1 once the attachment tables are known to exist */
     /* The claim's word on the candidate to be written next (pg_log_put, pg_candidate_write) */
     int hint_set;         /* 1: hint_app and hint_exists are from this transaction's last claim */
     int hint_exists;      /* the candidate row of hint_app existed when the claim ran */
@@ -607,6 +621,14 @@ static int prepare_all(struct pg_adapter *g)
         table_stmt_name(name, sizeof name, i);
         ok = prepare_one(g, name, t->role == EB_SQL_ROLE_CANDIDATE ? t->upsert_sql : t->insert_sql,
                          (int)t->n_columns, types);
+        if (ok && g->many_sql && g->many_sql[i]) {
+            for (size_t k = 0; k < t->n_columns; k++)
+                types[k] = types[k] == INT8OID    ? INT8ARRAYOID
+                           : types[k] == BYTEAOID ? BYTEAARRAYOID
+                                                  : TEXTARRAYOID;
+            snprintf(name, sizeof name, "eb_u%zu", i);
+            ok = prepare_one(g, name, g->many_sql[i], (int)t->n_columns, types);
+        }
     }
     char lock_sql[96];
     snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_xact_lock(%d, hashtext($1))",
@@ -1076,6 +1098,13 @@ static void pg_close(struct eb_adapter *a)
     free(g->failure_sql);
     free(g->purge_sql);
     free(g->fresh_sql);
+    for (size_t i = 0; g->many_sql && g->schema && i < g->schema->n_tables; i++)
+        free(g->many_sql[i]);
+    free(g->many_sql);
+    free(g->pend);
+    g->many_sql = NULL;
+    g->pend = NULL;
+    g->pend_n = g->pend_cap = 0;
     free(g->probe_sql);
     free(g->put_sql);
     g->put_sql = NULL;
@@ -1125,6 +1154,35 @@ static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
     }
     if (!(g->put_sql = eb_sqlgen_upsert_where(sc, log, NULL, err)))
         return err ? err->rc : EB_ERR_NOMEM;
+
+    if (!(g->many_sql = calloc(sc->n_tables, sizeof *g->many_sql)))
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < sc->n_tables; i++) {
+        const struct eb_sql_table *t = &sc->tables[i];
+        if (t->role != EB_SQL_ROLE_CHILD)
+            continue;
+        char part[200];
+        n = 0;
+        int len = snprintf(part, sizeof part, "INSERT INTO \"%s\" (", t->name);
+        int ok =
+            len > 0 && (size_t)len < sizeof part && append(&g->many_sql[i], &n, part, (size_t)len);
+        for (size_t k = 0; ok && k < t->n_columns; k++) {
+            len = snprintf(part, sizeof part, "%s\"%s\"", k ? ", " : "", t->columns[k].name);
+            ok = len > 0 && (size_t)len < sizeof part &&
+                 append(&g->many_sql[i], &n, part, (size_t)len);
+        }
+        ok = ok && append(&g->many_sql[i], &n, ") SELECT * FROM unnest(", 23);
+        for (size_t k = 0; ok && k < t->n_columns; k++) {
+            const char *type = t->columns[k].type == EB_SQL_INTEGER ? "int8"
+                               : t->columns[k].type == EB_SQL_BLOB  ? "bytea"
+                                                                    : "text";
+            len = snprintf(part, sizeof part, "%s$%zu::%s[]", k ? ", " : "", k + 1, type);
+            ok = len > 0 && (size_t)len < sizeof part &&
+                 append(&g->many_sql[i], &n, part, (size_t)len);
+        }
+        if (!ok || !append(&g->many_sql[i], &n, ")", 1))
+            return eb_err_set(err, EB_ERR_NOMEM, "out of memory building a child table's insert");
+    }
 
     size_t nc;
     const struct eb_sql_table *children = eb_sqlgen_child_tables(sc, &nc);
@@ -1191,13 +1249,12 @@ static enum eb_outcome outcome_from(const char *text)
     return EB_OUTCOME_FAILED;
 }
 
-/* eb_sqlgen_row_fn: sends one row's insert into the pipeline. The candidate's row: with g->fresh
- * its INSERT ... ON CONFLICT DO NOTHING RETURNING 1, whose result pipeline_sync keeps in
- * g->watched; otherwise its upsert, then the purge of its children. */
-static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
-                      struct eb_err *err)
+/* Sends one row's insert into the pipeline. The candidate's row: with g->fresh its INSERT ...
+ * ON CONFLICT DO NOTHING RETURNING 1, whose result pipeline_sync keeps in g->watched;
+ * otherwise its upsert, then the purge of its children. */
+static eb_rc send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
+                          const struct eb_sql_value *v, struct eb_err *err)
 {
-    struct pg_adapter *g = ctx;
     char name[32];
     for (size_t i = 0; i < t->n_columns; i++) {
         int at = (int)i;
@@ -1229,6 +1286,125 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
     if (++g->row_sends >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0))
         return fail_rc(g, err);
     return EB_OK;
+}
+
+/* Appends a big-endian 32-bit integer. */
+static int put32(struct eb_buf *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    return eb_buf_append(b, x, 4) == EB_OK;
+}
+
+/* Column k of the n rows in g->pend as a one-dimensional array in PostgreSQL's binary format
+ * (ndim, has-null flag, element type, length, lower bound, then each element's length, -1 for
+ * NULL, and bytes), into b. Text is cleaned as bind_text cleans it. */
+static int array_param(struct pg_adapter *g, const struct eb_sql_table *t, size_t k,
+                       struct eb_buf *b)
+{
+    size_t n = g->pend_n, nc = t->n_columns;
+    enum eb_sql_type type = t->columns[k].type;
+    int has_null = 0;
+    for (size_t r = 0; r < n; r++)
+        has_null |= g->pend[r * nc + k].type == EB_SQL_VNULL;
+    Oid elem = type == EB_SQL_INTEGER ? INT8OID : type == EB_SQL_BLOB ? BYTEAOID : TEXTOID;
+    if (!put32(b, 1) || !put32(b, (uint32_t)has_null) || !put32(b, elem) ||
+        !put32(b, (uint32_t)n) || !put32(b, 1))
+        return 0;
+    for (size_t r = 0; r < n; r++) {
+        const struct eb_sql_value *v = &g->pend[r * nc + k];
+        if (v->type == EB_SQL_VNULL) {
+            if (!put32(b, 0xffffffffu))
+                return 0;
+        } else if (type == EB_SQL_INTEGER) {
+            if (v->type != EB_SQL_VINT || !put32(b, 8) ||
+                !put32(b, (uint32_t)((uint64_t)v->i >> 32)) || !put32(b, (uint32_t)v->i))
+                return 0;
+        } else {
+            if (v->type != EB_SQL_VTEXT)
+                return 0;
+            int nomem = 0;
+            size_t len = v->len;
+            char *c = utf8_clean(v->s, v->len, &len, &nomem);
+            const char *bytes = c ? c : v->s;
+            if (!c)
+                len = v->len;
+            int ok = !nomem && len <= 0x3fffffff && put32(b, (uint32_t)len) &&
+                     eb_buf_append(b, bytes, len) == EB_OK;
+            free(c);
+            if (!ok)
+                return 0;
+        }
+    }
+    return b->len <= 0x7fffffff;
+}
+
+/* Sends the child rows waiting in g->pend: from MANY_MIN of them in one statement (an array per
+ * column), fewer one by one. */
+static eb_rc flush_rows(struct pg_adapter *g, struct eb_err *err)
+{
+    const struct eb_sql_table *t = g->pend_t;
+    size_t n = g->pend_n;
+    eb_rc rc = EB_OK;
+    if (n < MANY_MIN || !g->many_sql[t->index]) {
+        for (size_t r = 0; !rc && r < n; r++)
+            rc = send_one_row(g, t, g->pend + r * t->n_columns, err);
+        g->pend_n = 0;
+        return rc;
+    }
+    struct eb_buf *cols = calloc(t->n_columns, sizeof *cols);
+    int ok = cols != NULL;
+    for (size_t k = 0; ok && k < t->n_columns; k++) {
+        eb_buf_init(&cols[k], 0x7fffffff);
+        ok = array_param(g, t, k, &cols[k]);
+        g->pv[k] = cols[k].data;
+        g->pl[k] = (int)cols[k].len;
+        g->pf[k] = 1;
+    }
+    g->pend_n = 0;
+    char name[32];
+    snprintf(name, sizeof name, "eb_u%zu", t->index);
+    if (!ok)
+        note_fail(g, NULL, "binding", "out of memory or a value of the wrong type");
+    else
+        ok = send_prepared(g, name, (int)t->n_columns);
+    for (size_t k = 0; cols && k < t->n_columns; k++)
+        eb_buf_free(&cols[k]);
+    free(cols);
+    if (!ok)
+        return fail_rc(g, err);
+    if (++g->row_sends >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0))
+        return fail_rc(g, err);
+    return EB_OK;
+}
+
+/* eb_sqlgen_row_fn: the candidate's row is sent at once (send_one_row); a child row waits in
+ * g->pend until another table's row comes, MANY_MAX rows of its table are there, or the walk
+ * ends (write_candidate). The values are copied; the texts they borrow belong to the candidate,
+ * which outlives the walk. */
+static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
+                      struct eb_err *err)
+{
+    struct pg_adapter *g = ctx;
+    eb_rc rc;
+    if (g->pend_n && g->pend_t != t && (rc = flush_rows(g, err)))
+        return rc;
+    if (t->role != EB_SQL_ROLE_CHILD)
+        return send_one_row(g, t, v, err);
+    g->pend_t = t;
+    size_t need = (g->pend_n + 1) * t->n_columns;
+    if (need > g->pend_cap) {
+        size_t cap = g->pend_cap ? g->pend_cap * 2 : 64 * (size_t)EB_SQL_MAX_COLUMNS;
+        while (cap < need)
+            cap *= 2;
+        struct eb_sql_value *p = realloc(g->pend, cap * sizeof *p);
+        if (!p)
+            return eb_err_set(err, EB_ERR_NOMEM, "postgres: out of memory");
+        g->pend = p;
+        g->pend_cap = cap;
+    }
+    memcpy(g->pend + g->pend_n * t->n_columns, v, t->n_columns * sizeof *v);
+    return ++g->pend_n == MANY_MAX ? flush_rows(g, err) : EB_OK;
 }
 
 /* eb_interview_row_fn: sends one interview row's insert into the pipeline. */
@@ -1361,7 +1537,11 @@ static eb_rc write_candidate(struct pg_adapter *g, const struct eb_push *p, cons
 {
     eb_rc rc;
     if (!g->map_sql) {
+        g->pend_n = 0;
         rc = eb_sqlgen_walk(g->schema, p->data, push_id, at, send_row, g, err);
+        if (!rc && g->pend_n)
+            rc = flush_rows(g, err);
+        g->pend_n = 0;
     } else {
         char app[24];
         snprintf(app, sizeof app, "%lld", (long long)p->data->application_id.v);

@@ -683,6 +683,47 @@ static void test_children_replaced(struct eb_adapter *a)
     eb_sqlgen_free(sc);
 }
 
+/* Rows sent many to a statement (arrays, from 4 rows of one table) hold what rows sent one by
+ * one hold: NULLs, integers, booleans, text that is not valid UTF-8 (cleaned the same way). */
+static void test_many_rows_same(struct eb_adapter *a)
+{
+    static struct sample one, many;
+    static struct eb_experience exp[6];
+    struct eb_stored out;
+    for (size_t i = 0; i < 6; i++)
+        exp[i] = (struct eb_experience){.company = "甲\xff公司 \"q\" {x,y} \\ NULL",
+                                        .title = i % 2 ? NULL : "工程师",
+                                        .start_date = "2015-07-01",
+                                        .now = i % 3 == 0 ? EB_BOOL_UNSET : (int)(i % 2)};
+    sample_init(&one, "push-one-row", 7201, 0, 0);
+    sample_init(&many, "push-many-rows", 7202, 0, 0);
+    one.c.experience_info = exp;
+    one.c.experience_info_n = 1;
+    many.c.experience_info = exp;
+    many.c.experience_info_n = 6;
+    CHECK(store(a, &one, 1700000002000, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    CHECK(store(a, &many, 1700000002100, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    PGconn *db = peek();
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 7202") == 6);
+    /* row seq of 7202 against the row 7201 would hold with item seq: stored one by one */
+    for (size_t i = 0; i < 6; i++) {
+        one.c.experience_info = &exp[i];
+        char id[32], sql[400];
+        snprintf(id, sizeof id, "push-one-row-%zu", i);
+        snprintf(one.id, sizeof one.id, "%s", id);
+        CHECK(store(a, &one, 1700000002200 + (int64_t)i, &out) == EB_OK);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM candidate_experience o JOIN candidate_experience m ON "
+                 "m.application_id = 7202 AND m.seq = %zu WHERE o.application_id = 7201 AND "
+                 "to_jsonb(o) - 'application_id' - 'seq' = to_jsonb(m) - 'application_id' - 'seq'",
+                 i);
+        CHECK(q_int(db, sql) == 1);
+    }
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 7202 AND "
+                    "title IS NULL") == 3);
+    PQfinish(db);
+}
+
 /* ---- two instances, two threads ------------------------------------------------------- */
 
 static void test_two_instances(void)
@@ -848,6 +889,7 @@ int main(void)
         test_list_pages(a);
         test_many_items(a);
         test_children_replaced(a);
+        test_many_rows_same(a);
         test_interviews(a);
         test_statement_timeout();
         test_reconnect(a);
