@@ -28,7 +28,9 @@
  *      INSERT ... ON CONFLICT DO NOTHING RETURNING 1 instead, checked: when it inserts nothing,
  *      or a child row's key is taken, the write is rolled back and done again with 2 and 3
  *      (pg_candidate_write);
- *   4. the new child rows; then, with the document archive, the record's download links as
+ *   4. the new child rows (consecutive rows of one table, from MANY_MIN, in one INSERT ...
+ *      SELECT FROM unnest(one array per column)); then, with the document archive, the record's
+ *      download links as
  *      pending attachment rows; 5. COMMIT (durable: synchronous_commit is the server's, on by
  *      default).
  * Serialization failures and deadlocks are retryable (pg_retryable): the bridge tries again.
