@@ -85,6 +85,16 @@ eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCa
     return EB_ERR_NOT_PUSH;
 }
 
+eb_rc eb_bind_read_ingested(struct eb_bind *b, struct eb_ingest_result *r, const char *body,
+                            const struct _ns1__pushCandidate **req)
+{
+    if (r->direct && eb_bind_read(b, body, req) == EB_OK)
+        return EB_OK;
+    /* the canonical document holds the same request (test_oneparse) */
+    const char *doc = eb_buf_cstr(&r->doc);
+    return doc ? eb_bind_read(b, doc, req) : EB_ERR_NOMEM;
+}
+
 static eb_rc render_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,
                            struct eb_buf *out);
 
