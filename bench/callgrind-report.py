@@ -27,9 +27,10 @@ THREADS = [
 # (inlined, or not run: noop:) shows as "-"
 STAGES = [
     ("a worker's whole push", "eb_service_handle"),
-    ("  ingest: libxml2's parse + the canonical document", "eb_ingest"),
+    ("  ingest: the direct path, or libxml2's parse + the canonical document", "eb_ingest"),
+    ("    the direct path's one pass over a typed request", "eb_ingest_direct"),
     ("    libxml2's parse, building ingest's tree", "eb_ingest_parse_xml"),
-    ("  gSOAP bindings read the canonical document", "eb_bind_read"),
+    ("  gSOAP bindings read the body or the canonical document", "eb_bind_read_ingested"),
     ("    gSOAP's start of a request (its hash tables)", "soap_begin_serve"),
     ("    the Candidate element", "soap_in_ns1__Candidate"),
     ("    gSOAP's end of a request (its id table)", "soap_end_recv"),
@@ -89,7 +90,7 @@ def main():
 
     # these always run; missing means a function was renamed and the tables above need it
     missing = [fn for fn in ("serve", "worker_main", "eb_service_handle", "eb_ingest",
-                             "eb_bind_read") if fn not in by_name]
+                             "eb_bind_read_ingested") if fn not in by_name]
     if missing:
         sys.exit("callgrind-report.py: not in the profile: " + ", ".join(missing) +
                  " (renamed? update THREADS and STAGES)")

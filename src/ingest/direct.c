@@ -54,6 +54,10 @@ struct scan {
     struct eb_buf *val;     /* a value's text when it held references, decoded */
     const char *v;          /* the last leaf's text: in the body, or in val */
     size_t n;
+    int plain;           /* 1: v needs no escaping in the canonical document */
+    const char *cached;  /* the prefix last found in the contract's namespace */
+    size_t cached_len;   /* its length */
+    size_t cached_binds; /* n_binds when it was found (SIZE_MAX: nothing cached) */
 };
 
 /* An element's start tag, as read. */
@@ -76,15 +80,33 @@ static void skip_space(struct scan *s)
         s->p++;
 }
 
+/* Bytes of ASCII names: 1 may start one, 2 may only follow. */
+static const unsigned char name_class[256] = {
+    ['-'] = 2, ['.'] = 2, ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2,
+    ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2, ['_'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1,
+    ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1,
+    ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1,
+    ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1};
+
 static int name_start(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    return name_class[(unsigned char)c] == 1;
 }
 
 static int name_char(char c)
 {
-    return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    return name_class[(unsigned char)c] != 0;
 }
+
+/* ASCII bytes of text that need a look: controls, '&', '<', '>', '"' (and every byte from
+ * 0x80 on, checked apart). */
+static const unsigned char text_special[128] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,         1,         1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['&'] = 1, ['<'] = 1, ['>'] = 1};
 
 /* An ASCII NCName at s->p; its length, 0 when there is none. */
 static size_t ncname(const struct scan *s, const char *p)
@@ -235,11 +257,12 @@ static int end_tag(struct scan *s, const struct tag *t)
     return 1;
 }
 
-/* 1 when t's namespace (by the declarations in scope) is uri and its local name is name. */
+/* 1 when t's namespace (by the declarations in scope) is uri and its local name is name (any
+ * name when name is ""). */
 static int is(const struct scan *s, const struct tag *t, const char *uri, const char *name)
 {
     size_t ul = strlen(uri), nl = strlen(name);
-    if (t->local_len != nl || memcmp(t->local, name, nl))
+    if (nl && (t->local_len != nl || memcmp(t->local, name, nl)))
         return 0;
     for (size_t i = s->n_binds; i-- > 0;) {
         const struct bind *b = &s->binds[i];
@@ -248,6 +271,44 @@ static int is(const struct scan *s, const struct tag *t, const char *uri, const 
             return b->uri_len == ul && !memcmp(b->uri, uri, ul);
     }
     return 0; /* an undeclared prefix, or no default namespace */
+}
+
+/* 1 when t is in the contract's namespace. Below pushCandidate no element declares a
+ * namespace, so the answer for a prefix stays the same: it is remembered. */
+static int in_contract(struct scan *s, const struct tag *t)
+{
+    if (s->cached_binds == s->n_binds && s->cached_len == t->prefix_len &&
+        (!t->prefix_len || !memcmp(s->cached, t->prefix, t->prefix_len)))
+        return 1;
+    if (!is(s, t, CONTRACT_NS, ""))
+        return 0;
+    s->cached = t->prefix;
+    s->cached_len = t->prefix_len;
+    s->cached_binds = s->n_binds;
+    return 1;
+}
+
+/* 1 when t's local name is name. */
+static int named(const struct tag *t, const char *name)
+{
+    return name[0] == t->local[0] && !strncmp(name, t->local, t->local_len) && !name[t->local_len];
+}
+
+/* Appends "<name>" (closing 0) or "</name>" (closing 1) in one piece. */
+static int put_tag(struct eb_buf *out, const char *name, size_t nl, int closing)
+{
+    char tag[80];
+    size_t o = 0;
+    if (nl + 3 > sizeof tag)
+        return !eb_buf_append(out, closing ? "</" : "<", closing ? 2 : 1) &&
+               !eb_buf_append(out, name, nl) && !eb_buf_append(out, ">", 1);
+    tag[o++] = '<';
+    if (closing)
+        tag[o++] = '/';
+    memcpy(tag + o, name, nl);
+    o += nl;
+    tag[o++] = '>';
+    return !eb_buf_append(out, tag, o);
 }
 
 /* Skips white space up to the next '<'; 0 when other text comes first. */
@@ -265,9 +326,13 @@ static int leaf_text(struct scan *s)
     const unsigned char *p = (const unsigned char *)s->p, *end = (const unsigned char *)s->end;
     const unsigned char *run = p;
     int copied = 0;
-    eb_buf_reset(s->val);
+    s->plain = 1;
     while (p < end && *p != '<') {
         unsigned char c = *p;
+        if (c < 0x80 && !text_special[c]) {
+            p++;
+            continue;
+        }
         if (c >= 0x80) {
             size_t n = utf8_char(p, end);
             if (!n)
@@ -279,6 +344,8 @@ static int leaf_text(struct scan *s)
             return 0;
         if (c == '>' && p - (const unsigned char *)s->p >= 2 && p[-1] == ']' && p[-2] == ']')
             return 0; /* "]]>" is not allowed in text */
+        if (c == '>' || c == '"')
+            s->plain = 0;
         if (c != '&') {
             p++;
             continue;
@@ -296,8 +363,12 @@ static int leaf_text(struct scan *s)
         }
         if (k == sizeof refs / sizeof refs[0])
             return 0;
+        if (!copied)
+            eb_buf_reset(s->val);
         if (eb_buf_append(s->val, run, (size_t)(p - run)) || eb_buf_append(s->val, &refs[k].ch, 1))
             return 0;
+        if (refs[k].ch != '\'')
+            s->plain = 0;
         copied = 1;
         p += strlen(refs[k].ref);
         run = p;
@@ -317,36 +388,41 @@ static int leaf_text(struct scan *s)
     return 1;
 }
 
-/* Appends <name>value</name> as the canonical path writes it. */
-static int put_leaf(struct eb_buf *out, const char *name, const char *v, size_t n)
+/* Appends <name>value</name> as the canonical path writes it; plain: v holds nothing that
+ * eb_buf_xml_escape rewrites. */
+static int put_leaf(struct eb_buf *out, const char *name, const char *v, size_t n, int plain)
 {
-    return !eb_buf_puts(out, "<") && !eb_buf_puts(out, name) && !eb_buf_puts(out, ">") &&
-           !eb_buf_xml_escape(out, v, n) && !eb_buf_puts(out, "</") && !eb_buf_puts(out, name) &&
-           !eb_buf_puts(out, ">");
+    char el[256];
+    size_t nl = strlen(name), o = 0;
+    if (nl > 64 || n > sizeof el - 2 * nl - 5 || !plain)
+        return put_tag(out, name, nl, 0) && !eb_buf_xml_escape(out, v, n) &&
+               put_tag(out, name, nl, 1);
+    el[o++] = '<';
+    memcpy(el + o, name, nl);
+    o += nl;
+    el[o++] = '>';
+    memcpy(el + o, v, n);
+    o += n;
+    el[o++] = '<';
+    el[o++] = '/';
+    memcpy(el + o, name, nl);
+    o += nl;
+    el[o++] = '>';
+    return !eb_buf_append(out, el, o);
 }
 
 /* 1 when v[0..n) is an integer as the canonical path writes it (decimal, no '+', no leading
  * zero, no "-0") that fits int64. */
 static int canonical_int(const char *v, size_t n)
 {
-    char num[32];
+    static const char min[] = "9223372036854775808", max[] = "9223372036854775807";
     size_t i = v[0] == '-';
-    unsigned long long x = 0, limit = i ? (unsigned long long)INT64_MAX + 1 : INT64_MAX;
-    if (n == i || n - i > 19)
-        return 0;
-    for (size_t k = i; k < n; k++) {
+    if (n == i || n - i > 19 || v[i] < '1' || v[i] > '9')
+        return n == 1 && v[0] == '0';
+    for (size_t k = i + 1; k < n; k++)
         if (v[k] < '0' || v[k] > '9')
             return 0;
-        unsigned d = (unsigned)(v[k] - '0');
-        if (x > (limit - d) / 10)
-            return 0;
-        x = x * 10 + d;
-    }
-    long long y = !i                                       ? (long long)x
-                  : x == (unsigned long long)INT64_MAX + 1 ? INT64_MIN
-                                                           : -(long long)x;
-    snprintf(num, sizeof num, "%lld", y);
-    return strlen(num) == n && !memcmp(num, v, n);
+    return n - i < 19 || memcmp(v + i, i ? min : max, 19) <= 0;
 }
 
 /* xsd:decimal: optional sign, digits, optional fraction; at least one digit. */
@@ -412,7 +488,7 @@ static int scalar(struct scan *s, const struct tag *open, const struct eb_type *
     default:
         return 0;
     }
-    if (!put_leaf(out, f->xml, v, n))
+    if (!put_leaf(out, f->xml, v, n, s->plain))
         return 0;
     if (t == &eb_type_push && f != &eb_type_push.fields[EB_PUSH_FIELD_DATA] && f - t->fields < 3 &&
         (k->field[f - t->fields] = keep(s, v, n)) == SIZE_MAX)
@@ -429,7 +505,8 @@ static int array(struct scan *s, const struct tag *open, const struct eb_field *
 {
     struct eb_buf *out = &s->r->doc;
     size_t items = 0;
-    if (open->empty || eb_buf_puts(out, "<") || eb_buf_puts(out, f->xml) || eb_buf_puts(out, ">"))
+    size_t nl = strlen(f->xml);
+    if (open->empty || !put_tag(out, f->xml, nl, 0))
         return 0;
     for (;;) {
         struct tag it;
@@ -437,7 +514,7 @@ static int array(struct scan *s, const struct tag *open, const struct eb_field *
             return 0;
         if (s->p + 1 < s->end && s->p[1] == '/')
             break;
-        if (!start_tag(s, &it, 0) || !is(s, &it, CONTRACT_NS, "element") ||
+        if (!start_tag(s, &it, 0) || !named(&it, "element") || !in_contract(s, &it) ||
             depth + 1 > s->max_depth)
             return 0;
         if (f->kind == EB_KIND_STRARR) {
@@ -445,15 +522,13 @@ static int array(struct scan *s, const struct tag *open, const struct eb_field *
             if (!scalar(s, &it, NULL, &item, k))
                 return 0;
         } else {
-            if (eb_buf_puts(out, "<element>") || !object(s, &it, f->type, depth + 1, k) ||
-                eb_buf_puts(out, "</element>"))
+            if (eb_buf_append(out, "<element>", 9) || !object(s, &it, f->type, depth + 1, k) ||
+                eb_buf_append(out, "</element>", 10))
                 return 0;
         }
         items++;
     }
-    if (!items || !end_tag(s, open))
-        return 0;
-    return !eb_buf_puts(out, "</") && !eb_buf_puts(out, f->xml) && !eb_buf_puts(out, ">");
+    return items && end_tag(s, open) && put_tag(out, f->xml, nl, 1);
 }
 
 /* The children of an object's element (its start tag read) as the fields of t, in the
@@ -470,10 +545,10 @@ static int object(struct scan *s, const struct tag *open, const struct eb_type *
             return 0;
         if (s->p + 1 < s->end && s->p[1] == '/')
             break;
-        if (!start_tag(s, &ch, 0) || depth + 1 > s->max_depth)
+        if (!start_tag(s, &ch, 0) || depth + 1 > s->max_depth || !in_contract(s, &ch))
             return 0;
         size_t fi = next;
-        while (fi < t->n_fields && !is(s, &ch, CONTRACT_NS, t->fields[fi].xml))
+        while (fi < t->n_fields && !named(&ch, t->fields[fi].xml))
             fi++;
         if (fi == t->n_fields)
             return 0; /* unknown, repeated, out of order, or another namespace */
@@ -483,11 +558,12 @@ static int object(struct scan *s, const struct tag *open, const struct eb_type *
         struct eb_buf *out = &s->r->doc;
         int ok;
         switch (f->kind) {
-        case EB_KIND_OBJ:
-            ok = !eb_buf_puts(out, "<") && !eb_buf_puts(out, f->xml) && !eb_buf_puts(out, ">") &&
-                 object(s, &ch, f->type, depth + 1, k) && !eb_buf_puts(out, "</") &&
-                 !eb_buf_puts(out, f->xml) && !eb_buf_puts(out, ">");
+        case EB_KIND_OBJ: {
+            size_t nl = strlen(f->xml);
+            ok = put_tag(out, f->xml, nl, 0) && object(s, &ch, f->type, depth + 1, k) &&
+                 put_tag(out, f->xml, nl, 1);
             break;
+        }
         case EB_KIND_ARR:
         case EB_KIND_STRARR:
             ok = array(s, &ch, f, depth + 1, k);
@@ -605,8 +681,9 @@ int eb_ingest_direct(const char *body, size_t len, const struct eb_ingest_limits
     s.r = r;
     s.max_depth = lim->max_depth;
     s.val = scratch;
-    if (!body || !len || is_space(body[0]) || !declaration(&s) || !envelope(&s, &k) ||
-        3 * s.elements + s.attrs + 1 > lim->max_nodes) {
+    s.cached_binds = SIZE_MAX;
+    if (!body || !len || body[0] != '<' || eb_buf_reserve(&r->doc, len + 128) || !declaration(&s) ||
+        !envelope(&s, &k) || 3 * s.elements + s.attrs + 1 > lim->max_nodes) {
         eb_buf_reset(&r->doc);
         eb_buf_reset(&r->strings);
         r->soap = EB_SOAP_NONE;
