@@ -92,16 +92,6 @@ static const unsigned char name_class[256] = {
     ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
     ['z'] = 1};
 
-static int name_start(char c)
-{
-    return name_class[(unsigned char)c] == 1;
-}
-
-static int name_char(char c)
-{
-    return name_class[(unsigned char)c] != 0;
-}
-
 /* ASCII bytes of text that need a look: controls, '&', '<', '>', '"' (and every byte from
  * 0x80 on, checked apart). */
 static const unsigned char text_special[128] = {
@@ -111,12 +101,12 @@ static const unsigned char text_special[128] = {
 /* An ASCII NCName at s->p; its length, 0 when there is none. */
 static size_t ncname(const struct scan *s, const char *p)
 {
-    const char *q = p;
-    if (q >= s->end || !name_start(*q))
+    const unsigned char *q = (const unsigned char *)p, *end = (const unsigned char *)s->end;
+    if (q >= end || name_class[*q] != 1)
         return 0;
-    while (q < s->end && name_char(*q))
-        q++;
-    return (size_t)(q - p);
+    while (++q < end && name_class[*q])
+        ;
+    return (size_t)(q - (const unsigned char *)p);
 }
 
 /* The length of one well-formed UTF-8 character at p that XML 1.0 allows (not U+FFFE or
@@ -331,6 +321,11 @@ static int leaf_text(struct scan *s)
         unsigned char c = *p;
         if (c < 0x80 && !text_special[c]) {
             p++;
+            continue;
+        }
+        if (c >= 0xE1 && c <= 0xEC && end - p > 2 && (p[1] & 0xC0) == 0x80 &&
+            (p[2] & 0xC0) == 0x80) {
+            p += 3; /* U+1000 to U+CFFF (most CJK): never overlong, a surrogate or U+FFFE */
             continue;
         }
         if (c >= 0x80) {
