@@ -1,5 +1,5 @@
 /* `ehrbridge replay` (see replay.h): reads push_log rows with one connection and re-stores them
- * with another, each through ingest -> bind -> map -> validate -> adapter replay_push. */
+ * with another, each through ingest -> bind -> map -> validate -> the bridge's replay. */
 #include "replay.h"
 
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "candidate/validate.h"
 #include "ingest/ingest.h"
 #include "ingest/json.h"
+#include "bridge/bridge.h"
 #include "mapping/mapping.h"
 #include "util/arena.h"
 #include "util/date.h"
@@ -150,7 +151,7 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
         return;
     }
     struct eb_err werr = {0};
-    if (eb_adapter_replay_push(r->writer, rc ? NULL : &p, &rec, &out, &werr)) {
+    if (eb_bridge_replay_push(r->writer, rc ? NULL : &p, &rec, &out, &werr)) {
         printf("%s: failed: %s\n", row->push_id, werr.msg);
         r->failed++;
         return;
@@ -257,7 +258,7 @@ int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
     r.dry_run = o->dry_run;
     if ((cfg->mapping[0] && eb_mapping_load(cfg->mapping, &map, &err)) ||
         eb_adapter_open_mapped(cfg->db_url, map, &reader, &err) ||
-        eb_adapter_open_mapped(cfg->db_url, map, &r.writer, &err)) {
+        eb_bridge_open(cfg->db_url, map, &r.writer, &err)) {
         fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
         goto out;
     }
@@ -280,7 +281,7 @@ int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
 out:
     eb_bind_free(r.bind);
     eb_arena_free(r.arena);
-    eb_adapter_close(r.writer);
+    eb_bridge_close(r.writer);
     eb_adapter_close(reader);
     eb_mapping_free(map);
     return status;

@@ -377,7 +377,7 @@ struct eb_service_worker *eb_service_worker_new(struct eb_service *s, struct eb_
         return NULL;
     }
     w->svc = s;
-    if (eb_adapter_open_mapped(s->cfg->db_url, s->mapping, &w->db, err))
+    if (eb_bridge_open(s->cfg->db_url, s->mapping, &w->db, err))
         goto fail;
     if (!(w->r = req_take(s)) || !(w->bind = eb_bind_new())) {
         eb_err_set(err, EB_ERR_NOMEM, "out of memory");
@@ -396,14 +396,14 @@ void eb_service_worker_free(struct eb_service_worker *w)
     if (w->r)
         req_give(w->r);
     eb_bind_free(w->bind);
-    eb_adapter_close(w->db);
+    eb_bridge_close(w->db);
     free(w);
 }
 
 void eb_service_auto_workers(struct eb_config *cfg)
 {
     const struct eb_adapter_methods *m = eb_adapter_lookup(cfg->db_url);
-    if (!cfg->workers_auto || !m || !m->submit)
+    if (!cfg->workers_auto || !eb_bridge_groups(m))
         return;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int n = cores > 2 && cores < 512 ? (int)cores : 2;

@@ -1,9 +1,6 @@
 /* The adapter registry and the thin wrappers callers use: lookup by URL scheme, open/close,
- * store_push, log_failure, ping, and the text form of an outcome. */
+ * ping, the listing of the push log, and the text form of an outcome. */
 #include "adapters/adapter.h"
-
-#include "candidate/candidate.h"
-#include "candidate/interview.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +55,7 @@ eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
                         "postgresql://..., odbc:DSN=...)");
         goto out;
     }
-    if (m->version < 1 || m->instance_size < sizeof(struct eb_adapter)) {
+    if (m->version < 2 || m->instance_size < sizeof(struct eb_adapter)) {
         rc = eb_err_set(err, EB_ERR_INTERNAL, "adapter %s has a bad method table", m->name);
         goto out;
     }
@@ -76,6 +73,10 @@ eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
     }
     a->m = m;
     a->mapping = mapping;
+    if (!(a->url = strdup(url))) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     if ((rc = m->open(a, url, err)))
         goto out;
     *out = a;
@@ -89,102 +90,10 @@ void eb_adapter_close(struct eb_adapter *a)
 {
     if (!a)
         return;
-    a->m->close(a);
+    if (a->m)
+        a->m->close(a);
+    free(a->url);
     free(a);
-}
-
-/* What every adapter may rely on (checked here once, not in each adapter): a push_log record
- * with an id (and, for a replay, its received_at), and a record with its applicationId. */
-static eb_rc check_push(const struct eb_push *p, const struct eb_push_record *rec, int replay,
-                        struct eb_err *err)
-{
-    if (!rec || !rec->push_id)
-        return eb_err_set(err, EB_ERR_INVALID, "the push has no id");
-    if (replay && !rec->received_at_ms)
-        return eb_err_set(err, EB_ERR_INVALID, "a replayed push needs its received_at");
-    if (p && (!p->data || !p->data->application_id.set))
-        return eb_err_set(err, EB_ERR_INVALID, "the record has no applicationId");
-    return EB_OK;
-}
-
-/* check_push for store_push, and a push recorded as stored comes with its record. */
-static eb_rc check_store(const struct eb_push *p, const struct eb_push_record *rec,
-                         struct eb_err *err)
-{
-    eb_rc rc = check_push(p, rec, 0, err);
-    if (!rc && !p && rec->outcome == EB_OUTCOME_STORED)
-        rc = eb_err_set(err, EB_ERR_INVALID, "a push recorded as stored needs its record");
-    return rc;
-}
-
-/* check_push for an interview event, which must name each of its interviews. */
-static eb_rc check_interview(const struct eb_interview_event *ev, const struct eb_push_record *rec,
-                             struct eb_err *err)
-{
-    eb_rc rc = check_push(NULL, rec, 0, err);
-    if (rc)
-        return rc;
-    if (!ev)
-        return eb_err_set(err, EB_ERR_INVALID, "no interview event to store");
-    for (size_t i = 0; i < ev->interviews_n; i++)
-        if (!ev->interviews[i].event_id)
-            return eb_err_set(err, EB_ERR_INVALID, "an interview has no event_id");
-    return EB_OK;
-}
-
-static eb_rc no_interviews(const struct eb_adapter *a, struct eb_err *err)
-{
-    return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter does not store interview events",
-                      a->m->name);
-}
-
-eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
-                            const struct eb_push_record *rec, struct eb_stored *out,
-                            struct eb_err *err)
-{
-    eb_err_clear(err);
-    memset(out, 0, sizeof *out);
-    if (!a)
-        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    eb_rc rc = check_store(p, rec, err);
-    return rc ? rc : a->m->store_push(a, p, rec, out, err);
-}
-
-void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job)
-{
-    struct eb_err *err = &job->err;
-    eb_err_clear(err);
-    memset(&job->out, 0, sizeof job->out);
-    job->rc = EB_OK;
-    if (!a)
-        job->rc = eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    else if (job->kind == EB_JOB_STORE)
-        job->rc = check_store(job->p, job->rec, err);
-    else if (job->kind == EB_JOB_INTERVIEW)
-        job->rc = !a->m->store_interview_event ? no_interviews(a, err)
-                                               : check_interview(job->ev, job->rec, err);
-    else
-        job->rc = check_push(NULL, job->rec, 0, err);
-    if (!job->rc && a->m->submit) {
-        a->m->submit(a, job);
-        return;
-    }
-    if (!job->rc)
-        job->rc = job->kind == EB_JOB_STORE ? a->m->store_push(a, job->p, job->rec, &job->out, err)
-                  : job->kind == EB_JOB_INTERVIEW
-                      ? a->m->store_interview_event(a, job->ev, job->rec, &job->out, err)
-                      : a->m->log_failure(a, job->rec, err);
-    job->done(job);
-}
-
-eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
-                             struct eb_err *err)
-{
-    eb_err_clear(err);
-    if (!a)
-        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    eb_rc rc = check_push(NULL, rec, 0, err);
-    return rc ? rc : a->m->log_failure(a, rec, err);
 }
 
 eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err)
@@ -193,20 +102,6 @@ eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err)
     if (!a)
         return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
     return a->m->ping(a, err);
-}
-
-eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                       const struct eb_push_record *rec, struct eb_stored *out,
-                                       struct eb_err *err)
-{
-    eb_err_clear(err);
-    memset(out, 0, sizeof *out);
-    if (!a)
-        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    if (!a->m->store_interview_event)
-        return no_interviews(a, err);
-    eb_rc rc = check_interview(ev, rec, err);
-    return rc ? rc : a->m->store_interview_event(a, ev, rec, out, err);
 }
 
 const char *eb_outcome_name(enum eb_outcome o)
@@ -232,18 +127,4 @@ eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *
         return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter cannot list the push log",
                           a->m->name);
     return a->m->list_pushes(a, f, fn, user, err);
-}
-
-eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
-                             const struct eb_push_record *rec, struct eb_stored *out,
-                             struct eb_err *err)
-{
-    eb_err_clear(err);
-    memset(out, 0, sizeof *out);
-    if (!a)
-        return eb_err_set(err, EB_ERR_UNAVAILABLE, "no database adapter is open");
-    if (!a->m->replay_push)
-        return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter cannot replay pushes", a->m->name);
-    eb_rc rc = check_push(p, rec, 1, err);
-    return rc ? rc : a->m->replay_push(a, p, rec, out, err);
 }

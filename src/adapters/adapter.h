@@ -1,6 +1,7 @@
 /* The database adapter table: one const table of function pointers per database (the shape of
- * SQLite's sqlite3_vfs), one file per database. Callers use the eb_adapter_* wrappers only.
- * An adapter instance is one connection; it is used by one thread at a time. */
+ * SQLite's sqlite3_vfs), one file per database. Callers use the eb_adapter_* wrappers only (the
+ * primitives' inline wrappers below are for the bridge and the conformance suite). An adapter
+ * instance is one connection; it is used by one thread at a time. */
 #ifndef EB_ADAPTER_H
 #define EB_ADAPTER_H
 
@@ -12,6 +13,8 @@
 struct eb_push;
 struct eb_interview_event;
 struct eb_mapping;
+struct eb_bridge_group;
+struct eb_adapter;
 
 /* What became of a push. The text forms ("stored", "rejected", "failed") are kept in push_log. */
 enum eb_outcome {
@@ -63,42 +66,41 @@ struct eb_push_filter {
 /* Called once per listed row; a non-zero return stops the listing and is passed back. */
 typedef int (*eb_logged_push_fn)(void *user, const struct eb_logged_push *row);
 
-/* What the database says about a push id after store_push. */
-struct eb_stored {
-    enum eb_outcome outcome; /* the outcome now recorded for this push id */
-    int duplicate;           /* 1 when the push id was already recorded and nothing was written */
-    char message[256];       /* the recorded message ("" when none) */
+/* What log_get reads of one push_log row. */
+struct eb_log_state {
+    int found;               /* 1 when the push id is recorded */
+    enum eb_outcome outcome; /* when found: the recorded outcome */
+    char message[256];       /* when found: the recorded message ("" when none) */
 };
 
-struct eb_adapter;
-
-/* What a submitted job asks for. */
-enum eb_job_kind {
-    EB_JOB_STORE = 0, /* store_push(p, rec) */
-    EB_JOB_FAILURE,   /* log_failure(rec) */
-    EB_JOB_INTERVIEW  /* store_interview_event(ev, rec) */
+/* What candidate_last reads: the push whose rows a candidate holds now. */
+struct eb_candidate_last {
+    int found;              /* 1 when the candidate has rows */
+    int64_t received_at_ms; /* when found: push_log.received_at of that push */
+    char *push_id;          /* when found: its id, malloc'd; the caller frees it */
 };
 
-/* A push handed over without waiting (eb_adapter_submit): the adapter writes it as store_push
- * or log_failure would, and calls done once the outcome is durable or the write failed. The
- * caller keeps the job and everything it points to alive until done. */
-struct eb_push_job {
-    enum eb_job_kind kind;
-    const struct eb_push *p;             /* EB_JOB_STORE: the record, or NULL (rejected) */
-    const struct eb_interview_event *ev; /* EB_JOB_INTERVIEW: the event */
-    const struct eb_push_record *rec;    /* the push_log row */
-    struct eb_stored out;                /* STORE and INTERVIEW: filled when rc is EB_OK */
-    struct eb_err err;                   /* why, when rc is not EB_OK */
-    eb_rc rc;                            /* the result, set before done */
-    /* Called exactly once, on any thread, possibly before eb_adapter_submit returns; may free
-     * the job and may submit again, but must not call a waiting method of this adapter
-     * (store_push, ...): it may run on the thread that writes for them. */
-    void (*done)(struct eb_push_job *job);
-    void *user; /* the caller's */
+/* How the connections of one database may share a writer (share). */
+struct eb_adapter_share {
+    char key[512]; /* equal keys: the same database, with the same settings (may hold a
+                    * password: never logged) */
+    int wait_ms;   /* how long a push may wait for the shared writer before it fails */
 };
 
+/* The table of one database: what a database does, never a rule about pushes (the bridge, in
+ * bridge/, writes the claim of a push id, duplicates, replacement, replay's supersede rule,
+ * retries and group commit once, for every database, with these members). Every member runs on
+ * the thread that uses the connection; none calls back into the bridge.
+ *
+ * Versions. 1 (retired): open, close, ping, aliases, list_pushes, and the push rules written
+ * by each adapter (store_push, log_failure, store_interview_event, replay_push, submit).
+ * 2 (this one): open, close, ping, aliases, list_pushes, then the primitives begin, commit,
+ * rollback, in_transaction, savepoint, release, rollback_to, log_get, log_put,
+ * candidate_write, candidate_last, interview_apply, retryable, share, writer_setup and
+ * writer_idle. From version 2 on, members are only ever appended, and a NULL optional member
+ * (marked below) means the database lacks what it names. */
 struct eb_adapter_methods {
-    int version;        /* 1; fields are only ever appended */
+    int version;        /* 2 (see above) */
     const char *name;   /* "sqlite", "postgres", "odbc", ... */
     const char *scheme; /* URL scheme this adapter answers to, without ':' ("sqlite") */
     size_t
@@ -106,69 +108,78 @@ struct eb_adapter_methods {
 
     /* Connects to url (the full --db value) and creates or migrates the default schema. When
      * a->mapping is set (--mapping), also checks that the mapped tables and columns exist and
-     * prepares their statements; from then on store_push and replay_push write a candidate into
-     * the mapped tables (mapping/mapping.h: eb_mapping_write, in the push's transaction) instead
-     * of the default candidate tables. */
+     * prepares their statements; from then on candidate_write writes a candidate into the mapped
+     * tables (mapping/mapping.h: eb_mapping_write, in the push's transaction) instead of the
+     * default candidate tables. */
     eb_rc (*open)(struct eb_adapter *a, const char *url, struct eb_err *err);
     /* Disconnects; must accept a half-opened adapter. Does not free `a`. */
     void (*close)(struct eb_adapter *a);
-    /* In one transaction, returning only after a durable commit:
-     * - when rec->push_id is recorded with an outcome other than "failed": write nothing, fill
-     *   *out from the record, out->duplicate = 1;
-     * - otherwise when p != NULL (rec->outcome == EB_OUTCOME_STORED): replace every row of
-     *   p->data's applicationId with p's, record rec in push_log;
-     * - otherwise (rejected): record rec in push_log only.
-     * On error nothing is written; err says why (EB_ERR_UNAVAILABLE when the database cannot be
-     * reached, EB_ERR_DB otherwise). */
-    eb_rc (*store_push)(struct eb_adapter *a, const struct eb_push *p,
-                        const struct eb_push_record *rec, struct eb_stored *out,
-                        struct eb_err *err);
-    /* Best effort, own transaction: records rec (outcome "failed") unless the push id is already
-     * recorded with another outcome. */
-    eb_rc (*log_failure)(struct eb_adapter *a, const struct eb_push_record *rec,
-                         struct eb_err *err);
     /* Checks that the database answers and the schema is the one this binary knows. */
     eb_rc (*ping)(struct eb_adapter *a, struct eb_err *err);
     /* Other URL schemes this adapter answers to, without ':', NULL-terminated; NULL for none
      * (postgres: {"postgres", NULL} beside "postgresql"). */
     const char *const *aliases;
-    /* The vendor's interview events (candidate/interview.h), in one transaction, returning only
-     * after a durable commit; the push log works as in store_push:
-     * - when rec->push_id is recorded with an outcome other than "failed": write nothing, fill
-     *   *out from the record, out->duplicate = 1;
-     * - otherwise, for each ev->interviews[i] (keyed by its event_id): delete the event_id's rows
-     *   from interview, interview_application, interview_interviewer and interview_interviewee
-     *   (adapters/interview_sql.h); unless ev->kind is EB_INTERVIEW_DELETE, insert the new rows
-     *   (eb_interview_sql_rows); then record rec (outcome stored) in push_log. Deleting an
-     *   unknown event_id is not an error.
-     * A rejected interview event is recorded with store_push(a, NULL, rec, ...). The tables are
-     * created at open (CREATE TABLE IF NOT EXISTS, eb_interview_sql_build). Errors as store_push.
-     * NULL when the adapter does not store interview events (the wrapper then fails). */
-    eb_rc (*store_interview_event)(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                   const struct eb_push_record *rec, struct eb_stored *out,
-                                   struct eb_err *err);
     /* Lists the push_log rows matching f in received_at order (then push_id), calling fn for
      * each; read-only. Returns EB_OK, the error, or (as EB_ERR_INTERNAL) a stop asked by fn. */
     eb_rc (*list_pushes)(struct eb_adapter *a, const struct eb_push_filter *f, eb_logged_push_fn fn,
                          void *user, struct eb_err *err);
-    /* Re-stores a push already in push_log with the current mapping (`ehrbridge replay`), in one
-     * transaction, returning after a durable commit; idempotent:
-     * - p != NULL (valid now): when the candidate's current row comes from a push received later
-     *   than rec->received_at_ms, nothing is written and out->duplicate = 1 (superseded);
-     *   otherwise the candidate's rows are replaced with p's and the push_log row of
-     *   rec->push_id gets outcome stored, message NULL, payload rec->payload (raw cleared);
-     * - p == NULL (invalid now): the push_log row gets outcome rejected and rec->message, unless
-     *   it is recorded as stored (replay never removes stored data; out says stored).
-     * out->outcome is the outcome recorded afterwards. Errors as store_push. */
-    eb_rc (*replay_push)(struct eb_adapter *a, const struct eb_push *p,
-                         const struct eb_push_record *rec, struct eb_stored *out,
-                         struct eb_err *err);
-    /* Queues job (arguments already checked) and returns at once; the adapter calls job->done
-     * from its own writer thread once the job's transaction is committed durably (or failed).
-     * Jobs of several callers may share one transaction and one commit. NULL when the adapter
-     * only writes synchronously: eb_adapter_submit then calls store_push or log_failure and
-     * job->done on the caller's thread. */
-    void (*submit)(struct eb_adapter *a, struct eb_push_job *job);
+    /* ---- the primitives (version 2). Errors: EB_ERR_UNAVAILABLE when the database cannot be
+     * reached or is busy, EB_ERR_DB otherwise, with the driver's detail in err (logs only). */
+
+    /* Starts a write transaction (SQLite: BEGIN IMMEDIATE). */
+    eb_rc (*begin)(struct eb_adapter *a, struct eb_err *err);
+    /* Commits it; returns after the commit is durable. */
+    eb_rc (*commit)(struct eb_adapter *a, struct eb_err *err);
+    /* Rolls back the open transaction; nothing when none is open (an error ended it). */
+    void (*rollback)(struct eb_adapter *a);
+    /* 1 while a transaction is open (a failed statement may have ended it by itself). */
+    int (*in_transaction)(struct eb_adapter *a);
+    /* A savepoint inside the transaction, its release, and the rollback to it (which also
+     * releases it). NULL when the database has none: the bridge then writes one push per
+     * transaction. */
+    eb_rc (*savepoint)(struct eb_adapter *a, struct eb_err *err);
+    eb_rc (*release)(struct eb_adapter *a, struct eb_err *err);
+    eb_rc (*rollback_to)(struct eb_adapter *a, struct eb_err *err);
+    /* Reads the push_log row of push_id into *out (out->found = 0 when there is none) and, in
+     * a transaction, locks it against other writers until the transaction ends (where the
+     * database locks rows). */
+    eb_rc (*log_get)(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
+                     struct eb_err *err);
+    /* Writes the push_log row of rec->push_id: rec as given (message, payload and raw as they
+     * are; NULL columns for NULL), outcome and received_at_ms. claim = 0: inserts or
+     * overwrites. claim = 1: inserts, or overwrites a row whose outcome is "failed", and leaves
+     * any other row as it is; *written (may be NULL) says whether it wrote. A concurrent
+     * transaction writing the same push id makes the claim wait for its end (where the
+     * database locks rows), so that one push id is claimed once. */
+    eb_rc (*log_put)(struct eb_adapter *a, const struct eb_push_record *rec,
+                     enum eb_outcome outcome, int64_t received_at_ms, int claim, int *written,
+                     struct eb_err *err);
+    /* Replaces every row of p->data's applicationId with p's (the default tables, or the mapped
+     * ones when a->mapping is set), tagged with push_id and updated_at_ms. EB_ERR_INVALID when
+     * the record cannot be written as it is (a mapped key or required column without a value:
+     * err names the column, never a value). */
+    eb_rc (*candidate_write)(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
+                             int64_t updated_at_ms, struct eb_err *err);
+    /* The push whose rows the candidate of application_id holds now. */
+    eb_rc (*candidate_last)(struct eb_adapter *a, int64_t application_id,
+                            struct eb_candidate_last *out, struct eb_err *err);
+    /* Applies ev's rows: for each interview, deletes its event_id's rows from the interview
+     * tables and, unless ev->kind is EB_INTERVIEW_DELETE, inserts the new ones, tagged with
+     * push_id and at_ms. NULL when the adapter does not store interview events. */
+    eb_rc (*interview_apply)(struct eb_adapter *a, const struct eb_interview_event *ev,
+                             const char *push_id, int64_t at_ms, struct eb_err *err);
+    /* 1 when the transaction that failed last may pass if written again (a serialization
+     * failure, a deadlock); NULL: never. */
+    int (*retryable)(struct eb_adapter *a);
+    /* 1 and *out filled when other connections to the same database may hand their writes to
+     * one shared writer connection (group commit); 0 when not (an in-memory database). NULL:
+     * never. */
+    int (*share)(struct eb_adapter *a, struct eb_adapter_share *out);
+    /* Makes a the writer of its database's group (tuning, a checkpointer). NULL: nothing. */
+    eb_rc (*writer_setup)(struct eb_adapter *a, struct eb_err *err);
+    /* Called on the writer between two transactions, once the last one's pushes are answered
+     * (SQLite: a checkpoint that is due). NULL: nothing. */
+    void (*writer_idle)(struct eb_adapter *a);
 };
 
 /* First member of every adapter instance. */
@@ -176,6 +187,9 @@ struct eb_adapter {
     const struct eb_adapter_methods *m; /* the adapter's table */
     const struct eb_mapping *mapping;   /* --mapping, set before open; NULL: the default schema.
                                            Borrowed: outlives the adapter */
+    char *url;                          /* the URL it was opened with (malloc'd; may hold a
+                                           password: never logged) */
+    struct eb_bridge_group *group;      /* the bridge's (group commit); adapters never use it */
 };
 
 /* The table whose scheme matches the start of url ("sqlite:..."); NULL when none. */
@@ -193,26 +207,98 @@ eb_rc eb_adapter_open_mapped(const char *url, const struct eb_mapping *mapping,
 /* Closes and frees (NULL-safe). */
 void eb_adapter_close(struct eb_adapter *a);
 
-eb_rc eb_adapter_store_push(struct eb_adapter *a, const struct eb_push *p,
-                            const struct eb_push_record *rec, struct eb_stored *out,
-                            struct eb_err *err);
-eb_rc eb_adapter_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
-                             struct eb_err *err);
 eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err);
-/* Wrappers of list_pushes / replay_push: EB_ERR_INTERNAL when the adapter lacks the method. */
+/* Wrapper of list_pushes: EB_ERR_INTERNAL when the adapter lacks the method. */
 eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                              eb_logged_push_fn fn, void *user, struct eb_err *err);
-eb_rc eb_adapter_replay_push(struct eb_adapter *a, const struct eb_push *p,
-                             const struct eb_push_record *rec, struct eb_stored *out,
-                             struct eb_err *err);
-/* store_interview_event; EB_ERR_INTERNAL when the adapter has none. */
-eb_rc eb_adapter_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                       const struct eb_push_record *rec, struct eb_stored *out,
-                                       struct eb_err *err);
 
-/* Hands job to the adapter without waiting for its commit where the adapter can (see
- * struct eb_push_job and the submit method); job->done is always called, exactly once. */
-void eb_adapter_submit(struct eb_adapter *a, struct eb_push_job *job);
+/* ---- the primitives' wrappers (the table's contracts above), for bridge/ and the tests ---- */
+
+static inline eb_rc eb_adapter_begin(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->begin(a, err);
+}
+static inline eb_rc eb_adapter_commit(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->commit(a, err);
+}
+static inline void eb_adapter_rollback(struct eb_adapter *a)
+{
+    a->m->rollback(a);
+}
+static inline int eb_adapter_in_transaction(struct eb_adapter *a)
+{
+    return a->m->in_transaction(a);
+}
+/* 1 when the adapter has savepoints (savepoint, release, rollback_to). */
+static inline int eb_adapter_has_savepoints(const struct eb_adapter *a)
+{
+    return a->m->savepoint != NULL;
+}
+static inline eb_rc eb_adapter_savepoint(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->savepoint(a, err);
+}
+static inline eb_rc eb_adapter_release(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->release(a, err);
+}
+static inline eb_rc eb_adapter_rollback_to(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->rollback_to(a, err);
+}
+static inline eb_rc eb_adapter_log_get(struct eb_adapter *a, const char *push_id,
+                                       struct eb_log_state *out, struct eb_err *err)
+{
+    return a->m->log_get(a, push_id, out, err);
+}
+static inline eb_rc eb_adapter_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
+                                       enum eb_outcome outcome, int64_t received_at_ms, int claim,
+                                       int *written, struct eb_err *err)
+{
+    return a->m->log_put(a, rec, outcome, received_at_ms, claim, written, err);
+}
+static inline eb_rc eb_adapter_candidate_write(struct eb_adapter *a, const struct eb_push *p,
+                                               const char *push_id, int64_t updated_at_ms,
+                                               struct eb_err *err)
+{
+    return a->m->candidate_write(a, p, push_id, updated_at_ms, err);
+}
+static inline eb_rc eb_adapter_candidate_last(struct eb_adapter *a, int64_t application_id,
+                                              struct eb_candidate_last *out, struct eb_err *err)
+{
+    return a->m->candidate_last(a, application_id, out, err);
+}
+/* interview_apply; EB_ERR_INTERNAL when the adapter does not store interview events. */
+static inline eb_rc eb_adapter_interview_apply(struct eb_adapter *a,
+                                               const struct eb_interview_event *ev,
+                                               const char *push_id, int64_t at_ms,
+                                               struct eb_err *err)
+{
+    if (!a->m->interview_apply)
+        return eb_err_set(err, EB_ERR_INTERNAL, "the %s adapter does not store interview events",
+                          a->m->name);
+    return a->m->interview_apply(a, ev, push_id, at_ms, err);
+}
+static inline int eb_adapter_retryable(struct eb_adapter *a)
+{
+    return a->m->retryable && a->m->retryable(a);
+}
+/* share; 0 when the adapter has none. */
+static inline int eb_adapter_share(struct eb_adapter *a, struct eb_adapter_share *out)
+{
+    return a->m->share && a->m->share(a, out);
+}
+/* writer_setup / writer_idle; nothing when the adapter has none. */
+static inline eb_rc eb_adapter_writer_setup(struct eb_adapter *a, struct eb_err *err)
+{
+    return a->m->writer_setup ? a->m->writer_setup(a, err) : EB_OK;
+}
+static inline void eb_adapter_writer_idle(struct eb_adapter *a)
+{
+    if (a->m->writer_idle)
+        a->m->writer_idle(a);
+}
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);

@@ -77,10 +77,14 @@ eb_rc eb_interview_sql_build(const struct eb_sql_dialect *d, struct eb_interview
         s->n_columns[t] = tables[t].n;
         /* CREATE TABLE IF NOT EXISTS */
         rc = eb_buf_printf(&b, "CREATE TABLE IF NOT EXISTS \"%s\" (", name);
-        for (size_t i = 0; !rc && i < tables[t].n; i++)
+        for (size_t i = 0; !rc && i < tables[t].n; i++) {
+            /* a key's text is a VARCHAR where the database cannot index unbounded text */
+            const char *text =
+                i < tables[t].n_keys && d->key_text_type ? d->key_text_type : d->text_type;
             rc = eb_buf_printf(&b, "%s\"%s\" %s%s", i ? ", " : "", tables[t].columns[i].name,
-                               tables[t].columns[i].integer ? d->int_type : d->text_type,
+                               tables[t].columns[i].integer ? d->int_type : text,
                                tables[t].columns[i].not_null ? " NOT NULL" : "");
+        }
         if (!rc)
             rc = eb_buf_puts(&b, ", PRIMARY KEY (");
         for (size_t i = 0; !rc && i < tables[t].n_keys; i++)

@@ -34,26 +34,70 @@ static void noop_close(struct eb_adapter *a)
     (void)a;
 }
 
-/* Answers what a database would record for a first-time push, writing nothing. */
-static eb_rc noop_store_push(struct eb_adapter *a, const struct eb_push *p,
-                             const struct eb_push_record *rec, struct eb_stored *out,
-                             struct eb_err *err)
+/* The primitives (adapter.h, version 2) of a database that holds nothing: every push id is new
+ * and every write succeeds, so the bridge answers a valid push as stored. */
+static eb_rc noop_tx(struct eb_adapter *a, struct eb_err *err)
 {
     (void)a;
     (void)err;
-    out->outcome = p ? EB_OUTCOME_STORED : rec->outcome;
-    out->duplicate = 0;
-    snprintf(out->message, sizeof out->message, "%s",
-             out->outcome != EB_OUTCOME_STORED && rec->message ? rec->message : "");
     return EB_OK;
 }
 
-static eb_rc noop_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
-                              struct eb_err *err)
+static void noop_rollback(struct eb_adapter *a)
+{
+    (void)a;
+}
+
+static int noop_in_transaction(struct eb_adapter *a)
+{
+    (void)a;
+    return 1;
+}
+
+static eb_rc noop_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
+                          struct eb_err *err)
+{
+    (void)a;
+    (void)push_id;
+    (void)err;
+    out->found = 0;
+    return EB_OK;
+}
+
+static eb_rc noop_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
+                          enum eb_outcome outcome, int64_t received_at, int claim, int *written,
+                          struct eb_err *err)
 {
     (void)a;
     (void)rec;
+    (void)outcome;
+    (void)received_at;
+    (void)claim;
     (void)err;
+    if (written)
+        *written = 1;
+    return EB_OK;
+}
+
+static eb_rc noop_candidate_write(struct eb_adapter *a, const struct eb_push *p,
+                                  const char *push_id, int64_t updated_at, struct eb_err *err)
+{
+    (void)a;
+    (void)p;
+    (void)push_id;
+    (void)updated_at;
+    (void)err;
+    return EB_OK;
+}
+
+static eb_rc noop_candidate_last(struct eb_adapter *a, int64_t app, struct eb_candidate_last *out,
+                                 struct eb_err *err)
+{
+    (void)a;
+    (void)app;
+    (void)err;
+    out->found = 0;
+    out->push_id = NULL;
     return EB_OK;
 }
 
@@ -65,13 +109,19 @@ static eb_rc noop_ping(struct eb_adapter *a, struct eb_err *err)
 }
 
 const struct eb_adapter_methods eb_adapter_noop = {
-    .version = 1,
+    .version = 2,
     .name = "noop (benchmarking only: stores nothing)",
     .scheme = "noop",
     .instance_size = sizeof(struct noop_adapter),
     .open = noop_open,
     .close = noop_close,
-    .store_push = noop_store_push,
-    .log_failure = noop_log_failure,
     .ping = noop_ping,
+    .begin = noop_tx,
+    .commit = noop_tx,
+    .rollback = noop_rollback,
+    .in_transaction = noop_in_transaction,
+    .log_get = noop_log_get,
+    .log_put = noop_log_put,
+    .candidate_write = noop_candidate_write,
+    .candidate_last = noop_candidate_last,
 };

@@ -5,16 +5,19 @@
  * on; it is tested with Debian's PostgreSQL (psqlodbcw.so) and SQLite (libsqlite3odbc.so)
  * drivers.
  *
- * One instance is one connection, in manual-commit mode (SQL_AUTOCOMMIT_OFF): a push is one
- * transaction ended by SQLEndTran, and `true` is answered only after SQL_COMMIT succeeded. Every
+ * One instance is one connection, in manual-commit mode (SQL_AUTOCOMMIT_OFF): a transaction is
+ * ended by SQLEndTran, and `true` is answered only after SQL_COMMIT succeeded. Every
  * statement is prepared once per connection (SQLPrepare) and executed with bound parameters
  * (SQLBindParameter): integers as SQL_C_SBIGINT, text as SQL_C_WCHAR (UTF-16, converted from and
  * to the UTF-8 the rest of ehrbridge uses, so that no driver's or locale's idea of "ANSI" text
  * touches it), bytes as SQL_C_BINARY.
  *
- * The SQL is portable: no upsert, no RETURNING, no LIMIT. A push id is claimed by reading its
- * push_log row and inserting (or, over a 'failed' row, updating) it first; a second replica
- * inserting the same id meets the primary key and is retried, then finds the record. The
+ * It offers the primitives of adapter.h (table version 2): the bridge writes the push rules,
+ * the retries and group commit with them (savepoints: SAVEPOINT, RELEASE SAVEPOINT, ROLLBACK TO
+ * SAVEPOINT, which the databases it is tested with understand). The SQL is portable: no upsert,
+ * no RETURNING, no LIMIT. A push id is claimed by reading its push_log row and inserting (or,
+ * over a 'failed' row, updating) it; a second replica inserting the same id meets the primary
+ * key (retryable), and its next try finds the record. The
  * default schema's candidate row is updated by application_id or inserted. Types come from the
  * DBMS the driver names (SQLGetInfo SQL_DBMS_NAME): PostgreSQL, SQLite, SQL Server, Oracle,
  * DB2, MySQL/MariaDB, else standard SQL (BIGINT, CLOB, BLOB). With a mapping (--mapping) only
@@ -25,12 +28,14 @@
  * Errors carry the driver's SQLSTATE: "odbc: 08001: could not connect to the server: ...",
  * with the connection string's password (PWD=, Password=) never repeated. A connection that
  * broke (SQLSTATE 08xxx) is dropped; the next call connects again (after a failed attempt, calls
- * fail at once for RECONNECT_PAUSE_MS). Pushes to an SQLite file through ODBC are serialized in
- * the process (SQLite has one writer; its driver would otherwise fail a busy upgrade at once). */
+ * fail at once for RECONNECT_PAUSE_MS). Transactions on an SQLite file through ODBC are
+ * serialized in the process (SQLite has one writer; its driver would otherwise fail a busy
+ * upgrade at once). */
 #include <ctype.h>
 #include <pthread.h>
 #include <sql.h>
 #include <sqlext.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +52,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define MAX_ATTEMPTS       4    /* tries of one push: contention, a broken connection */
 #define RECONNECT_PAUSE_MS 500  /* after a failed connect, calls fail at once for this long */
 #define LOGIN_TIMEOUT_S    5    /* SQL_ATTR_LOGIN_TIMEOUT */
 #define LONG_TEXT          4000 /* characters from which text is bound as SQL_WLONGVARCHAR */
@@ -76,6 +80,8 @@ struct odbc_adapter {
     char *secret;                   /* its password, scrubbed from messages */
     char dbms[64];                  /* SQL_DBMS_NAME */
     int is_sqlite;                  /* the DBMS is SQLite: writes take sqlite_lock */
+    int is_mysql;                   /* MySQL or MariaDB: ANSI quotes set per connection; DDL
+                                       commits by itself, so the schema's steps can run again */
     struct eb_sql_dialect dialect;  /* types for the DBMS */
     struct eb_sql_schema *schema;   /* the default schema in that dialect */
     struct eb_interview_sql itv;    /* the interview tables' text */
@@ -93,6 +99,9 @@ struct odbc_adapter {
     SQLHSTMT warn_ins, warn_del; /* its row insert, delete by push_id */
     SQLHSTMT *map_st;            /* 3 per mapped table (eb_mapping_stmt) */
     char state[6];               /* SQLSTATE of the last failure */
+    int in_tx;                   /* between begin and commit or rollback */
+    int tx_had;                  /* the transaction began on a connection already open */
+    int retry;                   /* the last failure may pass on a new try (retryable) */
     /* parameter buffers of one execution */
     SQLWCHAR *wbuf[EB_SQL_MAX_COLUMNS]; /* UTF-16 text */
     size_t wcap[EB_SQL_MAX_COLUMNS];    /* units allocated in wbuf[i] */
@@ -358,6 +367,31 @@ static eb_rc exec_direct(struct odbc_adapter *o, const char *sql, const char *wh
     return rc;
 }
 
+/* Runs a step of the schema's creation or migration. Where DDL commits by itself (MySQL,
+ * MariaDB), a step interrupted half-way must be able to run again: CREATE TABLE, CREATE INDEX
+ * and ADD COLUMN get IF NOT EXISTS (MariaDB understands all three). */
+static eb_rc exec_ddl(struct odbc_adapter *o, const char *sql, const char *what, struct eb_err *err)
+{
+    static const char *const verbs[] = {"CREATE TABLE ", "CREATE INDEX ", "ADD COLUMN "};
+    const char *at = NULL;
+    size_t vlen = 0;
+    for (size_t i = 0; o->is_mysql && !at && i < sizeof verbs / sizeof verbs[0]; i++)
+        if ((at = strstr(sql, verbs[i])) && strncmp(at + strlen(verbs[i]), "IF NOT EXISTS", 13))
+            vlen = strlen(verbs[i]);
+        else
+            at = NULL;
+    if (!at)
+        return exec_direct(o, sql, what, err);
+    size_t len = strlen(sql) + sizeof "IF NOT EXISTS ";
+    char *again = malloc(len);
+    if (!again)
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    snprintf(again, len, "%.*sIF NOT EXISTS %s", (int)(at - sql + (ptrdiff_t)vlen), sql, at + vlen);
+    eb_rc rc = exec_direct(o, again, what, err);
+    free(again);
+    return rc;
+}
+
 /* ---- parameters -------------------------------------------------------------------------- */
 
 static eb_rc bind_null(struct odbc_adapter *o, SQLHSTMT h, int i, struct eb_err *err)
@@ -455,7 +489,6 @@ static eb_rc bind_log(struct odbc_adapter *o, SQLHSTMT h, int update,
                       int64_t received_at, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
-    int keep_raw = outcome != EB_OUTCOME_STORED;
     int b = update ? -1 : 0; /* the update sets every column but push_id, then WHERE push_id */
     if ((!update && (rc = bind_str(o, h, 0, rec->push_id, err))) ||
         (rc = bind_str(o, h, b + 1, rec->event, err)) ||
@@ -466,9 +499,9 @@ static eb_rc bind_log(struct odbc_adapter *o, SQLHSTMT h, int update,
         (rc = rec->has_candidate_id ? bind_int(o, h, b + 5, rec->candidate_id, err)
                                     : bind_null(o, h, b + 5, err)) ||
         (rc = bind_str(o, h, b + 6, eb_outcome_name(outcome), err)) ||
-        (rc = bind_str(o, h, b + 7, outcome == EB_OUTCOME_STORED ? NULL : rec->message, err)) ||
+        (rc = bind_str(o, h, b + 7, rec->message, err)) ||
         (rc = bind_text(o, h, b + 8, rec->payload, rec->payload_len, err)) ||
-        (rc = bind_bytes(o, h, b + 9, keep_raw ? rec->raw : NULL, rec->raw_len, err)))
+        (rc = bind_bytes(o, h, b + 9, rec->raw, rec->raw_len, err)))
         return rc;
     if (update)
         rc = bind_str(o, h, N_LOG_COLUMNS - 1, rec->push_id, err);
@@ -573,9 +606,11 @@ static enum eb_outcome outcome_from(const char *text)
     return EB_OUTCOME_FAILED;
 }
 
-/* Reads push_id's push_log row: *found (0: none), its outcome and message (into out). */
+/* Reads push_id's push_log row: *found (0: none), its outcome and message (into message, when
+ * not NULL). */
 static eb_rc find_log(struct odbc_adapter *o, const char *push_id, int *found,
-                      enum eb_outcome *outcome, struct eb_stored *out, struct eb_err *err)
+                      enum eb_outcome *outcome, char *message, size_t message_size,
+                      struct eb_err *err)
 {
     SQLHSTMT h = o->st[ST_FIND_LOG];
     eb_rc rc = bind_str(o, h, 0, push_id, err);
@@ -591,8 +626,8 @@ static eb_rc find_log(struct odbc_adapter *o, const char *push_id, int *found,
             !(rc = get_text(o, h, 2, &msg, NULL, err))) {
             *found = 1;
             *outcome = outcome_from(oc);
-            if (out)
-                snprintf(out->message, sizeof out->message, "%s", msg ? msg : "");
+            if (message)
+                snprintf(message, message_size, "%s", msg ? msg : "");
         }
         free(oc);
         free(msg);
@@ -657,6 +692,7 @@ static void choose_dialect(struct odbc_adapter *o)
         d->text_type = "LONGTEXT";
         d->blob_type = "LONGBLOB";
         d->real_type = "DOUBLE";
+        o->is_mysql = 1;
     }
 }
 
@@ -688,10 +724,10 @@ static eb_rc create_schema(struct odbc_adapter *o, struct eb_err *err)
     eb_rc rc = EB_OK;
     for (size_t i = 0; !rc && i < sc->n_tables; i++)
         if (!o->base.mapping || sc->tables[i].role == EB_SQL_ROLE_META)
-            rc = exec_direct(o, sc->tables[i].create_sql, "creating the schema", err);
+            rc = exec_ddl(o, sc->tables[i].create_sql, "creating the schema", err);
     /* the last DDL statements are push_log's indexes */
     for (size_t i = sc->n_ddl - sc->n_log_ddl; !rc && i < sc->n_ddl; i++)
-        rc = exec_direct(o, sc->ddl[i], "creating the schema", err);
+        rc = exec_ddl(o, sc->ddl[i], "creating the schema", err);
     char sql[96];
     snprintf(sql, sizeof sql, "INSERT INTO \"schema_version\" (\"version\") VALUES (%d)",
              EB_SQL_SCHEMA_VERSION);
@@ -709,7 +745,9 @@ static eb_rc ensure_schema(struct odbc_adapter *o, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
     int64_t v = read_version(o);
-    if (v < 0) {
+    /* where DDL commits by itself, schema_version without its row is a creation that was
+     * interrupted: its steps run again */
+    if (v < 0 || (v == 0 && o->is_mysql)) {
         if ((rc = create_schema(o, err))) {
             /* another replica may have created it meanwhile */
             if ((v = read_version(o)) < 0)
@@ -727,7 +765,7 @@ static eb_rc ensure_schema(struct odbc_adapter *o, struct eb_err *err)
         size_t n = 0;
         char *const *mig = eb_sqlgen_migrations(o->schema, v, &n);
         for (size_t i = 0; !rc && i < n; i++)
-            rc = exec_direct(o, mig[i], "migrating the schema", err);
+            rc = exec_ddl(o, mig[i], "migrating the schema", err);
         char sql[96];
         snprintf(sql, sizeof sql, "UPDATE \"schema_version\" SET \"version\" = %d",
                  EB_SQL_SCHEMA_VERSION);
@@ -904,6 +942,12 @@ static eb_rc ensure_connected(struct odbc_adapter *o, struct eb_err *err)
         snprintf(u + k, cap - k, " WHERE \"application_id\" = ?");
         o->update_cand_sql = u;
     }
+    if (o->is_mysql && ((rc = exec_direct(o,
+                                          "SET SESSION sql_mode = "
+                                          "CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES')",
+                                          "setting ANSI quotes", err)) ||
+                        (rc = end_tran(o, 1, err))))
+        goto fail;
     if (!o->schema_checked) {
         if ((rc = ensure_schema(o, err)))
             goto fail;
@@ -971,6 +1015,9 @@ static eb_rc parse_url(struct odbc_adapter *o, const char *url, struct eb_err *e
 static void od_close(struct eb_adapter *a)
 {
     struct odbc_adapter *o = (struct odbc_adapter *)a;
+    if (o->in_tx && o->is_sqlite) /* closed inside a transaction: its lock goes too */
+        pthread_mutex_unlock(&sqlite_lock);
+    o->in_tx = 0;
     disconnect(o);
     if (o->env) {
         SQLFreeHandle(SQL_HANDLE_ENV, o->env);
@@ -1089,20 +1136,7 @@ static eb_rc write_candidate(struct odbc_adapter *o, const struct eb_push *p, co
     return rc ? rc : write_warnings(o, p, push_id, err);
 }
 
-/* ---- transactions ------------------------------------------------------------------------ */
-
-/* What one try of a write does, between its BEGIN (implicit) and its COMMIT. */
-enum job_kind { JOB_PUSH, JOB_INTERVIEW, JOB_FAILURE, JOB_REPLAY };
-
-struct job {
-    enum job_kind kind;
-    const struct eb_push *p;
-    const struct eb_interview_event *ev;
-    const struct eb_push_record *rec;
-    enum eb_outcome outcome; /* JOB_PUSH: what is recorded */
-    int64_t at;              /* push_log.received_at */
-    struct eb_stored *out;
-};
+/* ---- the primitives of adapter.h, version 2 --------------------------------------------- */
 
 /* Inside a transaction: the interviews of ev replace (or remove) their rows. */
 static eb_rc interview_row(void *ctx, enum eb_interview_table t, const struct eb_sql_value *v,
@@ -1115,9 +1149,157 @@ static eb_rc interview_row(void *ctx, enum eb_interview_table t, const struct eb
     return rc ? rc : execute(o, o->itv_ins[t], o->itv.name[t], NULL, err);
 }
 
-static eb_rc apply_interviews(struct odbc_adapter *o, const struct eb_interview_event *ev,
-                              const struct eb_push_record *rec, int64_t at, struct eb_err *err)
+/* What the last failure says about a new try: contention (SQLSTATE 23xxx from a concurrent
+ * claim, 40001, 40P01, a locked SQLite) and a connection that broke under a transaction begun
+ * on an open one may pass; the record itself (EB_ERR_INVALID) or memory never. Returns rc. */
+static eb_rc noted(struct odbc_adapter *o, eb_rc rc)
 {
+    int lost = lost_state(o->state);
+    o->retry =
+        rc != EB_ERR_INVALID && rc != EB_ERR_NOMEM &&
+        (!strncmp(o->state, "23", 2) || !strcmp(o->state, "40001") || !strcmp(o->state, "40P01") ||
+         (lost && o->tx_had) || (o->is_sqlite && rc == EB_ERR_UNAVAILABLE && !lost));
+    return rc;
+}
+
+static void tx_end(struct odbc_adapter *o)
+{
+    if (o->in_tx && o->is_sqlite)
+        pthread_mutex_unlock(&sqlite_lock);
+    o->in_tx = 0;
+}
+
+/* The connection is in manual-commit mode: the transaction begins with its first statement.
+ * Writes to SQLite through ODBC take the process's SQLite lock until the transaction ends. */
+static eb_rc od_begin(struct eb_adapter *a, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    o->tx_had = o->connected;
+    o->retry = 0;
+    eb_rc rc = ensure_connected(o, err);
+    if (rc)
+        return rc;
+    o->state[0] = '\0';
+    if (o->is_sqlite)
+        pthread_mutex_lock(&sqlite_lock);
+    o->in_tx = 1;
+    return EB_OK;
+}
+
+static void od_rollback(struct eb_adapter *a)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    if (lost_state(o->state))
+        disconnect(o);
+    else
+        rollback(o);
+    tx_end(o);
+}
+
+static eb_rc od_commit(struct eb_adapter *a, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    eb_rc rc = o->connected ? end_tran(o, 1, err)
+                            : eb_err_set(err, EB_ERR_UNAVAILABLE, "odbc: not connected");
+    if (rc) {
+        noted(o, rc);
+        od_rollback(a);
+        return rc;
+    }
+    tx_end(o);
+    return EB_OK;
+}
+
+static int od_in_transaction(struct eb_adapter *a)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    return o->connected && o->in_tx;
+}
+
+static eb_rc od_savepoint(struct eb_adapter *a, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    return noted(o, exec_direct(o, "SAVEPOINT eb_push", "SAVEPOINT", err));
+}
+
+static eb_rc od_release(struct eb_adapter *a, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    return noted(o, exec_direct(o, "RELEASE SAVEPOINT eb_push", "RELEASE", err));
+}
+
+/* A driver that rolled the whole transaction back on the error (psqlODBC may) has no savepoint
+ * left: this fails, and the bridge writes the batch again. */
+static eb_rc od_rollback_to(struct eb_adapter *a, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    eb_rc rc = exec_direct(o, "ROLLBACK TO SAVEPOINT eb_push", "ROLLBACK TO", err);
+    return rc ? rc : exec_direct(o, "RELEASE SAVEPOINT eb_push", "RELEASE", err);
+}
+
+static eb_rc od_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
+                        struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    return noted(o, find_log(o, push_id, &out->found, &out->outcome, out->message,
+                             sizeof out->message, err));
+}
+
+/* The SQL is portable (no upsert): the row is read, then updated or inserted. A claim by
+ * another replica of the same id meets the primary key (SQLSTATE 23xxx): retryable. */
+static eb_rc od_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
+                        enum eb_outcome outcome, int64_t received_at, int claim, int *written,
+                        struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    int found = 0;
+    enum eb_outcome cur = EB_OUTCOME_FAILED;
+    eb_rc rc = find_log(o, rec->push_id, &found, &cur, NULL, 0, err);
+    if (written)
+        *written = 0;
+    if (rc || (claim && found && cur != EB_OUTCOME_FAILED))
+        return noted(o, rc);
+    if (!(rc = put_log(o, found, rec, outcome, received_at, err)) && written)
+        *written = 1;
+    return noted(o, rc);
+}
+
+static eb_rc od_candidate_write(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
+                                int64_t updated_at, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    return noted(o, write_candidate(o, p, push_id, updated_at, err));
+}
+
+static eb_rc od_candidate_last(struct eb_adapter *a, int64_t app_id, struct eb_candidate_last *out,
+                               struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    SQLHSTMT h = o->st[ST_CURRENT];
+    eb_rc rc = bind_int(o, h, 0, app_id, err);
+    out->found = 0;
+    out->push_id = NULL;
+    if (rc)
+        return noted(o, rc);
+    if (!SQL_SUCCEEDED(SQLExecute(h)))
+        return noted(o, fail(o, SQL_HANDLE_STMT, h, "reading the candidate's last push", err));
+    SQLRETURN r = SQLFetch(h);
+    if (SQL_SUCCEEDED(r)) {
+        int is_null = 0;
+        if (!(rc = get_int(o, h, 1, &out->received_at_ms, &is_null, err)) &&
+            !(rc = get_text(o, h, 2, &out->push_id, NULL, err)))
+            out->found = !is_null;
+    } else if (r != SQL_NO_DATA) {
+        rc = fail(o, SQL_HANDLE_STMT, h, "reading the candidate's last push", err);
+    }
+    SQLFreeStmt(h, SQL_CLOSE);
+    return noted(o, rc);
+}
+
+static eb_rc od_interview_apply(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                const char *push_id, int64_t at, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
     eb_rc rc = EB_OK;
     for (size_t i = 0; !rc && i < ev->interviews_n; i++) {
         const struct eb_interview *iv = &ev->interviews[i];
@@ -1125,168 +1307,25 @@ static eb_rc apply_interviews(struct odbc_adapter *o, const struct eb_interview_
             if (!(rc = bind_str(o, o->itv_del[t], 0, iv->event_id, err)))
                 rc = execute(o, o->itv_del[t], o->itv.name[t], NULL, err);
         if (!rc && ev->kind != EB_INTERVIEW_DELETE)
-            rc = eb_interview_sql_rows(ev, iv, rec->push_id, at, interview_row, o, err);
+            rc = eb_interview_sql_rows(ev, iv, push_id, at, interview_row, o, err);
     }
-    return rc;
+    return noted(o, rc);
 }
 
-/* The candidate's last stored push: *found, its received_at and id (replay's check). */
-static eb_rc current_push(struct odbc_adapter *o, int64_t app_id, const char *push_id, int64_t at,
-                          int *superseded, struct eb_err *err)
+static int od_retryable(struct eb_adapter *a)
 {
-    SQLHSTMT h = o->st[ST_CURRENT];
-    eb_rc rc = bind_int(o, h, 0, app_id, err);
-    *superseded = 0;
-    if (rc)
-        return rc;
-    if (!SQL_SUCCEEDED(SQLExecute(h)))
-        return fail(o, SQL_HANDLE_STMT, h, "reading the candidate's last push", err);
-    SQLRETURN r = SQLFetch(h);
-    if (SQL_SUCCEEDED(r)) {
-        int64_t when = 0;
-        int is_null = 0;
-        char *id = NULL;
-        if (!(rc = get_int(o, h, 1, &when, &is_null, err)) &&
-            !(rc = get_text(o, h, 2, &id, NULL, err)))
-            *superseded = !is_null && when > at && id && strcmp(id, push_id) != 0;
-        free(id);
-    } else if (r != SQL_NO_DATA) {
-        rc = fail(o, SQL_HANDLE_STMT, h, "reading the candidate's last push", err);
-    }
-    SQLFreeStmt(h, SQL_CLOSE);
-    return rc;
+    return ((struct odbc_adapter *)a)->retry;
 }
 
-/* One try of a job in one transaction; *commit = 0 when nothing was to be written. */
-static eb_rc job_once(struct odbc_adapter *o, struct job *j, struct eb_err *err)
-{
-    eb_rc rc = EB_OK;
-    const struct eb_push_record *rec = j->rec;
-    enum eb_outcome cur = EB_OUTCOME_FAILED;
-    int found = 0;
-    struct eb_stored scratch;
-    struct eb_stored *out = j->out ? j->out : &scratch;
-    if ((rc = find_log(o, rec->push_id, &found, &cur, out, err)))
-        return rc;
-    switch (j->kind) {
-    case JOB_FAILURE:
-        if (found && cur != EB_OUTCOME_FAILED)
-            return end_tran(o, 0, err); /* a final outcome is never overwritten */
-        rc = put_log(o, found, rec, EB_OUTCOME_FAILED, j->at, err);
-        break;
-    case JOB_PUSH:
-    case JOB_INTERVIEW:
-        if (found && cur != EB_OUTCOME_FAILED) {
-            out->outcome = cur;
-            out->duplicate = 1;
-            return end_tran(o, 0, err);
-        }
-        /* the push id first: a concurrent insert of the same id meets the primary key */
-        if ((rc = put_log(o, found, rec, j->outcome, j->at, err)))
-            break;
-        if (j->p)
-            rc = write_candidate(o, j->p, rec->push_id, j->at, err);
-        else if (j->ev)
-            rc = apply_interviews(o, j->ev, rec, j->at, err);
-        if (!rc) {
-            out->outcome = j->outcome;
-            out->duplicate = 0;
-            snprintf(out->message, sizeof out->message, "%s",
-                     j->outcome != EB_OUTCOME_STORED && rec->message ? rec->message : "");
-        }
-        break;
-    case JOB_REPLAY:
-        out->duplicate = 0;
-        if (!j->p) {
-            if (found && cur == EB_OUTCOME_STORED) {
-                out->outcome = EB_OUTCOME_STORED; /* replay never removes stored data */
-                out->message[0] = '\0';
-                return end_tran(o, 0, err);
-            }
-            if (!(rc = put_log(o, found, rec, EB_OUTCOME_REJECTED, j->at, err))) {
-                out->outcome = EB_OUTCOME_REJECTED;
-                snprintf(out->message, sizeof out->message, "%s", rec->message ? rec->message : "");
-            }
-            break;
-        }
-        int superseded = 0;
-        if ((rc = current_push(o, j->p->data->application_id.v, rec->push_id, j->at, &superseded,
-                               err)))
-            break;
-        if (superseded) {
-            out->duplicate = 1;
-            out->outcome = found ? cur : EB_OUTCOME_FAILED;
-            return end_tran(o, 0, err);
-        }
-        if (!(rc = write_candidate(o, j->p, rec->push_id, j->at, err)) &&
-            !(rc = put_log(o, found, rec, EB_OUTCOME_STORED, j->at, err))) {
-            out->outcome = EB_OUTCOME_STORED;
-            out->message[0] = '\0';
-        }
-        break;
-    }
-    if (!rc)
-        rc = end_tran(o, 1, err);
-    return rc;
-}
-
-/* A job with its tries: contention (SQLSTATE 23xxx from a concurrent claim, 40001, 40P01, a
- * locked SQLite) and a connection that broke under it are tried again. */
-static eb_rc run_job(struct odbc_adapter *o, struct job *j, struct eb_err *err)
-{
-    eb_rc rc = EB_OK;
-    if (o->is_sqlite)
-        pthread_mutex_lock(&sqlite_lock);
-    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        int had = o->connected;
-        if ((rc = ensure_connected(o, err)))
-            break;
-        o->state[0] = '\0';
-        rc = job_once(o, j, err);
-        if (!rc)
-            break;
-        int lost = lost_state(o->state);
-        if (lost)
-            disconnect(o);
-        else
-            rollback(o);
-        if (rc == EB_ERR_INVALID || rc == EB_ERR_NOMEM)
-            break; /* the record itself (a mapping's key without value): no retry helps */
-        int again = !strncmp(o->state, "23", 2) || !strcmp(o->state, "40001") ||
-                    !strcmp(o->state, "40P01") || (lost && had) ||
-                    (o->is_sqlite && rc == EB_ERR_UNAVAILABLE && !lost);
-        if (!again)
-            break;
-        eb_log(EB_LOG_DEBUG, "odbc: retrying a push", "push_id", j->rec->push_id, "reason",
-               err->msg, NULL);
-        struct timespec ts = {0, (long)attempt * 5000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (o->is_sqlite)
-        pthread_mutex_unlock(&sqlite_lock);
-    return rc;
-}
-
-/* ---- the methods ------------------------------------------------------------------------- */
-
-static eb_rc od_store_push(struct eb_adapter *a, const struct eb_push *p,
-                           const struct eb_push_record *rec, struct eb_stored *out,
-                           struct eb_err *err)
+/* Connections with the same connection string share a writer. */
+static int od_share(struct eb_adapter *a, struct eb_adapter_share *out)
 {
     struct odbc_adapter *o = (struct odbc_adapter *)a;
-    enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
-    struct job j = {.kind = JOB_PUSH, .p = p, .rec = rec, .outcome = outcome, .out = out};
-    j.at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    return run_job(o, &j, err);
-}
-
-static eb_rc od_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
-                            struct eb_err *err)
-{
-    struct odbc_adapter *o = (struct odbc_adapter *)a;
-    struct job j = {.kind = JOB_FAILURE, .rec = rec};
-    j.at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    return run_job(o, &j, err);
+    int n = snprintf(out->key, sizeof out->key, "%s", o->conn_str);
+    if (n < 0 || (size_t)n >= sizeof out->key)
+        return 0; /* too long to compare: no sharing */
+    out->wait_ms = 30000;
+    return 1;
 }
 
 static eb_rc od_ping(struct eb_adapter *a, struct eb_err *err)
@@ -1310,26 +1349,6 @@ static eb_rc od_ping(struct eb_adapter *a, struct eb_err *err)
     SQLFreeStmt(h, SQL_CLOSE);
     rollback(o);
     return rc ? rc : eb_sqlgen_check_version(v, err);
-}
-
-static eb_rc od_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                      const struct eb_push_record *rec, struct eb_stored *out,
-                                      struct eb_err *err)
-{
-    struct odbc_adapter *o = (struct odbc_adapter *)a;
-    struct job j = {
-        .kind = JOB_INTERVIEW, .ev = ev, .rec = rec, .outcome = EB_OUTCOME_STORED, .out = out};
-    j.at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    return run_job(o, &j, err);
-}
-
-static eb_rc od_replay_push(struct eb_adapter *a, const struct eb_push *p,
-                            const struct eb_push_record *rec, struct eb_stored *out,
-                            struct eb_err *err)
-{
-    struct odbc_adapter *o = (struct odbc_adapter *)a;
-    struct job j = {.kind = JOB_REPLAY, .p = p, .rec = rec, .out = out, .at = rec->received_at_ms};
-    return run_job(o, &j, err);
 }
 
 /* Reads push_id's whole push_log row and hands it to fn (its own short transaction). */
@@ -1462,16 +1481,26 @@ out:
 }
 
 const struct eb_adapter_methods eb_adapter_odbc = {
-    .version = 1,
+    .version = 2,
     .name = "odbc",
     .scheme = "odbc",
     .instance_size = sizeof(struct odbc_adapter),
     .open = od_open,
     .close = od_close,
-    .store_push = od_store_push,
-    .log_failure = od_log_failure,
     .ping = od_ping,
-    .store_interview_event = od_store_interview_event,
     .list_pushes = od_list_pushes,
-    .replay_push = od_replay_push,
+    .begin = od_begin,
+    .commit = od_commit,
+    .rollback = od_rollback,
+    .in_transaction = od_in_transaction,
+    .savepoint = od_savepoint,
+    .release = od_release,
+    .rollback_to = od_rollback_to,
+    .log_get = od_log_get,
+    .log_put = od_log_put,
+    .candidate_write = od_candidate_write,
+    .candidate_last = od_candidate_last,
+    .interview_apply = od_interview_apply,
+    .retryable = od_retryable,
+    .share = od_share,
 };

@@ -13,29 +13,30 @@
  * refused. Every statement is prepared once per connection.
  *
  * Several processes may share the database; the database, not the process, keeps a push id stored
- * once and a candidate whole. A push is one READ COMMITTED transaction, sent as a libpq pipeline
- * (a few round trips instead of one per row):
- *   1. INSERT INTO push_log ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome = 'failed'
- *      RETURNING push_id: claims the push id. A concurrent transaction holding the same id makes
- *      this wait for its end; when the id is then recorded with a final outcome nothing is
- *      returned, the transaction is rolled back and the recorded outcome is answered (duplicate).
+ * once and a candidate whole. The adapter offers the primitives of adapter.h (table version 2);
+ * the bridge writes the push rules with them, one READ COMMITTED transaction per batch of pushes
+ * (group commit, each push in its own savepoint after a failure), sent as a libpq pipeline (a
+ * few round trips instead of one per row):
+ *   1. the claim, INSERT INTO push_log ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome =
+ *      'failed' RETURNING push_id: a concurrent transaction holding the same id makes this wait
+ *      for its end; when the id is then recorded with a final outcome nothing is returned;
  *   2. the candidate row upsert: takes the row lock on the applicationId, so that two pushes for
  *      one candidate replace it one after the other, never interleaved;
  *   3. one statement deleting the candidate's rows from every child table (data-modifying CTEs);
  *   4. the new child rows; 5. COMMIT (durable: synchronous_commit is the server's, on by default).
- * Serialization failures and deadlocks are retried (MAX_ATTEMPTS in all).
+ * Serialization failures and deadlocks are retryable (pg_retryable): the bridge tries again.
  *
- * Interview events (store_interview_event, adapters/interview_sql.h) claim their push id the same
- * way; each interview then takes a transaction-level advisory lock on its event_id (two replicas
- * replacing one interview take turns), deletes the event_id's rows and, unless the event is a
- * delete, inserts the new ones. Their tables are created with the schema (IF NOT EXISTS, under
- * the schema lock), also in a database made before them.
+ * Interview events claim their push id the same way; each interview then takes a
+ * transaction-level advisory lock on its event_id (two replicas replacing one interview take
+ * turns), deletes the event_id's rows and, unless the event is a delete, inserts the new ones.
+ * Their tables are created with the schema (IF NOT EXISTS, under the schema lock), also in a
+ * database made before them.
  *
  * A lost connection (database restart, network) is noticed when a statement fails or PQstatus is
- * CONNECTION_BAD: the connection is dropped and the next call (a push, a log_failure, a ping from
- * GET /readyz) connects again and prepares its statements again. A push whose connection broke
- * under it is tried again on a new connection; its push id makes that safe (had the commit
- * happened, the retry finds it recorded and answers from the record). While the database is down
+ * CONNECTION_BAD: the connection is dropped and the next call (a transaction's begin, a ping from
+ * GET /readyz) connects again and prepares its statements again. A transaction whose connection
+ * broke under it is retryable; its push id makes that safe (had the commit happened, the retry
+ * finds it recorded and answers from the record). While the database is down
  * calls fail with EB_ERR_UNAVAILABLE. Passwords never appear in messages. */
 #include <ctype.h>
 #include <libpq-fe.h>
@@ -58,8 +59,6 @@
 
 /* Default statement_timeout (ms). */
 #define STATEMENT_TIMEOUT_MS 10000
-/* Tries of one push: serialization failures, deadlocks, a connection that broke under it. */
-#define MAX_ATTEMPTS 4
 /* Statements sent into the pipeline before their results are read. */
 #define PIPELINE_CHUNK 256
 /* pg_advisory_xact_lock(bigint) key of schema creation ("ehrbridg"). */
@@ -72,7 +71,7 @@
 /* The oldest server: INSERT ... ON CONFLICT. */
 #define MIN_SERVER_VERSION 90500
 /* After a failed connect, calls fail at once for this long (ms), so that a push and its
- * log_failure do not each wait out connect_timeout on an unreachable host. */
+ * its "failed" record do not each wait out connect_timeout on an unreachable host. */
 #define RECONNECT_PAUSE_MS 500
 /* Type OIDs of the parameters (pg_type.h). */
 #define BYTEAOID 17
@@ -105,13 +104,15 @@ struct pg_adapter {
     char *failure_sql;              /* push_log upsert over 'failed' rows only */
     char *purge_sql;                /* deletes one application_id from every child table */
     char *probe_sql;                /* schema_version there? an interview table missing? */
-    char *replay_sql;               /* push_log upsert over any row (replay); built on first use */
+    char *put_sql;                  /* push_log upsert over any row */
     struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
     struct eb_interview_sql itv;    /* the interview tables' statement text */
     struct eb_warning_sql wsql;     /* push_warning's statement text */
     int queued;                     /* statements sent in the pipeline since its last sync */
     int row_sends;                  /* rows sent since the last pipeline sync */
     struct pg_fail fail;            /* the first failure of the current call */
+    int tx_had_conn;                /* the transaction began on a connection already open */
+    int retry;                      /* the last failure may pass on a new try (retryable) */
     /* one statement's parameters, filled by bind_* and used by send_prepared */
     const char *pv[EB_SQL_MAX_COLUMNS]; /* values */
     int pl[EB_SQL_MAX_COLUMNS];         /* lengths */
@@ -501,11 +502,10 @@ static int bind_str(struct pg_adapter *g, int i, const char *s)
     return bind_text(g, i, s, s ? strlen(s) : 0);
 }
 
-/* Binds a push_log row (columns in push_log order) as parameters 1..10. */
+/* Binds a push_log row (columns in push_log order) as parameters 1..10, rec as given. */
 static int bind_log(struct pg_adapter *g, const struct eb_push_record *rec, enum eb_outcome outcome,
                     int64_t received_at)
 {
-    int keep_raw = outcome != EB_OUTCOME_STORED;
     bind_int(g, 3, received_at);
     if (rec->has_application_id)
         bind_int(g, 4, rec->application_id);
@@ -517,9 +517,8 @@ static int bind_log(struct pg_adapter *g, const struct eb_push_record *rec, enum
         bind_null(g, 5);
     return bind_str(g, 0, rec->push_id) && bind_str(g, 1, rec->event) &&
            bind_str(g, 2, rec->triggered_at) && bind_str(g, 6, eb_outcome_name(outcome)) &&
-           bind_str(g, 7, outcome == EB_OUTCOME_STORED ? NULL : rec->message) &&
-           bind_text(g, 8, rec->payload, rec->payload_len) &&
-           bind_bytes(g, 9, keep_raw ? rec->raw : NULL, rec->raw_len);
+           bind_str(g, 7, rec->message) && bind_text(g, 8, rec->payload, rec->payload_len) &&
+           bind_bytes(g, 9, rec->raw, rec->raw_len);
 }
 
 /* ---- statements -------------------------------------------------------------------------- */
@@ -559,10 +558,11 @@ static int prepare_all(struct pg_adapter *g)
     int ok = pipeline_enter(g);
     column_types(log, types);
     ok = ok && prepare_one(g, "eb_claim", g->claim_sql, (int)log->n_columns, types) &&
-         prepare_one(g, "eb_failure", g->failure_sql, (int)log->n_columns, types) &&
+         prepare_one(g, "eb_put", g->put_sql, (int)log->n_columns, types) &&
          prepare_one(g, "eb_find",
-                     "SELECT \"outcome\", \"message\" FROM \"push_log\" WHERE \"push_id\" = $1", 1,
-                     text1) &&
+                     "SELECT \"outcome\", \"message\" FROM \"push_log\" WHERE \"push_id\" = $1"
+                     " FOR UPDATE",
+                     1, text1) &&
          prepare_one(g, "eb_version",
                      "SELECT coalesce(max(\"version\"), 0) FROM \"schema_version\"", 0, NULL) &&
          prepare_one(g, "eb_purge", g->purge_sql, 1, int1);
@@ -1034,8 +1034,8 @@ static void pg_close(struct eb_adapter *a)
     free(g->failure_sql);
     free(g->purge_sql);
     free(g->probe_sql);
-    free(g->replay_sql);
-    g->replay_sql = NULL;
+    free(g->put_sql);
+    g->put_sql = NULL;
     eb_interview_sql_free(&g->itv);
     eb_warning_sql_free(&g->wsql);
     eb_mapping_sql_free(g->map_sql);
@@ -1046,7 +1046,7 @@ static void pg_close(struct eb_adapter *a)
     g->schema = NULL;
 }
 
-/* The statement text beyond what sqlgen gives: the claim, the failure upsert, the purge. */
+/* The statement text beyond what sqlgen gives: the claim, the upsert, the purge. */
 static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
 {
     const struct eb_sql_schema *sc = g->schema;
@@ -1063,6 +1063,8 @@ static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     }
     g->claim_sql = claim;
+    if (!(g->put_sql = eb_sqlgen_upsert_where(sc, log, NULL, err)))
+        return err ? err->rc : EB_ERR_NOMEM;
 
     size_t nc;
     const struct eb_sql_table *children = eb_sqlgen_child_tables(sc, &nc);
@@ -1305,114 +1307,6 @@ static eb_rc write_candidate(struct pg_adapter *g, const struct eb_push *p, cons
     return rc ? rc : send_warnings(g, p, push_id, err);
 }
 
-/* One try of store_push. *retry = 1 when trying again may succeed (a serialization failure, a
- * deadlock, a connection that broke under the transaction, a race on a 'failed' record). */
-static eb_rc store_once(struct pg_adapter *g, const struct eb_push *p,
-                        const struct eb_interview_event *ev, const struct eb_push_record *rec,
-                        enum eb_outcome outcome, int64_t received_at, struct eb_stored *out,
-                        int *retry, struct eb_err *err)
-{
-    eb_rc rc = EB_OK;
-    PGresult *res[2] = {NULL, NULL};
-    int had_conn = g->conn != NULL;
-    *retry = 0;
-    if ((rc = ensure_connected(g, err)))
-        return rc; /* cannot connect: down; no retry */
-    g->fail.set = 0;
-    const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
-    if (!pipeline_enter(g) || !send_text(g, "BEGIN") || !bind_log(g, rec, outcome, received_at) ||
-        !send_prepared(g, "eb_claim", (int)log->n_columns) || !pipeline_sync(g, res, 2))
-        goto fail;
-    int claimed = res[1] && PQntuples(res[1]) == 1;
-    PQclear(res[0]);
-    PQclear(res[1]);
-    res[0] = res[1] = NULL;
-
-    if (!claimed) {
-        /* recorded with a final outcome by someone else: answer what is recorded */
-        if (!bind_str(g, 0, rec->push_id) || !send_prepared(g, "eb_find", 1) ||
-            !send_text(g, "ROLLBACK") || !pipeline_sync(g, res, 1))
-            goto fail;
-        if (!res[0] || PQntuples(res[0]) != 1 ||
-            outcome_from(PQgetvalue(res[0], 0, 0)) == EB_OUTCOME_FAILED) {
-            /* changed again in between: look once more */
-            note_fail(g, "40001", "push_log", "the push id changed while it was being read");
-            goto fail;
-        }
-        out->outcome = outcome_from(PQgetvalue(res[0], 0, 0));
-        out->duplicate = 1;
-        snprintf(out->message, sizeof out->message, "%s",
-                 PQgetisnull(res[0], 0, 1) ? "" : PQgetvalue(res[0], 0, 1));
-        PQclear(res[0]);
-        res[0] = NULL;
-        goto done;
-    }
-    if ((p && (rc = write_candidate(g, p, rec->push_id, received_at, err))) ||
-        (ev && (rc = send_interviews(g, ev, rec->push_id, received_at, err)))) {
-        if (!g->fail.set) {
-            pipeline_leave(g);
-            return rc; /* the walk itself refused (no applicationId, no event_id) */
-        }
-        goto fail;
-    }
-    if (!send_text(g, "COMMIT") || !pipeline_sync(g, NULL, 0))
-        goto fail;
-    out->outcome = outcome;
-    out->duplicate = 0;
-    snprintf(out->message, sizeof out->message, "%s",
-             outcome != EB_OUTCOME_STORED && rec->message ? rec->message : "");
-done:
-    pipeline_leave(g);
-    return EB_OK;
-fail:
-    PQclear(res[0]);
-    PQclear(res[1]);
-    int lost = connection_lost(g);
-    rc = fail_rc(g, err);
-    *retry = retryable_state(g->fail.state) || (lost && had_conn);
-    pipeline_leave(g);
-    return rc;
-}
-
-/* store_push and store_interview_event: the tries of one push. */
-static eb_rc store(struct pg_adapter *g, const struct eb_push *p,
-                   const struct eb_interview_event *ev, const struct eb_push_record *rec,
-                   enum eb_outcome outcome, struct eb_stored *out, struct eb_err *err)
-{
-    eb_rc rc = EB_OK;
-    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    for (int attempt = 1;; attempt++) {
-        int retry = 0;
-        rc = store_once(g, p, ev, rec, outcome, received_at, out, &retry, err);
-        if (!rc || !retry || attempt >= MAX_ATTEMPTS)
-            break;
-        eb_log(EB_LOG_DEBUG, "postgres: retrying a push", "push_id", rec->push_id, "reason",
-               err->msg, NULL);
-        /* a few milliseconds, different per connection, growing per attempt */
-        long ms = (long)(((uintptr_t)g >> 4 ^ (uintptr_t)eb_mono_ms()) % 20 + 1) * attempt;
-        struct timespec ts = {0, ms * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return rc;
-}
-
-static eb_rc pg_store_push(struct eb_adapter *a, const struct eb_push *p,
-                           const struct eb_push_record *rec, struct eb_stored *out,
-                           struct eb_err *err)
-{
-    struct pg_adapter *g = (struct pg_adapter *)a;
-    enum eb_outcome outcome = p ? EB_OUTCOME_STORED : rec->outcome;
-    return store(g, p, NULL, rec, outcome, out, err);
-}
-
-static eb_rc pg_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                      const struct eb_push_record *rec, struct eb_stored *out,
-                                      struct eb_err *err)
-{
-    struct pg_adapter *g = (struct pg_adapter *)a;
-    return store(g, NULL, ev, rec, EB_OUTCOME_STORED, out, err);
-}
-
 /* Runs a prepared statement (parameters bound in g) outside a pipeline; on a broken connection,
  * connects again and runs it once more. On success *res holds the result (caller clears). */
 static eb_rc exec_prepared(struct pg_adapter *g, const char *name, int n, PGresult **res,
@@ -1442,25 +1336,6 @@ static eb_rc exec_prepared(struct pg_adapter *g, const char *name, int n, PGresu
     return eb_err_set(err, EB_ERR_INTERNAL, "postgres: unreachable");
 }
 
-static eb_rc pg_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
-                            struct eb_err *err)
-{
-    struct pg_adapter *g = (struct pg_adapter *)a;
-    PGresult *r = NULL;
-    int64_t received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
-    g->fail.set = 0;
-    if (!bind_log(g, rec, EB_OUTCOME_FAILED, received_at)) {
-        release_params(g);
-        return fail_rc(g, err);
-    }
-    /* one statement in autocommit mode: its own transaction */
-    eb_rc rc = exec_prepared(g, "eb_failure", (int)log->n_columns, &r, err);
-    release_params(g);
-    PQclear(r);
-    return rc;
-}
-
 static eb_rc pg_ping(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
@@ -1473,143 +1348,247 @@ static eb_rc pg_ping(struct eb_adapter *a, struct eb_err *err)
     return eb_sqlgen_check_version(version, err);
 }
 
-/* ---- replay (`ehrbridge replay`) --------------------------------------------------------- */
+/* ---- the primitives of adapter.h, version 2 --------------------------------------------- */
 
-/* Runs sql with the parameters bound in g outside a pipeline; the result (text columns) in *res
- * when it succeeds (caller clears). Returns 1 on success. */
-static int exec_params(struct pg_adapter *g, const char *sql, int n, PGresult **res,
-                       const char *what)
+/* A transaction runs in pipeline mode from begin to commit or rollback: statements that need no
+ * answer (BEGIN, SAVEPOINT, RELEASE) are only queued, and each primitive that needs one sends
+ * the sync and reads what was queued: a push costs a round trip for its claim, one for its
+ * rows, one for the commit. */
+
+/* The failure just noted, into err, and whether a new try may pass: a serialization failure, a
+ * deadlock, or a connection that broke under a transaction begun on an open one. */
+static eb_rc tx_fail(struct pg_adapter *g, struct eb_err *err)
 {
-    PGresult *r = PQexecParams(g->conn, sql, n, NULL, g->pv, g->pl, g->pf, 0);
-    release_params(g);
-    int st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        note_result(g, r, what);
-        PQclear(r);
+    int lost = connection_lost(g);
+    eb_rc rc = fail_rc(g, err);
+    g->retry = retryable_state(g->fail.state) || (lost && g->tx_had_conn);
+    return rc;
+}
+
+/* Sends the sync and hands the result of the last statement queued to *last (caller clears;
+ * NULL when it did not run). Returns 1 when every statement succeeded. */
+static int sync_last(struct pg_adapter *g, PGresult **last)
+{
+    PGresult *keep[8];
+    int n = g->queued;
+    *last = NULL;
+    if (n < 1 || n > 8) {
+        note_fail(g, NULL, "pipeline", "unexpected number of statements queued");
         return 0;
     }
-    if (res)
-        *res = r;
-    else
-        PQclear(r);
-    return 1;
+    int ok = pipeline_sync(g, keep, n);
+    for (int i = 0; i < n - 1; i++)
+        PQclear(keep[i]);
+    *last = keep[n - 1];
+    return ok && *last;
 }
 
-/* One try of replay_push (adapter.h): the push id's row and the candidate's row are locked
- * first, so that a live push of the same id or candidate waits or is waited for. */
-static eb_rc replay_once(struct pg_adapter *g, const struct eb_push *p,
-                         const struct eb_push_record *rec, struct eb_stored *out, int *retry,
-                         struct eb_err *err)
+/* Before a statement whose answer is read with sync_last: what is queued is sent first when
+ * sync_last could not keep it all. */
+static int room(struct pg_adapter *g)
 {
-    eb_rc rc = EB_OK;
-    PGresult *r = NULL;
-    int had_conn = g->conn != NULL;
-    const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
-    *retry = 0;
-    if ((rc = ensure_connected(g, err)))
-        return rc;
-    g->fail.set = 0;
-    if (!g->replay_sql && !(g->replay_sql = eb_sqlgen_upsert_where(g->schema, log, NULL, err)))
-        return err ? err->rc : EB_ERR_NOMEM;
-    if (!exec_ok(g, "BEGIN", "replay"))
-        goto fail;
-    if (!bind_str(g, 0, rec->push_id) ||
-        !exec_params(g, "SELECT \"outcome\" FROM \"push_log\" WHERE \"push_id\" = $1 FOR UPDATE", 1,
-                     &r, "push_log"))
-        goto fail;
-    int found = PQntuples(r) == 1;
-    enum eb_outcome cur = found ? outcome_from(PQgetvalue(r, 0, 0)) : EB_OUTCOME_FAILED;
-    PQclear(r);
-    r = NULL;
-    out->duplicate = 0;
-    out->message[0] = '\0';
-    if (!p) {
-        if (found && cur == EB_OUTCOME_STORED) {
-            out->outcome = EB_OUTCOME_STORED; /* replay never removes stored data */
-            return exec_ok(g, "ROLLBACK", "replay") ? EB_OK : fail_rc(g, err);
-        }
-        if (!bind_log(g, rec, EB_OUTCOME_REJECTED, rec->received_at_ms) ||
-            !exec_params(g, g->replay_sql, (int)log->n_columns, NULL, "push_log") ||
-            !exec_ok(g, "COMMIT", "replay"))
-            goto fail;
-        out->outcome = EB_OUTCOME_REJECTED;
-        snprintf(out->message, sizeof out->message, "%s", rec->message ? rec->message : "");
-        return EB_OK;
-    }
-    bind_int(g, 0, p->data->application_id.v);
-    if (!exec_params(g,
-                     g->map_sql /* mapped rows hold the last push stored */
-                         ? "SELECT \"received_at\", \"push_id\" FROM \"push_log\" WHERE"
-                           " \"application_id\" = $1 AND \"outcome\" = 'stored'"
-                           " ORDER BY \"received_at\" DESC LIMIT 1"
-                         : "SELECT l.\"received_at\", c.\"last_push_id\" FROM \"candidate\" c JOIN"
-                           " \"push_log\" l ON l.\"push_id\" = c.\"last_push_id\""
-                           " WHERE c.\"application_id\" = $1 FOR UPDATE OF c",
-                     1, &r, "candidate"))
-        goto fail;
-    int superseded = PQntuples(r) == 1 &&
-                     strtoll(PQgetvalue(r, 0, 0), NULL, 10) > rec->received_at_ms &&
-                     strcmp(PQgetvalue(r, 0, 1), rec->push_id) != 0;
-    PQclear(r);
-    r = NULL;
-    if (superseded) {
-        out->duplicate = 1;
-        out->outcome = cur;
-        return exec_ok(g, "ROLLBACK", "replay") ? EB_OK : fail_rc(g, err);
-    }
-    if (!pipeline_enter(g))
-        goto fail;
-    if ((rc = write_candidate(g, p, rec->push_id, rec->received_at_ms, err))) {
-        if (!g->fail.set) {
-            pipeline_leave(g);
-            exec_ok(g, "ROLLBACK", "replay");
-            return rc;
-        }
-        goto fail_pipeline;
-    }
-    if (!bind_log(g, rec, EB_OUTCOME_STORED, rec->received_at_ms))
-        goto fail_pipeline;
-    if (PQsendQueryParams(g->conn, g->replay_sql, (int)log->n_columns, NULL, g->pv, g->pl, g->pf,
-                          0) != 1) {
-        release_params(g);
-        note_result(g, NULL, "push_log");
-        goto fail_pipeline;
-    }
-    release_params(g);
-    g->queued++;
-    if (!send_text(g, "COMMIT") || !pipeline_sync(g, NULL, 0))
-        goto fail_pipeline;
-    pipeline_leave(g);
-    out->outcome = EB_OUTCOME_STORED;
-    return EB_OK;
-fail_pipeline:
-    pipeline_leave(g);
-fail:
-    PQclear(r);
-    release_params(g);
-    {
-        int lost = connection_lost(g);
-        rc = fail_rc(g, err);
-        *retry = retryable_state(g->fail.state) || (lost && had_conn);
-        if (!lost)
-            exec_ok(g, "ROLLBACK", "replay");
-    }
-    return rc;
+    return g->queued < 7 || pipeline_sync(g, NULL, 0);
 }
 
-static eb_rc pg_replay_push(struct eb_adapter *a, const struct eb_push *p,
-                            const struct eb_push_record *rec, struct eb_stored *out,
-                            struct eb_err *err)
+static eb_rc pg_begin(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
-    eb_rc rc = EB_OK;
-    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        int retry = 0;
-        rc = replay_once(g, p, rec, out, &retry, err);
-        if (!rc || !retry)
-            break;
+    g->tx_had_conn = g->conn != NULL;
+    g->retry = 0;
+    eb_rc rc = ensure_connected(g, err);
+    if (rc)
+        return rc; /* cannot connect: down; no retry */
+    g->fail.set = 0;
+    if (!pipeline_enter(g) || !send_text(g, "BEGIN"))
+        return tx_fail(g, err);
+    return EB_OK;
+}
+
+static eb_rc pg_commit(struct eb_adapter *a, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    if (!g->conn || !send_text(g, "COMMIT") || !pipeline_sync(g, NULL, 0)) {
+        eb_rc rc = tx_fail(g, err);
+        pipeline_leave(g);
+        return rc;
     }
+    pipeline_leave(g);
+    return EB_OK;
+}
+
+static void pg_rollback(struct eb_adapter *a)
+{
+    pipeline_leave((struct pg_adapter *)a);
+}
+
+static int pg_in_transaction(struct eb_adapter *a)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    return g->conn && !connection_lost(g) && PQtransactionStatus(g->conn) != PQTRANS_IDLE;
+}
+
+static eb_rc pg_savepoint(struct eb_adapter *a, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    return g->conn && send_text(g, "SAVEPOINT eb_push") ? EB_OK : tx_fail(g, err);
+}
+
+static eb_rc pg_release(struct eb_adapter *a, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    return g->conn && send_text(g, "RELEASE SAVEPOINT eb_push") ? EB_OK : tx_fail(g, err);
+}
+
+static eb_rc pg_rollback_to(struct eb_adapter *a, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    release_params(g);
+    if (!g->conn || !send_text(g, "ROLLBACK TO SAVEPOINT eb_push") ||
+        !send_text(g, "RELEASE SAVEPOINT eb_push") || !pipeline_sync(g, NULL, 0))
+        return tx_fail(g, err);
+    return EB_OK;
+}
+
+static eb_rc pg_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
+                        struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    g->fail.set = 0;
+    out->found = 0;
+    if (!g->conn || !room(g) || !bind_str(g, 0, push_id) || !send_prepared(g, "eb_find", 1) ||
+        !sync_last(g, &r)) {
+        PQclear(r);
+        return tx_fail(g, err);
+    }
+    if (PQntuples(r) == 1) {
+        out->found = 1;
+        out->outcome = outcome_from(PQgetvalue(r, 0, 0));
+        snprintf(out->message, sizeof out->message, "%s",
+                 PQgetisnull(r, 0, 1) ? "" : PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return EB_OK;
+}
+
+/* The claim is INSERT ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome = 'failed'
+ * RETURNING push_id: a concurrent transaction holding the same id makes it wait for that one's
+ * end, and a row recorded with a final outcome returns nothing. */
+static eb_rc pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
+                        enum eb_outcome outcome, int64_t received_at, int claim, int *written,
+                        struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
+    PGresult *r = NULL;
+    g->fail.set = 0;
+    if (!g->conn || !room(g) || !bind_log(g, rec, outcome, received_at) ||
+        !send_prepared(g, claim ? "eb_claim" : "eb_put", (int)log->n_columns) ||
+        !sync_last(g, &r)) {
+        PQclear(r);
+        release_params(g);
+        return tx_fail(g, err);
+    }
+    if (written)
+        *written = !claim || PQntuples(r) == 1;
+    PQclear(r);
+    return EB_OK;
+}
+
+/* The candidate row's upsert takes its row lock (two pushes for one candidate replace it one
+ * after the other); then one statement deletes its rows from every child table, and the new
+ * rows follow, all in the pipeline. */
+static eb_rc pg_candidate_write(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
+                                int64_t updated_at, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    if (!g->conn)
+        return tx_fail(g, err);
+    eb_rc rc = write_candidate(g, p, push_id, updated_at, err);
+    if (rc && !g->fail.set)
+        return rc; /* the walk itself refused (a mapped key without a value) */
+    if (rc || !pipeline_sync(g, NULL, 0))
+        return tx_fail(g, err);
+    return EB_OK;
+}
+
+/* The candidate's row is locked (FOR UPDATE) so that a live push for it waits, or is waited
+ * for; the mapped rows hold the last push stored for the applicationId. */
+static eb_rc pg_candidate_last(struct eb_adapter *a, int64_t app, struct eb_candidate_last *out,
+                               struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    const char *sql = g->map_sql
+                          ? "SELECT \"received_at\", \"push_id\" FROM \"push_log\" WHERE"
+                            " \"application_id\" = $1 AND \"outcome\" = 'stored'"
+                            " ORDER BY \"received_at\" DESC LIMIT 1"
+                          : "SELECT l.\"received_at\", c.\"last_push_id\" FROM \"candidate\" c"
+                            " JOIN \"push_log\" l ON l.\"push_id\" = c.\"last_push_id\""
+                            " WHERE c.\"application_id\" = $1 FOR UPDATE OF c";
+    PGresult *r = NULL;
+    g->fail.set = 0;
+    out->found = 0;
+    out->push_id = NULL;
+    if (!g->conn || !room(g))
+        return tx_fail(g, err);
+    bind_int(g, 0, app);
+    if (PQsendQueryParams(g->conn, sql, 1, NULL, g->pv, g->pl, g->pf, 0) != 1) {
+        note_result(g, NULL, "candidate");
+        return tx_fail(g, err);
+    }
+    g->queued++;
+    if (!sync_last(g, &r)) {
+        PQclear(r);
+        return tx_fail(g, err);
+    }
+    eb_rc rc = EB_OK;
+    if (PQntuples(r) == 1) {
+        out->found = 1;
+        out->received_at_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        if (!(out->push_id = strdup(PQgetvalue(r, 0, 1))))
+            rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    }
+    PQclear(r);
     return rc;
+}
+
+/* Each interview takes a transaction-level advisory lock on its event_id (two replicas
+ * replacing one interview take turns), then its rows are deleted and the new ones inserted. */
+static eb_rc pg_interview_apply(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                const char *push_id, int64_t at, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    if (!g->conn)
+        return tx_fail(g, err);
+    eb_rc rc = send_interviews(g, ev, push_id, at, err);
+    if (rc && !g->fail.set)
+        return rc;
+    if (rc || !pipeline_sync(g, NULL, 0))
+        return tx_fail(g, err);
+    return EB_OK;
+}
+
+static int pg_retryable(struct eb_adapter *a)
+{
+    return ((struct pg_adapter *)a)->retry;
+}
+
+/* Connections with the same connection string and statement timeout share a writer. A push
+ * waits for it at most the statement timeout (30 s when there is none). */
+static int pg_share(struct eb_adapter *a, struct eb_adapter_share *out)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    int n = snprintf(out->key, sizeof out->key, "%ld|%s", g->timeout_ms, g->conninfo);
+    if (n < 0 || (size_t)n >= sizeof out->key)
+        return 0; /* too long to compare: no sharing */
+    out->wait_ms = g->timeout_ms > 0 && g->timeout_ms < 600000 ? (int)g->timeout_ms : 30000;
+    return 1;
 }
 
 /* Rows per page of pg_list_pushes: each page is a query of its own (no snapshot held through
@@ -1686,17 +1665,27 @@ static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
 static const char *const pg_aliases[] = {"postgres", NULL};
 
 const struct eb_adapter_methods eb_adapter_postgres = {
-    .version = 1,
+    .version = 2,
     .name = "postgres",
     .scheme = "postgresql",
     .instance_size = sizeof(struct pg_adapter),
     .open = pg_open,
     .close = pg_close,
-    .store_push = pg_store_push,
-    .log_failure = pg_log_failure,
     .ping = pg_ping,
     .aliases = pg_aliases,
-    .store_interview_event = pg_store_interview_event,
     .list_pushes = pg_list_pushes,
-    .replay_push = pg_replay_push,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .in_transaction = pg_in_transaction,
+    .savepoint = pg_savepoint,
+    .release = pg_release,
+    .rollback_to = pg_rollback_to,
+    .log_get = pg_log_get,
+    .log_put = pg_log_put,
+    .candidate_write = pg_candidate_write,
+    .candidate_last = pg_candidate_last,
+    .interview_apply = pg_interview_apply,
+    .retryable = pg_retryable,
+    .share = pg_share,
 };

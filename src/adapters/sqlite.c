@@ -1,21 +1,16 @@
-/* The SQLite adapter (eb_adapter_sqlite) for URLs sqlite:PATH and sqlite://PATH, with options
- * ?synchronous=full|normal (default full: `true` only after a durable commit) and
- * &busy_timeout=MS (default 5000). One instance is one connection in WAL mode; it creates the
- * default schema (adapters/sqlgen.c) on first open and prepares every statement once. Several
- * instances may use the same file from different threads.
+/* The SQLite adapter (eb_adapter_sqlite, table version 2) for URLs sqlite:PATH and
+ * sqlite://PATH, with options ?synchronous=full|normal (default full: `true` only after a
+ * durable commit) and &busy_timeout=MS (default 5000). One instance is one connection in WAL
+ * mode; it creates the default schema (adapters/sqlgen.c) on first open and prepares every
+ * statement once. Several instances may use the same file from different threads.
  *
- * Group commit: the instances of one process that write to the same file (with the same
- * settings) share one writer connection and its thread, reached through the file's gate. A push
- * is queued on the gate, by a caller that waits for it (store_push, ...) or by one that does not
- * (submit: the service's workers go on with the next request). The writer thread takes every
- * push queued (up to MAX_BATCH), writes them in ONE BEGIN IMMEDIATE transaction (when one of
- * them fails, the others are written again each in its own SAVEPOINT, so that the failing push
- * is rolled back alone: run_batch), commits once (one fsync with
- * synchronous=full), and only then completes each push: `true` is answered after the shared
- * durable commit. Pushes that arrive meanwhile form the next batch, so the busier the
- * database, the more pushes share a commit. Writers of other processes meet SQLite's lock and
- * the busy timeout; in this process nobody sleeps in SQLite's busy handler. Checkpoints run in
- * another thread of the gate with its own connection, off the writer's path. */
+ * It offers the primitives of adapter.h (transactions, savepoints, the push_log row, a
+ * candidate's rows, an interview event's rows); the push rules and group commit are the
+ * bridge's. The connections to one file with the same settings share a key (sq_share), so
+ * that the bridge writes their pushes through one writer connection. That writer hands its
+ * checkpoints to a thread of its own with its own connection (sq_writer_setup), off the
+ * writer's path; the writer checkpoints by itself only between two transactions
+ * (sq_writer_idle), when the WAL must start again from its beginning. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
@@ -35,107 +30,34 @@
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "mapping/mapping.h"
-#include "util/clock.h"
 #include "util/buf.h"
 #include "util/log.h"
-#include "util/metrics.h"
 
 #define BUSY_TIMEOUT_MS                                                                            \
     5000 /* default wait for another connection's transaction (busy_timeout)                       \
           */
 
-#define MAX_BATCH    64    /* most pushes written in one group-commit transaction */
-#define CKPT_SOFT    1000  /* WAL frames not yet checkpointed that wake the gate's checkpointer */
+#define CKPT_SOFT    1000  /* WAL frames not yet checkpointed that wake the checkpointer */
 #define CKPT_RESTART 8000  /* WAL frames past which the WAL is to start again from its beginning */
 #define CKPT_CATCHUP 256   /* frames the writer checkpoints by itself for that restart */
 #define CKPT_LIMIT   16000 /* WAL frames at which the writer checkpoints whatever is left */
 
-struct sqlite_adapter;
-
-/* One push (or one "failed" record) waiting for the gate's writer. A waiting caller's job lives
- * on its stack until done; a submitted one (async) is allocated by sq_submit and freed by the
- * writer, which writes rc, *out and *err before completing it. */
-struct job {
-    const struct eb_push *p;             /* the record to store; NULL for a rejected push */
-    const struct eb_interview_event *ev; /* an interview event to store instead; or NULL */
-    int replay;                          /* 1: `ehrbridge replay` re-stores a logged push */
-    const struct eb_push_record *rec;    /* the push_log row */
-    struct eb_stored *out;               /* store_push: filled on success; NULL: a failure record */
-    struct eb_err *err;                  /* why it failed */
-    int64_t received_at;                 /* push_log.received_at */
-    eb_rc rc;                            /* the result, once done */
-    int taken;                           /* in the writer's batch: no longer allowed to time out */
-    int done;                            /* rc is final */
-    pthread_cond_t cv;                   /* a waiting caller's: signalled when done */
-    struct eb_push_job *async;           /* submitted without waiting: completed with its done */
-    int64_t queued_ms;                   /* monotonic, when queued */
-    struct job *next;                    /* in the gate's queue */
+/* The checkpointer of a writer connection: a thread with its own connection copies the WAL into
+ * the database (PASSIVE checkpoints, with their fsyncs) outside the writer's transactions. */
+struct ckpt {
+    sqlite3 *writer_db;   /* the writer's connection (its WAL hook is wal_hook) */
+    sqlite3 *db;          /* the checkpointer's connection */
+    pthread_t thread;     /* the thread */
+    pthread_mutex_t lock; /* guards the members below */
+    pthread_cond_t cv;    /* want or stop was set, or writer_ckpt cleared */
+    pthread_cond_t idle;  /* busy was cleared */
+    int want, stop;       /* a checkpoint is due; the thread must end */
+    int busy;             /* the checkpointer is copying */
+    int writer_ckpt;      /* the writer checkpoints at CKPT_LIMIT: the thread waits */
+    int self_ckpt;        /* writer thread only: it checkpoints once its batch is answered (1;
+                           * 2: at CKPT_LIMIT) */
+    int done;             /* WAL frames the last checkpoint had copied */
 };
-
-/* The gate of one database file and one set of settings: the shared writer connection and the
- * queue of pushes waiting for it. Writers in other processes still meet the busy timeout. */
-struct gate {
-    dev_t dev;                     /* the file's device */
-    ino_t ino;                     /* and inode: one gate per file, whatever path names it */
-    int full;                      /* and the writer's settings: synchronous=full */
-    int busy_ms;                   /* busy timeout */
-    struct sqlite_adapter *writer; /* the connection every batch is written with */
-    pthread_t thread;              /* the writer thread, which alone uses writer */
-    pthread_mutex_t lock;          /* guards head, tail, stop */
-    pthread_cond_t work_cv;        /* a job was queued, or stop */
-    int stop;                      /* the writer thread must end once the queue is empty */
-    struct job *head, *tail;       /* queued jobs, oldest first */
-    int refs;                      /* instances using it (guarded by gates_lock) */
-    struct gate *next;             /* in the list of gates */
-    /* written by the writer thread alone, read once it has ended */
-    uint64_t batches, jobs; /* transactions written and the jobs in them */
-    uint64_t busy_ns;       /* time spent writing batches */
-    /* The checkpointer: a thread with its own connection copies the WAL into the database
-     * (PASSIVE checkpoints, with their fsyncs) outside the writer's transactions. */
-    sqlite3 *ckpt_db;          /* its connection; NULL: the writer checkpoints as usual */
-    pthread_t ckpt_thread;     /* the thread, when ckpt_db is set */
-    pthread_mutex_t ckpt_lock; /* guards the members below */
-    pthread_cond_t ckpt_cv;    /* ckpt_want or ckpt_stop was set, or writer_ckpt cleared */
-    pthread_cond_t ckpt_idle;  /* ckpt_busy was cleared */
-    int ckpt_want, ckpt_stop;  /* a checkpoint is due; the thread must end */
-    int ckpt_busy;             /* the checkpointer is copying */
-    int writer_ckpt;           /* the writer checkpoints at CKPT_LIMIT: the thread waits */
-    int self_ckpt;             /* writer thread only: it checkpoints once its batch is
-                                    * answered (1; 2: at CKPT_LIMIT) */
-    int ckpt_done;             /* WAL frames the last checkpoint had copied */
-};
-
-static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER; /* guards gates */
-static struct gate *gates;                                     /* every gate in use */
-
-/* What the writer threads did, for GET /metrics (every gate of the process together). */
-static struct {
-    struct eb_metric *transactions; /* group-commit transactions committed or abandoned */
-    struct eb_metric *pushes;       /* histogram: pushes per transaction */
-    struct eb_metric *seconds;      /* histogram: time to write and commit one */
-    struct eb_metric *rewrites;     /* transactions written again after a push failed */
-} gmetrics;
-static pthread_once_t gmetrics_once = PTHREAD_ONCE_INIT;
-
-static void gmetrics_register(void)
-{
-    static const double per_tx[] = {1, 2, 4, 8, 16, 32, 64};
-    gmetrics.transactions = eb_metrics_counter(
-        "ehrbridge_sqlite_transactions_total",
-        "Group-commit transactions of the SQLite writer threads (one per batch of pushes)", NULL);
-    gmetrics.pushes = eb_metrics_histogram("ehrbridge_sqlite_transaction_pushes",
-                                           "Pushes written per SQLite group-commit transaction",
-                                           NULL, per_tx, sizeof per_tx / sizeof per_tx[0]);
-    gmetrics.seconds = eb_metrics_histogram(
-        "ehrbridge_sqlite_transaction_seconds",
-        "Time to write and commit one SQLite group-commit transaction, seconds", NULL,
-        eb_metrics_duration_buckets, eb_metrics_duration_nbuckets);
-    gmetrics.rewrites = eb_metrics_counter(
-        "ehrbridge_sqlite_transaction_rewrites_total",
-        "SQLite transactions rolled back because one of their pushes failed and written again "
-        "without it",
-        NULL);
-}
 
 /* Child rows (the items of a candidate's arrays) are inserted MANY_ROWS at a time, with one
  * multi-row INSERT: a statement's own cost (its start, its end, its statement journal) is paid
@@ -145,7 +67,7 @@ static void gmetrics_register(void)
 struct sqlite_adapter {
     struct eb_adapter base;       /* first member: the adapter table */
     sqlite3 *db;                  /* the connection; NULL when not opened */
-    struct gate *gate;            /* the file's gate; NULL for in-memory databases and writers */
+    struct ckpt *ckpt;            /* a writer's checkpointer; NULL: SQLite's own checkpoints */
     int busy_ms;                  /* how long a writer waits for another one */
     int full;                     /* 1: synchronous=FULL */
     struct eb_sql_schema *schema; /* the default schema in SQLite's dialect */
@@ -157,7 +79,7 @@ struct sqlite_adapter {
     sqlite3_stmt *undo;           /* ROLLBACK TO push */
     sqlite3_stmt *find_log;       /* outcome and message of a push id */
     sqlite3_stmt *put_log;        /* push_log upsert (any previous outcome) */
-    sqlite3_stmt *put_failure;    /* push_log upsert that only overwrites 'failed' */
+    sqlite3_stmt *claim_log;      /* push_log upsert that only overwrites 'failed' */
     sqlite3_stmt *add_candidate;  /* candidate insert that does nothing when the row exists */
     sqlite3_stmt *version;        /* the schema version */
     sqlite3_stmt **insert;        /* per schema table: the row insert (candidate: upsert) */
@@ -258,20 +180,18 @@ static int bind_opt_int(sqlite3_stmt *st, int i, int has, int64_t v)
     return has ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
 }
 
-/* Binds a push_log row (columns in eb_sql_schema push_log order) to st. */
+/* Binds a push_log row (columns in eb_sql_schema push_log order) to st, rec as given. */
 static eb_rc bind_log(struct sqlite_adapter *s, sqlite3_stmt *st, const struct eb_push_record *rec,
                       enum eb_outcome outcome, int64_t received_at, struct eb_err *err)
 {
     int c = SQLITE_OK;
-    int keep_raw = outcome != EB_OUTCOME_STORED;
-    const char *message = outcome == EB_OUTCOME_STORED ? NULL : rec->message;
     if ((c = bind_str(st, 1, rec->push_id)) || (c = bind_str(st, 2, rec->event)) ||
         (c = bind_str(st, 3, rec->triggered_at)) || (c = sqlite3_bind_int64(st, 4, received_at)) ||
         (c = bind_opt_int(st, 5, rec->has_application_id, rec->application_id)) ||
         (c = bind_opt_int(st, 6, rec->has_candidate_id, rec->candidate_id)) ||
-        (c = bind_str(st, 7, eb_outcome_name(outcome))) || (c = bind_str(st, 8, message)) ||
+        (c = bind_str(st, 7, eb_outcome_name(outcome))) || (c = bind_str(st, 8, rec->message)) ||
         (c = bind_text(st, 9, rec->payload, rec->payload_len)) ||
-        (c = bind_blob(st, 10, keep_raw ? rec->raw : NULL, rec->raw_len)))
+        (c = bind_blob(st, 10, rec->raw, rec->raw_len)))
         return fail(s, c, "binding push_log", err);
     return EB_OK;
 }
@@ -304,13 +224,9 @@ static eb_rc bind_row(struct sqlite_adapter *s, sqlite3_stmt *st, const struct e
     return bind_values(s, st, 1, v, t->n_columns, t->name, err);
 }
 
-/* ---- group commit ---------------------------------------------------------------------- */
+/* ---- the writer's checkpoints ------------------------------------------------------------ */
 
-static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struct eb_err *err);
-static void sq_close(struct eb_adapter *a);
-static eb_rc push_one(struct sqlite_adapter *w, struct job *j);
-static eb_rc replay_one(struct sqlite_adapter *w, struct job *j);
-static void *writer_main(void *arg);
+static eb_rc open_conn(struct sqlite_adapter *s, const char *url, struct eb_err *err);
 static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err);
 static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void interview_close(struct sqlite_adapter *s);
@@ -319,45 +235,35 @@ static eb_rc warning_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void warning_close(struct sqlite_adapter *s);
 static eb_rc warning_write(struct sqlite_adapter *s, const struct eb_push *p, const char *push_id,
                            struct eb_err *err);
-static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview_event *ev,
-                             const struct eb_push_record *rec, int64_t at, struct eb_err *err);
 static eb_rc mapped_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void mapped_close(struct sqlite_adapter *s);
 static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
                         const struct eb_sql_value *v, size_t n, int64_t *changed,
                         struct eb_err *err);
 
-static void writer_free(struct sqlite_adapter *w)
-{
-    if (w) {
-        sq_close(&w->base);
-        free(w);
-    }
-}
-
 /* The checkpointer thread: runs a PASSIVE checkpoint whenever the writer's WAL hook asks. */
 static void *ckpt_main(void *arg)
 {
-    struct gate *g = arg;
-    pthread_mutex_lock(&g->ckpt_lock);
+    struct ckpt *c = arg;
+    pthread_mutex_lock(&c->lock);
     for (;;) {
-        while ((!g->ckpt_want || g->writer_ckpt) && !g->ckpt_stop)
-            pthread_cond_wait(&g->ckpt_cv, &g->ckpt_lock);
-        if (g->ckpt_stop)
+        while ((!c->want || c->writer_ckpt) && !c->stop)
+            pthread_cond_wait(&c->cv, &c->lock);
+        if (c->stop)
             break;
-        g->ckpt_want = 0;
-        g->ckpt_busy = 1;
-        pthread_mutex_unlock(&g->ckpt_lock);
+        c->want = 0;
+        c->busy = 1;
+        pthread_mutex_unlock(&c->lock);
         int frames = 0, copied = 0;
-        int code = sqlite3_wal_checkpoint_v2(g->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames,
-                                             &copied);
-        pthread_mutex_lock(&g->ckpt_lock);
-        g->ckpt_busy = 0;
+        int code =
+            sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+        pthread_mutex_lock(&c->lock);
+        c->busy = 0;
         if (code == SQLITE_OK && copied > 0)
-            g->ckpt_done = copied;
-        pthread_cond_broadcast(&g->ckpt_idle);
+            c->done = copied;
+        pthread_cond_broadcast(&c->idle);
     }
-    pthread_mutex_unlock(&g->ckpt_lock);
+    pthread_mutex_unlock(&c->lock);
     return NULL;
 }
 
@@ -365,29 +271,29 @@ static void *ckpt_main(void *arg)
  * the checkpointer once CKPT_SOFT frames wait to be copied. The WAL starts again from its
  * beginning only after a checkpoint that copied every frame, which a checkpoint running beside
  * a busy writer seldom does: past CKPT_RESTART frames, the writer finishes the job itself
- * (writer_checkpoint), in the pause between two of its transactions, once the pushes of the
+ * (sq_writer_idle), in the pause between two of its transactions, once the pushes of the
  * transaction just committed are answered. It waits until the checkpointer has brought what is
  * left down to CKPT_CATCHUP frames, because every push queued meanwhile waits for that
  * checkpoint (its fsyncs included); at CKPT_LIMIT frames it checkpoints anyway, which bounds
  * the WAL. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-    struct gate *g = arg;
+    struct ckpt *c = arg;
     (void)db;
     (void)name;
-    pthread_mutex_lock(&g->ckpt_lock);
-    if (frames < g->ckpt_done)
-        g->ckpt_done = 0; /* the WAL was restarted */
-    int left = frames - g->ckpt_done;
+    pthread_mutex_lock(&c->lock);
+    if (frames < c->done)
+        c->done = 0; /* the WAL was restarted */
+    int left = frames - c->done;
     int limit = frames >= CKPT_LIMIT;
-    int self = limit || (frames >= CKPT_RESTART && left <= CKPT_CATCHUP && !g->ckpt_busy);
-    if (!self && (left >= CKPT_SOFT || frames >= CKPT_RESTART) && !g->ckpt_want) {
-        g->ckpt_want = 1;
-        pthread_cond_signal(&g->ckpt_cv);
+    int self = limit || (frames >= CKPT_RESTART && left <= CKPT_CATCHUP && !c->busy);
+    if (!self && (left >= CKPT_SOFT || frames >= CKPT_RESTART) && !c->want) {
+        c->want = 1;
+        pthread_cond_signal(&c->cv);
     }
-    pthread_mutex_unlock(&g->ckpt_lock);
+    pthread_mutex_unlock(&c->lock);
     if (self)
-        g->self_ckpt = limit ? 2 : 1;
+        c->self_ckpt = limit ? 2 : 1;
     return SQLITE_OK;
 }
 
@@ -396,390 +302,118 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
  * checkpoints never run at once: the second one would give up at once, and on a loaded machine
  * the writer could go on giving up while the WAL grows), and the checkpointer starts no other
  * until the writer's is done. */
-static void writer_checkpoint(struct gate *g)
+static void sq_writer_idle(struct eb_adapter *a)
 {
-    int limit = g->self_ckpt == 2;
-    g->self_ckpt = 0;
+    struct ckpt *c = ((struct sqlite_adapter *)a)->ckpt;
+    if (!c || !c->self_ckpt)
+        return;
+    int limit = c->self_ckpt == 2;
+    c->self_ckpt = 0;
     if (limit) {
-        pthread_mutex_lock(&g->ckpt_lock);
-        g->writer_ckpt = 1;
-        while (g->ckpt_busy)
-            pthread_cond_wait(&g->ckpt_idle, &g->ckpt_lock);
-        pthread_mutex_unlock(&g->ckpt_lock);
+        pthread_mutex_lock(&c->lock);
+        c->writer_ckpt = 1;
+        while (c->busy)
+            pthread_cond_wait(&c->idle, &c->lock);
+        pthread_mutex_unlock(&c->lock);
     }
     int copied = 0;
     int code =
-        sqlite3_wal_checkpoint_v2(g->writer->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
-    pthread_mutex_lock(&g->ckpt_lock);
-    if (code == SQLITE_OK && copied > g->ckpt_done)
-        g->ckpt_done = copied;
+        sqlite3_wal_checkpoint_v2(c->writer_db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
+    pthread_mutex_lock(&c->lock);
+    if (code == SQLITE_OK && copied > c->done)
+        c->done = copied;
     if (limit) {
-        g->writer_ckpt = 0;
-        pthread_cond_signal(&g->ckpt_cv);
+        c->writer_ckpt = 0;
+        pthread_cond_signal(&c->cv);
     }
-    pthread_mutex_unlock(&g->ckpt_lock);
+    pthread_mutex_unlock(&c->lock);
 }
 
-/* Starts g's checkpointer (its own connection to the writer's file, same synchronous setting)
- * and hands it the writer's checkpoints. Best effort: without it the writer checkpoints as
- * SQLite does by default. */
-static void ckpt_start(struct gate *g)
+/* Starts s's checkpointer (its own connection to s's file, same synchronous setting) and hands
+ * it s's checkpoints. Best effort: without it s checkpoints as SQLite does by default. */
+static void ckpt_start(struct sqlite_adapter *s)
 {
-    const char *file = sqlite3_db_filename(g->writer->db, "main");
+    const char *file = sqlite3_db_filename(s->db, "main");
     sqlite3 *db = NULL;
-    pthread_mutex_init(&g->ckpt_lock, NULL);
-    pthread_cond_init(&g->ckpt_cv, NULL);
-    pthread_cond_init(&g->ckpt_idle, NULL);
+    struct ckpt *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
     if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK ||
-        sqlite3_exec(db, g->full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+        sqlite3_exec(db, s->full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
                      NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(db);
+        free(c);
         return;
     }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    pthread_cond_init(&c->idle, NULL);
+    c->db = db;
+    c->writer_db = s->db;
     sigset_t all, old;
     sigfillset(&all); /* signals stay with the threads that wait for them */
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    g->ckpt_db = db;
-    if (pthread_create(&g->ckpt_thread, NULL, ckpt_main, g) != 0) {
-        g->ckpt_db = NULL;
-        sqlite3_close(db);
-    } else {
-        pthread_setname_np(g->ckpt_thread, "eb-sqlite-ckpt"); /* top -H, perf */
-        sqlite3_wal_hook(g->writer->db, wal_hook, g);
-    }
+    int e = pthread_create(&c->thread, NULL, ckpt_main, c);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->cv);
+        pthread_cond_destroy(&c->idle);
+        sqlite3_close(db);
+        free(c);
+        return;
+    }
+    pthread_setname_np(c->thread, "eb-sqlite-ckpt"); /* top -H, perf */
+    sqlite3_wal_hook(s->db, wal_hook, c);
+    s->ckpt = c;
 }
 
-static void ckpt_stop(struct gate *g)
+static void ckpt_stop(struct sqlite_adapter *s)
 {
-    if (g->ckpt_db) {
-        sqlite3_wal_hook(g->writer->db, NULL, NULL);
-        pthread_mutex_lock(&g->ckpt_lock);
-        g->ckpt_stop = 1;
-        pthread_cond_signal(&g->ckpt_cv);
-        pthread_mutex_unlock(&g->ckpt_lock);
-        pthread_join(g->ckpt_thread, NULL);
-        sqlite3_close(g->ckpt_db);
-        g->ckpt_db = NULL;
-    }
-    pthread_mutex_destroy(&g->ckpt_lock);
-    pthread_cond_destroy(&g->ckpt_cv);
-    pthread_cond_destroy(&g->ckpt_idle);
+    struct ckpt *c = s->ckpt;
+    if (!c)
+        return;
+    s->ckpt = NULL;
+    sqlite3_wal_hook(c->writer_db, NULL, NULL);
+    pthread_mutex_lock(&c->lock);
+    c->stop = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cv);
+    pthread_cond_destroy(&c->idle);
+    free(c);
 }
 
-/* Joins the gate of the database file and settings, creating it and its writer connection
- * (from url) when this is the first instance (none for in-memory and temporary databases). */
-static eb_rc gate_join(struct sqlite_adapter *s, const char *url, struct eb_err *err)
+/* The writer of a group: its statement journals, and the savepoints of a batch written again
+ * after a failure, stay in memory (it runs no query that sorts much: other connections keep
+ * SQLite's default, so that a replay's sort of the push log may spill to disk); its checkpoints
+ * go to a thread of their own. */
+static eb_rc sq_writer_setup(struct eb_adapter *a, struct eb_err *err)
 {
-    eb_rc rc = EB_OK;
-    const char *file = sqlite3_db_filename(s->db, "main");
-    struct stat st;
-    if (!file || !*file || stat(file, &st) != 0)
-        return EB_OK;
-    pthread_once(&gmetrics_once, gmetrics_register);
-    pthread_mutex_lock(&gates_lock);
-    struct gate *g = gates;
-    while (g && !(g->dev == st.st_dev && g->ino == st.st_ino && g->full == s->full &&
-                  g->busy_ms == s->busy_ms && g->writer->base.mapping == s->base.mapping))
-        g = g->next;
-    if (!g) {
-        struct sqlite_adapter *w = calloc(1, sizeof *w);
-        if (!w || !(g = calloc(1, sizeof *g))) {
-            free(w);
-            rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        w->base.m = s->base.m;
-        w->base.mapping = s->base.mapping;
-        /* the writer's statement journals, and the savepoints of a batch written again after a
-         * failure, stay in memory (it runs no query that sorts much: other connections keep
-         * SQLite's default, so that a replay's sort of the push log may spill to disk) */
-        if ((rc = open_conn(w, url, 1, err)) ||
-            (rc = exec(w, "PRAGMA temp_store = MEMORY", "setting temp_store", err))) {
-            writer_free(w);
-            free(g);
-            g = NULL;
-            goto out;
-        }
-        g->dev = st.st_dev;
-        g->ino = st.st_ino;
-        g->full = s->full;
-        g->busy_ms = s->busy_ms;
-        g->writer = w;
-        pthread_mutex_init(&g->lock, NULL);
-        pthread_cond_init(&g->work_cv, NULL);
-        sigset_t all, old;
-        sigfillset(&all); /* signals stay with the threads that wait for them */
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int e = pthread_create(&g->thread, NULL, writer_main, g);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (!e) {
-            pthread_setname_np(g->thread, "eb-sqlite-write");
-        } else {
-            pthread_cond_destroy(&g->work_cv);
-            pthread_mutex_destroy(&g->lock);
-            writer_free(w);
-            free(g);
-            g = NULL;
-            rc = eb_err_set(err, EB_ERR_INTERNAL, "sqlite: cannot start the writer thread: %s",
-                            strerror(e));
-            goto out;
-        }
-        ckpt_start(g);
-        g->next = gates;
-        gates = g;
-    }
-    g->refs++;
-    s->gate = g;
-out:
-    pthread_mutex_unlock(&gates_lock);
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    eb_rc rc = exec(s, "PRAGMA temp_store = MEMORY", "setting temp_store", err);
+    if (!rc && !s->ckpt)
+        ckpt_start(s);
     return rc;
 }
 
-static void gate_leave(struct sqlite_adapter *s)
+/* Connections to the same file (whatever path names it) with the same settings share a
+ * writer; in-memory and temporary databases share nothing. */
+static int sq_share(struct eb_adapter *a, struct eb_adapter_share *out)
 {
-    struct gate *g = s->gate;
-    if (!g)
-        return;
-    s->gate = NULL;
-    pthread_mutex_lock(&gates_lock);
-    if (--g->refs == 0) {
-        struct gate **pp = &gates;
-        while (*pp != g)
-            pp = &(*pp)->next;
-        *pp = g->next;
-        pthread_mutex_lock(&g->lock);
-        g->stop = 1;
-        pthread_cond_signal(&g->work_cv);
-        pthread_mutex_unlock(&g->lock);
-        pthread_join(g->thread, NULL);
-        if (g->batches) {
-            char jobs[24], batches[24], avg[24], us[24];
-            snprintf(jobs, sizeof jobs, "%llu", (unsigned long long)g->jobs);
-            snprintf(batches, sizeof batches, "%llu", (unsigned long long)g->batches);
-            snprintf(avg, sizeof avg, "%.2f", (double)g->jobs / (double)g->batches);
-            snprintf(us, sizeof us, "%.1f", (double)g->busy_ns / 1e3 / (double)g->jobs);
-            eb_log(EB_LOG_INFO, "sqlite: group commit", "pushes", jobs, "transactions", batches,
-                   "pushes_per_transaction", avg, "writer_us_per_push", us, NULL);
-        }
-        ckpt_stop(g);
-        writer_free(g->writer);
-        pthread_cond_destroy(&g->work_cv);
-        pthread_mutex_destroy(&g->lock);
-        free(g);
-    }
-    pthread_mutex_unlock(&gates_lock);
-}
-
-/* Steps one of the savepoint statements; on failure the batch's transaction is abandoned. */
-static int step_ok(sqlite3_stmt *st)
-{
-    int code = sqlite3_step(st);
-    sqlite3_reset(st);
-    return code == SQLITE_DONE;
-}
-
-/* Writes jobs[0..n) with w in one transaction and sets every job's rc. The first attempt writes
- * them one after the other with no savepoint: a savepoint per push would copy every page that
- * an earlier push of the batch had already changed (index leaves, the push log's last page) into
- * the sub-journal, about a tenth of a push's CPU. When a job fails, the transaction is rolled
- * back and the others are written again, each in its own savepoint, so that a job that fails
- * is rolled back alone; when a failure took the whole transaction with it (SQLite rolls back by
- * itself on some errors: disk full, I/O), the others are written again without it. */
-static void run_batch(struct sqlite_adapter *w, struct job **jobs, size_t n)
-{
-    struct eb_err berr;
-    int savepoints = 0; /* 1 once a job of the batch has failed */
-    for (size_t i = 0; i < n; i++)
-        jobs[i]->rc = EB_OK;
-    for (;;) {
-        int lost = 0;
-        eb_rc rc = run(w, w->begin, "BEGIN IMMEDIATE", &berr);
-        for (size_t i = 0; !rc && !lost && i < n; i++) {
-            struct job *j = jobs[i];
-            if (j->rc)
-                continue; /* failed in an earlier attempt */
-            if (savepoints && !step_ok(w->savepoint)) {
-                rc = fail(w, sqlite3_errcode(w->db), "SAVEPOINT", &berr);
-                break;
-            }
-            if (!(j->rc = push_one(w, j))) {
-                if (savepoints && !step_ok(w->release)) {
-                    rc = fail(w, sqlite3_errcode(w->db), "RELEASE", &berr);
-                    break;
-                }
-                continue;
-            }
-            if (!savepoints || sqlite3_get_autocommit(w->db) || !step_ok(w->undo) ||
-                !step_ok(w->release))
-                lost = 1; /* the transaction is gone: write the others again */
-        }
-        size_t pending = 0;
-        for (size_t i = 0; i < n; i++)
-            pending += !jobs[i]->rc;
-        if (!rc && !lost)
-            rc = run(w, w->commit, "COMMIT", &berr);
-        if (rc || lost)
-            abandon(w);
-        if (lost && pending) {
-            savepoints = pending > 1;
-            eb_metric_inc(gmetrics.rewrites);
-            continue;
-        }
-        for (size_t i = 0; rc && i < n; i++) {
-            if (!jobs[i]->rc) {
-                jobs[i]->rc = rc;
-                if (jobs[i]->err)
-                    *jobs[i]->err = berr;
-            }
-        }
-        return;
-    }
-}
-
-static void deadline_after(struct timespec *until, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, until);
-    until->tv_sec += ms / 1000;
-    until->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until->tv_nsec >= 1000000000L) {
-        until->tv_sec++;
-        until->tv_nsec -= 1000000000L;
-    }
-}
-
-/* Completes the jobs of a written batch: a waiting caller is woken, a submitted job's done is
- * called (outside the gate's lock: done may submit again). */
-static void complete(struct gate *g, struct job **jobs, size_t n)
-{
-    size_t n_async = 0;
-    if (g)
-        pthread_mutex_lock(&g->lock);
-    for (size_t i = 0; i < n; i++) {
-        if (jobs[i]->async) {
-            jobs[n_async++] = jobs[i]; /* a waiting caller's job is not touched once done */
-        } else if (g) {
-            jobs[i]->done = 1;
-            pthread_cond_signal(&jobs[i]->cv);
-        }
-    }
-    if (g)
-        pthread_mutex_unlock(&g->lock);
-    for (size_t i = 0; i < n_async; i++) {
-        struct job *j = jobs[i];
-        struct eb_push_job *a = j->async;
-        a->rc = j->rc;
-        free(j);
-        a->done(a);
-    }
-}
-
-/* The gate's writer thread: writes whatever is queued, a batch at a time. A submitted job that
- * waited longer than the busy timeout (the writer was held up: another process's lock, a stalled
- * disk) fails as unavailable without being written, as a waiting caller's would. */
-static void *writer_main(void *arg)
-{
-    struct gate *g = arg;
-    struct job *batch[MAX_BATCH], *late[MAX_BATCH];
-    pthread_mutex_lock(&g->lock);
-    for (;;) {
-        while (!g->head && !g->stop)
-            pthread_cond_wait(&g->work_cv, &g->lock);
-        if (!g->head)
-            break; /* stopping, and nothing is left */
-        size_t n = 0, n_late = 0;
-        int64_t now = eb_mono_ms();
-        while (g->head && n < MAX_BATCH && n_late < MAX_BATCH) {
-            struct job *k = g->head;
-            g->head = k->next;
-            if (k->async && now - k->queued_ms > g->busy_ms) {
-                k->rc = eb_err_set(k->err, EB_ERR_UNAVAILABLE,
-                                   "sqlite: the database was held for more than %d ms", g->busy_ms);
-                late[n_late++] = k;
-                continue;
-            }
-            k->taken = 1;
-            batch[n++] = k;
-        }
-        if (!g->head)
-            g->tail = NULL;
-        pthread_mutex_unlock(&g->lock);
-        complete(g, late, n_late);
-        if (n) {
-            struct timespec t0, t1;
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            run_batch(g->writer, batch, n);
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            int64_t ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
-            g->busy_ns += (uint64_t)ns;
-            g->batches++;
-            g->jobs += n;
-            eb_metric_inc(gmetrics.transactions);
-            eb_metric_observe(gmetrics.pushes, (double)n);
-            eb_metric_observe(gmetrics.seconds, (double)ns / 1e9);
-            complete(g, batch, n);
-        }
-        if (g->self_ckpt)
-            writer_checkpoint(g);
-        pthread_mutex_lock(&g->lock);
-    }
-    pthread_mutex_unlock(&g->lock);
-    return NULL;
-}
-
-/* Queues j on s's gate. A waiting caller (j->async NULL) returns once j is written, or fails it
- * as unavailable when the writer did not take it within the busy timeout (a writer stuck in a
- * transaction, a stalled disk, makes callers fail instead of hanging); a submitted job returns
- * at once. Without a gate (in-memory database) the job is written alone with s, now. */
-static eb_rc submit(struct sqlite_adapter *s, struct job *j)
-{
-    struct gate *g = s->gate;
-    if (!g) {
-        run_batch(s, &j, 1);
-        eb_rc rc = j->rc;
-        complete(NULL, &j, 1);
-        return rc;
-    }
-    j->next = NULL;
-    j->queued_ms = eb_mono_ms();
-    if (!j->async)
-        pthread_cond_init(&j->cv, NULL);
-    pthread_mutex_lock(&g->lock);
-    if (g->tail)
-        g->tail->next = j;
-    else
-        g->head = j;
-    g->tail = j;
-    pthread_cond_signal(&g->work_cv);
-    if (j->async) {
-        pthread_mutex_unlock(&g->lock);
-        return EB_OK;
-    }
-    struct timespec until;
-    deadline_after(&until, s->busy_ms);
-    while (!j->done) {
-        int e = j->taken ? pthread_cond_wait(&j->cv, &g->lock)
-                         : pthread_cond_timedwait(&j->cv, &g->lock, &until);
-        if (e == ETIMEDOUT && !j->done && !j->taken) {
-            struct job **pp = &g->head, *prev = NULL;
-            while (*pp != j) {
-                prev = *pp;
-                pp = &(*pp)->next;
-            }
-            *pp = j->next;
-            if (g->tail == j)
-                g->tail = prev;
-            j->rc = eb_err_set(j->err, EB_ERR_UNAVAILABLE,
-                               "sqlite: another writer of this process held the database for "
-                               "%d ms",
-                               s->busy_ms);
-            j->done = 1;
-        }
-    }
-    pthread_mutex_unlock(&g->lock);
-    pthread_cond_destroy(&j->cv);
-    return j->rc;
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    const char *file = sqlite3_db_filename(s->db, "main");
+    struct stat st;
+    if (!file || !*file || stat(file, &st) != 0)
+        return 0;
+    snprintf(out->key, sizeof out->key, "%llu:%llu:%d:%d", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino, s->full, s->busy_ms);
+    out->wait_ms = s->busy_ms;
+    return 1;
 }
 
 /* ---- opening ----------------------------------------------------------------------------- */
@@ -975,8 +609,8 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
     eb_rc rc = EB_OK;
     const struct eb_sql_schema *sc = s->schema;
     const struct eb_sql_table *log = &sc->tables[sc->push_log];
-    char *failure_sql = NULL;
     struct eb_buf add_sql;
+    char *claim_sql = NULL;
     eb_buf_init(&add_sql, (size_t)1 << 20);
 
     size_t widest = 0;
@@ -991,8 +625,8 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
         rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    failure_sql = eb_sqlgen_upsert_where(sc, log, "\"push_log\".\"outcome\" = 'failed'", err);
-    if (!failure_sql) {
+    claim_sql = eb_sqlgen_upsert_where(sc, log, "\"push_log\".\"outcome\" = 'failed'", err);
+    if (!claim_sql) {
         rc = err ? err->rc : EB_ERR_NOMEM;
         goto out;
     }
@@ -1011,7 +645,7 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
         (rc = prepare(s, "SELECT \"outcome\", \"message\" FROM \"push_log\" WHERE \"push_id\" = ?",
                       &s->find_log, "preparing", err)) ||
         (rc = prepare(s, log->upsert_sql, &s->put_log, "preparing push_log", err)) ||
-        (rc = prepare(s, failure_sql, &s->put_failure, "preparing push_log", err)) ||
+        (rc = prepare(s, claim_sql, &s->claim_log, "preparing push_log", err)) ||
         (rc = prepare(s, eb_buf_cstr(&add_sql), &s->add_candidate, "preparing candidate", err)) ||
         (rc = interview_prepare(s, err)) || (rc = warning_prepare(s, err)))
         goto out;
@@ -1038,7 +672,7 @@ static eb_rc prepare_all(struct sqlite_adapter *s, struct eb_err *err)
     if (s->base.mapping)
         rc = mapped_prepare(s, err);
 out:
-    free(failure_sql);
+    free(claim_sql);
     eb_buf_free(&add_sql);
     return rc;
 }
@@ -1065,9 +699,10 @@ static void sq_close(struct eb_adapter *a)
     interview_close(s);
     warning_close(s);
     mapped_close(s);
-    sqlite3_stmt **one[] = {&s->begin,       &s->commit,        &s->rollback, &s->savepoint,
-                            &s->release,     &s->undo,          &s->find_log, &s->put_log,
-                            &s->put_failure, &s->add_candidate, &s->version,  &s->current};
+    ckpt_stop(s); /* before the connection it copies for */
+    sqlite3_stmt **one[] = {&s->begin,     &s->commit,  &s->rollback, &s->savepoint,
+                            &s->release,   &s->undo,    &s->find_log, &s->put_log,
+                            &s->claim_log, &s->version, &s->current,  &s->add_candidate};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         sqlite3_finalize(*one[i]);
         *one[i] = NULL;
@@ -1078,7 +713,6 @@ static void sq_close(struct eb_adapter *a)
                    sqlite3_errmsg(s->db), NULL);
         s->db = NULL;
     }
-    gate_leave(s);
     eb_sqlgen_free(s->schema);
     s->schema = NULL;
 }
@@ -1093,9 +727,8 @@ static void lib_setup(void)
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-/* Opens s's connection from url and creates or checks the schema; all: also prepares every
- * statement of a writer. */
-static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struct eb_err *err)
+/* Opens s's connection from url, creates or checks the schema and prepares every statement. */
+static eb_rc open_conn(struct sqlite_adapter *s, const char *url, struct eb_err *err)
 {
     eb_rc rc = EB_OK;
     struct sqlite_url u = {NULL, 1, BUSY_TIMEOUT_MS};
@@ -1120,7 +753,15 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
     sqlite3_stmt *st = NULL;
     if ((rc = prepare(s, "PRAGMA journal_mode = WAL", &st, "setting WAL mode", err)))
         goto out;
-    code = sqlite3_step(st);
+    /* Changing the journal mode needs the database to itself, and SQLite answers SQLITE_BUSY at
+     * once, without its busy handler, while another connection (another process starting, or
+     * this process's writer and checkpointer) holds a lock: wait here as the handler would. */
+    for (int waited_ms = 0;
+         ((code = sqlite3_step(st)) & 0xff) == SQLITE_BUSY && waited_ms < u.busy_ms;
+         waited_ms += 5) {
+        sqlite3_reset(st);
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+    }
     if (code != SQLITE_ROW) {
         rc = fail(s, code, "setting WAL mode", err);
         sqlite3_finalize(st);
@@ -1136,24 +777,16 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, int all, struc
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
         (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||
-        (rc = warning_table(s, err)) || (all && (rc = prepare_all(s, err))))
+        (rc = warning_table(s, err)) || (rc = prepare_all(s, err)))
         goto out;
 out:
     free(u.path);
     return rc;
 }
 
-/* An instance writes through its file's gate (group commit); only an instance without one
- * (in-memory database) prepares the statements to write by itself. */
 static eb_rc sq_open(struct eb_adapter *a, const char *url, struct eb_err *err)
 {
-    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    eb_rc rc = open_conn(s, url, 0, err);
-    if (!rc)
-        rc = gate_join(s, url, err);
-    if (!rc && !s->gate)
-        rc = prepare_all(s, err);
-    return rc;
+    return open_conn((struct sqlite_adapter *)a, url, err);
 }
 
 /* ---- pushes ------------------------------------------------------------------------------ */
@@ -1167,30 +800,84 @@ static enum eb_outcome outcome_from(const unsigned char *text)
     return EB_OUTCOME_FAILED;
 }
 
-/* Looks push_id up: *found = 1 and out filled when it is recorded with a final outcome. */
-static eb_rc find_final(struct sqlite_adapter *s, const char *push_id, struct eb_stored *out,
-                        int *found, struct eb_err *err)
+/* ---- the primitives of adapter.h, version 2 --------------------------------------------- */
+
+static eb_rc sq_begin(struct eb_adapter *a, struct eb_err *err)
 {
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    return run(s, s->begin, "BEGIN IMMEDIATE", err);
+}
+
+static eb_rc sq_commit(struct eb_adapter *a, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    return run(s, s->commit, "COMMIT", err);
+}
+
+static void sq_rollback(struct eb_adapter *a)
+{
+    abandon((struct sqlite_adapter *)a);
+}
+
+static int sq_in_transaction(struct eb_adapter *a)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    return s->db && !sqlite3_get_autocommit(s->db);
+}
+
+static eb_rc sq_savepoint(struct eb_adapter *a, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    return run(s, s->savepoint, "SAVEPOINT", err);
+}
+
+static eb_rc sq_release(struct eb_adapter *a, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    return run(s, s->release, "RELEASE", err);
+}
+
+static eb_rc sq_rollback_to(struct eb_adapter *a, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    eb_rc rc = run(s, s->undo, "ROLLBACK TO", err);
+    return rc ? rc : run(s, s->release, "RELEASE", err);
+}
+
+static eb_rc sq_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
+                        struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     eb_rc rc = EB_OK;
     sqlite3_stmt *st = s->find_log;
     int code = bind_str(st, 1, push_id);
     if (code)
         return fail(s, code, "binding push_log", err);
-    *found = 0;
+    out->found = 0;
     code = sqlite3_step(st);
     if (code == SQLITE_ROW) {
-        enum eb_outcome o = outcome_from(sqlite3_column_text(st, 0));
-        if (o != EB_OUTCOME_FAILED) {
-            const unsigned char *m = sqlite3_column_text(st, 1);
-            out->outcome = o;
-            out->duplicate = 1;
-            snprintf(out->message, sizeof out->message, "%s", m ? (const char *)m : "");
-            *found = 1;
-        }
+        const unsigned char *m = sqlite3_column_text(st, 1);
+        out->found = 1;
+        out->outcome = outcome_from(sqlite3_column_text(st, 0));
+        snprintf(out->message, sizeof out->message, "%s", m ? (const char *)m : "");
     } else if (code != SQLITE_DONE) {
         rc = fail(s, code, "reading push_log", err);
     }
     sqlite3_reset(st);
+    return rc;
+}
+
+static eb_rc sq_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
+                        enum eb_outcome outcome, int64_t received_at, int claim, int *written,
+                        struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = claim ? s->claim_log : s->put_log;
+    eb_rc rc = bind_log(s, st, rec, outcome, received_at, err);
+    if (!rc)
+        rc = run(s, st, "push_log", err);
+    if (!rc && written)
+        *written = sqlite3_changes(s->db) > 0;
     return rc;
 }
 
@@ -1285,32 +972,71 @@ static eb_rc insert_row(void *ctx, const struct eb_sql_table *t, const struct eb
 }
 
 /* The walk of p's rows with insert_row (from no row waiting), then the rows still waiting. */
-static eb_rc write_rows(struct replace *r, const struct eb_push *p,
-                        const struct eb_push_record *rec, int64_t updated_at, struct eb_err *err)
+static eb_rc write_rows(struct replace *r, const struct eb_push *p, const char *push_id,
+                        int64_t updated_at, struct eb_err *err)
 {
     r->pend_n = 0;
-    eb_rc rc = eb_sqlgen_walk(r->s->schema, p->data, rec->push_id, updated_at, insert_row, r, err);
+    eb_rc rc = eb_sqlgen_walk(r->s->schema, p->data, push_id, updated_at, insert_row, r, err);
     return !rc && r->pend_n ? flush_rows(r, err) : rc;
 }
 
-/* Inside the batch's transaction: replaces every row of p's applicationId with p's (or writes
- * the mapped tables). A new candidate, the usual push, costs its INSERTs only: no DELETE runs. */
-static eb_rc replace_candidate(struct sqlite_adapter *s, const struct eb_push *p,
-                               const struct eb_push_record *rec, int64_t updated_at,
-                               struct eb_err *err)
+/* Inside the bridge's transaction: replaces every row of p's applicationId with p's (or
+ * writes the mapped tables), then the push's push_warning rows. A new candidate, the usual push, costs its INSERTs only: no DELETE
+ * runs. */
+static eb_rc sq_candidate_write(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
+                                int64_t updated_at, struct eb_err *err)
 {
-    if (s->base.mapping)
-        return eb_mapping_write(s->base.mapping, p->data, rec->push_id, updated_at, mapped_run, s,
-                                err);
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    if (s->base.mapping) {
+        eb_rc rc =
+            eb_mapping_write(s->base.mapping, p->data, push_id, updated_at, mapped_run, s, err);
+        return rc ? rc : warning_write(s, p, push_id, err);
+    }
     struct replace r = {.s = s, .app = p->data->application_id.v};
-    eb_rc rc = write_rows(&r, p, rec, updated_at, err);
+    eb_rc rc = write_rows(&r, p, push_id, updated_at, err);
     if (rc && r.orphans) {
         /* child rows whose candidate row is gone (deleted by hand): the failed INSERT wrote
          * nothing; clear them with the rows written so far and write the candidate again */
         r.orphans = 0;
         if (!(rc = clear_children(s, r.app, err)))
-            rc = write_rows(&r, p, rec, updated_at, err);
+            rc = write_rows(&r, p, push_id, updated_at, err);
     }
+    return rc ? rc : warning_write(s, p, push_id, err);
+}
+
+/* The push whose rows the candidate holds: its default candidate row names it; the mapped rows
+ * hold the last push stored for the applicationId. */
+static eb_rc sq_candidate_last(struct eb_adapter *a, int64_t app, struct eb_candidate_last *out,
+                               struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    eb_rc rc = EB_OK;
+    const char *what = "reading the candidate's last push";
+    out->found = 0;
+    out->push_id = NULL;
+    if (!s->current &&
+        (rc = prepare(s,
+                      s->base.mapping
+                          ? "SELECT received_at, push_id FROM push_log WHERE application_id = ?"
+                            " AND outcome = 'stored' ORDER BY received_at DESC LIMIT 1"
+                          : "SELECT l.received_at, c.last_push_id FROM candidate c JOIN push_log l"
+                            " ON l.push_id = c.last_push_id WHERE c.application_id = ?",
+                      &s->current, what, err)))
+        return rc;
+    int code = sqlite3_bind_int64(s->current, 1, app);
+    if (code)
+        return fail(s, code, what, err);
+    code = sqlite3_step(s->current);
+    if (code == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s->current, 1);
+        out->found = 1;
+        out->received_at_ms = sqlite3_column_int64(s->current, 0);
+        if (id && !(out->push_id = strdup(id)))
+            rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    } else if (code != SQLITE_DONE) {
+        rc = fail(s, code, what, err);
+    }
+    sqlite3_reset(s->current);
     return rc;
 }
 
@@ -1370,139 +1096,6 @@ static eb_rc mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
     if (!rc && changed)
         *changed = sqlite3_changes(s->db);
     return rc;
-}
-
-/* ---- replay (`ehrbridge replay`) --------------------------------------------------------- */
-
-/* Inside the batch's transaction: re-stores a logged push as adapter.h's replay_push says. */
-static eb_rc replay_one(struct sqlite_adapter *w, struct job *j)
-{
-    eb_rc rc = EB_OK;
-    const struct eb_push_record *rec = j->rec;
-    struct eb_stored *out = j->out;
-    int found = 0;
-    if ((rc = find_final(w, rec->push_id, out, &found, j->err)))
-        return rc;
-    out->duplicate = 0;
-    if (!j->p) {
-        if (found && out->outcome == EB_OUTCOME_STORED)
-            return EB_OK; /* replay never removes stored data */
-        if ((rc = bind_log(w, w->put_log, rec, EB_OUTCOME_REJECTED, j->received_at, j->err)) ||
-            (rc = run(w, w->put_log, "push_log", j->err)))
-            return rc;
-        out->outcome = EB_OUTCOME_REJECTED;
-        snprintf(out->message, sizeof out->message, "%s", rec->message ? rec->message : "");
-        return EB_OK;
-    }
-    if (!w->current &&
-        (rc = prepare(w,
-                      w->base.mapping /* the mapped rows hold the last push stored */
-                          ? "SELECT received_at, push_id FROM push_log WHERE application_id = ?"
-                            " AND outcome = 'stored' ORDER BY received_at DESC LIMIT 1"
-                          : "SELECT l.received_at, c.last_push_id FROM candidate c JOIN push_log l"
-                            " ON l.push_id = c.last_push_id WHERE c.application_id = ?",
-                      &w->current, "reading the candidate's last push", j->err)))
-        return rc;
-    int code = sqlite3_bind_int64(w->current, 1, j->p->data->application_id.v);
-    if (code)
-        return fail(w, code, "reading the candidate's last push", j->err);
-    code = sqlite3_step(w->current);
-    int superseded = code == SQLITE_ROW && sqlite3_column_int64(w->current, 0) > j->received_at &&
-                     strcmp((const char *)sqlite3_column_text(w->current, 1), rec->push_id) != 0;
-    sqlite3_reset(w->current);
-    if (code != SQLITE_ROW && code != SQLITE_DONE)
-        return fail(w, code, "reading the candidate's last push", j->err);
-    if (superseded) {
-        out->duplicate = 1;
-        if (!found)
-            out->outcome = EB_OUTCOME_FAILED;
-        return EB_OK;
-    }
-    if ((rc = replace_candidate(w, j->p, rec, j->received_at, j->err)) ||
-        (rc = warning_write(w, j->p, rec->push_id, j->err)) ||
-        (rc = bind_log(w, w->put_log, rec, EB_OUTCOME_STORED, j->received_at, j->err)) ||
-        (rc = run(w, w->put_log, "push_log", j->err)))
-        return rc;
-    out->outcome = EB_OUTCOME_STORED;
-    out->message[0] = '\0';
-    return EB_OK;
-}
-
-/* Writes one job inside the batch's transaction (j->out NULL: a "failed" record). */
-static eb_rc push_one(struct sqlite_adapter *w, struct job *j)
-{
-    eb_rc rc = EB_OK;
-    const struct eb_push_record *rec = j->rec;
-    if (!j->out) {
-        /* a failure record: overwrites nothing but an earlier failure */
-        if ((rc = bind_log(w, w->put_failure, rec, EB_OUTCOME_FAILED, j->received_at, j->err)))
-            return rc;
-        return run(w, w->put_failure, "push_log failure", j->err);
-    }
-    if (j->replay)
-        return replay_one(w, j);
-    struct eb_stored *out = j->out;
-    enum eb_outcome outcome = j->p || j->ev ? EB_OUTCOME_STORED : rec->outcome;
-    int found = 0;
-    if ((rc = find_final(w, rec->push_id, out, &found, j->err)) || found)
-        return rc; /* a duplicate writes nothing */
-    if (j->p && ((rc = replace_candidate(w, j->p, rec, j->received_at, j->err)) ||
-                 (rc = warning_write(w, j->p, rec->push_id, j->err))))
-        return rc;
-    if (j->ev && (rc = interview_apply(w, j->ev, rec, j->received_at, j->err)))
-        return rc;
-    if ((rc = bind_log(w, w->put_log, rec, outcome, j->received_at, j->err)) ||
-        (rc = run(w, w->put_log, "push_log", j->err)))
-        return rc;
-    out->outcome = outcome;
-    out->duplicate = 0;
-    snprintf(out->message, sizeof out->message, "%s",
-             outcome != EB_OUTCOME_STORED && rec->message ? rec->message : "");
-    return EB_OK;
-}
-
-static eb_rc sq_store_push(struct eb_adapter *a, const struct eb_push *p,
-                           const struct eb_push_record *rec, struct eb_stored *out,
-                           struct eb_err *err)
-{
-    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    struct job j = {.p = p, .rec = rec, .out = out, .err = err};
-    j.received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    return submit(s, &j);
-}
-
-/* Best effort, in the group's transaction like a push. */
-static eb_rc sq_log_failure(struct eb_adapter *a, const struct eb_push_record *rec,
-                            struct eb_err *err)
-{
-    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    struct job j = {.rec = rec, .err = err};
-    j.received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    return submit(s, &j);
-}
-
-static void sq_submit(struct eb_adapter *a, struct eb_push_job *job)
-{
-    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    const struct eb_push_record *rec = job->rec;
-    struct job *j = calloc(1, sizeof *j);
-    if (!j) {
-        job->rc = eb_err_set(&job->err, EB_ERR_NOMEM, "out of memory");
-        job->done(job);
-        return;
-    }
-    j->rec = rec;
-    j->err = &job->err;
-    if (job->kind == EB_JOB_STORE) {
-        j->p = job->p;
-        j->out = &job->out;
-    } else if (job->kind == EB_JOB_INTERVIEW) {
-        j->ev = job->ev;
-        j->out = &job->out;
-    }
-    j->received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    j->async = job;
-    submit(s, j);
 }
 
 static eb_rc sq_ping(struct eb_adapter *a, struct eb_err *err)
@@ -1610,11 +1203,12 @@ static eb_rc interview_row(void *ctx, enum eb_interview_table t, const struct eb
     return run(s, st, s->itv.name[t], err);
 }
 
-/* Inside the batch's transaction, after the duplicate check: every interview of ev replaces
- * (or, for a delete, removes) the rows of its event_id. */
-static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview_event *ev,
-                             const struct eb_push_record *rec, int64_t at, struct eb_err *err)
+/* Inside the bridge's transaction: every interview of ev replaces (or, for a delete, removes)
+ * the rows of its event_id. */
+static eb_rc sq_interview_apply(struct eb_adapter *a, const struct eb_interview_event *ev,
+                                const char *push_id, int64_t at, struct eb_err *err)
 {
+    struct sqlite_adapter *w = (struct sqlite_adapter *)a;
     eb_rc rc = EB_OK;
     for (size_t i = 0; !rc && i < ev->interviews_n; i++) {
         const struct eb_interview *iv = &ev->interviews[i];
@@ -1624,29 +1218,9 @@ static eb_rc interview_apply(struct sqlite_adapter *w, const struct eb_interview
             rc = code ? fail(w, code, w->itv.name[t], err) : run(w, st, w->itv.name[t], err);
         }
         if (!rc && ev->kind != EB_INTERVIEW_DELETE)
-            rc = eb_interview_sql_rows(ev, iv, rec->push_id, at, interview_row, w, err);
+            rc = eb_interview_sql_rows(ev, iv, push_id, at, interview_row, w, err);
     }
     return rc;
-}
-
-static eb_rc sq_store_interview_event(struct eb_adapter *a, const struct eb_interview_event *ev,
-                                      const struct eb_push_record *rec, struct eb_stored *out,
-                                      struct eb_err *err)
-{
-    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    struct job j = {.ev = ev, .rec = rec, .out = out, .err = err};
-    j.received_at = rec->received_at_ms ? rec->received_at_ms : eb_now_ms();
-    return submit(s, &j);
-}
-
-static eb_rc sq_replay_push(struct eb_adapter *a, const struct eb_push *p,
-                            const struct eb_push_record *rec, struct eb_stored *out,
-                            struct eb_err *err)
-{
-    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
-    struct job j = {.p = p, .rec = rec, .out = out, .err = err, .replay = 1};
-    j.received_at = rec->received_at_ms;
-    return submit(s, &j);
 }
 
 /* Rows per page of sq_list_pushes: each page is a read transaction of its own, so that the
@@ -1713,17 +1287,27 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
 }
 
 const struct eb_adapter_methods eb_adapter_sqlite = {
-    .version = 1,
+    .version = 2,
     .name = "sqlite",
     .scheme = "sqlite",
     .instance_size = sizeof(struct sqlite_adapter),
     .open = sq_open,
     .close = sq_close,
-    .store_push = sq_store_push,
-    .log_failure = sq_log_failure,
     .ping = sq_ping,
-    .store_interview_event = sq_store_interview_event,
     .list_pushes = sq_list_pushes,
-    .replay_push = sq_replay_push,
-    .submit = sq_submit,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .in_transaction = sq_in_transaction,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
+    .log_get = sq_log_get,
+    .log_put = sq_log_put,
+    .candidate_write = sq_candidate_write,
+    .candidate_last = sq_candidate_last,
+    .interview_apply = sq_interview_apply,
+    .share = sq_share,
+    .writer_setup = sq_writer_setup,
+    .writer_idle = sq_writer_idle,
 };

@@ -50,7 +50,7 @@ static void on_stored(struct eb_push_job *job)
         rec->message = bj->reason;
         job->p = NULL;
         eb_log_set_request(0);
-        eb_adapter_submit(bj->a, job);
+        eb_bridge_write(bj->a, job);
         return;
     }
     if (rc == EB_OK) {
@@ -79,7 +79,7 @@ static void on_stored(struct eb_push_job *job)
     job->kind = EB_JOB_FAILURE;
     job->done = on_failure_logged;
     eb_log_set_request(0);
-    eb_adapter_submit(bj->a, job); /* best effort */
+    eb_bridge_write(bj->a, job); /* best effort */
 }
 
 static void on_failure_logged(struct eb_push_job *job)
@@ -144,7 +144,7 @@ void eb_bridge_submit(struct eb_bridge_job *bj)
     bj->job.rec = rec;
     bj->job.done = on_stored;
     bj->job.user = bj;
-    eb_adapter_submit(bj->a, &bj->job);
+    eb_bridge_write(bj->a, &bj->job);
 }
 
 /* eb_bridge_push: one submitted job and a wait for its done. */

@@ -11,7 +11,7 @@
 
 /* Handles one interview event. ev is the parsed, validated event, or NULL when it was rejected
  * before (then rec->outcome is EB_OUTCOME_REJECTED and rec->message says why; it is recorded
- * with store_push). Never fails: database errors become ans->ok = 0 with outcome
+ * with eb_bridge_store_push). Never fails: database errors become ans->ok = 0 with outcome
  * EB_OUTCOME_FAILED, a fixed message, and a best-effort "failed" push_log entry. */
 void eb_bridge_interview(struct eb_adapter *a, const struct eb_interview_event *ev,
                          struct eb_push_record *rec, struct eb_answer *ans);

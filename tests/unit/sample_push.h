@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "adapters/adapter.h"
+#include "bridge/bridge.h"
 #include "candidate/candidate.h"
 
 /* A candidate with every kind of nesting, and the storage it points into. */
@@ -137,7 +138,7 @@ static eb_rc store(struct eb_adapter *a, struct sample *s, int64_t received_at,
 {
     struct eb_push_record r = record(s->id, s->c.application_id.v, received_at);
     struct eb_err err;
-    eb_rc rc = eb_adapter_store_push(a, &s->push, &r, out, &err);
+    eb_rc rc = eb_bridge_store_push(a, &s->push, &r, out, &err);
     if (rc)
         fprintf(stderr, "store_push %s: %s\n", s->id, err.msg);
     return rc;

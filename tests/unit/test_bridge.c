@@ -9,6 +9,7 @@
 
 #include "bridge/bridge.h"
 #include "candidate/candidate.h"
+#include "candidate/interview.h"
 #include "check.h"
 #include "fake_adapter.h"
 #include "util/log.h"
@@ -81,7 +82,7 @@ static void test_stored(void)
     CHECK(ans.outcome == EB_OUTCOME_STORED);
     CHECK(ans.duplicate == 0);
     CHECK_STR(ans.message, "");
-    CHECK(f.store_calls == 1 && f.log_failure_calls == 0);
+    CHECK(f.puts[EB_OUTCOME_STORED] == 1 && f.puts[EB_OUTCOME_FAILED] == 0 && f.commits == 1);
     CHECK(f.last_push == &s.push);
     CHECK(f.last_outcome == EB_OUTCOME_STORED);
     /* the record was completed from the candidate */
@@ -99,7 +100,7 @@ static void test_stored(void)
     CHECK(ans.ok == 1);
     CHECK(ans.outcome == EB_OUTCOME_STORED);
     CHECK(ans.duplicate == 1);
-    CHECK(f.store_calls == 2);
+    CHECK(f.begins == 2 && f.writes == 1 && f.n_log == 1); /* nothing written twice */
     CHECK(f.n_log == 1);
 }
 
@@ -119,7 +120,7 @@ static void test_rejected(void)
     CHECK(ans.outcome == EB_OUTCOME_REJECTED);
     CHECK(ans.duplicate == 0);
     CHECK_STR(ans.message, "data.birthYear must be a number");
-    CHECK(f.store_calls == 1 && f.last_push == NULL);
+    CHECK(f.puts[EB_OUTCOME_REJECTED] == 1 && f.writes == 0 && f.last_push == NULL);
     CHECK(f.n_log == 1 && f.log[0].outcome == EB_OUTCOME_REJECTED);
 
     /* repeated: the recorded rejection, marked duplicate */
@@ -152,13 +153,13 @@ static void test_rejected(void)
     CHECK(strstr(ans.message, "applicationId") != NULL);
 
     /* no push id: nothing to record, nothing called */
-    int calls = f.store_calls;
+    int calls = f.begins;
     sample_init(&s, "", 3);
     capture_start();
     eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
     capture_end();
     CHECK(ans.ok == 0 && ans.outcome == EB_OUTCOME_REJECTED);
-    CHECK(f.store_calls == calls);
+    CHECK(f.begins == calls);
 }
 
 static void test_failure(eb_rc injected)
@@ -167,7 +168,7 @@ static void test_failure(eb_rc injected)
     struct sample s;
     struct eb_answer ans;
     fake_adapter_init(&f);
-    f.fail_store = injected;
+    f.fail_write = injected;
     sample_init(&s, "p-down", 4);
     capture_start();
     eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
@@ -175,8 +176,8 @@ static void test_failure(eb_rc injected)
     CHECK(ans.ok == 0);
     CHECK(ans.outcome == EB_OUTCOME_FAILED);
     CHECK(ans.duplicate == 0);
-    CHECK(f.store_calls == 1);
-    CHECK(f.log_failure_calls == 1);
+    CHECK(f.puts[EB_OUTCOME_STORED] == 1 && f.rollbacks == 1);
+    CHECK(f.puts[EB_OUTCOME_FAILED] == 1);
     CHECK(f.last_outcome == EB_OUTCOME_FAILED);
     /* the client gets fixed words, never the driver's */
     CHECK(ans.message[0] != '\0');
@@ -195,14 +196,14 @@ static void test_failure(eb_rc injected)
     CHECK(strstr(log, "Zhang") == NULL && strstr(log, "13800000000") == NULL);
 
     /* the database is back: the retry of the same id is stored over the failed entry */
-    f.fail_store = EB_OK;
+    f.fail_write = EB_OK;
     sample_init(&s, "p-down", 4);
     capture_start();
     eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
     capture_end();
     CHECK(ans.ok == 1 && ans.outcome == EB_OUTCOME_STORED && ans.duplicate == 0);
     CHECK(f.log[0].outcome == EB_OUTCOME_STORED);
-    CHECK(f.log_failure_calls == 1);
+    CHECK(f.puts[EB_OUTCOME_FAILED] == 1);
 }
 
 static void test_failure_not_recorded(void)
@@ -211,14 +212,14 @@ static void test_failure_not_recorded(void)
     struct sample s;
     struct eb_answer ans;
     fake_adapter_init(&f);
-    f.fail_store = EB_ERR_UNAVAILABLE;
+    f.fail_write = EB_ERR_UNAVAILABLE;
     f.fail_log_failure = EB_ERR_UNAVAILABLE;
     sample_init(&s, "p-gone", 5);
     capture_start();
     eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
     capture_end();
     CHECK(ans.ok == 0 && ans.outcome == EB_OUTCOME_FAILED);
-    CHECK(f.log_failure_calls == 1);
+    CHECK(f.puts[EB_OUTCOME_FAILED] == 1);
     CHECK(f.n_log == 0);
     CHECK(strstr(ans.message, "fake-driver") == NULL);
 
@@ -239,6 +240,168 @@ static void test_failure_not_recorded(void)
     capture_end();
     CHECK(ans.ok == 0 && ans.outcome == EB_OUTCOME_FAILED);
     CHECK(strstr(ans.message, "retry") != NULL);
+}
+
+/* A commit that fails leaves nothing: no candidate, no push_log row; the failure record's own
+ * transaction fails the same way. The database back, the same id is stored. */
+static void test_commit_fails(void)
+{
+    struct fake_adapter f;
+    struct sample s;
+    struct eb_answer ans;
+    fake_adapter_init(&f);
+    f.fail_commit = EB_ERR_UNAVAILABLE;
+    sample_init(&s, "p-commit", 8);
+    capture_start();
+    eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
+    capture_end();
+    CHECK(ans.ok == 0 && ans.outcome == EB_OUTCOME_FAILED);
+    CHECK(strstr(ans.message, "unavailable") != NULL);
+    CHECK(f.writes == 1 && f.commits == 2); /* the push, then its failure record */
+    CHECK(f.n_log == 0 && f.st.n_cand == 0 && !f.in_tx);
+    f.fail_commit = EB_OK;
+    sample_init(&s, "p-commit", 8);
+    capture_start();
+    eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
+    capture_end();
+    CHECK(ans.ok == 1 && ans.duplicate == 0);
+    CHECK(f.n_log == 1 && f.st.n_cand == 1);
+}
+
+/* A failure the adapter calls retryable is written again, up to four tries in all. */
+static void test_retry(void)
+{
+    struct fake_adapter f;
+    struct sample s;
+    struct eb_answer ans;
+    fake_adapter_init(&f);
+    f.retryable = 1;
+    f.fail_commit = EB_ERR_DB;
+    f.fail_times = 1; /* the first commit fails, the second passes */
+    sample_init(&s, "p-retry", 9);
+    capture_start();
+    eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
+    capture_end();
+    CHECK(ans.ok == 1 && ans.outcome == EB_OUTCOME_STORED);
+    CHECK(f.begins == 2 && f.writes == 2 && f.puts[EB_OUTCOME_FAILED] == 0);
+
+    /* never passing: four tries of the push, four of its failure record, then false */
+    fake_adapter_init(&f);
+    f.retryable = 1;
+    f.fail_commit = EB_ERR_DB;
+    sample_init(&s, "p-retry-2", 9);
+    capture_start();
+    eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
+    capture_end();
+    CHECK(ans.ok == 0 && ans.outcome == EB_OUTCOME_FAILED);
+    CHECK(f.writes == 4 && f.begins == 8 && f.n_log == 0);
+
+    /* not retryable: one try */
+    fake_adapter_init(&f);
+    f.fail_commit = EB_ERR_DB;
+    sample_init(&s, "p-retry-3", 9);
+    capture_start();
+    eb_bridge_push(&f.base, &s.push, &s.rec, &ans);
+    capture_end();
+    CHECK(ans.ok == 0 && f.writes == 1 && f.begins == 2);
+}
+
+/* A "failed" record never overwrites a final outcome, and a retry overwrites a failed one. */
+static void test_failure_record(void)
+{
+    struct fake_adapter f;
+    struct sample s;
+    struct eb_stored out;
+    struct eb_err err;
+    fake_adapter_init(&f);
+    sample_init(&s, "p-fr", 10);
+    CHECK(eb_bridge_store_push(&f.base, &s.push, &s.rec, &out, &err) == EB_OK);
+    s.rec.outcome = EB_OUTCOME_FAILED;
+    s.rec.message = "database unavailable";
+    CHECK(eb_bridge_log_failure(&f.base, &s.rec, &err) == EB_OK);
+    CHECK(f.n_log == 1 && f.log[0].outcome == EB_OUTCOME_STORED);
+    CHECK_STR(f.log[0].message, "");
+    CHECK(f.log[0].has_raw == 0); /* a stored push keeps no raw body */
+
+    sample_init(&s, "p-fr2", 11);
+    s.rec.outcome = EB_OUTCOME_FAILED;
+    s.rec.message = "database unavailable";
+    CHECK(eb_bridge_log_failure(&f.base, &s.rec, &err) == EB_OK);
+    CHECK(f.n_log == 2 && f.log[1].outcome == EB_OUTCOME_FAILED && f.log[1].has_raw == 1);
+    sample_init(&s, "p-fr2", 11);
+    CHECK(eb_bridge_store_push(&f.base, &s.push, &s.rec, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK(f.n_log == 2 && f.log[1].outcome == EB_OUTCOME_STORED);
+
+    /* bad arguments never reach the database */
+    int begins = f.begins;
+    CHECK(eb_bridge_log_failure(&f.base, NULL, &err) == EB_ERR_INVALID);
+    CHECK(eb_bridge_store_push(&f.base, NULL, &s.rec, &out, &err) == EB_ERR_INVALID);
+    s.rec.received_at_ms = 0;
+    CHECK(eb_bridge_replay_push(&f.base, &s.push, &s.rec, &out, &err) == EB_ERR_INVALID);
+    CHECK(f.begins == begins);
+}
+
+/* Replay: a push older than the one that wrote the candidate's rows is superseded and writes
+ * nothing; the newest is stored again; a push invalid now never removes stored data. */
+static void test_replay(void)
+{
+    struct fake_adapter f;
+    struct sample a, b, c;
+    struct eb_stored out;
+    struct eb_err err;
+    fake_adapter_init(&f);
+    sample_init(&a, "p-old", 12);
+    sample_init(&b, "p-new", 12);
+    b.rec.received_at_ms = a.rec.received_at_ms + 1000;
+    CHECK(eb_bridge_store_push(&f.base, &a.push, &a.rec, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_push(&f.base, &b.push, &b.rec, &out, &err) == EB_OK);
+    int writes = f.writes;
+    CHECK(eb_bridge_replay_push(&f.base, &a.push, &a.rec, &out, &err) == EB_OK);
+    CHECK(out.duplicate == 1 && out.outcome == EB_OUTCOME_STORED);
+    CHECK(f.writes == writes);
+    CHECK_STR(fake_candidate(&f, 12)->push_id, "p-new");
+    CHECK(eb_bridge_replay_push(&f.base, &b.push, &b.rec, &out, &err) == EB_OK);
+    CHECK(out.duplicate == 0 && out.outcome == EB_OUTCOME_STORED && f.writes == writes + 1);
+
+    /* invalid now: a stored push stays stored; an unknown one is recorded rejected */
+    a.rec.message = "data.birthYear must be a number";
+    CHECK(eb_bridge_replay_push(&f.base, NULL, &a.rec, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && fake_find(&f, "p-old")->outcome == EB_OUTCOME_STORED);
+    sample_init(&c, "p-unknown", 13);
+    c.rec.message = "data.birthYear must be a number";
+    CHECK(eb_bridge_replay_push(&f.base, NULL, &c.rec, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_REJECTED);
+    CHECK_STR(out.message, "data.birthYear must be a number");
+    CHECK(fake_find(&f, "p-unknown")->outcome == EB_OUTCOME_REJECTED);
+
+    /* superseded, and never recorded before: answered failed, nothing written */
+    struct sample d;
+    sample_init(&d, "p-older", 12);
+    d.rec.received_at_ms = a.rec.received_at_ms - 1000;
+    CHECK(eb_bridge_replay_push(&f.base, &d.push, &d.rec, &out, &err) == EB_OK);
+    CHECK(out.duplicate == 1 && out.outcome == EB_OUTCOME_FAILED && !fake_find(&f, "p-older"));
+}
+
+/* An interview event is applied once; its id again is a duplicate that writes nothing. */
+static void test_interview(void)
+{
+    struct fake_adapter f;
+    struct sample s;
+    struct eb_stored out;
+    struct eb_err err;
+    struct eb_interview_event ev;
+    memset(&ev, 0, sizeof ev);
+    fake_adapter_init(&f);
+    sample_init(&s, "p-itv", 14);
+    CHECK(eb_bridge_store_interview_event(&f.base, &ev, &s.rec, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0 && f.st.interviews == 1);
+    CHECK(eb_bridge_store_interview_event(&f.base, &ev, &s.rec, &out, &err) == EB_OK);
+    CHECK(out.duplicate == 1 && f.st.interviews == 1);
+    f.fail_write = EB_ERR_DB;
+    sample_init(&s, "p-itv2", 14);
+    CHECK(eb_bridge_store_interview_event(&f.base, &ev, &s.rec, &out, &err) == EB_ERR_DB);
+    CHECK(f.st.interviews == 1 && !fake_find(&f, "p-itv2"));
 }
 
 static void test_wrappers(void)
@@ -264,6 +427,11 @@ int main(void)
     test_failure(EB_ERR_DB);
     test_failure(EB_ERR_NOMEM);
     test_failure_not_recorded();
+    test_commit_fails();
+    test_retry();
+    test_failure_record();
+    test_replay();
+    test_interview();
     test_wrappers();
     return check_report("test_bridge");
 }

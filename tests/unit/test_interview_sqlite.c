@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "bridge/bridge.h"
 #include "adapters/interview_sql.h"
 #include "bridge/interview.h"
 #include "candidate/interview.h"
@@ -116,7 +117,7 @@ static void test_store(void)
     struct eb_push_record rec;
     struct eb_answer ans;
 
-    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
     CHECK(q_int("SELECT count(*) FROM sqlite_master WHERE name LIKE 'interview%' AND "
                 "type = 'table'") == 4);
 
@@ -189,12 +190,12 @@ static void test_store(void)
     CHECK_STR(q_text("SELECT outcome FROM push_log WHERE push_id = 'itv-6'"), "rejected");
     CHECK_STR(q_text("SELECT raw FROM push_log WHERE push_id = 'itv-6'"), "{}");
     CHECK(q_int("SELECT count(*) FROM interview") == 1);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
 
     /* a second open of the same file keeps the data (CREATE TABLE IF NOT EXISTS) */
-    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
     CHECK(q_int("SELECT count(*) FROM interview") == 1);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
 }
 
 static void test_sql_text(void)

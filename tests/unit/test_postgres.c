@@ -18,12 +18,15 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "bridge/bridge.h"
 #include "adapters/interview_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "check.h"
 #include "sample_push.h"
+#include "util/buf.h"
+#include "util/metrics.h"
 
 static char host[256], port[16], user[128], password[128]; /* from EB_PG_URL */
 static char dbname[64];                                    /* the fresh database of this run */
@@ -235,6 +238,20 @@ static void boom_off(peek_t *c)
                 "ALTER TABLE candidate_interviewer_feedback_subject_option DROP CONSTRAINT boom");
 }
 
+#define REWRITES_METRIC "ehrbridge_postgres_transaction_rewrites_total"
+
+/* Holds push_log against writers (another transaction's lock), then lets it go. */
+static void hold_writes(peek_t *c)
+{
+    exec_or_die(c, "BEGIN");
+    exec_or_die(c, "LOCK TABLE push_log IN EXCLUSIVE MODE");
+}
+
+static void release_writes(peek_t *c)
+{
+    exec_or_die(c, "COMMIT");
+}
+
 #include "adapter_tests.h"
 
 /* ---- tests ------------------------------------------------------------------------------- */
@@ -252,27 +269,27 @@ static void test_lookup_and_url_errors(void)
     CHECK(eb_adapter_lookup("sqlite:x.db") == &eb_adapter_sqlite);
 
     /* bad options: configuration errors, never the password */
-    CHECK(eb_adapter_open("postgresql://u:Zq9secretpw@127.0.0.1:1/db?statement_timeout=soon", &a,
-                          &err) == EB_ERR_CONFIG);
+    CHECK(eb_bridge_open("postgresql://u:Zq9secretpw@127.0.0.1:1/db?statement_timeout=soon", NULL,
+                         &a, &err) == EB_ERR_CONFIG);
     CHECK(a == NULL);
     CHECK(strstr(err.msg, "statement_timeout") != NULL);
-    CHECK(eb_adapter_open("postgresql://u:Zq9secretpw@127.0.0.1:1/db?nosuchoption=1", &a, &err) ==
-          EB_ERR_CONFIG);
+    CHECK(eb_bridge_open("postgresql://u:Zq9secretpw@127.0.0.1:1/db?nosuchoption=1", NULL, &a,
+                         &err) == EB_ERR_CONFIG);
     CHECK(strstr(err.msg, "nosuchoption") != NULL);
     CHECK(strstr(err.msg, "Zq9secretpw") == NULL);
-    CHECK(eb_adapter_open("postgresql://u:Zq9sec%zzretpw@127.0.0.1:1/db", &a, &err) ==
+    CHECK(eb_bridge_open("postgresql://u:Zq9sec%zzretpw@127.0.0.1:1/db", NULL, &a, &err) ==
           EB_ERR_CONFIG);
     CHECK(strstr(err.msg, "Zq9sec") == NULL);
-    CHECK(eb_adapter_open("postgresql:host=127.0.0.1 dbname", &a, &err) == EB_ERR_CONFIG);
-    CHECK(eb_adapter_open("postgresql:host=127.0.0.1 password='Zq9secretpw", &a, &err) ==
+    CHECK(eb_bridge_open("postgresql:host=127.0.0.1 dbname", NULL, &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_bridge_open("postgresql:host=127.0.0.1 password='Zq9secretpw", NULL, &a, &err) ==
           EB_ERR_CONFIG);
     CHECK(strstr(err.msg, "Zq9secretpw") == NULL);
-    CHECK(eb_adapter_open("postgresql:host=127.0.0.1 statement_timeout=5h", &a, &err) ==
+    CHECK(eb_bridge_open("postgresql:host=127.0.0.1 statement_timeout=5h", NULL, &a, &err) ==
           EB_ERR_CONFIG);
 
     /* nothing listens: unavailable, one line, no password */
     snprintf(u, sizeof u, "postgresql://u:Zq9secretpw@127.0.0.1:%d/db", closed_port());
-    CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_ERR_UNAVAILABLE);
     CHECK(a == NULL);
     CHECK(strstr(err.msg, "cannot connect") != NULL);
     CHECK(strstr(err.msg, "Zq9secretpw") == NULL);
@@ -286,12 +303,12 @@ static void test_lookup_and_url_errors(void)
         memcpy(password, "Wr0ng", 5);
         password[sizeof password - 1] = '\0';
         uri_for(u, sizeof u, dbname, "");
-        CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_UNAVAILABLE);
+        CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_ERR_UNAVAILABLE);
         CHECK(strstr(err.msg, "password authentication failed") != NULL);
         CHECK(strstr(err.msg, password) == NULL);
         CHECK(strchr(err.msg, '\n') == NULL);
         kv_url_for(u, sizeof u, dbname, "");
-        CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_UNAVAILABLE);
+        CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_ERR_UNAVAILABLE);
         CHECK(strstr(err.msg, password) == NULL);
         memcpy(password, p, sizeof password);
     }
@@ -301,7 +318,7 @@ static void test_open_creates_schema(void)
 {
     struct eb_adapter *a = NULL;
     struct eb_err err;
-    CHECK(eb_adapter_open(kv_url, &a, &err) == EB_OK);
+    CHECK(eb_adapter_open(kv_url, &a, &err) == EB_OK); /* the adapter alone: no writer */
     if (!a) {
         fprintf(stderr, "open: %s\n", err.msg);
         return;
@@ -330,8 +347,8 @@ static void test_open_creates_schema(void)
     eb_adapter_close(a);
 
     /* a second open (URI form, statement_timeout option) finds the schema */
-    CHECK(eb_adapter_open(uri_url, &a, &err) == EB_OK);
-    eb_adapter_close(a);
+    CHECK(eb_bridge_open(uri_url, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
     CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
     PQfinish(c);
 }
@@ -347,9 +364,9 @@ static void *open_one(void *arg)
     struct opener *o = arg;
     struct eb_adapter *a = NULL;
     struct eb_err err = {EB_OK, ""};
-    o->rc = eb_adapter_open(o->url, &a, &err);
+    o->rc = eb_bridge_open(o->url, NULL, &a, &err);
     snprintf(o->msg, sizeof o->msg, "%s", err.msg);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     return NULL;
 }
 
@@ -390,18 +407,18 @@ static void test_versions(void)
     snprintf(db, sizeof db, "%s_ver", dbname);
     create_db(db);
     kv_url_for(u, sizeof u, db, "");
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
-    eb_adapter_close(a);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
     a = NULL;
     PGconn *c = peek_db(db);
     exec_or_die(c, "DROP TABLE interview_interviewee"); /* tables added after a version */
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
-    eb_adapter_close(a);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
     a = NULL;
     CHECK(q_int(c, "SELECT count(*) FROM interview_interviewee") == 0);
     exec_or_die(c, "DROP TABLE candidate_label");
     exec_or_die(c, "DELETE FROM schema_version");
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
     CHECK(q_int(c, "SELECT count(*) FROM candidate_label") == 0);
     CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
@@ -412,9 +429,9 @@ static void test_versions(void)
     exec_or_die(c, "UPDATE schema_version SET version = 1");
     exec_or_die(c, "INSERT INTO candidate (application_id, last_push_id, updated_at, "
                    "native_place_code, nationality_code) VALUES (1, 'p1', 1, 310107, 3)");
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     a = NULL;
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
     CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK_STR(q_text(c, "SELECT native_place_name FROM candidate"), "普陀District");
     CHECK(q_int(c, "SELECT count(*) FROM candidate WHERE nationality_name IS NULL") == 1);
@@ -422,9 +439,9 @@ static void test_versions(void)
     /* version 2 (before push_log_received_at): the index is created */
     exec_or_die(c, "DROP INDEX push_log_received_at");
     exec_or_die(c, "UPDATE schema_version SET version = 2");
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     a = NULL;
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
     CHECK(q_int(c, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 'push_log_received_at'") ==
           1);
@@ -432,10 +449,10 @@ static void test_versions(void)
     exec_or_die(c, "UPDATE schema_version SET version = 99");
     CHECK(a && eb_adapter_ping(a, &err) == EB_ERR_DB);
     CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
-    CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
+    CHECK(eb_bridge_open(u, NULL, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
     CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     PQfinish(c);
     drop_db(db);
 }
@@ -456,7 +473,7 @@ static void test_statement_timeout(void)
     struct eb_stored out;
     static struct sample s;
     kv_url_for(u, sizeof u, dbname, "statement_timeout=300ms");
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
     if (!a)
         return;
     PGconn *c = peek();
@@ -465,17 +482,17 @@ static void test_statement_timeout(void)
     sample_init(&s, "push-locked", 2002, 1, 0);
     struct eb_push_record r = record(s.id, 2002, 1700000001000);
     int64_t t0 = mono_ms();
-    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(eb_bridge_store_push(a, &s.push, &r, &out, &err) == EB_ERR_UNAVAILABLE);
     int64_t took = mono_ms() - t0;
     CHECK(took >= 250 && took < 3000);
     CHECK(strstr(err.msg, "57014") != NULL);
     exec_or_die(c, "COMMIT");
-    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_push(a, &s.push, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
     CHECK_STR(q_text(c, "SELECT last_push_id FROM candidate WHERE application_id = 2002"),
               "push-locked");
     PQfinish(c);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
 }
 
 /* The server drops the connection (as in a restart): the next push, failure report and ping
@@ -499,7 +516,7 @@ static void test_reconnect(struct eb_adapter *a)
     struct eb_push_record r = record("push-f-kill", 6007, 1700000002100);
     r.outcome = EB_OUTCOME_FAILED;
     r.message = "database unavailable, push not stored; retry later";
-    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_OK);
+    CHECK(eb_bridge_log_failure(a, &r, &err) == EB_OK);
     CHECK_STR(q_text(c, "SELECT outcome FROM push_log WHERE push_id = 'push-f-kill'"), "failed");
     PQfinish(c);
 }
@@ -553,7 +570,7 @@ static void test_interviews(struct eb_adapter *a)
     struct eb_push_record r = record("itv-1", 0, 1700000004000);
     r.event = "createInterviewsInfo";
     PGconn *c = peek();
-    CHECK(eb_adapter_store_interview_event(a, &ev, &r, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_interview_event(a, &ev, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
     CHECK(q_int(c, "SELECT count(*) FROM interview") == 2);
     CHECK_STR(q_text(c, "SELECT round_name FROM interview WHERE event_id = 'ev-1'"), "一面");
@@ -564,7 +581,7 @@ static void test_interviews(struct eb_adapter *a)
     CHECK_STR(q_text(c, "SELECT outcome FROM push_log WHERE push_id = 'itv-1'"), "stored");
     /* the same push id again: nothing written */
     iv[0].round_name = "changed";
-    CHECK(eb_adapter_store_interview_event(a, &ev, &r, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_interview_event(a, &ev, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 1);
     CHECK_STR(q_text(c, "SELECT round_name FROM interview WHERE event_id = 'ev-1'"), "一面");
     /* an update replaces ev-1's rows */
@@ -575,7 +592,7 @@ static void test_interviews(struct eb_adapter *a)
     iv[0].interviewers_n = 1;
     iv[0].application_ids_n = 1;
     ev.interviews_n = 1;
-    CHECK(eb_adapter_store_interview_event(a, &ev, &r2, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_interview_event(a, &ev, &r2, &out, &err) == EB_OK);
     CHECK(out.duplicate == 0);
     CHECK_STR(q_text(c, "SELECT round_name FROM interview WHERE event_id = 'ev-1'"), "changed");
     CHECK(q_int(c, "SELECT count(*) FROM interview_interviewer WHERE event_id = 'ev-1'") == 1);
@@ -588,7 +605,7 @@ static void test_interviews(struct eb_adapter *a)
                                      .event = "deleteInterviewsInfo",
                                      .interviews = gone,
                                      .interviews_n = 2};
-    CHECK(eb_adapter_store_interview_event(a, &del, &r3, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_interview_event(a, &del, &r3, &out, &err) == EB_OK);
     CHECK(q_int(c, "SELECT count(*) FROM interview WHERE event_id = 'ev-1'") == 0);
     CHECK(q_int(c, "SELECT count(*) FROM interview_interviewer WHERE event_id = 'ev-1'") == 0);
     CHECK(q_int(c, "SELECT count(*) FROM interview_interviewee WHERE event_id = 'ev-1'") == 0);
@@ -657,13 +674,14 @@ int main(void)
     test_versions();
     struct eb_adapter *a = NULL;
     struct eb_err err;
-    CHECK(eb_adapter_open(uri_url, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(uri_url, NULL, &a, &err) == EB_OK);
     if (a) {
         test_store_and_read_back(a);
         test_duplicate(a);
         test_replacement(a);
         test_rejected(a);
         test_failed_then_retried(a);
+        test_batch_with_failures(a); /* before test_atomic, which stores a 'boom' value */
         test_atomic(a);
         test_list_pages(a);
         test_many_items(a);
@@ -674,7 +692,7 @@ int main(void)
     } else {
         fprintf(stderr, "open: %s\n", err.msg);
     }
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     test_two_instances();
     drop_db(dbname);
     return check_report("test_postgres");

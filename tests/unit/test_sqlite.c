@@ -8,13 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "bridge/bridge.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "check.h"
 #include "sample_push.h"
+#include "util/buf.h"
+#include "util/metrics.h"
 
 #include "sqlite_peek.h"
 
@@ -52,6 +56,19 @@ static void boom_off(peek_t *db)
     exec_or_die(db, "DROP TRIGGER boom");
 }
 
+#define REWRITES_METRIC "ehrbridge_sqlite_transaction_rewrites_total"
+
+/* Holds the database's write lock (another connection's write transaction), then lets it go. */
+static void hold_writes(peek_t *db)
+{
+    exec_or_die(db, "BEGIN IMMEDIATE");
+}
+
+static void release_writes(peek_t *db)
+{
+    exec_or_die(db, "COMMIT");
+}
+
 #include "adapter_tests.h"
 
 /* ---- tests ------------------------------------------------------------------------------- */
@@ -79,7 +96,7 @@ static void test_open_creates_schema(void)
     CHECK(eb_adapter_lookup(url) == &eb_adapter_sqlite);
     CHECK(eb_adapter_lookup("SQLite:x.db") == &eb_adapter_sqlite);
     CHECK(eb_adapter_lookup("mysql://x") == NULL);
-    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
     CHECK(a != NULL);
     CHECK(eb_adapter_ping(a, &err) == EB_OK);
     sqlite3 *db = peek_open();
@@ -117,11 +134,11 @@ static void test_open_creates_schema(void)
     eb_sqlgen_list_free(&l);
     CHECK_STR(q_text(db, "PRAGMA journal_mode"), "wal");
     sqlite3_close(db);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
 
     /* a second open finds the schema and does not create it again */
-    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
-    eb_adapter_close(a);
+    CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
     db = peek_open();
     CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
     sqlite3_close(db);
@@ -129,19 +146,19 @@ static void test_open_creates_schema(void)
     /* URL forms and options */
     char u[300];
     snprintf(u, sizeof u, "sqlite://%s?synchronous=normal&busy_timeout=100", db_path);
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
-    eb_adapter_close(a);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
     snprintf(u, sizeof u, "sqlite:%s?synchronous=sometimes", db_path);
-    CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_ERR_CONFIG);
     CHECK(a == NULL);
     CHECK(strstr(err.msg, "synchronous") != NULL);
     snprintf(u, sizeof u, "sqlite:%s?cache=shared", db_path);
-    CHECK(eb_adapter_open(u, &a, &err) == EB_ERR_CONFIG);
-    CHECK(eb_adapter_open("sqlite:", &a, &err) == EB_ERR_CONFIG);
-    CHECK(eb_adapter_open("mysql://user:secret@host/db", &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_bridge_open("sqlite:", NULL, &a, &err) == EB_ERR_CONFIG);
+    CHECK(eb_bridge_open("mysql://user:secret@host/db", NULL, &a, &err) == EB_ERR_CONFIG);
     CHECK(strstr(err.msg, "secret") == NULL);
     /* a directory that does not exist */
-    CHECK(eb_adapter_open("sqlite:/nonexistent-dir-eb/x.db", &a, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(eb_bridge_open("sqlite:/nonexistent-dir-eb/x.db", NULL, &a, &err) == EB_ERR_UNAVAILABLE);
     CHECK(a == NULL);
 }
 
@@ -155,8 +172,8 @@ static void test_migration_from_1(void)
     snprintf(u, sizeof u, "sqlite:%s", path);
     struct eb_adapter *a = NULL;
     struct eb_err err;
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
-    eb_adapter_close(a);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
     a = NULL;
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
@@ -168,9 +185,9 @@ static void test_migration_from_1(void)
                     "native_place_code, nationality_code) VALUES (1, 'p1', 1, 310107, 3), "
                     "(2, 'p2', 2, NULL, NULL), (3, 'p3', 3, 999999, 110000)");
     sqlite3_close(db);
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
     CHECK(a && eb_adapter_ping(a, &err) == EB_OK);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(q_int(db, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
@@ -197,7 +214,7 @@ static void test_newer_version_refused(void)
     snprintf(u, sizeof u, "sqlite:%s", path);
     struct eb_adapter *a = NULL, *b = NULL;
     struct eb_err err;
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     exec_or_die(db, "UPDATE schema_version SET version = 99");
@@ -205,9 +222,9 @@ static void test_newer_version_refused(void)
     /* the open instance notices on ping */
     CHECK(eb_adapter_ping(a, &err) == EB_ERR_DB);
     CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     /* and a new one refuses to open */
-    CHECK(eb_adapter_open(u, &b, &err) == EB_ERR_DB);
+    CHECK(eb_bridge_open(u, NULL, &b, &err) == EB_ERR_DB);
     CHECK(b == NULL);
     CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);
     unlink(path);
@@ -276,7 +293,7 @@ static void test_many_rows(struct eb_adapter *a)
     s.c.experience_info = exp;
     s.c.experience_info_n = N;
     struct eb_push_record r = record(s.id, 3004, 1700000002100);
-    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_DB);
+    CHECK(eb_bridge_store_push(a, &s.push, &r, &out, &err) == EB_ERR_DB);
     CHECK(strstr(err.msg, "boom") != NULL);
     CHECK(total_rows(db) == before);
     exec_or_die(db, "DROP TRIGGER boom");
@@ -303,22 +320,22 @@ static void test_locked(void)
     struct eb_stored out;
     static struct sample s;
     snprintf(u, sizeof u, "sqlite:%s?busy_timeout=100", db_path);
-    CHECK(eb_adapter_open(u, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
     if (!a)
         return;
     sqlite3 *db = peek_open();
     exec_or_die(db, "BEGIN IMMEDIATE");
     sample_init(&s, "push-locked", 5005, 1, 0);
     struct eb_push_record r = record(s.id, 5005, 1700000001000);
-    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(eb_bridge_store_push(a, &s.push, &r, &out, &err) == EB_ERR_UNAVAILABLE);
     CHECK(strstr(err.msg, "locked") != NULL);
-    CHECK(eb_adapter_log_failure(a, &r, &err) == EB_ERR_UNAVAILABLE);
+    CHECK(eb_bridge_log_failure(a, &r, &err) == EB_ERR_UNAVAILABLE);
     exec_or_die(db, "COMMIT");
-    CHECK(eb_adapter_store_push(a, &s.push, &r, &out, &err) == EB_OK);
+    CHECK(eb_bridge_store_push(a, &s.push, &r, &out, &err) == EB_OK);
     CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
     CHECK(q_int(db, "SELECT count(*) FROM candidate WHERE application_id = 5005") == 1);
     sqlite3_close(db);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
 }
 
 /* ---- two instances, two threads, and another process's writer ------------------------- */
@@ -383,13 +400,14 @@ int main(void)
     test_migration_from_1();
     struct eb_adapter *a = NULL;
     struct eb_err err;
-    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
     if (a) {
         test_store_and_read_back(a);
         test_duplicate(a);
         test_replacement(a);
         test_rejected(a);
         test_failed_then_retried(a);
+        test_batch_with_failures(a); /* before test_atomic, which stores a 'boom' value */
         test_atomic(a);
         test_list_pages(a);
         test_many_items(a);
@@ -398,7 +416,7 @@ int main(void)
         CHECK(eb_adapter_ping(a, &err) == EB_OK);
     }
     test_locked();
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     test_two_threads();
 
     const char *files[] = {"eb.db",      "eb.db-wal",      "eb.db-shm",

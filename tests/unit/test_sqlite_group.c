@@ -3,7 +3,7 @@
  * alone (its batch is written again with a savepoint per push) and the others of its batch are
  * stored and answered; the same push id twice in one batch is stored once and answered as a
  * duplicate; every push answered EB_OK is in the database, and nothing of a failed one. Pushes
- * submitted without waiting (eb_adapter_submit) share transactions the same way, and each one's
+ * submitted without waiting (eb_bridge_write) share transactions the same way, and each one's
  * done comes only once its commit is visible to another connection. Under a continuous stream
  * the WAL still starts again from its beginning: its file stays bounded. */
 #include <pthread.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "bridge/bridge.h"
 #include "candidate/candidate.h"
 #include "candidate/schema.h"
 #include "check.h"
@@ -118,7 +119,7 @@ static void *work(void *arg)
         struct eb_stored out;
         struct eb_err err;
         memset(&err, 0, sizeof err);
-        eb_rc rc = eb_adapter_store_push(w->a, &o->push, &o->rec, &out, &err);
+        eb_rc rc = eb_bridge_store_push(w->a, &o->push, &o->rec, &out, &err);
         if (boom) {
             w->booms++;
             if (rc == EB_ERR_DB && strstr(err.msg, "boom"))
@@ -181,7 +182,7 @@ static void test_submitted(sqlite3 *db)
 {
     struct eb_adapter *a = NULL;
     struct eb_err err;
-    CHECK(eb_adapter_open(url, &a, &err) == EB_OK);
+    CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
     async_peek = peek_open();
     struct async_one *all = calloc(ASYNC_N, sizeof *all);
     exec_or_die(db, "BEGIN IMMEDIATE"); /* the writer waits: the submitted pushes pile up */
@@ -194,7 +195,7 @@ static void test_submitted(sqlite3 *db)
         all[i].job.rec = &all[i].o.rec;
         all[i].job.done = async_finished;
         all[i].job.user = &all[i];
-        eb_adapter_submit(a, &all[i].job);
+        eb_bridge_write(a, &all[i].job);
     }
     pthread_mutex_lock(&async_lock);
     CHECK(async_done <= 1); /* at most the first one, which met the lock in BEGIN, is done */
@@ -212,7 +213,7 @@ static void test_submitted(sqlite3 *db)
     CHECK(async_visible == async_stored); /* done only after the commit */
     CHECK(q_int(db, "SELECT count(*) FROM push_log WHERE push_id LIKE 'async-%'") ==
           ASYNC_N - ASYNC_N / 10);
-    eb_adapter_close(a);
+    eb_bridge_close(a);
     sqlite3_close(async_peek);
     free(all);
 }
@@ -244,7 +245,7 @@ static void *wal_work(void *arg)
         o->rec.payload_len = WAL_PAYLOAD;
         struct eb_stored out;
         struct eb_err err;
-        if (eb_adapter_store_push(w->a, &o->push, &o->rec, &out, &err) != EB_OK)
+        if (eb_bridge_store_push(w->a, &o->push, &o->rec, &out, &err) != EB_OK)
             w->failures++;
     }
     free(o);
@@ -269,7 +270,7 @@ static void test_wal_bounded(void)
     memset(w, 0, sizeof w);
     for (int k = 0; k < WAL_THREADS; k++) {
         w[k].k = k;
-        CHECK(eb_adapter_open(u, &w[k].a, &err) == EB_OK);
+        CHECK(eb_bridge_open(u, NULL, &w[k].a, &err) == EB_OK);
     }
     for (int k = 0; k < WAL_THREADS; k++)
         pthread_create(&w[k].th, NULL, wal_work, &w[k]);
@@ -291,7 +292,7 @@ static void test_wal_bounded(void)
           WAL_THREADS * WAL_PER_THREAD);
     sqlite3_close(db);
     for (int k = 0; k < WAL_THREADS; k++)
-        eb_adapter_close(w[k].a);
+        eb_bridge_close(w[k].a);
     free(wal_payload);
     const char *files[] = {"w.db", "w.db-wal", "w.db-shm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -316,7 +317,7 @@ int main(void)
     memset(w, 0, sizeof w);
     for (int k = 0; k < THREADS; k++) {
         w[k].k = k + 1;
-        CHECK(eb_adapter_open(url, &w[k].a, &err) == EB_OK);
+        CHECK(eb_bridge_open(url, NULL, &w[k].a, &err) == EB_OK);
         if (!w[k].a)
             return check_report("test_sqlite_group");
     }
@@ -376,7 +377,7 @@ int main(void)
     test_wal_bounded();
     sqlite3_close(db);
     for (int k = 0; k < THREADS; k++)
-        eb_adapter_close(w[k].a);
+        eb_bridge_close(w[k].a);
 
     const char *files[] = {"g.db", "g.db-wal", "g.db-shm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
