@@ -30,10 +30,10 @@ STAGES = [
     ("  ingest: the direct path, or libxml2's parse + the canonical document", "eb_ingest"),
     ("    the direct path's one pass over a typed request", "eb_ingest_direct"),
     ("    libxml2's parse, building ingest's tree", "eb_ingest_parse_xml"),
-    ("  gSOAP bindings read the body or the canonical document", "eb_bind_read_ingested"),
-    ("    gSOAP's start of a request (its hash tables)", "soap_begin_serve"),
+    ("  gSOAP bindings read the canonical document", "eb_bind_read"),
+    ("    gSOAP's start of a request (its hash tables)", "soap_begin_recv"),
     ("    the Candidate element", "soap_in_ns1__Candidate"),
-    ("    gSOAP's end of a request (its id table)", "soap_end_recv"),
+    ("    gSOAP's end of a request (its id table; not run for a plain document)", "soap_end_recv"),
     ("  mapping to the domain model", "eb_map_push"),
     ("  validation", "eb_validate_push"),
     ("the writer's pushes, commits left out (the bridge's rules)", "eb_write_once"),
@@ -90,7 +90,7 @@ def main():
 
     # these always run; missing means a function was renamed and the tables above need it
     missing = [fn for fn in ("serve", "worker_main", "eb_service_handle", "eb_ingest",
-                             "eb_bind_read_ingested") if fn not in by_name]
+                             "eb_bind_read") if fn not in by_name]
     if missing:
         sys.exit("callgrind-report.py: not in the profile: " + ", ".join(missing) +
                  " (renamed? update THREADS and STAGES)")

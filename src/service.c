@@ -778,7 +778,7 @@ static int handle_push(struct req *w, const struct eb_http_request *req,
     w->log_push_id = w->ing->push_id;
     w->log_app_id = w->ing->application_id;
     const struct _ns1__pushCandidate *preq = NULL;
-    if (!rc && eb_bind_read_ingested(w->bind, w->ing, body, &preq) == EB_OK) {
+    if (!rc && eb_bind_read(w->bind, eb_buf_cstr(&w->ing->doc), &preq) == EB_OK) {
         submit_push(w, preq);
         return 1;
     }

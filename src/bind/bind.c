@@ -22,9 +22,7 @@ struct eb_bind *eb_bind_new(void)
     /* SOAP_XML_TREE: the documents read never hold id/href multi-references, and without them
      * gSOAP skips scanning its id table at every string and array it reads.
      * SOAP_XML_IGNORENS: element names are matched without comparing namespaces. Every
-     * document read has its namespaces settled already: ingest writes the canonical one in the
-     * contract's namespace, and the direct path accepts a body only when its Envelope and Body
-     * are in a SOAP namespace and every element of the push in the contract's (ingest/direct.c);
+     * document read is one ingest wrote, in the contract's namespace (by either of its paths);
      * the SOAP version still comes from the Envelope's namespace. */
     b->soap = soap_new1(SOAP_C_UTFSTRING | SOAP_XML_TREE | SOAP_XML_IGNORENS);
     if (!b->soap) {
@@ -127,16 +125,6 @@ eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCa
     if (!soap->error)
         soap->error = SOAP_NO_METHOD; /* an empty operation element */
     return EB_ERR_NOT_PUSH;
-}
-
-eb_rc eb_bind_read_ingested(struct eb_bind *b, struct eb_ingest_result *r, const char *body,
-                            const struct _ns1__pushCandidate **req)
-{
-    if (r->direct && eb_bind_read(b, body, req) == EB_OK)
-        return EB_OK;
-    /* the canonical document holds the same request (test_oneparse) */
-    const char *doc = eb_buf_cstr(&r->doc);
-    return doc ? eb_bind_read(b, doc, req) : EB_ERR_NOMEM;
 }
 
 static eb_rc render_answer(struct eb_bind *b, enum eb_soap_version v, int ok, const char *message,

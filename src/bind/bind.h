@@ -26,11 +26,6 @@ void eb_bind_free(struct eb_bind *b);
  * request the bindings can read. The context is then in the request's SOAP version. */
 eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCandidate **req);
 
-/* eb_bind_read of what ingest read: the body itself when the direct path read it (r->direct;
- * body must end in a NUL), otherwise (or should the body not bind) r->doc. */
-eb_rc eb_bind_read_ingested(struct eb_bind *b, struct eb_ingest_result *r, const char *body,
-                            const struct _ns1__pushCandidate **req);
-
 /* Appends the pushCandidateResponse (return ok, message unless NULL or "") in SOAP version v
  * (EB_SOAP_NONE: 1.1) to out. Any context will do: the answer needs nothing of the request.
  * Call eb_bind_end() afterwards. */

@@ -2,7 +2,9 @@
  * the pushCandidate element of the contract (namespace urn:ehrbridge:moka:v1, canonical names,
  * arrays wrapped in <element>, values trimmed, "any" values as text or JSON text), wrapped in a
  * SOAP envelope of the request's version for the generated bindings. libxml2 parses; DTDs are
- * refused, entities never expanded, the network never touched, depth and size bounded. */
+ * refused, entities never expanded, the network never touched, depth and size bounded. A typed
+ * request already in canonical form takes the direct path (direct.c) instead: one pass, no
+ * libxml2, the same document. */
 #ifndef EB_INGEST_H
 #define EB_INGEST_H
 
@@ -79,9 +81,7 @@ struct eb_ingest_result {
     unsigned n_unknown;         /* elements the contract does not know (kept in the payload) */
     int repaired;               /* 1 when raw '&' or a margin before the XML declaration were
                                   repaired to parse the printed vendor form */
-    int direct;                 /* 1 when the direct path read the body: the body itself is
-                                  then a request the bindings read as they read doc, with the
-                                  same result (doc is written all the same) */
+    int direct;                 /* 1 when the direct path wrote doc (no libxml2 parse) */
     struct eb_buf strings;      /* storage for the strings above */
 };
 
@@ -104,10 +104,10 @@ eb_rc eb_ingest_copy_warnings(const struct eb_ingest_result *r, struct eb_arena 
 void eb_ingest_result_init(struct eb_ingest_result *r, size_t max_output);
 void eb_ingest_result_free(struct eb_ingest_result *r);
 
-/* Canonicalizes body. A typed document/literal request whose every value is already in
- * canonical form (direct.c says exactly which) is read by the direct path: one pass over the
- * body, no libxml2, the same doc, payload and strings as the canonical path, r->direct = 1;
- * every other body by the canonical path. Returns EB_OK with r filled; EB_ERR_NOT_PUSH when the message is XML but
+/* Canonicalizes body. A typed document/literal request already in canonical form (direct.c
+ * says exactly which) is read by the direct path: one pass over the body, no libxml2, the same
+ * doc, payload and strings as the canonical path, r->direct = 1; every other body by the
+ * canonical path. Returns EB_OK with r filled; EB_ERR_NOT_PUSH when the message is XML but
  * not a pushCandidate request; EB_ERR_INVALID for input that is not acceptable XML (not
  * well-formed, a DTD, too deep); EB_ERR_TOO_LARGE past a limit; EB_ERR_NOMEM. err->msg is a clear
  * one-line reason without personal data. r's push_id etc. are filled as far as they were found,
