@@ -75,37 +75,43 @@ static void variant(const char *name, const char *from, const char *to, int expe
     free(body);
 }
 
-static void test_fixtures(void)
+/* Every .xml file of dir/subdir (expect as for diff). */
+static void diff_dir(const char *dir, const char *subdir, int expect)
 {
-    const char *dir = getenv("EB_FIXTURES");
     char path[2048], sub[1024];
-    static const char *const subs[] = {"shapes", "integration"};
+    static char buf[1 << 20];
     CHECK(dir != NULL);
     if (!dir)
         return;
-    for (size_t s = 0; s < sizeof subs / sizeof subs[0]; s++) {
-        snprintf(sub, sizeof sub, "%s/%s", dir, subs[s]);
-        DIR *d = opendir(sub);
-        CHECK(d != NULL);
-        if (!d)
+    snprintf(sub, sizeof sub, "%s/%s", dir, subdir);
+    DIR *d = opendir(sub);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".xml"))
             continue;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            size_t n = strlen(e->d_name);
-            if (n < 5 || strcmp(e->d_name + n - 4, ".xml"))
-                continue;
-            snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
-            FILE *f = fopen(path, "rb");
-            CHECK(f != NULL);
-            if (!f)
-                continue;
-            static char buf[1 << 20];
-            size_t len = fread(buf, 1, sizeof buf, f);
-            fclose(f);
-            diff(e->d_name, buf, len, -1);
-        }
-        closedir(d);
+        snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
+        FILE *f = fopen(path, "rb");
+        CHECK(f != NULL);
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        diff(e->d_name, buf, len, expect);
     }
+    closedir(d);
+}
+
+static void test_fixtures(void)
+{
+    diff_dir(getenv("EB_FIXTURES"), "shapes", -1);
+    diff_dir(getenv("EB_FIXTURES"), "integration", -1);
+    /* the fuzz seeds: requests as zeep and node-soap send them from the served WSDL, the
+     * benchmark's body, a typed SOAP 1.1 and 1.2 request: every one read directly */
+    diff_dir(getenv("EB_SOURCE_DIR"), "tests/fuzz/corpus/oneparse", 1);
 }
 
 static void test_typed(void)
