@@ -79,6 +79,8 @@
  * this many (fewer: one INSERT each), and at most this many in one statement. */
 #define MANY_MIN 4
 #define MANY_MAX 1000
+/* Room for waiting child rows (values) kept from one push to the next. */
+#define PEND_KEEP 4096
 /* pg_advisory_xact_lock(bigint) key of schema creation ("ehrbridg"). */
 #define SCHEMA_LOCK_KEY 0x6568726272696467LL
 /* First key of pg_advisory_xact_lock(int, int) of an interview: (this, hashtext(event_id)). */
@@ -1396,7 +1398,7 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
     g->pend_t = t;
     size_t need = (g->pend_n + 1) * t->n_columns;
     if (need > g->pend_cap) {
-        size_t cap = g->pend_cap ? g->pend_cap * 2 : 64 * (size_t)EB_SQL_MAX_COLUMNS;
+        size_t cap = g->pend_cap ? g->pend_cap * 2 : 16 * t->n_columns;
         while (cap < need)
             cap *= 2;
         struct eb_sql_value *p = realloc(g->pend, cap * sizeof *p);
@@ -1544,6 +1546,11 @@ static eb_rc write_candidate(struct pg_adapter *g, const struct eb_push *p, cons
         if (!rc && g->pend_n)
             rc = flush_rows(g, err);
         g->pend_n = 0;
+        if (g->pend_cap > PEND_KEEP) { /* a large record's: not kept for the next push */
+            free(g->pend);
+            g->pend = NULL;
+            g->pend_cap = 0;
+        }
     } else {
         char app[24];
         snprintf(app, sizeof app, "%lld", (long long)p->data->application_id.v);
@@ -1708,6 +1715,7 @@ static eb_rc pg_log_get(struct eb_adapter *a, const char *push_id, struct eb_log
     struct pg_adapter *g = (struct pg_adapter *)a;
     PGresult *r = NULL;
     g->fail.set = 0;
+    g->hint_set = 0; /* a replay's write comes without a claim */
     out->found = 0;
     if (!g->conn || !room(g) || !bind_str(g, 0, push_id) || !send_prepared(g, "eb_find", 1) ||
         !sync_last(g, &r)) {
