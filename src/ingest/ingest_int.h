@@ -122,4 +122,15 @@ int eb_ingest_is_decimal(const char *s, size_t n);
 /* A boolean in any case: 1 for true, 1, yes; 0 for false, 0, no; -1 otherwise. */
 int eb_ingest_parse_bool(const char *s, size_t n);
 
+struct eb_ingest_limits;
+struct eb_ingest_result;
+
+/* The direct path (direct.c): 1 when body[0..len) is a typed request the canonical path would
+ * read with no repair, no warning and no problem, with r->doc, canon_off, canon_len, soap,
+ * push_id, event, triggered_at and application_id filled exactly as that path fills them and
+ * r->direct = 1; 0 (r->doc and r->strings emptied) when it declines. scratch holds values
+ * that contain references. r must be reset as eb_ingest resets it. */
+int eb_ingest_direct(const char *body, size_t len, const struct eb_ingest_limits *lim,
+                     struct eb_ingest_result *r, struct eb_buf *scratch);
+
 #endif
