@@ -743,7 +743,8 @@ static void download_head(const struct download *d, int64_t id, struct eb_http_r
     }
     size_t a = 0, e = 0;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        ascii[a++] = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' ? (char)*p : '_';
+        if ((*p & 0xC0) != 0x80) /* one '_' per character that ASCII cannot show */
+            ascii[a++] = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' ? (char)*p : '_';
         if (isalnum(*p) && *p < 0x80) {
             enc[e++] = (char)*p;
         } else if (*p < 0x80 && strchr(attr, *p)) {
