@@ -19,9 +19,8 @@
 #define ROUND_MS   60000 /* between two rounds */
 #define DAY_MS     (24LL * 3600 * 1000)
 #define MAX_ROUNDS 100000 /* batches in one round at most: a round ends even if rows keep aging */
-#define PUBLISH_MARGIN_MS                                                                          \
-    60000 /* a file of the directory store renamed into place this recently (its ctime) may    \
-             belong to a download whose row is not recorded yet: it stays */
+#define CTIME_SLACK_MS                                                                             \
+    20 /* a file's ctime comes from the kernel's coarse clock, a tick (at most 10 ms) behind */
 
 struct eb_retention {
     const struct eb_config *cfg;
@@ -29,8 +28,9 @@ struct eb_retention {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int stop;      /* guarded by mu */
-    int64_t files; /* files of the directory store removed in this round */
+    int stop;            /* guarded by mu */
+    int64_t files;       /* files of the directory store removed in this round */
+    int64_t batch_start; /* when the batch under way began (Unix ms) */
 };
 
 static int stopping(struct eb_retention *r)
@@ -41,8 +41,10 @@ static int stopping(struct eb_retention *r)
     return s;
 }
 
-/* att_purge's callback: removes the file of the directory store that holds content sha256,
- * unless a download published it again moments ago (it then belongs to a newer row). */
+/* att_purge's callback: removes the file of the directory store that holds content sha256.
+ * att_purge took directory rows only while no download held a lease, so a download that
+ * publishes the same content again began after the batch did: a file renamed into place since
+ * then (its ctime) is that download's, and stays. */
 static int remove_file(void *user, const char *sha256)
 {
     struct eb_retention *r = user;
@@ -55,9 +57,8 @@ static int remove_file(void *user, const char *sha256)
     if (stat(path, &st))
         return 0;
     int64_t changed = (int64_t)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000;
-    int64_t guard = (int64_t)r->cfg->fetch_timeout_ms + PUBLISH_MARGIN_MS;
-    if (eb_now_ms() - changed < guard) {
-        eb_log(EB_LOG_INFO, "retention: a document file was published again just now; kept",
+    if (changed >= r->batch_start - CTIME_SLACK_MS) {
+        eb_log(EB_LOG_INFO, "retention: a document file was published again meanwhile; kept",
                "sha256", sha256, NULL);
         return 0;
     }
@@ -76,7 +77,8 @@ static void purge_documents(struct eb_retention *r, int64_t before)
     struct eb_err err = {0};
     r->files = 0;
     for (int i = 0; i < MAX_ROUNDS && n >= BATCH && !stopping(r); i++) {
-        if (eb_adapter_att_purge(r->db, before, BATCH, remove_file, r, &n, &err)) {
+        r->batch_start = eb_now_ms();
+        if (eb_adapter_att_purge(r->db, before, r->batch_start, BATCH, remove_file, r, &n, &err)) {
             eb_log(EB_LOG_WARN, "retention: purging documents failed", "error", err.msg, NULL);
             break;
         }

@@ -390,10 +390,12 @@ struct eb_adapter_methods {
      * purge documents). In one transaction of its own: at most max_rows stored rows queued
      * before before_ms whose content is still kept are marked purged (status and sha256
      * stay), and the chunks of those kept in the database are deleted; *purged gets the rows
-     * marked (fewer than max_rows: nothing older is left). For a row whose file is in the
-     * directory store, fn gets its SHA-256 when no other unpurged row refers to the same
-     * content; the caller removes the file after this returns. */
-    eb_rc (*att_purge)(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+     * marked (fewer than max_rows: nothing older is left). Rows whose file is in the directory
+     * store are taken only when no download holds a live lease at now_ms (one under way may be
+     * publishing the same content), else they wait for a later call; for each of them fn gets
+     * the SHA-256 when no other unpurged row refers to the same content, after the commit, and
+     * the caller removes the file. */
+    eb_rc (*att_purge)(struct eb_adapter *a, int64_t before_ms, int64_t now_ms, unsigned max_rows,
                        eb_att_purged_fn fn, void *user, int64_t *purged, struct eb_err *err);
 };
 
@@ -561,8 +563,9 @@ eb_rc eb_adapter_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, 
                           struct eb_err *err);
 eb_rc eb_adapter_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
 /* att_purge (*purged = 0 and EB_OK when the adapter has no queue or cannot purge). */
-eb_rc eb_adapter_att_purge(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
-                           eb_att_purged_fn fn, void *user, int64_t *purged, struct eb_err *err);
+eb_rc eb_adapter_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                           unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                           struct eb_err *err);
 /* Text form of a status ("pending", ...); eb_att_status_from: -1 when text names none. */
 const char *eb_att_status_name(enum eb_att_status s);
 int eb_att_status_from(const char *text);

@@ -2041,8 +2041,9 @@ static eb_rc pg_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct
 
 /* Retention of archived documents (adapter.h, att_purge): stored_in becomes 'purged', the
  * rows' chunks go, in one statement; then the files of the directory store no row refers to. */
-static eb_rc pg_att_purge(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
-                          eb_att_purged_fn fn, void *user, int64_t *purged, struct eb_err *err)
+static eb_rc pg_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                          unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                          struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     PGresult *r = NULL, *sel = NULL;
@@ -2054,16 +2055,19 @@ static eb_rc pg_att_purge(struct eb_adapter *a, int64_t before_ms, unsigned max_
         return rc;
     bind_int(g, 0, before_ms);
     bind_int(g, 1, max_rows);
+    bind_int(g, 2, now_ms);
     if ((rc = att_exec(g,
                        "WITH p AS (SELECT \"id\", \"stored_in\" AS \"was\", \"sha256\" FROM "
-                       "\"attachment\" WHERE \"status\" = 'stored' AND \"stored_in\" IN ('db', "
-                       "'dir') AND \"created_at\" < $1 ORDER BY \"id\" LIMIT $2 FOR UPDATE), "
+                       "\"attachment\" WHERE \"status\" = 'stored' AND (\"stored_in\" = 'db' OR "
+                       "(\"stored_in\" = 'dir' AND NOT EXISTS (SELECT 1 FROM \"attachment\" "
+                       "WHERE \"status\" = 'pending' AND \"lease_until\" > $3))) AND "
+                       "\"created_at\" < $1 ORDER BY \"id\" LIMIT $2 FOR UPDATE), "
                        "u AS (UPDATE \"attachment\" t SET \"stored_in\" = 'purged' FROM p WHERE "
                        "t.\"id\" = p.\"id\" RETURNING p.\"id\", p.\"was\", p.\"sha256\"), "
                        "d AS (DELETE FROM \"attachment_chunk\" c USING u WHERE "
                        "c.\"attachment_id\" = u.\"id\") SELECT \"id\", \"was\", \"sha256\" "
                        "FROM u ORDER BY \"id\"",
-                       2, 0, &sel, "purging attachments", err)))
+                       3, 0, &sel, "purging attachments", err)))
         goto out;
     int n = PQntuples(sel);
     drop = calloc((size_t)n + 1, 1);

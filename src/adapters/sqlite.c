@@ -1752,8 +1752,9 @@ struct purged_row {
 };
 
 /* Retention of archived documents (adapter.h, att_purge): stored_in becomes 'purged'. */
-static eb_rc sq_att_purge(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
-                          eb_att_purged_fn fn, void *user, int64_t *purged, struct eb_err *err)
+static eb_rc sq_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                          unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                          struct eb_err *err)
 {
     struct sqlite_adapter *s = (struct sqlite_adapter *)a;
     sqlite3_stmt *sel = NULL, *mark = NULL, *del = NULL, *ref = NULL;
@@ -1768,7 +1769,9 @@ static eb_rc sq_att_purge(struct eb_adapter *a, int64_t before_ms, unsigned max_
     }
     if ((rc = att_prepare(s,
                           "SELECT \"id\", \"stored_in\", \"sha256\" FROM \"attachment\" WHERE "
-                          "\"status\" = 'stored' AND \"stored_in\" IN ('db', 'dir') AND "
+                          "\"status\" = 'stored' AND (\"stored_in\" = 'db' OR (\"stored_in\" = "
+                          "'dir' AND NOT EXISTS (SELECT 1 FROM \"attachment\" WHERE "
+                          "\"status\" = 'pending' AND \"lease_until\" > ?3))) AND "
                           "\"created_at\" < ?1 ORDER BY \"id\" LIMIT ?2",
                           &sel, err)) ||
         (rc = att_prepare(s, "UPDATE \"attachment\" SET \"stored_in\" = 'purged' WHERE \"id\" = ?1",
@@ -1782,6 +1785,7 @@ static eb_rc sq_att_purge(struct eb_adapter *a, int64_t before_ms, unsigned max_
         goto out;
     sqlite3_bind_int64(sel, 1, before_ms);
     sqlite3_bind_int64(sel, 2, max_rows);
+    sqlite3_bind_int64(sel, 3, now_ms);
     int code = SQLITE_DONE;
     while (n < max_rows && (code = sqlite3_step(sel)) == SQLITE_ROW) {
         const char *in = col_text(sel, 1), *sha = col_text(sel, 2);

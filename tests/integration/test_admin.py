@@ -627,3 +627,64 @@ def test_retention_purges_archived_documents_and_keeps_the_rows(backend, tmp_pat
         assert got.returncode == 1 and "purged" in got.stderr
     finally:
         assert s2.stop() == 0
+
+
+@both
+def test_retention_removes_a_file_of_the_directory_store_once_no_row_refers_to_it(
+        backend, tmp_path, att_files, att_certs):
+    """--attachments dir:PATH: the old push's two documents are purged; the file that only it
+    held goes, the one a newer push's row holds too (same content, same SHA-256) stays and is
+    still served for that row."""
+    import hashlib
+    import time
+    from test_archive import content, minimal, post as post_json
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD)
+    store = tmp_path / "store"
+
+    def start(workdir, db_url, extra=()):
+        port = free_port()
+        srv = Server(workdir, backend=backend)
+        srv.args = ["serve", "--listen", f"127.0.0.1:{srv.port}", "--db", db_url or srv.db_url,
+                    "--admin-listen", f"127.0.0.1:{port}", "--admin-user", USER,
+                    "--admin-password-file", str(pw), *archive_on(att_files, att_certs),
+                    "--attachments", f"dir:{store}", *extra]
+        return srv.start(), f"http://127.0.0.1:{port}"
+
+    s, url = start(tmp_path / "d1", None)
+    db_url = s.args[s.args.index("--db") + 1]
+    try:
+        post_json(s, minimal("dir-old", 4601, resumeUrl=att_files.url("/files/resume-4601.doc"),
+                             portraitUrl=att_files.url("/files/shared.jpg")))
+        post_json(s, minimal("dir-new", 4602, portraitUrl=att_files.url("/files/shared.jpg")))
+        old = {a["field"]: a for a in wait_settled(url, "dir-old", 2, s)}
+        new = wait_settled(url, "dir-new", 1, s)[0]
+    finally:
+        assert s.stop() == 0
+    only = hashlib.sha256(content("resume-4601.doc")).hexdigest()
+    shared = hashlib.sha256(content("shared.jpg")).hexdigest()
+    assert old["data.resumeUrl"]["sha256"] == only and new["sha256"] == shared
+    assert (store / only).exists() and (store / shared).exists()
+    age_pushes(s, 40, "dir-old")
+    att_sql(s, "UPDATE attachment SET created_at = created_at - ? WHERE push_id = ?",
+            40 * 24 * 3600 * 1000, "dir-old")
+    s2, url2 = start(tmp_path / "d2", db_url, ["--retention", "30"])
+    try:
+        deadline = time.monotonic() + 30
+        # the files go after the batch's commit; the round's log line comes after them
+        while "retention: documents purged" not in s2.log():
+            assert time.monotonic() < deadline, s2.log()
+            time.sleep(0.1)
+        assert all(a["purged"] for a in get_json(url2, "/api/pushes/dir-old")["attachments"])
+        assert not (store / only).exists(), s2.log()  # no other row held it
+        assert (store / shared).exists()    # dir-new's row still does
+        for a in get_json(url2, "/api/pushes/dir-old")["attachments"]:
+            assert a["status"] == "stored" and a["sha256"] and a["download"] is None
+            assert get(url2, f"/api/attachments/{a['id']}").status == 404
+        n = get_json(url2, "/api/pushes/dir-new")["attachments"][0]
+        assert not n["purged"]
+        r = get(url2, n["download"])
+        assert r.status == 200 and hashlib.sha256(r.body).hexdigest() == shared
+        assert "files_removed=1" in s2.log(), s2.log()
+    finally:
+        assert s2.stop() == 0
