@@ -672,13 +672,15 @@ static void media_type(const char *ct, char *out, size_t n)
         char c = (char)tolower((unsigned char)ct[i]);
         if (c == '/' && !slash && i)
             slash = i;
-        else if (!strchr(tok, c) || !c)
+        else if (!strchr(tok, c)) {
+            out[0] = '\0';
             return;
+        }
         out[i] = c;
     }
     out[i] = '\0';
-    if (!slash || slash + 1 == i)
-        out[0] = '\0';
+    if (!slash || slash + 1 == i || (ct && ct[i] && ct[i] != ';' && ct[i] != ' '))
+        out[0] = '\0'; /* no subtype, or longer than out */
 }
 
 static int download_row(void *user, const struct eb_att_row *r)

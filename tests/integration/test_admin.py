@@ -551,6 +551,14 @@ def test_attachments_listed_and_downloaded(make_server, tmp_path, att_files, att
     assert r.headers["content-disposition"] == (
         "attachment; filename=\"__ _v2_.pdf\"; "
         "filename*=UTF-8''%E7%AE%80%E5%8E%86%20%22v2%22.pdf")
+    # the type as served, its parameters dropped; a malformed one goes as octet-stream
+    att_sql(s, "UPDATE attachment SET content_type = ? WHERE id = ?", "Image/JPEG; q=1",
+            portrait["id"])
+    assert get(url, portrait["download"]).content_type == "image/jpeg"
+    att_sql(s, "UPDATE attachment SET content_type = ? WHERE id = ?", "text/html\r\nX-Evil: 1",
+            portrait["id"])
+    r = get(url, portrait["download"])
+    assert r.content_type == "application/octet-stream" and "x-evil" not in r.headers, r
     # unknown, not stored, malformed ids: 404; the access log names the id, never the content
     for path in (f"/api/attachments/{failed['id']}", "/api/attachments/999999",
                  "/api/attachments/abc", "/api/attachments/-1", "/api/attachments/"):
