@@ -2,8 +2,8 @@
  * given to SQLDriverConnect as it is: "odbc:DSN=ehr;UID=ehrbridge;PWD=..." (a data source of
  * odbc.ini) or "odbc:DRIVER=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;SERVER=...;..." (a
  * driver by name from odbcinst.ini, or by path). It reaches the databases legacy EHR suites run
- * on; it is tested with Debian's PostgreSQL (psqlodbcw.so) and SQLite (libsqlite3odbc.so)
- * drivers.
+ * on; it is tested with Debian's PostgreSQL (psqlodbcw.so), SQLite (libsqlite3odbc.so) and
+ * MariaDB (libmaodbc.so) drivers.
  *
  * One instance is one connection, in manual-commit mode (SQL_AUTOCOMMIT_OFF): a transaction is
  * ended by SQLEndTran, and `true` is answered only after SQL_COMMIT succeeded. Every
