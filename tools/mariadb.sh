@@ -8,7 +8,9 @@
 #   tools/mariadb.sh stop DIR   stop the server and delete DIR
 # The server has one database, ehrbridge, and one user, ehrbridge, with a random password, who may
 # also create and drop databases named eb_* (the integration tests give each server one of its own).
-# As root, the server runs as the user mysql (created by the package).
+# As root, the server runs as the user mysql (created by the package). Like tools/pg.sh's cluster
+# (fsync = off) the server does not flush to disk: it is thrown away, and a test that needs data to
+# survive kills ehrbridge, never the server.
 set -eu
 
 die() { echo "mariadb.sh: $*" >&2; exit 1; }
@@ -61,7 +63,9 @@ start)
     port=$(free_port)
     "$server" --no-defaults --user="$owner" --datadir="$dir/data" --socket="$dir/sock" \
       --pid-file="$dir/pid" --bind-address=127.0.0.1 --port="$port" --skip-name-resolve \
-      --log-error="$dir/server.log" --innodb-buffer-pool-size=32M >/dev/null 2>&1 &
+      --log-error="$dir/server.log" --innodb-buffer-pool-size=32M \
+      --innodb-flush-log-at-trx-commit=0 --innodb-flush-method=nosync --innodb-doublewrite=0 \
+      >/dev/null 2>&1 &
     spid=$!
     for _ in $(seq 1 120); do
       [ -S "$dir/sock" ] && client "$dir" -e 'SELECT 1' >/dev/null 2>&1 && started=1 && break

@@ -30,7 +30,7 @@ if [ -z "${EB_MARIADB_ODBC:-}" ]; then
   maria_env=$(tools/mariadb.sh start)
   EB_MARIADB_DIR=$(printf '%s\n' "$maria_env" | sed -n 's/^EB_MARIADB_DIR=//p')
   EB_MARIADB_ODBC=$(printf '%s\n' "$maria_env" | sed -n "s/^EB_MARIADB_ODBC='\\(.*\\)'\$/\\1/p")
-  export EB_MARIADB_ODBC
+  export EB_MARIADB_ODBC EB_MARIADB_DIR
 fi
 jobs=$(nproc)
 # house style: src/ and tests/ laid out as .clang-format says (Debian 12's clang-format 14)
