@@ -27,12 +27,13 @@ THREADS = [
 # (inlined, or not run: noop:) shows as "-"
 STAGES = [
     ("a worker's whole push", "eb_service_handle"),
-    ("  ingest: libxml2's parse + the canonical document", "eb_ingest"),
+    ("  ingest: the direct path, or libxml2's parse + the canonical document", "eb_ingest"),
+    ("    the direct path's one pass over a typed request", "eb_ingest_direct"),
     ("    libxml2's parse, building ingest's tree", "eb_ingest_parse_xml"),
     ("  gSOAP bindings read the canonical document", "eb_bind_read"),
-    ("    gSOAP's start of a request (its hash tables)", "soap_begin_serve"),
+    ("    gSOAP's start of a request (its hash tables)", "soap_begin_recv"),
     ("    the Candidate element", "soap_in_ns1__Candidate"),
-    ("    gSOAP's end of a request (its id table)", "soap_end_recv"),
+    ("    gSOAP's end of a request (its id table; not run for a plain document)", "soap_end_recv"),
     ("  mapping to the domain model", "eb_map_push"),
     ("  validation", "eb_validate_push"),
     ("the writer's pushes, commits left out (the bridge's rules)", "eb_write_once"),

@@ -8,15 +8,19 @@ import os
 import statistics
 import sys
 
-PEERS = ("node-soap", "spyne")
+PEERS = ("node-soap", "spyne", "node-soap-pg")
 BUSY_CORES = 0.3  # other processes used more than this many cores during a wrk run: flagged
-ORDER = ("eb-normal", "eb-full", "eb-noop", "node-soap", "spyne")
+ORDER = ("eb-normal", "eb-full", "eb-noop", "node-soap", "spyne", "eb-pg", "eb-pg-nofsync",
+         "node-soap-pg")
 LABEL = {
     "eb-normal": "ehrbridge (sqlite, synchronous=normal)",
     "eb-full": "ehrbridge (sqlite, synchronous=full: fsync)",
     "eb-noop": "ehrbridge (noop: adapter, stores nothing)",
     "node-soap": "node-soap + better-sqlite3",
     "spyne": "Spyne (WSGI in Twisted) + sqlite3",
+    "eb-pg": "ehrbridge (postgresql, fsync + synchronous_commit on)",
+    "eb-pg-nofsync": "ehrbridge (postgresql, fsync = off)",
+    "node-soap-pg": "node-soap + pg (postgresql, fsync + synchronous_commit on)",
 }
 
 
@@ -33,9 +37,9 @@ def load(path):
             continue
         r = dict(zip(head, cols))
         for k in ("rps", "p50_ms", "p99_ms", "peak_rss_mb", "srv_cpu_us_per_req", "srv_cpu_s",
-                  "wrk_cpu_s", "other_cpu_s"):
+                  "wrk_cpu_s", "other_cpu_s", "db_cpu_s", "db_cpu_us_per_true"):
             try:
-                r[k] = float(r[k])
+                r[k] = float(r.get(k, "-"))
             except ValueError:
                 r[k] = float("nan")
         rows.append(r)
@@ -113,15 +117,18 @@ def main():
     print("## Results\n")
     print("wrk -t THREADS -c CONNS with bench/peers/requests/load.lua; p50/p99 from wrk's latency "
           "histogram; peak RSS = VmHWM of the server process; CPU/req = server CPU time "
-          "(user + system) / completed requests. Rows: the database holds exactly one row per "
+          "(user + system) / completed requests; DB CPU µs/true = the PostgreSQL cluster's server "
+          "processes' CPU time over the wrk run / pushes answered `true` (PostgreSQL targets "
+          "only: for the others the database runs in the server process). Rows: the database holds exactly one row per "
           "`true` (never fewer, at most the requests wrk left in flight more, children = rows x "
           "items), and the warm-up with exact.py stored exactly N. Others = cores used by "
           "other processes of the (shared) machine during the wrk run; ⚠ marks measurements "
           f"where they took more than {BUSY_CORES} cores, and ratios that involve one.\n")
     for body, mode in groups:
         print(f"### {body} body, {mode} ids\n")
-        print("| run | server | requests/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | others | rows |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        print("| run | server | requests/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | "
+              "DB CPU µs/true | others | rows |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for run in runs:
             for t in ORDER:
                 r = get(run, body, mode, t)
@@ -129,7 +136,8 @@ def main():
                     continue
                 print(f"| {run} | {LABEL.get(t, t)} | {fmt(r['rps'])} | {fmt(r['p50_ms'], 2)} | "
                       f"{fmt(r['p99_ms'], 2)} | {fmt(r['peak_rss_mb'])} | "
-                      f"{fmt(r['srv_cpu_us_per_req'])} | {fmt(others(r), 2)}{' ⚠' if busy(r) else ''} | "
+                      f"{fmt(r['srv_cpu_us_per_req'])} | {fmt(r['db_cpu_us_per_true'])} | "
+                      f"{fmt(others(r), 2)}{' ⚠' if busy(r) else ''} | "
                       f"{r['rows_check']}; warm {r['warm_exact']} |")
         print()
         print("Ratios within each run (ehrbridge = eb-normal unless named):\n")
@@ -155,6 +163,7 @@ def main():
                 (" ⚠" if flags[i] and c is not None else "")
                 for i, c in enumerate(cells)) + " |")
         print()
+        pg_ratios(runs, body, mode, get)
 
     # targets of the issue, from the unique-id measurements of each run
     print("## Targets, per run, unique ids\n")
@@ -180,9 +189,21 @@ def main():
             if full and node:
                 checks.append((f"{body}: fsync-durable (eb-full) vs node-soap", ">= 5x",
                                ratio(full["rps"], node["rps"]), 5, "x", busy(full) or busy(node)))
+        # PostgreSQL, small pushes (durable cluster; the fsync = off figure is shown beside it)
+        eb, pg = get(run, "small", "unique", "eb-normal"), get(run, "small", "unique", "eb-pg")
+        npg = get(run, "small", "unique", "node-soap-pg")
+        if eb and pg:
+            checks.append(("small: postgresql (eb-pg) vs own sqlite (eb-normal) requests/s",
+                           ">= 60%", ratio(pg["rps"], eb["rps"]), 0.6, "%", busy(eb) or busy(pg)))
+            checks.append(("small: postgresql p99 / sqlite p99 (lower is better)", "<= 3x",
+                           ratio(pg["p99_ms"], eb["p99_ms"]), 3, "x<", busy(eb) or busy(pg)))
+        if pg and npg:
+            checks.append(("small: eb-pg vs node-soap-pg requests/s", ">= 3x",
+                           ratio(pg["rps"], npg["rps"]), 3, "x", busy(pg) or busy(npg)))
         for name, wanted, got, need, unit, disturbed in checks:
             shown = "-" if got is None else (f"{got:.0%}" if unit == "%" else f"{got:.1f}x")
-            met = "-" if got is None else ("yes" if got >= need else "**no**")
+            good = got is not None and (got <= need if unit == "x<" else got >= need)
+            met = "-" if got is None else ("yes" if good else "**no**")
             print(f"| {run} | {name} | {wanted} | {shown}{' ⚠' if disturbed else ''} | {met} |")
     print()
 
@@ -249,6 +270,43 @@ def main():
                       ", ".join(f"{a:.0f}->{b:.0f} KB {m:.1f}" for m, a, b in seg) +
                       f": max/min = {spread} (flat within 1.5x: {'yes' if flat else 'no'})")
         print()
+
+
+def pg_ratios(runs, body, mode, get):
+    """The PostgreSQL rows of one body and id mode: ehrbridge against its own SQLite rate and
+    against node-soap + pg, and the CPU per push of ehrbridge and of the database."""
+    if not any(get(run, body, mode, t) for run in runs for t in ("eb-pg", "eb-pg-nofsync")):
+        return
+    print("PostgreSQL within each run (eb-pg = ehrbridge on the durable cluster; CPU µs per "
+          "push answered `true`; total = server + database):\n")
+    print("| run | eb-pg rps / eb-normal | fsync=off rps / eb-normal | eb-pg p99 / eb-normal p99 "
+          "| eb-pg rps / node-soap-pg | eb-pg CPU: ehrbridge + DB = total | "
+          "fsync=off: ehrbridge + DB | node-soap-pg: node + DB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+
+    def split(r):
+        if not r:
+            return "-"
+        try:
+            own = r["srv_cpu_s"] * 1e6 / float(r["true"])
+        except (ValueError, ZeroDivisionError):
+            return "-"
+        db = r["db_cpu_us_per_true"]
+        return f"{fmt(own)} + {fmt(db)} = {fmt(own + db)}"
+
+    for run in runs:
+        eb, pg, fast, npg = (get(run, body, mode, t) for t in
+                             ("eb-normal", "eb-pg", "eb-pg-nofsync", "node-soap-pg"))
+        g = lambda r, k: r[k] if r else None  # noqa: E731
+        cells = [ratio(g(pg, "rps"), g(eb, "rps")), ratio(g(fast, "rps"), g(eb, "rps")),
+                 ratio(g(pg, "p99_ms"), g(eb, "p99_ms")), ratio(g(pg, "rps"), g(npg, "rps"))]
+        flags = [busy(pg) or busy(eb), busy(fast) or busy(eb), busy(pg) or busy(eb),
+                 busy(pg) or busy(npg)]
+        shown = [("-" if c is None else (f"{c:.0%}" if i < 2 else f"{c:.1f}x")) +
+                 (" ⚠" if flags[i] and c is not None else "") for i, c in enumerate(cells)]
+        print(f"| {run} | " + " | ".join(shown) +
+              f" | {split(pg)} | {split(fast)} | {split(npg)} |")
+    print()
 
 
 if __name__ == "__main__":

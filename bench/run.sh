@@ -20,6 +20,14 @@
 #   eb-noop     ehrbridge, noop: adapter (stores nothing): the ceiling of parsing + mapping
 #   node-soap   npm soap + better-sqlite3 (WAL + NORMAL)
 #   spyne       Debian python3-spyne + sqlite3 (WAL + NORMAL)
+#   eb-pg       ehrbridge, postgresql: on a throwaway cluster run as production runs it (fsync,
+#               full_page_writes and synchronous_commit on)
+#   eb-pg-nofsync  ehrbridge, postgresql: on a cluster with fsync = off, full_page_writes = off
+#   node-soap-pg   npm soap + npm pg (a pg.Pool), on the durable cluster of eb-pg
+# The PostgreSQL targets share two clusters started by tools/pg.sh for the run (stopped and
+# deleted at its end); each measurement gets a database of its own. Their rows also report the
+# database's CPU: the cluster's server processes (postmaster and children, ended ones
+# included) over the wrk run, per push answered true.
 # Each measurement: start the server, warm up with exact.py (exactly N requests, every one
 # answered: rows must equal N, or the number of distinct ids in repeat mode), wait for a quiet
 # machine (it is shared), wrk for DURATION, then peak RSS (VmHWM), server CPU, wrk CPU, the CPU
@@ -32,7 +40,7 @@
 #   BENCH_DIR [repo/build-bench-rel]   build folder, the copy of the peers (npm ci writes
 #                                      node_modules there, not in the source tree), results
 #   PEERS_DIR [repo/bench/peers]
-#   TARGETS ["eb-normal eb-full eb-noop node-soap spyne"]  BODIES ["small large"]
+#   TARGETS ["eb-normal eb-full eb-noop node-soap spyne eb-pg eb-pg-nofsync node-soap-pg"]  BODIES ["small large"]
 #   MODES ["unique repeat"]  RUNS [2]  DURATION [10s]  THREADS [2]  CONNS [32]  REPEAT_N [100]
 #   WARM_SMALL [500]  WARM_LARGE [100]  TIMEOUT [30s]  PORT_BASE [19100]
 #   QUIET_PCT [15]  QUIET_MAX [60]: before each wrk run wait up to QUIET_MAX s for the machine's
@@ -68,7 +76,7 @@ if [ "$SMOKE" = 1 ]; then
     rm -rf "$OUT" # only the default folder: a folder given with --out is never removed
   fi
 fi
-TARGETS=${TARGETS:-eb-normal eb-full eb-noop node-soap spyne}
+TARGETS=${TARGETS:-eb-normal eb-full eb-noop node-soap spyne eb-pg eb-pg-nofsync node-soap-pg}
 BODIES=${BODIES:-small large}; MODES=${MODES:-unique repeat}
 RUNS=${RUNS:-2}; DURATION=${DURATION:-10s}; THREADS=${THREADS:-2}; CONNS=${CONNS:-32}
 REPEAT_N=${REPEAT_N:-100}; WARM_SMALL=${WARM_SMALL:-500}; WARM_LARGE=${WARM_LARGE:-100}
@@ -88,6 +96,9 @@ ME=bench/run.sh LOG_TAG=bench
 for t in wrk node npm sqlite3 curl ss /usr/bin/python3 /usr/bin/time; do
   command -v "$t" >/dev/null 2>&1 || die "missing $t (tools/deps.sh test installs it)"
 done
+case " $TARGETS " in *" eb-pg "*|*" eb-pg-nofsync "*|*" node-soap-pg "*)
+  command -v psql >/dev/null 2>&1 || die "missing psql (tools/deps.sh test installs postgresql)" ;;
+esac
 mkdir -p "$OUT" "$BENCH_DIR" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
@@ -104,9 +115,10 @@ if [ ! -f "$PEERS/.stamp" ] || [ "$(cat "$PEERS/.stamp")" != "$stamp" ]; then
   rm -rf "$PEERS" && cp -r "$PEERS_DIR" "$PEERS" && chmod -R u+w "$PEERS" || die "copy failed"
   echo "$stamp" > "$PEERS/.stamp"
 fi
-case " $TARGETS " in *" node-soap "*)
-  if [ ! -d "$PEERS/node-soap/node_modules/soap" ] || [ ! -d "$PEERS/node-soap/node_modules/better-sqlite3" ]; then
-    log "npm ci for node-soap (compiles better-sqlite3)"
+case " $TARGETS " in *" node-soap "*|*" node-soap-pg "*)
+  if [ ! -d "$PEERS/node-soap/node_modules/soap" ] || [ ! -d "$PEERS/node-soap/node_modules/better-sqlite3" ] ||
+     [ ! -d "$PEERS/node-soap/node_modules/pg" ]; then
+    log "npm ci for node-soap and node-soap-pg (compiles better-sqlite3)"
     (cd "$PEERS/node-soap" && npm_config_build_from_source=true npm ci --no-audit --no-fund >"$OUT/npm-ci.log" 2>&1) ||
       die "npm ci failed, see $OUT/npm-ci.log"
   fi ;;
@@ -135,12 +147,17 @@ EXACT_PY=$PEERS/requests/exact.py
   echo "node: $(node --version), soap $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$PEERS/node-soap/node_modules/soap/package.json" 2>/dev/null | head -1), better-sqlite3 $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$PEERS/node-soap/node_modules/better-sqlite3/package.json" 2>/dev/null | head -1)"
   echo "spyne: $(/usr/bin/python3 -c 'import spyne; print(spyne.__version__)' 2>/dev/null), python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
   echo "wrk: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+  echo "postgresql: $(psql --version 2>/dev/null | cut -d' ' -f3), npm pg $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$PEERS/node-soap/node_modules/pg/package.json" 2>/dev/null | head -1)"
   echo "settings: runs=$RUNS duration=$DURATION threads=$THREADS conns=$CONNS repeat_n=$REPEAT_N warm_small=$WARM_SMALL warm_large=$WARM_LARGE eb_args=${EB_ARGS:-none} smoke=$SMOKE"
 } > "$OUT/machine.txt"
 
 # ---- helpers -------------------------------------------------------------------------------
-SRV_PID=
-cleanup() { [ -n "$SRV_PID" ] && kill -TERM "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null; }
+SRV_PID='' PG_DURABLE_DIR='' PG_DURABLE_URL='' PG_FAST_DIR='' PG_FAST_URL='' PG_N=0
+cleanup() {
+  [ -n "$SRV_PID" ] && kill -TERM "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+  pg_cluster_stop "$PG_DURABLE_DIR"
+  pg_cluster_stop "$PG_FAST_DIR"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -166,10 +183,32 @@ next_port() {
   free_port
 }
 
+# pg_target NAME: 1 when NAME stores into PostgreSQL
+pg_target() { case "$1" in eb-pg|eb-pg-nofsync|node-soap-pg) return 0 ;; esac; return 1; }
+
+# pg_new_db NAME: creates a database of its own for one measurement in NAME's cluster; sets
+# PG_DIR (the cluster) and PG_URL (the database)
+pg_new_db() {
+  local base
+  if [ "$1" = eb-pg-nofsync ]; then PG_DIR=$PG_FAST_DIR base=$PG_FAST_URL
+  else PG_DIR=$PG_DURABLE_DIR base=$PG_DURABLE_URL; fi
+  PG_N=$((PG_N + 1)); PG_DB=bench$PG_N
+  pg_sql "$base" "CREATE DATABASE $PG_DB" || return 1
+  PG_URL=$(pg_db_url "$base" "$PG_DB")
+}
+
+# pg_drop_db: drops the measurement's database once its rows are counted, unless KEEP_DB=1
+pg_drop_db() {
+  [ "$KEEP_DB" = 1 ] || pg_sql "$(pg_db_url "$PG_URL" postgres)" "DROP DATABASE $PG_DB" >/dev/null
+}
+
 # start_target NAME DBFILE LOG: starts the server on $PORT, sets SRV_PID, waits until it answers
+# (DBFILE is the database's URL for the PostgreSQL targets)
 start_target() {
   local name=$1 db=$2 logf=$3
   case "$name" in
+    eb-pg|eb-pg-nofsync) "$BIN" serve --listen "127.0.0.1:$PORT" --db "$db" $EB_ARGS >"$logf" 2>&1 & ;;
+    node-soap-pg) "$PEERS/run-peer.sh" "$name" "$PORT" "$db" >"$logf" 2>&1 & ;;
     eb-normal) "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db?synchronous=normal" $EB_ARGS >"$logf" 2>&1 & ;;
     eb-full)   "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db" $EB_ARGS >"$logf" 2>&1 & ;;
     eb-noop)   "$BIN" serve --listen "127.0.0.1:$PORT" --db "noop:" $EB_ARGS >"$logf" 2>&1 & ;;
@@ -197,8 +236,11 @@ stop_target() {
 
 # rows NAME DBFILE -> "pushes candidates education experience distinct_ids"
 rows() {
+  local stored="(select count(*) from push_log where outcome='stored'),(select count(*) from candidate),(select count(*) from candidate_education),(select count(*) from candidate_experience),(select count(distinct push_id) from push_log where outcome='stored')"
   case "$1" in
     eb-noop) echo "0 0 0 0 0" ;;
+    eb-pg|eb-pg-nofsync) pg_sql "$2" "select $stored" ;;
+    node-soap-pg) pg_sql "$2" "select (select count(*) from push_log),(select count(*) from candidate),(select count(*) from candidate_education),(select count(*) from candidate_experience),(select count(distinct push_id) from push_log)" ;;
     eb-*) sqlite3 "$2" "select (select count(*) from push_log where outcome='stored'),(select count(*) from candidate),(select count(*) from candidate_education),(select count(*) from candidate_experience),(select count(distinct push_id) from push_log where outcome='stored')" | tr '|' ' ' ;;
     *) sqlite3 "$2" "select (select count(*) from push_log),(select count(*) from candidate),(select count(*) from candidate_education),(select count(*) from candidate_experience),(select count(distinct push_id) from push_log)" | tr '|' ' ' ;;
   esac
@@ -206,22 +248,32 @@ rows() {
 
 FAILED=0
 TSV=$OUT/results.tsv
-printf 'target\tbody\tmode\trun\trps\tp50_ms\tp99_ms\tsent\tcompleted\ttrue\tfalse\tnon200\tsock_err\tinflight_end\td_pushes\td_cand\td_edu\td_exp\trows_check\tpeak_rss_mb\tsrv_cpu_s\tsrv_cpu_us_per_req\twrk_cpu_s\tother_cpu_s\tload1_before\tquiet_wait\twarm_exact\n' > "$TSV"
+printf 'target\tbody\tmode\trun\trps\tp50_ms\tp99_ms\tsent\tcompleted\ttrue\tfalse\tnon200\tsock_err\tinflight_end\td_pushes\td_cand\td_edu\td_exp\trows_check\tpeak_rss_mb\tsrv_cpu_s\tsrv_cpu_us_per_req\twrk_cpu_s\tother_cpu_s\tload1_before\tquiet_wait\twarm_exact\tdb_cpu_s\tdb_cpu_us_per_true\n' > "$TSV"
 
 # measure TARGET BODYFILE BODYTAG MODE RUN DURATION CONNS WARM -> one line in TSV
 measure() {
   local target=$1 bfile=$2 body=$3 mode=$4 run=$5 dur=$6 conns=$7 wn=$8
   local name=$target-$body-$mode-$run tag db url edu exp ex e0 c0 ed0 ex0 dist0 want warm quiet
   local cpu0 cpu1 sys0 sys1 load r sent tr fl n2 comp rps serr p50 p99 hwm e1 c1 ed1 ex1 dist1
-  local de dc ded dex infl chk srv wcpu other per
+  local de dc ded dex infl chk srv wcpu other per dbc0 dbc1 dbcpu='' dbper=''
+  local PG_DIR='' PG_URL='' PG_DB=''
   next_port
   tag=$(( $(date +%s) % 100000 * 10 + run ))
   db=$OUT/db/$name.db; mkdir -p "$OUT/db" "$OUT/log"; rm -f "$db" "$db-wal" "$db-shm"
+  if pg_target "$target"; then
+    if ! pg_new_db "$target"; then
+      FAILED=1
+      printf '%s\t%s\t%s\t%s\tDB-FAILED\n' "$target" "$body" "$mode" "$run" >> "$TSV"
+      return
+    fi
+    db=$PG_URL
+  fi
   url=http://127.0.0.1:$PORT/pushCandidate
   edu=$(grep -o '<p:school>' "$bfile" | wc -l); exp=$(grep -o '<p:company>' "$bfile" | wc -l)
   log "$name (port $PORT)"
   if ! start_target "$target" "$db" "$OUT/log/$name.server.log"; then
-    stop_target; FAILED=1; drop_db "$db"
+    stop_target; FAILED=1
+    if pg_target "$target"; then pg_drop_db; else drop_db "$db"; fi
     printf '%s\t%s\t%s\t%s\tSTART-FAILED\n' "$target" "$body" "$mode" "$run" >> "$TSV"
     return
   fi
@@ -239,6 +291,7 @@ measure() {
     warm="BAD:$(kv "$ex" true)true,rows=$e0/$c0/$ed0/$ex0,want=$want"
   fi
   quiet=$(wait_quiet)
+  [ -n "$PG_DIR" ] && dbc0=$(pg_cpu "$PG_DIR")
   cpu0=$(proc_cpu "$SRV_PID"); sys0=$(busy); load=$(cut -d' ' -f1 /proc/loadavg)
   BODY=$bfile ID_MODE=$mode REPEAT_N=$REPEAT_N RUN_TAG=$tag \
     /usr/bin/time -f 'WRKCPU %U %S' -o "$OUT/log/$name.wrkcpu.txt" \
@@ -246,10 +299,11 @@ measure() {
     > "$OUT/log/$name.wrk.txt" 2>&1
   sleep 1 # requests wrk left in flight finish
   cpu1=$(proc_cpu "$SRV_PID"); sys1=$(busy)
+  [ -n "$PG_DIR" ] && dbc1=$(pg_cpu "$PG_DIR")
   hwm=$(awk '/VmHWM/{printf "%.1f", $2/1024}' "/proc/$SRV_PID/status" 2>/dev/null)
   stop_target
   read -r e1 c1 ed1 ex1 dist1 <<<"$(rows "$target" "$db")"
-  drop_db "$db"
+  if pg_target "$target"; then pg_drop_db; else drop_db "$db"; fi
   r=$(grep '^RESULT' "$OUT/log/$name.wrk.txt")
   sent=$(kv "$r" sent); tr=$(kv "$r" true); fl=$(kv "$r" false); n2=$(kv "$r" non200)
   comp=$(kv "$r" completed); rps=$(kv "$r" rps)
@@ -283,14 +337,36 @@ measure() {
   srv=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" 'BEGIN{printf "%.2f", (b-a)/hz}')
   per=$(awk -v s="$srv" -v n="$comp" 'BEGIN{printf "%.1f", (n > 0 ? s * 1e6 / n : 0)}')
   wcpu=$(awk '/WRKCPU/{printf "%.2f", $2+$3}' "$OUT/log/$name.wrkcpu.txt")
-  other=$(awk -v a="$sys0" -v b="$sys1" -v hz="$HZ" -v s="$srv" -v w="$wcpu" 'BEGIN{printf "%.2f", (b-a)/hz-s-w}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+  if [ -n "$PG_DIR" ]; then
+    # the database's CPU over the wrk run, per push answered true
+    dbcpu=$(awk -v a="$dbc0" -v b="$dbc1" -v hz="$HZ" 'BEGIN{printf "%.2f", (b-a)/hz}')
+    dbper=$(awk -v a="$dbc0" -v b="$dbc1" -v hz="$HZ" -v n="$tr" 'BEGIN{printf "%.1f", (n > 0 ? (b-a)/hz * 1e6 / n : 0)}')
+  fi
+  other=$(awk -v a="$sys0" -v b="$sys1" -v hz="$HZ" -v s="$srv" -v w="$wcpu" -v d="${dbcpu:-0}" 'BEGIN{printf "%.2f", (b-a)/hz-s-w-d}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$target" "$body" "$mode" "$run" "$rps" "$p50" "$p99" "$sent" "$comp" "$tr" "$fl" "$n2" "$serr" \
-    "$infl" "$de" "$dc" "$ded" "$dex" "$chk" "$hwm" "$srv" "$per" "$wcpu" "$other" "$load" "$quiet" "$warm" >> "$TSV"
-  log "  rps=$rps p50=${p50}ms p99=${p99}ms rss=${hwm}MB cpu/req=${per}us rows:$chk warm:$warm"
+    "$infl" "$de" "$dc" "$ded" "$dex" "$chk" "$hwm" "$srv" "$per" "$wcpu" "$other" "$load" "$quiet" "$warm" \
+    "${dbcpu:--}" "${dbper:--}" >> "$TSV"
+  log "  rps=$rps p50=${p50}ms p99=${p99}ms rss=${hwm}MB cpu/req=${per}us${dbper:+ db-cpu/true=${dbper}us} rows:$chk warm:$warm"
   case "$chk$warm" in *BAD*) FAILED=1; log "  ROW CHECK FAILED" ;; esac
   [ "$n2" = 0 ] || { FAILED=1; log "  $n2 answers were not HTTP 200"; }
 }
+
+# ---- PostgreSQL clusters -------------------------------------------------------------------
+case " $TARGETS " in *" eb-pg "*|*" node-soap-pg "*)
+  log "starting a durable PostgreSQL cluster (fsync, full_page_writes, synchronous_commit on)"
+  read -r PG_DURABLE_DIR PG_DURABLE_URL <<<"$(pg_cluster_start 1)"
+  [ -n "$PG_DURABLE_URL" ] || die "the durable PostgreSQL cluster did not start" ;;
+esac
+case " $TARGETS " in *" eb-pg-nofsync "*)
+  log "starting a PostgreSQL cluster with fsync = off"
+  read -r PG_FAST_DIR PG_FAST_URL <<<"$(pg_cluster_start 0)"
+  [ -n "$PG_FAST_URL" ] || die "the fsync = off PostgreSQL cluster did not start" ;;
+esac
+{
+  [ -n "$PG_DURABLE_DIR" ] && echo "pg durable cluster: $(pg_sql "$PG_DURABLE_URL" "select string_agg(name || '=' || setting, ' ' order by name) from pg_settings where name in ('fsync','full_page_writes','synchronous_commit','wal_level','shared_buffers','max_wal_size')")"
+  [ -n "$PG_FAST_DIR" ] && echo "pg fsync-off cluster: $(pg_sql "$PG_FAST_URL" "select string_agg(name || '=' || setting, ' ' order by name) from pg_settings where name in ('fsync','full_page_writes','synchronous_commit','wal_level','shared_buffers','max_wal_size')")"
+} >> "$OUT/machine.txt"
 
 # ---- side by side --------------------------------------------------------------------------
 log "output: $OUT"

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "archive/policy.h"
 #include "auth/auth.h"
 #include "util/date.h"
 
@@ -51,13 +52,19 @@ void eb_config_defaults(struct eb_config *c)
     c->max_connections_per_peer = 256;
     c->log_level = EB_LOG_INFO;
     c->log_format = EB_LOG_TEXT;
+    snprintf(c->attachments, sizeof c->attachments, "db");
+    snprintf(c->fetch_allow, sizeof c->fetch_allow, "%s", EB_ARCHIVE_DEFAULT_ALLOW);
+    c->max_attachment = 64 * MIB;
+    c->fetch_timeout_ms = 300 * 1000;
 }
 
 /* ---- value parsers ---- */
 
-static eb_rc set_listen(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+/* HOST:PORT into host (cap bytes) and *port_out. */
+static eb_rc parse_hostport(const char *v, char *out_host, size_t cap, int *port_out,
+                            const char *src, struct eb_err *err)
 {
-    char host[sizeof c->listen_host];
+    char host[256];
     const char *port;
     size_t hlen;
     if (v[0] == '[') {
@@ -105,9 +112,34 @@ static eb_rc set_listen(struct eb_config *c, const char *v, const char *src, str
     if (n < 1 || n > 65535)
         return eb_err_set(err, EB_ERR_CONFIG, "%s: port must be 1-65535 (got \"%.80s\")", src,
                           port);
-    snprintf(c->listen_host, sizeof c->listen_host, "%s", host);
-    c->listen_port = (int)n;
+    if (strlen(host) >= cap)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: host is too long", src);
+    snprintf(out_host, cap, "%s", host);
+    *port_out = (int)n;
     return EB_OK;
+}
+
+static eb_rc set_listen(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port, src, err);
+}
+
+static eb_rc set_admin_listen(struct eb_config *c, const char *v, const char *src,
+                              struct eb_err *err)
+{
+    return parse_hostport(v, c->admin_listen_host, sizeof c->admin_listen_host,
+                          &c->admin_listen_port, src, err);
+}
+
+int eb_config_is_loopback(const char *host)
+{
+    struct in6_addr a6;
+    if (!strcmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    struct in_addr a4;
+    return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 static eb_rc set_db(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
@@ -518,6 +550,45 @@ static eb_rc set_allow(struct eb_config *c, const char *v, const char *src, stru
     return set_cidr_list(c->allow, sizeof c->allow, v, src, err);
 }
 
+static eb_rc set_retention(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_int(&c->retention_days, v, src, 0, 100 * 366, err);
+}
+
+static eb_rc set_admin_allow(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    return set_cidr_list(c->admin_allow, sizeof c->admin_allow, v, src, err);
+}
+
+static eb_rc set_admin_user(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (strchr(v, ':'))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: a Basic user name cannot contain ':'", src);
+    return set_secret(c->admin_user, sizeof c->admin_user, v, src, err);
+}
+
+static eb_rc set_admin_password_file(struct eb_config *c, const char *v, const char *src,
+                                     struct eb_err *err)
+{
+    return set_secret_file(c->admin_password, sizeof c->admin_password, v, src, err);
+}
+
+/* Host names: letters, digits, '.', '-', '_', ':' and brackets (an IPv6 literal), comma
+ * separated. */
+static eb_rc set_admin_host(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    if (strlen(v) >= sizeof c->admin_host)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: longer than %zu bytes", src,
+                          sizeof c->admin_host - 1);
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".-_:[], ", *p))
+            return eb_err_set(err, EB_ERR_CONFIG, "%s: not a list of host names (got \"%.80s\")",
+                              src, v);
+    snprintf(c->admin_host, sizeof c->admin_host, "%s", v);
+    return EB_OK;
+}
+
 static eb_rc set_trusted_proxy(struct eb_config *c, const char *v, const char *src,
                                struct eb_err *err)
 {
@@ -637,6 +708,62 @@ static eb_rc set_max_age(struct eb_config *c, const char *v, const char *src, st
     return set_int(&c->max_age_s, v, src, 0, 10 * 366 * 24 * 3600, err);
 }
 
+static eb_rc set_attachments(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    if (strcmp(v, "db") && strcmp(v, "off") && (strncmp(v, "dir:", 4) || !v[4]))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: must be db, off or dir:PATH (got \"%.80s\")",
+                          src, v);
+    if (strlen(v) >= sizeof c->attachments)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: path too long", src);
+    snprintf(c->attachments, sizeof c->attachments, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_fetch_allow(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    struct eb_allow_list *l = malloc(sizeof *l);
+    if (!l)
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_rc rc = strlen(v) >= sizeof c->fetch_allow
+                   ? eb_err_set(err, EB_ERR_CONFIG, "%s: list too long", src)
+                   : eb_allow_parse(v, l, err);
+    free(l);
+    if (rc)
+        return rc;
+    snprintf(c->fetch_allow, sizeof c->fetch_allow, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_fetch_proxy(struct eb_config *c, const char *v, const char *src,
+                             struct eb_err *err)
+{
+    if (v[0] && !strstr(v, "://"))
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: must be a URL such as http://proxy:3128", src);
+    if (strlen(v) >= sizeof c->fetch_proxy)
+        return eb_err_set(err, EB_ERR_CONFIG, "%s: URL too long", src);
+    snprintf(c->fetch_proxy, sizeof c->fetch_proxy, "%s", v);
+    return EB_OK;
+}
+
+static eb_rc set_fetch_ca(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
+{
+    return set_file(c->fetch_ca, sizeof c->fetch_ca, v, src, err);
+}
+
+static eb_rc set_max_attachment(struct eb_config *c, const char *v, const char *src,
+                                struct eb_err *err)
+{
+    return set_size(&c->max_attachment, v, src, 1, 16 * GIB, "1 byte and 16G", err);
+}
+
+static eb_rc set_fetch_timeout(struct eb_config *c, const char *v, const char *src,
+                               struct eb_err *err)
+{
+    return set_duration(&c->fetch_timeout_ms, v, src, err);
+}
+
 static eb_rc set_timezone(struct eb_config *c, const char *v, const char *src, struct eb_err *err)
 {
     struct eb_err why = {0};
@@ -659,6 +786,15 @@ static eb_rc check_security(const struct eb_config *c, struct eb_err *err)
                           "--basic-user and --basic-password must be given together");
     if (c->has_aes_iv && !c->has_aes_key)
         return eb_err_set(err, EB_ERR_CONFIG, "--aes-iv needs --aes-key");
+    if (!c->admin_user[0] != !c->admin_password[0])
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "--admin-user and --admin-password-file must be given together");
+    if (c->admin_listen_port && !c->admin_user[0] && !eb_config_is_loopback(c->admin_listen_host))
+        return eb_err_set(err, EB_ERR_CONFIG,
+                          "--admin-listen off loopback needs --admin-user and "
+                          "--admin-password-file");
+    if (c->admin_listen_port && c->admin_listen_port == c->listen_port)
+        return eb_err_set(err, EB_ERR_CONFIG, "--admin-listen needs a port of its own");
     if (c->max_buffered && c->max_buffered < c->max_body)
         return eb_err_set(err, EB_ERR_CONFIG,
                           "--max-buffered (%zu bytes) must be at least --max-body (%zu bytes)",
@@ -738,6 +874,36 @@ static const struct setting settings[] = {
      "write candidates into the tables of a mapping file (docs/legacy-mapping.md) instead of "
      "the default schema",
      set_mapping},
+    {"retention", "DAYS",
+     "purge the payload and raw body of pushes older than DAYS, keeping their outcome row "
+     "(default 0: keep)",
+     set_retention},
+    {"admin_listen", "HOST:PORT",
+     "serve the operators' push browser, its API and /metrics here (default: off; /metrics then "
+     "leaves the public port)",
+     set_admin_listen},
+    {"admin_user", "USER", "HTTP Basic user of the admin listener (with --admin-password-file)",
+     set_admin_user},
+    {"admin_password_file", "FILE", "read the admin listener's Basic password from FILE",
+     set_admin_password_file},
+    {"admin_allow", "CIDR,...", "only these source addresses may reach the admin listener",
+     set_admin_allow},
+    {"admin_host", "NAME,...",
+     "Host header names the admin listener answers besides its own address (DNS rebinding)",
+     set_admin_host},
+    {"attachments", "db|off|dir:PATH",
+     "keep the record's downloaded files in the database, a directory, or not at all (default db)",
+     set_attachments},
+    {"fetch_allow", "PATTERN,...",
+     "download links only from scheme://host[:port] (*.domain allowed; default "
+     "https://*.mokahr.com,https://*.aliyuncs.com)",
+     set_fetch_allow},
+    {"fetch_proxy", "URL", "fetch download links through this proxy (default: none)",
+     set_fetch_proxy},
+    {"fetch_ca", "FILE", "PEM CAs trusted for download links beside the system's", set_fetch_ca},
+    {"max_attachment", "BYTES", "largest file kept from a download link (default 64M)",
+     set_max_attachment},
+    {"fetch_timeout", "SECONDS", "time for one whole download (default 300)", set_fetch_timeout},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])

@@ -53,6 +53,22 @@ struct eb_config {
     char timezone[128];             /* --timezone ZONE: the EHR's time zone (IANA); "" = UTC */
     char mapping[1024];             /* --mapping FILE: write candidates into the tables a mapping
                                      file names (mapping/mapping.h); "" = the default schema */
+    /* The operator's admin listener (admin/admin.h); off while admin_listen_port is 0. */
+    char admin_listen_host[256]; /* --admin-listen HOST:PORT: the host part */
+    int admin_listen_port;       /* its port; 0 = no admin listener */
+    char admin_user[256];        /* --admin-user: HTTP Basic user of the operators */
+    char admin_password[256];    /* --admin-password-file: their password */
+    char admin_allow[4096];      /* --admin-allow CIDR,...: sources that may reach the listener */
+    int retention_days;          /* --retention DAYS: purge payloads older than that; 0 = off */
+    char admin_host[1024];       /* --admin-host NAME,...: Host names accepted besides the
+                                    listener's own address */
+    /* The archive of the record's download links (archive/archive.h). */
+    char attachments[1100]; /* --attachments db|off|dir:PATH: where fetched files go ("db") */
+    char fetch_allow[4096]; /* --fetch-allow PATTERN,...: scheme://host[:port], *.domain */
+    char fetch_proxy[1024]; /* --fetch-proxy URL: the proxy fetches go through; "" = none */
+    char fetch_ca[1024];    /* --fetch-ca FILE: PEM CAs trusted beside the system's */
+    size_t max_attachment;  /* --max-attachment BYTES: 64 MiB; larger files are not kept */
+    int fetch_timeout_ms;   /* --fetch-timeout SECONDS: 300 s for one whole download */
 };
 
 /* Fills c with the defaults. */
@@ -72,6 +88,10 @@ eb_rc eb_config_load(struct eb_config *c, int argc, char **argv, char **envp, in
 /* Writes the options section of --help (every flag, its environment variable and file key,
  * and the config file format) to out. */
 void eb_config_usage(FILE *out);
+
+/* 1 when host (a configured listen host) names the loopback interface only ("127.x.y.z",
+ * "::1", "localhost"). */
+int eb_config_is_loopback(const char *host);
 
 /* Writes "HOST:PORT" ("[V6]:PORT" for IPv6) of c's listen address into out (n bytes). */
 void eb_config_listen_text(const struct eb_config *c, char *out, size_t n);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "config.h"
 #include "replay.h"
 #include "service.h"
@@ -50,7 +51,11 @@ static void usage(FILE *out)
             "           --push-id ID, --outcome stored|rejected|failed, --since TIME,\n"
             "           --until TIME (Unix ms or yyyy-mm-dd[Thh:mm[:ss]]), --all; --dry-run\n"
             "           prints what would happen. Idempotent; a push whose candidate was\n"
-            "           replaced by a later push is left alone\n"
+            "           replaced by a later push is left alone; the push's download links\n"
+            "           that are not stored are fetched again\n"
+            "  attachments  list the record's download links and their state:\n"
+            "           --status pending|stored|failed|expired|refused, --application-id ID;\n"
+            "           attachments get ID -o FILE writes one stored file out (- for stdout)\n"
             "\n"
             "  ehrbridge --help      this text\n"
             "  ehrbridge --version   the version\n"
@@ -352,6 +357,14 @@ int main(int argc, char **argv)
             return 2;
         }
         return eb_replay_run(&cfg, &ro);
+    }
+    if (!strcmp(cmd, "attachments")) {
+        for (int i = 2; i < argc; i++)
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                usage(stdout);
+                return 0;
+            }
+        return eb_archive_command(argc - 2, argv + 2, environ);
     }
     int (*run)(const struct eb_config *) = !strcmp(cmd, "serve")    ? cmd_serve
                                            : !strcmp(cmd, "wsdl")   ? cmd_wsdl

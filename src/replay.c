@@ -2,12 +2,14 @@
  * with another, each through ingest -> bind -> map -> validate -> the bridge's replay. */
 #include "replay.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "adapters/sqlgen.h"
+#include "archive/archive.h"
 #include "bind/bind.h"
 #include "candidate/map.h"
 #include "candidate/validate.h"
@@ -95,7 +97,21 @@ struct replay {
     const struct eb_ingest_result *ing; /* its canonical form */
     int dry_run;
     unsigned stored, rejected, superseded, skipped, failed;
+    struct eb_replay_result *res; /* eb_replay_row: the line goes here instead of stdout */
 };
+
+/* One line about the current push: printed, or kept in r->res. */
+static void say(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct replay *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (r->res)
+        vsnprintf(r->res->line, sizeof r->res->line, fmt, ap);
+    else
+        vprintf(fmt, ap);
+    va_end(ap);
+}
 
 static const char *verdict(const struct eb_stored *out, const struct eb_logged_push *row)
 {
@@ -146,19 +162,24 @@ static void on_push(void *user, const struct _ns1__pushCandidate *req, int *ok,
     *ok = 0;
     *message = NULL;
     if (r->dry_run) {
-        printf("%s: would be %s%s%s\n", row->push_id, rc ? "rejected: " : "stored",
-               rc ? err.msg : "", "");
+        say(r, "%s: would be %s%s%s\n", row->push_id, rc ? "rejected: " : "stored",
+            rc ? err.msg : "", "");
         return;
     }
     struct eb_err werr = {0};
     if (eb_bridge_replay_push(r->writer, rc ? NULL : &p, &rec, &out, &werr)) {
-        printf("%s: failed: %s\n", row->push_id, werr.msg);
+        say(r, "%s: failed: %s\n", row->push_id, werr.msg);
         r->failed++;
         return;
     }
-    printf("%s: %s%s%s\n", row->push_id, verdict(&out, row),
-           out.outcome == EB_OUTCOME_REJECTED && out.message[0] ? ": " : "",
-           out.outcome == EB_OUTCOME_REJECTED ? out.message : "");
+    say(r, "%s: %s%s%s\n", row->push_id, verdict(&out, row),
+        out.outcome == EB_OUTCOME_REJECTED && out.message[0] ? ": " : "",
+        out.outcome == EB_OUTCOME_REJECTED ? out.message : "");
+    if (r->res) {
+        r->res->outcome = out.outcome;
+        r->res->superseded = out.duplicate;
+        snprintf(r->res->message, sizeof r->res->message, "%s", out.message);
+    }
     if (out.duplicate)
         r->superseded++;
     else if (out.outcome == EB_OUTCOME_STORED)
@@ -193,19 +214,20 @@ static int each(void *user, const struct eb_logged_push *row)
     eb_buf_init(&xml, (size_t)64 << 20);
     eb_ingest_result_init(&ing, opts.limits.max_output);
     if (refused_row(row)) {
-        printf("%s: skipped: refused by authentication when it arrived; never replayed\n",
-               row->push_id);
+        say(r, "%s: skipped: refused by authentication when it arrived; never replayed\n",
+            row->push_id);
         r->skipped++;
         goto out;
     }
     if (row->event && strcmp(row->event, "pushCandidate") &&
         strcasecmp(row->event, "pushCandidate")) {
-        printf("%s: skipped: event %s is not replayed\n", row->push_id, row->event);
+        say(r, "%s: skipped: event %s is not replayed\n", row->push_id, row->event);
         r->skipped++;
         goto out;
     }
     if (!text) {
-        printf("%s: skipped: nothing kept to replay\n", row->push_id);
+        say(r, "%s: skipped: nothing kept to replay (its payload was purged by --retention)\n",
+            row->push_id);
         r->skipped++;
         goto out;
     }
@@ -217,7 +239,7 @@ static int each(void *user, const struct eb_logged_push *row)
         eb_rc jrc = root ? eb_json_push_xml(root, &xml, &err) : EB_ERR_INVALID;
         json_decref(root);
         if (jrc) {
-            printf("%s: skipped: %s\n", row->push_id, err.msg);
+            say(r, "%s: skipped: %s\n", row->push_id, err.msg);
             r->skipped++;
             goto out;
         }
@@ -225,7 +247,7 @@ static int each(void *user, const struct eb_logged_push *row)
         len = xml.len;
     }
     if (eb_ingest(text, len, &opts, &ing, &err)) {
-        printf("%s: skipped: %s\n", row->push_id, err.msg);
+        say(r, "%s: skipped: %s\n", row->push_id, err.msg);
         r->skipped++;
         goto out;
     }
@@ -235,7 +257,7 @@ static int each(void *user, const struct eb_logged_push *row)
     int fault = 0;
     eb_buf_init(&answer, (size_t)1 << 20);
     if (eb_bind_serve(r->bind, eb_buf_cstr(&ing.doc), on_push, r, &answer, &fault) || fault) {
-        printf("%s: skipped: the canonical document did not bind\n", row->push_id);
+        say(r, "%s: skipped: the canonical document did not bind\n", row->push_id);
         r->skipped++;
     }
     eb_buf_free(&answer);
@@ -262,6 +284,8 @@ int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o)
         fprintf(stderr, "ehrbridge: replay: %s\n", err.msg);
         goto out;
     }
+    /* the replayed push's download links go back to the queue unless stored */
+    r.writer->queue_links = eb_archive_enabled(cfg);
     if (!(r.bind = eb_bind_new()) || !(r.arena = eb_arena_new((size_t)256 << 20))) {
         fprintf(stderr, "ehrbridge: replay: out of memory\n");
         goto out;
@@ -285,4 +309,26 @@ out:
     eb_adapter_close(reader);
     eb_mapping_free(map);
     return status;
+}
+
+int eb_replay_row(struct eb_adapter *writer, const struct eb_logged_push *row,
+                  struct eb_replay_result *res)
+{
+    struct replay r = {.writer = writer, .res = res};
+    memset(res, 0, sizeof *res);
+    res->outcome = row->outcome;
+    if (!(r.bind = eb_bind_new()) || !(r.arena = eb_arena_new((size_t)256 << 20))) {
+        snprintf(res->line, sizeof res->line, "%s: failed: out of memory\n", row->push_id);
+        r.failed = 1;
+    } else {
+        each(&r, row);
+    }
+    eb_bind_free(r.bind);
+    eb_arena_free(r.arena);
+    size_t n = strlen(res->line);
+    if (n && res->line[n - 1] == '\n')
+        res->line[n - 1] = '\0';
+    res->skipped = r.skipped > 0;
+    res->failed = r.failed > 0;
+    return r.failed || r.skipped ? 1 : 0;
 }

@@ -26,4 +26,20 @@ int eb_replay_args(int *argc, char **argv, struct eb_replay_opts *o);
  * later push is skipped ("superseded"). Returns the exit status (0 ok, 1 failures). */
 int eb_replay_run(const struct eb_config *cfg, const struct eb_replay_opts *o);
 
+/* What became of one push replayed by eb_replay_row. */
+struct eb_replay_result {
+    enum eb_outcome outcome; /* the outcome recorded afterwards (unchanged when skipped/failed) */
+    int superseded;          /* 1: a later push holds the candidate; nothing was written */
+    int skipped;             /* 1: not replayable (another event, nothing kept, no longer reads) */
+    int failed;              /* 1: the database failed */
+    char message[256];       /* the recorded message of a rejected push ("" when none) */
+    char line[512];          /* the line `ehrbridge replay` prints for it, without newline */
+};
+
+/* Replays one push_log row exactly as eb_replay_run does for each row it lists (ingest, bind,
+ * map, validate, eb_adapter_replay_push on writer), without printing: *res says what became of
+ * it. Returns 0 when the push was replayed (stored, rejected or superseded), 1 otherwise. */
+int eb_replay_row(struct eb_adapter *writer, const struct eb_logged_push *row,
+                  struct eb_replay_result *res);
+
 #endif

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "admin/admin.h"
+#include "archive/archive.h"
 #include "auth/auth.h"
 #include "bind/bind.h"
 #include "bridge/bridge.h"
@@ -30,6 +32,7 @@
 #include "ingest/json.h"
 #include "mapping/mapping.h"
 #include "rest.h"
+#include "retention.h"
 #include "transport/server.h"
 #include "transport/tls.h"
 #include "util/clock.h"
@@ -58,8 +61,11 @@ struct eb_service {
     size_t wsdl_len;
     atomic_uint_fast64_t unparsed; /* counter for ids of bodies that had no push id */
     struct eb_auth *auth;          /* who may push (auth/auth.h) */
+    struct eb_archive *archive;    /* the download links' fetcher; NULL with --attachments off */
     struct eb_aes aes;             /* the data key (--aes-key), when has_aes */
     int has_aes;
+    struct eb_admin *adm;           /* the admin listener's state; NULL when it is off */
+    struct eb_retention *retention; /* --retention's thread; NULL when it is off */
 };
 
 /* The state of one request, from the worker that takes it to its answer. A push that goes to
@@ -272,6 +278,10 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
     rc = eb_adapter_open_mapped(cfg->db_url, s->mapping, &s->admin, err);
     if (rc)
         goto fail;
+    if (cfg->admin_listen_port && (rc = eb_admin_new(cfg, &s->adm, err)))
+        goto fail;
+    if (cfg->retention_days && (rc = eb_retention_start(cfg, s->mapping, &s->retention, err)))
+        goto fail;
     /* said once the database is open: a start that waits for the database (serve --db-wait)
      * tries this function again, and says them once */
     if (!eb_auth_has_credentials(s->auth) && !cfg->tls_client_ca[0])
@@ -282,6 +292,8 @@ eb_rc eb_service_new(const struct eb_config *cfg, struct eb_service **out, struc
                "serving plain HTTP: terminate HTTPS in front (the vendor only "
                "calls HTTPS endpoints) or set --tls-cert and --tls-key",
                NULL);
+    if ((rc = eb_archive_start(cfg, s->mapping, &s->archive, err)))
+        goto fail;
     if (cfg->public_url[0]) {
         s->wsdl = eb_service_wsdl(cfg->public_url, &s->wsdl_len);
         if (!s->wsdl) {
@@ -305,11 +317,14 @@ void eb_service_free(struct eb_service *s)
         s->pool = r->next;
         req_free(r);
     }
+    eb_retention_stop(s->retention);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->waiting_cv);
+    eb_archive_stop(s->archive);
     eb_adapter_close(s->admin);
     eb_mapping_free(s->mapping);
     eb_auth_free(s->auth);
+    eb_admin_free(s->adm);
     memset(&s->aes, 0, sizeof s->aes);
     free(s->wsdl);
     free(s);
@@ -379,6 +394,7 @@ struct eb_service_worker *eb_service_worker_new(struct eb_service *s, struct eb_
     w->svc = s;
     if (eb_bridge_open(s->cfg->db_url, s->mapping, &w->db, err))
         goto fail;
+    w->db->queue_links = eb_archive_enabled(s->cfg);
     if (!(w->r = req_take(s)) || !(w->bind = eb_bind_new())) {
         eb_err_set(err, EB_ERR_NOMEM, "out of memory");
         goto fail;
@@ -1160,6 +1176,8 @@ int eb_service_admit(struct eb_service *s, const struct eb_http_request *req,
 {
     struct eb_auth_result ar;
     enum route r = route_of(req);
+    if (req->listener == EB_LISTENER_ADMIN && s->adm) /* its own policy (admin/admin.h) */
+        return eb_admin_admit(s->adm, req, resp, announces_body(req));
     if (r != R_PUSH && announces_body(req)) {
         set_text(resp, 413, "this request takes no body: only a push (POST) has one");
         resp->close = 1;
@@ -1184,7 +1202,9 @@ void eb_service_handle(struct eb_service_worker *w, const struct eb_http_request
                        struct eb_http_response *resp)
 {
     eb_log_set_request(req->id); /* every line logged for this request carries its id */
-    if (!w->r && !(w->r = req_take(w->svc))) {
+    if (req->listener == EB_LISTENER_ADMIN && w->svc->adm)
+        eb_admin_handle(w->svc->adm, w->db, req, resp);
+    else if (!w->r && !(w->r = req_take(w->svc))) {
         set_text(resp, 503, "server busy, try again later");
     } else {
         w->r->db = w->db;
@@ -1226,7 +1246,7 @@ static int handle(struct req *w, const struct eb_http_request *req, struct eb_ht
         } else {
             set_text(resp, 200, "ready");
         }
-    } else if (r == R_METRICS) {
+    } else if (r == R_METRICS && !w->svc->cfg->admin_listen_port) {
         handle_metrics(resp);
     } else if (r == R_PUSH) {
         const char *why = unsupported_media(req);
@@ -1236,7 +1256,7 @@ static int handle(struct req *w, const struct eb_http_request *req, struct eb_ht
             return handle_rest(w, req, resp);
         else
             return handle_push(w, req, resp, req->body, req->body_len, 0);
-    } else if (r == R_NOT_FOUND) {
+    } else if (r == R_NOT_FOUND || r == R_METRICS) { /* /metrics: on --admin-listen */
         set_text(resp, 404,
                  "not found: POST pushCandidate requests here; GET ?wsdl for the contract");
     } else {

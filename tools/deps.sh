@@ -5,13 +5,16 @@ set -eu
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite3-dev
-  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev"
-# TEST ends with the container tests' (tools/container-test.sh, tools/compose-test.sh): podman with
-# runc and CNI networking, debootstrap for their base image, podman-compose
+  libjansson-dev libhttp-parser-dev libssl-dev xsltproc libpq-dev unixodbc-dev libcurl4-openssl-dev"
+# chromium, chromium-driver, python3-selenium and a CJK font run the push browser's test
+# (tests/integration/test_admin_browser.py). TEST ends with the container tests'
+# (tools/container-test.sh, tools/compose-test.sh): podman with runc and CNI networking,
+# debootstrap for their base image, podman-compose
 TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev clang-format curl
   postgresql python3-psycopg2 openssl python3-requests odbc-postgresql libsqliteodbc
   mariadb-server odbc-mariadb python3-pymysql
-  wrk python3-spyne python3-lxml python3-twisted groff-base
+  wrk python3-spyne python3-lxml python3-twisted groff-base strace
+  chromium chromium-driver python3-selenium fonts-wqy-microhei
   podman runc containernetworking-plugins golang-github-containernetworking-plugin-dnsname iptables
   debootstrap podman-compose python3-yaml"
 want=$BUILD

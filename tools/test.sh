@@ -58,10 +58,12 @@ tools/compose-test.sh # docker/compose.yaml up with podman-compose: PostgreSQL, 
 # minute, plus 2-4 minutes of npm ci for the node-soap peer, which compiles better-sqlite3: it
 # runs and every server stores exactly what it answered `true` for; no timing is asserted), run
 # from a fresh clone of the committed tree in a folder with nothing beside it: the repository
-# needs no file outside itself
+# needs no file outside itself; then, in the same clone (its peers are installed), the PostgreSQL
+# profile's smoke mode (200 pushes each of ehrbridge and node-soap + pg, ~30 s: the report is made)
 repo=$PWD clone_dir=$(mktemp -d)
 git clone -q . "$clone_dir/ehrbridge"
-(cd "$clone_dir/ehrbridge" && bench/run.sh --smoke --bin "$repo/build/ehrbridge") ||
+(cd "$clone_dir/ehrbridge" && bench/run.sh --smoke --bin "$repo/build/ehrbridge" &&
+  bench/pg-profile.sh --smoke --bin "$repo/build/ehrbridge") ||
   { rm -rf "$clone_dir"; exit 1; }
 rm -rf "$clone_dir"
 # the profiles behind bench/RESULTS.md, in their smoke mode (callgrind over 200 small pushes with

@@ -87,6 +87,136 @@ struct eb_adapter_share {
     int wait_ms;   /* how long a push may wait for the shared writer before it fails */
 };
 
+/* ---- reads of the push log for the admin listener (admin/), table version 3 ---- */
+
+/* Which push_log rows a page of the push browser lists, newest first. */
+struct eb_push_query {
+    int outcome;            /* an enum eb_outcome; -1: any */
+    const char *q;          /* NULL: any; else the push id is q, or the applicationId is q_app
+                                 (when has_q_app), or the candidate's name starts with q (not
+                                 with a mapping: there is no candidate table to search) */
+    int64_t q_app;          /* q as a number */
+    int has_q_app;          /* 1 when q is a number */
+    int64_t application_id; /* valid when has_application_id: only this applicationId */
+    int has_application_id; /* 1: filter on application_id */
+    int64_t since_ms;       /* received_at >= since_ms; 0: no lower bound */
+    int64_t until_ms;       /* received_at <= until_ms; 0: no upper bound */
+    const char *after_id;   /* keyset cursor: rows before (after_ms, after_id) in the listing
+                                 order; NULL: the first page */
+    int64_t after_ms;       /* the cursor's received_at */
+    unsigned limit;         /* rows at most (1..1000) */
+};
+
+/* One push_log row as the push browser shows it. Strings live until the callback returns. */
+struct eb_push_summary {
+    const char *push_id;      /* never NULL */
+    const char *event;        /* NULL when absent */
+    const char *triggered_at; /* NULL when absent */
+    int64_t received_at_ms;   /* Unix ms */
+    int64_t application_id;   /* valid when has_application_id */
+    int has_application_id;
+    int64_t candidate_id; /* push_get only; valid when has_candidate_id */
+    int has_candidate_id;
+    enum eb_outcome outcome;
+    const char *message;     /* NULL when none */
+    const char *name;        /* the candidate's current name; NULL when unknown or mapped */
+    const char *payload;     /* push_get only: the canonical XML; NULL when none */
+    size_t payload_len;      /* bytes of payload */
+    const char *raw;         /* push_get only: the raw body when kept; NULL otherwise */
+    size_t raw_len;          /* bytes of raw */
+    const char *replaced_by; /* push_get only: the push whose data the candidate holds now,
+                                when another one; NULL otherwise */
+};
+
+/* Called once per row; a non-zero return stops the read (EB_ERR_INTERNAL). */
+typedef int (*eb_push_summary_fn)(void *user, const struct eb_push_summary *row);
+
+/* Called once per push_warning row of a push, in order (value NULL once --retention purged
+ * it); a non-zero return stops the read. */
+typedef int (*eb_push_warning_fn)(void *user, const char *field, const char *value,
+                                  const char *reason);
+
+/* Called once per (bucket, outcome) with pushes: bucket is the bucket's number counted from
+ * the window's start; a non-zero return stops the read. */
+typedef int (*eb_push_count_fn)(void *user, int64_t bucket, enum eb_outcome outcome, int64_t n);
+/* ---- the attachment queue (archive/): table attachment, one row per download link ---------- */
+
+/* The state of one link. Text forms: "pending", "stored", "failed", "expired", "refused". */
+enum eb_att_status {
+    EB_ATT_PENDING = 0, /* to be fetched (again) at next_ms */
+    EB_ATT_STORED,      /* the content is stored */
+    EB_ATT_FAILED,      /* given up for a reason a retry would not change (too large) */
+    EB_ATT_EXPIRED,     /* failed after the link expired */
+    EB_ATT_REFUSED      /* not allowed (--fetch-allow, an address, a redirect) */
+};
+#define EB_ATT_N_STATUS 5
+
+/* One link claimed for fetching (att_claim). */
+struct eb_att_claim {
+    int64_t id;         /* attachment.id */
+    int attempt;        /* this attempt's number (attempts after the claim), 1 for the first */
+    int64_t expires_ms; /* when the link stops working (Unix ms) */
+    char field[256];    /* vendor path */
+    char url[8192];     /* the link */
+};
+
+/* What became of an attempt (att_finish). */
+struct eb_att_result {
+    enum eb_att_status status; /* PENDING: retry at next_ms */
+    const char *error;         /* NULL when stored */
+    int64_t next_ms;           /* PENDING: not before (Unix ms) */
+    int64_t size;              /* STORED: bytes */
+    const char *sha256;        /* STORED: 64 hex digits */
+    const char *content_type;  /* STORED: as served, or NULL */
+    const char *file_name;     /* STORED: from Content-Disposition or the URL path, or NULL */
+    int in_db;                 /* STORED: 1 in attachment_chunk, 0 in a directory */
+};
+
+/* One attachment row read back (att_list). Strings live until the callback returns. */
+struct eb_att_row {
+    int64_t id;
+    const char *push_id;
+    int64_t application_id;
+    const char *field;
+    const char *url; /* whole, query included: callers that print it cut the query */
+    enum eb_att_status status;
+    int attempts;
+    const char *error;        /* NULL when none */
+    int64_t size;             /* -1 when not stored */
+    const char *sha256;       /* NULL when not stored */
+    const char *content_type; /* NULL when unknown */
+    const char *file_name;    /* NULL when unknown */
+    int64_t created_ms;       /* when queued */
+    int64_t expires_ms;       /* when the link expires */
+};
+
+/* Which rows att_list lists. */
+struct eb_att_filter {
+    int status;             /* an enum eb_att_status; -1: any */
+    int64_t application_id; /* when has_application_id */
+    int has_application_id;
+    int64_t id; /* exactly this id; 0: any */
+};
+
+/* The queue at a glance (att_stats), for /metrics. */
+struct eb_att_stats {
+    int64_t count[EB_ATT_N_STATUS]; /* rows per status */
+    int64_t oldest_pending_ms;      /* created_ms of the oldest pending row; 0: none */
+};
+
+/* One download link to queue (att_enqueue): what the core (candidate/links.h) found in a record
+ * and when it expires. */
+struct eb_att_link {
+    const char *field;  /* vendor path ("data.resumeUrl"); NUL-terminated */
+    const char *url;    /* the link, url_len bytes (cut by the caller to EB_LINK_URL_MAX) */
+    size_t url_len;     /* bytes of url */
+    int64_t expires_ms; /* when the link stops working (Unix ms) */
+};
+
+typedef int (*eb_att_row_fn)(void *user, const struct eb_att_row *row);
+/* Receives a stored file's content chunk by chunk, in order; non-zero stops. */
+typedef int (*eb_att_chunk_fn)(void *user, const void *data, size_t len);
+
 /* The table of one database: what a database does, never a rule about pushes (the bridge, in
  * bridge/, writes the claim of a push id, duplicates, replacement, replay's supersede rule,
  * retries and group commit once, for every database, with these members). Every member runs on
@@ -94,13 +224,19 @@ struct eb_adapter_share {
  *
  * Versions. 1 (retired): open, close, ping, aliases, list_pushes, and the push rules written
  * by each adapter (store_push, log_failure, store_interview_event, replay_push, submit).
- * 2 (this one): open, close, ping, aliases, list_pushes, then the primitives begin, commit,
+ * 2: open, close, ping, aliases, list_pushes, then the primitives begin, commit,
  * rollback, in_transaction, savepoint, release, rollback_to, log_get, log_put,
  * candidate_write, candidate_last, interview_apply, retryable, share, writer_setup and
- * writer_idle. From version 2 on, members are only ever appended, and a NULL optional member
- * (marked below) means the database lacks what it names. */
+ * writer_idle.
+ * 3: version 2, then the reads of the admin listener and retention (push_page, push_get,
+ * push_counts, purge_payloads, push_warnings).
+ * 4 (this one): version 3, then the attachment queue of the document archive (archive/):
+ * att_enqueue, att_requeue, att_claim, att_chunk, att_finish, att_list, att_read and att_stats.
+ * A table older than 4 has no queue: the bridge queues no link for it and the archive fetches
+ * nothing (eb_adapter_has_queue). From version 2 on, members are only ever appended, and a NULL
+ * optional member (marked below) means the database lacks what it names. */
 struct eb_adapter_methods {
-    int version;        /* 2 (see above) */
+    int version;        /* 2, 3 or 4 (see above) */
     const char *name;   /* "sqlite", "postgres", "odbc", ... */
     const char *scheme; /* URL scheme this adapter answers to, without ':' ("sqlite") */
     size_t
@@ -180,6 +316,69 @@ struct eb_adapter_methods {
     /* Called on the writer between two transactions, once the last one's pushes are answered
      * (SQLite: a checkpoint that is due). NULL: nothing. */
     void (*writer_idle)(struct eb_adapter *a);
+
+    /* Version 3: reads for the admin listener, on this instance's own connection, read-only.
+     * NULL when the adapter has none (the wrappers then fail with EB_ERR_INTERNAL). */
+    /* Lists at most q->limit push_log rows q selects, newest first (received_at, then push_id,
+     * descending), each with the candidate's current name when there is a candidate table. */
+    eb_rc (*push_page)(struct eb_adapter *a, const struct eb_push_query *q, eb_push_summary_fn fn,
+                       void *user, struct eb_err *err);
+    /* Reads the row of push_id with its payload, raw body and replaced_by; fn is not called
+     * when the push id is unknown. */
+    eb_rc (*push_get)(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn, void *user,
+                      struct eb_err *err);
+    /* Counts the pushes received since since_ms by outcome, in buckets of bucket_ms. */
+    eb_rc (*push_counts)(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                         eb_push_count_fn fn, void *user, struct eb_err *err);
+    /* Retention (--retention): clears the values of the push_warning rows of every push
+     * received before before_ms, and payload and raw of at most max_rows push_log rows
+     * received before before_ms that still hold either, oldest first, in one transaction of
+     * its own; the rest of the rows stays. *purged gets the rows cleared (fewer than max_rows:
+     * nothing older is left). An adapter that cannot bound a batch may clear them all. */
+    eb_rc (*purge_payloads)(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                            int64_t *purged, struct eb_err *err);
+    /* Reads the push_warning rows of push_id in their order (none: fn is not called). */
+    eb_rc (*push_warnings)(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                           void *user, struct eb_err *err);
+    /* ---- version 4: the attachment queue (tables attachment and attachment_chunk), one row
+     * per download link. Each is NULL when the adapter keeps no queue. att_enqueue and
+     * att_requeue write inside the transaction the bridge opened (a push's own, so that its
+     * links commit with it); every other member is its own transaction, outside any push. */
+
+    /* In the open transaction: one pending row per link of links[0..n) (push_id, field, url,
+     * application_id, expires_ms; created and due at at_ms); a row whose push_id and field are
+     * already queued is left as it is. */
+    eb_rc (*att_enqueue)(struct eb_adapter *a, const char *push_id, int64_t application_id,
+                         const struct eb_att_link *links, size_t n, int64_t at_ms,
+                         struct eb_err *err);
+    /* In the open transaction: the rows of push_id that are neither stored nor pending go back
+     * to pending, due at at_ms (`ehrbridge replay`). */
+    eb_rc (*att_requeue)(struct eb_adapter *a, const char *push_id, int64_t at_ms,
+                         struct eb_err *err);
+    /* Claims the due pending row (next_ms <= now_ms, no live lease) with the smallest next_ms:
+     * its lease goes to owner until now_ms + lease_ms and its attempts grow by one; another
+     * caller (any replica) cannot claim it until the lease lapses. *found = 0 when none is due. */
+    eb_rc (*att_claim)(struct eb_adapter *a, const char *owner, int64_t now_ms, int64_t lease_ms,
+                       struct eb_att_claim *out, int *found, struct eb_err *err);
+    /* Stores chunk seq (0, 1, ...) of attempt `attempt` of row id (committed at once). */
+    eb_rc (*att_chunk)(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                       size_t len, struct eb_err *err);
+    /* Records the result of attempt `attempt` of row id when owner still holds its lease
+     * (otherwise nothing is written), and releases the lease. STORED: the attempt's chunks
+     * become the content and other attempts' chunks are deleted; otherwise this attempt's
+     * chunks are deleted. */
+    eb_rc (*att_finish)(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                        const struct eb_att_result *r, struct eb_err *err);
+    /* Lists the rows matching f in id order. Returns EB_OK, the error, or (EB_ERR_INTERNAL) a
+     * stop asked by fn. */
+    eb_rc (*att_list)(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                      void *user, struct eb_err *err);
+    /* Passes the stored content of row id to fn chunk by chunk (one chunk in memory at a time);
+     * EB_ERR_INVALID when the row is not stored in the database. */
+    eb_rc (*att_read)(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                      struct eb_err *err);
+    /* Counts the rows by status and finds the oldest pending one. */
+    eb_rc (*att_stats)(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -190,6 +389,9 @@ struct eb_adapter {
     char *url;                          /* the URL it was opened with (malloc'd; may hold a
                                            password: never logged) */
     struct eb_bridge_group *group;      /* the bridge's (group commit); adapters never use it */
+    int queue_links;                    /* 1: the bridge queues the download links of the pushes
+                                           written through this connection (att_enqueue, when
+                                           the adapter has the queue); set before use */
 };
 
 /* The table whose scheme matches the start of url ("sqlite:..."); NULL when none. */
@@ -211,6 +413,23 @@ eb_rc eb_adapter_ping(struct eb_adapter *a, struct eb_err *err);
 /* Wrapper of list_pushes: EB_ERR_INTERNAL when the adapter lacks the method. */
 eb_rc eb_adapter_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f,
                              eb_logged_push_fn fn, void *user, struct eb_err *err);
+
+/* Wrappers of push_page, push_get and push_counts: EB_ERR_INTERNAL when the adapter lacks the
+ * method (an adapter of version 2). */
+eb_rc eb_adapter_push_page(struct eb_adapter *a, const struct eb_push_query *q,
+                           eb_push_summary_fn fn, void *user, struct eb_err *err);
+eb_rc eb_adapter_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                          void *user, struct eb_err *err);
+eb_rc eb_adapter_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                             eb_push_count_fn fn, void *user, struct eb_err *err);
+
+/* push_warnings; EB_ERR_INTERNAL when the adapter has none. */
+eb_rc eb_adapter_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                               void *user, struct eb_err *err);
+
+/* purge_payloads; EB_ERR_INTERNAL when the adapter has none. */
+eb_rc eb_adapter_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                                int64_t *purged, struct eb_err *err);
 
 /* ---- the primitives' wrappers (the table's contracts above), for bridge/ and the tests ---- */
 
@@ -302,6 +521,32 @@ static inline void eb_adapter_writer_idle(struct eb_adapter *a)
 
 /* Text form of an outcome: "stored", "rejected", "failed". */
 const char *eb_outcome_name(enum eb_outcome o);
+
+/* ---- the attachment queue: wrappers of the version 3 methods (EB_ERR_INTERNAL when the
+ * adapter has none) ---- */
+/* 1 when the adapter keeps the attachment queue (version 3 with its members). NULL-safe. */
+int eb_adapter_has_queue(const struct eb_adapter *a);
+/* att_enqueue and att_requeue, for the bridge: EB_ERR_INTERNAL when the adapter has no queue. */
+eb_rc eb_adapter_att_enqueue(struct eb_adapter *a, const char *push_id, int64_t application_id,
+                             const struct eb_att_link *links, size_t n, int64_t at_ms,
+                             struct eb_err *err);
+eb_rc eb_adapter_att_requeue(struct eb_adapter *a, const char *push_id, int64_t at_ms,
+                             struct eb_err *err);
+eb_rc eb_adapter_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms,
+                           int64_t lease_ms, struct eb_att_claim *out, int *found,
+                           struct eb_err *err);
+eb_rc eb_adapter_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                           size_t len, struct eb_err *err);
+eb_rc eb_adapter_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                            const struct eb_att_result *r, struct eb_err *err);
+eb_rc eb_adapter_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                          void *user, struct eb_err *err);
+eb_rc eb_adapter_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                          struct eb_err *err);
+eb_rc eb_adapter_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
+/* Text form of a status ("pending", ...); eb_att_status_from: -1 when text names none. */
+const char *eb_att_status_name(enum eb_att_status s);
+int eb_att_status_from(const char *text);
 
 extern const struct eb_adapter_methods eb_adapter_sqlite;
 /* `noop:` answers every valid push as stored and stores NOTHING: a benchmarking tool only. */

@@ -46,6 +46,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/pushread.h"
 #include "adapters/warning_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
@@ -1561,8 +1562,44 @@ out:
     return rc;
 }
 
+/* Retention on ODBC: every DBMS spells a bounded batch differently (LIMIT, TOP, FETCH FIRST), so
+ * one statement clears every push_log row past the limit (after the warnings' values), in one
+ * transaction. */
+static eb_rc od_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                               int64_t *purged, struct eb_err *err)
+{
+    struct odbc_adapter *o = (struct odbc_adapter *)a;
+    struct eb_pushread_sql sql;
+    SQLHSTMT h = NULL;
+    (void)max_rows;
+    eb_rc rc = ensure_connected(o, err);
+    if (rc)
+        return rc;
+    int64_t n = 0;
+    if ((rc = eb_pushread_purge_warnings(&o->dialect, before_ms, &sql, err)))
+        return rc;
+    if (!(rc = prepare(o, sql.sql, &h, "purging push_warning", err)) &&
+        !(rc = bind_int(o, h, 0, before_ms, err)))
+        rc = execute(o, h, "purging push_warning", &n, err);
+    free_stmt(&h);
+    eb_pushread_free(&sql);
+    if (!rc && !(rc = eb_pushread_purge(&o->dialect, before_ms, 0, &sql, err)) &&
+        !(rc = prepare(o, sql.sql, &h, "purging push_log", err)) &&
+        !(rc = bind_int(o, h, 0, before_ms, err)) &&
+        !(rc = execute(o, h, "purging push_log", purged, err)))
+        rc = end_tran(o, 1, err);
+    if (rc) {
+        rollback(o);
+        if (lost_state(o->state))
+            disconnect(o);
+    }
+    free_stmt(&h);
+    eb_pushread_free(&sql);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_odbc = {
-    .version = 2,
+    .version = 3,
     .name = "odbc",
     .scheme = "odbc",
     .instance_size = sizeof(struct odbc_adapter),
@@ -1584,4 +1621,5 @@ const struct eb_adapter_methods eb_adapter_odbc = {
     .interview_apply = od_interview_apply,
     .retryable = od_retryable,
     .share = od_share,
+    .purge_payloads = od_purge_payloads,
 };

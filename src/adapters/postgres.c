@@ -13,7 +13,7 @@
  * refused. Every statement is prepared once per connection.
  *
  * Several processes may share the database; the database, not the process, keeps a push id stored
- * once and a candidate whole. The adapter offers the primitives of adapter.h (table version 2);
+ * once and a candidate whole. The adapter offers the primitives of adapter.h (table version 4);
  * the bridge writes the push rules with them, one READ COMMITTED transaction per batch of pushes
  * (group commit, each push in its own savepoint after a failure), sent as a libpq pipeline (a
  * few round trips instead of one per row):
@@ -23,7 +23,9 @@
  *   2. the candidate row upsert: takes the row lock on the applicationId, so that two pushes for
  *      one candidate replace it one after the other, never interleaved;
  *   3. one statement deleting the candidate's rows from every child table (data-modifying CTEs);
- *   4. the new child rows; 5. COMMIT (durable: synchronous_commit is the server's, on by default).
+ *   4. the new child rows; then, with the document archive, the record's download links as
+ *      pending attachment rows; 5. COMMIT (durable: synchronous_commit is the server's, on by
+ *      default).
  * Serialization failures and deadlocks are retryable (pg_retryable): the bridge tries again.
  *
  * Interview events claim their push id the same way; each interview then takes a
@@ -31,6 +33,9 @@
  * turns), deletes the event_id's rows and, unless the event is a delete, inserts the new ones.
  * Their tables are created with the schema (IF NOT EXISTS, under the schema lock), also in a
  * database made before them.
+ *
+ * The attachment queue (attachment, attachment_chunk; created the same way) is claimed across
+ * replicas with FOR UPDATE SKIP LOCKED and a lease that lapses when a replica dies.
  *
  * A lost connection (database restart, network) is noticed when a statement fails or PQstatus is
  * CONNECTION_BAD: the connection is dropped and the next call (a transaction's begin, a ping from
@@ -49,6 +54,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/pushread.h"
 #include "adapters/warning_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
@@ -113,6 +119,7 @@ struct pg_adapter {
     struct pg_fail fail;            /* the first failure of the current call */
     int tx_had_conn;                /* the transaction began on a connection already open */
     int retry;                      /* the last failure may pass on a new try (retryable) */
+    int att_ready;                  /* 1 once the attachment tables are known to exist */
     /* one statement's parameters, filled by bind_* and used by send_prepared */
     const char *pv[EB_SQL_MAX_COLUMNS]; /* values */
     int pl[EB_SQL_MAX_COLUMNS];         /* lengths */
@@ -752,6 +759,8 @@ static eb_rc ensure_schema(struct pg_adapter *g, struct eb_err *err)
     return eb_sqlgen_check_version(version, err);
 }
 
+static int att_tables(struct pg_adapter *g);
+
 /* Connects when there is no usable connection: session settings, the schema (first time only),
  * prepared statements. */
 static eb_rc ensure_connected(struct pg_adapter *g, struct eb_err *err)
@@ -790,6 +799,11 @@ static eb_rc ensure_connected(struct pg_adapter *g, struct eb_err *err)
             return rc;
         }
         g->schema_checked = 1;
+    }
+    if (!g->att_ready) {
+        if (!att_tables(g))
+            goto fail;
+        g->att_ready = 1;
     }
     if (!prepare_all(g))
         goto fail;
@@ -1662,10 +1676,535 @@ static eb_rc pg_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     return rc;
 }
 
+/* ---- the attachment queue (adapter.h, version 4) ----------------------------------------- */
+
+static const char att_ddl[] =
+    "CREATE TABLE IF NOT EXISTS \"attachment\" (\"id\" BIGSERIAL PRIMARY KEY, "
+    "\"push_id\" TEXT NOT NULL, \"application_id\" BIGINT, \"field\" TEXT NOT NULL, "
+    "\"url\" TEXT NOT NULL, \"status\" TEXT NOT NULL DEFAULT 'pending', "
+    "\"attempts\" BIGINT NOT NULL DEFAULT 0, \"error\" TEXT, \"size\" BIGINT, "
+    "\"sha256\" TEXT, \"content_type\" TEXT, \"file_name\" TEXT, "
+    "\"created_at\" BIGINT NOT NULL, \"expires_at\" BIGINT NOT NULL, "
+    "\"next_at\" BIGINT NOT NULL, \"lease_owner\" TEXT, \"lease_until\" BIGINT, "
+    "\"stored_attempt\" BIGINT, \"stored_in\" TEXT, UNIQUE (\"push_id\", \"field\")); "
+    "CREATE INDEX IF NOT EXISTS \"attachment_due\" ON \"attachment\" (\"status\", \"next_at\"); "
+    "CREATE INDEX IF NOT EXISTS \"attachment_application\" ON \"attachment\" "
+    "(\"application_id\"); "
+    "CREATE TABLE IF NOT EXISTS \"attachment_chunk\" (\"attachment_id\" BIGINT NOT NULL, "
+    "\"attempt\" BIGINT NOT NULL, \"seq\" BIGINT NOT NULL, \"data\" BYTEA NOT NULL, "
+    "PRIMARY KEY (\"attachment_id\", \"attempt\", \"seq\"))";
+
+/* Creates the attachment tables unless they exist, under the schema lock (replicas starting
+ * together). Returns 1 on success. */
+static int att_tables(struct pg_adapter *g)
+{
+    char lock[96];
+    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%lld)", SCHEMA_LOCK_KEY);
+    if (exec_ok(g, "BEGIN", "creating the attachment tables") &&
+        exec_ok(g, lock, "waiting for the schema lock") &&
+        exec_ok(g, att_ddl, "creating the attachment tables") &&
+        exec_ok(g, "COMMIT", "creating the attachment tables"))
+        return 1;
+    PQclear(PQexec(g->conn, "ROLLBACK"));
+    return 0;
+}
+
+/* Sends sql with the parameters bound in g, in the pipeline. Returns 1 on success. */
+static int send_params(struct pg_adapter *g, const char *sql, int n)
+{
+    int ok = PQsendQueryParams(g->conn, sql, n, NULL, g->pv, g->pl, g->pf, 0) == 1;
+    release_params(g);
+    if (!ok) {
+        note_result(g, NULL, "attachment");
+        return 0;
+    }
+    g->queued++;
+    return 1;
+}
+
+/* In the push's transaction: one pending row per link, all in the pipeline, then the sync
+ * that reads their results (adapter.h, att_enqueue). */
+static eb_rc pg_att_enqueue(struct eb_adapter *a, const char *push_id, int64_t application_id,
+                            const struct eb_att_link *links, size_t n, int64_t at_ms,
+                            struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    if (!g->conn)
+        return tx_fail(g, err);
+    for (size_t i = 0; i < n; i++) {
+        bind_int(g, 1, application_id);
+        bind_int(g, 4, at_ms);
+        bind_int(g, 5, links[i].expires_ms);
+        if (!bind_str(g, 0, push_id) || !bind_str(g, 2, links[i].field) ||
+            !bind_text(g, 3, links[i].url, links[i].url_len) ||
+            !send_params(g,
+                         "INSERT INTO \"attachment\" (\"push_id\", \"application_id\", "
+                         "\"field\", \"url\", \"created_at\", \"expires_at\", \"next_at\") "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (\"push_id\", "
+                         "\"field\") DO NOTHING",
+                         6) ||
+            (g->queued >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0))) {
+            release_params(g);
+            return tx_fail(g, err);
+        }
+    }
+    return pipeline_sync(g, NULL, 0) ? EB_OK : tx_fail(g, err);
+}
+
+/* In the replay's transaction: the push's rows neither stored nor pending, pending again. */
+static eb_rc pg_att_requeue(struct eb_adapter *a, const char *push_id, int64_t at_ms,
+                            struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    g->fail.set = 0;
+    if (!g->conn)
+        return tx_fail(g, err);
+    bind_int(g, 1, at_ms);
+    if (!bind_str(g, 0, push_id) ||
+        !send_params(g,
+                     "UPDATE \"attachment\" SET \"status\" = 'pending', \"next_at\" = $2 WHERE "
+                     "\"push_id\" = $1 AND \"status\" NOT IN ('stored', 'pending')",
+                     2) ||
+        !pipeline_sync(g, NULL, 0)) {
+        release_params(g);
+        return tx_fail(g, err);
+    }
+    return EB_OK;
+}
+
+/* Runs sql (parameters bound in g) outside any pipeline on a live connection; format 1: binary
+ * results. Returns EB_OK with *res (caller clears) or the error. */
+static eb_rc att_exec(struct pg_adapter *g, const char *sql, int n, int format, PGresult **res,
+                      const char *what, struct eb_err *err)
+{
+    eb_rc rc = ensure_connected(g, err);
+    if (rc) {
+        release_params(g);
+        return rc;
+    }
+    g->fail.set = 0;
+    PGresult *r = PQexecParams(g->conn, sql, n, NULL, g->pv, g->pl, g->pf, format);
+    release_params(g);
+    int st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        *res = r;
+        return EB_OK;
+    }
+    note_result(g, r, what);
+    PQclear(r);
+    int lost = connection_lost(g);
+    rc = fail_rc(g, err);
+    if (lost)
+        disconnect(g);
+    return rc;
+}
+
+static const char *val(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static int64_t val_i64(const PGresult *r, int row, int col, int64_t none)
+{
+    const char *v = val(r, row, col);
+    return v ? strtoll(v, NULL, 10) : none;
+}
+
+static eb_rc pg_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms, int64_t lease_ms,
+                          struct eb_att_claim *out, int *found, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    *found = 0;
+    bind_int(g, 1, now_ms + lease_ms);
+    bind_int(g, 2, now_ms);
+    if (!bind_str(g, 0, owner)) {
+        release_params(g);
+        return fail_rc(g, err);
+    }
+    eb_rc rc = att_exec(
+        g,
+        "UPDATE \"attachment\" SET \"attempts\" = \"attempts\" + 1, \"lease_owner\" = $1, "
+        "\"lease_until\" = $2 WHERE \"id\" = (SELECT \"id\" FROM \"attachment\" WHERE "
+        "\"status\" = 'pending' AND \"next_at\" <= $3 AND (\"lease_until\" IS NULL OR "
+        "\"lease_until\" < $3) ORDER BY \"next_at\", \"id\" LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING \"id\", \"attempts\", \"expires_at\", \"field\", \"url\"",
+        3, 0, &r, "claiming a download", err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1) {
+        out->id = val_i64(r, 0, 0, 0);
+        out->attempt = (int)val_i64(r, 0, 1, 0);
+        out->expires_ms = val_i64(r, 0, 2, 0);
+        snprintf(out->field, sizeof out->field, "%s", PQgetvalue(r, 0, 3));
+        snprintf(out->url, sizeof out->url, "%s", PQgetvalue(r, 0, 4));
+        *found = 1;
+    }
+    PQclear(r);
+    return EB_OK;
+}
+
+static eb_rc pg_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                          size_t len, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    bind_int(g, 0, id);
+    bind_int(g, 1, attempt);
+    bind_int(g, 2, seq);
+    if (!bind_bytes(g, 3, data ? data : "", len)) {
+        release_params(g);
+        return fail_rc(g, err);
+    }
+    eb_rc rc =
+        att_exec(g,
+                 "INSERT INTO \"attachment_chunk\" (\"attachment_id\", \"attempt\", "
+                 "\"seq\", \"data\") VALUES ($1, $2, $3, $4) ON CONFLICT (\"attachment_id\", "
+                 "\"attempt\", \"seq\") DO UPDATE SET \"data\" = EXCLUDED.\"data\"",
+                 4, 0, &r, "storing a chunk of a download", err);
+    PQclear(r);
+    return rc;
+}
+
+static eb_rc pg_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                           const struct eb_att_result *res, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    int stored = res->status == EB_ATT_STORED;
+    eb_rc rc = att_exec(g, "BEGIN", 0, 0, &r, "recording a download", err);
+    PQclear(r);
+    r = NULL;
+    if (rc)
+        return rc;
+    bind_int(g, 0, id);
+    bind_int(g, 4, res->next_ms);
+    if (stored) {
+        bind_int(g, 5, res->size);
+        bind_int(g, 9, attempt);
+    } else {
+        bind_null(g, 5);
+        bind_null(g, 9);
+    }
+    if (!bind_str(g, 1, owner) || !bind_str(g, 2, eb_att_status_name(res->status)) ||
+        !bind_str(g, 3, res->error) || !bind_str(g, 6, stored ? res->sha256 : NULL) ||
+        !bind_str(g, 7, stored ? res->content_type : NULL) ||
+        !bind_str(g, 8, stored ? res->file_name : NULL) ||
+        !bind_str(g, 10, stored ? (res->in_db ? "db" : "dir") : NULL)) {
+        release_params(g);
+        rc = fail_rc(g, err);
+        goto out;
+    }
+    if ((rc = att_exec(g,
+                       "UPDATE \"attachment\" SET \"status\" = $3, \"error\" = $4, \"next_at\" = "
+                       "$5, \"size\" = $6, \"sha256\" = $7, \"content_type\" = $8, \"file_name\" "
+                       "= $9, \"stored_attempt\" = $10, \"stored_in\" = $11, \"lease_owner\" = "
+                       "NULL, \"lease_until\" = NULL WHERE \"id\" = $1 AND \"lease_owner\" = $2",
+                       11, 0, &r, "recording a download", err)))
+        goto out;
+    int mine = !strcmp(PQcmdTuples(r), "1");
+    PQclear(r);
+    r = NULL;
+    bind_int(g, 0, id);
+    bind_int(g, 1, attempt);
+    if ((rc = att_exec(g,
+                       mine && stored ? "DELETE FROM \"attachment_chunk\" WHERE \"attachment_id\" "
+                                        "= $1 AND \"attempt\" <> $2"
+                                      : "DELETE FROM \"attachment_chunk\" WHERE \"attachment_id\" "
+                                        "= $1 AND \"attempt\" = $2",
+                       2, 0, &r, "deleting the chunks of a download", err)))
+        goto out;
+    PQclear(r);
+    r = NULL;
+    rc = att_exec(g, "COMMIT", 0, 0, &r, "recording a download", err);
+out:
+    PQclear(r);
+    if (rc && g->conn && PQtransactionStatus(g->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(g->conn, "ROLLBACK"));
+    return rc;
+}
+
+static eb_rc pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    bind_null(g, 1);
+    bind_null(g, 2);
+    if (f && f->has_application_id)
+        bind_int(g, 1, f->application_id);
+    if (f && f->id)
+        bind_int(g, 2, f->id);
+    if (!bind_str(g, 0, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL)) {
+        release_params(g);
+        return fail_rc(g, err);
+    }
+    eb_rc rc = att_exec(
+        g,
+        "SELECT \"id\", \"push_id\", \"application_id\", \"field\", \"url\", \"status\", "
+        "\"attempts\", \"error\", \"size\", \"sha256\", \"content_type\", \"file_name\", "
+        "\"created_at\", \"expires_at\" FROM \"attachment\" WHERE ($1::text IS NULL OR "
+        "\"status\" = $1::text) AND ($2::bigint IS NULL OR \"application_id\" = $2::bigint) AND "
+        "($3::bigint IS NULL OR \"id\" = $3::bigint) ORDER BY \"id\"",
+        3, 0, &r, "listing attachments", err);
+    if (rc)
+        return rc;
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        int status = eb_att_status_from(val(r, i, 5));
+        struct eb_att_row row = {
+            .id = val_i64(r, i, 0, 0),
+            .push_id = val(r, i, 1),
+            .application_id = val_i64(r, i, 2, 0),
+            .field = val(r, i, 3),
+            .url = val(r, i, 4),
+            .status = status < 0 ? EB_ATT_FAILED : (enum eb_att_status)status,
+            .attempts = (int)val_i64(r, i, 6, 0),
+            .error = val(r, i, 7),
+            .size = val_i64(r, i, 8, -1),
+            .sha256 = val(r, i, 9),
+            .content_type = val(r, i, 10),
+            .file_name = val(r, i, 11),
+            .created_ms = val_i64(r, i, 12, 0),
+            .expires_ms = val_i64(r, i, 13, 0),
+        };
+        if (fn(user, &row))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+    }
+    PQclear(r);
+    return rc;
+}
+
+static eb_rc pg_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                         struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    bind_int(g, 0, id);
+    eb_rc rc = att_exec(g,
+                        "SELECT \"stored_attempt\" FROM \"attachment\" WHERE \"id\" = $1 AND "
+                        "\"status\" = 'stored' AND \"stored_in\" = 'db'",
+                        1, 0, &r, "reading an attachment", err);
+    if (rc)
+        return rc;
+    int64_t attempt = PQntuples(r) == 1 ? val_i64(r, 0, 0, -1) : -1;
+    PQclear(r);
+    if (attempt < 0)
+        return eb_err_set(err, EB_ERR_INVALID, "attachment %lld is not stored in the database",
+                          (long long)id);
+    for (int seq = 0; !rc; seq++) {
+        r = NULL;
+        bind_int(g, 0, id);
+        bind_int(g, 1, attempt);
+        bind_int(g, 2, seq);
+        if ((rc = att_exec(g,
+                           "SELECT \"data\" FROM \"attachment_chunk\" WHERE \"attachment_id\" = "
+                           "$1 AND \"attempt\" = $2 AND \"seq\" = $3",
+                           3, 1, &r, "reading an attachment", err)))
+            break;
+        int more = PQntuples(r) == 1;
+        if (more && fn(user, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0)))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "reading stopped");
+        PQclear(r);
+        if (!more)
+            break;
+    }
+    return rc;
+}
+
+static eb_rc pg_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL;
+    eb_rc rc = att_exec(g,
+                        "SELECT \"status\", count(*), (SELECT min(\"created_at\") FROM "
+                        "\"attachment\" WHERE \"status\" = 'pending') FROM \"attachment\" "
+                        "GROUP BY \"status\"",
+                        0, 0, &r, "counting attachments", err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int status = eb_att_status_from(val(r, i, 0));
+        if (status < 0)
+            continue;
+        out->count[status] = val_i64(r, i, 1, 0);
+        if (status == EB_ATT_PENDING)
+            out->oldest_pending_ms = val_i64(r, i, 2, 0);
+    }
+    PQclear(r);
+    return EB_OK;
+}
+
 static const char *const pg_aliases[] = {"postgres", NULL};
 
+/* ---- reads for the admin listener (pushread.h) ----------------------------------------- */
+
+/* Runs a read of pushread.h on this instance's connection; results in binary, which for the
+ * text columns (every column of these reads but raw, cast to text) is their bytes. */
+static eb_rc read_rows(struct pg_adapter *g, struct eb_pushread_sql *q,
+                       int (*row_fn)(void *ctx, const char *const *col, const size_t *len),
+                       void *ctx, struct eb_err *err)
+{
+    eb_rc rc = ensure_connected(g, err);
+    if (rc) {
+        eb_pushread_free(q);
+        return rc;
+    }
+    g->fail.set = 0;
+    const char *vals[EB_PUSHREAD_PARAMS];
+    char num[EB_PUSHREAD_PARAMS][24];
+    for (size_t i = 0; i < q->n_param; i++) {
+        const struct eb_sql_value *v = &q->param[i];
+        vals[i] = v->type == EB_SQL_VTEXT ? v->s : NULL;
+        if (v->type == EB_SQL_VINT) {
+            snprintf(num[i], sizeof num[i], "%lld", (long long)v->i);
+            vals[i] = num[i];
+        }
+    }
+    PGresult *r = PQexecParams(g->conn, q->sql, (int)q->n_param, NULL, vals, NULL, NULL, 1);
+    eb_pushread_free(q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        note_result(g, r, "reading push_log");
+        PQclear(r);
+        return fail_rc(g, err);
+    }
+    int n = PQnfields(r);
+    for (int row = 0; !rc && row < PQntuples(r); row++) {
+        const char *col[EB_PUSHREAD_COLUMNS] = {0};
+        size_t len[EB_PUSHREAD_COLUMNS] = {0};
+        for (int i = 0; i < n && i < EB_PUSHREAD_COLUMNS; i++) {
+            col[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+            len[i] = col[i] ? (size_t)PQgetlength(r, row, i) : 0;
+        }
+        if (row_fn(ctx, col, len))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "reading push_log stopped");
+    }
+    PQclear(r);
+    return rc;
+}
+
+struct summary_ctx {
+    eb_push_summary_fn fn;
+    eb_push_count_fn count_fn;
+    void *user;
+    eb_push_warning_fn warning_fn;
+};
+
+static int warning_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_warning_row(col, c->warning_fn, c->user);
+}
+
+static int summary_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    return eb_pushread_row(col, len, c->fn, c->user);
+}
+
+static int count_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_count_row(col, c->count_fn, c->user);
+}
+
+static eb_rc pg_push_page(struct eb_adapter *a, const struct eb_push_query *q,
+                          eb_push_summary_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.fn = fn, .user = user};
+    eb_rc rc = eb_pushread_page(&eb_sql_dialect_postgres, q, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc pg_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.fn = fn, .user = user};
+    eb_rc rc = eb_pushread_get(&eb_sql_dialect_postgres, push_id, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc pg_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                            eb_push_count_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.count_fn = fn, .user = user};
+    eb_rc rc = eb_pushread_counts(&eb_sql_dialect_postgres, since_ms, bucket_ms, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, count_row, &c, err);
+}
+
+static eb_rc pg_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                              void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.user = user, .warning_fn = fn};
+    eb_rc rc = eb_pushread_warnings(&eb_sql_dialect_postgres, push_id, &sql, err);
+    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, warning_row, &c, err);
+}
+
+/* Runs a statement of pushread.h that changes rows; *changed gets how many. */
+static eb_rc pg_change(struct pg_adapter *g, struct eb_pushread_sql *sql, int64_t *changed,
+                       struct eb_err *err)
+{
+    char before[24];
+    snprintf(before, sizeof before, "%lld", (long long)sql->param[0].i);
+    const char *vals[1] = {before};
+    PGresult *r = PQexecParams(g->conn, sql->sql, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        note_result(g, r, "purging push_log");
+        PQclear(r);
+        return fail_rc(g, err);
+    }
+    *changed = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return EB_OK;
+}
+
+static eb_rc pg_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                               int64_t *purged, struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    struct eb_pushread_sql sql[2];
+    int64_t n = 0;
+    memset(sql, 0, sizeof sql);
+    eb_rc rc = eb_pushread_purge_warnings(&eb_sql_dialect_postgres, before_ms, &sql[0], err);
+    if (!rc)
+        rc = eb_pushread_purge(&eb_sql_dialect_postgres, before_ms, max_rows, &sql[1], err);
+    if (!rc)
+        rc = ensure_connected(g, err);
+    if (!rc) {
+        g->fail.set = 0;
+        PGresult *r = PQexec(g->conn, "BEGIN");
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            note_result(g, r, "purging push_log");
+        PQclear(r);
+        if (!ok)
+            rc = fail_rc(g, err);
+    }
+    if (!rc && !(rc = pg_change(g, &sql[0], &n, err)) && !(rc = pg_change(g, &sql[1], &n, err))) {
+        PGresult *r = PQexec(g->conn, "COMMIT");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            note_result(g, r, "purging push_log");
+            rc = fail_rc(g, err);
+        }
+        PQclear(r);
+    }
+    if (rc && g->conn)
+        PQclear(PQexec(g->conn, "ROLLBACK"));
+    else if (!rc)
+        *purged = n;
+    eb_pushread_free(&sql[0]);
+    eb_pushread_free(&sql[1]);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_postgres = {
-    .version = 2,
+    .version = 4,
     .name = "postgres",
     .scheme = "postgresql",
     .instance_size = sizeof(struct pg_adapter),
@@ -1688,4 +2227,17 @@ const struct eb_adapter_methods eb_adapter_postgres = {
     .interview_apply = pg_interview_apply,
     .retryable = pg_retryable,
     .share = pg_share,
+    .push_page = pg_push_page,
+    .push_get = pg_push_get,
+    .push_counts = pg_push_counts,
+    .purge_payloads = pg_purge_payloads,
+    .push_warnings = pg_push_warnings,
+    .att_enqueue = pg_att_enqueue,
+    .att_requeue = pg_att_requeue,
+    .att_claim = pg_att_claim,
+    .att_chunk = pg_att_chunk,
+    .att_finish = pg_att_finish,
+    .att_list = pg_att_list,
+    .att_read = pg_att_read,
+    .att_stats = pg_att_stats,
 };

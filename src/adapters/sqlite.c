@@ -1,13 +1,14 @@
-/* The SQLite adapter (eb_adapter_sqlite, table version 2) for URLs sqlite:PATH and
+/* The SQLite adapter (eb_adapter_sqlite, table version 4) for URLs sqlite:PATH and
  * sqlite://PATH, with options ?synchronous=full|normal (default full: `true` only after a
  * durable commit) and &busy_timeout=MS (default 5000). One instance is one connection in WAL
  * mode; it creates the default schema (adapters/sqlgen.c) on first open and prepares every
  * statement once. Several instances may use the same file from different threads.
  *
  * It offers the primitives of adapter.h (transactions, savepoints, the push_log row, a
- * candidate's rows, an interview event's rows); the push rules and group commit are the
- * bridge's. The connections to one file with the same settings share a key (sq_share), so
- * that the bridge writes their pushes through one writer connection. That writer hands its
+ * candidate's rows, an interview event's rows) and the attachment queue of the document
+ * archive (version 4); the push rules and group commit are the bridge's. The connections to
+ * one file with the same settings share a key (sq_share), so that the bridge writes their
+ * pushes through one writer connection. That writer hands its
  * checkpoints to a thread of its own with its own connection (sq_writer_setup), off the
  * writer's path; the writer checkpoints by itself only between two transactions
  * (sq_writer_idle), when the WAL must start again from its beginning. */
@@ -26,6 +27,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/interview_sql.h"
+#include "adapters/pushread.h"
 #include "adapters/warning_sql.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
@@ -94,7 +96,9 @@ struct sqlite_adapter {
     struct eb_warning_sql wsql;                /* push_warning's statement text */
     sqlite3_stmt *warn_insert, *warn_remove;   /* its row insert, delete by push_id */
     struct eb_mapping_sql *map_sql;            /* --mapping: the mapped tables' statement text */
-    sqlite3_stmt **map_st; /* and their statements, 3 per table (eb_mapping_stmt) */
+    sqlite3_stmt **map_st;   /* and their statements, 3 per table (eb_mapping_stmt) */
+    sqlite3_stmt *att_put;   /* queues one link (attachment), prepared on first use */
+    sqlite3_stmt *att_again; /* a replayed push's links not stored back to pending */
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -231,6 +235,7 @@ static eb_rc interview_tables(struct sqlite_adapter *s, struct eb_err *err);
 static eb_rc interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void interview_close(struct sqlite_adapter *s);
 static eb_rc warning_table(struct sqlite_adapter *s, struct eb_err *err);
+static eb_rc att_tables(struct sqlite_adapter *s, struct eb_err *err);
 static eb_rc warning_prepare(struct sqlite_adapter *s, struct eb_err *err);
 static void warning_close(struct sqlite_adapter *s);
 static eb_rc warning_write(struct sqlite_adapter *s, const struct eb_push *p, const char *push_id,
@@ -700,9 +705,10 @@ static void sq_close(struct eb_adapter *a)
     warning_close(s);
     mapped_close(s);
     ckpt_stop(s); /* before the connection it copies for */
-    sqlite3_stmt **one[] = {&s->begin,     &s->commit,  &s->rollback, &s->savepoint,
-                            &s->release,   &s->undo,    &s->find_log, &s->put_log,
-                            &s->claim_log, &s->version, &s->current,  &s->add_candidate};
+    sqlite3_stmt **one[] = {&s->begin,     &s->commit,   &s->rollback, &s->savepoint,
+                            &s->release,   &s->undo,     &s->find_log, &s->put_log,
+                            &s->claim_log, &s->version,  &s->current,  &s->add_candidate,
+                            &s->att_put,   &s->att_again};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         sqlite3_finalize(*one[i]);
         *one[i] = NULL;
@@ -753,7 +759,15 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, struct eb_err 
     sqlite3_stmt *st = NULL;
     if ((rc = prepare(s, "PRAGMA journal_mode = WAL", &st, "setting WAL mode", err)))
         goto out;
-    code = sqlite3_step(st);
+    /* Changing the journal mode needs the database to itself, and SQLite answers SQLITE_BUSY at
+     * once, without its busy handler, while another connection (another process starting, or
+     * this process's writer and checkpointer) holds a lock: wait here as the handler would. */
+    for (int waited_ms = 0;
+         ((code = sqlite3_step(st)) & 0xff) == SQLITE_BUSY && waited_ms < u.busy_ms;
+         waited_ms += 5) {
+        sqlite3_reset(st);
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+    }
     if (code != SQLITE_ROW) {
         rc = fail(s, code, "setting WAL mode", err);
         sqlite3_finalize(st);
@@ -769,7 +783,7 @@ static eb_rc open_conn(struct sqlite_adapter *s, const char *url, struct eb_err 
         goto out;
     if ((rc = eb_sqlgen_build(&eb_sql_dialect_sqlite, &s->schema, err)) ||
         (rc = ensure_schema(s, err)) || (rc = interview_tables(s, err)) ||
-        (rc = warning_table(s, err)) || (rc = prepare_all(s, err)))
+        (rc = att_tables(s, err)) || (rc = warning_table(s, err)) || (rc = prepare_all(s, err)))
         goto out;
 out:
     free(u.path);
@@ -1278,8 +1292,457 @@ static eb_rc sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f
     return rc;
 }
 
+/* ---- reads for the admin listener (pushread.h) ----------------------------------------- */
+
+/* Runs a read of pushread.h on this instance's connection, one row at a time to row_fn (the
+ * columns as text, raw as its bytes); one read transaction. */
+static eb_rc read_rows(struct sqlite_adapter *s, struct eb_pushread_sql *q,
+                       int (*row_fn)(void *ctx, const char *const *col, const size_t *len),
+                       void *ctx, struct eb_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = prepare(s, q->sql, &st, "reading push_log", err);
+    if (!rc)
+        rc = bind_values(s, st, 1, q->param, q->n_param, "reading push_log", err);
+    int code = SQLITE_DONE;
+    while (!rc && (code = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *col[EB_PUSHREAD_COLUMNS] = {0};
+        size_t len[EB_PUSHREAD_COLUMNS] = {0};
+        int n = sqlite3_column_count(st);
+        for (int i = 0; i < n && i < EB_PUSHREAD_COLUMNS; i++) {
+            col[i] = sqlite3_column_type(st, i) == SQLITE_BLOB
+                         ? (const char *)sqlite3_column_blob(st, i)
+                         : (const char *)sqlite3_column_text(st, i);
+            len[i] = (size_t)sqlite3_column_bytes(st, i);
+        }
+        if (row_fn(ctx, col, len))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "reading push_log stopped");
+    }
+    if (!rc && code != SQLITE_DONE)
+        rc = fail(s, code, "reading push_log", err);
+    sqlite3_finalize(st);
+    eb_pushread_free(q);
+    return rc;
+}
+
+struct summary_ctx {
+    eb_push_summary_fn fn;
+    eb_push_count_fn count_fn;
+    void *user;
+    eb_push_warning_fn warning_fn;
+};
+
+static int warning_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_warning_row(col, c->warning_fn, c->user);
+}
+
+static int summary_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    return eb_pushread_row(col, len, c->fn, c->user);
+}
+
+static int count_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct summary_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_count_row(col, c->count_fn, c->user);
+}
+
+static eb_rc sq_push_page(struct eb_adapter *a, const struct eb_push_query *q,
+                          eb_push_summary_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.fn = fn, .user = user};
+    eb_rc rc = eb_pushread_page(&eb_sql_dialect_sqlite, q, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc sq_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.fn = fn, .user = user};
+    eb_rc rc = eb_pushread_get(&eb_sql_dialect_sqlite, push_id, !a->mapping, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, summary_row, &c, err);
+}
+
+static eb_rc sq_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                            eb_push_count_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.count_fn = fn, .user = user};
+    eb_rc rc = eb_pushread_counts(&eb_sql_dialect_sqlite, since_ms, bucket_ms, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, count_row, &c, err);
+}
+
+/* Runs on this instance's own connection, beside the gate's writer: a batch waits for it like
+ * a writer of another process (busy timeout). */
+static eb_rc sq_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
+                               int64_t *purged, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    struct eb_pushread_sql sql[2];
+    sqlite3_stmt *st = NULL;
+    int64_t changed = 0;
+    memset(sql, 0, sizeof sql);
+    eb_rc rc = eb_pushread_purge_warnings(&eb_sql_dialect_sqlite, before_ms, &sql[0], err);
+    if (!rc)
+        rc = eb_pushread_purge(&eb_sql_dialect_sqlite, before_ms, max_rows, &sql[1], err);
+    if (!rc)
+        rc = exec(s, "BEGIN IMMEDIATE", "purging push_log", err);
+    for (int i = 0; !rc && i < 2; i++) {
+        if (!(rc = prepare(s, sql[i].sql, &st, "purging push_log", err)) &&
+            !(rc = bind_values(s, st, 1, sql[i].param, sql[i].n_param, "purging push_log", err)) &&
+            !(rc = run(s, st, "purging push_log", err)))
+            changed = sqlite3_changes(s->db);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (!rc && !(rc = exec(s, "COMMIT", "purging push_log", err)))
+        *purged = changed;
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    eb_pushread_free(&sql[0]);
+    eb_pushread_free(&sql[1]);
+    return rc;
+}
+
+static eb_rc sq_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                              void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct summary_ctx c = {.user = user, .warning_fn = fn};
+    eb_rc rc = eb_pushread_warnings(&eb_sql_dialect_sqlite, push_id, &sql, err);
+    return rc ? rc : read_rows((struct sqlite_adapter *)a, &sql, warning_row, &c, err);
+}
+
+/* ---- the attachment queue (adapter.h, version 4) ----------------------------------------- */
+
+static const char *const att_ddl[] = {
+    "CREATE TABLE IF NOT EXISTS \"attachment\" (\"id\" INTEGER PRIMARY KEY, "
+    "\"push_id\" TEXT NOT NULL, \"application_id\" INTEGER, \"field\" TEXT NOT NULL, "
+    "\"url\" TEXT NOT NULL, \"status\" TEXT NOT NULL DEFAULT 'pending', "
+    "\"attempts\" INTEGER NOT NULL DEFAULT 0, \"error\" TEXT, \"size\" INTEGER, "
+    "\"sha256\" TEXT, \"content_type\" TEXT, \"file_name\" TEXT, "
+    "\"created_at\" INTEGER NOT NULL, \"expires_at\" INTEGER NOT NULL, "
+    "\"next_at\" INTEGER NOT NULL, \"lease_owner\" TEXT, \"lease_until\" INTEGER, "
+    "\"stored_attempt\" INTEGER, \"stored_in\" TEXT, UNIQUE (\"push_id\", \"field\"))",
+    "CREATE INDEX IF NOT EXISTS \"attachment_due\" ON \"attachment\" (\"status\", \"next_at\")",
+    "CREATE INDEX IF NOT EXISTS \"attachment_application\" ON \"attachment\" "
+    "(\"application_id\")",
+    "CREATE TABLE IF NOT EXISTS \"attachment_chunk\" (\"attachment_id\" INTEGER NOT NULL, "
+    "\"attempt\" INTEGER NOT NULL, \"seq\" INTEGER NOT NULL, \"data\" BLOB NOT NULL, "
+    "PRIMARY KEY (\"attachment_id\", \"attempt\", \"seq\"))",
+};
+
+/* Creates the attachment tables unless they exist (also in a database made before them). */
+static eb_rc att_tables(struct sqlite_adapter *s, struct eb_err *err)
+{
+    eb_rc rc = EB_OK;
+    for (size_t i = 0; !rc && i < sizeof att_ddl / sizeof att_ddl[0]; i++)
+        rc = exec(s, att_ddl[i], "creating the attachment tables", err);
+    return rc;
+}
+
+/* In the push's transaction: one pending row per link (adapter.h, att_enqueue). */
+static eb_rc sq_att_enqueue(struct eb_adapter *a, const char *push_id, int64_t application_id,
+                            const struct eb_att_link *links, size_t n, int64_t at_ms,
+                            struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    eb_rc rc = EB_OK;
+    if (!s->att_put &&
+        (rc =
+             prepare(s,
+                     "INSERT INTO \"attachment\" (\"push_id\", \"application_id\", \"field\", "
+                     "\"url\", \"created_at\", \"expires_at\", \"next_at\") VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?5) ON CONFLICT (\"push_id\", \"field\") DO NOTHING",
+                     &s->att_put, "preparing attachment", err)))
+        return rc;
+    sqlite3_stmt *st = s->att_put;
+    for (size_t i = 0; !rc && i < n; i++) {
+        int code = bind_str(st, 1, push_id);
+        if (!code)
+            code = sqlite3_bind_int64(st, 2, application_id);
+        if (!code)
+            code = bind_str(st, 3, links[i].field);
+        if (!code)
+            code = bind_text(st, 4, links[i].url, links[i].url_len);
+        if (!code)
+            code = sqlite3_bind_int64(st, 5, at_ms);
+        if (!code)
+            code = sqlite3_bind_int64(st, 6, links[i].expires_ms);
+        rc = code ? fail(s, code, "binding attachment", err)
+                  : run(s, st, "queueing a download link", err);
+    }
+    return rc;
+}
+
+/* In the replay's transaction: the push's rows neither stored nor pending, pending again. */
+static eb_rc sq_att_requeue(struct eb_adapter *a, const char *push_id, int64_t at_ms,
+                            struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    eb_rc rc = EB_OK;
+    if (!s->att_again &&
+        (rc = prepare(s,
+                      "UPDATE \"attachment\" SET \"status\" = 'pending', \"next_at\" = ?2 "
+                      "WHERE \"push_id\" = ?1 AND \"status\" NOT IN ('stored', 'pending')",
+                      &s->att_again, "preparing attachment", err)))
+        return rc;
+    int code = bind_str(s->att_again, 1, push_id);
+    if (!code)
+        code = sqlite3_bind_int64(s->att_again, 2, at_ms);
+    return code ? fail(s, code, "binding attachment", err)
+                : run(s, s->att_again, "queueing the download links again", err);
+}
+
+/* A statement of the queue methods: prepared per call (they are rare next to pushes). */
+static eb_rc att_prepare(struct sqlite_adapter *s, const char *sql, sqlite3_stmt **st,
+                         struct eb_err *err)
+{
+    int code = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    return code == SQLITE_OK ? EB_OK : fail(s, code, "preparing an attachment statement", err);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static eb_rc sq_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms, int64_t lease_ms,
+                          struct eb_att_claim *out, int *found, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = att_prepare(
+        s,
+        "UPDATE \"attachment\" SET \"attempts\" = \"attempts\" + 1, \"lease_owner\" = ?1, "
+        "\"lease_until\" = ?2 WHERE \"id\" = (SELECT \"id\" FROM \"attachment\" WHERE "
+        "\"status\" = 'pending' AND \"next_at\" <= ?3 AND (\"lease_until\" IS NULL OR "
+        "\"lease_until\" < ?3) ORDER BY \"next_at\", \"id\" LIMIT 1) "
+        "RETURNING \"id\", \"attempts\", \"expires_at\", \"field\", \"url\"",
+        &st, err);
+    if (rc)
+        return rc;
+    *found = 0;
+    bind_str(st, 1, owner);
+    sqlite3_bind_int64(st, 2, now_ms + lease_ms);
+    sqlite3_bind_int64(st, 3, now_ms);
+    int code = sqlite3_step(st);
+    if (code == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(st, 0);
+        out->attempt = sqlite3_column_int(st, 1);
+        out->expires_ms = sqlite3_column_int64(st, 2);
+        snprintf(out->field, sizeof out->field, "%s", col_text(st, 3) ? col_text(st, 3) : "");
+        snprintf(out->url, sizeof out->url, "%s", col_text(st, 4) ? col_text(st, 4) : "");
+        *found = 1;
+        code = sqlite3_step(st);
+    }
+    if (code != SQLITE_DONE)
+        rc = fail(s, code, "claiming a download", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
+                          size_t len, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = att_prepare(s,
+                           "INSERT OR REPLACE INTO \"attachment_chunk\" (\"attachment_id\", "
+                           "\"attempt\", \"seq\", \"data\") VALUES (?1, ?2, ?3, ?4)",
+                           &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, attempt);
+    sqlite3_bind_int(st, 3, seq);
+    sqlite3_bind_blob64(st, 4, data ? data : "", len, SQLITE_STATIC);
+    rc = run(s, st, "storing a chunk of a download", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
+                           const struct eb_att_result *r, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *up = NULL, *del = NULL;
+    int stored = r->status == EB_ATT_STORED;
+    eb_rc rc = exec(s, "BEGIN IMMEDIATE", "recording a download", err);
+    if (rc)
+        return rc;
+    if ((rc = att_prepare(s,
+                          "UPDATE \"attachment\" SET \"status\" = ?3, \"error\" = ?4, "
+                          "\"next_at\" = ?5, \"size\" = ?6, \"sha256\" = ?7, "
+                          "\"content_type\" = ?8, \"file_name\" = ?9, \"stored_attempt\" = ?10, "
+                          "\"stored_in\" = ?11, \"lease_owner\" = NULL, \"lease_until\" = NULL "
+                          "WHERE \"id\" = ?1 AND \"lease_owner\" = ?2",
+                          &up, err)))
+        goto out;
+    sqlite3_bind_int64(up, 1, id);
+    bind_str(up, 2, owner);
+    bind_str(up, 3, eb_att_status_name(r->status));
+    bind_str(up, 4, r->error);
+    sqlite3_bind_int64(up, 5, r->next_ms);
+    bind_opt_int(up, 6, stored, r->size);
+    bind_str(up, 7, stored ? r->sha256 : NULL);
+    bind_str(up, 8, stored ? r->content_type : NULL);
+    bind_str(up, 9, stored ? r->file_name : NULL);
+    bind_opt_int(up, 10, stored, attempt);
+    bind_str(up, 11, stored ? (r->in_db ? "db" : "dir") : NULL);
+    if ((rc = run(s, up, "recording a download", err)))
+        goto out;
+    int mine = sqlite3_changes(s->db) == 1;
+    if ((rc = att_prepare(s,
+                          mine && stored
+                              ? "DELETE FROM \"attachment_chunk\" WHERE \"attachment_id\" = ?1 "
+                                "AND \"attempt\" <> ?2"
+                              : "DELETE FROM \"attachment_chunk\" WHERE \"attachment_id\" = ?1 "
+                                "AND \"attempt\" = ?2",
+                          &del, err)))
+        goto out;
+    sqlite3_bind_int64(del, 1, id);
+    sqlite3_bind_int(del, 2, attempt);
+    if ((rc = run(s, del, "deleting the chunks of a download", err)))
+        goto out;
+    rc = exec(s, "COMMIT", "recording a download", err);
+out:
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(up);
+    sqlite3_finalize(del);
+    return rc;
+}
+
+static eb_rc sq_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    eb_rc rc = att_prepare(
+        s,
+        "SELECT \"id\", \"push_id\", \"application_id\", \"field\", \"url\", \"status\", "
+        "\"attempts\", \"error\", \"size\", \"sha256\", \"content_type\", \"file_name\", "
+        "\"created_at\", \"expires_at\" FROM \"attachment\" WHERE (?1 IS NULL OR \"status\" = ?1) "
+        "AND (?2 IS NULL OR \"application_id\" = ?2) AND (?3 IS NULL OR \"id\" = ?3) "
+        "ORDER BY \"id\"",
+        &st, err);
+    if (rc)
+        return rc;
+    bind_str(st, 1, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL);
+    bind_opt_int(st, 2, f && f->has_application_id, f ? f->application_id : 0);
+    bind_opt_int(st, 3, f && f->id, f ? f->id : 0);
+    int code;
+    while (!rc && (code = sqlite3_step(st)) == SQLITE_ROW) {
+        int status = eb_att_status_from(col_text(st, 5));
+        struct eb_att_row row = {
+            .id = sqlite3_column_int64(st, 0),
+            .push_id = col_text(st, 1),
+            .application_id = sqlite3_column_int64(st, 2),
+            .field = col_text(st, 3),
+            .url = col_text(st, 4),
+            .status = status < 0 ? EB_ATT_FAILED : (enum eb_att_status)status,
+            .attempts = sqlite3_column_int(st, 6),
+            .error = col_text(st, 7),
+            .size = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8),
+            .sha256 = col_text(st, 9),
+            .content_type = col_text(st, 10),
+            .file_name = col_text(st, 11),
+            .created_ms = sqlite3_column_int64(st, 12),
+            .expires_ms = sqlite3_column_int64(st, 13),
+        };
+        if (fn(user, &row))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
+    }
+    if (!rc && code != SQLITE_DONE)
+        rc = fail(s, code, "listing attachments", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
+                         struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    int attempt = -1;
+    eb_rc rc = att_prepare(s,
+                           "SELECT \"stored_attempt\" FROM \"attachment\" WHERE \"id\" = ?1 AND "
+                           "\"status\" = 'stored' AND \"stored_in\" = 'db'",
+                           &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int code = sqlite3_step(st);
+    if (code == SQLITE_ROW)
+        attempt = sqlite3_column_int(st, 0);
+    else if (code != SQLITE_DONE)
+        rc = fail(s, code, "reading an attachment", err);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!rc && attempt < 0)
+        rc = eb_err_set(err, EB_ERR_INVALID, "attachment %lld is not stored in the database",
+                        (long long)id);
+    if (rc || (rc = att_prepare(s,
+                                "SELECT \"data\" FROM \"attachment_chunk\" WHERE "
+                                "\"attachment_id\" = ?1 AND \"attempt\" = ?2 AND \"seq\" = ?3",
+                                &st, err)))
+        return rc;
+    for (int seq = 0; !rc; seq++) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, attempt);
+        sqlite3_bind_int(st, 3, seq);
+        code = sqlite3_step(st);
+        if (code == SQLITE_DONE) {
+            sqlite3_reset(st);
+            break;
+        }
+        if (code != SQLITE_ROW)
+            rc = fail(s, code, "reading an attachment", err);
+        else if (fn(user, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)))
+            rc = eb_err_set(err, EB_ERR_INTERNAL, "reading stopped");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static eb_rc sq_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *st = NULL;
+    /* counted on the index attachment_due; the oldest of the pending rows alone */
+    eb_rc rc = att_prepare(s,
+                           "SELECT \"status\", count(*), (SELECT min(\"created_at\") FROM "
+                           "\"attachment\" WHERE \"status\" = 'pending') FROM \"attachment\" "
+                           "GROUP BY \"status\"",
+                           &st, err);
+    if (rc)
+        return rc;
+    int code;
+    while ((code = sqlite3_step(st)) == SQLITE_ROW) {
+        int status = eb_att_status_from(col_text(st, 0));
+        if (status < 0)
+            continue;
+        out->count[status] = sqlite3_column_int64(st, 1);
+        if (status == EB_ATT_PENDING)
+            out->oldest_pending_ms = sqlite3_column_int64(st, 2);
+    }
+    if (code != SQLITE_DONE)
+        rc = fail(s, code, "counting attachments", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_sqlite = {
-    .version = 2,
+    .version = 4,
     .name = "sqlite",
     .scheme = "sqlite",
     .instance_size = sizeof(struct sqlite_adapter),
@@ -1302,4 +1765,17 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .share = sq_share,
     .writer_setup = sq_writer_setup,
     .writer_idle = sq_writer_idle,
+    .push_page = sq_push_page,
+    .push_get = sq_push_get,
+    .push_counts = sq_push_counts,
+    .purge_payloads = sq_purge_payloads,
+    .push_warnings = sq_push_warnings,
+    .att_enqueue = sq_att_enqueue,
+    .att_requeue = sq_att_requeue,
+    .att_claim = sq_att_claim,
+    .att_chunk = sq_att_chunk,
+    .att_finish = sq_att_finish,
+    .att_list = sq_att_list,
+    .att_read = sq_att_read,
+    .att_stats = sq_att_stats,
 };

@@ -19,9 +19,12 @@ struct eb_bind *eb_bind_new(void)
     struct eb_bind *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
-    /* SOAP_XML_TREE: the canonical document never holds id/href multi-references, and without
-     * them gSOAP skips scanning its id table at every string and array it reads. */
-    b->soap = soap_new1(SOAP_C_UTFSTRING | SOAP_XML_TREE);
+    /* SOAP_XML_TREE: the documents read never hold id/href multi-references, and without them
+     * gSOAP skips scanning its id table at every string and array it reads.
+     * SOAP_XML_IGNORENS: element names are matched without comparing namespaces. Every
+     * document read is one ingest wrote, in the contract's namespace (by either of its paths);
+     * the SOAP version still comes from the Envelope's namespace. */
+    b->soap = soap_new1(SOAP_C_UTFSTRING | SOAP_XML_TREE | SOAP_XML_IGNORENS);
     if (!b->soap) {
         free(b);
         return NULL;
@@ -57,6 +60,45 @@ int __ns1__pushCandidate(struct soap *soap, struct _ns1__pushCandidate *req,
     return soap->error = SOAP_NO_METHOD;
 }
 
+/* gSOAP's start of a request, as the generated soap_serve does it with soap_begin_serve, less
+ * one of its two clearings of the runtime's temporary tables: soap_begin_serve runs soap_begin
+ * (which resets the fields below, then frees the temporary data: a 32 KB memset of the pointer
+ * table and a walk of the 1,999-bucket id table) and then soap_begin_recv, which frees the same
+ * temporary data again as it starts reading. Here the fields are reset as soap_begin resets
+ * them, and soap_begin_recv's clearing is the only one. */
+static int begin_serve(struct soap *soap)
+{
+    soap->error = SOAP_OK;
+    if (!soap->keep_alive) {
+        soap->buflen = 0;
+        soap->bufidx = 0;
+    }
+    soap->mode = 0;
+    soap->peeked = 0;
+    soap->encoding = 0;
+    soap->part = SOAP_END;
+    soap->ahead = 0;
+    soap->level = 0;
+    soap->encodingStyle = ""; /* the library's SOAP_STR_EOS, an empty string */
+    return soap_begin_recv(soap) || soap_envelope_begin_in(soap) || soap_recv_header(soap) ||
+           soap_body_begin_in(soap);
+}
+
+/* gSOAP's end of a request. soap_end_recv collects MIME, DIME and MTOM attachments, resolves
+ * id/href multi-references by walking the 1,999-bucket id table, and runs a plugin's hook. A
+ * request read from memory that starts with '<' has no attachments, the context has no plugin,
+ * and the documents read (the canonical one, or a body the direct path accepted) carry no
+ * attribute but namespace declarations, so no id or href: all that is left of it is the end of
+ * the message part. Anything else takes the library's own soap_end_recv. */
+static int end_recv(struct soap *soap)
+{
+    if ((soap->mode & (SOAP_ENC_DIME | SOAP_ENC_MIME | SOAP_ENC_MTOM)) || soap->xlist ||
+        soap->plugins || soap->fpreparefinalrecv || soap->ffilterrecv)
+        return soap_end_recv(soap);
+    soap->part = SOAP_END;
+    return SOAP_OK;
+}
+
 eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCandidate **req)
 {
     struct soap *soap = b->soap;
@@ -66,14 +108,14 @@ eb_rc eb_bind_read(struct eb_bind *b, const char *doc, const struct _ns1__pushCa
     soap->is = doc;
     soap->keep_alive = 0;
     /* what the generated soap_serve and soap_serve___ns1__pushCandidate do before the call */
-    if (!soap_begin_serve(soap)) {
+    if (!begin_serve(soap)) {
         (void)soap_peek_element(soap);
         if (soap_match_tag(soap, soap->tag, "ns1:pushCandidate")) {
             soap->error = SOAP_NO_METHOD;
         } else {
             soap_default___ns1__pushCandidate(soap, &in);
             if (soap_get___ns1__pushCandidate(soap, &in, "-ns1:pushCandidate", NULL) &&
-                !soap_body_end_in(soap) && !soap_envelope_end_in(soap) && !soap_end_recv(soap))
+                !soap_body_end_in(soap) && !soap_envelope_end_in(soap) && !end_recv(soap))
                 *req = in.ns1__pushCandidate;
         }
     }

@@ -362,6 +362,7 @@ void eb_write_submit(struct eb_adapter *a, struct eb_push_job *job)
     w->out = &job->out;
     w->err = &job->err;
     w->received_at = job->rec->received_at_ms ? job->rec->received_at_ms : eb_now_ms();
+    w->links = a->queue_links;
     w->async = job;
     enqueue(a, w);
 }
@@ -548,7 +549,12 @@ eb_rc eb_bridge_store_push(struct eb_adapter *a, const struct eb_push *p,
     eb_rc rc = check_store(p, rec, err);
     if (rc)
         return rc;
-    struct eb_write w = {.kind = EB_WRITE_STORE, .p = p, .rec = rec, .out = out, .err = err};
+    struct eb_write w = {.kind = EB_WRITE_STORE,
+                         .p = p,
+                         .rec = rec,
+                         .out = out,
+                         .err = err,
+                         .links = a->queue_links};
     return eb_write_wait(a, &w);
 }
 
@@ -591,7 +597,12 @@ eb_rc eb_bridge_replay_push(struct eb_adapter *a, const struct eb_push *p,
     eb_rc rc = check_push(p, rec, 1, err);
     if (rc)
         return rc;
-    struct eb_write w = {.kind = EB_WRITE_REPLAY, .p = p, .rec = rec, .out = out, .err = err};
+    struct eb_write w = {.kind = EB_WRITE_REPLAY,
+                         .p = p,
+                         .rec = rec,
+                         .out = out,
+                         .err = err,
+                         .links = a->queue_links};
     return eb_write_wait(a, &w);
 }
 

@@ -27,6 +27,8 @@ struct eb_write {
     struct eb_stored *out;               /* all but FAILURE: filled when rc is EB_OK */
     struct eb_err *err;                  /* why rc is not EB_OK */
     int64_t received_at;                 /* push_log.received_at */
+    int links;                           /* STORE, REPLAY: queue the record's download links
+                                            (the caller's adapter's queue_links) */
     eb_rc rc;                            /* the result, once done */
     int retry;                           /* failed, and the adapter says a new try may pass */
     /* group.c's */

@@ -926,6 +926,12 @@ static eb_rc find_payload(struct ctx *c, xmlNode *op, xmlNode **payload)
 eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
                 struct eb_ingest_result *r, struct eb_err *err)
 {
+    return eb_ingest_by(body, len, opts, EB_INGEST_AUTO, r, err);
+}
+
+eb_rc eb_ingest_by(const char *body, size_t len, const struct eb_ingest_opts *opts,
+                   enum eb_ingest_path path, struct eb_ingest_result *r, struct eb_err *err)
+{
     eb_rc rc = EB_OK;
     struct eb_err local;
     struct ctx c;
@@ -966,7 +972,18 @@ eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
     if (!r->warnings.max || r->warnings.max > c.lim.max_output)
         r->warnings.max = c.lim.max_output;
     r->repaired = 0;
+    r->direct = 0;
 
+    if (path != EB_INGEST_CANONICAL) {
+        if (eb_ingest_direct(body, len, &c.lim, r, &c.tmp)) {
+            eb_buf_free(&c.tmp);
+            return EB_OK;
+        }
+        if (path == EB_INGEST_DIRECT) {
+            rc = eb_err_set(err, EB_ERR_NOT_PUSH, "not read by the direct path");
+            goto out;
+        }
+    }
     if (!body || !len) {
         rc = eb_err_set(err, EB_ERR_INVALID, "request body is empty");
         goto out;

@@ -2,7 +2,9 @@
  * the pushCandidate element of the contract (namespace urn:ehrbridge:moka:v1, canonical names,
  * arrays wrapped in <element>, values trimmed, "any" values as text or JSON text), wrapped in a
  * SOAP envelope of the request's version for the generated bindings. libxml2 parses; DTDs are
- * refused, entities never expanded, the network never touched, depth and size bounded. */
+ * refused, entities never expanded, the network never touched, depth and size bounded. A typed
+ * request already in canonical form takes the direct path (direct.c) instead: one pass, no
+ * libxml2, the same document. */
 #ifndef EB_INGEST_H
 #define EB_INGEST_H
 
@@ -42,6 +44,13 @@ struct eb_ingest_decoder {
     void *user;
 };
 
+/* Which way eb_ingest reads a body. */
+enum eb_ingest_path {
+    EB_INGEST_AUTO = 0,  /* the direct path when it accepts the body, else the canonical one */
+    EB_INGEST_CANONICAL, /* libxml2 and the canonical writer, always */
+    EB_INGEST_DIRECT     /* the direct path only: EB_ERR_NOT_PUSH when it declines (tests) */
+};
+
 struct eb_ingest_opts {
     struct eb_ingest_limits limits;          /* bounds */
     const struct eb_ingest_decoder *decoder; /* NULL: data text must be XML */
@@ -72,6 +81,7 @@ struct eb_ingest_result {
     unsigned n_unknown;         /* elements the contract does not know (kept in the payload) */
     int repaired;               /* 1 when raw '&' or a margin before the XML declaration were
                                   repaired to parse the printed vendor form */
+    int direct;                 /* 1 when the direct path wrote doc (no libxml2 parse) */
     struct eb_buf strings;      /* storage for the strings above */
 };
 
@@ -94,13 +104,21 @@ eb_rc eb_ingest_copy_warnings(const struct eb_ingest_result *r, struct eb_arena 
 void eb_ingest_result_init(struct eb_ingest_result *r, size_t max_output);
 void eb_ingest_result_free(struct eb_ingest_result *r);
 
-/* Canonicalizes body. Returns EB_OK with r filled; EB_ERR_NOT_PUSH when the message is XML but
+/* Canonicalizes body. A typed document/literal request already in canonical form (direct.c
+ * says exactly which) is read by the direct path: one pass over the body, no libxml2, the same
+ * doc, payload and strings as the canonical path, r->direct = 1; every other body by the
+ * canonical path. Returns EB_OK with r filled; EB_ERR_NOT_PUSH when the message is XML but
  * not a pushCandidate request; EB_ERR_INVALID for input that is not acceptable XML (not
  * well-formed, a DTD, too deep); EB_ERR_TOO_LARGE past a limit; EB_ERR_NOMEM. err->msg is a clear
  * one-line reason without personal data. r's push_id etc. are filled as far as they were found,
  * also on failure. */
 eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
                 struct eb_ingest_result *r, struct eb_err *err);
+
+/* eb_ingest by the given path (eb_ingest is EB_INGEST_AUTO): the tests that hold the two paths
+ * to the same result. */
+eb_rc eb_ingest_by(const char *body, size_t len, const struct eb_ingest_opts *opts,
+                   enum eb_ingest_path path, struct eb_ingest_result *r, struct eb_err *err);
 
 /* Process-wide libxml2 set-up (no network, no entity loader); call once before threads start. */
 void eb_ingest_global_init(void);

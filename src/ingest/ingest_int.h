@@ -104,4 +104,15 @@ eb_rc eb_ingest_node_text(const xmlNode *n, struct eb_buf *tmp, const char **p, 
 eb_rc eb_ingest_any_json(const xmlNode *n, size_t depth_left, struct eb_buf *tmp,
                          struct eb_buf *out, struct eb_err *err);
 
+struct eb_ingest_limits;
+struct eb_ingest_result;
+
+/* The direct path (direct.c): 1 when body[0..len) is a typed request the canonical path would
+ * read with no repair, no warning and no problem, with r->doc, canon_off, canon_len, soap,
+ * push_id, event, triggered_at and application_id filled exactly as that path fills them and
+ * r->direct = 1; 0 (r->doc and r->strings emptied) when it declines. scratch holds values
+ * that contain references. r must be reset as eb_ingest resets it. */
+int eb_ingest_direct(const char *body, size_t len, const struct eb_ingest_limits *lim,
+                     struct eb_ingest_result *r, struct eb_buf *scratch);
+
 #endif

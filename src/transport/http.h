@@ -27,7 +27,11 @@ struct eb_http_request {
     int tls;          /* 1 when the request came over TLS (HTTPS) */
     int admitted;     /* what the server's admit hook answered for it when the headers were
                          complete (0 when there is none) */
+    int listener;     /* which listener took it: EB_LISTENER_PUBLIC or EB_LISTENER_ADMIN */
 };
+
+/* The listeners a server may have (struct eb_http_request.listener). */
+enum { EB_LISTENER_PUBLIC = 0, EB_LISTENER_ADMIN = 1 };
 
 struct eb_http_response {
     int status;                   /* 200, 400, ... */
@@ -36,6 +40,8 @@ struct eb_http_response {
     int close;                    /* 1: close the connection after this response */
     const char *www_authenticate; /* WWW-Authenticate value of a 401; NULL for none; must
                                      outlive the response (a static or long-lived string) */
+    const char *headers;          /* more header lines, each "Name: value\r\n"; NULL for none;
+                                     must outlive the response (a static string) */
 };
 
 /* The value of the first header named name (ASCII case-insensitive), or NULL. */

@@ -94,7 +94,8 @@ enum conn_state { CONN_READ, CONN_WAIT, CONN_WORKER, CONN_WRITE, CONN_LINGER, CO
 struct conn {
     struct src src; /* first member: epoll data points here; src.fd the socket */
     struct eb_server *srv;
-    uint64_t id; /* connection number, for logs */
+    int listener; /* EB_LISTENER_PUBLIC or EB_LISTENER_ADMIN: the listener that accepted it */
+    uint64_t id;  /* connection number, for logs */
     enum conn_state state;
     uint32_t events;              /* epoll interest registered; 0 = not in epoll */
     struct peer *peer;            /* this connection counts against it */
@@ -128,17 +129,21 @@ struct eb_server {
     const struct eb_config *cfg;
     const struct eb_server_hooks *hooks;
     struct src listeners[MAX_LISTENERS];
+    int listener_kind[MAX_LISTENERS]; /* per listening socket: EB_LISTENER_* */
     int n_listeners;
-    int port; /* of the first listener */
+    int port;       /* of the first listener */
+    int admin_port; /* of the admin listener; 0: none */
     int epfd;
-    struct src wake;            /* eventfd: responses are ready, or a stop was requested */
-    struct src sig;             /* signalfd of eb_server_run(), fd -1 otherwise */
-    int reserve_fd;             /* a spare descriptor given up to shed a connection at EMFILE */
-    atomic_int stop_requests;   /* eb_server_stop() calls not yet seen by the loop */
-    atomic_int reload_requests; /* eb_server_reload() calls not yet seen by the loop */
-    int stopping;               /* 0 running, 1 graceful stop, 2 also drop partial requests */
-    int served;                 /* eb_server_serve() was called */
-    struct eb_tls *tls;         /* the TLS context for new connections; NULL: plain HTTP */
+    struct src wake;             /* eventfd: responses are ready, or a stop was requested */
+    struct src sig;              /* signalfd of eb_server_run(), fd -1 otherwise */
+    int reserve_fd;              /* a spare descriptor given up to shed a connection at EMFILE */
+    atomic_int stop_requests;    /* eb_server_stop() calls not yet seen by the loop */
+    atomic_int reload_requests;  /* eb_server_reload() calls not yet seen by the loop */
+    int stopping;                /* 0 running, 1 graceful stop, 2 also drop partial requests */
+    int served;                  /* eb_server_serve() was called */
+    struct eb_tls *tls;          /* the TLS context for new connections; NULL: plain HTTP */
+    struct eb_tls *admin_tls;    /* the admin listener's: the same certificate, no client CA */
+    struct eb_config *admin_cfg; /* cfg without the client CA, for admin_tls */
     uint64_t next_conn_id;
     struct conn *conns; /* every connection not yet closed */
     size_t n_conns;
@@ -414,10 +419,11 @@ static void http_date(char *out, size_t n)
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; a 503 says
- * Retry-After). */
+/* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; extra: header
+ * lines "Name: value\r\n" as the handler gave them, or NULL; a 503 says Retry-After). */
 static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, size_t length,
-                      int with_length, int close, int http10, const char *www_auth)
+                      int with_length, int close, int http10, const char *www_auth,
+                      const char *extra)
 {
     char date[64];
     http_date(date, sizeof date);
@@ -427,6 +433,8 @@ static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, si
         rc = eb_buf_printf(b, "Content-Type: %s\r\n", content_type);
     if (!rc && www_auth && !strpbrk(www_auth, "\r\n"))
         rc = eb_buf_printf(b, "WWW-Authenticate: %s\r\n", www_auth);
+    if (!rc && extra)
+        rc = eb_buf_puts(b, extra);
     if (!rc && status == 503)
         rc = eb_buf_printf(b, "Retry-After: %d\r\n", RETRY_AFTER_S);
     if (!rc && with_length)
@@ -585,7 +593,7 @@ static void conn_refuse(struct conn *c, int status)
     eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     size_t len = strlen(text);
     int head_only = c->frame.headers_done && c->frame.is_head;
-    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL) ||
+    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL, NULL) ||
         (!head_only && eb_buf_append(&c->out, text, len))) {
         conn_close(c, "out of memory");
         return;
@@ -617,6 +625,7 @@ static void resp_prepare(struct conn *c)
     c->resp.content_type = NULL;
     c->resp.close = 0;
     c->resp.www_authenticate = NULL;
+    c->resp.headers = NULL;
 }
 
 /* A complete request: park the connection and hand the request to a worker. */
@@ -737,6 +746,7 @@ static int conn_admit(struct conn *c)
     struct eb_http_request *req = eb_frame_request(f);
     req->peer = c->addr;
     req->tls = c->ssl != NULL;
+    req->listener = c->listener;
     req->id = atomic_fetch_add(&next_request_id, 1) + 1;
     if (s->hooks->admit) {
         resp_prepare(c);
@@ -901,7 +911,7 @@ static void conn_answer(struct conn *c)
     c->body_off = 0;
     c->state = CONN_WRITE;
     if (put_head(&c->out, status, r->content_type, r->body.len, !no_body, c->close_after, f->http10,
-                 www_auth)) {
+                 www_auth, r->headers)) {
         conn_close(c, "out of memory");
         return;
     }
@@ -986,6 +996,8 @@ static void reject(int fd, int tls)
 
 static void on_accept(struct eb_server *s, struct src *l)
 {
+    int kind = s->listener_kind[l - s->listeners];
+    struct eb_tls *tls = kind == EB_LISTENER_ADMIN ? s->admin_tls : s->tls;
     for (int i = 0; i < ACCEPT_BATCH && l->fd >= 0; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
@@ -998,7 +1010,7 @@ static void on_accept(struct eb_server *s, struct src *l)
                 close(s->reserve_fd);
                 fd = accept(l->fd, NULL, NULL);
                 if (fd >= 0)
-                    reject(fd, s->tls != NULL);
+                    reject(fd, tls != NULL);
                 s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 eb_log(EB_LOG_WARN, "out of file descriptors: connection refused", NULL);
             } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -1010,7 +1022,7 @@ static void on_accept(struct eb_server *s, struct src *l)
         peer_text(&ss, addr, sizeof addr);
         if (s->n_conns >= (size_t)s->cfg->max_connections) {
             eb_log(EB_LOG_DEBUG, "connection refused", "reason", "max_connections reached", NULL);
-            reject(fd, s->tls != NULL);
+            reject(fd, tls != NULL);
             continue;
         }
         struct peer *p = peer_acquire(s, addr);
@@ -1019,13 +1031,14 @@ static void on_accept(struct eb_server *s, struct src *l)
             eb_log(EB_LOG_DEBUG, "connection refused", "reason",
                    p ? "out of memory" : "max_connections_per_peer reached", NULL);
             peer_release(s, p);
-            reject(fd, s->tls != NULL);
+            reject(fd, tls != NULL);
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->src = (struct src){SRC_CONN, fd};
         c->srv = s;
+        c->listener = kind;
         c->id = ++s->next_conn_id;
         c->peer = p;
         snprintf(c->addr, sizeof c->addr, "%s", addr);
@@ -1042,7 +1055,7 @@ static void on_accept(struct eb_server *s, struct src *l)
         eb_metric_inc(tmetrics.accepted);
         c->state = CONN_READ;
         timer_start(c, &s->t_idle); /* the first request must start within keepalive_timeout */
-        if (s->tls && !(c->ssl = eb_tls_conn_new(s->tls, fd))) {
+        if (tls && !(c->ssl = eb_tls_conn_new(tls, fd))) {
             conn_close(c, "tls: cannot start a connection");
             continue;
         }
@@ -1121,7 +1134,7 @@ static void reload_tls(struct eb_server *s)
         eb_log(EB_LOG_INFO, "SIGHUP: no TLS certificate configured, nothing to reload", NULL);
         return;
     }
-    if (eb_tls_reload(s->tls, &err))
+    if (eb_tls_reload(s->tls, &err) || (s->admin_tls && eb_tls_reload(s->admin_tls, &err)))
         eb_log(EB_LOG_ERROR, "SIGHUP: TLS reload failed, the previous certificate stays in use",
                "reason", err.msg, NULL);
     else
@@ -1292,23 +1305,25 @@ static void addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_
     snprintf(out, n, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
-static eb_rc listen_all(struct eb_server *s, struct eb_err *err)
+/* Binds the addresses of host_text:port_num for listener kind (EB_LISTENER_*). */
+static eb_rc listen_all(struct eb_server *s, const char *host_text, int port_num, int kind,
+                        struct eb_err *err)
 {
     eb_rc rc = EB_OK;
-    const struct eb_config *cfg = s->cfg;
-    const char *host = cfg->listen_host[0] && strcmp(cfg->listen_host, "*") != 0
-                           ? cfg->listen_host
+    int first = s->n_listeners;
+    const char *host = host_text[0] && strcmp(host_text, "*") != 0
+                           ? host_text
                            : NULL; /* "*": every address, IPv4 and IPv6 */
     char port[8];
-    snprintf(port, sizeof port, "%d", cfg->listen_port);
+    snprintf(port, sizeof port, "%d", port_num);
     struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
                              .ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int g = getaddrinfo(host, port, &hints, &res);
     if (g)
-        return eb_err_set(err, EB_ERR_CONFIG, "cannot resolve listen address %s: %s",
-                          cfg->listen_host, gai_strerror(g));
+        return eb_err_set(err, EB_ERR_CONFIG, "cannot resolve listen address %s: %s", host_text,
+                          gai_strerror(g));
     int n_addrs = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
         n_addrs++;
@@ -1339,20 +1354,22 @@ static eb_rc listen_all(struct eb_server *s, struct eb_err *err)
         }
         struct src *l = &s->listeners[s->n_listeners];
         *l = (struct src){SRC_LISTENER, fd};
+        s->listener_kind[s->n_listeners] = kind;
         s->n_listeners++;
         if (epoll_add(s, l)) {
             rc = eb_err_set(err, EB_ERR_INTERNAL, "epoll_ctl: %s", strerror(errno));
             goto out;
         }
-        if (s->n_listeners == 1) {
+        if (s->n_listeners == first + 1) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
             if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-                s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                         : ((struct sockaddr_in *)&ss)->sin_port);
+                *(kind == EB_LISTENER_ADMIN ? &s->admin_port : &s->port) =
+                    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
         }
     }
-    if (!s->n_listeners)
+    if (s->n_listeners == first)
         rc = eb_err_set(err, EB_ERR_UNAVAILABLE, "%s",
                         last_err[0] ? last_err : "no address to listen on");
 out:
@@ -1433,7 +1450,19 @@ eb_rc eb_server_new(const struct eb_config *cfg, const struct eb_server_hooks *h
         struct sigaction ign = {.sa_handler = SIG_IGN};
         sigaction(SIGPIPE, &ign, NULL);
     }
-    rc = listen_all(s, err);
+    if (!rc && cfg->admin_listen_port && s->tls) { /* operators show no client certificate */
+        if (!(s->admin_cfg = malloc(sizeof *s->admin_cfg))) {
+            rc = eb_err_set(err, EB_ERR_NOMEM, "server: out of memory");
+            goto out;
+        }
+        *s->admin_cfg = *cfg;
+        s->admin_cfg->tls_client_ca[0] = '\0';
+        if ((rc = eb_tls_new(s->admin_cfg, &s->admin_tls, err)))
+            goto out;
+    }
+    rc = listen_all(s, cfg->listen_host, cfg->listen_port, EB_LISTENER_PUBLIC, err);
+    if (!rc && cfg->admin_listen_port)
+        rc = listen_all(s, cfg->admin_listen_host, cfg->admin_listen_port, EB_LISTENER_ADMIN, err);
 out:
     if (rc)
         eb_server_free(s);
@@ -1445,6 +1474,11 @@ out:
 int eb_server_port(const struct eb_server *s)
 {
     return s ? s->port : 0;
+}
+
+int eb_server_admin_port(const struct eb_server *s)
+{
+    return s ? s->admin_port : 0;
 }
 
 size_t eb_server_buffered(const struct eb_server *s)
@@ -1573,6 +1607,8 @@ void eb_server_free(struct eb_server *s)
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->start_cv);
     eb_tls_free(s->tls);
+    eb_tls_free(s->admin_tls);
+    free(s->admin_cfg);
     free(s->threads);
     free(s);
 }

@@ -60,7 +60,10 @@ void eb_server_complete(struct eb_server_pending *p);
  * waits longer than cfg->request_timeout_ms is answered 503 with Retry-After. */
 
 /* Creates a server and binds its listening sockets (cfg->listen_host, cfg->listen_port; port 0
- * binds an ephemeral port, see eb_server_port()); with cfg->tls_cert it serves HTTPS only
+ * binds an ephemeral port, see eb_server_port()), and, when cfg->admin_listen_port is set, the
+ * admin listener's (cfg->admin_listen_host): its requests reach the same hooks with
+ * req->listener EB_LISTENER_ADMIN, and over TLS it asks no client certificate. With
+ * cfg->tls_cert it serves HTTPS only
  * (EB_ERR_CONFIG when the certificate, key or client CA cannot be used) and sets SIGPIPE to be
  * ignored in the process (OpenSSL's writes cannot suppress it). Starts no thread. cfg and hooks
  * must outlive the server. Caller frees with eb_server_free(). */
@@ -73,6 +76,9 @@ size_t eb_server_buffered(const struct eb_server *s);
 
 /* The port the first listening socket is bound to (the real one when 0 was configured). */
 int eb_server_port(const struct eb_server *s);
+
+/* The port the admin listener is bound to; 0 when there is none. */
+int eb_server_admin_port(const struct eb_server *s);
 
 /* Starts the workers (each calls hooks->worker_new on its thread) and runs the event loop on
  * the calling thread until eb_server_stop(). Then stops accepting, closes idle connections,

@@ -1,4 +1,6 @@
-/* Logging to stderr: text ("time level msg key=value ...") or JSON lines. */
+/* Logging to stderr: text ("time level msg key=value ...", the values in logfmt: a value with
+ * a blank, '=', '"' or a control character, or an empty one, is written in double quotes with
+ * '"', '\\' and control characters escaped) or JSON lines. */
 #include "util/log.h"
 
 #include <stdarg.h>
@@ -41,22 +43,30 @@ static const char *level_name(enum eb_log_level l)
     return "info";
 }
 
-/* Appends s to the line, escaped for JSON strings or for text values. */
+/* Appends s to the line, escaped for JSON strings or as a text (logfmt) value or key. */
 static void put_escaped(char *line, size_t *len, size_t cap, const char *s, int json)
 {
-    for (; *s && *len + 8 < cap; s++) {
+    int quote = !json && (!*s || strpbrk(s, " =\"\t\r\n\\") != NULL);
+    for (const char *p = s; !quote && !json && *p; p++)
+        quote = (unsigned char)*p < 0x20 || *p == 0x7f;
+    if (quote)
+        line[(*len)++] = '"';
+    for (; *s && *len + 10 < cap; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
             line[(*len)++] = '\\';
             line[(*len)++] = (char)c;
-        } else if (c < 0x20) {
+        } else if (!json && (c == '\n' || c == '\t' || c == '\r')) {
+            line[(*len)++] = '\\';
+            line[(*len)++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        } else if (c < 0x20 || (!json && c == 0x7f)) {
             *len += (size_t)snprintf(line + *len, cap - *len, json ? "\\u%04x" : "\\x%02x", c);
-        } else if (!json && c == ' ') {
-            line[(*len)++] = '_';
         } else {
             line[(*len)++] = (char)c;
         }
     }
+    if (quote)
+        line[(*len)++] = '"';
 }
 
 void eb_log(enum eb_log_level level, const char *msg, ...)

@@ -302,7 +302,11 @@ class Server:
         self.log_path = self.workdir / f"server-{self.port}.log"
         self.args = args
         if args is None:
-            self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--db", self.db_url]
+            # --attachments off: the vendor sample's download links are not fetched (no lookup of
+            # the vendor's hosts from a test run, no fetch log lines between a test's requests);
+            # test_archive.py turns the archive on against a file server of its own
+            self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--db", self.db_url,
+                         "--attachments", "off"]
             if public_url:
                 self.args += ["--public-url", self.public_url]
         self.env = env

@@ -124,8 +124,9 @@ class SecServer:
         self.db_path = self.workdir / "x.db"
         self.log_path = self.workdir / f"server-{self.port}.log"
         self.crt, self.key = crt, key
+        # --attachments off: the vendor sample's download links are not fetched (test_archive.py)
         self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--db",
-                     f"sqlite:{self.db_path}"]
+                     f"sqlite:{self.db_path}", "--attachments", "off"]
         if tls:
             self.args += ["--tls-cert", str(crt), "--tls-key", str(key)]
         if client_ca:

@@ -620,6 +620,7 @@ static int start_writers(const char *url, struct worker w[2])
         w[k].k = k + 1;
         CHECK(eb_bridge_open(url, NULL, &w[k].a, &err) == EB_OK);
         if (!w[k].a) {
+            fprintf(stderr, "start_writers: %s\n", err.msg);
             if (k)
                 eb_bridge_close(w[0].a);
             return 0;

@@ -1,10 +1,12 @@
-/* The conformance suite of adapter.h's primitives (table version 2), checked through the table
+/* The conformance suite of adapter.h's primitives (table version 2, and version 4's attachment
+ * queue where the adapter has it), checked through the table
  * only (no SQL of its own), so that the same checks run against every adapter and the test
  * double: the push_log row read and written (the claim over a "failed" row, never over a final
  * one), rollback, savepoints, a candidate's rows and the push that wrote them, an interview
  * event's rows; then the bridge's rules end to end over the adapter (stored, duplicate,
  * rejected, failed then retried, a replay superseded by a later push), as the client and
- * `ehrbridge replay` see them. Ids are made unique per run with the given prefix, so the
+ * `ehrbridge replay` see them; the download links the bridge queues with a push (version 4), or
+ * not at all (versions 2 and 3). Ids are made unique per run with the given prefix, so the
  * suite may run on a database that holds other rows. Header-only; includes check.h. */
 #ifndef EB_CONFORMANCE_H
 #define EB_CONFORMANCE_H
@@ -18,6 +20,7 @@
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "check.h"
+#include "util/clock.h"
 
 /* A push and its record, with ids made of the run's prefix. */
 struct conf_push {
@@ -264,11 +267,152 @@ static void conf_rules(struct eb_adapter *a, const char *prefix, int64_t app)
     eb_adapter_rollback(a);
 }
 
+/* The rows of the attachment queue of application_id, in id order (at most 8 kept). */
+struct conf_att {
+    int n;
+    int64_t id[8];
+    int status[8];
+    char field[8][64];
+    char url[8][96];
+    int64_t created_ms[8], expires_ms[8];
+};
+
+static int conf_att_keep(void *user, const struct eb_att_row *r)
+{
+    struct conf_att *c = user;
+    if (c->n < 8) {
+        c->id[c->n] = r->id;
+        c->status[c->n] = (int)r->status;
+        snprintf(c->field[c->n], sizeof c->field[c->n], "%s", r->field ? r->field : "");
+        snprintf(c->url[c->n], sizeof c->url[c->n], "%s", r->url ? r->url : "");
+        c->created_ms[c->n] = r->created_ms;
+        c->expires_ms[c->n] = r->expires_ms;
+    }
+    c->n++;
+    return 0;
+}
+
+static struct conf_att conf_att_rows(struct eb_adapter *a, int64_t app)
+{
+    struct conf_att c = {0};
+    struct eb_att_filter f = {.status = -1, .application_id = app, .has_application_id = 1};
+    struct eb_err err;
+    CHECK(eb_adapter_att_list(a, &f, conf_att_keep, &c, &err) == EB_OK);
+    return c;
+}
+
+/* The attachment queue (version 4): att_enqueue and att_requeue inside the caller's
+ * transaction (a rollback leaves nothing; a row already queued is kept as it is), and the
+ * bridge queuing a stored push's links in the push's transaction only when queue_links is set,
+ * replay's re-queue of a link that is not stored. A version-2 adapter has no queue: the same
+ * pushes are stored and nothing is queued. */
+static void conf_queue(struct eb_adapter *a, const char *prefix, int64_t app)
+{
+    struct conf_push s;
+    struct eb_stored out;
+    struct eb_err err;
+    if (!eb_adapter_has_queue(a)) {
+        CHECK(a->m->version == 2 || !a->m->att_enqueue);
+        a->queue_links = 1;
+        conf_push_init(&s, prefix, "att-none", app, 1700000006000);
+        s.c.resume_url = "https://cdn.mokahr.com/r.pdf";
+        CHECK(eb_bridge_store_push(a, &s.push, &s.rec, &out, &err) == EB_OK);
+        CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+        CHECK(eb_adapter_att_list(a, NULL, conf_att_keep, NULL, &err) == EB_ERR_INTERNAL);
+        a->queue_links = 0;
+        return;
+    }
+    char pid[96];
+    snprintf(pid, sizeof pid, "%s-att-prim", prefix);
+    struct eb_att_link links[2] = {
+        {"data.resumeUrl", "https://cdn.mokahr.com/r.pdf?x=1", 28, 1700000099000},
+        {"data.portraitUrl", "https://cdn.mokahr.com/p.jpg", 28, 1700000098000},
+    };
+    /* rolled back: nothing */
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_att_enqueue(a, pid, app, links, 2, 1, &err) == EB_OK);
+    eb_adapter_rollback(a);
+    CHECK(conf_att_rows(a, app).n == 0);
+    /* committed: two pending rows, the URL as long as url_len says */
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_att_enqueue(a, pid, app, links, 2, 1, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
+    struct conf_att c = conf_att_rows(a, app);
+    CHECK(c.n == 2 && c.status[0] == EB_ATT_PENDING && c.status[1] == EB_ATT_PENDING);
+    CHECK_STR(c.field[0], "data.resumeUrl");
+    CHECK_STR(c.url[0], "https://cdn.mokahr.com/r.pdf");
+    CHECK(c.created_ms[0] == 1 && c.expires_ms[0] == 1700000099000);
+    CHECK_STR(c.url[1], "https://cdn.mokahr.com/p.jpg");
+    /* queued again (a replay): the rows are kept as they are */
+    links[1].url = "https://cdn.mokahr.com/other.jpg";
+    links[1].url_len = strlen(links[1].url);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_att_enqueue(a, pid, app, links, 2, 2, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
+    c = conf_att_rows(a, app);
+    CHECK(c.n == 2);
+    CHECK_STR(c.url[1], "https://cdn.mokahr.com/p.jpg");
+    /* one refused (claimed as due at 1 ms: only rows this suite queues are that old), then
+     * requeued: pending again, due at the requeue's time */
+    struct eb_att_claim cl;
+    int found = 0, mine = 0;
+    struct eb_att_result refused = {.status = EB_ATT_REFUSED, .error = "not allowed"};
+    while (eb_adapter_att_claim(a, "conf", 1, 60000, &cl, &found, &err) == EB_OK && found) {
+        CHECK(eb_adapter_att_finish(a, cl.id, "conf", cl.attempt, &refused, &err) == EB_OK);
+        mine += cl.id == c.id[0] || cl.id == c.id[1];
+    }
+    CHECK(mine == 2);
+    CHECK(conf_att_rows(a, app).status[0] == EB_ATT_REFUSED);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_att_requeue(a, pid, 3, &err) == EB_OK);
+    eb_adapter_rollback(a);
+    CHECK(conf_att_rows(a, app).status[0] == EB_ATT_REFUSED);
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_att_requeue(a, pid, 3, &err) == EB_OK);
+    CHECK(eb_adapter_commit(a, &err) == EB_OK);
+    c = conf_att_rows(a, app);
+    CHECK(c.n == 2 && c.status[0] == EB_ATT_PENDING && c.status[1] == EB_ATT_PENDING);
+    while (eb_adapter_att_claim(a, "conf", 3, 60000, &cl, &found, &err) == EB_OK && found)
+        CHECK(eb_adapter_att_finish(a, cl.id, "conf", cl.attempt, &refused, &err) == EB_OK);
+
+    /* through the bridge: nothing without queue_links; with it, the stored push's links, once */
+    int64_t app2 = app + 1;
+    conf_push_init(&s, prefix, "att-off", app2, 1700000006000);
+    s.c.resume_url = "https://cdn.mokahr.com/r.pdf";
+    s.c.portrait_url = "https://cdn.mokahr.com/p.jpg";
+    CHECK(eb_bridge_store_push(a, &s.push, &s.rec, &out, &err) == EB_OK);
+    CHECK(conf_att_rows(a, app2).n == 0);
+    a->queue_links = 1;
+    conf_push_init(&s, prefix, "att-on", app2, 1700000007000);
+    s.c.resume_url = "https://cdn.mokahr.com/r.pdf";
+    s.c.portrait_url = "https://cdn.mokahr.com/p.jpg";
+    CHECK(eb_bridge_store_push(a, &s.push, &s.rec, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    CHECK(eb_bridge_store_push(a, &s.push, &s.rec, &out, &err) == EB_OK && out.duplicate);
+    c = conf_att_rows(a, app2);
+    CHECK(c.n == 2);
+    CHECK_STR(c.field[0], "data.resumeUrl");
+    CHECK_STR(c.field[1], "data.portraitUrl");
+    CHECK(c.created_ms[0] == 1700000007000 && c.expires_ms[1] == 1700000007000 + 3600000);
+    /* replay: the links are queued again where they are not stored */
+    while (eb_adapter_att_claim(a, "conf", 1700000007000, 60000, &cl, &found, &err) == EB_OK &&
+           found)
+        CHECK(eb_adapter_att_finish(a, cl.id, "conf", cl.attempt, &refused, &err) == EB_OK);
+    CHECK(conf_att_rows(a, app2).status[0] == EB_ATT_REFUSED);
+    CHECK(eb_bridge_replay_push(a, &s.push, &s.rec, &out, &err) == EB_OK);
+    CHECK(out.outcome == EB_OUTCOME_STORED && out.duplicate == 0);
+    c = conf_att_rows(a, app2);
+    CHECK(c.n == 2 && c.status[0] == EB_ATT_PENDING && c.status[1] == EB_ATT_PENDING);
+    while (eb_adapter_att_claim(a, "conf", eb_now_ms(), 60000, &cl, &found, &err) == EB_OK && found)
+        CHECK(eb_adapter_att_finish(a, cl.id, "conf", cl.attempt, &refused, &err) == EB_OK);
+    a->queue_links = 0;
+}
+
 /* The whole suite on a (app: an applicationId no other run uses). */
 static void conformance_run(struct eb_adapter *a, const char *prefix, int64_t app)
 {
     const struct eb_adapter_methods *m = a->m;
-    CHECK(m->version == 2);
+    CHECK(m->version >= 2 && m->version <= 4); /* adapter.h: what each version adds */
     CHECK(m->begin && m->commit && m->rollback && m->in_transaction && m->log_get && m->log_put &&
           m->candidate_write && m->candidate_last);
     CHECK(!m->savepoint == !m->release && !m->savepoint == !m->rollback_to);
@@ -277,6 +421,7 @@ static void conformance_run(struct eb_adapter *a, const char *prefix, int64_t ap
     conf_candidate(a, prefix, app);
     conf_interview(a, prefix);
     conf_rules(a, prefix, app + 1);
+    conf_queue(a, prefix, app + 2);
 }
 
 #endif

@@ -102,10 +102,10 @@ static void test_open_creates_schema(void)
     sqlite3 *db = peek_open();
     struct eb_sql_schema *s = NULL;
     CHECK(eb_sqlgen_build(&eb_sql_dialect_sqlite, &s, &err) == EB_OK);
-    /* the candidate schema, plus the 4 interview tables (adapters/interview_sql.h) and
-     * push_warning (adapters/warning_sql.h) */
+    /* the candidate schema, plus the 4 interview tables (adapters/interview_sql.h),
+     * push_warning (adapters/warning_sql.h) and the archive's attachment and attachment_chunk */
     CHECK(s && q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ==
-                   (int64_t)s->n_tables + 5);
+                   (int64_t)s->n_tables + 5 + 2);
     eb_sqlgen_free(s);
     CHECK(q_int(db, "SELECT version FROM schema_version") == EB_SQL_SCHEMA_VERSION);
     CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
