@@ -12,7 +12,7 @@ BUILD="build-essential cmake pkg-config gsoap libgsoap-dev libxml2-dev libsqlite
 # debootstrap for their base image, podman-compose
 TEST="libxml2-utils sqlite3 python3-pytest python3-zeep valgrind clang libclang-rt-14-dev clang-format curl
   postgresql python3-psycopg2 openssl python3-requests odbc-postgresql libsqliteodbc
-  mariadb-server odbc-mariadb
+  mariadb-server odbc-mariadb python3-pymysql
   wrk python3-spyne python3-lxml python3-twisted groff-base strace
   chromium chromium-driver python3-selenium fonts-wqy-microhei
   podman runc containernetworking-plugins golang-github-containernetworking-plugin-dnsname iptables

@@ -4,10 +4,13 @@
 #   tools/mariadb.sh start      mariadb-install-db into a new temporary directory and start a
 #                               server on 127.0.0.1 at a free port; prints EB_MARIADB_DIR=... and
 #                               EB_MARIADB_ODBC=... (the ODBC connection string, Debian's
-#                               odbc-mariadb driver by path; eval them)
+#                               odbc-mariadb driver by path, OPTION=2; eval them)
 #   tools/mariadb.sh stop DIR   stop the server and delete DIR
-# The server has one database, ehrbridge, and one user, ehrbridge, with a random password.
-# As root, the server runs as the user mysql (created by the package).
+# The server has one database, ehrbridge, and one user, ehrbridge, with a random password, who may
+# also create and drop databases named eb_* (the integration tests give each server one of its own).
+# As root, the server runs as the user mysql (created by the package). Like tools/pg.sh's cluster
+# (fsync = off) the server does not flush to disk: it is thrown away, and a test that needs data to
+# survive kills ehrbridge, never the server.
 set -eu
 
 die() { echo "mariadb.sh: $*" >&2; exit 1; }
@@ -60,7 +63,9 @@ start)
     port=$(free_port)
     "$server" --no-defaults --user="$owner" --datadir="$dir/data" --socket="$dir/sock" \
       --pid-file="$dir/pid" --bind-address=127.0.0.1 --port="$port" --skip-name-resolve \
-      --log-error="$dir/server.log" --innodb-buffer-pool-size=32M >/dev/null 2>&1 &
+      --log-error="$dir/server.log" --innodb-buffer-pool-size=32M \
+      --innodb-flush-log-at-trx-commit=0 --innodb-flush-method=nosync --innodb-doublewrite=0 \
+      >/dev/null 2>&1 &
     spid=$!
     for _ in $(seq 1 120); do
       [ -S "$dir/sock" ] && client "$dir" -e 'SELECT 1' >/dev/null 2>&1 && started=1 && break
@@ -78,9 +83,11 @@ start)
   fi
   client "$dir" -e "CREATE DATABASE ehrbridge CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
     CREATE USER 'ehrbridge'@'127.0.0.1' IDENTIFIED BY '$password';
-    GRANT ALL ON ehrbridge.* TO 'ehrbridge'@'127.0.0.1';" || die "cannot create the user"
+    GRANT ALL ON ehrbridge.* TO 'ehrbridge'@'127.0.0.1';
+    GRANT ALL ON \`eb\\_%\`.* TO 'ehrbridge'@'127.0.0.1';" || die "cannot create the user"
   echo "EB_MARIADB_DIR=$dir"
-  echo "EB_MARIADB_ODBC='DRIVER=$driver;SERVER=127.0.0.1;PORT=$port;DATABASE=ehrbridge;UID=ehrbridge;PWD=$password'"
+  # OPTION=2 (FOUND_ROWS): an UPDATE counts the rows it matched, which ehrbridge needs
+  echo "EB_MARIADB_ODBC='DRIVER=$driver;SERVER=127.0.0.1;PORT=$port;DATABASE=ehrbridge;UID=ehrbridge;PWD=$password;OPTION=2'"
   ;;
 stop)
   check_dir "${2:-}"

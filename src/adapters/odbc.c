@@ -2,15 +2,17 @@
  * given to SQLDriverConnect as it is: "odbc:DSN=ehr;UID=ehrbridge;PWD=..." (a data source of
  * odbc.ini) or "odbc:DRIVER=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;SERVER=...;..." (a
  * driver by name from odbcinst.ini, or by path). It reaches the databases legacy EHR suites run
- * on; it is tested with Debian's PostgreSQL (psqlodbcw.so) and SQLite (libsqlite3odbc.so)
- * drivers.
+ * on; it is tested with Debian's PostgreSQL (psqlodbcw.so), SQLite (libsqlite3odbc.so) and
+ * MariaDB (libmaodbc.so) drivers.
  *
  * One instance is one connection, in manual-commit mode (SQL_AUTOCOMMIT_OFF): a transaction is
  * ended by SQLEndTran, and `true` is answered only after SQL_COMMIT succeeded. Every
  * statement is prepared once per connection (SQLPrepare) and executed with bound parameters
  * (SQLBindParameter): integers as SQL_C_SBIGINT, text as SQL_C_WCHAR (UTF-16, converted from and
  * to the UTF-8 the rest of ehrbridge uses, so that no driver's or locale's idea of "ANSI" text
- * touches it), bytes as SQL_C_BINARY.
+ * touches it), bytes as SQL_C_BINARY. On MySQL and MariaDB text is bound as SQL_C_CHAR in
+ * UTF-8 (the same text, checked the same way): Debian's odbc-mariadb 3.1 appends a NUL byte
+ * when it converts some UTF-16 parameters (CJK, then ASCII, then CJK: "高级Java工程师").
  *
  * It offers the primitives of adapter.h (table version 2): the bridge writes the push rules,
  * the retries and group commit with them (savepoints: SAVEPOINT, RELEASE SAVEPOINT, ROLLBACK TO
@@ -106,6 +108,8 @@ struct odbc_adapter {
     /* parameter buffers of one execution */
     SQLWCHAR *wbuf[EB_SQL_MAX_COLUMNS]; /* UTF-16 text */
     size_t wcap[EB_SQL_MAX_COLUMNS];    /* units allocated in wbuf[i] */
+    char *cbuf[EB_SQL_MAX_COLUMNS];     /* UTF-8 text (MySQL, MariaDB) */
+    size_t ccap[EB_SQL_MAX_COLUMNS];    /* bytes allocated in cbuf[i] */
     SQLBIGINT ival[EB_SQL_MAX_COLUMNS];
     SQLLEN ind[EB_SQL_MAX_COLUMNS];
 };
@@ -159,6 +163,45 @@ static long utf8_to_utf16(const char *s, size_t n, SQLWCHAR **buf, size_t *cap)
     }
     (*buf)[o] = 0;
     return (long)o;
+}
+
+/* UTF-16 w[0..units) (from utf8_to_utf16: no NUL, surrogates paired) into UTF-8 in *buf (grown
+ * as needed; *cap bytes). Returns the number of bytes, or -1 when memory runs out. */
+static long utf16_to_utf8(const SQLWCHAR *w, size_t units, char **buf, size_t *cap)
+{
+    if (*cap < units * 3 + 1) {
+        char *b = realloc(*buf, units * 3 + 1);
+        if (!b)
+            return -1;
+        *buf = b;
+        *cap = units * 3 + 1;
+    }
+    unsigned char *o = (unsigned char *)*buf;
+    size_t k = 0;
+    for (size_t i = 0; i < units; i++) {
+        uint32_t cp = w[i];
+        if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < units) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (w[i + 1] - 0xdc00u);
+            i++;
+        }
+        if (cp < 0x80) {
+            o[k++] = (unsigned char)cp;
+        } else if (cp < 0x800) {
+            o[k++] = (unsigned char)(0xc0 | cp >> 6);
+            o[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            o[k++] = (unsigned char)(0xe0 | cp >> 12);
+            o[k++] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+            o[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+        } else {
+            o[k++] = (unsigned char)(0xf0 | cp >> 18);
+            o[k++] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+            o[k++] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+            o[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+        }
+    }
+    o[k] = 0;
+    return (long)k;
 }
 
 /* s reallocated to at least need bytes (doubling); NULL (s freed) when out of memory. */
@@ -368,6 +411,28 @@ static eb_rc exec_direct(struct odbc_adapter *o, const char *sql, const char *wh
     return rc;
 }
 
+/* On MySQL and MariaDB an UPDATE counts the rows it changed, not those it matched, unless the
+ * connection asked for matched rows (the driver's OPTION=2, FOUND_ROWS): the candidate row that a
+ * replay writes again unchanged would then look missing and be inserted a second time. Checked
+ * with an UPDATE that matches schema_version's row(s) and changes nothing. */
+static eb_rc check_matched_rows(struct odbc_adapter *o, struct eb_err *err)
+{
+    SQLHSTMT h = NULL;
+    SQLLEN n = 0;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, o->dbc, &h)))
+        return fail(o, SQL_HANDLE_DBC, o->dbc, "checking row counts", err);
+    SQLRETURN r = SQLExecDirect(
+        h, (SQLCHAR *)"UPDATE \"schema_version\" SET \"version\" = \"version\"", SQL_NTS);
+    eb_rc rc = SQL_SUCCEEDED(r) ? EB_OK : fail(o, SQL_HANDLE_STMT, h, "checking row counts", err);
+    if (!rc && !(SQL_SUCCEEDED(SQLRowCount(h, &n)) && n > 0))
+        rc = eb_err_set(err, EB_ERR_CONFIG,
+                        "odbc: MySQL/MariaDB counts changed rows, not matched rows: add OPTION=2 "
+                        "(FOUND_ROWS) to the connection string");
+    SQLFreeHandle(SQL_HANDLE_STMT, h);
+    rollback(o);
+    return rc;
+}
+
 /* Runs a step of the schema's creation or migration. Where DDL commits by itself (MySQL,
  * MariaDB), a step interrupted half-way must be able to run again: CREATE TABLE, CREATE INDEX
  * and ADD COLUMN get IF NOT EXISTS (MariaDB understands all three). */
@@ -414,7 +479,8 @@ static eb_rc bind_int(struct odbc_adapter *o, SQLHSTMT h, int i, int64_t v, stru
     return fail(o, SQL_HANDLE_STMT, h, "binding", err);
 }
 
-/* Binds UTF-8 text as UTF-16 (SQL_C_WCHAR); NULL binds NULL. */
+/* Binds UTF-8 text as UTF-16 (SQL_C_WCHAR), on MySQL and MariaDB as the UTF-8 of that UTF-16
+ * (SQL_C_CHAR; see the file's comment); NULL binds NULL. */
 static eb_rc bind_text(struct odbc_adapter *o, SQLHSTMT h, int i, const char *s, size_t n,
                        struct eb_err *err)
 {
@@ -423,6 +489,18 @@ static eb_rc bind_text(struct odbc_adapter *o, SQLHSTMT h, int i, const char *s,
     long units = utf8_to_utf16(s, n, &o->wbuf[i], &o->wcap[i]);
     if (units < 0)
         return eb_err_set(err, EB_ERR_NOMEM, "odbc: out of memory binding text");
+    if (o->is_mysql) {
+        long bytes = utf16_to_utf8(o->wbuf[i], (size_t)units, &o->cbuf[i], &o->ccap[i]);
+        if (bytes < 0)
+            return eb_err_set(err, EB_ERR_NOMEM, "odbc: out of memory binding text");
+        o->ind[i] = (SQLLEN)bytes;
+        if (SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_CHAR,
+                                           units > LONG_TEXT ? SQL_LONGVARCHAR : SQL_VARCHAR,
+                                           bytes ? (SQLULEN)bytes : 1, 0, o->cbuf[i], o->ind[i],
+                                           &o->ind[i])))
+            return EB_OK;
+        return fail(o, SQL_HANDLE_STMT, h, "binding", err);
+    }
     o->ind[i] = (SQLLEN)units * (SQLLEN)sizeof(SQLWCHAR);
     SQLULEN size = units ? (SQLULEN)units : 1;
     if (SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_WCHAR,
@@ -950,7 +1028,7 @@ static eb_rc ensure_connected(struct odbc_adapter *o, struct eb_err *err)
                         (rc = end_tran(o, 1, err))))
         goto fail;
     if (!o->schema_checked) {
-        if ((rc = ensure_schema(o, err)))
+        if ((rc = ensure_schema(o, err)) || (o->is_mysql && (rc = check_matched_rows(o, err))))
             goto fail;
         o->schema_checked = 1;
     }
@@ -1028,6 +1106,9 @@ static void od_close(struct eb_adapter *a)
         free(o->wbuf[i]);
         o->wbuf[i] = NULL;
         o->wcap[i] = 0;
+        free(o->cbuf[i]);
+        o->cbuf[i] = NULL;
+        o->ccap[i] = 0;
     }
     free(o->ins);
     free(o->del);

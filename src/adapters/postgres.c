@@ -1983,6 +1983,7 @@ static const char att_ddl[] =
     "\"next_at\" BIGINT NOT NULL, \"lease_owner\" TEXT, \"lease_until\" BIGINT, "
     "\"stored_attempt\" BIGINT, \"stored_in\" TEXT, UNIQUE (\"push_id\", \"field\")); "
     "CREATE INDEX IF NOT EXISTS \"attachment_due\" ON \"attachment\" (\"status\", \"next_at\"); "
+    "CREATE INDEX IF NOT EXISTS \"attachment_sha256\" ON \"attachment\" (\"sha256\"); "
     "CREATE INDEX IF NOT EXISTS \"attachment_application\" ON \"attachment\" "
     "(\"application_id\"); "
     "CREATE TABLE IF NOT EXISTS \"attachment_chunk\" (\"attachment_id\" BIGINT NOT NULL, "
@@ -2231,7 +2232,8 @@ static eb_rc pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
         bind_int(g, 1, f->application_id);
     if (f && f->id)
         bind_int(g, 2, f->id);
-    if (!bind_str(g, 0, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL)) {
+    if (!bind_str(g, 0, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL) ||
+        !bind_str(g, 3, f ? f->push_id : NULL)) {
         release_params(g);
         return fail_rc(g, err);
     }
@@ -2239,10 +2241,11 @@ static eb_rc pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
         g,
         "SELECT \"id\", \"push_id\", \"application_id\", \"field\", \"url\", \"status\", "
         "\"attempts\", \"error\", \"size\", \"sha256\", \"content_type\", \"file_name\", "
-        "\"created_at\", \"expires_at\" FROM \"attachment\" WHERE ($1::text IS NULL OR "
-        "\"status\" = $1::text) AND ($2::bigint IS NULL OR \"application_id\" = $2::bigint) AND "
-        "($3::bigint IS NULL OR \"id\" = $3::bigint) ORDER BY \"id\"",
-        3, 0, &r, "listing attachments", err);
+        "\"created_at\", \"expires_at\", \"stored_in\" FROM \"attachment\" WHERE ($1::text IS "
+        "NULL OR \"status\" = $1::text) AND ($2::bigint IS NULL OR \"application_id\" = "
+        "$2::bigint) AND ($3::bigint IS NULL OR \"id\" = $3::bigint) AND ($4::text IS NULL OR "
+        "\"push_id\" = $4::text) ORDER BY \"id\"",
+        4, 0, &r, "listing attachments", err);
     if (rc)
         return rc;
     for (int i = 0; !rc && i < PQntuples(r); i++) {
@@ -2262,6 +2265,7 @@ static eb_rc pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
             .file_name = val(r, i, 11),
             .created_ms = val_i64(r, i, 12, 0),
             .expires_ms = val_i64(r, i, 13, 0),
+            .purged = val(r, i, 14) && !strcmp(val(r, i, 14), "purged"),
         };
         if (fn(user, &row))
             rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
@@ -2328,6 +2332,81 @@ static eb_rc pg_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct
     }
     PQclear(r);
     return EB_OK;
+}
+
+/* Retention of archived documents (adapter.h, att_purge): stored_in becomes 'purged', the
+ * rows' chunks go, in one statement; then the files of the directory store no row refers to. */
+static eb_rc pg_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                          unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                          struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL, *sel = NULL;
+    char *drop = NULL; /* per row of sel: 1 when its file is to go */
+    eb_rc rc = att_exec(g, "BEGIN", 0, 0, &r, "purging attachments", err);
+    PQclear(r);
+    r = NULL;
+    if (rc)
+        return rc;
+    bind_int(g, 0, before_ms);
+    bind_int(g, 1, max_rows);
+    bind_int(g, 2, now_ms);
+    if ((rc = att_exec(g,
+                       "WITH p AS (SELECT \"id\", \"stored_in\" AS \"was\", \"sha256\" FROM "
+                       "\"attachment\" WHERE \"status\" = 'stored' AND (\"stored_in\" = 'db' OR "
+                       "(\"stored_in\" = 'dir' AND NOT EXISTS (SELECT 1 FROM \"attachment\" "
+                       "WHERE \"status\" = 'pending' AND \"lease_until\" > $3))) AND "
+                       "\"created_at\" < $1 ORDER BY \"id\" LIMIT $2 FOR UPDATE), "
+                       "u AS (UPDATE \"attachment\" t SET \"stored_in\" = 'purged' FROM p WHERE "
+                       "t.\"id\" = p.\"id\" RETURNING p.\"id\", p.\"was\", p.\"sha256\"), "
+                       "d AS (DELETE FROM \"attachment_chunk\" c USING u WHERE "
+                       "c.\"attachment_id\" = u.\"id\") SELECT \"id\", \"was\", \"sha256\" "
+                       "FROM u ORDER BY \"id\"",
+                       3, 0, &sel, "purging attachments", err)))
+        goto out;
+    int n = PQntuples(sel);
+    drop = calloc((size_t)n + 1, 1);
+    if (!drop) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "purging attachments: out of memory");
+        goto out;
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        const char *was = val(sel, i, 1), *sha = val(sel, i, 2);
+        if (!was || strcmp(was, "dir") || !sha)
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = drop[j] && !strcmp(val(sel, j, 2), sha);
+        if (seen)
+            continue;
+        if (!bind_str(g, 0, sha)) {
+            release_params(g);
+            rc = fail_rc(g, err);
+            break;
+        }
+        if (!(rc = att_exec(g,
+                            "SELECT 1 FROM \"attachment\" WHERE \"sha256\" = $1 AND "
+                            "\"stored_in\" = 'dir' LIMIT 1",
+                            1, 0, &r, "purging attachments", err)))
+            drop[i] = PQntuples(r) == 0;
+        PQclear(r);
+        r = NULL;
+    }
+    if (!rc)
+        rc = att_exec(g, "COMMIT", 0, 0, &r, "purging attachments", err);
+    if (!rc) {
+        *purged = n;
+        for (int i = 0; i < n; i++)
+            if (drop[i] && fn && fn(user, val(sel, i, 2)))
+                break;
+    }
+out:
+    PQclear(r);
+    PQclear(sel);
+    free(drop);
+    if (rc && g->conn && PQtransactionStatus(g->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(g->conn, "ROLLBACK"));
+    return rc;
 }
 
 static const char *const pg_aliases[] = {"postgres", NULL};
@@ -2535,4 +2614,5 @@ const struct eb_adapter_methods eb_adapter_postgres = {
     .att_list = pg_att_list,
     .att_read = pg_att_read,
     .att_stats = pg_att_stats,
+    .att_purge = pg_att_purge,
 };

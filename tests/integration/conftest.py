@@ -1,13 +1,16 @@
 """ehrbridge integration tests: the real binary on a free loopback port, a fresh database, real
 clients (zeep, npm soap, raw HTTP) that know only the served WSDL.
 
-Every test that uses the `server` or `make_server` fixture (or the `backend` fixture) runs on four
+Every test that uses the `server` or `make_server` fixture (or the `backend` fixture) runs on five
 backends: SQLite (a fresh file), PostgreSQL (a fresh schema in the database EB_PG_URL names;
-tools/test.sh starts a throwaway cluster and sets it), and the same two through ODBC: odbc-sqlite
+tools/test.sh starts a throwaway cluster and sets it), the same two through ODBC: odbc-sqlite
 (Debian's libsqliteodbc driver on a fresh file) and odbc-postgres (Debian's odbc-postgresql
-driver, psqlodbcw.so, on a fresh schema of EB_PG_URL's database), each driver named by its path
-in the connection string. Without EB_PG_URL the PostgreSQL runs, and without a driver its ODBC
-runs, FAIL in CI (CI=true) and are skipped elsewhere. Tests marked `sqlite_only` (they reach into
+driver, psqlodbcw.so, on a fresh schema of EB_PG_URL's database), and odbc-mariadb (Debian's
+odbc-mariadb driver, libmaodbc.so, on a fresh database of the server EB_MARIADB_ODBC names;
+tools/test.sh starts one with tools/mariadb.sh; rows are read back with python3-pymysql), each
+driver named by its path in the connection string. Without EB_PG_URL the PostgreSQL runs, without
+EB_MARIADB_ODBC the MariaDB run, and without a driver its ODBC runs, FAIL in CI (CI=true) and are
+skipped elsewhere. Tests marked `sqlite_only` (they reach into
 the SQLite file itself) run on the sqlite backend only.
 
 EHRBRIDGE_BIN names the binary (ctest sets it; default build/ehrbridge), EB_FIXTURES the fixtures
@@ -35,11 +38,12 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 
 
-BACKENDS = ("sqlite", "postgres", "odbc-sqlite", "odbc-postgres")
+BACKENDS = ("sqlite", "postgres", "odbc-sqlite", "odbc-postgres", "odbc-mariadb")
 
 # Debian's ODBC drivers (tools/deps.sh test installs them), by file name.
 ODBC_DRIVERS = {"odbc-sqlite": ("libsqlite3odbc.so", "libsqliteodbc"),
-                "odbc-postgres": ("psqlodbcw.so", "odbc-postgresql")}
+                "odbc-postgres": ("psqlodbcw.so", "odbc-postgresql"),
+                "odbc-mariadb": ("libmaodbc.so", "odbc-mariadb")}
 
 
 def pytest_configure(config):
@@ -81,6 +85,25 @@ def pg_url():
     return url
 
 
+def mariadb_odbc():
+    """EB_MARIADB_ODBC (tools/mariadb.sh's connection string) as {key: value}. Missing, or no
+    python3-pymysql to read rows back with: FAIL in CI, else skip."""
+    conn = os.environ.get("EB_MARIADB_ODBC")
+    why = None
+    if not conn:
+        why = "EB_MARIADB_ODBC is not set (tools/test.sh starts a throwaway MariaDB and sets it)"
+    else:
+        try:
+            import pymysql  # noqa: F401
+        except ImportError:
+            why = "python3-pymysql is not installed (tools/deps.sh test installs it)"
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"MariaDB tests cannot run in CI: {why}")
+        pytest.skip(f"MariaDB tests skipped: {why}")
+    return {k.upper(): v for k, _, v in (p.partition("=") for p in conn.split(";") if p)}
+
+
 def odbc_driver(backend):
     """The path of the ODBC driver of an odbc-* backend. Missing: FAIL in CI, else skip."""
     lib, package = ODBC_DRIVERS[backend]
@@ -99,6 +122,10 @@ def odbc_url(backend, db_path):
     driver = odbc_driver(backend)
     if backend == "odbc-sqlite":
         return f"odbc:DRIVER={driver};Database={db_path}"
+    if backend == "odbc-mariadb":
+        # EB_MARIADB_ODBC's keys (OPTION=2 among them: rows matched), with the server's database
+        m = dict(mariadb_odbc(), DRIVER=driver, DATABASE=db_path)
+        return "odbc:" + ";".join(f"{k}={v}" for k, v in m.items())
     u = urllib.parse.urlsplit(pg_url())
     return (f"odbc:DRIVER={driver};SERVER={u.hostname};PORT={u.port or 5432};"
             f"DATABASE={u.path.lstrip('/') or 'postgres'};"
@@ -109,6 +136,34 @@ def odbc_url(backend, db_path):
 
 _SESSION = uuid.uuid4().hex[:8]
 _SCHEMAS = []
+_MARIA_DBS = []
+
+
+def maria_admin():
+    """A pymysql connection as tools/mariadb.sh's user, who may create databases named eb_*."""
+    import pymysql
+    m = mariadb_odbc()
+    return pymysql.connect(host=m["SERVER"], port=int(m["PORT"]), user=m["UID"],
+                           password=m["PWD"], autocommit=True)
+
+
+def mariadb_database(workdir):
+    """The MariaDB database of the server in workdir: a database of its own on EB_MARIADB_ODBC's
+    server (the same workdir gives the same database within a test session), in utf8mb4 with
+    binary collation like tools/mariadb.sh's."""
+    name = "eb_" + hashlib.sha1(f"{_SESSION}:{Path(workdir).resolve()}".encode()).hexdigest()[:20]
+    conn = maria_admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    finally:
+        conn.close()
+    if name not in _MARIA_DBS:
+        _MARIA_DBS.append(name)
+    m = mariadb_odbc()
+    return helpers.MariaDatabase(name, {"host": m["SERVER"], "port": int(m["PORT"]),
+                                        "user": m["UID"], "password": m["PWD"]})
 
 
 def pg_admin():
@@ -157,11 +212,38 @@ def _drop_pg_schemas():
         conn.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_mariadb_databases():
+    """Drops the MariaDB databases this session made, unless EB_MARIADB_DIR names the server's
+    folder from tools/mariadb.sh (its `stop` deletes them all at once; dropping them one at a time
+    takes about 0.1 s each)."""
+    yield
+    made_by_tools = os.path.isfile(os.path.join(os.environ.get("EB_MARIADB_DIR") or "/nonexistent",
+                                                ".eb-mariadb"))
+    if not _MARIA_DBS or made_by_tools:
+        return
+    try:
+        conn = maria_admin()
+    except Exception:  # noqa: BLE001 - best effort
+        return
+    try:
+        with conn.cursor() as cur:
+            for name in _MARIA_DBS:
+                try:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                except Exception:  # noqa: BLE001 - a server may still hold it
+                    pass
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request):
-    """The database of the module's servers: "sqlite" or "postgres" (see the module doc)."""
+    """The database of the module's servers: one of BACKENDS (see the module doc)."""
     if request.param in ("postgres", "odbc-postgres"):
         pg_url()
+    if request.param == "odbc-mariadb":
+        mariadb_odbc()
     if request.param.startswith("odbc-"):
         odbc_driver(request.param)
     return request.param
@@ -210,10 +292,11 @@ class Server:
         self.push_url = f"{self.base_url}/pushCandidate"
         self.wsdl_url = f"{self.push_url}?wsdl"
         self.public_url = self.push_url
-        # the SQLite file, or on PostgreSQL a helpers.PgDatabase (its --db URL); the odbc-*
-        # backends read the same with the driver in between
+        # the SQLite file, on PostgreSQL a helpers.PgDatabase (its --db URL), on MariaDB a
+        # helpers.MariaDatabase; the odbc-* backends read the same with the driver in between
         pg = backend in ("postgres", "odbc-postgres")
-        self.db_path = pg_database(self.workdir) if pg else self.workdir / db_name
+        self.db_path = (mariadb_database(self.workdir) if backend == "odbc-mariadb"
+                        else pg_database(self.workdir) if pg else self.workdir / db_name)
         self.db_url = (odbc_url(backend, self.db_path) if backend.startswith("odbc-")
                        else str(self.db_path) if pg else f"sqlite:{self.db_path}")
         self.log_path = self.workdir / f"server-{self.port}.log"

@@ -1,6 +1,6 @@
 """Helpers of the ehrbridge integration tests: the contract read from the WSDL, the vendor's JSON
 example turned into the contract's form, SOAP envelopes built by hand, raw HTTP, and database reads
-(SQLite or PostgreSQL behind one small interface: db_connect, tables, columns, rows).
+(SQLite, PostgreSQL or MariaDB behind one small interface: db_connect, tables, columns, rows).
 
 Nothing here knows the server's internals: requests are built from the WSDL and the vendor's docs,
 answers are read as a client reads them, the database as an EHR reader would."""
@@ -320,14 +320,29 @@ def fault_text(r):
 # ---------------------------------------------------------------------------------------------
 # The database, read as an EHR reader would
 
-class PgDatabase(str):
-    """The database of a server on PostgreSQL, where a SQLite server has its file path: the
-    ehrbridge --db URL (this string), which selects the server's own schema through
-    options=-c search_path=<schema>. db_connect() and dump_all_text() accept either."""
+class ServerDatabase(str):
+    """The database of a server on a database server, where a SQLite server has its file path
+    (PgDatabase or MariaDatabase). db_connect() gives a connection that may write (autocommit)."""
+
+
+class PgDatabase(ServerDatabase):
+    """The database of a server on PostgreSQL: the ehrbridge --db URL (this string), which
+    selects the server's own schema through options=-c search_path=<schema>. db_connect() and
+    dump_all_text() accept it as they accept a SQLite file's path."""
 
     def __new__(cls, url, schema):
         obj = str.__new__(cls, url)
         obj.schema = schema
+        return obj
+
+
+class MariaDatabase(ServerDatabase):
+    """The database of a server on MariaDB (odbc-mariadb): a database of its own on the server
+    of tools/mariadb.sh. This string is its name; params are pymysql.connect's arguments."""
+
+    def __new__(cls, name, params):
+        obj = str.__new__(cls, name)
+        obj.params = dict(params, database=name)
         return obj
 
 
@@ -406,7 +421,39 @@ class PgConn:
         return False
 
 
+def maria_sql(sql):
+    """The tests' SQLite-flavoured SQL for MariaDB (the session has ANSI_QUOTES, as ehrbridge's):
+    ? placeholders, CAST(x AS BLOB) for the UTF-8 bytes of a text, PRAGMA integrity_check (as on
+    PostgreSQL, "ok": the server keeps its own consistency)."""
+    if sql.strip().lower() == "pragma integrity_check":
+        return "SELECT 'ok'"
+    sql = re.sub(r"CAST\((\w+) AS BLOB\)", r"CAST(\1 AS BINARY)", sql, flags=re.I)
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class MariaConn(PgConn):
+    """A MariaDB connection (Debian's python3-pymysql, not the ODBC driver under test) with
+    sqlite3's execute() interface, in autocommit, identifiers in double quotes."""
+    backend = "mariadb"
+
+    def __init__(self, db):
+        import pymysql  # Debian's python3-pymysql; only needed for the odbc-mariadb runs
+        self._conn = pymysql.connect(**db.params, charset="utf8mb4", autocommit=True,
+                                     init_command="SET SESSION sql_mode = "
+                                     "CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES')")
+
+    def execute(self, sql, args=()):
+        with self._conn.cursor() as cur:
+            cur.execute(maria_sql(sql), tuple(args))
+            if cur.description is None:
+                return PgCursor([])
+            names = [d[0] for d in cur.description]
+            return PgCursor([PgRow(names, r) for r in cur.fetchall()])
+
+
 def db_connect(path):
+    if isinstance(path, MariaDatabase):
+        return MariaConn(path)
     if isinstance(path, PgDatabase):
         return PgConn(path)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
@@ -415,6 +462,9 @@ def db_connect(path):
 
 
 def tables(conn):
+    if isinstance(conn, MariaConn):
+        return {r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = database()")}
     if isinstance(conn, PgConn):
         return {r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
@@ -422,6 +472,10 @@ def tables(conn):
 
 
 def columns(conn, table):
+    if isinstance(conn, MariaConn):
+        return [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = database() "
+            "AND table_name = ? ORDER BY ordinal_position", (table,))]
     if isinstance(conn, PgConn):
         return [r[0] for r in conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -435,7 +489,7 @@ def rows(conn, sql, *args):
 
 def dump_all_text(path):
     """Every value of every table, as one text (to look for leaked or expanded strings). path: a
-    SQLite file or a PgDatabase (a server's db_path either way)."""
+    SQLite file or a ServerDatabase (a server's db_path either way)."""
     conn = db_connect(path)
     try:
         out = []

@@ -58,9 +58,18 @@ def norm(v):
 
 
 def create_legacy_tables(db_path):
-    """docs/employee_import.sql in the server's database (a SQLite file or a PostgreSQL schema)."""
+    """docs/employee_import.sql in the server's database (a SQLite file, a PostgreSQL schema or a
+    MariaDB database)."""
     ddl = LEGACY_SQL.read_text(encoding="utf-8")
-    if isinstance(db_path, helpers.PgDatabase):
+    if isinstance(db_path, helpers.MariaDatabase):
+        conn = helpers.db_connect(db_path)
+        try:
+            text = "\n".join(line.split("--", 1)[0] for line in ddl.splitlines())
+            for statement in filter(str.strip, text.split(";")):
+                conn.execute(statement)
+        finally:
+            conn.close()
+    elif isinstance(db_path, helpers.PgDatabase):
         conn = helpers.PgConn(db_path)
         try:
             with conn._conn.cursor() as cur:
@@ -74,8 +83,8 @@ def create_legacy_tables(db_path):
 
 
 def writable(server):
-    if isinstance(server.db_path, helpers.PgDatabase):
-        return helpers.PgConn(server.db_path)
+    if isinstance(server.db_path, helpers.ServerDatabase):
+        return helpers.db_connect(server.db_path)
     return sqlite3.connect(server.db_path, timeout=10, isolation_level=None)
 
 

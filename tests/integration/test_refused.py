@@ -45,8 +45,8 @@ def check(server):
 
 
 def writable(server):
-    if isinstance(server.db_path, helpers.PgDatabase):
-        return helpers.PgConn(server.db_path)
+    if isinstance(server.db_path, helpers.ServerDatabase):
+        return helpers.db_connect(server.db_path)
     import sqlite3
     return sqlite3.connect(server.db_path, timeout=10, isolation_level=None)
 
@@ -227,6 +227,15 @@ def database_bytes(server):
                 "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
                 "JOIN pg_namespace s ON s.oid = c.relnamespace "
                 "WHERE s.nspname = current_schema() AND c.relkind = 'r'").fetchone()
+        finally:
+            conn.close()
+        return int(n), int(n)
+    if isinstance(server.db_path, helpers.MariaDatabase):
+        conn = server.db()
+        try:
+            (n,) = conn.execute(
+                "SELECT coalesce(sum(data_length + index_length), 0) FROM information_schema.tables "
+                "WHERE table_schema = database()").fetchone()
         finally:
             conn.close()
         return int(n), int(n)

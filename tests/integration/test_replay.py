@@ -27,8 +27,8 @@ def push(server, pid, app, extra=CHILDREN, **fields):
 
 def writable(server):
     """A connection that may write (the tests break the database on purpose)."""
-    if isinstance(server.db_path, helpers.PgDatabase):
-        return helpers.PgConn(server.db_path)
+    if isinstance(server.db_path, helpers.ServerDatabase):
+        return helpers.db_connect(server.db_path)
     return sqlite3.connect(server.db_path, timeout=10, isolation_level=None)
 
 

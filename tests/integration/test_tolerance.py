@@ -261,7 +261,7 @@ def test_replay_stores_a_push_an_older_version_rejected(make_server):
     pid, app = helpers.new_id("tol-replay"), 5601
     data = helpers.minimal_data(app, birthDate="2020-13-45")
     assert helpers.push(s, helpers.minimal_push_xml(pid, app, data_fields=data))[1] == "true"
-    w = (helpers.PgConn(s.db_path) if isinstance(s.db_path, helpers.PgDatabase)
+    w = (helpers.db_connect(s.db_path) if isinstance(s.db_path, helpers.ServerDatabase)
          else sqlite3.connect(s.db_path, timeout=10, isolation_level=None))
     w.execute("UPDATE push_log SET outcome = 'rejected', message = 'data.birthDate: malformed "
               "date' WHERE push_id = ?", (pid,))

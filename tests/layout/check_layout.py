@@ -33,7 +33,7 @@ ALLOWED = {
     "config": {"util"},
     "service": {"adapters", "admin", "archive", "auth", "bind", "bridge", "candidate", "config",
                 "ingest", "mapping", "sql", "transport", "util"},
-    "admin": {"adapters", "auth", "config", "replay", "transport", "util"},
+    "admin": {"adapters", "archive", "auth", "config", "replay", "transport", "util"},
     "replay": {"adapters", "archive", "bind", "bridge", "candidate", "config", "ingest", "mapping",
                "sql", "util"},
     "archive": {"adapters", "config", "util"},

@@ -1,9 +1,9 @@
 /* The conformance suite (conformance.h) against every adapter: the test double, SQLite,
  * PostgreSQL (EB_PG_URL, in a schema of its own that is dropped at the end), and ODBC with
  * Debian's SQLite and PostgreSQL drivers (libsqlite3odbc.so, psqlodbcw.so), and MariaDB through
- * Debian's odbc-mariadb when EB_MARIADB_ODBC names a server (tools/mariadb.sh start). Without
- * EB_PG_URL the PostgreSQL runs, and without a driver its ODBC run, are skipped, except in CI
- * (CI=true), where they fail; without EB_MARIADB_ODBC the MariaDB run is skipped. */
+ * Debian's odbc-mariadb when EB_MARIADB_ODBC names a server (tools/mariadb.sh start; tools/test.sh
+ * starts one). Without EB_PG_URL the PostgreSQL runs, without a driver its ODBC run, and without
+ * EB_MARIADB_ODBC the MariaDB run, are skipped, except in CI (CI=true), where they fail. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,8 +179,7 @@ int main(void)
         snprintf(url, sizeof url, "odbc:%s", maria);
         run_url("odbc-mariadb", url, 9600);
     } else {
-        fprintf(stderr, "test_conformance: odbc-mariadb skipped: EB_MARIADB_ODBC is not set "
-                        "(eval \"$(tools/mariadb.sh start)\")\n");
+        skip("odbc-mariadb", "EB_MARIADB_ODBC is not set (eval \"$(tools/mariadb.sh start)\")");
     }
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
