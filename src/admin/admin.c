@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin/admin_int.h"
 #include "archive/policy.h"
 #include "auth/auth.h"
 #include "util/cidr.h"
@@ -50,10 +51,6 @@ extern const size_t eb_admin_js_len;
 #define MAX_CURSOR  600 /* bytes of a cursor */
 #define MAX_PAYLOAD ((size_t)16 << 20)
 #define XML_DEPTH   64 /* nesting of a payload turned into JSON */
-/* The largest file GET /api/attachments/{id} sends: the transport's bound on a response body
- * (transport/server.c MAX_RESPONSE), which --max-attachment's default matches. */
-#define MAX_DOWNLOAD   ((int64_t)64 << 20)
-#define NAME_MAX_BYTES 180 /* bytes of a file name put in Content-Disposition */
 
 /* Sent with every answer of the listener: nothing inline runs, nothing frames the page, nothing
  * is cached (the answers hold personal data), nothing is sniffed or referred. */
@@ -67,14 +64,6 @@ static const char security_headers[] =
     "Cross-Origin-Resource-Policy: same-origin\r\n"
     "Cache-Control: no-store\r\n";
 
-/* A download: the same, and a sandbox, should a browser ever render the file in this origin. */
-static const char download_headers[] = "Content-Security-Policy: sandbox; default-src 'none'\r\n"
-                                       "X-Frame-Options: DENY\r\n"
-                                       "X-Content-Type-Options: nosniff\r\n"
-                                       "Referrer-Policy: no-referrer\r\n"
-                                       "Cross-Origin-Resource-Policy: same-origin\r\n"
-                                       "Cache-Control: no-store\r\n";
-
 static const char challenge[] = "Basic realm=\"ehrbridge admin\", charset=\"UTF-8\"";
 static const char json_ctype[] = "application/json; charset=utf-8";
 
@@ -86,6 +75,11 @@ struct eb_admin {
     int n_hosts;
     char csrf[65]; /* the token every POST carries in X-CSRF-Token */
 };
+
+static void stats(struct eb_adapter *db, const struct eb_http_request *req,
+                  struct eb_http_response *resp);
+static const char *policy(struct eb_admin *a, const struct eb_http_request *req,
+                          struct eb_http_response *resp, char *user, size_t usz);
 
 static void add_host(struct eb_admin *a, const char *h, size_t n)
 {
@@ -153,8 +147,8 @@ void eb_admin_free(struct eb_admin *a)
 
 /* ---- answers ---- */
 
-static void answer(struct eb_http_response *resp, int status, const char *type, const char *body,
-                   size_t len)
+void adm_answer(struct eb_http_response *resp, int status, const char *type, const char *body,
+                size_t len)
 {
     resp->status = status;
     resp->content_type = type;
@@ -173,14 +167,14 @@ static void answer_json(struct eb_http_response *resp, int status, json_t *j)
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text) {
-        answer(resp, 500, json_ctype, "{\"error\":\"out of memory\"}", 25);
+        adm_answer(resp, 500, json_ctype, "{\"error\":\"out of memory\"}", 25);
         return;
     }
-    answer(resp, status, json_ctype, text, strlen(text));
+    adm_answer(resp, status, json_ctype, text, strlen(text));
     free(text);
 }
 
-static void answer_error(struct eb_http_response *resp, int status, const char *msg)
+void adm_answer_error(struct eb_http_response *resp, int status, const char *msg)
 {
     answer_json(resp, status, json_pack("{s:s}", "error", msg));
 }
@@ -255,18 +249,16 @@ static int basic_ok(const struct eb_admin *a, const struct eb_http_request *req,
     return ok;
 }
 
-/* Answers a read that failed: 400 for a query the database cannot take, 501 when the adapter
- * has no reads for this listener (ODBC), 503 when the database cannot be reached. */
-static void read_failed(struct eb_http_response *resp, const struct eb_err *err, int oom)
+void adm_read_failed(struct eb_http_response *resp, const struct eb_err *err, int oom)
 {
     if (oom)
-        return answer_error(resp, 500, "out of memory");
+        return adm_answer_error(resp, 500, "out of memory");
     eb_log(EB_LOG_WARN, "admin: reading the push log failed", "error", err->msg, NULL);
     if (err->rc == EB_ERR_INVALID)
-        return answer_error(resp, 400, err->msg);
+        return adm_answer_error(resp, 400, err->msg);
     if (err->rc == EB_ERR_INTERNAL)
-        return answer_error(resp, 501, "this database adapter cannot read the push log here");
-    answer_error(resp, 503, "database unavailable");
+        return adm_answer_error(resp, 501, "this database adapter cannot read the push log here");
+    adm_answer_error(resp, 503, "database unavailable");
 }
 
 /* ---- the push list ---- */
@@ -388,47 +380,47 @@ static void list_pushes(struct eb_adapter *db, const struct eb_http_request *req
         else if (!strcmp(v, "failed"))
             q.outcome = EB_OUTCOME_FAILED;
         else
-            return answer_error(resp, 400, "outcome must be stored, rejected or failed");
+            return adm_answer_error(resp, 400, "outcome must be stored, rejected or failed");
     }
     if (eb_http_query_param(req->query, "q", qtext, sizeof qtext) && qtext[0]) {
         if (strlen(qtext) >= 256)
-            return answer_error(resp, 400, "q is too long");
+            return adm_answer_error(resp, 400, "q is too long");
         q.q = qtext;
         if (!read_int(qtext, &q.q_app))
             q.has_q_app = 1;
     }
     if (eb_http_query_param(req->query, "application_id", v, sizeof v) && v[0]) {
         if (read_int(v, &q.application_id))
-            return answer_error(resp, 400, "application_id must be a number");
+            return adm_answer_error(resp, 400, "application_id must be a number");
         q.has_application_id = 1;
     }
     if (eb_http_query_param(req->query, "since", v, sizeof v) && v[0] &&
         eb_date_parse_ms(v, &q.since_ms))
-        return answer_error(
+        return adm_answer_error(
             resp, 400,
             "since: expected a date or time (yyyy-MM-dd, yyyy-MM-ddTHH:mm[:ss][Z], Unix s or ms)");
     if (eb_http_query_param(req->query, "until", v, sizeof v) && v[0] &&
         eb_date_parse_ms(v, &q.until_ms))
-        return answer_error(
+        return adm_answer_error(
             resp, 400,
             "until: expected a date or time (yyyy-MM-dd, yyyy-MM-ddTHH:mm[:ss][Z], Unix s or ms)");
     if (eb_http_query_param(req->query, "limit", v, sizeof v) && v[0]) {
         if (read_int(v, &n) || n < 1 || n > MAX_LIMIT)
-            return answer_error(resp, 400, "limit must be 1-500");
+            return adm_answer_error(resp, 400, "limit must be 1-500");
         q.limit = (unsigned)n;
     }
     if (eb_http_query_param(req->query, "cursor", v, sizeof v) && v[0]) {
         if (strlen(v) >= MAX_CURSOR || cursor_read(v, &q.after_ms, after, sizeof after))
-            return answer_error(resp, 400, "bad cursor");
+            return adm_answer_error(resp, 400, "bad cursor");
         q.after_id = after;
     }
     struct page pg = {.rows = json_array()};
     struct eb_err err = {0};
     if (!pg.rows)
-        return answer_error(resp, 500, "out of memory");
+        return adm_answer_error(resp, 500, "out of memory");
     if (eb_adapter_push_page(db, &q, page_row, &pg, &err) || pg.oom) {
         json_decref(pg.rows);
-        return read_failed(resp, &err, pg.oom);
+        return adm_read_failed(resp, &err, pg.oom);
     }
     json_t *o = json_object();
     json_object_set_new(o, "pushes", pg.rows);
@@ -587,11 +579,11 @@ static int read_one(struct eb_adapter *db, const char *push_id, struct one *o,
     struct eb_err err = {0};
     memset(o, 0, sizeof *o);
     if (eb_adapter_push_get(db, push_id, one_row, o, &err) || o->oom) {
-        read_failed(resp, &err, o->oom);
+        adm_read_failed(resp, &err, o->oom);
         return -1;
     }
     if (!o->found) {
-        answer_error(resp, 404, "no such push");
+        adm_answer_error(resp, 404, "no such push");
         return -1;
     }
     return 0;
@@ -640,7 +632,7 @@ static void show_push(struct eb_adapter *db, const char *push_id, struct eb_http
             (eb_adapter_has_queue(db) && eb_adapter_att_list(db, &f, attachment_row, att, &err))) {
             json_decref(w);
             json_decref(att);
-            read_failed(resp, &err, !w || !att);
+            adm_read_failed(resp, &err, !w || !att);
         } else {
             json_object_set_new(o.detail, "warnings", w);
             json_object_set_new(o.detail, "attachments", att);
@@ -650,191 +642,6 @@ static void show_push(struct eb_adapter *db, const char *push_id, struct eb_http
     }
     one_free(&o);
 }
-
-/* ---- downloads ---- */
-
-/* The attachment row GET /api/attachments/{id} names. */
-struct download {
-    int found, purged;
-    enum eb_att_status status;
-    int64_t size;
-    char sha256[65];
-    char content_type[128]; /* type/subtype as served, when well formed; else "" */
-    char file_name[NAME_MAX_BYTES + 1];
-    struct eb_buf *body;
-    EVP_MD_CTX *md;
-};
-
-/* Copies the type/subtype of a served Content-Type (lower case) when it is made of token
- * characters; parameters are dropped. */
-static void media_type(const char *ct, char *out, size_t n)
-{
-    static const char tok[] = "abcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-";
-    size_t i = 0, slash = 0;
-    out[0] = '\0';
-    for (; ct && ct[i] && ct[i] != ';' && ct[i] != ' ' && i + 1 < n; i++) {
-        char c = (char)tolower((unsigned char)ct[i]);
-        if (c == '/' && !slash && i)
-            slash = i;
-        else if (!strchr(tok, c)) {
-            out[0] = '\0';
-            return;
-        }
-        out[i] = c;
-    }
-    out[i] = '\0';
-    if (!slash || slash + 1 == i || (ct && ct[i] && ct[i] != ';' && ct[i] != ' '))
-        out[0] = '\0'; /* no subtype, or longer than out */
-}
-
-static int download_row(void *user, const struct eb_att_row *r)
-{
-    struct download *d = user;
-    d->found = 1;
-    d->purged = r->purged;
-    d->status = r->status;
-    d->size = r->size;
-    snprintf(d->sha256, sizeof d->sha256, "%s", r->sha256 ? r->sha256 : "");
-    media_type(r->content_type, d->content_type, sizeof d->content_type);
-    /* cut at a character boundary of UTF-8 */
-    size_t n = r->file_name ? strlen(r->file_name) : 0;
-    if (n > NAME_MAX_BYTES) {
-        n = NAME_MAX_BYTES;
-        while (n && ((unsigned char)r->file_name[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(d->file_name, r->file_name ? r->file_name : "", n);
-    d->file_name[n] = '\0';
-    return 0;
-}
-
-static int download_chunk(void *user, const void *data, size_t len)
-{
-    struct download *d = user;
-    return EVP_DigestUpdate(d->md, data, len) != 1 || eb_buf_append(d->body, data, len) != EB_OK;
-}
-
-/* Reads the file of the directory store (dir:PATH) named by its SHA-256. */
-static eb_rc read_file(const char *dir, struct download *d, struct eb_err *err)
-{
-    char path[1200], buf[65536];
-    if (strlen(d->sha256) != 64 || strspn(d->sha256, "0123456789abcdef") != 64)
-        return eb_err_set(err, EB_ERR_INVALID, "no content hash");
-    snprintf(path, sizeof path, "%s/%s", dir, d->sha256);
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return eb_err_set(err, EB_ERR_INVALID, "the file of the directory store is missing");
-    size_t n;
-    eb_rc rc = EB_OK;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (download_chunk(d, buf, n))
-            rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
-    if (!rc && ferror(in))
-        rc = eb_err_set(err, EB_ERR_INTERNAL, "cannot read the file of the directory store");
-    fclose(in);
-    return rc;
-}
-
-/* Content-Type and Content-Disposition (RFC 6266: an ASCII filename, and filename* in UTF-8
- * percent-encoded as RFC 8187 says) into resp->own_headers. */
-static void download_head(const struct download *d, int64_t id, struct eb_http_response *resp)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    static const char attr[] = "!#$&+-.^_`|~"; /* attr-char beside letters and digits */
-    char ascii[NAME_MAX_BYTES + 1], enc[3 * NAME_MAX_BYTES + 1], fallback[32];
-    const char *name = d->file_name;
-    if (!name[0]) {
-        snprintf(fallback, sizeof fallback, "attachment-%lld", (long long)id);
-        name = fallback;
-    }
-    size_t a = 0, e = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if ((*p & 0xC0) != 0x80) /* one '_' per character that ASCII cannot show */
-            ascii[a++] = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' ? (char)*p : '_';
-        if (isalnum(*p) && *p < 0x80) {
-            enc[e++] = (char)*p;
-        } else if (*p < 0x80 && strchr(attr, *p)) {
-            enc[e++] = (char)*p;
-        } else {
-            enc[e++] = '%';
-            enc[e++] = hex[*p >> 4];
-            enc[e++] = hex[*p & 15];
-        }
-    }
-    ascii[a] = '\0';
-    enc[e] = '\0';
-    snprintf(resp->own_headers, sizeof resp->own_headers,
-             "Content-Type: %s\r\nContent-Disposition: attachment; filename=\"%s\"; "
-             "filename*=UTF-8''%s\r\n",
-             d->content_type[0] ? d->content_type : "application/octet-stream", ascii, enc);
-}
-
-/* GET /api/attachments/{id}: the stored file, read chunk by chunk into the response body (the
- * transport sends bodies whole), its SHA-256 checked on the way. */
-static void download(const struct eb_config *cfg, struct eb_adapter *db, int64_t id,
-                     struct eb_http_response *resp)
-{
-    struct download d = {0};
-    struct eb_err err = {0};
-    struct eb_att_filter f = {.status = -1, .id = id};
-    if (!eb_adapter_has_queue(db))
-        return answer_error(resp, 404, "no such attachment (this database keeps no archive)");
-    if (eb_adapter_att_list(db, &f, download_row, &d, &err))
-        return read_failed(resp, &err, 0);
-    if (!d.found)
-        return answer_error(resp, 404, "no such attachment");
-    if (d.purged)
-        return answer_error(resp, 404, "this document was purged (--retention)");
-    if (d.status != EB_ATT_STORED)
-        return answer_error(resp, 404, "this attachment is not stored");
-    if (d.size > MAX_DOWNLOAD)
-        return answer_error(resp, 500,
-                            "the file is larger than the admin listener sends; use "
-                            "`ehrbridge attachments get`");
-    answer(resp, 200, NULL, "", 0);
-    d.body = &resp->body;
-    d.md = EVP_MD_CTX_new();
-    if (!d.md || EVP_DigestInit_ex(d.md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(d.md);
-        return answer_error(resp, 500, "out of memory");
-    }
-    eb_rc rc = eb_adapter_att_read(db, id, download_chunk, &d, &err);
-    if (rc == EB_ERR_INVALID && !strncmp(cfg->attachments, "dir:", 4)) {
-        eb_buf_reset(&resp->body);
-        EVP_DigestInit_ex(d.md, EVP_sha256(), NULL);
-        rc = read_file(cfg->attachments + 4, &d, &err);
-    }
-    unsigned char dg[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    char sum[65] = "";
-    if (!rc && EVP_DigestFinal_ex(d.md, dg, &dn) == 1)
-        for (unsigned i = 0; i < dn && i < 32; i++)
-            snprintf(sum + 2 * i, 3, "%02x", dg[i]);
-    EVP_MD_CTX_free(d.md);
-    if (rc == EB_ERR_INVALID)
-        return answer_error(resp, 404, "this attachment's content is not kept here");
-    if (rc)
-        return read_failed(resp, &err, rc == EB_ERR_NOMEM);
-    if (strcmp(sum, d.sha256)) {
-        eb_log(EB_LOG_ERROR, "admin: a stored document does not match its SHA-256", NULL);
-        return answer_error(resp, 500, "the stored content does not match its SHA-256");
-    }
-    resp->headers = download_headers;
-    download_head(&d, id, resp);
-}
-
-/* The id of "/api/attachments/ID" (1..), or 0. */
-static int64_t attachment_path(const char *path)
-{
-    static const char prefix[] = "/api/attachments/";
-    if (strncmp(path, prefix, sizeof prefix - 1))
-        return 0;
-    const char *p = path + sizeof prefix - 1;
-    if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18)
-        return 0;
-    return strtoll(p, NULL, 10);
-}
-
 static void replay_push(struct eb_adapter *db, const char *push_id, struct eb_http_response *resp)
 {
     struct one o;
@@ -884,7 +691,7 @@ static void stats(struct eb_adapter *db, const struct eb_http_request *req,
         bucket_ms = 6 * 3600 * 1000;
         n = 28;
     } else {
-        return answer_error(resp, 400, "window must be 24h or 7d");
+        return adm_answer_error(resp, 400, "window must be 24h or 7d");
     }
     int64_t since = (eb_now_ms() / bucket_ms - (n - 1)) * bucket_ms;
     struct stats st = {json_array(), n};
@@ -895,7 +702,7 @@ static void stats(struct eb_adapter *db, const struct eb_http_request *req,
     struct eb_err err = {0};
     if (!st.buckets || eb_adapter_push_counts(db, since, bucket_ms, stats_row, &st, &err)) {
         json_decref(st.buckets);
-        return read_failed(resp, &err, !st.buckets);
+        return adm_read_failed(resp, &err, !st.buckets);
     }
     answer_json(resp, 200,
                 json_pack("{s:s,s:I,s:I,s:o}", "window", w, "bucket_ms", (json_int_t)bucket_ms,
@@ -936,25 +743,27 @@ static void route(struct eb_admin *a, struct eb_adapter *db, const struct eb_htt
     if (post) {
         const char *t = eb_http_header(req, "X-CSRF-Token");
         if (!t || !eb_auth_equal(t, strlen(t), a->csrf, strlen(a->csrf)))
-            return answer_error(resp, 403, "missing or wrong CSRF token (X-CSRF-Token)");
+            return adm_answer_error(resp, 403, "missing or wrong CSRF token (X-CSRF-Token)");
     }
     if (is_push) {
         if (replay && post)
             return replay_push(db, push_id, resp);
         if (!replay && get)
             return show_push(db, push_id, resp);
-        return answer_error(resp, 405, "method not allowed");
+        return adm_answer_error(resp, 405, "method not allowed");
     }
     push_id[0] = '\0';
     if (!get)
-        return answer_error(resp, post ? 404 : 405, post ? "not found" : "method not allowed");
+        return adm_answer_error(resp, post ? 404 : 405, post ? "not found" : "method not allowed");
     if (!strcmp(req->path, "/") || !strcmp(req->path, "/index.html"))
-        return answer(resp, 200, "text/html; charset=utf-8", eb_admin_html_text, eb_admin_html_len);
+        return adm_answer(resp, 200, "text/html; charset=utf-8", eb_admin_html_text,
+                          eb_admin_html_len);
     if (!strcmp(req->path, "/app.css"))
-        return answer(resp, 200, "text/css; charset=utf-8", eb_admin_css_text, eb_admin_css_len);
+        return adm_answer(resp, 200, "text/css; charset=utf-8", eb_admin_css_text,
+                          eb_admin_css_len);
     if (!strcmp(req->path, "/app.js"))
-        return answer(resp, 200, "text/javascript; charset=utf-8", eb_admin_js_text,
-                      eb_admin_js_len);
+        return adm_answer(resp, 200, "text/javascript; charset=utf-8", eb_admin_js_text,
+                          eb_admin_js_len);
     if (!strcmp(req->path, "/api/session"))
         return answer_json(resp, 200,
                            json_pack("{s:s,s:s,s:b}", "csrf_token", a->csrf, "user", user,
@@ -964,27 +773,27 @@ static void route(struct eb_admin *a, struct eb_adapter *db, const struct eb_htt
     if (!strcmp(req->path, "/api/stats"))
         return stats(db, req, resp);
     if (!strncmp(req->path, "/api/attachments/", 17)) {
-        int64_t id = attachment_path(req->path);
+        int64_t id = adm_attachment_path(req->path);
         if (!id)
-            return answer_error(resp, 404, "no such attachment");
+            return adm_answer_error(resp, 404, "no such attachment");
         snprintf(att_id, 24, "%lld", (long long)id);
-        return download(a->cfg, db, id, resp);
+        return adm_download(a->cfg, db, id, resp);
     }
     if (!strcmp(req->path, "/metrics")) {
-        answer(resp, 200, eb_metrics_content_type, "", 0);
+        adm_answer(resp, 200, eb_metrics_content_type, "", 0);
         if (eb_metrics_render(&resp->body))
-            answer_error(resp, 500, "out of memory");
+            adm_answer_error(resp, 500, "out of memory");
         return;
     }
     if (!strcmp(req->path, "/healthz"))
-        return answer(resp, 200, "text/plain; charset=utf-8", "ok\n", 3);
+        return adm_answer(resp, 200, "text/plain; charset=utf-8", "ok\n", 3);
     if (!strcmp(req->path, "/readyz")) {
         struct eb_err err = {0};
         if (eb_adapter_ping(db, &err))
-            return answer(resp, 503, "text/plain; charset=utf-8", "database unavailable\n", 21);
-        return answer(resp, 200, "text/plain; charset=utf-8", "ready\n", 6);
+            return adm_answer(resp, 503, "text/plain; charset=utf-8", "database unavailable\n", 21);
+        return adm_answer(resp, 200, "text/plain; charset=utf-8", "ready\n", 6);
     }
-    answer_error(resp, 404, "not found");
+    adm_answer_error(resp, 404, "not found");
 }
 
 /* The access policy: NULL when req may go on (user gets the Basic user, "-" without), else
@@ -993,15 +802,15 @@ static const char *policy(struct eb_admin *a, const struct eb_http_request *req,
                           struct eb_http_response *resp, char *user, size_t usz)
 {
     if (a->n_allow && !eb_cidr_match(a->allow, (size_t)a->n_allow, req->peer)) {
-        answer_error(resp, 403, "forbidden");
+        adm_answer_error(resp, 403, "forbidden");
         return "source address not allowed";
     }
     if (!host_ok(a, req)) {
-        answer_error(resp, 403, "this listener does not answer that Host name");
+        adm_answer_error(resp, 403, "this listener does not answer that Host name");
         return "Host header not accepted";
     }
     if (!basic_ok(a, req, user, usz)) {
-        answer_error(resp, 401, "authentication required");
+        adm_answer_error(resp, 401, "authentication required");
         resp->www_authenticate = challenge;
         return "wrong or missing credentials";
     }
@@ -1035,7 +844,7 @@ int eb_admin_admit(struct eb_admin *a, const struct eb_http_request *req,
     const char *refused = policy(a, req, resp, user, sizeof user);
     if (!refused && has_body) {
         refused = "a body was sent";
-        answer_error(resp, 413, "this listener takes no request body");
+        adm_answer_error(resp, 413, "this listener takes no request body");
     }
     if (!refused)
         return 1;
