@@ -14,7 +14,7 @@ struct eb_pushread_sql {
     char *sql;                                     /* malloc'd */
     struct eb_sql_value param[EB_PUSHREAD_PARAMS]; /* texts borrowed from the query */
     size_t n_param;
-    char like[512]; /* the LIKE pattern of q, escaped */
+    char upper[512]; /* the end of the range of names that start with q */
 };
 
 /* The columns every read returns, all as text (NULL for NULL): push_id, event, triggered_at,
@@ -31,7 +31,11 @@ eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_quer
 eb_rc eb_pushread_get(const struct eb_sql_dialect *d, const char *push_id, int with_names,
                       struct eb_pushread_sql *out, struct eb_err *err);
 
-/* The query counting pushes by bucket and outcome: columns bucket, outcome, count (text). */
+/* The query counting pushes by bucket and outcome: columns bucket, outcome, count (text), a
+ * row for each outcome of each bucket of bucket_ms from since_ms (bucket 0) up to the one of
+ * the newest row, at most EB_PUSHREAD_MAX_BUCKETS of them (a count may be 0).
+ * EB_ERR_INVALID when bucket_ms is not positive. */
+#define EB_PUSHREAD_MAX_BUCKETS 10000
 eb_rc eb_pushread_counts(const struct eb_sql_dialect *d, int64_t since_ms, int64_t bucket_ms,
                          struct eb_pushread_sql *out, struct eb_err *err);
 
