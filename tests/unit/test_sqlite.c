@@ -13,6 +13,7 @@
 
 #include "adapters/adapter.h"
 #include "bridge/bridge.h"
+#include "adapters/pushread.h"
 #include "adapters/sqlgen.h"
 #include "candidate/candidate.h"
 #include "check.h"
@@ -77,7 +78,7 @@ static void release_writes(peek_t *db)
 static const char *plan(sqlite3 *db, const char *sql)
 {
     static char out[1024];
-    char q[512];
+    char q[2048];
     sqlite3_stmt *st = NULL;
     size_t k = 0;
     out[0] = 0;
@@ -203,6 +204,60 @@ static void test_migration_from_1(void)
                     "native_place_name IS NULL") == 1);
     CHECK_STR(q_text(db, "SELECT nationality_name FROM candidate WHERE application_id = 3"),
               "北京City");
+    sqlite3_close(db);
+    unlink(path);
+}
+
+/* A version 4 database gains candidate_name and push_log_outcome on open (version 5); opened
+ * again nothing changes. The push browser's reads seek them: a search's terms are one
+ * MULTI-INDEX OR (the name a range of candidate_name), the chart counts ranges of
+ * push_log_outcome without reading a row or sorting. */
+static void test_migration_from_4(void)
+{
+    char path[160], u[200];
+    snprintf(path, sizeof path, "%s/v4.db", dir);
+    snprintf(u, sizeof u, "sqlite:%s", path);
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
+    a = NULL;
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_or_die(db, "DROP INDEX candidate_name");
+    exec_or_die(db, "DROP INDEX push_log_outcome");
+    exec_or_die(db, "UPDATE schema_version SET version = 4");
+    sqlite3_close(db);
+    for (int round = 0; round < 2; round++) {
+        CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+        CHECK(a && eb_adapter_ping(a, &err) == EB_OK);
+        eb_bridge_close(a);
+        a = NULL;
+        CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+        CHECK(q_int(db, "SELECT version FROM schema_version") == 5);
+        CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
+        CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                        "name IN ('candidate_name', 'push_log_outcome')") == 2);
+        sqlite3_close(db);
+    }
+
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    struct eb_push_query q = {
+        .outcome = -1, .q = "12345", .q_app = 12345, .has_q_app = 1, .limit = 50};
+    struct eb_pushread_sql r;
+    CHECK(eb_pushread_page(&eb_sql_dialect_sqlite, &q, 1, &r, &err) == EB_OK);
+    const char *p = plan(db, r.sql);
+    CHECK(strstr(p, "MULTI-INDEX OR") && strstr(p, "sqlite_autoindex_push_log_1 (push_id=?)") &&
+          strstr(p, "push_log_application_id (application_id=?)") &&
+          strstr(p, "COVERING INDEX candidate_name (name>? AND name<?)") && !strstr(p, "SCAN"));
+    eb_pushread_free(&r);
+    CHECK(eb_pushread_counts(&eb_sql_dialect_sqlite, 1000, 100, &r, &err) == EB_OK);
+    p = plan(db, r.sql);
+    CHECK(strstr(p, "COVERING INDEX push_log_outcome (outcome=? AND received_at>? AND "
+                    "received_at<?)") &&
+          !strstr(p, "TEMP B-TREE FOR GROUP BY"));
+    eb_pushread_free(&r);
+    CHECK(eb_pushread_counts(&eb_sql_dialect_sqlite, 1000, 0, &r, &err) == EB_ERR_INVALID);
     sqlite3_close(db);
     unlink(path);
 }
@@ -398,6 +453,7 @@ int main(void)
     test_open_creates_schema();
     test_newer_version_refused();
     test_migration_from_1();
+    test_migration_from_4();
     struct eb_adapter *a = NULL;
     struct eb_err err;
     CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
