@@ -5,7 +5,9 @@
  * bucket and outcome; none counts the whole table. A search (q) is an OR of its terms (push_id,
  * application_id, application_id IN the candidates whose name starts so), each an index seek of
  * push_log (the names: one range of candidate_name, in byte order), then the page of those rows
- * sorted. An OR reaches each row once; an IN over a UNION of push ids read every row twice. */
+ * sorted (SQLite: MULTI-INDEX OR; PostgreSQL: BitmapOr, the names as = ANY (ARRAY (...)), as
+ * an IN (subquery) inside an OR would be a filter on every row there). An OR reaches each row
+ * once; an IN over a UNION of push ids read every row twice. */
 #include "adapters/pushread.h"
 
 #include <errno.h>
@@ -179,15 +181,15 @@ eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_quer
             if (bounded < 0)
                 return eb_err_set(err, EB_ERR_INVALID, "the search text is too long");
             put(&t,
-                " OR l.\"application_id\" IN (SELECT n.\"application_id\" FROM \"candidate\" n"
+                " OR l.\"application_id\" %s (SELECT n.\"application_id\" FROM \"candidate\" n"
                 " WHERE n.\"name\"%s >= ?",
-                c);
+                d->any_array ? "= ANY (ARRAY" : "IN", c);
             add_text(out, q->q);
             if (bounded) {
                 put(&t, " AND n.\"name\"%s < ?", c);
                 add_text(out, out->upper);
             }
-            put(&t, ")");
+            put(&t, d->any_array ? "))" : ")");
         }
         put(&t, ")");
         and = " AND ";

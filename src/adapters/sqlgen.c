@@ -123,6 +123,7 @@ const struct eb_sql_dialect eb_sql_dialect_postgres = {
     .has_upsert = 1,
     .child_table_options = "",
     .byte_collate = " COLLATE \"C\"",
+    .any_array = 1,
 };
 
 #define SQL_MAX_TEXT (1024 * 1024) /* hard maximum of one generated statement */

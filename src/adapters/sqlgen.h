@@ -63,6 +63,9 @@ struct eb_sql_dialect {
                                   BINARY), " COLLATE \"C\"" (PostgreSQL). NULL: the dialect's
                                   text type cannot be indexed (a CLOB), and the indexes of
                                   version 5 (candidate_name, push_log_outcome) are left out */
+    int any_array;             /* 1: "c = ANY (ARRAY (SELECT ...))" is an index condition, and
+                                  one that an OR of index conditions may hold (PostgreSQL, where
+                                  "c IN (SELECT ...)" inside an OR filters every row instead) */
 };
 
 extern const struct eb_sql_dialect eb_sql_dialect_sqlite;   /* SQLite >= 3.24 */
