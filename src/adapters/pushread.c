@@ -2,12 +2,10 @@
  * shared by the SQLite and PostgreSQL adapters. Every query seeks an index: the page by
  * push_log_received_at (received_at, push_id) walked backwards from the cursor, a push id by the
  * primary key, the counts by ranges of push_log_outcome (outcome, received_at, push_id), one per
- * bucket and outcome; none counts the whole table. A search (q) is an OR of its terms (push_id,
- * application_id, application_id IN the candidates whose name starts so), each an index seek of
- * push_log (the names: one range of candidate_name, in byte order), then the page of those rows
- * sorted (SQLite: MULTI-INDEX OR; PostgreSQL: BitmapOr, the names as = ANY (ARRAY (...)), as
- * an IN (subquery) inside an OR would be a filter on every row there). An OR reaches each row
- * once; an IN over a UNION of push ids read every row twice. */
+ * bucket and outcome; none counts the whole table. A search (q) finds its terms (push_id,
+ * application_id, the candidates whose name starts with q: a range of candidate_name, in byte
+ * order) by index seeks, or, for a name that many candidates have, by a short walk of the newest
+ * pushes (eb_pushread_page). */
 #include "adapters/pushread.h"
 
 #include <errno.h>
@@ -137,6 +135,55 @@ static void add_text(struct eb_pushread_sql *out, const char *v)
     eb_sqlgen_text_value(&out->param[out->n_param++], v);
 }
 
+/* The filters of q other than the search text, on push_log l, each after `and` (" WHERE " for
+ * the first, then " AND "); returns the `and` for what follows. */
+static const char *put_filters(struct text *t, struct eb_pushread_sql *out,
+                               const struct eb_push_query *q, const char *and)
+{
+    if (q->outcome >= 0) {
+        put(t, "%sl.\"outcome\" = ?", and);
+        add_text(out, eb_outcome_name((enum eb_outcome)q->outcome));
+        and = " AND ";
+    }
+    if (q->has_application_id) {
+        put(t, "%sl.\"application_id\" = ?", and);
+        add_int(out, q->application_id);
+        and = " AND ";
+    }
+    if (q->since_ms) {
+        put(t, "%sl.\"received_at\" >= ?", and);
+        add_int(out, q->since_ms);
+        and = " AND ";
+    }
+    if (q->until_ms) {
+        put(t, "%sl.\"received_at\" <= ?", and);
+        add_int(out, q->until_ms);
+        and = " AND ";
+    }
+    if (q->after_id) { /* a row value: one backward range of push_log_received_at */
+        put(t, "%s(l.\"received_at\", l.\"push_id\") < (?, ?)", and);
+        add_int(out, q->after_ms);
+        add_text(out, q->after_id);
+        and = " AND ";
+    }
+    return and;
+}
+
+/* The names starting with q: [q, upper) in byte order, "<name> >= ? AND <name> < ?" (the upper
+ * bound left out when there is none); name is the column or expression, c the collation. */
+static void put_name_range(struct text *t, struct eb_pushread_sql *out, const char *name,
+                           const char *c, const char *q, int bounded)
+{
+    put(t, "%s%s >= ?", name, c);
+    add_text(out, q);
+    if (bounded) {
+        put(t, " AND %s%s < ?", name, c);
+        add_text(out, out->upper);
+    }
+}
+
+#define PAGE_ORDER " ORDER BY l.\"received_at\" DESC, l.\"push_id\" DESC LIMIT %u"
+
 eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_query *q,
                        int with_names, struct eb_pushread_sql *out, struct eb_err *err)
 {
@@ -147,59 +194,55 @@ eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_quer
     put(&t, " FROM \"push_log\" l");
     if (with_names)
         put(&t, " LEFT JOIN \"candidate\" c ON c.\"application_id\" = l.\"application_id\"");
-    const char *and = " WHERE ";
-    if (q->outcome >= 0) {
-        put(&t, "%sl.\"outcome\" = ?", and);
-        add_text(out, eb_outcome_name((enum eb_outcome)q->outcome));
-        and = " AND ";
+    if (!q->q) {
+        put_filters(&t, out, q, " WHERE ");
+        put(&t, PAGE_ORDER, q->limit);
+        return finish(d, &t, out, err);
     }
-    if (q->has_application_id) {
-        put(&t, "%sl.\"application_id\" = ?", and);
-        add_int(out, q->application_id);
-        and = " AND ";
+    const char *c = d->byte_collate ? d->byte_collate : "";
+    int bounded = with_names ? prefix_upper(q->q, out->upper, sizeof out->upper) : 0;
+    if (bounded < 0)
+        return eb_err_set(err, EB_ERR_INVALID, "the search text is too long");
+    /* The push ids of at most two pages, each newest first with the filters, then the page of
+     * those rows: (a) the push id, the applicationId and the names of at most
+     * EB_PUSHREAD_FEW_NAMES candidates, one OR of index seeks (SQLite: MULTI-INDEX OR;
+     * PostgreSQL: BitmapOr, with the names as = ANY (ARRAY (...)), since an IN (subquery)
+     * inside an OR is a filter on every row there); (b) only when more candidates have such a
+     * name (its LIMIT is 0 otherwise, so it reads nothing), push_log_received_at walked
+     * backwards until a page of their pushes is found: matches are frequent then, so the walk
+     * is short. "+application_id" keeps (b) from seeking every match and sorting them. */
+    put(&t, " WHERE l.\"push_id\" IN (SELECT \"push_id\" FROM (SELECT l.\"push_id\" FROM"
+            " \"push_log\" l WHERE (l.\"push_id\" = ?");
+    add_text(out, q->q);
+    if (q->has_q_app) {
+        put(&t, " OR l.\"application_id\" = ?");
+        add_int(out, q->q_app);
     }
-    if (q->since_ms) {
-        put(&t, "%sl.\"received_at\" >= ?", and);
-        add_int(out, q->since_ms);
-        and = " AND ";
+    if (with_names) {
+        put(&t,
+            " OR l.\"application_id\" %s (SELECT n.\"application_id\" FROM \"candidate\" n"
+            " WHERE ",
+            d->any_array ? "= ANY (ARRAY" : "IN");
+        put_name_range(&t, out, "n.\"name\"", c, q->q, bounded);
+        put(&t, " LIMIT %d)%s", EB_PUSHREAD_FEW_NAMES, d->any_array ? ")" : "");
     }
-    if (q->until_ms) {
-        put(&t, "%sl.\"received_at\" <= ?", and);
-        add_int(out, q->until_ms);
-        and = " AND ";
-    }
-    if (q->q) { /* one OR of index seeks: SQLite's MULTI-INDEX OR, PostgreSQL's BitmapOr */
-        put(&t, "%s(l.\"push_id\" = ?", and);
-        add_text(out, q->q);
-        if (q->has_q_app) {
-            put(&t, " OR l.\"application_id\" = ?");
-            add_int(out, q->q_app);
-        }
-        if (with_names) { /* the names starting with q: [q, upper) of candidate_name */
-            const char *c = d->byte_collate ? d->byte_collate : "";
-            int bounded = prefix_upper(q->q, out->upper, sizeof out->upper);
-            if (bounded < 0)
-                return eb_err_set(err, EB_ERR_INVALID, "the search text is too long");
-            put(&t,
-                " OR l.\"application_id\" %s (SELECT n.\"application_id\" FROM \"candidate\" n"
-                " WHERE n.\"name\"%s >= ?",
-                d->any_array ? "= ANY (ARRAY" : "IN", c);
-            add_text(out, q->q);
-            if (bounded) {
-                put(&t, " AND n.\"name\"%s < ?", c);
-                add_text(out, out->upper);
-            }
-            put(&t, d->any_array ? "))" : ")");
-        }
+    put(&t, ")");
+    put_filters(&t, out, q, " AND ");
+    put(&t, PAGE_ORDER ") \"a\"", q->limit);
+    if (with_names) {
+        put(&t, " UNION ALL SELECT \"push_id\" FROM (SELECT l.\"push_id\" FROM \"push_log\" l"
+                " WHERE (+l.\"application_id\") IN (SELECT n.\"application_id\" FROM"
+                " \"candidate\" n WHERE ");
+        put_name_range(&t, out, "n.\"name\"", c, q->q, bounded);
         put(&t, ")");
-        and = " AND ";
+        put_filters(&t, out, q, " AND ");
+        put(&t, " ORDER BY l.\"received_at\" DESC, l.\"push_id\" DESC LIMIT CASE WHEN (SELECT"
+                " COUNT(*) FROM (SELECT 1 FROM \"candidate\" m WHERE ");
+        put_name_range(&t, out, "m.\"name\"", c, q->q, bounded);
+        put(&t, " LIMIT %d) \"m\") > %d THEN %u ELSE 0 END) \"b\"", EB_PUSHREAD_FEW_NAMES + 1,
+            EB_PUSHREAD_FEW_NAMES, q->limit);
     }
-    if (q->after_id) { /* a row value: one backward range of push_log_received_at */
-        put(&t, "%s(l.\"received_at\", l.\"push_id\") < (?, ?)", and);
-        add_int(out, q->after_ms);
-        add_text(out, q->after_id);
-    }
-    put(&t, " ORDER BY l.\"received_at\" DESC, l.\"push_id\" DESC LIMIT %u", q->limit);
+    put(&t, ")" PAGE_ORDER, q->limit);
     return finish(d, &t, out, err);
 }
 

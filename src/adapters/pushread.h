@@ -7,7 +7,7 @@
 #include "adapters/adapter.h"
 #include "adapters/sqlgen.h"
 
-#define EB_PUSHREAD_PARAMS 12
+#define EB_PUSHREAD_PARAMS 24
 
 /* A statement and the values of its placeholders, in order. */
 struct eb_pushread_sql {
@@ -21,6 +21,10 @@ struct eb_pushread_sql {
  * received_at, application_id, outcome, message, name, candidate_id, payload, raw,
  * replaced_by. push_page leaves the last four NULL. */
 enum { EB_PUSHREAD_COLUMNS = 12 };
+
+/* A name search (q) seeks the names in candidate_name when at most this many candidates have
+ * a name that starts with q, and walks the log newest first otherwise. */
+#define EB_PUSHREAD_FEW_NAMES 500
 
 /* Builds the page query of q; with_names 0 (a mapping: no candidate table) leaves out the
  * name. EB_ERR_NOMEM, or EB_ERR_INVALID when q->q is too long. Free with eb_pushread_free. */
