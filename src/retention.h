@@ -1,6 +1,9 @@
 /* Retention of personal data (--retention DAYS): a background thread that, for pushes received
  * longer ago than that, clears the payload and the raw body in push_log in small batches and
- * keeps the outcome row (push id, times, applicationId, outcome, message). It holds no state of
+ * keeps the outcome row (push id, times, applicationId, outcome, message); and the archived
+ * documents of the links queued before then (their chunks, or their files in the directory store
+ * when no other row refers to the same content), the attachment row staying, marked purged,
+ * with its status and SHA-256. It holds no state of
  * its own: every round starts again from the database, so a restart loses nothing. */
 #ifndef EB_RETENTION_H
 #define EB_RETENTION_H

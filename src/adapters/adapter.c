@@ -295,3 +295,14 @@ eb_rc eb_adapter_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struc
         return no_queue(a, err);
     return a->m->att_stats(a, out, err);
 }
+
+eb_rc eb_adapter_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                           unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                           struct eb_err *err)
+{
+    eb_err_clear(err);
+    *purged = 0;
+    if (!eb_adapter_has_queue(a) || !a->m->att_purge)
+        return EB_OK;
+    return a->m->att_purge(a, before_ms, now_ms, max_rows, fn, user, purged, err);
+}

@@ -188,6 +188,8 @@ struct eb_att_row {
     const char *file_name;    /* NULL when unknown */
     int64_t created_ms;       /* when queued */
     int64_t expires_ms;       /* when the link expires */
+    int purged;               /* 1: stored once, its content removed by --retention (status
+                                 and sha256 stay) */
 };
 
 /* Which rows att_list lists. */
@@ -195,7 +197,8 @@ struct eb_att_filter {
     int status;             /* an enum eb_att_status; -1: any */
     int64_t application_id; /* when has_application_id */
     int has_application_id;
-    int64_t id; /* exactly this id; 0: any */
+    int64_t id;          /* exactly this id; 0: any */
+    const char *push_id; /* only this push's rows; NULL: any */
 };
 
 /* The queue at a glance (att_stats), for /metrics. */
@@ -214,6 +217,9 @@ struct eb_att_link {
 };
 
 typedef int (*eb_att_row_fn)(void *user, const struct eb_att_row *row);
+/* att_purge: called with the SHA-256 of each file of the directory store (--attachments
+ * dir:PATH) that no row still refers to; non-zero stops. */
+typedef int (*eb_att_purged_fn)(void *user, const char *sha256);
 /* Receives a stored file's content chunk by chunk, in order; non-zero stops. */
 typedef int (*eb_att_chunk_fn)(void *user, const void *data, size_t len);
 
@@ -231,7 +237,8 @@ typedef int (*eb_att_chunk_fn)(void *user, const void *data, size_t len);
  * 3: version 2, then the reads of the admin listener and retention (push_page, push_get,
  * push_counts, purge_payloads, push_warnings).
  * 4 (this one): version 3, then the attachment queue of the document archive (archive/):
- * att_enqueue, att_requeue, att_claim, att_chunk, att_finish, att_list, att_read and att_stats.
+ * att_enqueue, att_requeue, att_claim, att_chunk, att_finish, att_list, att_read and att_stats,
+ * then att_purge (optional: NULL when the adapter cannot purge documents).
  * A table older than 4 has no queue: the bridge queues no link for it and the archive fetches
  * nothing (eb_adapter_has_queue). From version 2 on, members are only ever appended, and a NULL
  * optional member (marked below) means the database lacks what it names. */
@@ -379,6 +386,17 @@ struct eb_adapter_methods {
                       struct eb_err *err);
     /* Counts the rows by status and finds the oldest pending one. */
     eb_rc (*att_stats)(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
+    /* Retention (--retention), appended to version 4 and optional (NULL: the adapter cannot
+     * purge documents). In one transaction of its own: at most max_rows stored rows queued
+     * before before_ms whose content is still kept are marked purged (status and sha256
+     * stay), and the chunks of those kept in the database are deleted; *purged gets the rows
+     * marked (fewer than max_rows: nothing older is left). Rows whose file is in the directory
+     * store are taken only when no download holds a live lease at now_ms (one under way may be
+     * publishing the same content), else they wait for a later call; for each of them fn gets
+     * the SHA-256 when no other unpurged row refers to the same content, after the commit, and
+     * the caller removes the file. */
+    eb_rc (*att_purge)(struct eb_adapter *a, int64_t before_ms, int64_t now_ms, unsigned max_rows,
+                       eb_att_purged_fn fn, void *user, int64_t *purged, struct eb_err *err);
 };
 
 /* First member of every adapter instance. */
@@ -544,6 +562,10 @@ eb_rc eb_adapter_att_list(struct eb_adapter *a, const struct eb_att_filter *f, e
 eb_rc eb_adapter_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
                           struct eb_err *err);
 eb_rc eb_adapter_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
+/* att_purge (*purged = 0 and EB_OK when the adapter has no queue or cannot purge). */
+eb_rc eb_adapter_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                           unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                           struct eb_err *err);
 /* Text form of a status ("pending", ...); eb_att_status_from: -1 when text names none. */
 const char *eb_att_status_name(enum eb_att_status s);
 int eb_att_status_from(const char *text);

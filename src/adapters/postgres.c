@@ -18,12 +18,19 @@
  * (group commit, each push in its own savepoint after a failure), sent as a libpq pipeline (a
  * few round trips instead of one per row):
  *   1. the claim, INSERT INTO push_log ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome =
- *      'failed' RETURNING push_id: a concurrent transaction holding the same id makes this wait
- *      for its end; when the id is then recorded with a final outcome nothing is returned;
+ *      'failed' RETURNING push_id and whether the candidate row exists: a concurrent transaction
+ *      holding the same id makes this wait for its end; when the id is then recorded with a
+ *      final outcome nothing is returned;
  *   2. the candidate row upsert: takes the row lock on the applicationId, so that two pushes for
  *      one candidate replace it one after the other, never interleaved;
  *   3. one statement deleting the candidate's rows from every child table (data-modifying CTEs);
- *   4. the new child rows; then, with the document archive, the record's download links as
+ *      for a candidate whose row did not exist at the claim (the usual push), 2 and 3 are one
+ *      INSERT ... ON CONFLICT DO NOTHING RETURNING 1 instead, checked: when it inserts nothing,
+ *      or a child row's key is taken, the write is rolled back and done again with 2 and 3
+ *      (pg_candidate_write);
+ *   4. the new child rows (consecutive rows of one table, from MANY_MIN, in one INSERT ...
+ *      SELECT FROM unnest(one array per column)); then, with the document archive, the record's
+ *      download links as
  *      pending attachment rows; 5. COMMIT (durable: synchronous_commit is the server's, on by
  *      default).
  * Serialization failures and deadlocks are retryable (pg_retryable): the bridge tries again.
@@ -60,6 +67,7 @@
 #include "candidate/candidate.h"
 #include "candidate/interview.h"
 #include "mapping/mapping.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -67,6 +75,12 @@
 #define STATEMENT_TIMEOUT_MS 10000
 /* Statements sent into the pipeline before their results are read. */
 #define PIPELINE_CHUNK 256
+/* Consecutive child rows of one table sent as one INSERT ... SELECT FROM unnest(arrays) from
+ * this many (fewer: one INSERT each), and at most this many in one statement. */
+#define MANY_MIN 4
+#define MANY_MAX 1000
+/* Room for waiting child rows (values) kept from one push to the next. */
+#define PEND_KEEP 4096
 /* pg_advisory_xact_lock(bigint) key of schema creation ("ehrbridg"). */
 #define SCHEMA_LOCK_KEY 0x6568726272696467LL
 /* First key of pg_advisory_xact_lock(int, int) of an interview: (this, hashtext(event_id)). */
@@ -83,6 +97,10 @@
 #define BYTEAOID 17
 #define INT8OID  20
 #define TEXTOID  25
+/* and of their arrays */
+#define BYTEAARRAYOID 1001
+#define TEXTARRAYOID  1009
+#define INT8ARRAYOID  1016
 /* Connection parameters given to PQconnectdbParams. */
 #define MAX_CONN_PARAMS 12
 
@@ -103,23 +121,42 @@ struct pg_adapter {
     const char *vals[MAX_CONN_PARAMS + 1]; /* and values */
     long timeout_ms;                       /* statement_timeout */
     int schema_checked;                    /* 1 once the schema is known to be this binary's */
-    int64_t retry_at_ms;            /* after a failed connect: no new try before (monotonic ms) */
-    struct eb_err down;             /* and the error of that connect, answered until then */
-    struct eb_sql_schema *schema;   /* the default schema in PostgreSQL's dialect */
-    char *claim_sql;                /* push_log upsert over 'failed' rows only, RETURNING push_id */
-    char *failure_sql;              /* push_log upsert over 'failed' rows only */
-    char *purge_sql;                /* deletes one application_id from every child table */
-    char *probe_sql;                /* schema_version there? an interview table missing? */
-    char *put_sql;                  /* push_log upsert over any row */
-    struct eb_mapping_sql *map_sql; /* --mapping: the mapped tables' statement text */
-    struct eb_interview_sql itv;    /* the interview tables' statement text */
-    struct eb_warning_sql wsql;     /* push_warning's statement text */
-    int queued;                     /* statements sent in the pipeline since its last sync */
-    int row_sends;                  /* rows sent since the last pipeline sync */
-    struct pg_fail fail;            /* the first failure of the current call */
-    int tx_had_conn;                /* the transaction began on a connection already open */
-    int retry;                      /* the last failure may pass on a new try (retryable) */
-    int att_ready;                  /* 1 once the attachment tables are known to exist */
+    int64_t retry_at_ms;          /* after a failed connect: no new try before (monotonic ms) */
+    struct eb_err down;           /* and the error of that connect, answered until then */
+    struct eb_sql_schema *schema; /* the default schema in PostgreSQL's dialect */
+    char *claim_sql;              /* push_log upsert over 'failed' rows only, RETURNING push_id
+                                     * and, with the default tables, whether the candidate row of
+                                     * its application_id exists */
+    char *failure_sql;            /* push_log upsert over 'failed' rows only */
+    char *purge_sql;              /* deletes one application_id from every child table */
+    char *fresh_sql;              /* the candidate row's INSERT ... ON CONFLICT DO NOTHING
+                                     * RETURNING 1: the row of a candidate thought new */
+    char **many_sql; /* per table index: a child table's INSERT ... SELECT FROM unnest($1, ...)
+                      * of one array per column; NULL for the other tables */
+    const struct eb_sql_table *pend_t; /* the child table of the rows waiting in pend */
+    struct eb_sql_value *pend;         /* child rows waiting to be sent, pend_t's columns each */
+    size_t pend_n, pend_cap;           /* rows waiting, and room in pend (values) */
+    char *probe_sql;                   /* schema_version there? an interview table missing? */
+    char *put_sql;                     /* push_log upsert over any row */
+    struct eb_mapping_sql *map_sql;    /* --mapping: the mapped tables' statement text */
+    struct eb_interview_sql itv;       /* the interview tables' statement text */
+    struct eb_warning_sql wsql;        /* push_warning's statement text */
+    int queued;                        /* statements sent in the pipeline since its last sync */
+    int row_sends;                     /* rows sent since the last pipeline sync */
+    struct pg_fail fail;               /* the first failure of the current call */
+    int tx_had_conn;                   /* the transaction began on a connection already open */
+    int retry;                         /* the last failure may pass on a new try (retryable) */
+    int att_ready;                     /* 1 once the attachment tables are known to exist */
+    /* The claim's word on the candidate to be written next (pg_log_put, pg_candidate_write) */
+    int hint_set;         /* 1: hint_app and hint_exists are from this transaction's last claim */
+    int hint_exists;      /* the candidate row of hint_app existed when the claim ran */
+    int64_t hint_app;     /* the claim's application_id */
+    int fresh;            /* the candidate being written is sent as new: no purge */
+    int watch_at;         /* 1 + the index (since the last sync) of the statement whose result
+                            * pipeline_sync keeps in watched; 0: none */
+    PGresult *watched;    /* that result (caller clears) */
+    int64_t purge_app[8]; /* applicationIds always purged: a write as new found rows there */
+    unsigned n_purge_app; /* entries written to purge_app (ring) */
     /* one statement's parameters, filled by bind_* and used by send_prepared */
     const char *pv[EB_SQL_MAX_COLUMNS]; /* values */
     int pl[EB_SQL_MAX_COLUMNS];         /* lengths */
@@ -373,10 +410,11 @@ static int send_prepared(struct pg_adapter *g, const char *name, int n)
  * NULL when the statement did not run). Returns 1 when every statement succeeded. */
 static int pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
 {
-    int ok = 1, n = g->queued;
+    int ok = 1, n = g->queued, watch = g->watch_at - 1;
     for (int i = 0; i < n_keep; i++)
         keep[i] = NULL;
     g->queued = 0;
+    g->watch_at = 0;
     g->row_sends = 0;
     if (PQpipelineSync(g->conn) != 1) {
         note_result(g, NULL, "pipeline sync");
@@ -396,6 +434,8 @@ static int pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
             }
             if (i < n_keep && !keep[i] && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
                 keep[i] = r;
+            else if (i == watch && !g->watched && st == PGRES_TUPLES_OK)
+                g->watched = r;
             else
                 PQclear(r);
         }
@@ -419,6 +459,7 @@ static int pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
 static void pipeline_leave(struct pg_adapter *g)
 {
     release_params(g);
+    g->hint_set = 0;
     if (!g->conn)
         return;
     if (PQpipelineStatus(g->conn) != PQ_PIPELINE_OFF) {
@@ -573,12 +614,25 @@ static int prepare_all(struct pg_adapter *g)
          prepare_one(g, "eb_version",
                      "SELECT coalesce(max(\"version\"), 0) FROM \"schema_version\"", 0, NULL) &&
          prepare_one(g, "eb_purge", g->purge_sql, 1, int1);
+    if (ok && g->fresh_sql) {
+        column_types(&sc->tables[sc->candidate], types);
+        ok = prepare_one(g, "eb_fresh", g->fresh_sql, (int)sc->tables[sc->candidate].n_columns,
+                         types);
+    }
     for (size_t i = sc->candidate; ok && i < sc->n_tables; i++) {
         const struct eb_sql_table *t = &sc->tables[i];
         column_types(t, types);
         table_stmt_name(name, sizeof name, i);
         ok = prepare_one(g, name, t->role == EB_SQL_ROLE_CANDIDATE ? t->upsert_sql : t->insert_sql,
                          (int)t->n_columns, types);
+        if (ok && g->many_sql && g->many_sql[i]) {
+            for (size_t k = 0; k < t->n_columns; k++)
+                types[k] = types[k] == INT8OID    ? INT8ARRAYOID
+                           : types[k] == BYTEAOID ? BYTEAARRAYOID
+                                                  : TEXTARRAYOID;
+            snprintf(name, sizeof name, "eb_u%zu", i);
+            ok = prepare_one(g, name, g->many_sql[i], (int)t->n_columns, types);
+        }
     }
     char lock_sql[96];
     snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_xact_lock(%d, hashtext($1))",
@@ -1048,6 +1102,14 @@ static void pg_close(struct eb_adapter *a)
     free(g->claim_sql);
     free(g->failure_sql);
     free(g->purge_sql);
+    free(g->fresh_sql);
+    for (size_t i = 0; g->many_sql && g->schema && i < g->schema->n_tables; i++)
+        free(g->many_sql[i]);
+    free(g->many_sql);
+    free(g->pend);
+    g->many_sql = NULL;
+    g->pend = NULL;
+    g->pend_n = g->pend_cap = 0;
     free(g->probe_sql);
     free(g->put_sql);
     g->put_sql = NULL;
@@ -1057,7 +1119,7 @@ static void pg_close(struct eb_adapter *a)
     g->map_sql = NULL;
     eb_sqlgen_free(g->schema);
     g->conninfo = g->secret[0] = g->secret[1] = NULL;
-    g->claim_sql = g->failure_sql = g->purge_sql = g->probe_sql = NULL;
+    g->claim_sql = g->failure_sql = g->purge_sql = g->fresh_sql = g->probe_sql = NULL;
     g->schema = NULL;
 }
 
@@ -1073,13 +1135,59 @@ static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
     g->failure_sql = up;
     size_t n = 0;
     char *claim = NULL;
-    if (!append(&claim, &n, up, strlen(up)) || !append(&claim, &n, " RETURNING \"push_id\"", 20)) {
+    const struct eb_sql_table *cand = &sc->tables[sc->candidate];
+    char exists[160];
+    /* with the default tables: whether the candidate row of the claim's application_id ($5)
+     * exists, so that a new candidate's write skips the purge of its child tables */
+    int elen =
+        snprintf(exists, sizeof exists,
+                 ", EXISTS (SELECT 1 FROM \"%s\" WHERE \"application_id\" = $5)", cand->name);
+    if (elen < 0 || (size_t)elen >= sizeof exists || g->base.mapping)
+        elen = 0;
+    if (!append(&claim, &n, up, strlen(up)) || !append(&claim, &n, " RETURNING \"push_id\"", 20) ||
+        !append(&claim, &n, exists, (size_t)elen)) {
         free(claim);
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     }
     g->claim_sql = claim;
+    if (elen) {
+        static const char tail[] = " ON CONFLICT (\"application_id\") DO NOTHING RETURNING 1";
+        n = 0;
+        if (!append(&g->fresh_sql, &n, cand->insert_sql, strlen(cand->insert_sql)) ||
+            !append(&g->fresh_sql, &n, tail, sizeof tail - 1))
+            return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    }
     if (!(g->put_sql = eb_sqlgen_upsert_where(sc, log, NULL, err)))
         return err ? err->rc : EB_ERR_NOMEM;
+
+    if (!(g->many_sql = calloc(sc->n_tables, sizeof *g->many_sql)))
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < sc->n_tables; i++) {
+        const struct eb_sql_table *t = &sc->tables[i];
+        if (t->role != EB_SQL_ROLE_CHILD)
+            continue;
+        char part[200];
+        n = 0;
+        int len = snprintf(part, sizeof part, "INSERT INTO \"%s\" (", t->name);
+        int ok =
+            len > 0 && (size_t)len < sizeof part && append(&g->many_sql[i], &n, part, (size_t)len);
+        for (size_t k = 0; ok && k < t->n_columns; k++) {
+            len = snprintf(part, sizeof part, "%s\"%s\"", k ? ", " : "", t->columns[k].name);
+            ok = len > 0 && (size_t)len < sizeof part &&
+                 append(&g->many_sql[i], &n, part, (size_t)len);
+        }
+        ok = ok && append(&g->many_sql[i], &n, ") SELECT * FROM unnest(", 23);
+        for (size_t k = 0; ok && k < t->n_columns; k++) {
+            const char *type = t->columns[k].type == EB_SQL_INTEGER ? "int8"
+                               : t->columns[k].type == EB_SQL_BLOB  ? "bytea"
+                                                                    : "text";
+            len = snprintf(part, sizeof part, "%s$%zu::%s[]", k ? ", " : "", k + 1, type);
+            ok = len > 0 && (size_t)len < sizeof part &&
+                 append(&g->many_sql[i], &n, part, (size_t)len);
+        }
+        if (!ok || !append(&g->many_sql[i], &n, ")", 1))
+            return eb_err_set(err, EB_ERR_NOMEM, "out of memory building a child table's insert");
+    }
 
     size_t nc;
     const struct eb_sql_table *children = eb_sqlgen_child_tables(sc, &nc);
@@ -1146,12 +1254,12 @@ static enum eb_outcome outcome_from(const char *text)
     return EB_OUTCOME_FAILED;
 }
 
-/* eb_sqlgen_row_fn: sends one row's insert (the candidate's upsert, then the purge of its
- * children) into the pipeline. */
-static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
-                      struct eb_err *err)
+/* Sends one row's insert into the pipeline. The candidate's row: with g->fresh its INSERT ...
+ * ON CONFLICT DO NOTHING RETURNING 1, whose result pipeline_sync keeps in g->watched;
+ * otherwise its upsert, then the purge of its children. */
+static eb_rc send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
+                          const struct eb_sql_value *v, struct eb_err *err)
 {
-    struct pg_adapter *g = ctx;
     char name[32];
     for (size_t i = 0; i < t->n_columns; i++) {
         int at = (int)i;
@@ -1168,10 +1276,14 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
             break;
         }
     }
-    table_stmt_name(name, sizeof name, t->index);
-    if (!send_prepared(g, name, (int)t->n_columns))
+    int fresh = t->role == EB_SQL_ROLE_CANDIDATE && g->fresh;
+    if (fresh)
+        g->watch_at = g->queued + 1;
+    else
+        table_stmt_name(name, sizeof name, t->index);
+    if (!send_prepared(g, fresh ? "eb_fresh" : name, (int)t->n_columns))
         return fail_rc(g, err);
-    if (t->role == EB_SQL_ROLE_CANDIDATE) {
+    if (t->role == EB_SQL_ROLE_CANDIDATE && !fresh) {
         bind_int(g, 0, v[0].i); /* application_id is the candidate's first column */
         if (!send_prepared(g, "eb_purge", 1))
             return fail_rc(g, err);
@@ -1179,6 +1291,125 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
     if (++g->row_sends >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0))
         return fail_rc(g, err);
     return EB_OK;
+}
+
+/* Appends a big-endian 32-bit integer. */
+static int put32(struct eb_buf *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    return eb_buf_append(b, x, 4) == EB_OK;
+}
+
+/* Column k of the n rows in g->pend as a one-dimensional array in PostgreSQL's binary format
+ * (ndim, has-null flag, element type, length, lower bound, then each element's length, -1 for
+ * NULL, and bytes), into b. Text is cleaned as bind_text cleans it. */
+static int array_param(struct pg_adapter *g, const struct eb_sql_table *t, size_t k,
+                       struct eb_buf *b)
+{
+    size_t n = g->pend_n, nc = t->n_columns;
+    enum eb_sql_type type = t->columns[k].type;
+    int has_null = 0;
+    for (size_t r = 0; r < n; r++)
+        has_null |= g->pend[r * nc + k].type == EB_SQL_VNULL;
+    Oid elem = type == EB_SQL_INTEGER ? INT8OID : type == EB_SQL_BLOB ? BYTEAOID : TEXTOID;
+    if (!put32(b, 1) || !put32(b, (uint32_t)has_null) || !put32(b, elem) ||
+        !put32(b, (uint32_t)n) || !put32(b, 1))
+        return 0;
+    for (size_t r = 0; r < n; r++) {
+        const struct eb_sql_value *v = &g->pend[r * nc + k];
+        if (v->type == EB_SQL_VNULL) {
+            if (!put32(b, 0xffffffffu))
+                return 0;
+        } else if (type == EB_SQL_INTEGER) {
+            if (v->type != EB_SQL_VINT || !put32(b, 8) ||
+                !put32(b, (uint32_t)((uint64_t)v->i >> 32)) || !put32(b, (uint32_t)v->i))
+                return 0;
+        } else {
+            if (v->type != EB_SQL_VTEXT)
+                return 0;
+            int nomem = 0;
+            size_t len = v->len;
+            char *c = utf8_clean(v->s, v->len, &len, &nomem);
+            const char *bytes = c ? c : v->s;
+            if (!c)
+                len = v->len;
+            int ok = !nomem && len <= 0x3fffffff && put32(b, (uint32_t)len) &&
+                     eb_buf_append(b, bytes, len) == EB_OK;
+            free(c);
+            if (!ok)
+                return 0;
+        }
+    }
+    return b->len <= 0x7fffffff;
+}
+
+/* Sends the child rows waiting in g->pend: from MANY_MIN of them in one statement (an array per
+ * column), fewer one by one. */
+static eb_rc flush_rows(struct pg_adapter *g, struct eb_err *err)
+{
+    const struct eb_sql_table *t = g->pend_t;
+    size_t n = g->pend_n;
+    eb_rc rc = EB_OK;
+    if (n < MANY_MIN || !g->many_sql[t->index]) {
+        for (size_t r = 0; !rc && r < n; r++)
+            rc = send_one_row(g, t, g->pend + r * t->n_columns, err);
+        g->pend_n = 0;
+        return rc;
+    }
+    struct eb_buf *cols = calloc(t->n_columns, sizeof *cols);
+    int ok = cols != NULL;
+    for (size_t k = 0; ok && k < t->n_columns; k++) {
+        eb_buf_init(&cols[k], 0x7fffffff);
+        ok = array_param(g, t, k, &cols[k]);
+        g->pv[k] = cols[k].data;
+        g->pl[k] = (int)cols[k].len;
+        g->pf[k] = 1;
+    }
+    g->pend_n = 0;
+    char name[32];
+    snprintf(name, sizeof name, "eb_u%zu", t->index);
+    if (!ok)
+        note_fail(g, NULL, "binding", "out of memory or a value of the wrong type");
+    else
+        ok = send_prepared(g, name, (int)t->n_columns);
+    for (size_t k = 0; cols && k < t->n_columns; k++)
+        eb_buf_free(&cols[k]);
+    free(cols);
+    if (!ok)
+        return fail_rc(g, err);
+    if (++g->row_sends >= PIPELINE_CHUNK && !pipeline_sync(g, NULL, 0))
+        return fail_rc(g, err);
+    return EB_OK;
+}
+
+/* eb_sqlgen_row_fn: the candidate's row is sent at once (send_one_row); a child row waits in
+ * g->pend until another table's row comes, MANY_MAX rows of its table are there, or the walk
+ * ends (write_candidate). The values are copied; the texts they borrow belong to the candidate,
+ * which outlives the walk. */
+static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_sql_value *v,
+                      struct eb_err *err)
+{
+    struct pg_adapter *g = ctx;
+    eb_rc rc;
+    if (g->pend_n && g->pend_t != t && (rc = flush_rows(g, err)))
+        return rc;
+    if (t->role != EB_SQL_ROLE_CHILD)
+        return send_one_row(g, t, v, err);
+    g->pend_t = t;
+    size_t need = (g->pend_n + 1) * t->n_columns;
+    if (need > g->pend_cap) {
+        size_t cap = g->pend_cap ? g->pend_cap * 2 : 16 * t->n_columns;
+        while (cap < need)
+            cap *= 2;
+        struct eb_sql_value *p = realloc(g->pend, cap * sizeof *p);
+        if (!p)
+            return eb_err_set(err, EB_ERR_NOMEM, "postgres: out of memory");
+        g->pend = p;
+        g->pend_cap = cap;
+    }
+    memcpy(g->pend + g->pend_n * t->n_columns, v, t->n_columns * sizeof *v);
+    return ++g->pend_n == MANY_MAX ? flush_rows(g, err) : EB_OK;
 }
 
 /* eb_interview_row_fn: sends one interview row's insert into the pipeline. */
@@ -1311,7 +1542,16 @@ static eb_rc write_candidate(struct pg_adapter *g, const struct eb_push *p, cons
 {
     eb_rc rc;
     if (!g->map_sql) {
+        g->pend_n = 0;
         rc = eb_sqlgen_walk(g->schema, p->data, push_id, at, send_row, g, err);
+        if (!rc && g->pend_n)
+            rc = flush_rows(g, err);
+        g->pend_n = 0;
+        if (g->pend_cap > PEND_KEEP) { /* a large record's: not kept for the next push */
+            free(g->pend);
+            g->pend = NULL;
+            g->pend_cap = 0;
+        }
     } else {
         char app[24];
         snprintf(app, sizeof app, "%lld", (long long)p->data->application_id.v);
@@ -1414,6 +1654,7 @@ static eb_rc pg_begin(struct eb_adapter *a, struct eb_err *err)
     if (rc)
         return rc; /* cannot connect: down; no retry */
     g->fail.set = 0;
+    g->hint_set = 0;
     if (!pipeline_enter(g) || !send_text(g, "BEGIN"))
         return tx_fail(g, err);
     return EB_OK;
@@ -1461,6 +1702,7 @@ static eb_rc pg_rollback_to(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     g->fail.set = 0;
+    g->hint_set = 0;
     release_params(g);
     if (!g->conn || !send_text(g, "ROLLBACK TO SAVEPOINT eb_push") ||
         !send_text(g, "RELEASE SAVEPOINT eb_push") || !pipeline_sync(g, NULL, 0))
@@ -1474,6 +1716,7 @@ static eb_rc pg_log_get(struct eb_adapter *a, const char *push_id, struct eb_log
     struct pg_adapter *g = (struct pg_adapter *)a;
     PGresult *r = NULL;
     g->fail.set = 0;
+    g->hint_set = 0; /* a replay's write comes without a claim */
     out->found = 0;
     if (!g->conn || !room(g) || !bind_str(g, 0, push_id) || !send_prepared(g, "eb_find", 1) ||
         !sync_last(g, &r)) {
@@ -1492,7 +1735,9 @@ static eb_rc pg_log_get(struct eb_adapter *a, const char *push_id, struct eb_log
 
 /* The claim is INSERT ... ON CONFLICT (push_id) DO UPDATE ... WHERE outcome = 'failed'
  * RETURNING push_id: a concurrent transaction holding the same id makes it wait for that one's
- * end, and a row recorded with a final outcome returns nothing. */
+ * end, and a row recorded with a final outcome returns nothing. With the default tables it also
+ * returns whether the candidate row of the push's applicationId exists, kept for the
+ * candidate_write that follows (only a hint: pg_candidate_write checks it under the row's lock). */
 static eb_rc pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
                         enum eb_outcome outcome, int64_t received_at, int claim, int *written,
                         struct eb_err *err)
@@ -1510,24 +1755,74 @@ static eb_rc pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
     }
     if (written)
         *written = !claim || PQntuples(r) == 1;
+    g->hint_set = claim && rec->has_application_id && PQntuples(r) == 1 && PQnfields(r) == 2;
+    if (g->hint_set) {
+        g->hint_app = rec->application_id;
+        g->hint_exists = strcmp(PQgetvalue(r, 0, 1), "f") != 0;
+    }
     PQclear(r);
     return EB_OK;
 }
 
-/* The candidate row's upsert takes its row lock (two pushes for one candidate replace it one
- * after the other); then one statement deletes its rows from every child table, and the new
- * rows follow, all in the pipeline. */
+/* 1 when a write of app as a new candidate found rows there lately. */
+static int purge_always(const struct pg_adapter *g, int64_t app)
+{
+    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
+    for (size_t i = 0; i < n && i < g->n_purge_app; i++)
+        if (g->purge_app[i] == app)
+            return 1;
+    return 0;
+}
+
+static void purge_always_add(struct pg_adapter *g, int64_t app)
+{
+    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
+    if (!purge_always(g, app))
+        g->purge_app[g->n_purge_app++ % n] = app;
+}
+
+/* The candidate's rows, all in the pipeline. A candidate row that exists (or may: no hint, a
+ * replay) is upserted, which takes its row lock (two pushes for one candidate replace it one
+ * after the other, whichever version of ehrbridge or replica wrote it before), then one
+ * statement deletes its rows from every child table, and the new rows follow.
+ *
+ * A candidate whose row did not exist when the claim ran (the usual push) skips that purge, a
+ * statement over every child table that deletes nothing for a new candidate but costs the
+ * database more than the rest of a small push: its row is inserted with ON CONFLICT DO NOTHING
+ * RETURNING 1, then its child rows. The hint is checked under the row's lock: when the INSERT
+ * inserted nothing (another replica stored the candidate after the claim's read) or a child
+ * row's key was taken (rows left by a candidate row deleted by hand), nothing of the try is
+ * kept: the write fails as retryable (the bridge rolls it back and writes it again), and this
+ * applicationId is purged on every later write of this connection. */
 static eb_rc pg_candidate_write(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
                                 int64_t updated_at, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
+    int64_t app = p->data->application_id.v;
     g->fail.set = 0;
+    g->fresh = !g->map_sql && g->fresh_sql && g->hint_set && g->hint_app == app &&
+               !g->hint_exists && !purge_always(g, app);
+    g->hint_set = 0;
+    g->watch_at = 0;
     if (!g->conn)
         return tx_fail(g, err);
     eb_rc rc = write_candidate(g, p, push_id, updated_at, err);
+    int ok = !rc && pipeline_sync(g, NULL, 0), fresh = g->fresh;
+    int inserted = g->watched && PQntuples(g->watched) == 1;
+    PQclear(g->watched);
+    g->watched = NULL;
+    g->watch_at = 0;
+    g->fresh = 0;
     if (rc && !g->fail.set)
         return rc; /* the walk itself refused (a mapped key without a value) */
-    if (rc || !pipeline_sync(g, NULL, 0))
+    if (fresh && (ok ? !inserted : !strcmp(g->fail.state, "23505"))) {
+        purge_always_add(g, app);
+        g->retry = 1;
+        return eb_err_set(err, EB_ERR_UNAVAILABLE,
+                          "postgres: the candidate had rows when it was written as new; "
+                          "writing it again");
+    }
+    if (!ok)
         return tx_fail(g, err);
     return EB_OK;
 }
@@ -1689,6 +1984,7 @@ static const char att_ddl[] =
     "\"next_at\" BIGINT NOT NULL, \"lease_owner\" TEXT, \"lease_until\" BIGINT, "
     "\"stored_attempt\" BIGINT, \"stored_in\" TEXT, UNIQUE (\"push_id\", \"field\")); "
     "CREATE INDEX IF NOT EXISTS \"attachment_due\" ON \"attachment\" (\"status\", \"next_at\"); "
+    "CREATE INDEX IF NOT EXISTS \"attachment_sha256\" ON \"attachment\" (\"sha256\"); "
     "CREATE INDEX IF NOT EXISTS \"attachment_application\" ON \"attachment\" "
     "(\"application_id\"); "
     "CREATE TABLE IF NOT EXISTS \"attachment_chunk\" (\"attachment_id\" BIGINT NOT NULL, "
@@ -1937,7 +2233,8 @@ static eb_rc pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
         bind_int(g, 1, f->application_id);
     if (f && f->id)
         bind_int(g, 2, f->id);
-    if (!bind_str(g, 0, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL)) {
+    if (!bind_str(g, 0, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL) ||
+        !bind_str(g, 3, f ? f->push_id : NULL)) {
         release_params(g);
         return fail_rc(g, err);
     }
@@ -1945,10 +2242,11 @@ static eb_rc pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
         g,
         "SELECT \"id\", \"push_id\", \"application_id\", \"field\", \"url\", \"status\", "
         "\"attempts\", \"error\", \"size\", \"sha256\", \"content_type\", \"file_name\", "
-        "\"created_at\", \"expires_at\" FROM \"attachment\" WHERE ($1::text IS NULL OR "
-        "\"status\" = $1::text) AND ($2::bigint IS NULL OR \"application_id\" = $2::bigint) AND "
-        "($3::bigint IS NULL OR \"id\" = $3::bigint) ORDER BY \"id\"",
-        3, 0, &r, "listing attachments", err);
+        "\"created_at\", \"expires_at\", \"stored_in\" FROM \"attachment\" WHERE ($1::text IS "
+        "NULL OR \"status\" = $1::text) AND ($2::bigint IS NULL OR \"application_id\" = "
+        "$2::bigint) AND ($3::bigint IS NULL OR \"id\" = $3::bigint) AND ($4::text IS NULL OR "
+        "\"push_id\" = $4::text) ORDER BY \"id\"",
+        4, 0, &r, "listing attachments", err);
     if (rc)
         return rc;
     for (int i = 0; !rc && i < PQntuples(r); i++) {
@@ -1968,6 +2266,7 @@ static eb_rc pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
             .file_name = val(r, i, 11),
             .created_ms = val_i64(r, i, 12, 0),
             .expires_ms = val_i64(r, i, 13, 0),
+            .purged = val(r, i, 14) && !strcmp(val(r, i, 14), "purged"),
         };
         if (fn(user, &row))
             rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
@@ -2034,6 +2333,81 @@ static eb_rc pg_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct
     }
     PQclear(r);
     return EB_OK;
+}
+
+/* Retention of archived documents (adapter.h, att_purge): stored_in becomes 'purged', the
+ * rows' chunks go, in one statement; then the files of the directory store no row refers to. */
+static eb_rc pg_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                          unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                          struct eb_err *err)
+{
+    struct pg_adapter *g = (struct pg_adapter *)a;
+    PGresult *r = NULL, *sel = NULL;
+    char *drop = NULL; /* per row of sel: 1 when its file is to go */
+    eb_rc rc = att_exec(g, "BEGIN", 0, 0, &r, "purging attachments", err);
+    PQclear(r);
+    r = NULL;
+    if (rc)
+        return rc;
+    bind_int(g, 0, before_ms);
+    bind_int(g, 1, max_rows);
+    bind_int(g, 2, now_ms);
+    if ((rc = att_exec(g,
+                       "WITH p AS (SELECT \"id\", \"stored_in\" AS \"was\", \"sha256\" FROM "
+                       "\"attachment\" WHERE \"status\" = 'stored' AND (\"stored_in\" = 'db' OR "
+                       "(\"stored_in\" = 'dir' AND NOT EXISTS (SELECT 1 FROM \"attachment\" "
+                       "WHERE \"status\" = 'pending' AND \"lease_until\" > $3))) AND "
+                       "\"created_at\" < $1 ORDER BY \"id\" LIMIT $2 FOR UPDATE), "
+                       "u AS (UPDATE \"attachment\" t SET \"stored_in\" = 'purged' FROM p WHERE "
+                       "t.\"id\" = p.\"id\" RETURNING p.\"id\", p.\"was\", p.\"sha256\"), "
+                       "d AS (DELETE FROM \"attachment_chunk\" c USING u WHERE "
+                       "c.\"attachment_id\" = u.\"id\") SELECT \"id\", \"was\", \"sha256\" "
+                       "FROM u ORDER BY \"id\"",
+                       3, 0, &sel, "purging attachments", err)))
+        goto out;
+    int n = PQntuples(sel);
+    drop = calloc((size_t)n + 1, 1);
+    if (!drop) {
+        rc = eb_err_set(err, EB_ERR_NOMEM, "purging attachments: out of memory");
+        goto out;
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        const char *was = val(sel, i, 1), *sha = val(sel, i, 2);
+        if (!was || strcmp(was, "dir") || !sha)
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = drop[j] && !strcmp(val(sel, j, 2), sha);
+        if (seen)
+            continue;
+        if (!bind_str(g, 0, sha)) {
+            release_params(g);
+            rc = fail_rc(g, err);
+            break;
+        }
+        if (!(rc = att_exec(g,
+                            "SELECT 1 FROM \"attachment\" WHERE \"sha256\" = $1 AND "
+                            "\"stored_in\" = 'dir' LIMIT 1",
+                            1, 0, &r, "purging attachments", err)))
+            drop[i] = PQntuples(r) == 0;
+        PQclear(r);
+        r = NULL;
+    }
+    if (!rc)
+        rc = att_exec(g, "COMMIT", 0, 0, &r, "purging attachments", err);
+    if (!rc) {
+        *purged = n;
+        for (int i = 0; i < n; i++)
+            if (drop[i] && fn && fn(user, val(sel, i, 2)))
+                break;
+    }
+out:
+    PQclear(r);
+    PQclear(sel);
+    free(drop);
+    if (rc && g->conn && PQtransactionStatus(g->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(g->conn, "ROLLBACK"));
+    return rc;
 }
 
 static const char *const pg_aliases[] = {"postgres", NULL};
@@ -2241,4 +2615,5 @@ const struct eb_adapter_methods eb_adapter_postgres = {
     .att_list = pg_att_list,
     .att_read = pg_att_read,
     .att_stats = pg_att_stats,
+    .att_purge = pg_att_purge,
 };

@@ -1434,6 +1434,7 @@ static const char *const att_ddl[] = {
     "CREATE INDEX IF NOT EXISTS \"attachment_due\" ON \"attachment\" (\"status\", \"next_at\")",
     "CREATE INDEX IF NOT EXISTS \"attachment_application\" ON \"attachment\" "
     "(\"application_id\")",
+    "CREATE INDEX IF NOT EXISTS \"attachment_sha256\" ON \"attachment\" (\"sha256\")",
     "CREATE TABLE IF NOT EXISTS \"attachment_chunk\" (\"attachment_id\" INTEGER NOT NULL, "
     "\"attempt\" INTEGER NOT NULL, \"seq\" INTEGER NOT NULL, \"data\" BLOB NOT NULL, "
     "PRIMARY KEY (\"attachment_id\", \"attempt\", \"seq\"))",
@@ -1630,15 +1631,16 @@ static eb_rc sq_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
         s,
         "SELECT \"id\", \"push_id\", \"application_id\", \"field\", \"url\", \"status\", "
         "\"attempts\", \"error\", \"size\", \"sha256\", \"content_type\", \"file_name\", "
-        "\"created_at\", \"expires_at\" FROM \"attachment\" WHERE (?1 IS NULL OR \"status\" = ?1) "
-        "AND (?2 IS NULL OR \"application_id\" = ?2) AND (?3 IS NULL OR \"id\" = ?3) "
-        "ORDER BY \"id\"",
+        "\"created_at\", \"expires_at\", \"stored_in\" FROM \"attachment\" WHERE (?1 IS NULL "
+        "OR \"status\" = ?1) AND (?2 IS NULL OR \"application_id\" = ?2) AND (?3 IS NULL OR "
+        "\"id\" = ?3) AND (?4 IS NULL OR \"push_id\" = ?4) ORDER BY \"id\"",
         &st, err);
     if (rc)
         return rc;
     bind_str(st, 1, f && f->status >= 0 ? eb_att_status_name(f->status) : NULL);
     bind_opt_int(st, 2, f && f->has_application_id, f ? f->application_id : 0);
     bind_opt_int(st, 3, f && f->id, f ? f->id : 0);
+    bind_str(st, 4, f ? f->push_id : NULL);
     int code;
     while (!rc && (code = sqlite3_step(st)) == SQLITE_ROW) {
         int status = eb_att_status_from(col_text(st, 5));
@@ -1657,6 +1659,7 @@ static eb_rc sq_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb
             .file_name = col_text(st, 11),
             .created_ms = sqlite3_column_int64(st, 12),
             .expires_ms = sqlite3_column_int64(st, 13),
+            .purged = col_text(st, 14) && !strcmp(col_text(st, 14), "purged"),
         };
         if (fn(user, &row))
             rc = eb_err_set(err, EB_ERR_INTERNAL, "listing stopped");
@@ -1741,6 +1744,100 @@ static eb_rc sq_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct
     return rc;
 }
 
+/* One row att_purge marked: its content hash and where the content was. */
+struct purged_row {
+    int64_t id;
+    int in_dir;
+    char sha256[65];
+};
+
+/* Retention of archived documents (adapter.h, att_purge): stored_in becomes 'purged'. */
+static eb_rc sq_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms,
+                          unsigned max_rows, eb_att_purged_fn fn, void *user, int64_t *purged,
+                          struct eb_err *err)
+{
+    struct sqlite_adapter *s = (struct sqlite_adapter *)a;
+    sqlite3_stmt *sel = NULL, *mark = NULL, *del = NULL, *ref = NULL;
+    size_t n = 0;
+    struct purged_row *rows = calloc(max_rows ? max_rows : 1, sizeof *rows);
+    if (!rows)
+        return eb_err_set(err, EB_ERR_NOMEM, "purging attachments: out of memory");
+    eb_rc rc = exec(s, "BEGIN IMMEDIATE", "purging attachments", err);
+    if (rc) {
+        free(rows);
+        return rc;
+    }
+    if ((rc = att_prepare(s,
+                          "SELECT \"id\", \"stored_in\", \"sha256\" FROM \"attachment\" WHERE "
+                          "\"status\" = 'stored' AND (\"stored_in\" = 'db' OR (\"stored_in\" = "
+                          "'dir' AND NOT EXISTS (SELECT 1 FROM \"attachment\" WHERE "
+                          "\"status\" = 'pending' AND \"lease_until\" > ?3))) AND "
+                          "\"created_at\" < ?1 ORDER BY \"id\" LIMIT ?2",
+                          &sel, err)) ||
+        (rc = att_prepare(s, "UPDATE \"attachment\" SET \"stored_in\" = 'purged' WHERE \"id\" = ?1",
+                          &mark, err)) ||
+        (rc = att_prepare(s, "DELETE FROM \"attachment_chunk\" WHERE \"attachment_id\" = ?1", &del,
+                          err)) ||
+        (rc = att_prepare(s,
+                          "SELECT 1 FROM \"attachment\" WHERE \"sha256\" = ?1 AND "
+                          "\"stored_in\" = 'dir' LIMIT 1",
+                          &ref, err)))
+        goto out;
+    sqlite3_bind_int64(sel, 1, before_ms);
+    sqlite3_bind_int64(sel, 2, max_rows);
+    sqlite3_bind_int64(sel, 3, now_ms);
+    int code = SQLITE_DONE;
+    while (n < max_rows && (code = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *in = col_text(sel, 1), *sha = col_text(sel, 2);
+        rows[n].id = sqlite3_column_int64(sel, 0);
+        rows[n].in_dir = in && !strcmp(in, "dir");
+        snprintf(rows[n].sha256, sizeof rows[n].sha256, "%s", sha ? sha : "");
+        n++;
+    }
+    if (n < max_rows && code != SQLITE_DONE) {
+        rc = fail(s, code, "purging attachments", err);
+        goto out;
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        sqlite3_bind_int64(mark, 1, rows[i].id);
+        sqlite3_bind_int64(del, 1, rows[i].id);
+        if (!(rc = run(s, mark, "purging attachments", err)))
+            rc = run(s, del, "purging attachments", err);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!rows[i].in_dir)
+            continue;
+        bind_str(ref, 1, rows[i].sha256);
+        code = sqlite3_step(ref);
+        if (code == SQLITE_ROW)
+            rows[i].in_dir = 0; /* another row still holds that content */
+        else if (code != SQLITE_DONE)
+            rc = fail(s, code, "purging attachments", err);
+        sqlite3_reset(ref);
+    }
+    if (!rc)
+        rc = exec(s, "COMMIT", "purging attachments", err);
+out:
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(mark);
+    sqlite3_finalize(del);
+    sqlite3_finalize(ref);
+    if (!rc) {
+        *purged = (int64_t)n;
+        for (size_t i = 0; i < n; i++) /* two rows of one content: one call */
+            for (size_t j = i + 1; rows[i].in_dir && j < n; j++)
+                if (rows[j].in_dir && !strcmp(rows[i].sha256, rows[j].sha256))
+                    rows[i].in_dir = 0;
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].in_dir && fn && fn(user, rows[i].sha256))
+                break;
+    }
+    free(rows);
+    return rc;
+}
+
 const struct eb_adapter_methods eb_adapter_sqlite = {
     .version = 4,
     .name = "sqlite",
@@ -1778,4 +1875,5 @@ const struct eb_adapter_methods eb_adapter_sqlite = {
     .att_list = sq_att_list,
     .att_read = sq_att_read,
     .att_stats = sq_att_stats,
+    .att_purge = sq_att_purge,
 };

@@ -4,10 +4,14 @@
  *   GET  /api/session                  the CSRF token and what the database can search
  *   GET  /api/pushes?outcome=&q=&application_id=&since=&until=&cursor=&limit=
  *                                      newest first, keyset pages: next_cursor or null
- *   GET  /api/pushes/{push_id}         the row, the candidate read from its payload, the payload
+ *   GET  /api/pushes/{push_id}         the row, the candidate read from its payload, the payload,
+ *                                      its attachments (the queue's rows, URLs without query)
  *   POST /api/pushes/{push_id}/replay  `ehrbridge replay` of that push (X-CSRF-Token needed)
  *   GET  /api/stats?window=24h|7d      counts by outcome per hour (24h) or per 6 hours (7d)
- *   GET  /api/attachments/{id}         attachments are not archived yet: 404
+ *   GET  /api/attachments/{id}         the stored file, its Content-Type and name (Content-
+ *                                      Disposition: attachment); 404 unless stored and kept.
+ *                                      The transport sends a body it holds whole: a file is
+ *                                      read chunk by chunk into it, at most MAX_DOWNLOAD bytes
  * Page: GET / (index.html), /app.css, /app.js; and /metrics, /healthz, /readyz. */
 #include "admin/admin.h"
 
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive/policy.h"
 #include "auth/auth.h"
 #include "replay.h"
 #include "util/clock.h"
@@ -44,6 +49,10 @@ extern const size_t eb_admin_js_len;
 #define MAX_CURSOR  600 /* bytes of a cursor */
 #define MAX_PAYLOAD ((size_t)16 << 20)
 #define XML_DEPTH   64 /* nesting of a payload turned into JSON */
+/* The largest file GET /api/attachments/{id} sends: the transport's bound on a response body
+ * (transport/server.c MAX_RESPONSE), which --max-attachment's default matches. */
+#define MAX_DOWNLOAD   ((int64_t)64 << 20)
+#define NAME_MAX_BYTES 180 /* bytes of a file name put in Content-Disposition */
 
 /* Sent with every answer of the listener: nothing inline runs, nothing frames the page, nothing
  * is cached (the answers hold personal data), nothing is sniffed or referred. */
@@ -56,6 +65,14 @@ static const char security_headers[] =
     "Referrer-Policy: no-referrer\r\n"
     "Cross-Origin-Resource-Policy: same-origin\r\n"
     "Cache-Control: no-store\r\n";
+
+/* A download: the same, and a sandbox, should a browser ever render the file in this origin. */
+static const char download_headers[] = "Content-Security-Policy: sandbox; default-src 'none'\r\n"
+                                       "X-Frame-Options: DENY\r\n"
+                                       "X-Content-Type-Options: nosniff\r\n"
+                                       "Referrer-Policy: no-referrer\r\n"
+                                       "Cross-Origin-Resource-Policy: same-origin\r\n"
+                                       "Cache-Control: no-store\r\n";
 
 static const char challenge[] = "Basic realm=\"ehrbridge admin\", charset=\"UTF-8\"";
 static const char json_ctype[] = "application/json; charset=utf-8";
@@ -555,7 +572,6 @@ static int one_row(void *user, const struct eb_push_summary *row)
     json_object_set_new(d, "payload_kept", json_boolean(row->payload || row->raw));
     /* every recorded push keeps its payload or its raw body until --retention clears both */
     json_object_set_new(d, "payload_purged", json_boolean(!row->payload && !row->raw));
-    json_object_set_new(d, "attachments", json_array());
     o->detail = d;
     return 0;
 }
@@ -584,22 +600,235 @@ static int warning_row(void *user, const char *field, const char *value, const c
     return !o || json_array_append_new(user, o);
 }
 
+/* One attachment row as the API shows it: the URL without its query (the signature). */
+static int attachment_row(void *user, const struct eb_att_row *r)
+{
+    char safe[1024], dl[64];
+    eb_archive_url_safe(r->url ? r->url : "", safe, sizeof safe);
+    int kept = r->status == EB_ATT_STORED && !r->purged;
+    snprintf(dl, sizeof dl, "/api/attachments/%lld", (long long)r->id);
+    json_t *o = json_object();
+    if (!o)
+        return 1;
+    json_object_set_new(o, "id", json_integer(r->id));
+    json_object_set_new(o, "field", text_or_null(r->field));
+    json_object_set_new(o, "status", json_string(eb_att_status_name(r->status)));
+    json_object_set_new(o, "attempts", json_integer(r->attempts));
+    json_object_set_new(o, "error", text_or_null(r->error));
+    json_object_set_new(o, "size", r->size >= 0 ? json_integer(r->size) : json_null());
+    json_object_set_new(o, "sha256", text_or_null(r->sha256));
+    json_object_set_new(o, "content_type", text_or_null(r->content_type));
+    json_object_set_new(o, "file_name", text_or_null(r->file_name));
+    json_object_set_new(o, "url", text_or_null(safe));
+    json_object_set_new(o, "purged", json_boolean(r->purged));
+    json_object_set_new(o, "download", kept ? json_string(dl) : json_null());
+    return json_array_append_new(user, o);
+}
+
 static void show_push(struct eb_adapter *db, const char *push_id, struct eb_http_response *resp)
 {
     struct one o;
     struct eb_err err = {0};
     if (read_one(db, push_id, &o, resp) == 0) {
-        json_t *w = json_array();
-        if (!w || eb_adapter_push_warnings(db, push_id, warning_row, w, &err)) {
+        json_t *w = json_array(), *att = json_array();
+        struct eb_att_filter f = {.status = -1, .push_id = push_id};
+        if (!w || !att || eb_adapter_push_warnings(db, push_id, warning_row, w, &err) ||
+            (eb_adapter_has_queue(db) && eb_adapter_att_list(db, &f, attachment_row, att, &err))) {
             json_decref(w);
-            read_failed(resp, &err, !w);
+            json_decref(att);
+            read_failed(resp, &err, !w || !att);
         } else {
             json_object_set_new(o.detail, "warnings", w);
+            json_object_set_new(o.detail, "attachments", att);
             answer_json(resp, 200, o.detail);
             o.detail = NULL;
         }
     }
     one_free(&o);
+}
+
+/* ---- downloads ---- */
+
+/* The attachment row GET /api/attachments/{id} names. */
+struct download {
+    int found, purged;
+    enum eb_att_status status;
+    int64_t size;
+    char sha256[65];
+    char content_type[128]; /* type/subtype as served, when well formed; else "" */
+    char file_name[NAME_MAX_BYTES + 1];
+    struct eb_buf *body;
+    EVP_MD_CTX *md;
+};
+
+/* Copies the type/subtype of a served Content-Type (lower case) when it is made of token
+ * characters; parameters are dropped. */
+static void media_type(const char *ct, char *out, size_t n)
+{
+    static const char tok[] = "abcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-";
+    size_t i = 0, slash = 0;
+    out[0] = '\0';
+    for (; ct && ct[i] && ct[i] != ';' && ct[i] != ' ' && i + 1 < n; i++) {
+        char c = (char)tolower((unsigned char)ct[i]);
+        if (c == '/' && !slash && i)
+            slash = i;
+        else if (!strchr(tok, c)) {
+            out[0] = '\0';
+            return;
+        }
+        out[i] = c;
+    }
+    out[i] = '\0';
+    if (!slash || slash + 1 == i || (ct && ct[i] && ct[i] != ';' && ct[i] != ' '))
+        out[0] = '\0'; /* no subtype, or longer than out */
+}
+
+static int download_row(void *user, const struct eb_att_row *r)
+{
+    struct download *d = user;
+    d->found = 1;
+    d->purged = r->purged;
+    d->status = r->status;
+    d->size = r->size;
+    snprintf(d->sha256, sizeof d->sha256, "%s", r->sha256 ? r->sha256 : "");
+    media_type(r->content_type, d->content_type, sizeof d->content_type);
+    /* cut at a character boundary of UTF-8 */
+    size_t n = r->file_name ? strlen(r->file_name) : 0;
+    if (n > NAME_MAX_BYTES) {
+        n = NAME_MAX_BYTES;
+        while (n && ((unsigned char)r->file_name[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(d->file_name, r->file_name ? r->file_name : "", n);
+    d->file_name[n] = '\0';
+    return 0;
+}
+
+static int download_chunk(void *user, const void *data, size_t len)
+{
+    struct download *d = user;
+    return EVP_DigestUpdate(d->md, data, len) != 1 || eb_buf_append(d->body, data, len) != EB_OK;
+}
+
+/* Reads the file of the directory store (dir:PATH) named by its SHA-256. */
+static eb_rc read_file(const char *dir, struct download *d, struct eb_err *err)
+{
+    char path[1200], buf[65536];
+    if (strlen(d->sha256) != 64 || strspn(d->sha256, "0123456789abcdef") != 64)
+        return eb_err_set(err, EB_ERR_INVALID, "no content hash");
+    snprintf(path, sizeof path, "%s/%s", dir, d->sha256);
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return eb_err_set(err, EB_ERR_INVALID, "the file of the directory store is missing");
+    size_t n;
+    eb_rc rc = EB_OK;
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (download_chunk(d, buf, n))
+            rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!rc && ferror(in))
+        rc = eb_err_set(err, EB_ERR_INTERNAL, "cannot read the file of the directory store");
+    fclose(in);
+    return rc;
+}
+
+/* Content-Type and Content-Disposition (RFC 6266: an ASCII filename, and filename* in UTF-8
+ * percent-encoded as RFC 8187 says) into resp->own_headers. */
+static void download_head(const struct download *d, int64_t id, struct eb_http_response *resp)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char attr[] = "!#$&+-.^_`|~"; /* attr-char beside letters and digits */
+    char ascii[NAME_MAX_BYTES + 1], enc[3 * NAME_MAX_BYTES + 1], fallback[32];
+    const char *name = d->file_name;
+    if (!name[0]) {
+        snprintf(fallback, sizeof fallback, "attachment-%lld", (long long)id);
+        name = fallback;
+    }
+    size_t a = 0, e = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if ((*p & 0xC0) != 0x80) /* one '_' per character that ASCII cannot show */
+            ascii[a++] = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' ? (char)*p : '_';
+        if (isalnum(*p) && *p < 0x80) {
+            enc[e++] = (char)*p;
+        } else if (*p < 0x80 && strchr(attr, *p)) {
+            enc[e++] = (char)*p;
+        } else {
+            enc[e++] = '%';
+            enc[e++] = hex[*p >> 4];
+            enc[e++] = hex[*p & 15];
+        }
+    }
+    ascii[a] = '\0';
+    enc[e] = '\0';
+    snprintf(resp->own_headers, sizeof resp->own_headers,
+             "Content-Type: %s\r\nContent-Disposition: attachment; filename=\"%s\"; "
+             "filename*=UTF-8''%s\r\n",
+             d->content_type[0] ? d->content_type : "application/octet-stream", ascii, enc);
+}
+
+/* GET /api/attachments/{id}: the stored file, read chunk by chunk into the response body (the
+ * transport sends bodies whole), its SHA-256 checked on the way. */
+static void download(const struct eb_config *cfg, struct eb_adapter *db, int64_t id,
+                     struct eb_http_response *resp)
+{
+    struct download d = {0};
+    struct eb_err err = {0};
+    struct eb_att_filter f = {.status = -1, .id = id};
+    if (!eb_adapter_has_queue(db))
+        return answer_error(resp, 404, "no such attachment (this database keeps no archive)");
+    if (eb_adapter_att_list(db, &f, download_row, &d, &err))
+        return read_failed(resp, &err, 0);
+    if (!d.found)
+        return answer_error(resp, 404, "no such attachment");
+    if (d.purged)
+        return answer_error(resp, 404, "this document was purged (--retention)");
+    if (d.status != EB_ATT_STORED)
+        return answer_error(resp, 404, "this attachment is not stored");
+    if (d.size > MAX_DOWNLOAD)
+        return answer_error(resp, 500,
+                            "the file is larger than the admin listener sends; use "
+                            "`ehrbridge attachments get`");
+    answer(resp, 200, NULL, "", 0);
+    d.body = &resp->body;
+    d.md = EVP_MD_CTX_new();
+    if (!d.md || EVP_DigestInit_ex(d.md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(d.md);
+        return answer_error(resp, 500, "out of memory");
+    }
+    eb_rc rc = eb_adapter_att_read(db, id, download_chunk, &d, &err);
+    if (rc == EB_ERR_INVALID && !strncmp(cfg->attachments, "dir:", 4)) {
+        eb_buf_reset(&resp->body);
+        EVP_DigestInit_ex(d.md, EVP_sha256(), NULL);
+        rc = read_file(cfg->attachments + 4, &d, &err);
+    }
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    char sum[65] = "";
+    if (!rc && EVP_DigestFinal_ex(d.md, dg, &dn) == 1)
+        for (unsigned i = 0; i < dn && i < 32; i++)
+            snprintf(sum + 2 * i, 3, "%02x", dg[i]);
+    EVP_MD_CTX_free(d.md);
+    if (rc == EB_ERR_INVALID)
+        return answer_error(resp, 404, "this attachment's content is not kept here");
+    if (rc)
+        return read_failed(resp, &err, rc == EB_ERR_NOMEM);
+    if (strcmp(sum, d.sha256)) {
+        eb_log(EB_LOG_ERROR, "admin: a stored document does not match its SHA-256", NULL);
+        return answer_error(resp, 500, "the stored content does not match its SHA-256");
+    }
+    resp->headers = download_headers;
+    download_head(&d, id, resp);
+}
+
+/* The id of "/api/attachments/ID" (1..), or 0. */
+static int64_t attachment_path(const char *path)
+{
+    static const char prefix[] = "/api/attachments/";
+    if (strncmp(path, prefix, sizeof prefix - 1))
+        return 0;
+    const char *p = path + sizeof prefix - 1;
+    if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18)
+        return 0;
+    return strtoll(p, NULL, 10);
 }
 
 static void replay_push(struct eb_adapter *db, const char *push_id, struct eb_http_response *resp)
@@ -691,8 +920,10 @@ static int push_path(const char *path, char *id, size_t idsz, int *replay)
     return 1;
 }
 
+/* att_id (24 bytes) gets the attachment id a download names. */
 static void route(struct eb_admin *a, struct eb_adapter *db, const struct eb_http_request *req,
-                  struct eb_http_response *resp, const char *user, char *push_id, size_t idsz)
+                  struct eb_http_response *resp, const char *user, char *push_id, size_t idsz,
+                  char *att_id)
 {
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     int post = !strcmp(req->method, "POST");
@@ -728,8 +959,13 @@ static void route(struct eb_admin *a, struct eb_adapter *db, const struct eb_htt
         return list_pushes(db, req, resp);
     if (!strcmp(req->path, "/api/stats"))
         return stats(db, req, resp);
-    if (!strncmp(req->path, "/api/attachments/", 17))
-        return answer_error(resp, 404, "no such attachment");
+    if (!strncmp(req->path, "/api/attachments/", 17)) {
+        int64_t id = attachment_path(req->path);
+        if (!id)
+            return answer_error(resp, 404, "no such attachment");
+        snprintf(att_id, 24, "%lld", (long long)id);
+        return download(a->cfg, db, id, resp);
+    }
     if (!strcmp(req->path, "/metrics")) {
         answer(resp, 200, eb_metrics_content_type, "", 0);
         if (eb_metrics_render(&resp->body))
@@ -768,20 +1004,24 @@ static const char *policy(struct eb_admin *a, const struct eb_http_request *req,
     return NULL;
 }
 
-/* The access log: who read which push id; never a query string, never what it holds. */
+/* The access log: who read which push id or attachment id; never a query string, never
+ * what it holds. */
 static void access_log(const struct eb_http_request *req, const struct eb_http_response *resp,
-                       const char *user, const char *push_id, const char *refused)
+                       const char *user, const char *push_id, const char *att_id,
+                       const char *refused)
 {
     char status[8];
     snprintf(status, sizeof status, "%d", resp->status);
     const char *path =
         push_id[0] ? (strstr(req->path, "/replay") ? "/api/pushes/{id}/replay" : "/api/pushes/{id}")
-                   : req->path;
+        : att_id[0] ? "/api/attachments/{id}"
+                    : req->path;
     if (strlen(path) > 64)
         path = "(long path)";
     eb_log(refused ? EB_LOG_WARN : EB_LOG_INFO, refused ? "admin request refused" : "admin access",
            "user", user, "peer", req->peer, "method", req->method, "path", path, "push_id",
-           push_id[0] ? push_id : NULL, "status", status, "reason", refused, NULL);
+           push_id[0] ? push_id : NULL, "attachment_id", att_id[0] ? att_id : NULL, "status",
+           status, "reason", refused, NULL);
 }
 
 int eb_admin_admit(struct eb_admin *a, const struct eb_http_request *req,
@@ -796,7 +1036,7 @@ int eb_admin_admit(struct eb_admin *a, const struct eb_http_request *req,
     if (!refused)
         return 1;
     eb_log_set_request(req->id);
-    access_log(req, resp, user, "", refused);
+    access_log(req, resp, user, "", "", refused);
     eb_log_set_request(0);
     resp->close = 1;
     return -1;
@@ -805,11 +1045,11 @@ int eb_admin_admit(struct eb_admin *a, const struct eb_http_request *req,
 void eb_admin_handle(struct eb_admin *a, struct eb_adapter *db, const struct eb_http_request *req,
                      struct eb_http_response *resp)
 {
-    char user[256] = "-", push_id[300] = "";
+    char user[256] = "-", push_id[300] = "", att_id[24] = "";
     resp->headers = security_headers;
     /* again here: a server without the admit hook (or a request it let through) is checked */
     const char *refused = policy(a, req, resp, user, sizeof user);
     if (!refused)
-        route(a, db, req, resp, user, push_id, sizeof push_id);
-    access_log(req, resp, user, push_id, refused);
+        route(a, db, req, resp, user, push_id, sizeof push_id, att_id);
+    access_log(req, resp, user, push_id, att_id, refused);
 }

@@ -1,5 +1,6 @@
 /* `ehrbridge attachments`: lists the attachment table and writes one stored file out
- * (archive/archive.h). The URL is printed without its query (the signature); the file is
+ * (archive/archive.h). The URL is printed without its query (the signature), and the last
+ * column says "purged" once --retention removed the content; the file is
  * written to a temporary name, its SHA-256 checked, then renamed. */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -34,16 +35,16 @@ static int print_row(void *user, const struct eb_att_row *r)
     eb_archive_url_safe(r->url ? r->url : "", safe, sizeof safe);
     if (r->size >= 0)
         snprintf(size, sizeof size, "%lld", (long long)r->size);
-    printf("%lld\t%s\t%d\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", (long long)r->id,
+    printf("%lld\t%s\t%d\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", (long long)r->id,
            eb_att_status_name(r->status), r->attempts, (long long)r->application_id,
            r->field ? r->field : "", size, r->sha256 ? r->sha256 : "-",
            r->content_type ? r->content_type : "-", r->file_name ? r->file_name : "-", safe,
-           r->error ? r->error : "-");
+           r->error ? r->error : "-", r->purged ? "purged" : "-");
     return 0;
 }
 
 struct found {
-    int n;
+    int n, purged;
     enum eb_att_status status;
     char sha256[65];
 };
@@ -53,6 +54,7 @@ static int keep_row(void *user, const struct eb_att_row *r)
     struct found *f = user;
     f->n++;
     f->status = r->status;
+    f->purged = r->purged;
     snprintf(f->sha256, sizeof f->sha256, "%s", r->sha256 ? r->sha256 : "");
     return 0;
 }
@@ -83,6 +85,12 @@ static int get(const struct eb_config *cfg, struct eb_adapter *db, int64_t id, c
     struct eb_att_filter flt = {.status = -1, .id = id};
     if (eb_adapter_att_list(db, &flt, keep_row, &fd, &err)) {
         fprintf(stderr, "ehrbridge: attachments: %s\n", err.msg);
+        return 1;
+    }
+    if (fd.purged) {
+        fprintf(stderr,
+                "ehrbridge: attachments: %lld was purged (--retention); its SHA-256 was %s\n",
+                (long long)id, fd.sha256);
         return 1;
     }
     if (!fd.n || fd.status != EB_ATT_STORED) {
@@ -212,7 +220,7 @@ int eb_archive_command(int argc, char **argv, char **envp)
         st = get(&cfg, db, id, out);
     } else {
         printf("id\tstatus\tattempts\tapplication_id\tfield\tsize\tsha256\tcontent_type\t"
-               "file_name\turl\terror\n");
+               "file_name\turl\terror\tcontent\n");
         if (eb_adapter_att_list(db, &flt, print_row, NULL, &err)) {
             fprintf(stderr, "ehrbridge: attachments: %s\n", err.msg);
             st = 1;

@@ -42,6 +42,8 @@ struct eb_http_response {
                                      outlive the response (a static or long-lived string) */
     const char *headers;          /* more header lines, each "Name: value\r\n"; NULL for none;
                                      must outlive the response (a static string) */
+    char own_headers[1024];       /* header lines of this response alone, each "Name: value\r\n"
+                                     (Content-Disposition); "" for none */
 };
 
 /* The value of the first header named name (ASCII case-insensitive), or NULL. */

@@ -423,7 +423,7 @@ static void http_date(char *out, size_t n)
  * lines "Name: value\r\n" as the handler gave them, or NULL; a 503 says Retry-After). */
 static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, size_t length,
                       int with_length, int close, int http10, const char *www_auth,
-                      const char *extra)
+                      const char *extra, const char *own)
 {
     char date[64];
     http_date(date, sizeof date);
@@ -435,6 +435,8 @@ static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, si
         rc = eb_buf_printf(b, "WWW-Authenticate: %s\r\n", www_auth);
     if (!rc && extra)
         rc = eb_buf_puts(b, extra);
+    if (!rc && own && *own)
+        rc = eb_buf_puts(b, own);
     if (!rc && status == 503)
         rc = eb_buf_printf(b, "Retry-After: %d\r\n", RETRY_AFTER_S);
     if (!rc && with_length)
@@ -593,7 +595,7 @@ static void conn_refuse(struct conn *c, int status)
     eb_metric_inc(tmetrics.responses[status / 100 - 1]);
     size_t len = strlen(text);
     int head_only = c->frame.headers_done && c->frame.is_head;
-    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL, NULL) ||
+    if (put_head(&c->out, status, "text/plain; charset=utf-8", len, 1, 1, 0, NULL, NULL, NULL) ||
         (!head_only && eb_buf_append(&c->out, text, len))) {
         conn_close(c, "out of memory");
         return;
@@ -626,6 +628,7 @@ static void resp_prepare(struct conn *c)
     c->resp.close = 0;
     c->resp.www_authenticate = NULL;
     c->resp.headers = NULL;
+    c->resp.own_headers[0] = '\0';
 }
 
 /* A complete request: park the connection and hand the request to a worker. */
@@ -911,7 +914,7 @@ static void conn_answer(struct conn *c)
     c->body_off = 0;
     c->state = CONN_WRITE;
     if (put_head(&c->out, status, r->content_type, r->body.len, !no_body, c->close_after, f->http10,
-                 www_auth, r->headers)) {
+                 www_auth, r->headers, r->own_headers)) {
         conn_close(c, "out of memory");
         return;
     }

@@ -447,3 +447,252 @@ def test_retention_on_odbc(backend, tmp_path):
                                 " 'odbc-old'").fetchone() == ("stored", 9201)
     finally:
         assert s2.stop() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The archived documents of a push: listed by GET /api/pushes/{id}, served by
+# GET /api/attachments/{id}, purged by --retention (the links on a local HTTPS server with its
+# own CA, as in test_archive.py)
+
+def att_sql(server, sql, *args):
+    """Runs a write on the server's database (SQLite's file, or PostgreSQL)."""
+    import sqlite3
+    if isinstance(server.db_path, helpers.PgDatabase):
+        conn = helpers.db_connect(server.db_path)
+        conn.execute(sql, args)
+        conn.close()
+    else:
+        with sqlite3.connect(server.db_path, timeout=10) as conn:
+            conn.execute(sql, args)
+
+
+def att_count(server, sql, *args):
+    conn = server.db()
+    try:
+        return list(helpers.rows(conn, sql, *args)[0].values())[0]
+    finally:
+        conn.close()
+
+
+def push_with_links(server, files, push_id, app):
+    from test_archive import minimal, post as post_json
+    post_json(server, minimal(push_id, app,
+                              resumeUrl=files.url(f"/files/resume-{app}.doc"),
+                              portraitUrl=files.url(f"/files/portrait-{app}.jpg", query=""),
+                              interviewFeedbackUrl=files.url(f"/files/feedback-{app}.pdf", host="127.0.0.1")))
+
+
+def wait_settled(url, push_id, n, server):
+    import time
+    deadline = time.monotonic() + 60
+    while True:
+        att = get_json(url, f"/api/pushes/{push_id}")["attachments"]
+        if len(att) == n and all(a["status"] != "pending" for a in att):
+            return att
+        assert time.monotonic() < deadline, (att, server.log()[-3000:])
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def att_certs(tmp_path_factory):
+    from test_archive import make_certs
+    return make_certs(tmp_path_factory.mktemp("admin-att-certs"))
+
+
+@pytest.fixture
+def att_files(att_certs):
+    from test_archive import FileServer
+    s = FileServer(att_certs)
+    yield s
+    s.close()
+
+
+def archive_on(files, certs, *extra):
+    return ["--attachments", "db", "--fetch-allow", f"https://localhost:{files.port}",
+            "--fetch-ca", str(certs[0]), *extra]
+
+
+@both
+def test_attachments_listed_and_downloaded(make_server, tmp_path, att_files, att_certs):
+    import hashlib
+    from test_archive import content
+    s, url = start_admin(make_server, tmp_path, archive_on(att_files, att_certs))
+    push_with_links(s, att_files, "adm-att-1", 4401)
+    push(s, "adm-att-none", 4402)
+    att = wait_settled(url, "adm-att-1", 3, s)
+    by_field = {a["field"]: a for a in att}
+    resume, portrait = by_field["data.resumeUrl"], by_field["data.portraitUrl"]
+    failed = by_field["data.interviewFeedbackUrl"]
+    body = content("resume-4401.doc")  # 600,000 bytes: three chunks of the database
+    assert resume["status"] == "stored" and resume["size"] == len(body) and not resume["purged"]
+    assert resume["sha256"] == hashlib.sha256(body).hexdigest()
+    assert resume["file_name"] == "cv-resume.doc" and resume["content_type"] == "application/pdf"
+    assert resume["url"] == f"https://localhost:{att_files.port}/files/resume-4401.doc"
+    assert resume["download"] == f"/api/attachments/{resume['id']}" and resume["attempts"] == 1
+    assert portrait["file_name"] == "portrait-4401.jpg" and portrait["status"] == "stored"
+    assert failed["status"] == "refused" and failed["download"] is None and failed["error"]
+    assert failed["sha256"] is None and failed["size"] is None
+    assert get_json(url, "/api/pushes/adm-att-none")["attachments"] == []
+    # the download: the bytes, their SHA-256, the type, the name, the download's own headers
+    r = get(url, resume["download"])
+    assert r.status == 200, r
+    assert r.body == body and hashlib.sha256(r.body).hexdigest() == resume["sha256"]
+    assert r.content_type == "application/pdf"
+    assert r.headers["content-disposition"] == (
+        "attachment; filename=\"cv-resume.doc\"; filename*=UTF-8''cv-resume.doc")
+    assert r.headers["content-security-policy"].startswith("sandbox")
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
+    r = get(url, portrait["download"])
+    assert r.status == 200 and r.body == content("portrait-4401.jpg")
+    # a name in Chinese: an ASCII filename and the UTF-8 one percent-encoded (RFC 6266, 8187)
+    att_sql(s, "UPDATE attachment SET file_name = ? WHERE id = ?", "简历 \"v2\".pdf", portrait["id"])
+    r = get(url, portrait["download"])
+    assert r.status == 200, r
+    assert r.headers["content-disposition"] == (
+        "attachment; filename=\"__ _v2_.pdf\"; "
+        "filename*=UTF-8''%E7%AE%80%E5%8E%86%20%22v2%22.pdf")
+    # the type as served, its parameters dropped; a malformed one goes as octet-stream
+    att_sql(s, "UPDATE attachment SET content_type = ? WHERE id = ?", "Image/JPEG; q=1",
+            portrait["id"])
+    assert get(url, portrait["download"]).content_type == "image/jpeg"
+    att_sql(s, "UPDATE attachment SET content_type = ? WHERE id = ?", "text/html\r\nX-Evil: 1",
+            portrait["id"])
+    r = get(url, portrait["download"])
+    assert r.content_type == "application/octet-stream" and "x-evil" not in r.headers, r
+    # unknown, not stored, malformed ids: 404; the access log names the id, never the content
+    for path in (f"/api/attachments/{failed['id']}", "/api/attachments/999999",
+                 "/api/attachments/abc", "/api/attachments/-1", "/api/attachments/"):
+        r = get(url, path)
+        assert r.status == 404, (path, r)
+        assert r.content_type.startswith("application/json")
+    assert get(url, resume["download"], creds=False).status == 401
+    log = s.log()
+    assert f"attachment_id={resume['id']}" in log and "path=/api/attachments/{id}" in log
+    assert "SECRET-SIG" not in log and "Signature=" not in log
+    assert body[:64].hex() not in log
+
+
+@both
+def test_retention_purges_archived_documents_and_keeps_the_rows(backend, tmp_path, att_files,
+                                                                 att_certs):
+    import hashlib
+    import time
+    from test_archive import content
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD)
+
+    def start(workdir, db_url, extra=()):
+        port = free_port()
+        srv = Server(workdir, backend=backend)
+        srv.args = ["serve", "--listen", f"127.0.0.1:{srv.port}", "--db", db_url or srv.db_url,
+                    "--admin-listen", f"127.0.0.1:{port}", "--admin-user", USER,
+                    "--admin-password-file", str(pw), *archive_on(att_files, att_certs), *extra]
+        return srv.start(), f"http://127.0.0.1:{port}"
+
+    s, url = start(tmp_path / "r1", None)
+    db_url = s.args[s.args.index("--db") + 1]
+    try:
+        push_with_links(s, att_files, "ret-att-old", 4501)
+        push_with_links(s, att_files, "ret-att-new", 4502)
+        old = {a["field"]: a for a in wait_settled(url, "ret-att-old", 3, s)}
+        wait_settled(url, "ret-att-new", 3, s)
+    finally:
+        assert s.stop() == 0
+    resume = old["data.resumeUrl"]
+    assert att_count(s, "SELECT count(*) FROM attachment_chunk WHERE attachment_id = ?",
+                     resume["id"]) == 3
+    age_pushes(s, 40, "ret-att-old")
+    att_sql(s, "UPDATE attachment SET created_at = created_at - ? WHERE push_id = ?",
+            40 * 24 * 3600 * 1000, "ret-att-old")
+    s2, url2 = start(tmp_path / "r2", db_url, ["--retention", "30"])
+    try:
+        deadline = time.monotonic() + 30
+        while not get_json(url2, "/api/pushes/ret-att-old")["payload_purged"] or \
+                not all(a["purged"] for a in get_json(url2, "/api/pushes/ret-att-old")["attachments"]
+                        if a["status"] == "stored"):
+            assert time.monotonic() < deadline, s2.log()
+            time.sleep(0.1)
+        after = {a["field"]: a for a in get_json(url2, "/api/pushes/ret-att-old")["attachments"]}
+        r = after["data.resumeUrl"]
+        # the row stays: status, size and SHA-256; the content goes
+        assert r["status"] == "stored" and r["purged"] and r["download"] is None
+        assert r["sha256"] == hashlib.sha256(content("resume-4501.doc")).hexdigest()
+        assert not after["data.interviewFeedbackUrl"]["purged"]  # nothing was stored
+        assert att_count(s, "SELECT count(*) FROM attachment_chunk WHERE attachment_id = ?",
+                         r["id"]) == 0
+        g = get(url2, f"/api/attachments/{r['id']}")
+        assert g.status == 404 and "purged" in json.loads(g.body)["error"], g
+        # the newer push keeps its documents
+        new = {a["field"]: a for a in get_json(url2, "/api/pushes/ret-att-new")["attachments"]}
+        n = new["data.resumeUrl"]
+        assert not n["purged"] and get(url2, n["download"]).body == content("resume-4502.doc")
+        assert "retention: documents purged" in s2.log() and "attachments=2" in s2.log()
+        out = run_cli("attachments", "--db", db_url, *archive_on(att_files, att_certs))
+        assert out.returncode == 0, out.stderr
+        line = next(l for l in out.stdout.splitlines() if l.startswith(f"{r['id']}\t"))
+        assert line.split("\t")[1] == "stored" and line.split("\t")[-1] == "purged"
+        got = run_cli("attachments", "get", str(r["id"]), "-o", str(tmp_path / "x"), "--db", db_url)
+        assert got.returncode == 1 and "purged" in got.stderr
+    finally:
+        assert s2.stop() == 0
+
+
+@both
+def test_retention_removes_a_file_of_the_directory_store_once_no_row_refers_to_it(
+        backend, tmp_path, att_files, att_certs):
+    """--attachments dir:PATH: the old push's two documents are purged; the file that only it
+    held goes, the one a newer push's row holds too (same content, same SHA-256) stays and is
+    still served for that row."""
+    import hashlib
+    import time
+    from test_archive import content, minimal, post as post_json
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD)
+    store = tmp_path / "store"
+
+    def start(workdir, db_url, extra=()):
+        port = free_port()
+        srv = Server(workdir, backend=backend)
+        srv.args = ["serve", "--listen", f"127.0.0.1:{srv.port}", "--db", db_url or srv.db_url,
+                    "--admin-listen", f"127.0.0.1:{port}", "--admin-user", USER,
+                    "--admin-password-file", str(pw), *archive_on(att_files, att_certs),
+                    "--attachments", f"dir:{store}", *extra]
+        return srv.start(), f"http://127.0.0.1:{port}"
+
+    s, url = start(tmp_path / "d1", None)
+    db_url = s.args[s.args.index("--db") + 1]
+    try:
+        post_json(s, minimal("dir-old", 4601, resumeUrl=att_files.url("/files/resume-4601.doc"),
+                             portraitUrl=att_files.url("/files/shared.jpg")))
+        post_json(s, minimal("dir-new", 4602, portraitUrl=att_files.url("/files/shared.jpg")))
+        old = {a["field"]: a for a in wait_settled(url, "dir-old", 2, s)}
+        new = wait_settled(url, "dir-new", 1, s)[0]
+    finally:
+        assert s.stop() == 0
+    only = hashlib.sha256(content("resume-4601.doc")).hexdigest()
+    shared = hashlib.sha256(content("shared.jpg")).hexdigest()
+    assert old["data.resumeUrl"]["sha256"] == only and new["sha256"] == shared
+    assert (store / only).exists() and (store / shared).exists()
+    age_pushes(s, 40, "dir-old")
+    att_sql(s, "UPDATE attachment SET created_at = created_at - ? WHERE push_id = ?",
+            40 * 24 * 3600 * 1000, "dir-old")
+    s2, url2 = start(tmp_path / "d2", db_url, ["--retention", "30"])
+    try:
+        deadline = time.monotonic() + 30
+        # the files go after the batch's commit; the round's log line comes after them
+        while "retention: documents purged" not in s2.log():
+            assert time.monotonic() < deadline, s2.log()
+            time.sleep(0.1)
+        assert all(a["purged"] for a in get_json(url2, "/api/pushes/dir-old")["attachments"])
+        assert not (store / only).exists(), s2.log()  # no other row held it
+        assert (store / shared).exists()    # dir-new's row still does
+        for a in get_json(url2, "/api/pushes/dir-old")["attachments"]:
+            assert a["status"] == "stored" and a["sha256"] and a["download"] is None
+            assert get(url2, f"/api/attachments/{a['id']}").status == 404
+        n = get_json(url2, "/api/pushes/dir-new")["attachments"][0]
+        assert not n["purged"]
+        r = get(url2, n["download"])
+        assert r.status == 200 and hashlib.sha256(r.body).hexdigest() == shared
+        assert "files_removed=1" in s2.log(), s2.log()
+    finally:
+        assert s2.stop() == 0

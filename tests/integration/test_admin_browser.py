@@ -2,7 +2,9 @@
 python3-selenium. The operators' Basic credentials go with every request of the page (Chromium's
 DevTools protocol sets the header). It lists the pushed candidates, filters to rejected, opens
 one, replays it after a setting changed so that it is now accepted, sees its outcome change and
-reloads on the deep link; the console stays free of errors (the CSP refusing anything counts).
+reloads on the deep link; opens a push whose documents were archived (links on a local HTTPS
+server), sees its attachments and downloads one through its link with the page's own fetch (the
+bytes' SHA-256 checked); the console stays free of errors (the CSP refusing anything counts).
 Screenshots of the list and of a push page (laptop and phone sizes) go to the test run's output folder (EB_TEST_OUTPUT,
 else build/test-output/), which the test prints."""
 import os
@@ -108,8 +110,14 @@ def test_push_browser_in_chromium(tmp_path, capsys):
         assert push(s, "br-late", 8003, name="王芳") == "false"
     finally:
         assert s.stop() == 0
-    # the setting changed: the server now runs without --max-age
-    s, url = start(tmp_path / "c", pw, db_url)
+    # the setting changed: the server now runs without --max-age (and fetches from a local
+    # HTTPS server with its own CA)
+    from test_archive import FileServer, content, make_certs, minimal, post as post_json
+    certs = make_certs(tmp_path / "certs")
+    files = FileServer(certs)
+    s, url = start(tmp_path / "c", pw, db_url,
+                   ["--fetch-allow", f"https://localhost:{files.port}", "--fetch-ca",
+                    str(certs[0])])
     d = browser()
     try:
         d.get(url + "/")
@@ -168,9 +176,46 @@ def test_push_browser_in_chromium(tmp_path, capsys):
         assert not d.find_element(By.CSS_SELECTOR, "#pushes thead").is_displayed()
         d.save_screenshot(str(out / "phone-list.png"))
 
+        # a push with archived documents: its attachments section and a download link
+        post_json(s, minimal("br-docs", 8004, resumeUrl=files.url("/files/resume-8004.doc"),
+                             portraitUrl=files.url("/files/portrait-8004.jpg", host="127.0.0.1")))
+        d.set_window_size(1280, 900)
+        d.get(url + "/#/push/br-docs")
+
+        def docs():
+            d.refresh()  # the fetch happens after the answer: reload until it is recorded
+            wait_for("the push page", lambda: "br-docs" in d.find_element(By.ID, "push-title").text)
+            links = d.find_elements(By.CSS_SELECTOR, "#attachment-list a.download")
+            table = d.find_element(By.ID, "attachment-list")
+            return links if links and "refused" in table.text else None
+        links = wait_for("a download link", docs)
+        table = d.find_element(By.ID, "attachment-list")
+        assert table.is_displayed() and "data.resumeUrl" in table.text
+        assert "stored" in table.text and "refused" in table.text and "data.portraitUrl" in table.text
+        assert len(links) == 1 and links[0].text == "cv-resume.doc"
+        href = links[0].get_attribute("href")
+        assert "/api/attachments/" in href
+        got = d.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch(arguments[0], {credentials: 'same-origin'}).then(async (r) => {
+              const sum = await crypto.subtle.digest('SHA-256', await r.arrayBuffer());
+              done({status: r.status, disposition: r.headers.get('Content-Disposition'),
+                    sha256: Array.from(new Uint8Array(sum))
+                      .map((b) => b.toString(16).padStart(2, '0')).join('')});
+            }).catch((e) => done({error: String(e)}));""", href)
+        import hashlib
+        want = hashlib.sha256(content("resume-8004.doc")).hexdigest()
+        assert got.get("status") == 200 and got["sha256"] == want, got
+        assert got["disposition"].startswith('attachment; filename="cv-resume.doc"'), got
+        assert want in table.text
+        d.execute_script("document.getElementById('attachments-box').scrollIntoView()")
+        d.save_screenshot(str(out / "attachments.png"))
+
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
     finally:
         d.quit()
+        files.close()
         assert s.stop() == 0
     assert (out / "list.png").stat().st_size > 1000 and (out / "push.png").stat().st_size > 1000
+    assert (out / "attachments.png").stat().st_size > 1000

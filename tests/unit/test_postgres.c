@@ -2,7 +2,8 @@
  * throwaway cluster): URL forms and their errors (no password in any message), connection
  * failures, schema creation by concurrent first opens, migration of an older schema, refusal of a
  * newer one, a nested candidate stored and read back, duplicates, replacement, rejected and failed
- * pushes, atomicity, the statement timeout, reconnection after the server dropped the connection,
+ * pushes, atomicity, a candidate's child rows when it is new and when it is replaced (never a
+ * stale one, whoever wrote it), the statement timeout, reconnection after the server dropped the connection,
  * interview events (create, duplicate, update, delete), and two instances hammering shared push
  * ids and applicationIds from two threads.
  * Without EB_PG_URL the test is skipped (exit 77) outside CI and fails in CI (CI=true). */
@@ -539,6 +540,207 @@ static void test_reconnect(struct eb_adapter *a)
     PQfinish(c);
 }
 
+/* ---- a candidate's child rows, written as new or replaced ---------------------------- */
+
+/* Puts one row for app into every child table, every key column other than application_id
+ * set to seq, the other NOT NULL columns to 0 or '-': the rows an older version of ehrbridge,
+ * another replica, or a candidate row deleted by hand may have left. Returns the tables. */
+static size_t fill_children(PGconn *c, const struct eb_sql_schema *sc, int64_t app, int seq)
+{
+    size_t n = 0;
+    const struct eb_sql_table *ch = eb_sqlgen_child_tables(sc, &n);
+    for (size_t i = 0; i < n; i++) {
+        char cols[1024] = "", vals[1024] = "";
+        size_t cl = 0, vl = 0;
+        for (size_t k = 0; k < ch[i].n_columns; k++) {
+            const struct eb_sql_column *col = &ch[i].columns[k];
+            if (k >= ch[i].n_keys && !col->not_null)
+                continue;
+            char v[32];
+            if (k == 0)
+                snprintf(v, sizeof v, "%lld", (long long)app);
+            else if (k < ch[i].n_keys || col->type == EB_SQL_INTEGER)
+                snprintf(v, sizeof v, "%d", k < ch[i].n_keys ? seq : 0);
+            else
+                snprintf(v, sizeof v, "'-'");
+            cl +=
+                (size_t)snprintf(cols + cl, sizeof cols - cl, "%s\"%s\"", k ? ", " : "", col->name);
+            vl += (size_t)snprintf(vals + vl, sizeof vals - vl, "%s%s", k ? ", " : "", v);
+        }
+        char sql[2300];
+        snprintf(sql, sizeof sql, "INSERT INTO \"%s\" (%s) VALUES (%s)", ch[i].name, cols, vals);
+        exec_or_die(c, sql);
+    }
+    return n;
+}
+
+/* The rows of app in every child table; with marker >= 0, only those whose last key column (the
+ * row's seq) is marker. */
+static int64_t child_rows(PGconn *c, const struct eb_sql_schema *sc, int64_t app, int marker)
+{
+    size_t n = 0;
+    const struct eb_sql_table *ch = eb_sqlgen_child_tables(sc, &n);
+    int64_t rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        char sql[400], seq[120] = "";
+        if (marker >= 0)
+            snprintf(seq, sizeof seq, " AND \"%s\" = %d", ch[i].columns[ch[i].n_keys - 1].name,
+                     marker);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE application_id = %lld%s",
+                 ch[i].name, (long long)app, seq);
+        int64_t k = q_int(c, sql);
+        if (k)
+            fprintf(stderr, "  %s: %lld row(s) of %lld%s\n", ch[i].name, (long long)k,
+                    (long long)app, marker >= 0 ? " left from before" : "");
+        rows += k;
+    }
+    return rows;
+}
+
+#define STALE 900 /* seq of the rows fill_children leaves */
+
+/* The claim of a push for app reads its candidate row as missing; then another replica stores
+ * the candidate, with rows in every child table (collide: also on the keys this push takes),
+ * before this push's write takes the row. The write must fail as retryable and nothing of it
+ * stay; written again, the candidate holds this push's rows only. */
+static void new_then_stored_elsewhere(struct eb_adapter *a, PGconn *db,
+                                      const struct eb_sql_schema *sc, int64_t app, int collide,
+                                      int64_t per_push)
+{
+    static struct sample s;
+    struct eb_err err;
+    struct eb_stored out;
+    char id[32], sql[200];
+    snprintf(id, sizeof id, "push-race-%lld", (long long)app);
+    sample_init(&s, id, app, 2, 1);
+    struct eb_push_record r = record(s.id, app, 1700000001400);
+    int written = 0;
+    CHECK(eb_adapter_begin(a, &err) == EB_OK);
+    CHECK(eb_adapter_log_put(a, &r, EB_OUTCOME_STORED, r.received_at_ms, 1, &written, &err) ==
+              EB_OK &&
+          written);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO candidate (application_id, last_push_id, updated_at) VALUES "
+             "(%lld, 'push-elsewhere', 1)",
+             (long long)app);
+    exec_or_die(db, sql);
+    if (collide)
+        fill_children(db, sc, app, 0);
+    fill_children(db, sc, app, STALE);
+    eb_rc rc = eb_adapter_candidate_write(a, &s.push, s.id, r.received_at_ms, &err);
+    CHECK(rc != EB_OK);
+    CHECK(rc == EB_OK || eb_adapter_retryable(a));
+    eb_adapter_rollback(a);
+    CHECK(store(a, &s, 1700000001400, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED &&
+          out.duplicate == 0);
+    CHECK(child_rows(db, sc, app, STALE) == 0);
+    CHECK(child_rows(db, sc, app, -1) == per_push);
+    snprintf(sql, sizeof sql, "SELECT last_push_id FROM candidate WHERE application_id = %lld",
+             (long long)app);
+    CHECK_STR(q_text(db, sql), id);
+}
+
+/* A new candidate skips the purge of the child tables; a replaced one never keeps a child row
+ * of what it held before: rows written by this version, or by an older one or another replica
+ * in tables this push does not write (every child table), replaced by a push with no children;
+ * a candidate stored by another replica between the claim and the write (the claim thought it
+ * new), and child rows whose candidate row was deleted by hand, both written again with the
+ * purge. */
+static void test_children_replaced(struct eb_adapter *a)
+{
+    struct eb_sql_schema *sc = NULL;
+    struct eb_err err;
+    struct eb_stored out;
+    static struct sample ref, s;
+    CHECK(eb_sqlgen_build(&eb_sql_dialect_postgres, &sc, &err) == EB_OK);
+    if (!sc)
+        return;
+    PGconn *db = peek();
+    /* what one push of the sample writes, for a candidate never seen */
+    sample_init(&ref, "push-ref", 7101, 2, 1);
+    CHECK(store(a, &ref, 1700000001000, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    int64_t per_push = child_rows(db, sc, 7101, -1);
+    CHECK(per_push >= 10);
+
+    /* stored with children in many tables, then more left in every child table */
+    sample_init(&s, "push-full", 7102, 2, 1);
+    CHECK(store(a, &s, 1700000001100, &out) == EB_OK);
+    size_t tables = fill_children(db, sc, 7102, STALE);
+    CHECK(tables >= 30);
+    CHECK(child_rows(db, sc, 7102, -1) == per_push + (int64_t)tables);
+    /* replaced by a push with no children at all */
+    sample_init(&s, "push-none", 7102, 0, 0);
+    s.c.education_info_n = s.c.custom_fields_n = s.c.id_card_front_list_n = 0;
+    s.c.job = NULL;
+    s.c.offer = NULL;
+    CHECK(store(a, &s, 1700000001200, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    CHECK(child_rows(db, sc, 7102, -1) == 0);
+    CHECK_STR(q_text(db, "SELECT last_push_id FROM candidate WHERE application_id = 7102"),
+              "push-none");
+    /* and by one with fewer children than the first */
+    fill_children(db, sc, 7102, STALE);
+    sample_init(&s, "push-fewer", 7102, 1, 0);
+    CHECK(store(a, &s, 1700000001300, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    CHECK(child_rows(db, sc, 7102, STALE) == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 7102") == 1);
+
+    /* the claim reads the candidate as new; another replica stores it, with rows in every child
+     * table (on keys this push takes too, or not), before this write takes the row */
+    new_then_stored_elsewhere(a, db, sc, 7103, 1, per_push);
+    new_then_stored_elsewhere(a, db, sc, 7105, 0, per_push);
+
+    /* child rows without their candidate row (deleted by hand), on the keys a push takes */
+    fill_children(db, sc, 7104, 0);
+    sample_init(&s, "push-orphans", 7104, 2, 1);
+    CHECK(store(a, &s, 1700000001500, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    CHECK(child_rows(db, sc, 7104, -1) == per_push);
+    CHECK_STR(q_text(db, "SELECT last_push_id FROM candidate WHERE application_id = 7104"),
+              "push-orphans");
+    PQfinish(db);
+    eb_sqlgen_free(sc);
+}
+
+/* Rows sent many to a statement (arrays, from 4 rows of one table) hold what rows sent one by
+ * one hold: NULLs, integers, booleans, text that is not valid UTF-8 (cleaned the same way). */
+static void test_many_rows_same(struct eb_adapter *a)
+{
+    static struct sample one, many;
+    static struct eb_experience exp[6];
+    struct eb_stored out;
+    for (size_t i = 0; i < 6; i++)
+        exp[i] = (struct eb_experience){.company = "甲\xff公司 \"q\" {x,y} \\ NULL",
+                                        .title = i % 2 ? NULL : "工程师",
+                                        .start_date = "2015-07-01",
+                                        .now = i % 3 == 0 ? EB_BOOL_UNSET : (int)(i % 2)};
+    sample_init(&one, "push-one-row", 7201, 0, 0);
+    sample_init(&many, "push-many-rows", 7202, 0, 0);
+    one.c.experience_info = exp;
+    one.c.experience_info_n = 1;
+    many.c.experience_info = exp;
+    many.c.experience_info_n = 6;
+    CHECK(store(a, &one, 1700000002000, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    CHECK(store(a, &many, 1700000002100, &out) == EB_OK && out.outcome == EB_OUTCOME_STORED);
+    PGconn *db = peek();
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 7202") == 6);
+    /* row seq of 7202 against the row 7201 would hold with item seq: stored one by one */
+    for (size_t i = 0; i < 6; i++) {
+        one.c.experience_info = &exp[i];
+        char id[32], sql[400];
+        snprintf(id, sizeof id, "push-one-row-%zu", i);
+        snprintf(one.id, sizeof one.id, "%s", id);
+        CHECK(store(a, &one, 1700000002200 + (int64_t)i, &out) == EB_OK);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM candidate_experience o JOIN candidate_experience m ON "
+                 "m.application_id = 7202 AND m.seq = %zu WHERE o.application_id = 7201 AND "
+                 "to_jsonb(o) - 'application_id' - 'seq' = to_jsonb(m) - 'application_id' - 'seq'",
+                 i);
+        CHECK(q_int(db, sql) == 1);
+    }
+    CHECK(q_int(db, "SELECT count(*) FROM candidate_experience WHERE application_id = 7202 AND "
+                    "title IS NULL") == 3);
+    PQfinish(db);
+}
+
 /* ---- two instances, two threads ------------------------------------------------------- */
 
 static void test_two_instances(void)
@@ -703,6 +905,8 @@ int main(void)
         test_atomic(a);
         test_list_pages(a);
         test_many_items(a);
+        test_children_replaced(a);
+        test_many_rows_same(a);
         test_interviews(a);
         test_statement_timeout();
         test_reconnect(a);

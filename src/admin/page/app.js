@@ -185,6 +185,29 @@ function prettyXml(xml) {
   return out.join('\n');
 }
 
+/* The push's archived documents: a download link for each one stored and kept. */
+function renderAttachments(list) {
+  const tb = $('attachment-list').tBodies[0];
+  tb.replaceChildren();
+  for (const a of list) {
+    const name = a.file_name || a.url || ('attachment ' + a.id);
+    const file = a.download
+      ? el('a', { href: a.download, download: a.file_name || '', class: 'download', text: name })
+      : el('span', { text: name });
+    let status = a.status;
+    if (a.purged) status += ' (purged by retention)';
+    else if (a.error) status += ': ' + a.error;
+    tb.append(el('tr', { 'data-attachment-id': String(a.id) },
+      el('td', { text: a.field || '' }), el('td', {}, file),
+      el('td', { class: a.purged ? 'purged' : '', text: status + (a.attempts > 1 ? ' (' + a.attempts + ' attempts)' : '') }),
+      el('td', { text: a.size == null ? '' : a.size + ' B' }),
+      el('td', { class: 'sha', text: a.sha256 || '' })));
+  }
+  $('attachment-list').hidden = !list.length;
+  $('attachments').textContent = list.length ? '' : 'none';
+  $('attachments').hidden = !!list.length;
+}
+
 async function showPush(id) {
   state.pushId = id;
   $('list-view').hidden = true;
@@ -215,7 +238,7 @@ async function showPush(id) {
       el('td', { text: w.value == null ? '(purged)' : w.value }), el('td', { text: w.reason })));
   }
   $('warnings-box').hidden = !wb.rows.length;
-  $('attachments').textContent = p.attachments && p.attachments.length ? '' : 'none';
+  renderAttachments(p.attachments || []);
   $('payload').textContent = p.payload ? prettyXml(p.payload) : (p.raw || '(not kept)');
   $('replay').disabled = !p.payload_kept;
 }
