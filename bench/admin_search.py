@@ -3,8 +3,11 @@
 the last 30 days, 97% stored, 2% rejected, 1% failed, 200,000 candidates with names) on SQLite,
 and on PostgreSQL when EB_PG_URL is set, starts `ehrbridge serve --admin-listen` on it and times
 the first page of each kind of search through the JSON API (the median of 7 requests, after one
-to warm the caches), then a push page and the 7-day chart. It prints one table per database.
-No figure is asserted: this is a measurement, not a test.
+to warm the caches), then a push page and the 7-day chart. It prints one table per database,
+then the size of the indexes of schema version 5 (candidate_name, push_log_outcome) per row
+they index: what each push adds to the database for them (their cost in CPU per push is
+measured with bench/profile.sh and bench/pg-profile.sh). No figure is asserted: this is a
+measurement, not a test.
 
 Usage: bench/admin_search.py [--rows N] [--bin build/ehrbridge]"""
 import argparse
@@ -114,6 +117,7 @@ QUERIES = [
     ("q=push id", "/api/pushes?q={pid}&limit=50"),
     ("q=applicationId", "/api/pushes?q={app}&limit=50"),
     ("q=start of a name", "/api/pushes?q={name}&limit=50"),
+    ("q=first character (5%)", "/api/pushes?q={first}&limit=50"),
     ("since= last hour", "/api/pushes?since={hour}&limit=50"),
     ("a push page", "/api/pushes/{pid}"),
     ("chart, 7 days", "/api/stats?window=7d"),
@@ -129,7 +133,7 @@ def measure(label, binary, db_url, workdir, n, now_ms):
         import json
         p = json.loads(page)["pushes"][0]
         cursor = json.loads(second[1])["next_cursor"]
-        values = {"app": p["application_id"], "pid": p["push_id"], "name": "张伟",
+        values = {"app": p["application_id"], "pid": p["push_id"], "name": "张伟", "first": "张",
                   "hour": now_ms - 3600 * 1000}
         print(f"\n{label}: {n:,} rows in push_log (median of 7, ms)")
         for what, path in QUERIES + [("next page (cursor)", "/api/pushes?limit=50&cursor=" +
@@ -138,6 +142,44 @@ def measure(label, binary, db_url, workdir, n, now_ms):
             print(f"  {what:<26} {ms:8.1f}")
     finally:
         s.stop()
+
+
+INDEXES = (("push_log_outcome", "push_log"), ("candidate_name", "candidate"),
+           ("push_log_received_at", "push_log"))
+
+
+def print_index_sizes(label, sizes, counts):
+    """sizes: {index: bytes or None}; counts: {table: rows}."""
+    print(f"  index sizes ({label}), bytes per indexed row:")
+    for name, table in INDEXES:
+        size = sizes.get(name)
+        text = "absent" if size is None else f"{size / max(counts[table], 1):6.1f}"
+        print(f"    {name:<24} {text:>8}  ({table}: {counts[table]:,} rows)")
+
+
+def sqlite_index_sizes(path):
+    db = sqlite3.connect(path)
+    try:
+        sizes = dict(db.execute("SELECT name, sum(pgsize) FROM dbstat WHERE name IN (?, ?, ?)"
+                                " GROUP BY name", [n for n, _ in INDEXES]).fetchall())
+        counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("push_log", "candidate")}
+    finally:
+        db.close()
+    print_index_sizes("SQLite", sizes, counts)
+
+
+def postgres_index_sizes(conn, schema):
+    cur = conn.cursor()
+    sizes = {}
+    for name, _ in INDEXES:
+        cur.execute("SELECT pg_relation_size(to_regclass(%s))", (f"{schema}.{name}",))
+        sizes[name] = cur.fetchone()[0]
+    counts = {}
+    for t in ("push_log", "candidate"):
+        cur.execute(f"SELECT count(*) FROM {schema}.{t}")
+        counts[t] = cur.fetchone()[0]
+    print_index_sizes("PostgreSQL", sizes, counts)
 
 
 def fill_sqlite(binary, path, n, now_ms, workdir):
@@ -195,6 +237,7 @@ def main():
         fill_sqlite(a.bin, path, a.rows, now_ms, tmp)
         print(f"filled SQLite in {time.monotonic() - t0:.0f} s")
         measure("SQLite", a.bin, f"sqlite:{path}", tmp, a.rows, now_ms)
+        sqlite_index_sizes(path)
         url = os.environ.get("EB_PG_URL")
         if url:
             t0 = time.monotonic()
@@ -202,6 +245,7 @@ def main():
             print(f"\nfilled PostgreSQL in {time.monotonic() - t0:.0f} s")
             try:
                 measure("PostgreSQL", a.bin, db_url, tmp, a.rows, now_ms)
+                postgres_index_sizes(conn, schema)
             finally:
                 conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
                 conn.close()

@@ -675,13 +675,14 @@ static int prepare_all(struct pg_adapter *g)
 
 /* ---- schema ------------------------------------------------------------------------------ */
 
-/* "CREATE TABLE x" -> "CREATE TABLE IF NOT EXISTS x" (the same for CREATE INDEX); malloc'd. */
+/* "CREATE TABLE x" -> "CREATE TABLE IF NOT EXISTS x" (the same for CREATE INDEX; a statement
+ * that says IF NOT EXISTS already is copied as it is); malloc'd. */
 static char *if_not_exists(const char *ddl)
 {
     static const char *const kinds[] = {"CREATE TABLE ", "CREATE INDEX "};
     for (size_t k = 0; k < 2; k++) {
         size_t n = strlen(kinds[k]);
-        if (strncmp(ddl, kinds[k], n) == 0) {
+        if (strncmp(ddl, kinds[k], n) == 0 && strncmp(ddl + n, "IF NOT EXISTS ", 14) != 0) {
             size_t len = strlen(ddl) + sizeof "IF NOT EXISTS ";
             char *r = malloc(len);
             if (r)

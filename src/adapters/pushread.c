@@ -1,10 +1,11 @@
 /* The push log's reads for the admin listener (pushread.h): statement text and row decoding,
  * shared by the SQLite and PostgreSQL adapters. Every query seeks an index: the page by
  * push_log_received_at (received_at, push_id) walked backwards from the cursor, a push id by the
- * primary key, the counts by a range of push_log_received_at; none counts the whole table. A
- * search (q) is the union of its terms' push ids (push_id, application_id, application_id IN the
- * candidates whose name starts so), each an index seek of push_log (the names: one pass over the
- * candidate table, which has no index on name), then the page of those rows. */
+ * primary key, the counts by ranges of push_log_outcome (outcome, received_at, push_id), one per
+ * bucket and outcome; none counts the whole table. A search (q) finds its terms (push_id,
+ * application_id, the candidates whose name starts with q: a range of candidate_name, in byte
+ * order) by index seeks, or, for a name that many candidates have, by a short walk of the newest
+ * pushes (eb_pushread_page). */
 #include "adapters/pushread.h"
 
 #include <errno.h>
@@ -65,6 +66,65 @@ static eb_rc finish(const struct eb_sql_dialect *d, const struct text *t,
     return EB_OK;
 }
 
+/* The least text above every text that starts with q, in byte order (which is code point order
+ * in UTF-8): q with its last character replaced by the next code point (a last character
+ * U+10FFFF is dropped and the one before it moved on, a byte that is not UTF-8 moves on as a
+ * byte). Writes it to upper (cap bytes): 1, or 0 when there is none (q is empty or only
+ * U+10FFFF), -1 when q does not fit. */
+static int prefix_upper(const char *q, char *upper, size_t cap)
+{
+    size_t n = strlen(q);
+    if (n + 1 > cap)
+        return -1;
+    memcpy(upper, q, n + 1);
+    while (n) {
+        size_t start = n - 1;
+        while (start && n - start < 4 && ((unsigned char)upper[start] & 0xC0) == 0x80)
+            start--;
+        const unsigned char *u = (const unsigned char *)upper + start;
+        size_t len = n - start;
+        uint32_t cp = 0;
+        size_t want = u[0] < 0x80             ? 1
+                      : (u[0] & 0xE0) == 0xC0 ? 2
+                      : (u[0] & 0xF0) == 0xE0 ? 3
+                      : (u[0] & 0xF8) == 0xF0 ? 4
+                                              : 0;
+        if (want == len) {
+            cp = want == 1 ? u[0] : u[0] & (0x7F >> want);
+            for (size_t i = 1; i < len; i++)
+                cp = cp << 6 | (u[i] & 0x3F);
+        }
+        if (want != len || cp > 0x10FFFF) { /* not UTF-8: the last byte moves on */
+            if ((unsigned char)upper[n - 1] < 0xFF) {
+                upper[n - 1] = (char)((unsigned char)upper[n - 1] + 1);
+                return 1;
+            }
+            upper[--n] = '\0';
+            continue;
+        }
+        if (cp == 0x10FFFF) {
+            n = start;
+            upper[n] = '\0';
+            continue;
+        }
+        cp = cp + 1 == 0xD800 ? 0xE000 : cp + 1;
+        unsigned char *w = (unsigned char *)upper + start;
+        size_t need = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (start + need + 1 > cap)
+            return -1;
+        if (need == 1) {
+            w[0] = (unsigned char)cp;
+        } else {
+            for (size_t i = need - 1; i > 0; i--, cp >>= 6)
+                w[i] = (unsigned char)(0x80 | (cp & 0x3F));
+            w[0] = (unsigned char)((0xF00 >> need) | cp);
+        }
+        w[need] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
 static void add_int(struct eb_pushread_sql *out, int64_t v)
 {
     out->param[out->n_param++] = (struct eb_sql_value){EB_SQL_VINT, v, NULL, 0};
@@ -74,6 +134,55 @@ static void add_text(struct eb_pushread_sql *out, const char *v)
 {
     eb_sqlgen_text_value(&out->param[out->n_param++], v);
 }
+
+/* The filters of q other than the search text, on push_log l, each after `and` (" WHERE " for
+ * the first, then " AND "); returns the `and` for what follows. */
+static const char *put_filters(struct text *t, struct eb_pushread_sql *out,
+                               const struct eb_push_query *q, const char *and)
+{
+    if (q->outcome >= 0) {
+        put(t, "%sl.\"outcome\" = ?", and);
+        add_text(out, eb_outcome_name((enum eb_outcome)q->outcome));
+        and = " AND ";
+    }
+    if (q->has_application_id) {
+        put(t, "%sl.\"application_id\" = ?", and);
+        add_int(out, q->application_id);
+        and = " AND ";
+    }
+    if (q->since_ms) {
+        put(t, "%sl.\"received_at\" >= ?", and);
+        add_int(out, q->since_ms);
+        and = " AND ";
+    }
+    if (q->until_ms) {
+        put(t, "%sl.\"received_at\" <= ?", and);
+        add_int(out, q->until_ms);
+        and = " AND ";
+    }
+    if (q->after_id) { /* a row value: one backward range of push_log_received_at */
+        put(t, "%s(l.\"received_at\", l.\"push_id\") < (?, ?)", and);
+        add_int(out, q->after_ms);
+        add_text(out, q->after_id);
+        and = " AND ";
+    }
+    return and;
+}
+
+/* The names starting with q: [q, upper) in byte order, "<name> >= ? AND <name> < ?" (the upper
+ * bound left out when there is none); name is the column or expression, c the collation. */
+static void put_name_range(struct text *t, struct eb_pushread_sql *out, const char *name,
+                           const char *c, const char *q, int bounded)
+{
+    put(t, "%s%s >= ?", name, c);
+    add_text(out, q);
+    if (bounded) {
+        put(t, " AND %s%s < ?", name, c);
+        add_text(out, out->upper);
+    }
+}
+
+#define PAGE_ORDER " ORDER BY l.\"received_at\" DESC, l.\"push_id\" DESC LIMIT %u"
 
 eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_query *q,
                        int with_names, struct eb_pushread_sql *out, struct eb_err *err)
@@ -85,60 +194,55 @@ eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_quer
     put(&t, " FROM \"push_log\" l");
     if (with_names)
         put(&t, " LEFT JOIN \"candidate\" c ON c.\"application_id\" = l.\"application_id\"");
-    const char *and = " WHERE ";
-    if (q->outcome >= 0) {
-        put(&t, "%sl.\"outcome\" = ?", and);
-        add_text(out, eb_outcome_name((enum eb_outcome)q->outcome));
-        and = " AND ";
+    if (!q->q) {
+        put_filters(&t, out, q, " WHERE ");
+        put(&t, PAGE_ORDER, q->limit);
+        return finish(d, &t, out, err);
     }
-    if (q->has_application_id) {
-        put(&t, "%sl.\"application_id\" = ?", and);
-        add_int(out, q->application_id);
-        and = " AND ";
+    const char *c = d->byte_collate ? d->byte_collate : "";
+    int bounded = with_names ? prefix_upper(q->q, out->upper, sizeof out->upper) : 0;
+    if (bounded < 0)
+        return eb_err_set(err, EB_ERR_INVALID, "the search text is too long");
+    /* The push ids of at most two pages, each newest first with the filters, then the page of
+     * those rows: (a) the push id, the applicationId and the names of at most
+     * EB_PUSHREAD_FEW_NAMES candidates, one OR of index seeks (SQLite: MULTI-INDEX OR;
+     * PostgreSQL: BitmapOr, with the names as = ANY (ARRAY (...)), since an IN (subquery)
+     * inside an OR is a filter on every row there); (b) only when more candidates have such a
+     * name (its LIMIT is 0 otherwise, so it reads nothing), push_log_received_at walked
+     * backwards until a page of their pushes is found: matches are frequent then, so the walk
+     * is short. "+application_id" keeps (b) from seeking every match and sorting them. */
+    put(&t, " WHERE l.\"push_id\" IN (SELECT \"push_id\" FROM (SELECT l.\"push_id\" FROM"
+            " \"push_log\" l WHERE (l.\"push_id\" = ?");
+    add_text(out, q->q);
+    if (q->has_q_app) {
+        put(&t, " OR l.\"application_id\" = ?");
+        add_int(out, q->q_app);
     }
-    if (q->since_ms) {
-        put(&t, "%sl.\"received_at\" >= ?", and);
-        add_int(out, q->since_ms);
-        and = " AND ";
+    if (with_names) {
+        put(&t,
+            " OR l.\"application_id\" %s (SELECT n.\"application_id\" FROM \"candidate\" n"
+            " WHERE ",
+            d->any_array ? "= ANY (ARRAY" : "IN");
+        put_name_range(&t, out, "n.\"name\"", c, q->q, bounded);
+        put(&t, " LIMIT %d)%s", EB_PUSHREAD_FEW_NAMES, d->any_array ? ")" : "");
     }
-    if (q->until_ms) {
-        put(&t, "%sl.\"received_at\" <= ?", and);
-        add_int(out, q->until_ms);
-        and = " AND ";
-    }
-    if (q->q) { /* one index seek per term, the union of their push ids, then the page */
-        put(&t, "%sl.\"push_id\" IN (SELECT \"push_id\" FROM \"push_log\" WHERE \"push_id\" = ?",
-            and);
-        add_text(out, q->q);
-        if (q->has_q_app) {
-            put(&t, " UNION ALL SELECT \"push_id\" FROM \"push_log\" WHERE \"application_id\" = ?");
-            add_int(out, q->q_app);
-        }
-        if (with_names) {
-            size_t o = 0;
-            for (const char *p = q->q; *p; p++) {
-                if (o + 3 >= sizeof out->like)
-                    return eb_err_set(err, EB_ERR_INVALID, "the search text is too long");
-                if (*p == '%' || *p == '_' || *p == '\\')
-                    out->like[o++] = '\\';
-                out->like[o++] = *p;
-            }
-            out->like[o++] = '%';
-            out->like[o] = '\0';
-            put(&t, " UNION ALL SELECT p.\"push_id\" FROM \"push_log\" p WHERE p.\"application_id\""
-                    " IN (SELECT n.\"application_id\" FROM \"candidate\" n"
-                    " WHERE n.\"name\" LIKE ? ESCAPE '\\')");
-            add_text(out, out->like);
-        }
+    put(&t, ")");
+    put_filters(&t, out, q, " AND ");
+    put(&t, PAGE_ORDER ") \"a\"", q->limit);
+    if (with_names) {
+        put(&t, " UNION ALL SELECT \"push_id\" FROM (SELECT l.\"push_id\" FROM \"push_log\" l"
+                " WHERE (+l.\"application_id\") IN (SELECT n.\"application_id\" FROM"
+                " \"candidate\" n WHERE ");
+        put_name_range(&t, out, "n.\"name\"", c, q->q, bounded);
         put(&t, ")");
-        and = " AND ";
+        put_filters(&t, out, q, " AND ");
+        put(&t, " ORDER BY l.\"received_at\" DESC, l.\"push_id\" DESC LIMIT CASE WHEN (SELECT"
+                " COUNT(*) FROM (SELECT 1 FROM \"candidate\" m WHERE ");
+        put_name_range(&t, out, "m.\"name\"", c, q->q, bounded);
+        put(&t, " LIMIT %d) \"m\") > %d THEN %u ELSE 0 END) \"b\"", EB_PUSHREAD_FEW_NAMES + 1,
+            EB_PUSHREAD_FEW_NAMES, q->limit);
     }
-    if (q->after_id) { /* a row value: one backward range of push_log_received_at */
-        put(&t, "%s(l.\"received_at\", l.\"push_id\") < (?, ?)", and);
-        add_int(out, q->after_ms);
-        add_text(out, q->after_id);
-    }
-    put(&t, " ORDER BY l.\"received_at\" DESC, l.\"push_id\" DESC LIMIT %u", q->limit);
+    put(&t, ")" PAGE_ORDER, q->limit);
     return finish(d, &t, out, err);
 }
 
@@ -163,12 +267,27 @@ eb_rc eb_pushread_counts(const struct eb_sql_dialect *d, int64_t since_ms, int64
 {
     struct text t = {.len = 0};
     memset(out, 0, sizeof *out);
-    put(&t, "SELECT CAST((\"received_at\" - ?) / ? AS TEXT), \"outcome\","
-            " CAST(COUNT(*) AS TEXT) FROM \"push_log\" WHERE \"received_at\" >= ?"
-            " GROUP BY 1, 2 ORDER BY 1, 2");
+    if (bucket_ms <= 0)
+        return eb_err_set(err, EB_ERR_INVALID, "push counts: the bucket must be positive");
+    /* the buckets [lo, hi) up to the newest row (one seek of push_log_received_at), and for each
+     * bucket and outcome a count over one range of push_log_outcome (only its entries are read:
+     * no row, no sort of the window's rows) */
+    put(&t,
+        "WITH RECURSIVE \"b\" (\"i\", \"lo\", \"hi\") AS (SELECT 0, CAST(? AS %s),"
+        " CAST(? AS %s) + CAST(? AS %s) UNION ALL SELECT \"i\" + 1, \"hi\","
+        " \"hi\" + (\"hi\" - \"lo\") FROM \"b\" WHERE \"i\" + 1 < %d AND"
+        " \"hi\" <= (SELECT max(\"received_at\") FROM \"push_log\")),"
+        " \"o\" (\"v\") AS (SELECT ? UNION ALL SELECT ? UNION ALL SELECT ?)"
+        " SELECT CAST(\"b\".\"i\" AS TEXT), \"o\".\"v\", CAST((SELECT COUNT(*) FROM \"push_log\""
+        " WHERE \"outcome\" = \"o\".\"v\" AND \"received_at\" >= \"b\".\"lo\" AND"
+        " \"received_at\" < \"b\".\"hi\") AS TEXT) FROM \"b\", \"o\" ORDER BY \"b\".\"i\"",
+        d->int_type, d->int_type, d->int_type, EB_PUSHREAD_MAX_BUCKETS);
+    add_int(out, since_ms);
     add_int(out, since_ms);
     add_int(out, bucket_ms);
-    add_int(out, since_ms);
+    add_text(out, eb_outcome_name(EB_OUTCOME_STORED));
+    add_text(out, eb_outcome_name(EB_OUTCOME_REJECTED));
+    add_text(out, eb_outcome_name(EB_OUTCOME_FAILED));
     return finish(d, &t, out, err);
 }
 

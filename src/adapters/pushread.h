@@ -7,20 +7,24 @@
 #include "adapters/adapter.h"
 #include "sql/sqlgen.h"
 
-#define EB_PUSHREAD_PARAMS 12
+#define EB_PUSHREAD_PARAMS 24
 
 /* A statement and the values of its placeholders, in order. */
 struct eb_pushread_sql {
     char *sql;                                     /* malloc'd */
     struct eb_sql_value param[EB_PUSHREAD_PARAMS]; /* texts borrowed from the query */
     size_t n_param;
-    char like[512]; /* the LIKE pattern of q, escaped */
+    char upper[512]; /* the end of the range of names that start with q */
 };
 
 /* The columns every read returns, all as text (NULL for NULL): push_id, event, triggered_at,
  * received_at, application_id, outcome, message, name, candidate_id, payload, raw,
  * replaced_by. push_page leaves the last four NULL. */
 enum { EB_PUSHREAD_COLUMNS = 12 };
+
+/* A name search (q) seeks the names in candidate_name when at most this many candidates have
+ * a name that starts with q, and walks the log newest first otherwise. */
+#define EB_PUSHREAD_FEW_NAMES 500
 
 /* Builds the page query of q; with_names 0 (a mapping: no candidate table) leaves out the
  * name. EB_ERR_NOMEM, or EB_ERR_INVALID when q->q is too long. Free with eb_pushread_free. */
@@ -31,7 +35,11 @@ eb_rc eb_pushread_page(const struct eb_sql_dialect *d, const struct eb_push_quer
 eb_rc eb_pushread_get(const struct eb_sql_dialect *d, const char *push_id, int with_names,
                       struct eb_pushread_sql *out, struct eb_err *err);
 
-/* The query counting pushes by bucket and outcome: columns bucket, outcome, count (text). */
+/* The query counting pushes by bucket and outcome: columns bucket, outcome, count (text), a
+ * row for each outcome of each bucket of bucket_ms from since_ms (bucket 0) up to the one of
+ * the newest row, at most EB_PUSHREAD_MAX_BUCKETS of them (a count may be 0).
+ * EB_ERR_INVALID when bucket_ms is not positive. */
+#define EB_PUSHREAD_MAX_BUCKETS 10000
 eb_rc eb_pushread_counts(const struct eb_sql_dialect *d, int64_t since_ms, int64_t bucket_ms,
                          struct eb_pushread_sql *out, struct eb_err *err);
 

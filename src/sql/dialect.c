@@ -11,6 +11,7 @@ const struct eb_sql_dialect eb_sql_dialect_sqlite = {
     .numbered_params = 0,
     .has_upsert = 1,
     .child_table_options = " WITHOUT ROWID",
+    .byte_collate = "",
 };
 
 const struct eb_sql_dialect eb_sql_dialect_postgres = {
@@ -22,4 +23,6 @@ const struct eb_sql_dialect eb_sql_dialect_postgres = {
     .numbered_params = 1,
     .has_upsert = 1,
     .child_table_options = "",
+    .byte_collate = " COLLATE \"C\"",
+    .any_array = 1,
 };

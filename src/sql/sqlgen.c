@@ -1,16 +1,17 @@
 /* Generation of the default schema from the candidate descriptors, for any SQL dialect, and the
  * walker that turns one candidate into the rows to insert.
  *
- * THE DEFAULT SCHEMA (version 4)
+ * THE DEFAULT SCHEMA (version 5)
  *
  * All identifiers are written double-quoted ("index", "type", "level", "option", "number" are
  * keywords somewhere). Types: INTEGER (the dialect's 64-bit integer) and TEXT.
  *
  * schema_version (version INTEGER NOT NULL)
- *     One row: the version of this schema (4). A database with a newer version is refused; one
+ *     One row: the version of this schema (5). A database with a newer version is refused; one
  *     with an older version is migrated (eb_sqlgen_migrations): version 2 added the area names,
  *     version 3 the index push_log_received_at, version 4 removed the bodies of the rows earlier
- *     versions recorded from requests refused by authentication (sqlgen.h, EB_SQL_REFUSED_*).
+ *     versions recorded from requests refused by authentication (sqlgen.h, EB_SQL_REFUSED_*),
+ *     version 5 the indexes push_log_outcome and candidate_name (the push browser's searches).
  *
  * push_log: one row per push id received in an authenticated request (a request refused by
  *     authentication or the allow list is never recorded).
@@ -29,7 +30,9 @@
  *                                                only when the push was not stored ('rejected',
  *                                                'failed'); NULL for 'stored' (payload replays it)
  *     index push_log_application_id ON push_log (application_id)
- *     index push_log_received_at ON push_log (received_at, push_id)   (replay's order)
+ *     index push_log_received_at ON push_log (received_at, push_id)   (replay's order, pages)
+ *     index push_log_outcome ON push_log (outcome, received_at, push_id)   (version 5: pages of
+ *         one outcome, the chart's counts; not on ODBC databases, whose text is a CLOB)
  *     A push id recorded as 'failed' is overwritten when the push is retried; 'stored' and
  *     'rejected' are final and answer every repetition of the id.
  *
@@ -54,6 +57,8 @@
  *     text); string, date (normalised ISO 8601 text, candidate/validate.h), any (text, or JSON
  *     text for structured values) -> TEXT.
  *     An absent value is NULL.
+ *     index candidate_name ON candidate (name) in byte order (PostgreSQL: COLLATE "C"), so that
+ *         the names starting with a text are one range (version 5; not on ODBC databases)
  *
  * candidate_<suffix>: one table per array, one row per item, named after the descriptor's table
  *     suffix: candidate_education, candidate_experience, candidate_award, candidate_project,
@@ -552,15 +557,54 @@ static eb_rc text_upsert(struct eb_buf *sb, const struct eb_sql_dialect *d,
 /* The indexes of push_log, with the schema version that added each. They come last in the DDL
  * (eb_sql_schema.n_log_ddl), so that an adapter creating ehrbridge's own tables only (a
  * --mapping) creates them too. push_log_received_at serves replay's listing (--since, --until,
- * in received order) without reading or sorting the whole log. */
+ * in received order) and the push browser's pages, newest first, without reading or sorting the
+ * whole log; push_log_outcome (version 5) a page of one outcome and the chart's counts per
+ * outcome (pushread.c). An index on a text column other than the key (text: 1) exists only where
+ * the dialect can index its text type (byte_collate). */
 static const struct {
-    const char *sql;
+    const char *name;
+    const char *columns;
     int since;
+    int text;
 } log_indexes[] = {
-    {"CREATE INDEX \"push_log_application_id\" ON \"push_log\" (\"application_id\")", 1},
-    {"CREATE INDEX \"push_log_received_at\" ON \"push_log\" (\"received_at\", \"push_id\")", 3},
+    {"push_log_application_id", "\"application_id\"", 1, 0},
+    {"push_log_received_at", "\"received_at\", \"push_id\"", 3, 0},
+    {"push_log_outcome", "\"outcome\", \"received_at\", \"push_id\"", 5, 1},
 };
 #define N_LOG_INDEXES (sizeof log_indexes / sizeof log_indexes[0])
+
+/* 1 when push_log's index i exists in dialect d. */
+static int has_log_index(const struct eb_sql_dialect *d, size_t i)
+{
+    return !log_indexes[i].text || d->byte_collate;
+}
+
+/* CREATE INDEX of push_log's index i; again: with IF NOT EXISTS (a migration step of version 5
+ * or later, in a dialect that has the index). */
+static eb_rc log_index_sql(struct eb_buf *sb, size_t i, int again)
+{
+    return eb_buf_printf(sb, "CREATE INDEX %s\"%s\" ON \"push_log\" (%s)",
+                         again ? "IF NOT EXISTS " : "", log_indexes[i].name,
+                         log_indexes[i].columns);
+}
+
+/* CREATE INDEX candidate_name (version 5): the candidate's name in byte order, so that the names
+ * starting with a text are one range of it (pushread.c). Written only when the dialect can index
+ * text and the candidate table has a column "name"; *made says whether it was. */
+static eb_rc name_index_sql(struct eb_buf *sb, const struct eb_sql_schema *s, int again, int *made)
+{
+    const struct eb_sql_table *t = &s->tables[s->candidate];
+    *made = 0;
+    if (!s->dialect->byte_collate)
+        return EB_OK;
+    for (size_t i = 0; i < t->n_columns; i++)
+        if (!strcmp(t->columns[i].name, "name") && t->columns[i].type == EB_SQL_TEXT) {
+            *made = 1;
+            return eb_buf_printf(sb, "CREATE INDEX %s\"candidate_name\" ON \"%s\" (\"name\"%s)",
+                                 again ? "IF NOT EXISTS " : "", t->name, s->dialect->byte_collate);
+        }
+    return EB_OK;
+}
 
 /* Appends a migration statement of version v (the buffer's text) to s. */
 static eb_rc add_migration(struct eb_sql_schema *s, struct eb_buf *sb, int v)
@@ -592,8 +636,9 @@ static const char refused_rows_sql[] =
     "\"event\" IS NULL AND \"application_id\" IS NULL";
 
 /* Version 2: the area name columns of the candidate table, added and filled from the codes
- * (one CASE over the vendor's table: the database needs no table of its own for it). Then the
- * indexes of later versions, and version 4 (refused_rows_sql). */
+ * (one CASE over the vendor's table: the database needs no table of its own for it). Then, in
+ * order of version, the index of version 3, version 4 (refused_rows_sql) and the indexes of
+ * version 5 (CREATE INDEX IF NOT EXISTS: a step that can run again). */
 static eb_rc build_migrations(struct eb_sql_schema *s, struct eb_buf *sb)
 {
     eb_rc rc = EB_OK;
@@ -621,11 +666,17 @@ static eb_rc build_migrations(struct eb_sql_schema *s, struct eb_buf *sb)
         if (!rc)
             rc = add_migration(s, sb, 2);
     }
-    for (size_t i = 0; !rc && i < N_LOG_INDEXES; i++)
-        if (log_indexes[i].since > 1 && !(rc = eb_buf_puts(sb, log_indexes[i].sql)))
-            rc = add_migration(s, sb, log_indexes[i].since);
-    if (!rc && !(rc = eb_buf_puts(sb, refused_rows_sql)))
-        rc = add_migration(s, sb, 4);
+    for (int v = 3; !rc && v <= EB_SQL_SCHEMA_VERSION; v++) {
+        if (v == 4 && !(rc = eb_buf_puts(sb, refused_rows_sql)))
+            rc = add_migration(s, sb, v);
+        int made = 0;
+        if (!rc && v == 5 && !(rc = name_index_sql(sb, s, 1, &made)) && made)
+            rc = add_migration(s, sb, v);
+        for (size_t i = 0; !rc && i < N_LOG_INDEXES; i++)
+            if (log_indexes[i].since == v && has_log_index(s->dialect, i) &&
+                !(rc = log_index_sql(sb, i, v >= 5)))
+                rc = add_migration(s, sb, v);
+    }
     return rc;
 }
 
@@ -637,7 +688,7 @@ static eb_rc build_text(struct builder *b)
     struct eb_buf sb;
     eb_buf_init(&sb, SQL_MAX_TEXT);
 
-    s->ddl = calloc(s->n_tables + N_LOG_INDEXES, sizeof *s->ddl);
+    s->ddl = calloc(s->n_tables + 1 + N_LOG_INDEXES, sizeof *s->ddl);
     if (!s->ddl) {
         rc = EB_ERR_NOMEM;
         goto out;
@@ -664,12 +715,18 @@ static eb_rc build_text(struct builder *b)
         if (t->role != EB_SQL_ROLE_META && t->n_columns > s->max_columns)
             s->max_columns = t->n_columns;
     }
+    int made = 0;
+    if ((rc = name_index_sql(&sb, s, 0, &made)) || (made && (rc = take(&sb, &s->ddl[s->n_ddl]))))
+        goto out;
+    s->n_ddl += (size_t)made;
     for (size_t i = 0; i < N_LOG_INDEXES; i++) {
-        if ((rc = eb_buf_puts(&sb, log_indexes[i].sql)) || (rc = take(&sb, &s->ddl[s->n_ddl])))
+        if (!has_log_index(d, i))
+            continue;
+        if ((rc = log_index_sql(&sb, i, 0)) || (rc = take(&sb, &s->ddl[s->n_ddl])))
             goto out;
         s->n_ddl++;
+        s->n_log_ddl++;
     }
-    s->n_log_ddl = N_LOG_INDEXES;
     rc = build_migrations(s, &sb);
 out:
     eb_buf_free(&sb);

@@ -19,9 +19,11 @@ struct eb_type;
 /* The schema version this binary creates and understands (table schema_version). Version 2
  * added candidate.native_place_name and candidate.nationality_name (the area code names),
  * version 3 the index push_log_received_at, version 4 emptied the push_log rows that earlier
- * versions recorded from requests refused by authentication (see below); a database at an older
- * version is migrated with eb_sqlgen_migrations(). */
-#define EB_SQL_SCHEMA_VERSION 4
+ * versions recorded from requests refused by authentication (see below), version 5 the indexes
+ * candidate_name and push_log_outcome of the push browser's searches (where the dialect can
+ * index text: see byte_collate); a database at an older version is migrated with
+ * eb_sqlgen_migrations(). */
+#define EB_SQL_SCHEMA_VERSION 5
 
 /* Earlier versions recorded the body of a request refused by authentication (401) as a push_log
  * row: push id EB_SQL_REFUSED_ID_PREFIX<ms>-<n>, outcome 'rejected', message
@@ -56,6 +58,15 @@ struct eb_sql_dialect {
     const char *key_text_type; /* text type of key columns (push_id, event_id); NULL: text_type
                                   (databases that cannot index unbounded text need a VARCHAR) */
     const char *add_column;    /* ALTER TABLE t <add_column> c type; NULL: "ADD COLUMN" */
+    const char *byte_collate;  /* written after a text column, in CREATE INDEX and in a
+                                  comparison, so that text orders by its bytes (UTF-8: by code
+                                  point) and a prefix is a range of the index: "" (SQLite's
+                                  BINARY), " COLLATE \"C\"" (PostgreSQL). NULL: the dialect's
+                                  text type cannot be indexed (a CLOB), and the indexes of
+                                  version 5 (candidate_name, push_log_outcome) are left out */
+    int any_array;             /* 1: "c = ANY (ARRAY (SELECT ...))" is an index condition, and
+                                  one that an OR of index conditions may hold (PostgreSQL, where
+                                  "c IN (SELECT ...)" inside an OR filters every row instead) */
 };
 
 extern const struct eb_sql_dialect eb_sql_dialect_sqlite;   /* SQLite >= 3.24 */
@@ -155,10 +166,12 @@ eb_rc eb_sqlgen_build(const struct eb_sql_dialect *d, struct eb_sql_schema **out
                       struct eb_err *err);
 
 /* The statements that bring a database at schema version `from` (>= 1) up to
- * EB_SQL_SCHEMA_VERSION, in order: ALTER TABLE ... ADD COLUMN for the columns added since, and
- * the UPDATE that fills them for the rows already there (the area names, from the codes), then
- * CREATE INDEX for the indexes added since (plain: a dialect with IF NOT EXISTS may add it). Run
- * them in the transaction that records the new version. Sets *n (0 when nothing is to do) and
+ * EB_SQL_SCHEMA_VERSION, in order of version: ALTER TABLE ... ADD COLUMN for the columns added
+ * since, and the UPDATE that fills them for the rows already there (the area names, from the
+ * codes), CREATE INDEX for the index of version 3 (plain: a dialect with IF NOT EXISTS may add
+ * it), the UPDATE of version 4, and CREATE INDEX IF NOT EXISTS for the indexes of version 5
+ * (only dialects with byte_collate have them, and all of those understand IF NOT EXISTS: run
+ * again, they do nothing). Run them in the transaction that records the new version. Sets *n (0 when nothing is to do) and
  * returns the first; they stay owned by the schema. */
 char *const *eb_sqlgen_migrations(const struct eb_sql_schema *s, int64_t from, size_t *n);
 

@@ -341,10 +341,13 @@ def test_odbc_database_at_version_1_is_migrated(tmp_path):
     r = run_cli("check", "--db", url)
     assert r.returncode == 0, r.stderr
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 4
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 5
     assert conn.execute("SELECT native_place_name FROM candidate").fetchone()[0] == "普陀District"
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
                         " AND name = 'push_log_received_at'").fetchone()[0] == 1
+    # version 5's indexes are left out on ODBC (its text may be an unindexable CLOB)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+                        " ('candidate_name', 'push_log_outcome')").fetchone()[0] == 0
     conn.close()
 
 

@@ -303,7 +303,7 @@ def test_migration_makes_refused_rows_of_earlier_versions_unreplayable(make_serv
 
     r = check(s)
     assert r.returncode == 0, (r.stdout, r.stderr)
-    assert rows(s, "SELECT max(version) AS v FROM schema_version")[0]["v"] == 4
+    assert rows(s, "SELECT max(version) AS v FROM schema_version")[0]["v"] == 5
     want = [{"push_id": pid, "outcome": "rejected", "message": REFUSED_MESSAGE, "payload": None,
              "raw": None} for pid, _ in old]
     got = rows(s, "SELECT push_id, outcome, message, payload, raw FROM push_log "

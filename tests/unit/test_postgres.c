@@ -448,6 +448,23 @@ static void test_versions(void)
     CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 'push_log_received_at'") ==
           1);
 
+    /* version 4 (before the push browser's indexes): both are created, candidate_name in byte
+     * order; opened again, nothing changes */
+    exec_or_die(c, "DROP INDEX candidate_name");
+    exec_or_die(c, "DROP INDEX push_log_outcome");
+    exec_or_die(c, "UPDATE schema_version SET version = 4");
+    for (int round = 0; round < 2; round++) {
+        eb_bridge_close(a);
+        a = NULL;
+        CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+        CHECK(q_int(c, "SELECT version FROM schema_version") == 5);
+        CHECK(q_int(c, "SELECT count(*) FROM schema_version") == 1);
+        CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 'push_log_outcome' AND "
+                       "indexdef LIKE '%(outcome, received_at, push_id)'") == 1);
+        CHECK(q_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 'candidate_name' AND "
+                       "indexdef LIKE '%(name COLLATE \"C\")'") == 1);
+    }
+
     exec_or_die(c, "UPDATE schema_version SET version = 99");
     CHECK(a && eb_adapter_ping(a, &err) == EB_ERR_DB);
     CHECK(strstr(err.msg, "database schema version 99 is newer than this ehrbridge (") != NULL);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/pushread.h"
 #include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "candidate/schema.h"
@@ -594,6 +595,136 @@ static void test_walk(const struct eb_sql_schema *s)
     CHECK(rs.n == 0);
 }
 
+/* 1 when one of the n statements at sql contains text. */
+static int has_stmt(char *const *sql, size_t n, const char *text)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strstr(sql[i], text))
+            return 1;
+    return 0;
+}
+
+/* Version 5: candidate_name and push_log_outcome, created with the schema and by the migration
+ * from version 4 (CREATE INDEX IF NOT EXISTS: run twice, harmless), in byte order on
+ * PostgreSQL, left out where text cannot be indexed (an ODBC CLOB). */
+static void test_version5(const struct eb_sql_schema *s)
+{
+    CHECK(EB_SQL_SCHEMA_VERSION == 5);
+    CHECK(
+        has_stmt(s->ddl, s->n_ddl, "CREATE INDEX \"candidate_name\" ON \"candidate\" (\"name\")"));
+    CHECK(s->n_log_ddl == 3);
+    CHECK_STR(s->ddl[s->n_ddl - 1], "CREATE INDEX \"push_log_outcome\" ON \"push_log\" "
+                                    "(\"outcome\", \"received_at\", \"push_id\")");
+    size_t n = 0;
+    char *const *m = eb_sqlgen_migrations(s, 4, &n);
+    CHECK(n == 2);
+    for (size_t i = 0; m && i < n; i++)
+        CHECK(strncmp(m[i], "CREATE INDEX IF NOT EXISTS \"", 28) == 0);
+    CHECK(has_stmt(m, n, "\"candidate_name\" ON \"candidate\" (\"name\")"));
+    CHECK(has_stmt(m, n, "\"push_log_outcome\" ON \"push_log\""));
+    /* in order of version: from 3, version 4's UPDATE comes before the indexes */
+    m = eb_sqlgen_migrations(s, 3, &n);
+    CHECK(n == 3 && m && !strncmp(m[0], "UPDATE ", 7));
+    for (size_t i = 1; i < s->n_migrate; i++)
+        CHECK(s->migrate_version[i - 1] <= s->migrate_version[i]);
+    CHECK(eb_sqlgen_migrations(s, 5, &n) == NULL && n == 0);
+
+    /* a version 4 database: the migration adds both; run again it changes nothing */
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+    for (size_t i = 0; i < s->n_ddl; i++)
+        if (!strstr(s->ddl[i], "\"candidate_name\"") && !strstr(s->ddl[i], "\"push_log_outcome\""))
+            CHECK(sqlite3_exec(db, s->ddl[i], NULL, NULL, NULL) == SQLITE_OK);
+    m = eb_sqlgen_migrations(s, 4, &n);
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < n; i++)
+            CHECK(sqlite3_exec(db, m[i], NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                             "('candidate_name', 'push_log_outcome')",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    struct eb_err err;
+    struct eb_sql_schema *pg = NULL;
+    CHECK(eb_sqlgen_build(&eb_sql_dialect_postgres, &pg, &err) == EB_OK);
+    if (pg) {
+        CHECK(
+            has_stmt(pg->ddl, pg->n_ddl,
+                     "CREATE INDEX \"candidate_name\" ON \"candidate\" (\"name\" COLLATE \"C\")"));
+        m = eb_sqlgen_migrations(pg, 4, &n);
+        CHECK(n == 2 && has_stmt(m, n, "(\"name\" COLLATE \"C\")"));
+    }
+    eb_sqlgen_free(pg);
+
+    /* a dialect whose text is a CLOB (ODBC): neither index, neither migration step */
+    struct eb_sql_dialect clob = {.name = "odbc",
+                                  .int_type = "BIGINT",
+                                  .text_type = "CLOB",
+                                  .real_type = "DOUBLE PRECISION",
+                                  .blob_type = "BLOB",
+                                  .child_table_options = "",
+                                  .key_text_type = "VARCHAR(255)"};
+    struct eb_sql_schema *o = NULL;
+    CHECK(eb_sqlgen_build(&clob, &o, &err) == EB_OK);
+    if (o) {
+        CHECK(o->n_log_ddl == 2);
+        CHECK(!has_stmt(o->ddl, o->n_ddl, "candidate_name"));
+        CHECK(!has_stmt(o->ddl, o->n_ddl, "push_log_outcome"));
+        CHECK(eb_sqlgen_migrations(o, 4, &n) == NULL && n == 0);
+        m = eb_sqlgen_migrations(o, 3, &n);
+        CHECK(n == 1 && m && !strncmp(m[0], "UPDATE ", 7));
+    }
+    eb_sqlgen_free(o);
+}
+
+/* The name term of a search is the range [q, upper) in byte order: upper is q with its last
+ * character moved on by one code point. */
+static void check_upper(const char *q, const char *want)
+{
+    struct eb_push_query pq = {.outcome = -1, .q = q, .limit = 50};
+    struct eb_pushread_sql out;
+    struct eb_err err;
+    CHECK(eb_pushread_page(&eb_sql_dialect_postgres, &pq, 1, &out, &err) == EB_OK);
+    const struct eb_sql_value *last = &out.param[out.n_param - 1];
+    if (want) {
+        CHECK(out.n_param == 7 && last->type == EB_SQL_VTEXT);
+        CHECK(last->len == strlen(want) && !memcmp(last->s, want, last->len));
+        CHECK(strstr(out.sql, "n.\"name\" COLLATE \"C\" >= $2 AND n.\"name\" COLLATE \"C\" < $3"));
+        /* PostgreSQL: an index condition inside the OR, not IN (subquery), a filter there */
+        CHECK(strstr(out.sql, " OR l.\"application_id\" = ANY (ARRAY (SELECT ") &&
+              !strstr(out.sql, "OR l.\"application_id\" IN ("));
+    } else {
+        CHECK(out.n_param == 4 && !strstr(out.sql, "\" < $"));
+    }
+    eb_pushread_free(&out);
+}
+
+static void test_name_range(void)
+{
+    check_upper("ab", "ac");
+    check_upper("张伟", "张传");                   /* U+4F1F -> U+4F20 */
+    check_upper("a\x7f", "a\xc2\x80");             /* one byte -> two */
+    check_upper("x\xed\x9f\xbf", "x\xee\x80\x80"); /* U+D7FF -> U+E000, past the surrogates */
+    check_upper("a\xf4\x8f\xbf\xbf", "b");         /* U+10FFFF: dropped, the one before moves */
+    check_upper("\xf4\x8f\xbf\xbf", NULL);         /* nothing above: no upper bound */
+    check_upper("a\xbf", "a\xc0");                 /* not UTF-8: the byte moves on */
+    char big[600];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    struct eb_push_query pq = {.outcome = -1, .q = big, .limit = 50};
+    struct eb_pushread_sql out;
+    struct eb_err err;
+    CHECK(eb_pushread_page(&eb_sql_dialect_sqlite, &pq, 1, &out, &err) == EB_ERR_INVALID);
+    /* without names (a mapping) there is no name term and no limit on q's length */
+    CHECK(eb_pushread_page(&eb_sql_dialect_sqlite, &pq, 0, &out, &err) == EB_OK);
+    CHECK(out.n_param == 1 && !strstr(out.sql, "candidate"));
+    eb_pushread_free(&out);
+}
+
 int main(void)
 {
     struct eb_sql_schema *s = NULL;
@@ -608,6 +739,8 @@ int main(void)
     test_sqlite_accepts(s);
     test_walk(s);
     test_postgres_text();
+    test_version5(s);
+    test_name_range();
     eb_sqlgen_free(s);
     return check_report("test_sqlgen");
 }

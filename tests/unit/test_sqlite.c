@@ -13,6 +13,7 @@
 
 #include "adapters/adapter.h"
 #include "bridge/bridge.h"
+#include "adapters/pushread.h"
 #include "sql/sqlgen.h"
 #include "candidate/candidate.h"
 #include "check.h"
@@ -76,8 +77,8 @@ static void release_writes(peek_t *db)
 /* The details of EXPLAIN QUERY PLAN sql, one per line. */
 static const char *plan(sqlite3 *db, const char *sql)
 {
-    static char out[1024];
-    char q[512];
+    static char out[4096];
+    char q[4096];
     sqlite3_stmt *st = NULL;
     size_t k = 0;
     out[0] = 0;
@@ -204,6 +205,163 @@ static void test_migration_from_1(void)
     CHECK_STR(q_text(db, "SELECT nationality_name FROM candidate WHERE application_id = 3"),
               "北京City");
     sqlite3_close(db);
+    unlink(path);
+}
+
+/* A version 4 database gains candidate_name and push_log_outcome on open (version 5); opened
+ * again nothing changes. The push browser's reads seek them: a search's terms are one
+ * MULTI-INDEX OR (the name a range of candidate_name) or, for a frequent name, a walk of
+ * push_log_received_at; the chart counts ranges of push_log_outcome without reading a row or
+ * sorting. */
+static void test_migration_from_4(void)
+{
+    char path[160], u[200];
+    snprintf(path, sizeof path, "%s/v4.db", dir);
+    snprintf(u, sizeof u, "sqlite:%s", path);
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+    eb_bridge_close(a);
+    a = NULL;
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_or_die(db, "DROP INDEX candidate_name");
+    exec_or_die(db, "DROP INDEX push_log_outcome");
+    exec_or_die(db, "UPDATE schema_version SET version = 4");
+    sqlite3_close(db);
+    for (int round = 0; round < 2; round++) {
+        CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+        CHECK(a && eb_adapter_ping(a, &err) == EB_OK);
+        eb_bridge_close(a);
+        a = NULL;
+        CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+        CHECK(q_int(db, "SELECT version FROM schema_version") == 5);
+        CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
+        CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                        "name IN ('candidate_name', 'push_log_outcome')") == 2);
+        sqlite3_close(db);
+    }
+
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    struct eb_push_query q = {
+        .outcome = -1, .q = "12345", .q_app = 12345, .has_q_app = 1, .limit = 50};
+    struct eb_pushread_sql r;
+    CHECK(eb_pushread_page(&eb_sql_dialect_sqlite, &q, 1, &r, &err) == EB_OK);
+    const char *p = plan(db, r.sql);
+    CHECK(strstr(p, "MULTI-INDEX OR") && strstr(p, "sqlite_autoindex_push_log_1 (push_id=?)") &&
+          strstr(p, "push_log_application_id (application_id=?)") &&
+          strstr(p, "COVERING INDEX candidate_name (name>? AND name<?)") &&
+          strstr(p, "SCAN l USING INDEX push_log_received_at") && !strstr(p, "SCAN l\n") &&
+          !strstr(p, "SCAN c") && !strstr(p, "SCAN n"));
+    eb_pushread_free(&r);
+    CHECK(eb_pushread_counts(&eb_sql_dialect_sqlite, 1000, 100, &r, &err) == EB_OK);
+    p = plan(db, r.sql);
+    CHECK(strstr(p, "COVERING INDEX push_log_outcome (outcome=? AND received_at>? AND "
+                    "received_at<?)") &&
+          !strstr(p, "TEMP B-TREE FOR GROUP BY"));
+    eb_pushread_free(&r);
+    CHECK(eb_pushread_counts(&eb_sql_dialect_sqlite, 1000, 0, &r, &err) == EB_ERR_INVALID);
+    sqlite3_close(db);
+    unlink(path);
+}
+
+struct ids {
+    char id[64][32];
+    int n;
+};
+
+static int collect_id(void *user, const struct eb_push_summary *row)
+{
+    struct ids *ids = user;
+    if (ids->n < 64)
+        snprintf(ids->id[ids->n++], sizeof ids->id[0], "%s", row->push_id);
+    return 0;
+}
+
+/* A name search finds the candidates whose name starts with the text in byte order, newest
+ * first and a page at a time, both when few candidates have such a name (index seeks) and when
+ * more than EB_PUSHREAD_FEW_NAMES do (a walk of the newest pushes): the same rows either way. */
+static void test_name_search(void)
+{
+    char path[160], u[200];
+    snprintf(path, sizeof path, "%s/names.db", dir);
+    snprintf(u, sizeof u, "sqlite:%s", path);
+    struct eb_adapter *a = NULL;
+    struct eb_err err;
+    CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_OK);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_or_die(db, "BEGIN");
+    for (int i = 1; i <= EB_PUSHREAD_FEW_NAMES + 100; i++) {
+        char sql[400];
+        /* 李伟<i> for odd i, 李芳<i> for even i; push n-<i> received at i */
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO candidate (application_id, last_push_id, updated_at, name) VALUES "
+                 "(%d, 'n-%04d', %d, '李%s%d'); INSERT INTO push_log (push_id, received_at, "
+                 "application_id, outcome) VALUES ('n-%04d', %d, %d, '%s')",
+                 i, i, i, i % 2 ? "伟" : "芳", i, i, i, i, i % 3 ? "stored" : "failed");
+        exec_or_die(db, sql);
+    }
+    exec_or_die(db, "INSERT INTO candidate (application_id, last_push_id, updated_at, name) "
+                    "VALUES (9000, 'w-1', 1, '李'), (9001, 'w-2', 2, '杏'), (9002, 'w-3', 3, "
+                    "'李伟')");
+    exec_or_die(db, "INSERT INTO push_log (push_id, received_at, application_id, outcome) VALUES "
+                    "('w-1', 5000, 9000, 'stored'), ('w-2', 5001, 9001, 'stored'), "
+                    "('w-3', 1, 9002, 'stored')");
+    exec_or_die(db, "COMMIT");
+    sqlite3_close(db);
+
+    /* more than EB_PUSHREAD_FEW_NAMES names start with 李: the newest 50, then the next 50 */
+    struct eb_push_query q = {.outcome = -1, .q = "李", .limit = 50};
+    struct ids ids = {.n = 0};
+    CHECK(eb_adapter_push_page(a, &q, collect_id, &ids, &err) == EB_OK);
+    CHECK(ids.n == 50 && !strcmp(ids.id[0], "w-1"));
+    char want[32];
+    for (int k = 1; k < ids.n; k++) {
+        snprintf(want, sizeof want, "n-%04d", EB_PUSHREAD_FEW_NAMES + 100 - (k - 1));
+        CHECK_STR(ids.id[k], want);
+    }
+    q.after_ms = EB_PUSHREAD_FEW_NAMES + 100 - 48;
+    q.after_id = ids.id[49];
+    ids.n = 0;
+    CHECK(eb_adapter_push_page(a, &q, collect_id, &ids, &err) == EB_OK);
+    snprintf(want, sizeof want, "n-%04d", EB_PUSHREAD_FEW_NAMES + 100 - 49);
+    CHECK(ids.n == 50 && !strcmp(ids.id[0], want));
+    /* with an outcome: only the failed ones (every third) */
+    q.after_id = NULL;
+    q.after_ms = 0;
+    q.outcome = EB_OUTCOME_FAILED;
+    ids.n = 0;
+    CHECK(eb_adapter_push_page(a, &q, collect_id, &ids, &err) == EB_OK);
+    snprintf(want, sizeof want, "n-%04d", (EB_PUSHREAD_FEW_NAMES + 100) / 3 * 3);
+    CHECK(ids.n == 50 && !strcmp(ids.id[0], want));
+    /* fewer: 李伟 (the odd ones, and 李伟 itself, the oldest), not 李芳 nor 杏 */
+    q.outcome = -1;
+    q.q = "李伟";
+    q.limit = 64;
+    ids.n = 0;
+    CHECK(eb_adapter_push_page(a, &q, collect_id, &ids, &err) == EB_OK);
+    CHECK(ids.n == 64);
+    snprintf(want, sizeof want, "n-%04d", EB_PUSHREAD_FEW_NAMES + 100 - 1);
+    CHECK_STR(ids.id[0], want);
+    for (int k = 0; k < ids.n; k++)
+        CHECK(atoi(ids.id[k] + 2) % 2 == 1);
+    q.q = "李伟1";
+    q.limit = 50;
+    ids.n = 0;
+    CHECK(eb_adapter_push_page(a, &q, collect_id, &ids, &err) == EB_OK);
+    CHECK(ids.n == 50);
+    for (int k = 0; k < ids.n; k++) { /* odd, and the number starts with 1 */
+        int n = atoi(ids.id[k] + 2);
+        char d[16];
+        snprintf(d, sizeof d, "%d", n);
+        CHECK(n % 2 == 1 && d[0] == '1');
+    }
+    q.q = "杏";
+    ids.n = 0;
+    CHECK(eb_adapter_push_page(a, &q, collect_id, &ids, &err) == EB_OK);
+    CHECK(ids.n == 1 && !strcmp(ids.id[0], "w-2"));
+    eb_bridge_close(a);
     unlink(path);
 }
 
@@ -398,6 +556,8 @@ int main(void)
     test_open_creates_schema();
     test_newer_version_refused();
     test_migration_from_1();
+    test_migration_from_4();
+    test_name_search();
     struct eb_adapter *a = NULL;
     struct eb_err err;
     CHECK(eb_bridge_open(url, NULL, &a, &err) == EB_OK);
