@@ -123,7 +123,7 @@ static eb_rc parse_keyvalue(struct pg_adapter *g, const char *s, struct eb_err *
         p++;
         while (isspace((unsigned char)*p))
             p++;
-        const char *eb_pg_val = p;
+        const char *val = p;
         if (*p == '\'') {
             p++;
             while (*p && *p != '\'') {
@@ -141,9 +141,9 @@ static eb_rc parse_keyvalue(struct pg_adapter *g, const char *s, struct eb_err *
             while (*p && !isspace((unsigned char)*p))
                 p++;
         }
-        size_t vlen = (size_t)(p - eb_pg_val);
+        size_t vlen = (size_t)(p - val);
         if (klen == sizeof TIMEOUT_KEY - 1 && strncmp(key, TIMEOUT_KEY, klen) == 0) {
-            const char *v = eb_pg_val;
+            const char *v = val;
             size_t vl = vlen;
             if (vl >= 2 && v[0] == '\'') {
                 v++;
@@ -158,7 +158,7 @@ static eb_rc parse_keyvalue(struct pg_adapter *g, const char *s, struct eb_err *
             continue;
         }
         if (klen == 8 && strncmp(key, "password", 8) == 0 && vlen && !g->secret[0]) {
-            if (!(g->secret[0] = strndup(eb_pg_val, vlen)))
+            if (!(g->secret[0] = strndup(val, vlen)))
                 goto nomem;
         }
         if ((n && !eb_pg_append(&out, &n, " ", 1)) ||
