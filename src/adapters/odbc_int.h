@@ -88,6 +88,7 @@ struct odbc_adapter {
  * writer in the process. */
 extern pthread_mutex_t eb_odbc_sqlite_lock;
 
+/* 1 when SQLSTATE s means the connection is gone (class 08, HYT01). */
 int eb_odbc_lost_state(const char *s);
 
 /* Describes the first diagnostic record of handle h (type t) in err: "odbc: STATE: what: text".
@@ -96,13 +97,16 @@ int eb_odbc_lost_state(const char *s);
 eb_rc eb_odbc_fail(struct odbc_adapter *o, SQLSMALLINT t, SQLHANDLE h, const char *what,
                    struct eb_err *err);
 
+/* Frees statement *h if there is one and sets it to NULL. */
 void eb_odbc_free_stmt(SQLHSTMT *h);
 
+/* Drops the connection (statements, handles); the next call connects again. */
 void eb_odbc_disconnect(struct odbc_adapter *o);
 
 /* Ends the current transaction (commit or rollback). */
 eb_rc eb_odbc_end_tran(struct odbc_adapter *o, int commit, struct eb_err *err);
 
+/* Rolls the connection's transaction back when connected; errors ignored. */
 void eb_odbc_conn_rollback(struct odbc_adapter *o);
 
 /* Prepares sql into *h. */
@@ -125,11 +129,14 @@ eb_rc eb_odbc_check_matched_rows(struct odbc_adapter *o, struct eb_err *err);
 eb_rc eb_odbc_exec_ddl(struct odbc_adapter *o, const char *sql, const char *what,
                        struct eb_err *err);
 
+/* Binds v as parameter i (1-based) of h. */
 eb_rc eb_odbc_bind_int(struct odbc_adapter *o, SQLHSTMT h, int i, int64_t v, struct eb_err *err);
 
+/* Binds a NUL-terminated string (NULL binds NULL) as text parameter i of h. */
 eb_rc eb_odbc_bind_str(struct odbc_adapter *o, SQLHSTMT h, int i, const char *s,
                        struct eb_err *err);
 
+/* Binds a generated row value (integer, text or NULL) as parameter i of h. */
 eb_rc eb_odbc_bind_value(struct odbc_adapter *o, SQLHSTMT h, int i, const struct eb_sql_value *v,
                          struct eb_err *err);
 
@@ -142,12 +149,15 @@ eb_rc eb_odbc_execute(struct odbc_adapter *o, SQLHSTMT h, const char *what, int6
 eb_rc eb_odbc_get_data(struct odbc_adapter *o, SQLHSTMT h, int col, int wide, char **out,
                        size_t *out_len, struct eb_err *err);
 
+/* Reads column col of h's current row as UTF-8 text into *out (malloc'd; NULL for SQL NULL). */
 eb_rc eb_odbc_get_text(struct odbc_adapter *o, SQLHSTMT h, int col, char **out, size_t *out_len,
                        struct eb_err *err);
 
+/* Reads column col of h's current row as an integer; *is_null set for SQL NULL. */
 eb_rc eb_odbc_get_int(struct odbc_adapter *o, SQLHSTMT h, int col, int64_t *v, int *is_null,
                       struct eb_err *err);
 
+/* push_log's outcome text as an eb_outcome ("stored", "rejected", anything else failed). */
 enum eb_outcome eb_odbc_outcome_from(const char *text);
 
 /* Reads push_id's push_log row: *found (0: none), its outcome and message (into message, when
@@ -172,20 +182,26 @@ eb_rc eb_odbc_ensure_connected(struct odbc_adapter *o, struct eb_err *err);
  * Writes to SQLite through ODBC take the process's SQLite lock until the transaction ends. */
 eb_rc eb_odbc_begin(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's rollback method: adapter.h states its contract. */
 void eb_odbc_rollback(struct eb_adapter *a);
 
+/* The adapter table's commit method: adapter.h states its contract. */
 eb_rc eb_odbc_commit(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's in_transaction method: adapter.h states its contract. */
 int eb_odbc_in_transaction(struct eb_adapter *a);
 
+/* The adapter table's savepoint method: adapter.h states its contract. */
 eb_rc eb_odbc_savepoint(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's release method: adapter.h states its contract. */
 eb_rc eb_odbc_release(struct eb_adapter *a, struct eb_err *err);
 
 /* A driver that rolled the whole transaction back on the error (psqlODBC may) has no savepoint
  * left: this fails, and the bridge writes the batch again. */
 eb_rc eb_odbc_rollback_to(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's log_get method: adapter.h states its contract. */
 eb_rc eb_odbc_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
                       struct eb_err *err);
 
@@ -195,20 +211,25 @@ eb_rc eb_odbc_log_put(struct eb_adapter *a, const struct eb_push_record *rec,
                       enum eb_outcome outcome, int64_t received_at, int claim, int *written,
                       struct eb_err *err);
 
+/* The adapter table's candidate_write method: adapter.h states its contract. */
 eb_rc eb_odbc_candidate_write(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
                               int64_t updated_at, struct eb_err *err);
 
+/* The adapter table's candidate_last method: adapter.h states its contract. */
 eb_rc eb_odbc_candidate_last(struct eb_adapter *a, int64_t app_id, struct eb_candidate_last *out,
                              struct eb_err *err);
 
+/* The adapter table's interview_apply method: adapter.h states its contract. */
 eb_rc eb_odbc_interview_apply(struct eb_adapter *a, const struct eb_interview_event *ev,
                               const char *push_id, int64_t at, struct eb_err *err);
 
+/* The adapter table's retryable method: adapter.h states its contract. */
 int eb_odbc_retryable(struct eb_adapter *a);
 
 /* Connections with the same connection string share a writer. */
 int eb_odbc_share(struct eb_adapter *a, struct eb_adapter_share *out);
 
+/* The adapter table's ping method: adapter.h states its contract. */
 eb_rc eb_odbc_ping(struct eb_adapter *a, struct eb_err *err);
 
 /* Lists push_log rows matching f in received_at order (adapter.h); read-only. The matching push

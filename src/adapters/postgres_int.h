@@ -131,11 +131,13 @@ char *eb_pg_utf8_clean(const char *s, size_t n, size_t *out_len, int *nomem);
  * every occurrence of the adapter's secrets replaced by "***". */
 void eb_pg_one_line(const struct pg_adapter *g, char *dst, size_t n, const char *src);
 
+/* Records the call's first failure: SQLSTATE state (may be "" or NULL) and "what: text" on one line. */
 void eb_pg_note_fail(struct pg_adapter *g, const char *state, const char *what, const char *text);
 
 /* Records the failure a result describes (or the connection's message when there is none). */
 void eb_pg_note_result(struct pg_adapter *g, const PGresult *r, const char *what);
 
+/* 1 when there is no connection or libpq reports it broken. */
 int eb_pg_connection_lost(const struct pg_adapter *g);
 
 /* Class of a failure: 1 when retrying the transaction may succeed. */
@@ -144,6 +146,7 @@ int eb_pg_retryable_state(const char *state);
 /* The eb_rc of the recorded failure, written into err. */
 eb_rc eb_pg_fail_rc(struct pg_adapter *g, struct eb_err *err);
 
+/* Drops the connection (if any) and what belonged to it; the next call connects again. */
 void eb_pg_disconnect(struct pg_adapter *g);
 
 /* Runs text that returns no rows outside a pipeline. */
@@ -152,6 +155,7 @@ int eb_pg_exec_ok(struct pg_adapter *g, const char *sql, const char *what);
 /* Frees the cleaned copies of parameters that were bound but not sent. */
 void eb_pg_release_params(struct pg_adapter *g);
 
+/* Enters pipeline mode (counters reset); 0 and the failure recorded when libpq refuses. */
 int eb_pg_pipeline_enter(struct pg_adapter *g);
 
 /* Sends a statement with no parameters (BEGIN, COMMIT, ROLLBACK). */
@@ -170,8 +174,10 @@ int eb_pg_pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep);
  * transaction, and drops the connection when it is broken. */
 void eb_pg_pipeline_leave(struct pg_adapter *g);
 
+/* Binds NULL as parameter i (0-based). */
 void eb_pg_bind_null(struct pg_adapter *g, int i);
 
+/* Binds v as parameter i (0-based, int8, binary big-endian). */
 void eb_pg_bind_int(struct pg_adapter *g, int i, int64_t v);
 
 /* Binds text (binary format: the bytes themselves), cleaned when it is not valid UTF-8. */
@@ -180,12 +186,14 @@ int eb_pg_bind_text(struct pg_adapter *g, int i, const char *s, size_t len);
 /* Binds bytes as they are (bytea, binary format). */
 int eb_pg_bind_bytes(struct pg_adapter *g, int i, const char *s, size_t len);
 
+/* Binds a NUL-terminated string (NULL binds NULL) as text; see eb_pg_bind_text. */
 int eb_pg_bind_str(struct pg_adapter *g, int i, const char *s);
 
 /* Binds a push_log row (columns in push_log order) as parameters 1..10, rec as given. */
 int eb_pg_bind_log(struct pg_adapter *g, const struct eb_push_record *rec, enum eb_outcome outcome,
                    int64_t received_at);
 
+/* Writes the prepared statement name of table index into buf (size n). */
 void eb_pg_table_stmt_name(char *buf, size_t n, size_t index);
 
 /* Connects when there is no usable connection: session settings, the schema (first time only),
@@ -203,30 +211,41 @@ eb_rc eb_pg_parse_url(struct pg_adapter *g, const char *url, struct eb_err *err)
 
 /* ---- postgres_schema.c ---- */
 
+/* Checks the schema version once per instance: creates or migrates an older schema, refuses a
+ * newer one (EB_ERR_DB-class error in err). */
 eb_rc eb_pg_ensure_schema(struct pg_adapter *g, struct eb_err *err);
 
 /* ---- postgres_push.c ---- */
 
+/* The adapter table's ping method: adapter.h states its contract. */
 eb_rc eb_pg_ping(struct eb_adapter *a, struct eb_err *err);
 
 /* The failure just noted, into err, and whether a new try may pass: a serialization failure, a
  * deadlock, or a connection that broke under a transaction begun on an open one. */
 eb_rc eb_pg_tx_fail(struct pg_adapter *g, struct eb_err *err);
 
+/* The adapter table's begin method: adapter.h states its contract. */
 eb_rc eb_pg_begin(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's commit method: adapter.h states its contract. */
 eb_rc eb_pg_commit(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's rollback method: adapter.h states its contract. */
 void eb_pg_rollback(struct eb_adapter *a);
 
+/* The adapter table's in_transaction method: adapter.h states its contract. */
 int eb_pg_in_transaction(struct eb_adapter *a);
 
+/* The adapter table's savepoint method: adapter.h states its contract. */
 eb_rc eb_pg_savepoint(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's release method: adapter.h states its contract. */
 eb_rc eb_pg_release(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's rollback_to method: adapter.h states its contract. */
 eb_rc eb_pg_rollback_to(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's log_get method: adapter.h states its contract. */
 eb_rc eb_pg_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
                     struct eb_err *err);
 
@@ -264,6 +283,7 @@ eb_rc eb_pg_candidate_last(struct eb_adapter *a, int64_t app, struct eb_candidat
 eb_rc eb_pg_interview_apply(struct eb_adapter *a, const struct eb_interview_event *ev,
                             const char *push_id, int64_t at, struct eb_err *err);
 
+/* The adapter table's retryable method: adapter.h states its contract. */
 int eb_pg_retryable(struct eb_adapter *a);
 
 /* Connections with the same connection string and statement timeout share a writer. A push
@@ -291,23 +311,30 @@ eb_rc eb_pg_att_enqueue(struct eb_adapter *a, const char *push_id, int64_t appli
 eb_rc eb_pg_att_requeue(struct eb_adapter *a, const char *push_id, int64_t at_ms,
                         struct eb_err *err);
 
+/* The value at row, col of r as text; NULL when it is SQL NULL. */
 const char *eb_pg_val(const PGresult *r, int row, int col);
 
+/* The adapter table's att_claim method: adapter.h states its contract. */
 eb_rc eb_pg_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms, int64_t lease_ms,
                       struct eb_att_claim *out, int *found, struct eb_err *err);
 
+/* The adapter table's att_chunk method: adapter.h states its contract. */
 eb_rc eb_pg_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
                       size_t len, struct eb_err *err);
 
+/* The adapter table's att_finish method: adapter.h states its contract. */
 eb_rc eb_pg_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
                        const struct eb_att_result *res, struct eb_err *err);
 
+/* The adapter table's att_list method: adapter.h states its contract. */
 eb_rc eb_pg_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
                      void *user, struct eb_err *err);
 
+/* The adapter table's att_read method: adapter.h states its contract. */
 eb_rc eb_pg_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
                      struct eb_err *err);
 
+/* The adapter table's att_stats method: adapter.h states its contract. */
 eb_rc eb_pg_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
 
 /* Retention of archived documents (adapter.h, att_purge): stored_in becomes 'purged', the
@@ -317,18 +344,23 @@ eb_rc eb_pg_att_purge(struct eb_adapter *a, int64_t before_ms, int64_t now_ms, u
 
 /* ---- postgres_read.c ---- */
 
+/* The adapter table's push_page method: adapter.h states its contract. */
 eb_rc eb_pg_push_page(struct eb_adapter *a, const struct eb_push_query *q, eb_push_summary_fn fn,
                       void *user, struct eb_err *err);
 
+/* The adapter table's push_get method: adapter.h states its contract. */
 eb_rc eb_pg_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn, void *user,
                      struct eb_err *err);
 
+/* The adapter table's push_counts method: adapter.h states its contract. */
 eb_rc eb_pg_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                         eb_push_count_fn fn, void *user, struct eb_err *err);
 
+/* The adapter table's push_warnings method: adapter.h states its contract. */
 eb_rc eb_pg_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
                           void *user, struct eb_err *err);
 
+/* The adapter table's purge_payloads method: adapter.h states its contract. */
 eb_rc eb_pg_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
                            int64_t *purged, struct eb_err *err);
 

@@ -104,16 +104,20 @@ eb_rc eb_sq_run(struct sqlite_adapter *s, sqlite3_stmt *st, const char *what, st
 /* Runs SQL text that returns no row (setup only: pragmas, DDL). */
 eb_rc eb_sq_exec(struct sqlite_adapter *s, const char *sql, const char *what, struct eb_err *err);
 
+/* Prepares sql into *st (persistent); the failure described with what. */
 eb_rc eb_sq_prepare(struct sqlite_adapter *s, const char *sql, sqlite3_stmt **st, const char *what,
                     struct eb_err *err);
 
 /* Ends a failed transaction, if one is still open (some errors roll back by themselves). */
 void eb_sq_abandon(struct sqlite_adapter *s);
 
+/* Binds len bytes of v as text parameter i (NULL binds NULL); an SQLite result code. */
 int eb_sq_bind_text(sqlite3_stmt *st, int i, const char *v, size_t len);
 
+/* Binds a NUL-terminated string (NULL binds NULL) as text parameter i. */
 int eb_sq_bind_str(sqlite3_stmt *st, int i, const char *v);
 
+/* Binds v as parameter i when has, NULL otherwise. */
 int eb_sq_bind_opt_int(sqlite3_stmt *st, int i, int has, int64_t v);
 
 /* Binds a push_log row (columns in eb_sql_schema push_log order) to st, rec as given. */
@@ -140,27 +144,37 @@ eb_rc eb_sq_read_version(struct sqlite_adapter *s, sqlite3_stmt *st, int64_t *ve
 /* Creates the schema in one transaction unless it is there; checks its version. */
 eb_rc eb_sq_ensure_schema(struct sqlite_adapter *s, struct eb_err *err);
 
+/* Prepares every statement of the default schema on this connection. */
 eb_rc eb_sq_prepare_all(struct sqlite_adapter *s, struct eb_err *err);
 
 /* ---- sqlite_push.c ---- */
 
+/* The adapter table's begin method: adapter.h states its contract. */
 eb_rc eb_sq_begin(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's commit method: adapter.h states its contract. */
 eb_rc eb_sq_commit(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's rollback method: adapter.h states its contract. */
 void eb_sq_rollback(struct eb_adapter *a);
 
+/* The adapter table's in_transaction method: adapter.h states its contract. */
 int eb_sq_in_transaction(struct eb_adapter *a);
 
+/* The adapter table's savepoint method: adapter.h states its contract. */
 eb_rc eb_sq_savepoint(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's release method: adapter.h states its contract. */
 eb_rc eb_sq_release(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's rollback_to method: adapter.h states its contract. */
 eb_rc eb_sq_rollback_to(struct eb_adapter *a, struct eb_err *err);
 
+/* The adapter table's log_get method: adapter.h states its contract. */
 eb_rc eb_sq_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_state *out,
                     struct eb_err *err);
 
+/* The adapter table's log_put method: adapter.h states its contract. */
 eb_rc eb_sq_log_put(struct eb_adapter *a, const struct eb_push_record *rec, enum eb_outcome outcome,
                     int64_t received_at, int claim, int *written, struct eb_err *err);
 
@@ -179,6 +193,7 @@ eb_rc eb_sq_candidate_last(struct eb_adapter *a, int64_t app, struct eb_candidat
  * stops the start), then its update, insert and remove are prepared. */
 eb_rc eb_sq_mapped_prepare(struct sqlite_adapter *s, struct eb_err *err);
 
+/* Finalizes --mapping's statements. */
 void eb_sq_mapped_close(struct sqlite_adapter *s);
 
 /* eb_mapping_run_fn: runs one mapped statement with the prepared statement of its table. */
@@ -186,13 +201,16 @@ eb_rc eb_sq_mapped_run(void *ctx, size_t table, enum eb_mapping_stmt which,
                        const struct eb_sql_value *v, size_t n, int64_t *changed,
                        struct eb_err *err);
 
+/* The adapter table's ping method: adapter.h states its contract. */
 eb_rc eb_sq_ping(struct eb_adapter *a, struct eb_err *err);
 
 /* Creates push_warning unless it exists (also in a database made before it). */
 eb_rc eb_sq_warning_table(struct sqlite_adapter *s, struct eb_err *err);
 
+/* Prepares push_warning's statements. */
 eb_rc eb_sq_warning_prepare(struct sqlite_adapter *s, struct eb_err *err);
 
+/* Finalizes push_warning's statements. */
 void eb_sq_warning_close(struct sqlite_adapter *s);
 
 /* In the push's transaction: the push id's warnings replaced by p's. */
@@ -202,8 +220,10 @@ eb_rc eb_sq_warning_write(struct sqlite_adapter *s, const struct eb_push *p, con
 /* Creates the interview tables unless they exist (also in a database made before them). */
 eb_rc eb_sq_interview_tables(struct sqlite_adapter *s, struct eb_err *err);
 
+/* Prepares the interview tables' statements. */
 eb_rc eb_sq_interview_prepare(struct sqlite_adapter *s, struct eb_err *err);
 
+/* Finalizes the interview tables' statements. */
 void eb_sq_interview_close(struct sqlite_adapter *s);
 
 /* Inside the bridge's transaction: every interview of ev replaces (or, for a delete, removes)
@@ -218,12 +238,15 @@ eb_rc eb_sq_list_pushes(struct eb_adapter *a, const struct eb_push_filter *f, eb
 
 /* ---- sqlite_read.c ---- */
 
+/* The adapter table's push_page method: adapter.h states its contract. */
 eb_rc eb_sq_push_page(struct eb_adapter *a, const struct eb_push_query *q, eb_push_summary_fn fn,
                       void *user, struct eb_err *err);
 
+/* The adapter table's push_get method: adapter.h states its contract. */
 eb_rc eb_sq_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn, void *user,
                      struct eb_err *err);
 
+/* The adapter table's push_counts method: adapter.h states its contract. */
 eb_rc eb_sq_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                         eb_push_count_fn fn, void *user, struct eb_err *err);
 
@@ -232,6 +255,7 @@ eb_rc eb_sq_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_m
 eb_rc eb_sq_purge_payloads(struct eb_adapter *a, int64_t before_ms, unsigned max_rows,
                            int64_t *purged, struct eb_err *err);
 
+/* The adapter table's push_warnings method: adapter.h states its contract. */
 eb_rc eb_sq_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
                           void *user, struct eb_err *err);
 
@@ -249,21 +273,27 @@ eb_rc eb_sq_att_enqueue(struct eb_adapter *a, const char *push_id, int64_t appli
 eb_rc eb_sq_att_requeue(struct eb_adapter *a, const char *push_id, int64_t at_ms,
                         struct eb_err *err);
 
+/* The adapter table's att_claim method: adapter.h states its contract. */
 eb_rc eb_sq_att_claim(struct eb_adapter *a, const char *owner, int64_t now_ms, int64_t lease_ms,
                       struct eb_att_claim *out, int *found, struct eb_err *err);
 
+/* The adapter table's att_chunk method: adapter.h states its contract. */
 eb_rc eb_sq_att_chunk(struct eb_adapter *a, int64_t id, int attempt, int seq, const void *data,
                       size_t len, struct eb_err *err);
 
+/* The adapter table's att_finish method: adapter.h states its contract. */
 eb_rc eb_sq_att_finish(struct eb_adapter *a, int64_t id, const char *owner, int attempt,
                        const struct eb_att_result *r, struct eb_err *err);
 
+/* The adapter table's att_list method: adapter.h states its contract. */
 eb_rc eb_sq_att_list(struct eb_adapter *a, const struct eb_att_filter *f, eb_att_row_fn fn,
                      void *user, struct eb_err *err);
 
+/* The adapter table's att_read method: adapter.h states its contract. */
 eb_rc eb_sq_att_read(struct eb_adapter *a, int64_t id, eb_att_chunk_fn fn, void *user,
                      struct eb_err *err);
 
+/* The adapter table's att_stats method: adapter.h states its contract. */
 eb_rc eb_sq_att_stats(struct eb_adapter *a, struct eb_att_stats *out, struct eb_err *err);
 
 /* Retention of archived documents (adapter.h, att_purge): stored_in becomes 'purged'. */
