@@ -7,10 +7,10 @@
 
 /* Runs a read of pushread.h on this instance's connection; results in binary, which for the
  * text columns (every column of these reads but raw, cast to text) is their bytes. */
-static eb_rc read_rows(struct pg_adapter *g, struct eb_pushread_sql *q,
-                       int (*row_fn)(void *ctx, const char *const *col, const size_t *len),
+static eb_rc read_rows(struct eb_adapter *a, struct eb_pushread_sql *q, eb_pushread_row_fn row_fn,
                        void *ctx, struct eb_err *err)
 {
+    struct pg_adapter *g = (struct pg_adapter *)a;
     eb_rc rc = eb_pg_ensure_connected(g, err);
     if (rc) {
         eb_pushread_free(q);
@@ -49,67 +49,29 @@ static eb_rc read_rows(struct pg_adapter *g, struct eb_pushread_sql *q,
     return rc;
 }
 
-struct summary_ctx {
-    eb_push_summary_fn fn;
-    eb_push_count_fn count_fn;
-    void *user;
-    eb_push_warning_fn warning_fn;
-};
-
-static int warning_row(void *ctx, const char *const *col, const size_t *len)
-{
-    struct summary_ctx *c = ctx;
-    (void)len;
-    return eb_pushread_warning_row(col, c->warning_fn, c->user);
-}
-
-static int summary_row(void *ctx, const char *const *col, const size_t *len)
-{
-    struct summary_ctx *c = ctx;
-    return eb_pushread_row(col, len, c->fn, c->user);
-}
-
-static int count_row(void *ctx, const char *const *col, const size_t *len)
-{
-    struct summary_ctx *c = ctx;
-    (void)len;
-    return eb_pushread_count_row(col, c->count_fn, c->user);
-}
-
 eb_rc eb_pg_push_page(struct eb_adapter *a, const struct eb_push_query *q, eb_push_summary_fn fn,
                       void *user, struct eb_err *err)
 {
-    struct eb_pushread_sql sql;
-    struct summary_ctx c = {.fn = fn, .user = user};
-    eb_rc rc = eb_pushread_page(&eb_sql_dialect_postgres, q, !a->mapping, &sql, err);
-    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
+    return eb_pushread_do_page(&eb_sql_dialect_postgres, read_rows, a, q, fn, user, err);
 }
 
 eb_rc eb_pg_push_get(struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn, void *user,
                      struct eb_err *err)
 {
-    struct eb_pushread_sql sql;
-    struct summary_ctx c = {.fn = fn, .user = user};
-    eb_rc rc = eb_pushread_get(&eb_sql_dialect_postgres, push_id, !a->mapping, &sql, err);
-    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, summary_row, &c, err);
+    return eb_pushread_do_get(&eb_sql_dialect_postgres, read_rows, a, push_id, fn, user, err);
 }
 
 eb_rc eb_pg_push_counts(struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
                         eb_push_count_fn fn, void *user, struct eb_err *err)
 {
-    struct eb_pushread_sql sql;
-    struct summary_ctx c = {.count_fn = fn, .user = user};
-    eb_rc rc = eb_pushread_counts(&eb_sql_dialect_postgres, since_ms, bucket_ms, &sql, err);
-    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, count_row, &c, err);
+    return eb_pushread_do_counts(&eb_sql_dialect_postgres, read_rows, a, since_ms, bucket_ms, fn,
+                                 user, err);
 }
 
 eb_rc eb_pg_push_warnings(struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
                           void *user, struct eb_err *err)
 {
-    struct eb_pushread_sql sql;
-    struct summary_ctx c = {.user = user, .warning_fn = fn};
-    eb_rc rc = eb_pushread_warnings(&eb_sql_dialect_postgres, push_id, &sql, err);
-    return rc ? rc : read_rows((struct pg_adapter *)a, &sql, warning_row, &c, err);
+    return eb_pushread_do_warnings(&eb_sql_dialect_postgres, read_rows, a, push_id, fn, user, err);
 }
 
 /* Runs a statement of pushread.h that changes rows; *changed gets how many. */

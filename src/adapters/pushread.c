@@ -391,3 +391,72 @@ int eb_pushread_count_row(const char *const *col, eb_push_count_fn fn, void *use
         return 1;
     return fn(user, bucket, outcome_of(col[1]), n);
 }
+
+/* ---- the four reads, over an adapter's run function ---------------------------------------- */
+
+struct read_ctx {
+    eb_push_summary_fn fn;
+    eb_push_count_fn count_fn;
+    eb_push_warning_fn warning_fn;
+    void *user;
+};
+
+static int summary_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct read_ctx *c = ctx;
+    return eb_pushread_row(col, len, c->fn, c->user);
+}
+
+static int count_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct read_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_count_row(col, c->count_fn, c->user);
+}
+
+static int warning_row(void *ctx, const char *const *col, const size_t *len)
+{
+    struct read_ctx *c = ctx;
+    (void)len;
+    return eb_pushread_warning_row(col, c->warning_fn, c->user);
+}
+
+eb_rc eb_pushread_do_page(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                          struct eb_adapter *a, const struct eb_push_query *q,
+                          eb_push_summary_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct read_ctx c = {.fn = fn, .user = user};
+    eb_rc rc = eb_pushread_page(d, q, !a->mapping, &sql, err);
+    return rc ? rc : run(a, &sql, summary_row, &c, err);
+}
+
+eb_rc eb_pushread_do_get(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                         struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                         void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct read_ctx c = {.fn = fn, .user = user};
+    eb_rc rc = eb_pushread_get(d, push_id, !a->mapping, &sql, err);
+    return rc ? rc : run(a, &sql, summary_row, &c, err);
+}
+
+eb_rc eb_pushread_do_counts(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                            struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                            eb_push_count_fn fn, void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct read_ctx c = {.count_fn = fn, .user = user};
+    eb_rc rc = eb_pushread_counts(d, since_ms, bucket_ms, &sql, err);
+    return rc ? rc : run(a, &sql, count_row, &c, err);
+}
+
+eb_rc eb_pushread_do_warnings(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                              struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                              void *user, struct eb_err *err)
+{
+    struct eb_pushread_sql sql;
+    struct read_ctx c = {.warning_fn = fn, .user = user};
+    eb_rc rc = eb_pushread_warnings(d, push_id, &sql, err);
+    return rc ? rc : run(a, &sql, warning_row, &c, err);
+}

@@ -70,4 +70,28 @@ int eb_pushread_warning_row(const char *const *col, eb_push_warning_fn fn, void 
 /* Decodes one row of a counts query and calls fn; returns what fn returned. */
 int eb_pushread_count_row(const char *const *col, eb_push_count_fn fn, void *user);
 
+/* Receives one row of a read (col[i] NULL for NULL; len[i] its bytes); non-zero stops. */
+typedef int (*eb_pushread_row_fn)(void *ctx, const char *const *col, const size_t *len);
+
+/* The one part of a read an adapter writes: runs sql on a's own connection, read-only, passing
+ * each row to row_fn (the columns as text, raw as its bytes), and frees sql in any case. A stop
+ * asked by row_fn is EB_ERR_INTERNAL. */
+typedef eb_rc (*eb_pushread_run_fn)(struct eb_adapter *a, struct eb_pushread_sql *sql,
+                                    eb_pushread_row_fn row_fn, void *ctx, struct eb_err *err);
+
+/* The adapter table's push_page, push_get, push_counts and push_warnings (adapter.h states
+ * their contracts), for an adapter whose statements d writes and run executes. */
+eb_rc eb_pushread_do_page(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                          struct eb_adapter *a, const struct eb_push_query *q,
+                          eb_push_summary_fn fn, void *user, struct eb_err *err);
+eb_rc eb_pushread_do_get(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                         struct eb_adapter *a, const char *push_id, eb_push_summary_fn fn,
+                         void *user, struct eb_err *err);
+eb_rc eb_pushread_do_counts(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                            struct eb_adapter *a, int64_t since_ms, int64_t bucket_ms,
+                            eb_push_count_fn fn, void *user, struct eb_err *err);
+eb_rc eb_pushread_do_warnings(const struct eb_sql_dialect *d, eb_pushread_run_fn run,
+                              struct eb_adapter *a, const char *push_id, eb_push_warning_fn fn,
+                              void *user, struct eb_err *err);
+
 #endif
