@@ -46,6 +46,7 @@
 #   QUIET_PCT [15]  QUIET_MAX [60]: before each wrk run wait up to QUIET_MAX s for the machine's
 #                                   CPU use over 3 s to drop below QUIET_PCT %
 #   EB_ARGS [""]  extra `ehrbridge serve` flags for every ehrbridge target (e.g. --workers 16)
+#   EB_PG_OPTS [""]  options added to the eb-pg targets' database URL (e.g. writers=1)
 #   CURVE_KB ["2 8 32 128 512 1024"; none: no curve]  CURVE_TARGETS ["eb-normal eb-noop"]
 #   CURVE_DURATION [6s]
 #   CURVE_CONNS [8]
@@ -207,7 +208,9 @@ pg_drop_db() {
 start_target() {
   local name=$1 db=$2 logf=$3
   case "$name" in
-    eb-pg|eb-pg-nofsync) "$BIN" serve --listen "127.0.0.1:$PORT" --db "$db" $EB_ARGS >"$logf" 2>&1 & ;;
+    eb-pg|eb-pg-nofsync)
+      case "$db" in *\?*) db="$db${EB_PG_OPTS:+&$EB_PG_OPTS}" ;; *) db="$db${EB_PG_OPTS:+?$EB_PG_OPTS}" ;; esac
+      "$BIN" serve --listen "127.0.0.1:$PORT" --db "$db" $EB_ARGS >"$logf" 2>&1 & ;;
     node-soap-pg) "$PEERS/run-peer.sh" "$name" "$PORT" "$db" >"$logf" 2>&1 & ;;
     eb-normal) "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db?synchronous=normal" $EB_ARGS >"$logf" 2>&1 & ;;
     eb-full)   "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db" $EB_ARGS >"$logf" 2>&1 & ;;

@@ -71,7 +71,12 @@ struct eb_adapter_share {
     char key[512]; /* equal keys: the same database, with the same settings (may hold a
                     * password: never logged) */
     int wait_ms;   /* how long a push may wait for the shared writer before it fails */
+    int writers;   /* writer connections, each with its own transactions (1 to
+                    * EB_ADAPTER_MAX_WRITERS; 0 counts as 1): more than one only for a database
+                    * that writes several transactions at once */
 };
+
+#define EB_ADAPTER_MAX_WRITERS 16
 
 /* ---- reads of the push log for the admin listener (admin/), table version 3 ---- */
 
@@ -286,7 +291,12 @@ struct eb_adapter_methods {
     /* Replaces every row of p->data's applicationId with p's (the default tables, or the mapped
      * ones when a->mapping is set), tagged with push_id and updated_at_ms. EB_ERR_INVALID when
      * the record cannot be written as it is (a mapped key or required column without a value:
-     * err names the column, never a value). */
+     * err names the column, never a value). In a transaction without a savepoint the adapter
+     * may send the rows without waiting for their results (PostgreSQL's pipeline): a failure of
+     * them is then reported by the call that reads them (the next log_put or log_get, or
+     * commit), retryable whenever it may belong to another write than that call's, so that the
+     * bridge writes the transaction again with savepoints (where every write's failure is known
+     * when it returns) and the call's own write again alone. */
     eb_rc (*candidate_write)(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
                              int64_t updated_at_ms, struct eb_err *err);
     /* The push whose rows the candidate of application_id holds now. */

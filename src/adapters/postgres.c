@@ -298,11 +298,11 @@ int eb_pg_send_prepared(struct pg_adapter *g, const char *name, int n)
  * NULL when the statement did not run). Returns 1 when every statement succeeded. */
 int eb_pg_pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
 {
-    int ok = 1, n = g->queued, watch = g->watch_at - 1;
+    int ok = 1, n = g->queued;
     for (int i = 0; i < n_keep; i++)
         keep[i] = NULL;
     g->queued = 0;
-    g->watch_at = 0;
+    g->pending = 0;
     g->row_sends = 0;
     if (PQpipelineSync(g->conn) != 1) {
         eb_pg_note_result(g, NULL, "pipeline sync");
@@ -322,8 +322,6 @@ int eb_pg_pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
             }
             if (i < n_keep && !keep[i] && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
                 keep[i] = r;
-            else if (i == watch && !g->watched && st == PGRES_TUPLES_OK)
-                g->watched = r;
             else
                 PQclear(r);
         }
@@ -676,13 +674,8 @@ static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
         return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     }
     g->claim_sql = claim;
-    if (elen) {
-        static const char tail[] = " ON CONFLICT (\"application_id\") DO NOTHING RETURNING 1";
-        n = 0;
-        if (!eb_pg_append(&g->fresh_sql, &n, cand->insert_sql, strlen(cand->insert_sql)) ||
-            !eb_pg_append(&g->fresh_sql, &n, tail, sizeof tail - 1))
-            return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
-    }
+    if (elen && !(g->fresh_sql = strdup(cand->insert_sql))) /* a taken key fails it: 23505 */
+        return eb_err_set(err, EB_ERR_NOMEM, "out of memory");
     if (!(g->put_sql = eb_sqlgen_upsert_where(sc, log, NULL, err)))
         return err ? err->rc : EB_ERR_NOMEM;
 

@@ -27,6 +27,10 @@
 
 /* Default statement_timeout (ms). */
 #define STATEMENT_TIMEOUT_MS 10000
+/* Writer connections of a process (the URL's writers=N): PostgreSQL writes the transactions of
+ * several connections at once, and a writer waits on its round trips much of the time
+ * (bench/RESULTS.md, "The PostgreSQL path"). */
+#define DEFAULT_WRITERS 4
 /* Statements sent into the pipeline before their results are read. */
 #define PIPELINE_CHUNK 256
 /* Consecutive child rows of one table sent as one INSERT ... SELECT FROM unnest(arrays) from
@@ -74,6 +78,7 @@ struct pg_adapter {
     const char *keys[MAX_CONN_PARAMS + 1]; /* PQconnectdbParams keywords, NULL-terminated */
     const char *vals[MAX_CONN_PARAMS + 1]; /* and values */
     long timeout_ms;                       /* statement_timeout */
+    int writers;                           /* writer connections (share) */
     int schema_checked;                    /* 1 once the schema is known to be this binary's */
     int64_t retry_at_ms;          /* after a failed connect: no new try before (monotonic ms) */
     struct eb_err down;           /* and the error of that connect, answered until then */
@@ -106,9 +111,13 @@ struct pg_adapter {
     int hint_exists;      /* the candidate row of hint_app existed when the claim ran */
     int64_t hint_app;     /* the claim's application_id */
     int fresh;            /* the candidate being written is sent as new: no purge */
-    int watch_at;         /* 1 + the index (since the last sync) of the statement whose result
-                            * pipeline_sync keeps in watched; 0: none */
-    PGresult *watched;    /* that result (caller clears) */
+    /* Rows sent without waiting for their results (eb_pg_candidate_write): read at the next
+     * sync, which is the next write's claim or the commit */
+    int defer;     /* 1: this transaction has no savepoint, a write's rows need no sync */
+    int pending;   /* rows of a write were sent since the last sync */
+    int tx_writes; /* writes begun in this transaction (claims and reads of push_log) */
+    int pending_fresh;   /* the last rows so sent were a candidate written as new */
+    int64_t pending_app; /* and its applicationId */
     int64_t purge_app[8]; /* applicationIds always purged: a write as new found rows there */
     unsigned n_purge_app; /* entries written to purge_app (ring) */
     /* one statement's parameters, filled by bind_* and used by send_prepared */

@@ -14,9 +14,9 @@ static enum eb_outcome outcome_from(const char *text)
     return EB_OUTCOME_FAILED;
 }
 
-/* Sends one row's insert into the pipeline. The candidate's row: with g->fresh its INSERT ...
- * ON CONFLICT DO NOTHING RETURNING 1, whose result eb_pg_pipeline_sync keeps in g->watched;
- * otherwise its upsert, then the purge of its children. */
+/* Sends one row's insert into the pipeline. The candidate's row: with g->fresh its plain INSERT,
+ * which fails (23505) when the row exists; otherwise its upsert, then the purge of its
+ * children. */
 static eb_rc send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
                           const struct eb_sql_value *v, struct eb_err *err)
 {
@@ -37,9 +37,7 @@ static eb_rc send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
         }
     }
     int fresh = t->role == EB_SQL_ROLE_CANDIDATE && g->fresh;
-    if (fresh)
-        g->watch_at = g->queued + 1;
-    else
+    if (!fresh)
         eb_pg_table_stmt_name(name, sizeof name, t->index);
     if (!eb_pg_send_prepared(g, fresh ? "eb_fresh" : name, (int)t->n_columns))
         return eb_pg_fail_rc(g, err);
@@ -381,6 +379,40 @@ eb_rc eb_pg_tx_fail(struct pg_adapter *g, struct eb_err *err)
     return rc;
 }
 
+/* 1 when a write of app as a new candidate found rows there lately. */
+static int purge_always(const struct pg_adapter *g, int64_t app)
+{
+    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
+    for (size_t i = 0; i < n && i < g->n_purge_app; i++)
+        if (g->purge_app[i] == app)
+            return 1;
+    return 0;
+}
+
+static void purge_always_add(struct pg_adapter *g, int64_t app)
+{
+    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
+    if (!purge_always(g, app))
+        g->purge_app[g->n_purge_app++ % n] = app;
+}
+
+/* A failure of a sync that read rows sent without waiting (read: g->pending when the call
+ * began). A taken key of a candidate written as new is the candidate_write's retryable failure
+ * (see there). When those rows may be another write's than the failing call's (earlier), the
+ * failure may be theirs: retryable too, so that the bridge writes the others again with
+ * savepoints (where each write waits for its own rows) and this one again alone. */
+static eb_rc tx_fail_after(struct pg_adapter *g, int read, int earlier, struct eb_err *err)
+{
+    eb_rc rc = eb_pg_tx_fail(g, err);
+    if (read && g->pending_fresh && !strcmp(g->fail.state, "23505")) {
+        purge_always_add(g, g->pending_app);
+        g->retry = 1;
+    }
+    if (earlier)
+        g->retry = 1;
+    return rc;
+}
+
 /* Sends the sync and hands the result of the last statement queued to *last (caller clears;
  * NULL when it did not run). Returns 1 when every statement succeeded. */
 static int sync_last(struct pg_adapter *g, PGresult **last)
@@ -416,17 +448,23 @@ eb_rc eb_pg_begin(struct eb_adapter *a, struct eb_err *err)
         return rc; /* cannot connect: down; no retry */
     g->fail.set = 0;
     g->hint_set = 0;
+    g->defer = !g->map_sql; /* a mapping's statements are not sent without their sync */
+    g->pending = g->pending_fresh = 0;
+    g->tx_writes = 0;
     if (!eb_pg_pipeline_enter(g) || !eb_pg_send_text(g, "BEGIN"))
         return eb_pg_tx_fail(g, err);
     return EB_OK;
 }
 
+/* The commit also reads the last write's rows: when it fails and the transaction held other
+ * writes too, each is written again alone (retryable), so that only the failing one fails. */
 eb_rc eb_pg_commit(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
+    int read = g->pending, earlier = read && g->tx_writes > 1;
     g->fail.set = 0;
     if (!g->conn || !eb_pg_send_text(g, "COMMIT") || !eb_pg_pipeline_sync(g, NULL, 0)) {
-        eb_rc rc = eb_pg_tx_fail(g, err);
+        eb_rc rc = tx_fail_after(g, read, earlier, err);
         eb_pg_pipeline_leave(g);
         return rc;
     }
@@ -449,6 +487,7 @@ eb_rc eb_pg_savepoint(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     g->fail.set = 0;
+    g->defer = 0; /* a write's failure must be known before its savepoint is released */
     return g->conn && eb_pg_send_text(g, "SAVEPOINT eb_push") ? EB_OK : eb_pg_tx_fail(g, err);
 }
 
@@ -477,13 +516,15 @@ eb_rc eb_pg_log_get(struct eb_adapter *a, const char *push_id, struct eb_log_sta
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
     PGresult *r = NULL;
+    int earlier = g->pending;
     g->fail.set = 0;
     g->hint_set = 0; /* a replay's write comes without a claim */
+    g->tx_writes++;
     out->found = 0;
     if (!g->conn || !room(g) || !eb_pg_bind_str(g, 0, push_id) ||
         !eb_pg_send_prepared(g, "eb_find", 1) || !sync_last(g, &r)) {
         PQclear(r);
-        return eb_pg_tx_fail(g, err);
+        return tx_fail_after(g, earlier, earlier, err);
     }
     if (PQntuples(r) == 1) {
         out->found = 1;
@@ -506,13 +547,15 @@ eb_rc eb_pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec, enum
     struct pg_adapter *g = (struct pg_adapter *)a;
     const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
     PGresult *r = NULL;
+    int earlier = g->pending;
     g->fail.set = 0;
+    g->tx_writes++;
     if (!g->conn || !room(g) || !eb_pg_bind_log(g, rec, outcome, received_at) ||
         !eb_pg_send_prepared(g, claim ? "eb_claim" : "eb_put", (int)log->n_columns) ||
         !sync_last(g, &r)) {
         PQclear(r);
         eb_pg_release_params(g);
-        return eb_pg_tx_fail(g, err);
+        return tx_fail_after(g, earlier, earlier, err);
     }
     if (written)
         *written = !claim || PQntuples(r) == 1;
@@ -525,23 +568,6 @@ eb_rc eb_pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec, enum
     return EB_OK;
 }
 
-/* 1 when a write of app as a new candidate found rows there lately. */
-static int purge_always(const struct pg_adapter *g, int64_t app)
-{
-    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
-    for (size_t i = 0; i < n && i < g->n_purge_app; i++)
-        if (g->purge_app[i] == app)
-            return 1;
-    return 0;
-}
-
-static void purge_always_add(struct pg_adapter *g, int64_t app)
-{
-    size_t n = sizeof g->purge_app / sizeof g->purge_app[0];
-    if (!purge_always(g, app))
-        g->purge_app[g->n_purge_app++ % n] = app;
-}
-
 /* The candidate's rows, all in the pipeline. A candidate row that exists (or may: no hint, a
  * replay) is upserted, which takes its row lock (two pushes for one candidate replace it one
  * after the other, whichever version of ehrbridge or replica wrote it before), then one
@@ -550,11 +576,16 @@ static void purge_always_add(struct pg_adapter *g, int64_t app)
  * A candidate whose row did not exist when the claim ran (the usual push) skips that purge, a
  * statement over every child table that deletes nothing for a new candidate but costs the
  * database more than the rest of a small push: its row is inserted with ON CONFLICT DO NOTHING
- * RETURNING 1, then its child rows. The hint is checked under the row's lock: when the INSERT
- * inserted nothing (another replica stored the candidate after the claim's read) or a child
- * row's key was taken (rows left by a candidate row deleted by hand), nothing of the try is
- * kept: the write fails as retryable (the bridge rolls it back and writes it again), and this
- * applicationId is purged on every later write of this connection. */
+ * then its child rows. The hint is checked under the row's lock: when that INSERT fails on the
+ * taken key (another replica stored the candidate after the claim's read) or a child row's key
+ * is taken (rows left by a candidate row deleted by hand), nothing of the try is kept: the write
+ * fails as retryable (the bridge rolls it back and writes it again), and this applicationId is
+ * purged on every later write of this connection.
+ *
+ * In a transaction without savepoints (a batch's first try, a write alone) the rows are not
+ * waited for: their results are read with the next write's claim or the commit, one round trip
+ * fewer per push. A failure found there is reported as retryable (tx_fail_after), so that the
+ * bridge writes the batch again with savepoints, where each write's rows are waited for here. */
 eb_rc eb_pg_candidate_write(struct eb_adapter *a, const struct eb_push *p, const char *push_id,
                             int64_t updated_at, struct eb_err *err)
 {
@@ -564,19 +595,21 @@ eb_rc eb_pg_candidate_write(struct eb_adapter *a, const struct eb_push *p, const
     g->fresh = !g->map_sql && g->fresh_sql && g->hint_set && g->hint_app == app &&
                !g->hint_exists && !purge_always(g, app);
     g->hint_set = 0;
-    g->watch_at = 0;
     if (!g->conn)
         return eb_pg_tx_fail(g, err);
     eb_rc rc = write_candidate(g, p, push_id, updated_at, err);
-    int ok = !rc && eb_pg_pipeline_sync(g, NULL, 0), fresh = g->fresh;
-    int inserted = g->watched && PQntuples(g->watched) == 1;
-    PQclear(g->watched);
-    g->watched = NULL;
-    g->watch_at = 0;
+    int fresh = g->fresh;
     g->fresh = 0;
+    if (!rc && g->defer) {
+        g->pending = 1;
+        g->pending_fresh = fresh;
+        g->pending_app = app;
+        return EB_OK;
+    }
+    int ok = !rc && eb_pg_pipeline_sync(g, NULL, 0);
     if (rc && !g->fail.set)
         return rc; /* the walk itself refused (a mapped key without a value) */
-    if (fresh && (ok ? !inserted : !strcmp(g->fail.state, "23505"))) {
+    if (fresh && !ok && !strcmp(g->fail.state, "23505")) {
         purge_always_add(g, app);
         g->retry = 1;
         return eb_err_set(err, EB_ERR_UNAVAILABLE,
@@ -650,12 +683,14 @@ int eb_pg_retryable(struct eb_adapter *a)
     return ((struct pg_adapter *)a)->retry;
 }
 
-/* Connections with the same connection string and statement timeout share a writer. A push
- * waits for it at most the statement timeout (30 s when there is none). */
+/* Connections with the same connection string, statement timeout and writers share writers. A
+ * push waits for one at most the statement timeout (30 s when there is none). */
 int eb_pg_share(struct eb_adapter *a, struct eb_adapter_share *out)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
-    int n = snprintf(out->key, sizeof out->key, "%ld|%s", g->timeout_ms, g->conninfo);
+    int n = snprintf(out->key, sizeof out->key, "%ld|%d|%s", g->timeout_ms, g->writers,
+                     g->conninfo);
+    out->writers = g->writers;
     if (n < 0 || (size_t)n >= sizeof out->key)
         return 0; /* too long to compare: no sharing */
     out->wait_ms = g->timeout_ms > 0 && g->timeout_ms < 600000 ? (int)g->timeout_ms : 30000;

@@ -45,6 +45,36 @@ int eb_pg_append(char **s, size_t *n, const char *p, size_t len)
 }
 
 #define TIMEOUT_KEY "statement_timeout"
+#define WRITERS_KEY "writers"
+
+/* Takes ehrbridge's own options out of the URL: statement_timeout, and writers (the writer
+ * connections of a process, 1 to EB_ADAPTER_MAX_WRITERS). 1: taken; 0: not ours (libpq's); an
+ * error when the value is bad. */
+static int own_option(struct pg_adapter *g, const char *key, size_t klen, const char *v, size_t vl,
+                      eb_rc *rc, struct eb_err *err)
+{
+    if (vl >= 2 && v[0] == '\'' && v[vl - 1] == '\'') {
+        v++;
+        vl -= 2;
+    }
+    if (klen == sizeof TIMEOUT_KEY - 1 && strncmp(key, TIMEOUT_KEY, klen) == 0) {
+        if ((g->timeout_ms = parse_timeout(v, vl)) < 0)
+            *rc = eb_err_set(err, EB_ERR_CONFIG,
+                             "bad postgres option statement_timeout (N, Nms, Ns or Nmin)");
+        return 1;
+    }
+    if (klen == sizeof WRITERS_KEY - 1 && strncmp(key, WRITERS_KEY, klen) == 0) {
+        int n = 0;
+        for (size_t i = 0; i < vl && n <= EB_ADAPTER_MAX_WRITERS; i++)
+            n = isdigit((unsigned char)v[i]) ? n * 10 + (v[i] - '0') : EB_ADAPTER_MAX_WRITERS + 1;
+        if (n < 1 || n > EB_ADAPTER_MAX_WRITERS)
+            *rc = eb_err_set(err, EB_ERR_CONFIG, "bad postgres option writers (1 to %d)",
+                             EB_ADAPTER_MAX_WRITERS);
+        g->writers = n;
+        return 1;
+    }
+    return 0;
+}
 
 /* URI form: "postgresql://" + rest, with statement_timeout taken out of the query. */
 static eb_rc parse_uri(struct pg_adapter *g, const char *rest, struct eb_err *err)
@@ -72,13 +102,13 @@ static eb_rc parse_uri(struct pg_adapter *g, const char *rest, struct eb_err *er
         const char *opt = q + 1;
         q = strchr(opt, '&');
         size_t len = q ? (size_t)(q - opt) : strlen(opt);
-        size_t kl = sizeof TIMEOUT_KEY - 1;
-        if (len > kl && strncmp(opt, TIMEOUT_KEY "=", kl + 1) == 0) {
-            g->timeout_ms = parse_timeout(opt + kl + 1, len - kl - 1);
-            if (g->timeout_ms < 0) {
+        const char *eq = memchr(opt, '=', len);
+        eb_rc rc = EB_OK;
+        if (eq && own_option(g, opt, (size_t)(eq - opt), eq + 1, len - (size_t)(eq - opt) - 1, &rc,
+                             err)) {
+            if (rc) {
                 free(out);
-                return eb_err_set(err, EB_ERR_CONFIG,
-                                  "bad postgres URL option statement_timeout (N, Nms, Ns or Nmin)");
+                return rc;
             }
             continue;
         }
@@ -142,18 +172,11 @@ static eb_rc parse_keyvalue(struct pg_adapter *g, const char *s, struct eb_err *
                 p++;
         }
         size_t vlen = (size_t)(p - val);
-        if (klen == sizeof TIMEOUT_KEY - 1 && strncmp(key, TIMEOUT_KEY, klen) == 0) {
-            const char *v = val;
-            size_t vl = vlen;
-            if (vl >= 2 && v[0] == '\'') {
-                v++;
-                vl -= 2;
-            }
-            g->timeout_ms = parse_timeout(v, vl);
-            if (g->timeout_ms < 0) {
+        eb_rc rc = EB_OK;
+        if (own_option(g, key, klen, val, vlen, &rc, err)) {
+            if (rc) {
                 free(out);
-                return eb_err_set(err, EB_ERR_CONFIG,
-                                  "bad postgres option statement_timeout (N, Nms, Ns or Nmin)");
+                return rc;
             }
             continue;
         }
@@ -185,6 +208,7 @@ eb_rc eb_pg_parse_url(struct pg_adapter *g, const char *url, struct eb_err *err)
     else
         return eb_err_set(err, EB_ERR_CONFIG, "not a postgres URL (postgresql://...)");
     g->timeout_ms = STATEMENT_TIMEOUT_MS;
+    g->writers = DEFAULT_WRITERS;
     if (rest[0] == '/' && rest[1] == '/')
         rc = parse_uri(g, rest + 2, err);
     else

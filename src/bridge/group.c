@@ -1,8 +1,11 @@
 /* Transactions and group commit for version-2 adapters (adapters/adapter.h), the same for
  * every database that offers savepoints: the connections of one process that write to the same
  * database (the adapter's share key, and the same mapping) hand their writes to one shared
- * writer connection and its thread, the group. The writer takes every write queued (up to
- * MAX_BATCH), writes them in ONE transaction, commits once and only then completes each:
+ * writer connection and its thread, the group (or, for a database that writes several
+ * transactions at once, such as PostgreSQL, to one of several writers, each with its own
+ * connection and queue: the writes of one candidate always to the same). A writer takes every
+ * write queued for it (up to MAX_BATCH), writes them in ONE transaction, commits once and only
+ * then completes each:
  * `true` is answered after the shared durable commit, and the busier the database, the more
  * pushes share a commit. When one write of a batch fails, the transaction is rolled back and
  * the others are written again, each in its own savepoint, so that the failing one is rolled
@@ -44,23 +47,32 @@ struct group_metrics {
 #define MAX_KINDS 8
 static struct group_metrics kinds[MAX_KINDS]; /* guarded by groups_lock */
 
-/* The group of one database: the shared writer connection and the queue waiting for it. */
+/* One writer of a group: a connection of its own, its thread and the writes queued for it. */
+struct lane {
+    struct eb_bridge_group *g;    /* its group */
+    struct eb_adapter *writer;    /* the connection its batches are written with */
+    pthread_t thread;             /* the writer thread, which alone uses writer */
+    pthread_cond_t work_cv;       /* a write was queued, or stop */
+    struct eb_write *head, *tail; /* queued writes, oldest first (guarded by the group's lock) */
+    /* written by the writer thread alone, read once it has ended */
+    uint64_t batches, writes, busy_ns;
+};
+
+/* The group of one database: its writers (one, or the share's writers for a database that
+ * takes several at once) and the lock over their queues. A write goes to the lane of its
+ * candidate (lane_of): two writes of the same candidate, or of the same push id, are written
+ * in order by one connection, never by two that would wait for each other's row locks. */
 struct eb_bridge_group {
     const struct eb_adapter_methods *m; /* the database's table */
     const struct eb_mapping *mapping;   /* the mapping every member writes through */
-    struct eb_adapter_share share;      /* its key and how long a write may wait */
-    struct eb_adapter *writer;          /* the connection every batch is written with */
+    struct eb_adapter_share share;      /* its key, how long a write may wait, its writers */
     struct group_metrics *met;          /* its kind's metrics (NULL: none) */
-    pthread_t thread;                   /* the writer thread, which alone uses writer */
-    pthread_mutex_t lock;               /* guards head, tail, stop */
-    pthread_cond_t work_cv;             /* a write was queued, or stop */
-    int stop;                           /* the thread must end once the queue is empty */
-    struct eb_write *head, *tail;       /* queued writes, oldest first */
-    int refs;                           /* connections using it (guarded by groups_lock) */
-    struct eb_bridge_group *next;       /* in the list of groups */
-    /* written by the writer thread alone, read once it has ended */
-    uint64_t batches, writes; /* transactions written and the writes in them */
-    uint64_t busy_ns;         /* time spent writing batches */
+    pthread_mutex_t lock;               /* guards every lane's head and tail, and stop */
+    int stop;                           /* the threads must end once their queues are empty */
+    size_t n_lanes;                     /* lanes whose thread runs */
+    struct lane lanes[EB_ADAPTER_MAX_WRITERS];
+    int refs;                     /* connections using it (guarded by groups_lock) */
+    struct eb_bridge_group *next; /* in the list of groups */
 };
 
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER; /* guards groups, kinds */
@@ -234,19 +246,20 @@ static void retry_alone(struct eb_adapter *w, struct eb_write **jobs, size_t n)
  * stalled disk) fails as unavailable without being written, as a waiting caller's would. */
 static void *writer_main(void *arg)
 {
-    struct eb_bridge_group *g = arg;
+    struct lane *l = arg;
+    struct eb_bridge_group *g = l->g;
     struct eb_write *batch[MAX_BATCH], *late[MAX_BATCH];
     pthread_mutex_lock(&g->lock);
     for (;;) {
-        while (!g->head && !g->stop)
-            pthread_cond_wait(&g->work_cv, &g->lock);
-        if (!g->head)
+        while (!l->head && !g->stop)
+            pthread_cond_wait(&l->work_cv, &g->lock);
+        if (!l->head)
             break; /* stopping, and nothing is left */
         size_t n = 0, n_late = 0;
         int64_t now = eb_mono_ms();
-        while (g->head && n < MAX_BATCH && n_late < MAX_BATCH) {
-            struct eb_write *k = g->head;
-            g->head = k->next;
+        while (l->head && n < MAX_BATCH && n_late < MAX_BATCH) {
+            struct eb_write *k = l->head;
+            l->head = k->next;
             if (k->async && now - k->queued_ms > g->share.wait_ms) {
                 k->rc = eb_err_set(k->err, EB_ERR_UNAVAILABLE,
                                    "%s: the database was held for more than %d ms", g->m->name,
@@ -257,20 +270,20 @@ static void *writer_main(void *arg)
             k->taken = 1;
             batch[n++] = k;
         }
-        if (!g->head)
-            g->tail = NULL;
+        if (!l->head)
+            l->tail = NULL;
         pthread_mutex_unlock(&g->lock);
         complete(g, late, n_late);
         if (n) {
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
-            run_batch(g->writer, batch, n, g->met);
-            retry_alone(g->writer, batch, n);
+            run_batch(l->writer, batch, n, g->met);
+            retry_alone(l->writer, batch, n);
             clock_gettime(CLOCK_MONOTONIC, &t1);
             int64_t ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
-            g->busy_ns += (uint64_t)ns;
-            g->batches++;
-            g->writes += n;
+            l->busy_ns += (uint64_t)ns;
+            l->batches++;
+            l->writes += n;
             if (g->met) {
                 eb_metric_inc(g->met->transactions);
                 eb_metric_observe(g->met->pushes, (double)n);
@@ -278,11 +291,29 @@ static void *writer_main(void *arg)
             }
             complete(g, batch, n);
         }
-        eb_adapter_writer_idle(g->writer);
+        eb_adapter_writer_idle(l->writer);
         pthread_mutex_lock(&g->lock);
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;
+}
+
+/* The lane a write goes to: its candidate's (the applicationId its push log row records),
+ * else its push id's, so that writes that lock the same rows wait in one queue. FNV-1a. */
+static struct lane *lane_of(struct eb_bridge_group *g, const struct eb_write *j)
+{
+    if (g->n_lanes == 1)
+        return &g->lanes[0];
+    uint64_t h = 14695981039346656037ULL;
+    if (j->rec->has_application_id) {
+        uint64_t v = (uint64_t)j->rec->application_id;
+        for (int i = 0; i < 8; i++, v >>= 8)
+            h = (h ^ (v & 0xff)) * 1099511628211ULL;
+    } else {
+        for (const unsigned char *c = (const unsigned char *)j->rec->push_id; *c; c++)
+            h = (h ^ *c) * 1099511628211ULL;
+    }
+    return &g->lanes[h % g->n_lanes];
 }
 
 /* Queues j on a's group and, for a waiting caller (j->async NULL), returns once j is written,
@@ -298,17 +329,18 @@ static eb_rc enqueue(struct eb_adapter *a, struct eb_write *j)
         complete(NULL, &j, 1);
         return rc;
     }
+    struct lane *l = lane_of(g, j);
     j->next = NULL;
     j->queued_ms = eb_mono_ms();
     if (!j->async)
         pthread_cond_init(&j->cv, NULL);
     pthread_mutex_lock(&g->lock);
-    if (g->tail)
-        g->tail->next = j;
+    if (l->tail)
+        l->tail->next = j;
     else
-        g->head = j;
-    g->tail = j;
-    pthread_cond_signal(&g->work_cv);
+        l->head = j;
+    l->tail = j;
+    pthread_cond_signal(&l->work_cv);
     if (j->async) {
         pthread_mutex_unlock(&g->lock);
         return EB_OK;
@@ -319,14 +351,14 @@ static eb_rc enqueue(struct eb_adapter *a, struct eb_write *j)
         int e = j->taken ? pthread_cond_wait(&j->cv, &g->lock)
                          : pthread_cond_timedwait(&j->cv, &g->lock, &until);
         if (e == ETIMEDOUT && !j->done && !j->taken) {
-            struct eb_write **pp = &g->head, *prev = NULL;
+            struct eb_write **pp = &l->head, *prev = NULL;
             while (*pp != j) {
                 prev = *pp;
                 pp = &(*pp)->next;
             }
             *pp = j->next;
-            if (g->tail == j)
-                g->tail = prev;
+            if (l->tail == j)
+                l->tail = prev;
             j->rc = eb_err_set(j->err, EB_ERR_UNAVAILABLE,
                                "%s: another writer of this process held the database for %d ms",
                                g->m->name, g->share.wait_ms);
@@ -369,9 +401,75 @@ void eb_write_submit(struct eb_adapter *a, struct eb_push_job *job)
 
 /* ---- joining and leaving ----------------------------------------------------------------- */
 
-/* Joins the group of a's database, creating it and its writer (a connection of its own, from
- * a's URL) for the first member. A connection that cannot share (no savepoints, an in-memory
- * database) stays without a group. */
+/* Stops g's writer threads (once their queues are empty), closes their connections and frees g,
+ * logging what the group wrote. */
+static void group_free(struct eb_bridge_group *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->stop = 1;
+    for (size_t i = 0; i < g->n_lanes; i++)
+        pthread_cond_signal(&g->lanes[i].work_cv);
+    pthread_mutex_unlock(&g->lock);
+    uint64_t batches = 0, writes = 0, busy_ns = 0;
+    for (size_t i = 0; i < g->n_lanes; i++) {
+        struct lane *l = &g->lanes[i];
+        pthread_join(l->thread, NULL);
+        batches += l->batches;
+        writes += l->writes;
+        busy_ns += l->busy_ns;
+    }
+    if (batches) {
+        char msg[64], nw[24], nb[24], avg[24], us[24], lanes[8];
+        snprintf(msg, sizeof msg, "%s: group commit", g->m->name);
+        snprintf(nw, sizeof nw, "%llu", (unsigned long long)writes);
+        snprintf(nb, sizeof nb, "%llu", (unsigned long long)batches);
+        snprintf(avg, sizeof avg, "%.2f", (double)writes / (double)batches);
+        snprintf(us, sizeof us, "%.1f", (double)busy_ns / 1e3 / (double)writes);
+        snprintf(lanes, sizeof lanes, "%zu", g->n_lanes);
+        eb_log(EB_LOG_INFO, msg, "writers", lanes, "pushes", nw, "transactions", nb,
+               "pushes_per_transaction", avg, "writer_us_per_push", us, NULL);
+    }
+    for (size_t i = 0; i < EB_ADAPTER_MAX_WRITERS; i++) {
+        struct lane *l = &g->lanes[i];
+        if (l->writer) {
+            eb_adapter_close(l->writer);
+            pthread_cond_destroy(&l->work_cv);
+        }
+    }
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+/* Opens lane i of g (a connection of its own, from a's URL) and starts its thread. */
+static eb_rc lane_start(struct eb_bridge_group *g, size_t i, struct eb_adapter *a, struct eb_err *err)
+{
+    struct lane *l = &g->lanes[i];
+    struct eb_adapter *w = NULL;
+    eb_rc rc = eb_adapter_open_mapped(a->url, a->mapping, &w, err);
+    if (rc || (rc = eb_adapter_writer_setup(w, err))) {
+        eb_adapter_close(w);
+        return rc;
+    }
+    l->g = g;
+    l->writer = w;
+    pthread_cond_init(&l->work_cv, NULL);
+    sigset_t all, old;
+    sigfillset(&all); /* signals stay with the threads that wait for them */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&l->thread, NULL, writer_main, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e)
+        return eb_err_set(err, EB_ERR_INTERNAL, "%s: cannot start a writer thread: %s",
+                          g->m->name, strerror(e)); /* group_free closes w */
+    char name[16];
+    snprintf(name, sizeof name, "eb-%.6s-w%zu", g->m->name, i);
+    pthread_setname_np(l->thread, name); /* top -H, perf */
+    g->n_lanes = i + 1;
+    return EB_OK;
+}
+
+/* Joins the group of a's database, creating it and its writers for the first member. A
+ * connection that cannot share (no savepoints, an in-memory database) stays without a group. */
 static eb_rc group_join(struct eb_adapter *a, struct eb_err *err)
 {
     const struct eb_adapter_methods *m = a->m;
@@ -379,49 +477,30 @@ static eb_rc group_join(struct eb_adapter *a, struct eb_err *err)
     memset(&sh, 0, sizeof sh);
     if (!eb_adapter_has_savepoints(a) || !eb_adapter_share(a, &sh))
         return EB_OK;
+    if (sh.writers < 1 || sh.writers > EB_ADAPTER_MAX_WRITERS)
+        sh.writers = 1;
     eb_rc rc = EB_OK;
     pthread_mutex_lock(&groups_lock);
     struct eb_bridge_group *g = groups;
     while (g && !(g->m == m && g->mapping == a->mapping && strcmp(g->share.key, sh.key) == 0))
         g = g->next;
     if (!g) {
-        struct eb_adapter *w = NULL;
         if (!(g = calloc(1, sizeof *g))) {
             rc = eb_err_set(err, EB_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        if ((rc = eb_adapter_open_mapped(a->url, a->mapping, &w, err)) ||
-            (rc = eb_adapter_writer_setup(w, err))) {
-            eb_adapter_close(w);
-            free(g);
-            g = NULL;
             goto out;
         }
         g->m = m;
         g->mapping = a->mapping;
         g->share = sh;
-        g->writer = w;
         g->met = metrics_for(m->name);
         pthread_mutex_init(&g->lock, NULL);
-        pthread_cond_init(&g->work_cv, NULL);
-        sigset_t all, old;
-        sigfillset(&all); /* signals stay with the threads that wait for them */
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int e = pthread_create(&g->thread, NULL, writer_main, g);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (e) {
-            pthread_cond_destroy(&g->work_cv);
-            pthread_mutex_destroy(&g->lock);
-            eb_adapter_close(w);
-            free(g);
+        for (size_t i = 0; !rc && i < (size_t)sh.writers; i++)
+            rc = lane_start(g, i, a, err);
+        if (rc) {
+            group_free(g);
             g = NULL;
-            rc = eb_err_set(err, EB_ERR_INTERNAL, "%s: cannot start the writer thread: %s", m->name,
-                            strerror(e));
             goto out;
         }
-        char name[16];
-        snprintf(name, sizeof name, "eb-%.6s-write", m->name);
-        pthread_setname_np(g->thread, name); /* top -H, perf */
         g->next = groups;
         groups = g;
     }
@@ -444,25 +523,7 @@ static void group_leave(struct eb_adapter *a)
         while (*pp != g)
             pp = &(*pp)->next;
         *pp = g->next;
-        pthread_mutex_lock(&g->lock);
-        g->stop = 1;
-        pthread_cond_signal(&g->work_cv);
-        pthread_mutex_unlock(&g->lock);
-        pthread_join(g->thread, NULL);
-        if (g->batches) {
-            char msg[64], writes[24], batches[24], avg[24], us[24];
-            snprintf(msg, sizeof msg, "%s: group commit", g->m->name);
-            snprintf(writes, sizeof writes, "%llu", (unsigned long long)g->writes);
-            snprintf(batches, sizeof batches, "%llu", (unsigned long long)g->batches);
-            snprintf(avg, sizeof avg, "%.2f", (double)g->writes / (double)g->batches);
-            snprintf(us, sizeof us, "%.1f", (double)g->busy_ns / 1e3 / (double)g->writes);
-            eb_log(EB_LOG_INFO, msg, "pushes", writes, "transactions", batches,
-                   "pushes_per_transaction", avg, "writer_us_per_push", us, NULL);
-        }
-        eb_adapter_close(g->writer);
-        pthread_cond_destroy(&g->work_cv);
-        pthread_mutex_destroy(&g->lock);
-        free(g);
+        group_free(g);
     }
     pthread_mutex_unlock(&groups_lock);
 }

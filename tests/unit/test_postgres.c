@@ -287,6 +287,16 @@ static void test_lookup_and_url_errors(void)
     CHECK(strstr(err.msg, "Zq9secretpw") == NULL);
     CHECK(eb_bridge_open("postgresql:host=127.0.0.1 statement_timeout=5h", NULL, &a, &err) ==
           EB_ERR_CONFIG);
+    static const char *const bad_writers[] = {"0", "17", "x", "", "4x", "99999999999"};
+    for (size_t i = 0; i < sizeof bad_writers / sizeof bad_writers[0]; i++) {
+        snprintf(u, sizeof u, "postgresql://u:Zq9secretpw@127.0.0.1:1/db?writers=%s",
+                 bad_writers[i]);
+        CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_ERR_CONFIG);
+        CHECK(strstr(err.msg, "writers") != NULL);
+        snprintf(u, sizeof u, "postgresql:host=127.0.0.1 writers='%s'", bad_writers[i]);
+        CHECK(eb_bridge_open(u, NULL, &a, &err) == EB_ERR_CONFIG);
+        CHECK(strstr(err.msg, "writers") != NULL);
+    }
 
     /* nothing listens: unavailable, one line, no password */
     snprintf(u, sizeof u, "postgresql://u:Zq9secretpw@127.0.0.1:%d/db", closed_port());
@@ -627,7 +637,10 @@ static void new_then_stored_elsewhere(struct eb_adapter *a, PGconn *db,
     if (collide)
         fill_children(db, sc, app, 0);
     fill_children(db, sc, app, STALE);
+    /* without a savepoint the rows are not waited for: the failure comes with the commit */
     eb_rc rc = eb_adapter_candidate_write(a, &s.push, s.id, r.received_at_ms, &err);
+    if (rc == EB_OK)
+        rc = eb_adapter_commit(a, &err);
     CHECK(rc != EB_OK);
     CHECK(rc == EB_OK || eb_adapter_retryable(a));
     eb_adapter_rollback(a);
@@ -755,6 +768,32 @@ static void test_two_instances(void)
         check_writers(w, c);
         PQfinish(c);
     }
+    drop_db(db);
+}
+
+/* writers=N: the two instances' writes go through N writer connections of their own (each
+ * candidate's through one), with the same result as through one: every push stored once, each
+ * hot candidate holding exactly its last push's rows. */
+static void test_several_writers(int writers)
+{
+    char db[80], q[32], u[1200], sql[300];
+    struct worker w[2];
+    snprintf(db, sizeof db, "%s_w%d", dbname, writers);
+    create_db(db);
+    snprintf(q, sizeof q, "writers=%d", writers);
+    uri_for(u, sizeof u, db, q);
+    PGconn *c = peek_db(db);
+    if (start_writers(u, w)) {
+        /* the writers connect when the group starts, beside the two instances' own connections */
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND "
+                 "application_name = 'ehrbridge'",
+                 db);
+        int64_t conns = q_int(c, sql);
+        CHECK(conns == writers + 2);
+        check_writers(w, c);
+    }
+    PQfinish(c);
     drop_db(db);
 }
 
@@ -916,6 +955,8 @@ int main(void)
     }
     eb_bridge_close(a);
     test_two_instances();
+    test_several_writers(1);
+    test_several_writers(3);
     drop_db(dbname);
     return check_report("test_postgres");
 }
