@@ -69,6 +69,14 @@ pg_db_url() {
   sed "s|/[^/?]*\(?.*\)\{0,1\}\$|/$2\1|" <<<"$1"
 }
 
+# pg_url_with URL OPTS: URL with the query options OPTS (a=1&b=2) added; URL when OPTS is empty.
+pg_url_with() {
+  case "$1" in
+    *\?*) echo "$1${2:+&$2}" ;;
+    *) echo "$1${2:+?$2}" ;;
+  esac
+}
+
 # pg_sql URL SQL: runs SQL with psql, one row a line, columns separated by spaces.
 pg_sql() {
   psql -X -q -At -F' ' -v ON_ERROR_STOP=1 -d "$1" -c "$2"

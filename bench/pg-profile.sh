@@ -34,6 +34,7 @@
 #
 # Environment: BENCH_DIR [repo/build-bench-rel], PEERS_DIR [repo/bench/peers], WARM [500],
 #   NB [200], CONNS [16], PORT [19290], EB_ARGS [""] (extra `ehrbridge serve` flags),
+#   EB_PG_OPTS [""] (options added to ehrbridge's database URL, e.g. writers=1),
 #   AFTER_WARM_SQL [""]: SQL run on the target's database after the warm-up (its tables exist
 #   then), to measure a change of the schema before it is made in the code, e.g.
 #   "ALTER TABLE push_log SET (toast_tuple_target = 128)"
@@ -69,6 +70,7 @@ if [ "$SMOKE" = 1 ]; then
 fi
 N=${N:-2000} WARM=${WARM:-500} NB=${NB:-200} CONNS=${CONNS:-16} PORT=${PORT:-19290}
 EB_ARGS=${EB_ARGS:-}
+EB_PG_OPTS=${EB_PG_OPTS:-}
 BENCH_DIR=${BENCH_DIR:-$REPO/build-bench-rel}
 PEERS_DIR=${PEERS_DIR:-$HERE/peers}
 OUT=${OUT:-$BENCH_DIR/pg-profile/$BODY-fsync-$FSYNC$([ "$SMOKE" = 1 ] && echo -smoke)}
@@ -121,7 +123,7 @@ pg_sql "$PG_BASE" "CREATE EXTENSION pg_stat_statements" >/dev/null || die "no pg
 start_server() { # TARGET URL LOG
   PORT=$((PORT + 1)); free_port
   case "$1" in
-    eb-pg) "$BIN" serve --listen "127.0.0.1:$PORT" --db "$2" $EB_ARGS >>"$3" 2>&1 & ;;
+    eb-pg) "$BIN" serve --listen "127.0.0.1:$PORT" --db "$(pg_url_with "$2" "$EB_PG_OPTS")" $EB_ARGS >>"$3" 2>&1 & ;;
     node-soap-pg) "$PEERS/run-peer.sh" node-soap-pg "$PORT" "$2" >>"$3" 2>&1 & ;;
   esac
   SRV_PID=$!

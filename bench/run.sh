@@ -82,7 +82,7 @@ BODIES=${BODIES:-small large}; MODES=${MODES:-unique repeat}
 RUNS=${RUNS:-2}; DURATION=${DURATION:-10s}; THREADS=${THREADS:-2}; CONNS=${CONNS:-32}
 REPEAT_N=${REPEAT_N:-100}; WARM_SMALL=${WARM_SMALL:-500}; WARM_LARGE=${WARM_LARGE:-100}
 TIMEOUT=${TIMEOUT:-30s}; PORT=${PORT_BASE:-19100}; QUIET_PCT=${QUIET_PCT:-15}
-QUIET_MAX=${QUIET_MAX:-60}; EB_ARGS=${EB_ARGS:-}; KEEP_DB=${KEEP_DB:-0}
+QUIET_MAX=${QUIET_MAX:-60}; EB_ARGS=${EB_ARGS:-}; KEEP_DB=${KEEP_DB:-0}; EB_PG_OPTS=${EB_PG_OPTS:-}
 CURVE_KB=${CURVE_KB:-2 8 32 128 512 1024}; CURVE_TARGETS=${CURVE_TARGETS:-eb-normal eb-noop}
 CURVE_DURATION=${CURVE_DURATION:-6s}; CURVE_CONNS=${CURVE_CONNS:-8}
 [ "$CURVE_KB" = none ] && CURVE_KB=
@@ -209,8 +209,7 @@ start_target() {
   local name=$1 db=$2 logf=$3
   case "$name" in
     eb-pg|eb-pg-nofsync)
-      case "$db" in *\?*) db="$db${EB_PG_OPTS:+&$EB_PG_OPTS}" ;; *) db="$db${EB_PG_OPTS:+?$EB_PG_OPTS}" ;; esac
-      "$BIN" serve --listen "127.0.0.1:$PORT" --db "$db" $EB_ARGS >"$logf" 2>&1 & ;;
+      "$BIN" serve --listen "127.0.0.1:$PORT" --db "$(pg_url_with "$db" "$EB_PG_OPTS")" $EB_ARGS >"$logf" 2>&1 & ;;
     node-soap-pg) "$PEERS/run-peer.sh" "$name" "$PORT" "$db" >"$logf" 2>&1 & ;;
     eb-normal) "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db?synchronous=normal" $EB_ARGS >"$logf" 2>&1 & ;;
     eb-full)   "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$db" $EB_ARGS >"$logf" 2>&1 & ;;

@@ -345,6 +345,7 @@ int eb_pg_pipeline_sync(struct pg_adapter *g, PGresult **keep, int n_keep)
 void eb_pg_pipeline_leave(struct pg_adapter *g)
 {
     eb_pg_release_params(g);
+    eb_pg_carry_reset(g);
     g->hint_set = 0;
     if (!g->conn)
         return;
@@ -550,6 +551,9 @@ static int prepare_all(struct pg_adapter *g)
     /* push_warning (sql/warning_sql.h) */
     ok = ok && prepare_one(g, "eb_win", g->wsql.insert, 0, NULL);
     ok = ok && prepare_one(g, "eb_wrm", g->wsql.remove, 1, text1);
+    static const Oid texts1[] = {TEXTARRAYOID};
+    ok = ok && prepare_one(g, "eb_wrm_many",
+                           "DELETE FROM \"push_warning\" WHERE \"push_id\" = ANY($1)", 1, texts1);
     ok = ok && eb_pg_pipeline_sync(g, NULL, 0);
     if (ok && (PQexitPipelineMode(g->conn) != 1)) {
         eb_pg_note_result(g, NULL, "leaving pipeline mode");
@@ -630,6 +634,7 @@ static void pg_close(struct eb_adapter *a)
         free(g->many_sql[i]);
     free(g->many_sql);
     free(g->pend);
+    eb_pg_carry_free(g);
     g->many_sql = NULL;
     g->pend = NULL;
     g->pend_n = g->pend_cap = 0;
@@ -684,7 +689,8 @@ static eb_rc build_sql(struct pg_adapter *g, struct eb_err *err)
     for (size_t i = 0; i < sc->n_tables; i++) {
         const struct eb_sql_table *t = &sc->tables[i];
         if (t->role != EB_SQL_ROLE_CHILD)
-            continue;
+            continue; /* not the candidate's: unnest over its ~90 columns costs more than the
+                       * single-row INSERTs it would save (bench/RESULTS.md) */
         char part[200];
         n = 0;
         int len = snprintf(part, sizeof part, "INSERT INTO \"%s\" (", t->name);

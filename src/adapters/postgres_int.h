@@ -69,6 +69,16 @@ struct pg_fail {
     char detail[200]; /* one line */
 };
 
+/* Candidates written as new in one transaction whose rows are carried to its commit
+ * (postgres_carry.c); a write past them sends them first. */
+#define PG_CARRY_APPS 64
+
+/* The rows of one table carried to the commit (postgres_carry.c). */
+struct pg_carry {
+    struct eb_sql_value *v; /* n rows of the table's columns each */
+    size_t n, cap;          /* rows, and room (values) */
+};
+
 /* One instance: one connection, and what it takes to connect again and prepare again. */
 struct pg_adapter {
     struct eb_adapter base; /* first member: the adapter table */
@@ -118,6 +128,11 @@ struct pg_adapter {
     int tx_writes; /* writes begun in this transaction (claims and reads of push_log) */
     int pending_fresh;   /* the last rows so sent were a candidate written as new */
     int64_t pending_app; /* and its applicationId */
+    struct pg_carry *carry;                  /* per table index; NULL until first used */
+    size_t carry_rows;                       /* rows carried */
+    int64_t carry_app[PG_CARRY_APPS];        /* the candidates carried */
+    const char *carry_wrm[PG_CARRY_APPS];    /* and their push ids (NULL: keeps its warnings) */
+    size_t n_carry_app;                      /* candidates carried */
     int64_t purge_app[8]; /* applicationIds always purged: a write as new found rows there */
     unsigned n_purge_app; /* entries written to purge_app (ring) */
     /* one statement's parameters, filled by bind_* and used by send_prepared */
@@ -225,6 +240,33 @@ eb_rc eb_pg_parse_url(struct pg_adapter *g, const char *url, struct eb_err *err)
 eb_rc eb_pg_ensure_schema(struct pg_adapter *g, struct eb_err *err);
 
 /* ---- postgres_push.c ---- */
+
+/* Sends one row's insert into the pipeline (the candidate's: see g->fresh). */
+eb_rc eb_pg_send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
+                         const struct eb_sql_value *v, struct eb_err *err);
+
+/* Sends n rows of t (t's columns each) as one INSERT ... SELECT FROM unnest(arrays). */
+eb_rc eb_pg_send_many(struct pg_adapter *g, const struct eb_sql_table *t,
+                      const struct eb_sql_value *rows, size_t n, struct eb_err *err);
+
+/* ---- postgres_carry.c ---- */
+
+/* 1 when the candidate of app is carried in this transaction. */
+int eb_pg_carried(const struct pg_adapter *g, int64_t app);
+
+/* Carries the rows of p (a candidate written as new, its push_warning rows deleted unless it
+ * keeps them) to the commit. */
+eb_rc eb_pg_carry(struct pg_adapter *g, const struct eb_push *p, const char *push_id, int64_t at,
+                  struct eb_err *err);
+
+/* Sends the carried rows into the pipeline (results read by the next sync) and forgets them. */
+eb_rc eb_pg_carry_flush(struct pg_adapter *g, struct eb_err *err);
+
+/* Forgets the carried rows (the transaction ended). */
+void eb_pg_carry_reset(struct pg_adapter *g);
+
+/* Frees the carried rows' room. */
+void eb_pg_carry_free(struct pg_adapter *g);
 
 /* The adapter table's ping method: adapter.h states its contract. */
 eb_rc eb_pg_ping(struct eb_adapter *a, struct eb_err *err);

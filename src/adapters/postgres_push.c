@@ -17,8 +17,8 @@ static enum eb_outcome outcome_from(const char *text)
 /* Sends one row's insert into the pipeline. The candidate's row: with g->fresh its plain INSERT,
  * which fails (23505) when the row exists; otherwise its upsert, then the purge of its
  * children. */
-static eb_rc send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
-                          const struct eb_sql_value *v, struct eb_err *err)
+eb_rc eb_pg_send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
+                         const struct eb_sql_value *v, struct eb_err *err)
 {
     char name[32];
     for (size_t i = 0; i < t->n_columns; i++) {
@@ -59,23 +59,23 @@ static int put32(struct eb_buf *b, uint32_t v)
     return eb_buf_append(b, x, 4) == EB_OK;
 }
 
-/* Column k of the n rows in g->pend as a one-dimensional array in PostgreSQL's binary format
- * (ndim, has-null flag, element type, length, lower bound, then each element's length, -1 for
- * NULL, and bytes), into b. Text is cleaned as eb_pg_bind_text cleans it. */
-static int array_param(struct pg_adapter *g, const struct eb_sql_table *t, size_t k,
-                       struct eb_buf *b)
+/* Column k of the n rows (t's columns each) as a one-dimensional array in PostgreSQL's binary
+ * format (ndim, has-null flag, element type, length, lower bound, then each element's length,
+ * -1 for NULL, and bytes), into b. Text is cleaned as eb_pg_bind_text cleans it. */
+static int array_param(const struct eb_sql_table *t, const struct eb_sql_value *rows, size_t n,
+                       size_t k, struct eb_buf *b)
 {
-    size_t n = g->pend_n, nc = t->n_columns;
+    size_t nc = t->n_columns;
     enum eb_sql_type type = t->columns[k].type;
     int has_null = 0;
     for (size_t r = 0; r < n; r++)
-        has_null |= g->pend[r * nc + k].type == EB_SQL_VNULL;
+        has_null |= rows[r * nc + k].type == EB_SQL_VNULL;
     Oid elem = type == EB_SQL_INTEGER ? INT8OID : type == EB_SQL_BLOB ? BYTEAOID : TEXTOID;
     if (!put32(b, 1) || !put32(b, (uint32_t)has_null) || !put32(b, elem) ||
         !put32(b, (uint32_t)n) || !put32(b, 1))
         return 0;
     for (size_t r = 0; r < n; r++) {
-        const struct eb_sql_value *v = &g->pend[r * nc + k];
+        const struct eb_sql_value *v = &rows[r * nc + k];
         if (v->type == EB_SQL_VNULL) {
             if (!put32(b, 0xffffffffu))
                 return 0;
@@ -109,22 +109,27 @@ static eb_rc flush_rows(struct pg_adapter *g, struct eb_err *err)
     const struct eb_sql_table *t = g->pend_t;
     size_t n = g->pend_n;
     eb_rc rc = EB_OK;
+    g->pend_n = 0;
     if (n < MANY_MIN || !g->many_sql[t->index]) {
         for (size_t r = 0; !rc && r < n; r++)
-            rc = send_one_row(g, t, g->pend + r * t->n_columns, err);
-        g->pend_n = 0;
+            rc = eb_pg_send_one_row(g, t, g->pend + r * t->n_columns, err);
         return rc;
     }
+    return eb_pg_send_many(g, t, g->pend, n, err);
+}
+
+eb_rc eb_pg_send_many(struct pg_adapter *g, const struct eb_sql_table *t,
+                      const struct eb_sql_value *rows, size_t n, struct eb_err *err)
+{
     struct eb_buf *cols = calloc(t->n_columns, sizeof *cols);
     int ok = cols != NULL;
     for (size_t k = 0; ok && k < t->n_columns; k++) {
         eb_buf_init(&cols[k], 0x7fffffff);
-        ok = array_param(g, t, k, &cols[k]);
+        ok = array_param(t, rows, n, k, &cols[k]);
         g->pv[k] = cols[k].data;
         g->pl[k] = (int)cols[k].len;
         g->pf[k] = 1;
     }
-    g->pend_n = 0;
     char name[32];
     snprintf(name, sizeof name, "eb_u%zu", t->index);
     if (!ok)
@@ -153,7 +158,7 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
     if (g->pend_n && g->pend_t != t && (rc = flush_rows(g, err)))
         return rc;
     if (t->role != EB_SQL_ROLE_CHILD)
-        return send_one_row(g, t, v, err);
+        return eb_pg_send_one_row(g, t, v, err);
     g->pend_t = t;
     size_t need = (g->pend_n + 1) * t->n_columns;
     if (need > g->pend_cap) {
@@ -451,6 +456,7 @@ eb_rc eb_pg_begin(struct eb_adapter *a, struct eb_err *err)
     g->defer = !g->map_sql; /* a mapping's statements are not sent without their sync */
     g->pending = g->pending_fresh = 0;
     g->tx_writes = 0;
+    eb_pg_carry_reset(g);
     if (!eb_pg_pipeline_enter(g) || !eb_pg_send_text(g, "BEGIN"))
         return eb_pg_tx_fail(g, err);
     return EB_OK;
@@ -461,9 +467,10 @@ eb_rc eb_pg_begin(struct eb_adapter *a, struct eb_err *err)
 eb_rc eb_pg_commit(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
-    int read = g->pending, earlier = read && g->tx_writes > 1;
     g->fail.set = 0;
-    if (!g->conn || !eb_pg_send_text(g, "COMMIT") || !eb_pg_pipeline_sync(g, NULL, 0)) {
+    eb_rc crc = g->conn ? eb_pg_carry_flush(g, err) : EB_OK;
+    int read = g->pending, earlier = read && g->tx_writes > 1;
+    if (crc || !g->conn || !eb_pg_send_text(g, "COMMIT") || !eb_pg_pipeline_sync(g, NULL, 0)) {
         eb_rc rc = tx_fail_after(g, read, earlier, err);
         eb_pg_pipeline_leave(g);
         return rc;
@@ -488,6 +495,8 @@ eb_rc eb_pg_savepoint(struct eb_adapter *a, struct eb_err *err)
     struct pg_adapter *g = (struct pg_adapter *)a;
     g->fail.set = 0;
     g->defer = 0; /* a write's failure must be known before its savepoint is released */
+    if (g->conn && eb_pg_carry_flush(g, err))
+        return eb_pg_tx_fail(g, err);
     return g->conn && eb_pg_send_text(g, "SAVEPOINT eb_push") ? EB_OK : eb_pg_tx_fail(g, err);
 }
 
@@ -597,7 +606,18 @@ eb_rc eb_pg_candidate_write(struct eb_adapter *a, const struct eb_push *p, const
     g->hint_set = 0;
     if (!g->conn)
         return eb_pg_tx_fail(g, err);
-    eb_rc rc = write_candidate(g, p, push_id, updated_at, err);
+    eb_rc rc;
+    if (g->n_carry_app && eb_pg_carried(g, app)) {
+        /* the candidate is in this transaction already, not yet sent: send it, then replace */
+        if ((rc = eb_pg_carry_flush(g, err)))
+            return rc;
+        g->fresh = 0;
+    }
+    if (g->fresh && g->defer && (p->keep_warnings || !p->n_warnings)) {
+        g->fresh = 0;
+        return eb_pg_carry(g, p, push_id, updated_at, err);
+    }
+    rc = write_candidate(g, p, push_id, updated_at, err);
     int fresh = g->fresh;
     g->fresh = 0;
     if (!rc && g->defer) {
@@ -638,8 +658,12 @@ eb_rc eb_pg_candidate_last(struct eb_adapter *a, int64_t app, struct eb_candidat
     g->fail.set = 0;
     out->found = 0;
     out->push_id = NULL;
-    if (!g->conn || !room(g))
+    /* a candidate carried in this transaction must be seen: sent first */
+    if (g->conn && eb_pg_carry_flush(g, err))
         return eb_pg_tx_fail(g, err);
+    int earlier = g->pending;
+    if (!g->conn || !room(g))
+        return tx_fail_after(g, earlier, earlier, err);
     eb_pg_bind_int(g, 0, app);
     if (PQsendQueryParams(g->conn, sql, 1, NULL, g->pv, g->pl, g->pf, 0) != 1) {
         eb_pg_note_result(g, NULL, "candidate");
@@ -648,7 +672,7 @@ eb_rc eb_pg_candidate_last(struct eb_adapter *a, int64_t app, struct eb_candidat
     g->queued++;
     if (!sync_last(g, &r)) {
         PQclear(r);
-        return eb_pg_tx_fail(g, err);
+        return tx_fail_after(g, earlier, earlier, err);
     }
     eb_rc rc = EB_OK;
     if (PQntuples(r) == 1) {

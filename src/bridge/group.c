@@ -148,8 +148,13 @@ static void run_batch(struct eb_adapter *w, struct eb_write **jobs, size_t n,
         size_t pending = 0;
         for (size_t i = 0; i < n; i++)
             pending += !jobs[i]->rc;
-        if (!rc && !lost)
-            rc = eb_adapter_commit(w, &berr);
+        if (!rc && !lost && (rc = eb_adapter_commit(w, &berr)) && !savepoints && pending > 1 &&
+            eb_adapter_retryable(w) && eb_adapter_has_savepoints(w)) {
+            /* a failure the commit found may be any write's (an adapter may read a write's
+             * results only there, adapter.h: candidate_write): each in a savepoint, again */
+            rc = EB_OK;
+            lost = 1;
+        }
         if (rc || lost)
             eb_adapter_rollback(w);
         if (lost && pending) {
