@@ -704,3 +704,11 @@ int eb_ingest_direct(const char *body, size_t len, const struct eb_ingest_limits
     r->direct = 1;
     return 1;
 }
+
+const char *eb_ingest_bind_text(struct eb_ingest_result *r, const char *body, size_t len)
+{
+    /* the body, not a copy: gSOAP reads a C string, and the body is one up to its end */
+    if (r->direct && body && body[len] == '\0')
+        return body;
+    return eb_buf_cstr(&r->doc);
+}
