@@ -1,5 +1,6 @@
-/* The generated gSOAP service (gen/soapServer.c) run over the canonical document, in memory:
- * soap->is reads the envelope ingest produced, soap->os captures the response. Only bind/ (this
+/* The generated gSOAP service (gen/soapServer.c) run in memory: soap->is reads the envelope
+ * ingest produced, or the request body itself when ingest's direct path read it (it is already
+ * canonical), soap->os captures the response. Only bind/ (this
  * file and map.c, the translation into struct eb_push) includes the generated headers. */
 #include "bind/bind.h"
 
@@ -24,8 +25,9 @@ struct eb_bind *eb_bind_new(void)
     /* SOAP_XML_TREE: the documents read never hold id/href multi-references, and without them
      * gSOAP skips scanning its id table at every string and array it reads.
      * SOAP_XML_IGNORENS: element names are matched without comparing namespaces. Every
-     * document read is one ingest wrote, in the contract's namespace (by either of its paths);
-     * the SOAP version still comes from the Envelope's namespace. */
+     * document read is one ingest wrote (by either of its paths) or a body the direct path
+     * accepted, every element of the push in the contract's namespace; the SOAP version still
+     * comes from the Envelope's namespace. */
     b->soap = soap_new1(SOAP_C_UTFSTRING | SOAP_XML_TREE | SOAP_XML_IGNORENS);
     if (!b->soap) {
         free(b);

@@ -1,5 +1,6 @@
 /* The generated gSOAP service over the canonical document: one gSOAP context per worker reads
- * the canonical envelope with the generated, strict bindings, hands out the request translated
+ * the canonical envelope (or the typed request's body itself, already canonical: see
+ * eb_ingest_bind_text) with the generated, strict bindings, hands out the request translated
  * into struct eb_push (candidate/candidate.h), and serializes the response (or a SOAP Fault) in
  * the request's SOAP version. The generated types and names (gen/) are seen by bind/ only. */
 #ifndef EB_BIND_H
@@ -23,7 +24,8 @@ typedef void (*eb_bind_handler)(void *user, struct eb_bind *b, int *ok, const ch
 struct eb_bind *eb_bind_new(void);
 void eb_bind_free(struct eb_bind *b);
 
-/* Deserializes doc (a canonical envelope from eb_ingest) into the context, where the request
+/* Deserializes doc (a canonical envelope from eb_ingest, or a body its direct path read:
+ * eb_ingest_bind_text) into the context, where the request
  * stays until eb_bind_end(); eb_bind_push() translates it. EB_ERR_NOT_PUSH when the document is
  * not a pushCandidate request the bindings can read. The context is then in the request's SOAP
  * version. */

@@ -51,14 +51,36 @@ struct walk {
     size_t len;          /* its length */
 };
 
-/* Appends ".name" or "[i]" to the path; returns the length to come back to. */
+/* Appends s[0..n) to the path, cut where the path is full. */
+static void put_path(struct walk *w, const char *s, size_t n)
+{
+    size_t room = sizeof w->path - 1 - w->len;
+    if (n > room)
+        n = room;
+    memcpy(w->path + w->len, s, n);
+    w->len += n;
+    w->path[w->len] = '\0';
+}
+
+/* Appends ".name" or "[i]" to the path; returns the length to come back to. Every object,
+ * array and item the walk enters takes a step, a warning or not: by hand, not by snprintf,
+ * which cost the tolerance pass as much as the rest of it. */
 static size_t step(struct walk *w, const char *name, size_t i)
 {
     size_t before = w->len;
-    int n = name ? snprintf(w->path + w->len, sizeof w->path - w->len, ".%s", name)
-                 : snprintf(w->path + w->len, sizeof w->path - w->len, "[%zu]", i);
-    if (n > 0)
-        w->len = (size_t)n >= sizeof w->path - w->len ? sizeof w->path - 1 : w->len + (size_t)n;
+    if (name) {
+        put_path(w, ".", 1);
+        put_path(w, name, strlen(name));
+    } else {
+        char num[24];
+        size_t k = sizeof num;
+        num[--k] = ']';
+        do
+            num[--k] = (char)('0' + i % 10);
+        while (i /= 10);
+        num[--k] = '[';
+        put_path(w, num + k, sizeof num - k);
+    }
     return before;
 }
 

@@ -1,10 +1,11 @@
 /* The direct path: recognizes, in one cheap pass over the raw body, the typed document/literal
  * request that WSDL-driven clients send, which needs no canonicalization, and writes the same
  * canonical document (and push log payload) the canonical path would write, byte for byte:
- * libxml2 never runs, and the generated bindings read that document as they read every other.
- * (They could read the body itself with the same result, test_oneparse checks that too, but the
- * canonical document is shorter: no indentation, no prefixes; reading it costs gSOAP about 20k
- * fewer instructions on a 2.3 KB body, bench/RESULTS.md.)
+ * libxml2 never runs. The generated bindings then read the body itself, not that document
+ * (eb_ingest_bind_text, at the end of this file): the body is already canonical, so they read
+ * from it what they would read from the document, and the request is parsed once by this scan
+ * and once by gSOAP. The document is still written, for the push log's payload. test_oneparse
+ * and fuzz_oneparse hold the bindings over the body to the canonical path's document.
  *
  * It never guesses: it accepts only a body made of
  * - an optional XML declaration at the very first byte (version 1.0, encoding UTF-8 if given,
@@ -703,4 +704,12 @@ int eb_ingest_direct(const char *body, size_t len, const struct eb_ingest_limits
     r->application_id = k.application_id == SIZE_MAX ? NULL : r->strings.data + k.application_id;
     r->direct = 1;
     return 1;
+}
+
+const char *eb_ingest_bind_text(struct eb_ingest_result *r, const char *body, size_t len)
+{
+    /* the body, not a copy: gSOAP reads a C string, and the body is one up to its end */
+    if (r->direct && body && body[len] == '\0')
+        return body;
+    return eb_buf_cstr(&r->doc);
 }

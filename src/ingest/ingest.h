@@ -115,6 +115,15 @@ void eb_ingest_result_free(struct eb_ingest_result *r);
 eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
                 struct eb_ingest_result *r, struct eb_err *err);
 
+/* What the generated bindings read for r, which eb_ingest made of body[0..len): the body
+ * itself when the direct path read it (r->direct: the typed request is already canonical, and
+ * the direct path accepts no NUL byte, so up to body[len] the body is one C string), else r's
+ * canonical document. body[len] must be readable: the transport's bodies and eb_buf's end in a
+ * NUL there; a body that does not is read through r's document. Either gives the same struct
+ * eb_push (test_oneparse and fuzz_oneparse hold them to it); the body saves nothing but the
+ * second parse of its copy. NULL when r's document cannot be terminated (out of memory). */
+const char *eb_ingest_bind_text(struct eb_ingest_result *r, const char *body, size_t len);
+
 /* eb_ingest by the given path (eb_ingest is EB_INGEST_AUTO): the tests that hold the two paths
  * to the same result. */
 eb_rc eb_ingest_by(const char *body, size_t len, const struct eb_ingest_opts *opts,

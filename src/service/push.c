@@ -319,13 +319,17 @@ int svc_handle_push(struct req *w, const struct eb_http_request *req, struct eb_
     w->soap = w->ing->soap;
     w->log_push_id = w->ing->push_id;
     w->log_app_id = w->ing->application_id;
-    if (!rc && eb_bind_read(w->bind, eb_buf_cstr(&w->ing->doc)) == EB_OK) {
+    /* a typed request the direct path read is bound from the body itself: one parse */
+    const char *text = rc ? NULL : eb_ingest_bind_text(w->ing, body, len);
+    if (text && eb_bind_read(w->bind, text) == EB_OK) {
         submit_push(w);
         return 1;
     }
     const char *answer;
-    if (!rc) {
-        /* The canonical document did not bind: a defect of ingest, answered as a fault. */
+    if (!rc && !text) {
+        rc = eb_err_set(&err, EB_ERR_NOMEM, "out of memory");
+    } else if (!rc) {
+        /* The request did not bind: a defect of ingest, answered as a fault. */
         rc = EB_ERR_INVALID;
         snprintf(err.msg, sizeof err.msg, "the request could not be read as pushCandidate");
     }

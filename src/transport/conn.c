@@ -196,40 +196,89 @@ void srv_conn_park(struct conn *c)
         c->events = 0;
 }
 
-static void http_date(char *out, size_t n)
+/* Writes v (0 <= v < 10^n) as n decimal digits at out; returns the end. */
+static char *digits(char *out, unsigned v, int n)
+{
+    for (int i = n; i-- > 0; v /= 10)
+        out[i] = (char)('0' + v % 10);
+    return out + n;
+}
+
+/* Appends "Date: <IMF-fixdate>\r\n" (RFC 9110), digit by digit: once per response, where
+ * snprintf cost as much as the rest of the head. */
+static eb_rc put_date(struct eb_buf *b)
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     struct tm tm;
     time_t t = time(NULL);
+    char line[48], *o = line;
     gmtime_r(&t, &tm);
-    snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    unsigned year = tm.tm_year + 1900 > 9999 ? 9999 : (unsigned)(tm.tm_year + 1900);
+    memcpy(o, "Date: ", 6), o += 6;
+    memcpy(o, days[tm.tm_wday % 7], 3), o += 3;
+    *o++ = ',', *o++ = ' ', o = digits(o, (unsigned)tm.tm_mday, 2), *o++ = ' ';
+    memcpy(o, months[tm.tm_mon % 12], 3), o += 3;
+    *o++ = ' ', o = digits(o, year, 4), *o++ = ' ';
+    o = digits(o, (unsigned)tm.tm_hour, 2), *o++ = ':';
+    o = digits(o, (unsigned)tm.tm_min, 2), *o++ = ':';
+    o = digits(o, (unsigned)tm.tm_sec, 2);
+    memcpy(o, " GMT\r\n", 6), o += 6;
+    return eb_buf_append(b, line, (size_t)(o - line));
+}
+
+/* Appends "name: value\r\n". */
+static eb_rc put_field(struct eb_buf *b, const char *name, const char *value)
+{
+    eb_rc rc = eb_buf_puts(b, name);
+    if (!rc)
+        rc = eb_buf_puts(b, value);
+    return rc ? rc : eb_buf_append(b, "\r\n", 2);
+}
+
+/* Appends "name: v\r\n" for a number v. */
+static eb_rc put_number(struct eb_buf *b, const char *name, size_t v)
+{
+    char text[24];
+    size_t i = sizeof text - 1;
+    text[i] = '\0';
+    do
+        text[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    return put_field(b, name, text + i);
 }
 
 /* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; extra: header
- * lines "Name: value\r\n" as the handler gave them, or NULL; a 503 says Retry-After). */
+ * lines "Name: value\r\n" as the handler gave them, or NULL; a 503 says Retry-After). Written
+ * piece by piece rather than by printf: the head is a tenth of the event loop's work per
+ * request. */
 static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, size_t length,
                       int with_length, int close, int http10, const char *www_auth,
                       const char *extra, const char *own)
 {
-    char date[64];
-    http_date(date, sizeof date);
-    eb_rc rc = eb_buf_printf(b, "HTTP/1.1 %d %s\r\nServer: ehrbridge\r\nDate: %s\r\n", status,
-                             eb_http_reason(status), date);
+    char line[16] = "HTTP/1.1 ";
+    char *o = digits(line + 9, status >= 100 && status <= 999 ? (unsigned)status : 500, 3);
+    *o++ = ' ';
+    eb_rc rc = eb_buf_append(b, line, (size_t)(o - line));
+    if (!rc)
+        rc = eb_buf_puts(b, eb_http_reason(status));
+    if (!rc)
+        rc = eb_buf_puts(b, "\r\nServer: ehrbridge\r\n");
+    if (!rc)
+        rc = put_date(b);
     if (!rc && content_type && !strpbrk(content_type, "\r\n"))
-        rc = eb_buf_printf(b, "Content-Type: %s\r\n", content_type);
+        rc = put_field(b, "Content-Type: ", content_type);
     if (!rc && www_auth && !strpbrk(www_auth, "\r\n"))
-        rc = eb_buf_printf(b, "WWW-Authenticate: %s\r\n", www_auth);
+        rc = put_field(b, "WWW-Authenticate: ", www_auth);
     if (!rc && extra)
         rc = eb_buf_puts(b, extra);
     if (!rc && own && *own)
         rc = eb_buf_puts(b, own);
     if (!rc && status == 503)
-        rc = eb_buf_printf(b, "Retry-After: %d\r\n", RETRY_AFTER_S);
+        rc = put_number(b, "Retry-After: ", RETRY_AFTER_S);
     if (!rc && with_length)
-        rc = eb_buf_printf(b, "Content-Length: %zu\r\n", length);
+        rc = put_number(b, "Content-Length: ", length);
     if (!rc && close)
         rc = eb_buf_puts(b, "Connection: close\r\n");
     else if (!rc && http10)

@@ -289,33 +289,65 @@ void eb_date_civil(int64_t ms, int32_t offset_min, struct eb_date *out)
     out->s = (int)(rest % 60);
 }
 
+/* Writes v (0 <= v < 10^n) as n decimal digits at out; returns the end. */
+static char *digits(char *out, int v, int n)
+{
+    for (int i = n; i-- > 0; v /= 10)
+        out[i] = (char)('0' + v % 10);
+    return out + n;
+}
+
+/* c's year (parts = 1), year-month (2) or date (3), then its time of day and 'Z' when time is 1,
+ * as snprintf's "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" writes them: digit by digit when every
+ * field fits its width (every date of the grammar's four-digit years; a validated push holds
+ * several, and snprintf costs ten times as much), else by snprintf. */
+static size_t put_date(const struct eb_date *c, int parts, int time, char *out)
+{
+    if (c->y >= 0 && c->y <= 9999 && c->mo >= 0 && c->mo <= 99 && c->d >= 0 && c->d <= 99 &&
+        (!time || (c->h >= 0 && c->h <= 99 && c->mi >= 0 && c->mi <= 99 && c->s >= 0 &&
+                   c->s <= 99 && c->ms >= 0 && c->ms <= 999))) {
+        char *o = digits(out, c->y, 4);
+        if (parts > 1)
+            *o++ = '-', o = digits(o, c->mo, 2);
+        if (parts > 2)
+            *o++ = '-', o = digits(o, c->d, 2);
+        if (time) {
+            *o++ = 'T', o = digits(o, c->h, 2);
+            *o++ = ':', o = digits(o, c->mi, 2);
+            *o++ = ':', o = digits(o, c->s, 2);
+            *o++ = '.', o = digits(o, c->ms, 3);
+            *o++ = 'Z';
+        }
+        *o = '\0';
+        return (size_t)(o - out);
+    }
+    int n = time ? snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c->y,
+                            c->mo, c->d, c->h, c->mi, c->s, c->ms)
+            : parts == 1 ? snprintf(out, EB_DATE_TEXT_MAX, "%04d", c->y)
+            : parts == 2 ? snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d", c->y, c->mo)
+                         : snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d-%02d", c->y, c->mo, c->d);
+    return n < 0 ? 0 : (size_t)n >= EB_DATE_TEXT_MAX ? EB_DATE_TEXT_MAX - 1 : (size_t)n;
+}
+
 size_t eb_date_format(const struct eb_date *d, int day_only, char *out)
 {
     struct eb_date c;
-    int n;
     switch (d->kind) {
     case EB_DATE_YEAR:
-        n = snprintf(out, EB_DATE_TEXT_MAX, "%04d", d->y);
-        break;
+        return put_date(d, 1, 0, out);
     case EB_DATE_MONTH:
-        n = snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d", d->y, d->mo);
-        break;
+        return put_date(d, 2, 0, out);
     case EB_DATE_DAY:
-        n = snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d-%02d", d->y, d->mo, d->d);
-        break;
+        return put_date(d, 3, 0, out);
     default:
-        if (day_only) {
-            if (d->kind == EB_DATE_INSTANT)
-                eb_date_civil(d->unix_ms, EB_DATE_EHR_ZONE, &c);
-            else
-                c = *d; /* a local time is already in the EHR's zone */
-            n = snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d-%02d", c.y, c.mo, c.d);
-        } else {
+        if (!day_only) {
             eb_date_civil(eb_date_ms(d), 0, &c);
-            n = snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.y, c.mo,
-                         c.d, c.h, c.mi, c.s, c.ms);
+            return put_date(&c, 3, 1, out);
         }
-        break;
+        if (d->kind == EB_DATE_INSTANT)
+            eb_date_civil(d->unix_ms, EB_DATE_EHR_ZONE, &c);
+        else
+            c = *d; /* a local time is already in the EHR's zone */
+        return put_date(&c, 3, 0, out);
     }
-    return n < 0 ? 0 : (size_t)n >= EB_DATE_TEXT_MAX ? EB_DATE_TEXT_MAX - 1 : (size_t)n;
 }

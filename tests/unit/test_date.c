@@ -311,9 +311,47 @@ static void test_time_zone(void)
     CHECK(eb_auth_timestamp_ms("2018-09-27T10:00:00", &ms, NULL) == EB_OK && ms == 1538042400000LL);
 }
 
+/* The text is written digit by digit when the fields fit their widths, by snprintf otherwise:
+ * both give what "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" gives. */
+static void test_format_widths(void)
+{
+    static const int years[] = {0, 7, 999, 2019, 9999, 10000, -1, 123456};
+    char text[EB_DATE_TEXT_MAX], want[EB_DATE_TEXT_MAX];
+    for (size_t i = 0; i < sizeof years / sizeof years[0]; i++) {
+        int y = years[i];
+        struct eb_date d = {EB_DATE_YEAR, y, 3, 9, 0, 0, 0, 0, 0};
+        CHECK(eb_date_format(&d, 0, text) == strlen(text));
+        snprintf(want, sizeof want, "%04d", y);
+        CHECK_STR(text, want);
+        d.kind = EB_DATE_MONTH;
+        eb_date_format(&d, 0, text);
+        snprintf(want, sizeof want, "%04d-%02d", y, 3);
+        CHECK_STR(text, want);
+        d.kind = EB_DATE_DAY;
+        eb_date_format(&d, 1, text);
+        snprintf(want, sizeof want, "%04d-%02d-%02d", y, 3, 9);
+        CHECK_STR(text, want);
+    }
+    /* an instant in year -1 and one in 10000 (the zone moves them past the grammar's years) */
+    const char *s = "0000-01-01T00:30:00+01:00";
+    struct eb_date d;
+    CHECK(eb_date_parse(s, strlen(s), &d) == 0);
+    CHECK(eb_date_format(&d, 0, text) == strlen("-001-12-31T23:30:00.000Z"));
+    CHECK_STR(text, "-001-12-31T23:30:00.000Z");
+    s = "9999-12-31T23:30:00.5-01:00";
+    CHECK(eb_date_parse(s, strlen(s), &d) == 0);
+    eb_date_format(&d, 0, text);
+    CHECK_STR(text, "10000-01-01T00:30:00.500Z");
+    s = "2019-08-23T16:05:09.07Z";
+    CHECK(eb_date_parse(s, strlen(s), &d) == 0);
+    eb_date_format(&d, 0, text);
+    CHECK_STR(text, "2019-08-23T16:05:09.070Z");
+}
+
 int main(void)
 {
     test_every_caller_reads_the_same();
     test_time_zone();
+    test_format_widths();
     return check_report("test_date");
 }

@@ -1,7 +1,8 @@
 /* The direct path (ingest/direct.c) against the canonical path: every fixture and crafted edge
  * cases go through both (oneparse_diff.h) and must give the same canonical document, push log
- * payload, strings, warnings and struct eb_push (the bindings over the body itself too), or the
- * same refusal, or the direct path must decline. The typed requests WSDL-driven clients send
+ * payload, strings, warnings and struct eb_push (the bindings over the body itself, as the
+ * server reads a typed request, against the bindings over the canonical document), or the same
+ * refusal, or the direct path must decline. The typed requests WSDL-driven clients send
  * must be read directly. */
 #include <dirent.h>
 #include <stdio.h>
@@ -296,7 +297,7 @@ static void answer_of(struct eb_bind *b, const char *body, char *out, size_t n)
     out[0] = '\0';
     eb_ingest_result_init(&r, eb_ingest_default_limits.max_output);
     if (eb_ingest(body, strlen(body), NULL, &r, &err) == EB_OK &&
-        eb_bind_read(b, eb_buf_cstr(&r.doc)) == EB_OK &&
+        eb_bind_read(b, eb_ingest_bind_text(&r, body, strlen(body))) == EB_OK &&
         eb_bind_push(b, arena, r.application_id != NULL, &p, &err) == EB_OK &&
         eb_bind_answer(b, r.soap, 1, "read", &ans) == EB_OK)
         snprintf(out, n, "%s|%s|%s", r.direct ? "direct" : "canonical", p.id ? p.id : "",
