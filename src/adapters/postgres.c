@@ -1,9 +1,11 @@
 /* The PostgreSQL adapter (eb_adapter_postgres, libpq) for
  *   postgresql://user:pass@host:port/db?sslmode=...   any libpq URI (also postgres://)
  *   postgresql:host=... port=... dbname=... user=...  a libpq key=value string (also postgres:)
- * plus one option of ehrbridge's own, given in the query (URI) or as a key (key=value):
+ * plus two options of ehrbridge's own, given in the query (URI) or as keys (key=value):
  *   statement_timeout=N[ms|s|min]  (default 10s; 0 = none) the longest one statement may run,
- *                                   including waits for locks held by another replica.
+ *                                   including waits for locks held by another replica;
+ *   writers=N                      (default 4, 1 to 16) the writer connections of a process,
+ *                                   each writing its own batches (the bridge's group.c).
  * Defaults that the URL may override: connect_timeout=5, TCP keepalives, tcp_user_timeout=30000,
  * application_name=ehrbridge; client_encoding is always UTF8.
  *
@@ -25,14 +27,19 @@
  *      one candidate replace it one after the other, never interleaved;
  *   3. one statement deleting the candidate's rows from every child table (data-modifying CTEs);
  *      for a candidate whose row did not exist at the claim (the usual push), 2 and 3 are one
- *      INSERT ... ON CONFLICT DO NOTHING RETURNING 1 instead, checked: when it inserts nothing,
- *      or a child row's key is taken, the write is rolled back and done again with 2 and 3
- *      (eb_pg_candidate_write);
+ *      plain INSERT instead, checked: when its key is taken, or a child row's is, the write is
+ *      rolled back and done again with 2 and 3 (eb_pg_candidate_write);
  *   4. the new child rows (consecutive rows of one table, from MANY_MIN, in one INSERT ...
  *      SELECT FROM unnest(one array per column)); then, with the document archive, the record's
  *      download links as
  *      pending attachment rows; 5. COMMIT (durable: synchronous_commit is the server's, on by
  *      default).
+ * In a batch's first try (no savepoint) the rows of 2-4 are not waited for: their results are
+ * read with the next push's claim or the commit (one round trip per push, and one per batch);
+ * the rows of the batch's new candidates are carried to the commit and sent as one INSERT per
+ * child table for all of them (postgres_carry.c). A failure found that late is retryable: the
+ * bridge writes the batch again, each push in a savepoint, where each push's rows are waited
+ * for.
  * Serialization failures and deadlocks are retryable (eb_pg_retryable): the bridge tries again.
  *
  * Interview events claim their push id the same way; each interview then takes a

@@ -34,7 +34,6 @@ static eb_rc carry_row(void *ctx, const struct eb_sql_table *t, const struct eb_
     }
     memcpy(c->v + c->n * t->n_columns, v, t->n_columns * sizeof *v);
     c->n++;
-    g->carry_rows++;
     return EB_OK;
 }
 
@@ -138,7 +137,6 @@ eb_rc eb_pg_carry_flush(struct pg_adapter *g, struct eb_err *err)
 void eb_pg_carry_reset(struct pg_adapter *g)
 {
     g->n_carry_app = 0;
-    g->carry_rows = 0;
     for (size_t i = 0; g->carry && g->schema && i < g->schema->n_tables; i++) {
         struct pg_carry *c = &g->carry[i];
         c->n = 0;
@@ -157,5 +155,4 @@ void eb_pg_carry_free(struct pg_adapter *g)
     free(g->carry);
     g->carry = NULL;
     g->n_carry_app = 0;
-    g->carry_rows = 0;
 }

@@ -28,8 +28,8 @@
 /* Default statement_timeout (ms). */
 #define STATEMENT_TIMEOUT_MS 10000
 /* Writer connections of a process (the URL's writers=N): PostgreSQL writes the transactions of
- * several connections at once, and a writer waits on its round trips much of the time
- * (bench/RESULTS.md, "The PostgreSQL path"). */
+ * several connections at once, and a writer spends much of its time waiting on round trips;
+ * fewer writers put more pushes in each commit (bench/RESULTS.md, "The PostgreSQL path"). */
 #define DEFAULT_WRITERS 4
 /* Statements sent into the pipeline before their results are read. */
 #define PIPELINE_CHUNK 256
@@ -117,22 +117,21 @@ struct pg_adapter {
     int retry;                         /* the last failure may pass on a new try (retryable) */
     int att_ready;                     /* 1 once the attachment tables are known to exist */
     /* The claim's word on the candidate to be written next (pg_log_put, pg_candidate_write) */
-    int hint_set;         /* 1: hint_app and hint_exists are from this transaction's last claim */
-    int hint_exists;      /* the candidate row of hint_app existed when the claim ran */
-    int64_t hint_app;     /* the claim's application_id */
-    int fresh;            /* the candidate being written is sent as new: no purge */
+    int hint_set;     /* 1: hint_app and hint_exists are from this transaction's last claim */
+    int hint_exists;  /* the candidate row of hint_app existed when the claim ran */
+    int64_t hint_app; /* the claim's application_id */
+    int fresh;        /* the candidate being written is sent as new: no purge */
     /* Rows sent without waiting for their results (eb_pg_candidate_write): read at the next
      * sync, which is the next write's claim or the commit */
-    int defer;     /* 1: this transaction has no savepoint, a write's rows need no sync */
-    int pending;   /* rows of a write were sent since the last sync */
-    int tx_writes; /* writes begun in this transaction (claims and reads of push_log) */
-    int pending_fresh;   /* the last rows so sent were a candidate written as new */
-    int64_t pending_app; /* and its applicationId */
-    struct pg_carry *carry;                  /* per table index; NULL until first used */
-    size_t carry_rows;                       /* rows carried */
-    int64_t carry_app[PG_CARRY_APPS];        /* the candidates carried */
-    const char *carry_wrm[PG_CARRY_APPS];    /* and their push ids (NULL: keeps its warnings) */
-    size_t n_carry_app;                      /* candidates carried */
+    int defer;              /* 1: this transaction has no savepoint, a write's rows need no sync */
+    int pending;            /* rows of a write were sent since the last sync */
+    int tx_writes;          /* writes begun in this transaction (claims and reads of push_log) */
+    int pending_fresh;      /* the last rows so sent were a candidate written as new */
+    int64_t pending_app;    /* and its applicationId */
+    struct pg_carry *carry; /* per table index; NULL until first used */
+    int64_t carry_app[PG_CARRY_APPS];     /* the candidates carried */
+    const char *carry_wrm[PG_CARRY_APPS]; /* and their push ids (NULL: keeps its warnings) */
+    size_t n_carry_app;                   /* candidates carried */
     int64_t purge_app[8]; /* applicationIds always purged: a write as new found rows there */
     unsigned n_purge_app; /* entries written to purge_app (ring) */
     /* one statement's parameters, filled by bind_* and used by send_prepared */

@@ -712,8 +712,8 @@ int eb_pg_retryable(struct eb_adapter *a)
 int eb_pg_share(struct eb_adapter *a, struct eb_adapter_share *out)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
-    int n = snprintf(out->key, sizeof out->key, "%ld|%d|%s", g->timeout_ms, g->writers,
-                     g->conninfo);
+    int n =
+        snprintf(out->key, sizeof out->key, "%ld|%d|%s", g->timeout_ms, g->writers, g->conninfo);
     out->writers = g->writers;
     if (n < 0 || (size_t)n >= sizeof out->key)
         return 0; /* too long to compare: no sharing */

@@ -446,7 +446,8 @@ static void group_free(struct eb_bridge_group *g)
 }
 
 /* Opens lane i of g (a connection of its own, from a's URL) and starts its thread. */
-static eb_rc lane_start(struct eb_bridge_group *g, size_t i, struct eb_adapter *a, struct eb_err *err)
+static eb_rc lane_start(struct eb_bridge_group *g, size_t i, struct eb_adapter *a,
+                        struct eb_err *err)
 {
     struct lane *l = &g->lanes[i];
     struct eb_adapter *w = NULL;
@@ -464,8 +465,8 @@ static eb_rc lane_start(struct eb_bridge_group *g, size_t i, struct eb_adapter *
     int e = pthread_create(&l->thread, NULL, writer_main, l);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e)
-        return eb_err_set(err, EB_ERR_INTERNAL, "%s: cannot start a writer thread: %s",
-                          g->m->name, strerror(e)); /* group_free closes w */
+        return eb_err_set(err, EB_ERR_INTERNAL, "%s: cannot start a writer thread: %s", g->m->name,
+                          strerror(e)); /* group_free closes w */
     char name[16];
     snprintf(name, sizeof name, "eb-%.6s-w%zu", g->m->name, i);
     pthread_setname_np(l->thread, name); /* top -H, perf */
