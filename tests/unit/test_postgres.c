@@ -925,7 +925,9 @@ int main(void)
     snprintf(dbname, sizeof dbname, "eb_unit_%ld_%ld", (long)getpid(), (long)time(NULL));
     create_db(dbname);
     kv_url_for(kv_url, sizeof kv_url, dbname, "");
-    uri_for(uri_url, sizeof uri_url, dbname, "statement_timeout=5s&application_name=ehrbridge");
+    /* one writer: the batches of test_batch_with_failures are written as queued */
+    uri_for(uri_url, sizeof uri_url, dbname,
+            "statement_timeout=5s&application_name=ehrbridge&writers=1");
 
     test_lookup_and_url_errors();
     test_open_creates_schema();
