@@ -4,7 +4,7 @@
  * plus two options of ehrbridge's own, given in the query (URI) or as keys (key=value):
  *   statement_timeout=N[ms|s|min]  (default 10s; 0 = none) the longest one statement may run,
  *                                   including waits for locks held by another replica;
- *   writers=N                      (default 4, 1 to 16) the writer connections of a process,
+ *   writers=N                      (default 2, 1 to 16) the writer connections of a process,
  *                                   each writing its own batches (the bridge's group.c).
  * Defaults that the URL may override: connect_timeout=5, TCP keepalives, tcp_user_timeout=30000,
  * application_name=ehrbridge; client_encoding is always UTF8.

@@ -30,7 +30,7 @@
 /* Writer connections of a process (the URL's writers=N): PostgreSQL writes the transactions of
  * several connections at once, and a writer spends much of its time waiting on round trips;
  * fewer writers put more pushes in each commit (bench/RESULTS.md, "The PostgreSQL path"). */
-#define DEFAULT_WRITERS 4
+#define DEFAULT_WRITERS 2
 /* Statements sent into the pipeline before their results are read. */
 #define PIPELINE_CHUNK 256
 /* Consecutive child rows of one table sent as one INSERT ... SELECT FROM unnest(arrays) from

@@ -556,9 +556,9 @@ eb_rc eb_pg_log_put(struct eb_adapter *a, const struct eb_push_record *rec, enum
     struct pg_adapter *g = (struct pg_adapter *)a;
     const struct eb_sql_table *log = &g->schema->tables[g->schema->push_log];
     PGresult *r = NULL;
-    int earlier = g->pending;
+    int earlier = claim && g->pending; /* a claim begins a write; a record ends replay's own */
     g->fail.set = 0;
-    g->tx_writes++;
+    g->tx_writes += claim;
     if (!g->conn || !room(g) || !eb_pg_bind_log(g, rec, outcome, received_at) ||
         !eb_pg_send_prepared(g, claim ? "eb_claim" : "eb_put", (int)log->n_columns) ||
         !sync_last(g, &r)) {
