@@ -21,18 +21,8 @@ static eb_rc carry_row(void *ctx, const struct eb_sql_table *t, const struct eb_
 {
     struct pg_adapter *g = ctx;
     struct pg_carry *c = &g->carry[t->index];
-    size_t need = (c->n + 1) * t->n_columns;
-    if (need > c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8 * t->n_columns;
-        while (cap < need)
-            cap *= 2;
-        struct eb_sql_value *p = realloc(c->v, cap * sizeof *p);
-        if (!p)
-            return eb_err_set(err, EB_ERR_NOMEM, "postgres: out of memory");
-        c->v = p;
-        c->cap = cap;
-    }
-    memcpy(c->v + c->n * t->n_columns, v, t->n_columns * sizeof *v);
+    if (!eb_pg_rows_add(&c->v, &c->cap, c->n, v, t->n_columns))
+        return eb_err_set(err, EB_ERR_NOMEM, "postgres: out of memory");
     c->n++;
     return EB_OK;
 }
@@ -72,21 +62,12 @@ static eb_rc send_warning_deletes(struct pg_adapter *g, struct eb_err *err)
         return EB_OK;
     eb_buf_init(&b, 0x7fffffff);
     /* a text[] in binary: ndim, has-null, element type, length, lower bound, then elements */
-    uint32_t head[5] = {1, 0, TEXTOID, (uint32_t)n, 1};
-    int ok = 1;
-    for (size_t i = 0; ok && i < 5; i++) {
-        unsigned char x[4] = {(unsigned char)(head[i] >> 24), (unsigned char)(head[i] >> 16),
-                              (unsigned char)(head[i] >> 8), (unsigned char)head[i]};
-        ok = eb_buf_append(&b, x, 4) == EB_OK;
-    }
+    int ok = eb_pg_put32(&b, 1) && eb_pg_put32(&b, 0) && eb_pg_put32(&b, TEXTOID) &&
+             eb_pg_put32(&b, (uint32_t)n) && eb_pg_put32(&b, 1);
     for (size_t i = 0; ok && i < g->n_carry_app; i++) {
         const char *id = g->carry_wrm[i];
-        if (!id)
-            continue;
-        size_t len = strlen(id);
-        unsigned char x[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
-                              (unsigned char)(len >> 8), (unsigned char)len};
-        ok = eb_buf_append(&b, x, 4) == EB_OK && eb_buf_append(&b, id, len) == EB_OK;
+        size_t len = id ? strlen(id) : 0;
+        ok = !id || (eb_pg_put32(&b, (uint32_t)len) && eb_buf_append(&b, id, len) == EB_OK);
     }
     if (ok) {
         g->pv[0] = b.data;

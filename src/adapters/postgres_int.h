@@ -244,6 +244,14 @@ eb_rc eb_pg_ensure_schema(struct pg_adapter *g, struct eb_err *err);
 eb_rc eb_pg_send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
                          const struct eb_sql_value *v, struct eb_err *err);
 
+/* Appends the nc values of one row at v to *rows, which holds n rows and has room for *cap
+ * values (grown as needed); 0 when out of memory. */
+int eb_pg_rows_add(struct eb_sql_value **rows, size_t *cap, size_t n, const struct eb_sql_value *v,
+                   size_t nc);
+
+/* Appends a big-endian 32-bit integer (PostgreSQL's binary formats); 0 when out of memory. */
+int eb_pg_put32(struct eb_buf *b, uint32_t v);
+
 /* Sends n rows of t (t's columns each) as one INSERT ... SELECT FROM unnest(arrays). */
 eb_rc eb_pg_send_many(struct pg_adapter *g, const struct eb_sql_table *t,
                       const struct eb_sql_value *rows, size_t n, struct eb_err *err);

@@ -51,8 +51,7 @@ eb_rc eb_pg_send_one_row(struct pg_adapter *g, const struct eb_sql_table *t,
     return EB_OK;
 }
 
-/* Appends a big-endian 32-bit integer. */
-static int put32(struct eb_buf *b, uint32_t v)
+int eb_pg_put32(struct eb_buf *b, uint32_t v)
 {
     unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
                           (unsigned char)(v >> 8), (unsigned char)v};
@@ -71,17 +70,18 @@ static int array_param(const struct eb_sql_table *t, const struct eb_sql_value *
     for (size_t r = 0; r < n; r++)
         has_null |= rows[r * nc + k].type == EB_SQL_VNULL;
     Oid elem = type == EB_SQL_INTEGER ? INT8OID : type == EB_SQL_BLOB ? BYTEAOID : TEXTOID;
-    if (!put32(b, 1) || !put32(b, (uint32_t)has_null) || !put32(b, elem) ||
-        !put32(b, (uint32_t)n) || !put32(b, 1))
+    if (!eb_pg_put32(b, 1) || !eb_pg_put32(b, (uint32_t)has_null) || !eb_pg_put32(b, elem) ||
+        !eb_pg_put32(b, (uint32_t)n) || !eb_pg_put32(b, 1))
         return 0;
     for (size_t r = 0; r < n; r++) {
         const struct eb_sql_value *v = &rows[r * nc + k];
         if (v->type == EB_SQL_VNULL) {
-            if (!put32(b, 0xffffffffu))
+            if (!eb_pg_put32(b, 0xffffffffu))
                 return 0;
         } else if (type == EB_SQL_INTEGER) {
-            if (v->type != EB_SQL_VINT || !put32(b, 8) ||
-                !put32(b, (uint32_t)((uint64_t)v->i >> 32)) || !put32(b, (uint32_t)v->i))
+            if (v->type != EB_SQL_VINT || !eb_pg_put32(b, 8) ||
+                !eb_pg_put32(b, (uint32_t)((uint64_t)v->i >> 32)) ||
+                !eb_pg_put32(b, (uint32_t)v->i))
                 return 0;
         } else {
             if (v->type != EB_SQL_VTEXT)
@@ -92,7 +92,7 @@ static int array_param(const struct eb_sql_table *t, const struct eb_sql_value *
             const char *bytes = c ? c : v->s;
             if (!c)
                 len = v->len;
-            int ok = !nomem && len <= 0x3fffffff && put32(b, (uint32_t)len) &&
+            int ok = !nomem && len <= 0x3fffffff && eb_pg_put32(b, (uint32_t)len) &&
                      eb_buf_append(b, bytes, len) == EB_OK;
             free(c);
             if (!ok)
@@ -160,19 +160,27 @@ static eb_rc send_row(void *ctx, const struct eb_sql_table *t, const struct eb_s
     if (t->role != EB_SQL_ROLE_CHILD)
         return eb_pg_send_one_row(g, t, v, err);
     g->pend_t = t;
-    size_t need = (g->pend_n + 1) * t->n_columns;
-    if (need > g->pend_cap) {
-        size_t cap = g->pend_cap ? g->pend_cap * 2 : 16 * t->n_columns;
-        while (cap < need)
-            cap *= 2;
-        struct eb_sql_value *p = realloc(g->pend, cap * sizeof *p);
-        if (!p)
-            return eb_err_set(err, EB_ERR_NOMEM, "postgres: out of memory");
-        g->pend = p;
-        g->pend_cap = cap;
-    }
-    memcpy(g->pend + g->pend_n * t->n_columns, v, t->n_columns * sizeof *v);
+    if (!eb_pg_rows_add(&g->pend, &g->pend_cap, g->pend_n, v, t->n_columns))
+        return eb_err_set(err, EB_ERR_NOMEM, "postgres: out of memory");
     return ++g->pend_n == MANY_MAX ? flush_rows(g, err) : EB_OK;
+}
+
+int eb_pg_rows_add(struct eb_sql_value **rows, size_t *cap, size_t n, const struct eb_sql_value *v,
+                   size_t nc)
+{
+    size_t need = (n + 1) * nc;
+    if (need > *cap) {
+        size_t c = *cap ? *cap * 2 : 16 * nc;
+        while (c < need)
+            c *= 2;
+        struct eb_sql_value *p = realloc(*rows, c * sizeof *p);
+        if (!p)
+            return 0;
+        *rows = p;
+        *cap = c;
+    }
+    memcpy(*rows + n * nc, v, nc * sizeof *v);
+    return 1;
 }
 
 /* eb_interview_row_fn: sends one interview row's insert into the pipeline. */
