@@ -470,8 +470,9 @@ eb_rc eb_pg_begin(struct eb_adapter *a, struct eb_err *err)
     return EB_OK;
 }
 
-/* The commit also reads the last write's rows: when it fails and the transaction held other
- * writes too, each is written again alone (retryable), so that only the failing one fails. */
+/* The commit also sends the carried rows and reads the last writes' rows: when it fails and the
+ * transaction held other writes too, the failure is retryable, and the bridge writes the batch
+ * again, each push in its own savepoint, so that only the failing one fails (group.c). */
 eb_rc eb_pg_commit(struct eb_adapter *a, struct eb_err *err)
 {
     struct pg_adapter *g = (struct pg_adapter *)a;
