@@ -10,6 +10,7 @@
 
 #include "candidate/schema.h"
 #include "util/arena.h"
+#include "util/buf.h"
 #include "util/date.h"
 
 #define MAX_ID_LEN 255
@@ -72,14 +73,10 @@ static size_t step(struct walk *w, const char *name, size_t i)
         put_path(w, ".", 1);
         put_path(w, name, strlen(name));
     } else {
-        char num[24];
-        size_t k = sizeof num;
-        num[--k] = ']';
-        do
-            num[--k] = (char)('0' + i % 10);
-        while (i /= 10);
-        num[--k] = '[';
-        put_path(w, num + k, sizeof num - k);
+        char num[24] = "[";
+        size_t k = 1 + eb_dec(num + 1, i);
+        num[k++] = ']';
+        put_path(w, num, k);
     }
     return before;
 }

@@ -196,14 +196,6 @@ void srv_conn_park(struct conn *c)
         c->events = 0;
 }
 
-/* Writes v (0 <= v < 10^n) as n decimal digits at out; returns the end. */
-static char *digits(char *out, unsigned v, int n)
-{
-    for (int i = n; i-- > 0; v /= 10)
-        out[i] = (char)('0' + v % 10);
-    return out + n;
-}
-
 /* Appends "Date: <IMF-fixdate>\r\n" (RFC 9110), digit by digit: once per response, where
  * snprintf cost as much as the rest of the head. */
 static eb_rc put_date(struct eb_buf *b)
@@ -213,19 +205,17 @@ static eb_rc put_date(struct eb_buf *b)
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     struct tm tm;
     time_t t = time(NULL);
-    char line[48], *o = line;
+    char line[] = "Date: Sun, 00 Jan 0000 00:00:00 GMT\r\n";
     gmtime_r(&t, &tm);
     unsigned year = tm.tm_year + 1900 > 9999 ? 9999 : (unsigned)(tm.tm_year + 1900);
-    memcpy(o, "Date: ", 6), o += 6;
-    memcpy(o, days[tm.tm_wday % 7], 3), o += 3;
-    *o++ = ',', *o++ = ' ', o = digits(o, (unsigned)tm.tm_mday, 2), *o++ = ' ';
-    memcpy(o, months[tm.tm_mon % 12], 3), o += 3;
-    *o++ = ' ', o = digits(o, year, 4), *o++ = ' ';
-    o = digits(o, (unsigned)tm.tm_hour, 2), *o++ = ':';
-    o = digits(o, (unsigned)tm.tm_min, 2), *o++ = ':';
-    o = digits(o, (unsigned)tm.tm_sec, 2);
-    memcpy(o, " GMT\r\n", 6), o += 6;
-    return eb_buf_append(b, line, (size_t)(o - line));
+    memcpy(line + 6, days[tm.tm_wday % 7], 3);
+    eb_dec_fixed(line + 11, (unsigned)tm.tm_mday, 2);
+    memcpy(line + 14, months[tm.tm_mon % 12], 3);
+    eb_dec_fixed(line + 18, year, 4);
+    eb_dec_fixed(line + 23, (unsigned)tm.tm_hour, 2);
+    eb_dec_fixed(line + 26, (unsigned)tm.tm_min, 2);
+    eb_dec_fixed(line + 29, (unsigned)tm.tm_sec, 2);
+    return eb_buf_append(b, line, sizeof line - 1);
 }
 
 /* Appends "name: value\r\n". */
@@ -241,12 +231,8 @@ static eb_rc put_field(struct eb_buf *b, const char *name, const char *value)
 static eb_rc put_number(struct eb_buf *b, const char *name, size_t v)
 {
     char text[24];
-    size_t i = sizeof text - 1;
-    text[i] = '\0';
-    do
-        text[--i] = (char)('0' + v % 10);
-    while (v /= 10);
-    return put_field(b, name, text + i);
+    text[eb_dec(text, v)] = '\0';
+    return put_field(b, name, text);
 }
 
 /* Appends a response head to b (www_auth: a WWW-Authenticate value, or NULL; extra: header
@@ -258,7 +244,7 @@ static eb_rc put_head(struct eb_buf *b, int status, const char *content_type, si
                       const char *extra, const char *own)
 {
     char line[16] = "HTTP/1.1 ";
-    char *o = digits(line + 9, status >= 100 && status <= 999 ? (unsigned)status : 500, 3);
+    char *o = eb_dec_fixed(line + 9, status >= 100 && status <= 999 ? (unsigned)status : 500, 3);
     *o++ = ' ';
     eb_rc rc = eb_buf_append(b, line, (size_t)(o - line));
     if (!rc)

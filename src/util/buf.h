@@ -3,6 +3,7 @@
 #define EB_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -45,6 +46,28 @@ void eb_buf_reset(struct eb_buf *b);
 
 /* Frees the memory (NULL-safe); the buffer is empty and reusable afterwards. */
 void eb_buf_free(struct eb_buf *b);
+
+/* Writes v as exactly n decimal digits at out (leading zeros; v must be below 10^n) and returns
+ * out + n: text made on the per-request path without printf (dates, the response head). */
+static inline char *eb_dec_fixed(char *out, unsigned v, int n)
+{
+    for (int i = n; i-- > 0; v /= 10)
+        out[i] = (char)('0' + v % 10);
+    return out + n;
+}
+
+/* Writes v in decimal at out (room for 20 digits), no NUL; returns the number of digits. */
+static inline size_t eb_dec(char *out, uint64_t v)
+{
+    char t[20];
+    size_t n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    for (size_t i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    return n;
+}
 
 /* The value of hexadecimal digit c (either case), or -1. */
 static inline int eb_hex_digit(unsigned char c)

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/buf.h"
+
 static int zone_is_utc = 1; /* set once by eb_date_zone_set, before threads start */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
@@ -289,14 +291,6 @@ void eb_date_civil(int64_t ms, int32_t offset_min, struct eb_date *out)
     out->s = (int)(rest % 60);
 }
 
-/* Writes v (0 <= v < 10^n) as n decimal digits at out; returns the end. */
-static char *digits(char *out, int v, int n)
-{
-    for (int i = n; i-- > 0; v /= 10)
-        out[i] = (char)('0' + v % 10);
-    return out + n;
-}
-
 /* c's year (parts = 1), year-month (2) or date (3), then its time of day and 'Z' when time is 1,
  * as snprintf's "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" writes them: digit by digit when every
  * field fits its width (every date of the grammar's four-digit years; a validated push holds
@@ -306,20 +300,21 @@ static size_t put_date(const struct eb_date *c, int parts, int time, char *out)
     if (c->y >= 0 && c->y <= 9999 && c->mo >= 0 && c->mo <= 99 && c->d >= 0 && c->d <= 99 &&
         (!time || (c->h >= 0 && c->h <= 99 && c->mi >= 0 && c->mi <= 99 && c->s >= 0 &&
                    c->s <= 99 && c->ms >= 0 && c->ms <= 999))) {
-        char *o = digits(out, c->y, 4);
-        if (parts > 1)
-            *o++ = '-', o = digits(o, c->mo, 2);
-        if (parts > 2)
-            *o++ = '-', o = digits(o, c->d, 2);
+        /* "YYYY-MM-DDTHH:MM:SS.mmmZ", cut after the parts asked for */
+        static const size_t len[2][4] = {{0, 4, 7, 10}, {0, 4, 7, 24}};
+        memcpy(out, "0000-00-00T00:00:00.000Z", 24);
+        eb_dec_fixed(out, (unsigned)c->y, 4);
+        eb_dec_fixed(out + 5, (unsigned)c->mo, 2);
+        eb_dec_fixed(out + 8, (unsigned)c->d, 2);
         if (time) {
-            *o++ = 'T', o = digits(o, c->h, 2);
-            *o++ = ':', o = digits(o, c->mi, 2);
-            *o++ = ':', o = digits(o, c->s, 2);
-            *o++ = '.', o = digits(o, c->ms, 3);
-            *o++ = 'Z';
+            eb_dec_fixed(out + 11, (unsigned)c->h, 2);
+            eb_dec_fixed(out + 14, (unsigned)c->mi, 2);
+            eb_dec_fixed(out + 17, (unsigned)c->s, 2);
+            eb_dec_fixed(out + 20, (unsigned)c->ms, 3);
         }
-        *o = '\0';
-        return (size_t)(o - out);
+        size_t n = len[time != 0][parts];
+        out[n] = '\0';
+        return n;
     }
     int n = time ? snprintf(out, EB_DATE_TEXT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c->y,
                             c->mo, c->d, c->h, c->mi, c->s, c->ms)

@@ -4,7 +4,7 @@
  * connections holding no worker, a graceful stop with a request in flight, admission on the
  * headers (a refused request is answered before 100 Continue and its body never reaches a
  * worker) and the memory budget of bodies in flight (--max-buffered). */
-#define _GNU_SOURCE /* memmem */
+#define _GNU_SOURCE /* memmem, strptime, timegm */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -392,7 +392,12 @@ static void test_round_trips(struct fixture *fx)
     CHECK_STR(header_of(&r, "Content-Type", v, sizeof v), "text/plain");
     CHECK_STR(header_of(&r, "Server", v, sizeof v), "ehrbridge");
     CHECK((size_t)atoi(header_of(&r, "Content-Length", v, sizeof v)) == r.body_len);
-    CHECK(header_of(&r, "Date", v, sizeof v)[0] != '\0');
+    /* an IMF-fixdate (RFC 9110) of now */
+    struct tm tm = {0};
+    const char *end =
+        strptime(header_of(&r, "Date", v, sizeof v), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    CHECK(end && !*end && strlen(v) == 29);
+    CHECK(end && llabs((long long)(timegm(&tm) - time(NULL))) <= 5);
     CHECK_STR(header_of(&r, "Connection", v, sizeof v), ""); /* keep-alive is the default */
 
     /* POST with a body, on the same connection: keep-alive */
