@@ -53,10 +53,6 @@ int eb_pg_append(char **s, size_t *n, const char *p, size_t len)
 static int own_option(struct pg_adapter *g, const char *key, size_t klen, const char *v, size_t vl,
                       eb_rc *rc, struct eb_err *err)
 {
-    if (vl >= 2 && v[0] == '\'' && v[vl - 1] == '\'') {
-        v++;
-        vl -= 2;
-    }
     if (klen == sizeof TIMEOUT_KEY - 1 && strncmp(key, TIMEOUT_KEY, klen) == 0) {
         if ((g->timeout_ms = parse_timeout(v, vl)) < 0)
             *rc = eb_err_set(err, EB_ERR_CONFIG,
@@ -172,8 +168,14 @@ static eb_rc parse_keyvalue(struct pg_adapter *g, const char *s, struct eb_err *
                 p++;
         }
         size_t vlen = (size_t)(p - val);
+        const char *v = val; /* ours are numbers: quoted, they have no escapes */
+        size_t vl = vlen;
+        if (vl >= 2 && v[0] == '\'') {
+            v++;
+            vl -= 2;
+        }
         eb_rc rc = EB_OK;
-        if (own_option(g, key, klen, val, vlen, &rc, err)) {
+        if (own_option(g, key, klen, v, vl, &rc, err)) {
             if (rc) {
                 free(out);
                 return rc;

@@ -148,8 +148,11 @@ static void run_batch(struct eb_adapter *w, struct eb_write **jobs, size_t n,
         size_t pending = 0;
         for (size_t i = 0; i < n; i++)
             pending += !jobs[i]->rc;
-        if (!rc && !lost && (rc = eb_adapter_commit(w, &berr)) && !savepoints && pending > 1 &&
-            eb_adapter_retryable(w) && eb_adapter_has_savepoints(w)) {
+        eb_rc crc = EB_OK; /* the commit's */
+        if (!rc && !lost)
+            rc = crc = eb_adapter_commit(w, &berr);
+        if (crc && !savepoints && pending > 1 && eb_adapter_retryable(w) &&
+            eb_adapter_has_savepoints(w)) {
             /* a failure the commit found may be any write's (an adapter may read a write's
              * results only there, adapter.h: candidate_write): each in a savepoint, again */
             rc = EB_OK;
