@@ -120,8 +120,8 @@ eb_rc eb_ingest(const char *body, size_t len, const struct eb_ingest_opts *opts,
  * the direct path accepts no NUL byte, so up to body[len] the body is one C string), else r's
  * canonical document. body[len] must be readable: the transport's bodies and eb_buf's end in a
  * NUL there; a body that does not is read through r's document. Either gives the same struct
- * eb_push (test_oneparse and fuzz_oneparse hold them to it); the body saves nothing but the
- * second parse of its copy. NULL when r's document cannot be terminated (out of memory). */
+ * eb_push (test_oneparse and fuzz_oneparse hold them to it). NULL when r's document cannot be
+ * terminated (out of memory). */
 const char *eb_ingest_bind_text(struct eb_ingest_result *r, const char *body, size_t len);
 
 /* eb_ingest by the given path (eb_ingest is EB_INGEST_AUTO): the tests that hold the two paths

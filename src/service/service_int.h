@@ -171,8 +171,9 @@ void svc_rest_unbound(struct req *w, struct eb_http_response *resp, eb_rc rc, co
 void svc_rest_result(struct req *w, struct eb_http_response *resp);
 
 /* A push in body[0..len), with a NUL at body[len]: the request's own body (SOAP), or the XML
- * made from its JSON (REST, rest = 1: answered in JSON). Returns 1 when the push went to the database: w then belongs to
- * it until push_answered, and the response comes later (eb_server_defer). */
+ * made from its JSON (REST, rest = 1: answered in JSON). Returns 1 when the push went to the
+ * database: w then belongs to it until push_answered, and the response comes later
+ * (eb_server_defer). */
 int svc_handle_push(struct req *w, const struct eb_http_request *req, struct eb_http_response *resp,
                     const char *body, size_t len, int rest);
 

@@ -1,8 +1,8 @@
 /* libFuzzer harness of the direct path (ingest/direct.c): every input goes through both paths
  * of eb_ingest and, when the direct path reads it, through the generated bindings over the body
- * (what the server binds for it) and over the canonical document (tests/unit/oneparse_diff.h). The same canonical document,
- * push log payload, strings, warnings and struct eb_push, or the same refusal, or the direct
- * path declining; anything else aborts with the difference. */
+ * (what the server binds for it) and over the canonical document (tests/unit/oneparse_diff.h).
+ * The same canonical document, push log payload, strings, warnings and struct eb_push, or the
+ * same refusal, or the direct path declining; anything else aborts with the difference. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
